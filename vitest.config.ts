@@ -1,0 +1,11 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["test/**/*.test.ts"],
+    // @alicloud/* packages are CJS with `exports.default`; make vitest resolve them as Node does.
+    deps: { interopDefault: false },
+    testTimeout: 20_000,
+    hookTimeout: 20_000,
+  },
+});

@@ -1,0 +1,243 @@
+/**
+ * The Quanmiao API client: signed ROA requests over one keep-alive undici pool per endpoint, with a
+ * connect timeout and a total timeout on every call, and every failure mapped to an error class
+ * (errors.ts) that says what to do next.
+ */
+import { randomBytes } from "node:crypto";
+import type { Dispatcher } from "undici";
+import { Pool } from "undici";
+import { type Clock, systemClock } from "../clock.js";
+import { USER_AGENT } from "../version.js";
+import { ACTIONS, type ActionName, API_VERSION, actionPath, DEFAULT_ENDPOINT } from "./actions.js";
+import type { CredentialsProvider } from "./credentials.js";
+import {
+  CredentialsError,
+  InvalidArgumentError,
+  MalformedResponseError,
+  QuanmiaoError,
+  TransientError,
+} from "./errors.js";
+import { type Envelope, interpretAnswer } from "./response.js";
+import { configDataSchema, type JsonObject, type ParsedTask, parseTaskData, submitDataSchema } from "./schema.js";
+import { acsDate, authorization, canonicalQuery, EMPTY_BODY_SHA256, sha256Hex } from "./sign.js";
+import { encodeForm, type SubmitTaskRequest, toFormFields } from "./submit.js";
+import { checkId } from "./validate.js";
+
+export interface QuanmiaoClientOptions {
+  /** Origin of the API; https, or http for a loopback simulator. */
+  readonly endpoint?: string;
+  readonly credentials: CredentialsProvider;
+  readonly connectTimeoutMs?: number;
+  /** Whole call, from sending to the last body byte. */
+  readonly requestTimeoutMs?: number;
+  /** Keep-alive connections in the pool. */
+  readonly connections?: number;
+  /** Largest body read before the answer counts as malformed (results can be large). */
+  readonly maxResponseBytes?: number;
+  /** Replaces the pool, e.g. with a MockAgent or a proxy; the client then does not close it. */
+  readonly dispatcher?: Dispatcher;
+  readonly clock?: Clock;
+  readonly nonce?: () => string;
+  readonly userAgent?: string;
+}
+
+export interface TaskResult extends ParsedTask {
+  readonly requestId: string | undefined;
+}
+
+export interface ConfigResult {
+  /** Tasks the workspace runs at once; undefined when the API did not say. */
+  readonly asyncConcurrency: number | undefined;
+  readonly raw: JsonObject;
+  readonly requestId: string | undefined;
+}
+
+export interface SubmitResult {
+  readonly taskId: string;
+  readonly requestId: string | undefined;
+}
+
+export interface QuanmiaoClient {
+  getTask(workspaceId: string, taskId: string): Promise<TaskResult>;
+  getConfig(workspaceId: string): Promise<ConfigResult>;
+  submitTask(workspaceId: string, request: SubmitTaskRequest): Promise<SubmitResult>;
+  close(): Promise<void>;
+}
+
+export const CLIENT_DEFAULTS = {
+  connectTimeoutMs: 5_000,
+  requestTimeoutMs: 30_000,
+  connections: 8,
+  maxResponseBytes: 32 * 1024 * 1024,
+} as const;
+
+const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
+
+/**
+ * Accepts `https://host[:port]`, a bare host name (https is implied), or `http://` to a loopback
+ * address for local use. Returns the origin; throws InvalidArgumentError saying what is wrong.
+ */
+export function parseEndpoint(value: string): URL {
+  const text = value.trim();
+  let url: URL;
+  try {
+    url = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `https://${text}`);
+  } catch {
+    throw new InvalidArgumentError(`endpoint "${value}" is not a URL or host name`);
+  }
+  if (url.username || url.password) throw new InvalidArgumentError("endpoint must not contain credentials");
+  if (url.pathname !== "/" || url.search || url.hash) {
+    throw new InvalidArgumentError(`endpoint "${value}" must be an origin only, without a path or query`);
+  }
+  const loopback = LOOPBACK_HOSTS.has(url.hostname) || /^127\.\d+\.\d+\.\d+$/.test(url.hostname);
+  if (url.protocol === "http:" && !loopback) {
+    throw new InvalidArgumentError(`endpoint "${value}" must use https (plain http is only for loopback)`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw new InvalidArgumentError(`endpoint "${value}" must be an https URL`);
+  }
+  return url;
+}
+
+const TIMEOUT_CODES = new Set(["UND_ERR_CONNECT_TIMEOUT", "UND_ERR_HEADERS_TIMEOUT", "UND_ERR_BODY_TIMEOUT"]);
+
+function networkError(action: string, cause: unknown): TransientError {
+  const code = (cause as { code?: unknown })?.code;
+  const name = (cause as { name?: unknown })?.name;
+  const timedOut = name === "TimeoutError" || (typeof code === "string" && TIMEOUT_CODES.has(code));
+  const detail = cause instanceof Error ? cause.message : String(cause);
+  return new TransientError(
+    timedOut ? `${action} timed out (${detail})` : `${action} failed on the network (${detail})`,
+    { action, cause, kind: timedOut ? "timeout" : "network", code: typeof code === "string" ? code : undefined },
+  );
+}
+
+async function readBody(body: Dispatcher.ResponseData["body"], limit: number, action: string): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += (chunk as Buffer).length;
+    if (size > limit) {
+      body.destroy();
+      throw new MalformedResponseError(`${action} answered with a body over ${limit} bytes`, {
+        action,
+        excerpt: Buffer.concat(chunks).toString("utf8", 0, 200),
+      });
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+export function createQuanmiaoClient(options: QuanmiaoClientOptions): QuanmiaoClient {
+  const origin = parseEndpoint(options.endpoint ?? DEFAULT_ENDPOINT);
+  const connectTimeoutMs = options.connectTimeoutMs ?? CLIENT_DEFAULTS.connectTimeoutMs;
+  const requestTimeoutMs = options.requestTimeoutMs ?? CLIENT_DEFAULTS.requestTimeoutMs;
+  const maxResponseBytes = options.maxResponseBytes ?? CLIENT_DEFAULTS.maxResponseBytes;
+  const clock = options.clock ?? systemClock;
+  const nonce = options.nonce ?? (() => randomBytes(16).toString("hex"));
+  const userAgent = options.userAgent ?? USER_AGENT;
+  const ownsDispatcher = options.dispatcher === undefined;
+  const dispatcher: Dispatcher =
+    options.dispatcher ??
+    new Pool(origin.origin, {
+      connections: options.connections ?? CLIENT_DEFAULTS.connections,
+      connect: { timeout: connectTimeoutMs },
+      headersTimeout: requestTimeoutMs,
+      bodyTimeout: requestTimeoutMs,
+    });
+
+  async function call(
+    action: ActionName,
+    workspaceId: string,
+    query: Record<string, string>,
+    form?: Record<string, string>,
+  ): Promise<Envelope> {
+    let credentials: Awaited<ReturnType<CredentialsProvider>>;
+    try {
+      credentials = await options.credentials();
+    } catch (cause) {
+      if (cause instanceof QuanmiaoError) throw cause;
+      throw new CredentialsError("the credentials provider failed", { action, cause });
+    }
+    const body = form ? encodeForm(form) : "";
+    const payloadHash = body ? sha256Hex(body) : EMPTY_BODY_SHA256;
+    const pathname = actionPath(action, workspaceId);
+    const headers: Record<string, string> = {
+      host: origin.host,
+      "x-acs-action": action,
+      "x-acs-version": API_VERSION,
+      "x-acs-date": acsDate(clock.now()),
+      "x-acs-signature-nonce": nonce(),
+      "x-acs-content-sha256": payloadHash,
+    };
+    if (form) headers["content-type"] = "application/x-www-form-urlencoded";
+    if (credentials.securityToken) {
+      headers["x-acs-security-token"] = credentials.securityToken;
+      headers["x-acs-accesskey-id"] = credentials.accessKeyId;
+    }
+    headers.authorization = authorization(
+      { method: ACTIONS[action].method, pathname, query, headers, payloadHash },
+      credentials,
+    );
+    headers["user-agent"] = userAgent;
+    headers.accept = "application/json";
+
+    const search = canonicalQuery(query);
+    let status: number;
+    let responseHeaders: Dispatcher.ResponseData["headers"];
+    let text: string;
+    try {
+      const response = await dispatcher.request({
+        origin: origin.origin,
+        method: ACTIONS[action].method,
+        path: search ? `${pathname}?${search}` : pathname,
+        headers,
+        body: body || null,
+        signal: AbortSignal.timeout(requestTimeoutMs),
+      });
+      status = response.statusCode;
+      responseHeaders = response.headers;
+      text = await readBody(response.body, maxResponseBytes, action);
+    } catch (cause) {
+      if (cause instanceof QuanmiaoError) throw cause;
+      throw networkError(action, cause);
+    }
+    return interpretAnswer(action, { status, headers: responseHeaders, body: text }, clock.now());
+  }
+
+  return {
+    async getTask(workspaceId, taskId) {
+      checkId("workspaceId", workspaceId);
+      checkId("taskId", taskId);
+      const envelope = await call("GetVideoAnalysisTask", workspaceId, { taskId });
+      return { ...parseTaskData(envelope.data), requestId: envelope.requestId };
+    },
+
+    async getConfig(workspaceId) {
+      checkId("workspaceId", workspaceId);
+      const envelope = await call("GetVideoAnalysisConfig", workspaceId, {});
+      const view = configDataSchema.parse(envelope.data);
+      return { asyncConcurrency: view.asyncConcurrency, raw: envelope.data, requestId: envelope.requestId };
+    },
+
+    async submitTask(workspaceId, request) {
+      checkId("workspaceId", workspaceId);
+      if (request.deduplicationId !== undefined) checkId("deduplicationId", request.deduplicationId);
+      const envelope = await call("SubmitVideoAnalysisTask", workspaceId, {}, toFormFields(request));
+      const taskId = submitDataSchema.parse(envelope.data).taskId;
+      if (!taskId) {
+        throw new MalformedResponseError("SubmitVideoAnalysisTask answered without data.taskId", {
+          action: "SubmitVideoAnalysisTask",
+          requestId: envelope.requestId,
+          excerpt: JSON.stringify(envelope.data).slice(0, 200),
+        });
+      }
+      return { taskId, requestId: envelope.requestId };
+    },
+
+    async close() {
+      if (ownsDispatcher) await dispatcher.close();
+    },
+  };
+}

@@ -1,0 +1,90 @@
+/**
+ * Where the AccessKey comes from. A provider is called once per request, because on Function
+ * Compute the role's STS credentials arrive in each invocation's context and rotate.
+ */
+import { createRequire } from "node:module";
+import { CredentialsError } from "./errors.js";
+
+export interface Credentials {
+  readonly accessKeyId: string;
+  readonly accessKeySecret: string;
+  readonly securityToken?: string | undefined;
+}
+
+export type CredentialsProvider = () => Credentials | Promise<Credentials>;
+
+export const CREDENTIAL_ENV = {
+  accessKeyId: "ALIBABA_CLOUD_ACCESS_KEY_ID",
+  accessKeySecret: "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
+  securityToken: "ALIBABA_CLOUD_SECURITY_TOKEN",
+} as const;
+
+export function staticCredentials(credentials: Credentials): CredentialsProvider {
+  const frozen = Object.freeze({ ...credentials });
+  return () => frozen;
+}
+
+/**
+ * Credentials from the three standard variables, or undefined when neither key variable is set.
+ * Half a pair is a mistake worth stopping for, not a reason to fall through to another source.
+ */
+export function credentialsFromEnv(env: Readonly<Record<string, string | undefined>>): Credentials | undefined {
+  const accessKeyId = env[CREDENTIAL_ENV.accessKeyId]?.trim() || undefined;
+  const accessKeySecret = env[CREDENTIAL_ENV.accessKeySecret]?.trim() || undefined;
+  const securityToken = env[CREDENTIAL_ENV.securityToken]?.trim() || undefined;
+  if (!accessKeyId && !accessKeySecret) return undefined;
+  if (!accessKeyId || !accessKeySecret) {
+    const missing = accessKeyId ? CREDENTIAL_ENV.accessKeySecret : CREDENTIAL_ENV.accessKeyId;
+    throw new CredentialsError(`${missing} is not set, but its pair is: set both or neither`);
+  }
+  return { accessKeyId, accessKeySecret, securityToken };
+}
+
+interface AlicloudCredentialClient {
+  getCredential(): Promise<{ accessKeyId?: string; accessKeySecret?: string; securityToken?: string }>;
+}
+
+/**
+ * The default chain of `@alicloud/credentials` (profile file, ECS RAM role, OIDC, …), as the other
+ * Alibaba Cloud tools use it. Loaded on first use: it is big, and most runs never need it.
+ */
+export function defaultCredentialChain(): CredentialsProvider {
+  let client: AlicloudCredentialClient | undefined;
+  return async () => {
+    try {
+      if (!client) {
+        const require = createRequire(import.meta.url);
+        const Credential = require("@alicloud/credentials").default as new () => AlicloudCredentialClient;
+        client = new Credential();
+      }
+      const c = await client.getCredential();
+      if (!c.accessKeyId || !c.accessKeySecret) throw new Error("the chain returned an empty key");
+      return {
+        accessKeyId: c.accessKeyId,
+        accessKeySecret: c.accessKeySecret,
+        securityToken: c.securityToken || undefined,
+      };
+    } catch (cause) {
+      throw new CredentialsError(
+        `no Alibaba Cloud credentials found: set ${CREDENTIAL_ENV.accessKeyId} and ${CREDENTIAL_ENV.accessKeySecret}, ` +
+          `or configure the @alicloud/credentials default chain (${errorSummary(cause)})`,
+        { cause },
+      );
+    }
+  };
+}
+
+/** An explicit provider (FC context) wins; then the environment; then the default chain. */
+export function resolveCredentials(
+  env: Readonly<Record<string, string | undefined>>,
+  provider?: CredentialsProvider,
+): CredentialsProvider {
+  if (provider) return provider;
+  const fromEnv = credentialsFromEnv(env);
+  return fromEnv ? staticCredentials(fromEnv) : defaultCredentialChain();
+}
+
+function errorSummary(cause: unknown): string {
+  const message = cause instanceof Error ? cause.message : String(cause);
+  return message.split("\n")[0]?.slice(0, 200) ?? "";
+}

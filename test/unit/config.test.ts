@@ -1,0 +1,102 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig } from "../../lib/config.js";
+import { parseDuration } from "../../lib/duration.js";
+import { credentialsFromEnv, resolveCredentials } from "../../lib/quanmiao/credentials.js";
+import { CredentialsError } from "../../lib/quanmiao/errors.js";
+
+describe("parseDuration", () => {
+  it.each([
+    ["500ms", 500],
+    ["10s", 10_000],
+    ["1.5s", 1_500],
+    ["5m", 300_000],
+    ["2h", 7_200_000],
+    ["1d", 86_400_000],
+    ["0", 0],
+    [" 10s ", 10_000],
+  ])("%s → %d ms", (text, ms) => expect(parseDuration(text)).toBe(ms));
+
+  it.each(["", "10", "-1s", "1 s", "1w", "s", "1e3s", "NaNs"])("rejects %j", (text) => {
+    expect(parseDuration(text)).toBeUndefined();
+  });
+});
+
+describe("loadConfig", () => {
+  it("defaults, frozen", () => {
+    const config = loadConfig({});
+    expect(config.quanmiao).toEqual({
+      endpoint: "https://quanmiaolightapp.cn-beijing.aliyuncs.com",
+      connectTimeoutMs: 5_000,
+      requestTimeoutMs: 30_000,
+      connections: 8,
+    });
+    expect(Object.isFrozen(config.quanmiao)).toBe(true);
+  });
+
+  it("blank means unset", () => {
+    expect(loadConfig({ QUANMIAO_REQUEST_TIMEOUT: " " }).quanmiao.requestTimeoutMs).toBe(30_000);
+  });
+
+  it("reports every bad variable in one error", () => {
+    let error: unknown;
+    try {
+      loadConfig({
+        QUANMIAO_ENDPOINT: "http://example.com",
+        QUANMIAO_CONNECT_TIMEOUT: "5",
+        QUANMIAO_CONNECTIONS: "many",
+      });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).problems.map((p) => p.variable).sort()).toEqual([
+      "QUANMIAO_CONNECTIONS",
+      "QUANMIAO_CONNECT_TIMEOUT",
+      "QUANMIAO_ENDPOINT",
+    ]);
+  });
+});
+
+describe("credentials from the environment", () => {
+  it("reads the standard variables, the token optional", () => {
+    expect(
+      credentialsFromEnv({
+        ALIBABA_CLOUD_ACCESS_KEY_ID: "id",
+        ALIBABA_CLOUD_ACCESS_KEY_SECRET: "secret",
+        ALIBABA_CLOUD_SECURITY_TOKEN: "tok",
+      }),
+    ).toEqual({ accessKeyId: "id", accessKeySecret: "secret", securityToken: "tok" });
+    expect(credentialsFromEnv({})).toBeUndefined();
+  });
+
+  it("refuses half a pair, naming the missing variable and not the secret", () => {
+    expect(() => credentialsFromEnv({ ALIBABA_CLOUD_ACCESS_KEY_SECRET: "s3cr3t" })).toThrow(CredentialsError);
+    expect(() => credentialsFromEnv({ ALIBABA_CLOUD_ACCESS_KEY_SECRET: "s3cr3t" })).toThrow(
+      /ALIBABA_CLOUD_ACCESS_KEY_ID/,
+    );
+  });
+
+  it("an explicit provider (FC context) wins over the environment", async () => {
+    const fromContext = { accessKeyId: "ctx", accessKeySecret: "ctx-s" };
+    const provider = resolveCredentials(
+      { ALIBABA_CLOUD_ACCESS_KEY_ID: "env", ALIBABA_CLOUD_ACCESS_KEY_SECRET: "env-s" },
+      () => fromContext,
+    );
+    expect(await provider()).toBe(fromContext);
+  });
+
+  it("without variables, the @alicloud/credentials chain is asked and its failure is a clear CredentialsError", async () => {
+    // An empty HOME and no ECS metadata flag: the chain finds nothing, without any network call.
+    const saved = { ...process.env };
+    try {
+      for (const key of Object.keys(process.env))
+        if (key.startsWith("ALIBABA_CLOUD") || key.startsWith("ALICLOUD")) delete process.env[key];
+      process.env.HOME = "/nonexistent-home";
+      process.env.ALIBABA_CLOUD_ECS_METADATA_DISABLED = "true";
+      const provider = resolveCredentials({});
+      await expect(Promise.resolve().then(provider)).rejects.toThrow(CredentialsError);
+    } finally {
+      process.env = saved;
+    }
+  });
+});

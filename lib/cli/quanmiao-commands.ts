@@ -1,0 +1,69 @@
+/** `get-task` and `submit`: one API call each, from the environment's configuration. */
+
+import type { CliIo } from "../cli.js";
+import { loadConfig } from "../config.js";
+import { createQuanmiaoClient, type QuanmiaoClient } from "../quanmiao/client.js";
+import { resolveCredentials } from "../quanmiao/credentials.js";
+import { InvalidArgumentError } from "../quanmiao/errors.js";
+import type { SubmitTaskRequest } from "../quanmiao/submit.js";
+import { checkId } from "../quanmiao/validate.js";
+
+async function withClient<T>(io: CliIo, run: (client: QuanmiaoClient) => Promise<T>): Promise<T> {
+  const { quanmiao } = loadConfig(io.env);
+  const client = createQuanmiaoClient({ ...quanmiao, credentials: resolveCredentials(io.env) });
+  try {
+    return await run(client);
+  } finally {
+    await client.close();
+  }
+}
+
+export async function getTaskCommand(io: CliIo, workspaceId: string, taskId: string): Promise<void> {
+  checkId("workspaceId", workspaceId);
+  checkId("taskId", taskId);
+  const result = await withClient(io, (client) => client.getTask(workspaceId, taskId));
+  io.out(`${JSON.stringify(result.raw, null, 2)}\n`);
+}
+
+function parseParam(text: string): [string, unknown] {
+  const eq = text.indexOf("=");
+  if (eq <= 0) throw new InvalidArgumentError(`--param "${text}" must look like name=value`);
+  const name = text.slice(0, eq);
+  const raw = text.slice(eq + 1);
+  try {
+    return [name, JSON.parse(raw)];
+  } catch {
+    return [name, raw];
+  }
+}
+
+export function submitRequest(options: Record<string, unknown>): SubmitTaskRequest {
+  const urls = (options.videoUrl as string[] | undefined) ?? [];
+  for (const url of urls) {
+    checkId("--video-url", url);
+    if (!URL.canParse(url)) throw new InvalidArgumentError(`--video-url "${url}" is not a URL`);
+  }
+  const request: SubmitTaskRequest = Object.fromEntries(((options.param as string[]) ?? []).map(parseParam));
+  if (urls.length === 1) request.videoUrl = urls[0];
+  else if (urls.length > 1) request.videoUrls = urls;
+  const generateOptions = (options.generateOption as string[] | undefined) ?? [];
+  if (generateOptions.length > 0) request.generateOptions = generateOptions;
+  for (const [option, field] of [
+    ["modelId", "modelId"],
+    ["videoModelId", "videoModelId"],
+    ["language", "language"],
+    ["deduplicationId", "deduplicationId"],
+  ] as const) {
+    const value = options[option];
+    if (typeof value === "string")
+      request[field] = checkId(`--${option.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, value);
+  }
+  return request;
+}
+
+export async function submitCommand(io: CliIo, workspaceId: string, options: Record<string, unknown>): Promise<void> {
+  checkId("workspaceId", workspaceId);
+  const request = submitRequest(options);
+  const result = await withClient(io, (client) => client.submitTask(workspaceId, request));
+  io.out(`${result.taskId}\n`);
+}

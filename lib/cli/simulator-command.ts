@@ -1,0 +1,81 @@
+/** `simulator`: a local Quanmiao API in its own process, until Ctrl-C. */
+
+import type { CliIo } from "../cli.js";
+import { parseDuration } from "../duration.js";
+import { InvalidArgumentError } from "../quanmiao/errors.js";
+import { SIM_CREDENTIAL, type SimulatorOptions, startSimulator } from "../quanmiao/simulator/server.js";
+
+function ratio(name: string, text: unknown): number {
+  const n = Number(text);
+  if (!Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError(`${name} must be a number from 0 to 1`);
+  return n;
+}
+
+function runTime(text: string): number | [number, number] {
+  const [low = "", high] = text.split("-");
+  const min = parseDuration(low);
+  const max = high === undefined ? min : parseDuration(high);
+  if (min === undefined || max === undefined || max < min) {
+    throw new InvalidArgumentError(`--run-time "${text}" must be a duration or a range like 10s-2m`);
+  }
+  return high === undefined ? min : [min, max];
+}
+
+export function simulatorOptions(options: Record<string, unknown>): SimulatorOptions {
+  const port = Number(options.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new InvalidArgumentError("--port must be 0 to 65535");
+  const workspaces: Record<string, number> = {};
+  for (const spec of (options.workspace as string[]) ?? []) {
+    const [id = "", concurrency = "2"] = spec.split("=");
+    const n = Number(concurrency);
+    if (!id || !Number.isInteger(n) || n < 1 || n > 100) {
+      throw new InvalidArgumentError(`--workspace "${spec}" must look like llm-xxxx=5 (concurrency 1 to 100)`);
+    }
+    workspaces[id] = n;
+  }
+  const credentials = [SIM_CREDENTIAL];
+  if (options.accessKeyId || options.accessKeySecret) {
+    if (!options.accessKeyId || !options.accessKeySecret) {
+      throw new InvalidArgumentError("--access-key-id and --access-key-secret go together");
+    }
+    credentials.push({ accessKeyId: String(options.accessKeyId), accessKeySecret: String(options.accessKeySecret) });
+  }
+  return {
+    port,
+    workspaces,
+    openWorkspaces: !options.closed,
+    runMs: runTime(String(options.runTime)),
+    failureRate: ratio("--failure-rate", options.failureRate),
+    cancelRate: ratio("--cancel-rate", options.cancelRate),
+    credentials,
+    ...(typeof options.seed === "string" ? { seed: options.seed } : {}),
+  };
+}
+
+function untilSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    const stop = () => {
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
+      resolve();
+    };
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
+  });
+}
+
+export async function simulatorCommand(io: CliIo, options: Record<string, unknown>): Promise<void> {
+  const sim = await startSimulator(simulatorOptions(options));
+  io.out(`${sim.url}\n`);
+  io.err(
+    `Quanmiao API simulator listening. Point the relay at it with:\n` +
+      `  export QUANMIAO_ENDPOINT=${sim.url}\n` +
+      `  export ALIBABA_CLOUD_ACCESS_KEY_ID=${SIM_CREDENTIAL.accessKeyId}\n` +
+      `  export ALIBABA_CLOUD_ACCESS_KEY_SECRET=${SIM_CREDENTIAL.accessKeySecret}\n` +
+      `Ctrl-C stops it.\n`,
+  );
+  await (io.stopSignal ?? untilSignal());
+  const { calls, rejected, connections } = sim.stats();
+  await sim.close();
+  io.err(`simulator stopped: ${JSON.stringify({ calls, rejected, connections })}\n`);
+}

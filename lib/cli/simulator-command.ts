@@ -48,6 +48,7 @@ export function simulatorOptions(options: Record<string, unknown>): SimulatorOpt
     failureRate: ratio("--failure-rate", options.failureRate),
     cancelRate: ratio("--cancel-rate", options.cancelRate),
     credentials,
+    verifySignatures: options.auth !== false,
     ...(typeof options.seed === "string" ? { seed: options.seed } : {}),
   };
 }

@@ -118,16 +118,34 @@ export function isTerminalStatus(status: string | undefined): boolean {
 
 export type JsonObject = Record<string, unknown>;
 
-export interface ParsedTask {
-  /** Typed, coerced view for the relay's own decisions. */
-  readonly view: TaskData;
-  /** The `data` object exactly as the API sent it. */
-  readonly raw: JsonObject;
+/**
+ * One task as the API answered it: `raw` is the `data` object exactly as sent (what subscribers
+ * receive); `view` is the typed, coerced reading for the relay's own decisions. The view is built on
+ * first use: most polls need only the status, and parsing a large result is the costliest step of a
+ * call. Building it never throws: every field has a fallback.
+ */
+export class ParsedTask {
+  #view: TaskData | undefined;
+
+  constructor(
+    readonly raw: JsonObject,
+    readonly requestId?: string | undefined,
+  ) {}
+
+  get view(): TaskData {
+    this.#view ??= taskDataSchema.parse(this.raw);
+    return this.#view;
+  }
+
+  /** The status alone, without building the view. */
+  get status(): string | undefined {
+    const status = this.raw.taskStatus;
+    return typeof status === "string" ? status : undefined;
+  }
 }
 
-export function parseTaskData(raw: JsonObject): ParsedTask {
-  // Never throws: every field has a fallback, and `raw` is known to be an object.
-  return { view: taskDataSchema.parse(raw), raw };
+export function parseTaskData(raw: JsonObject, requestId?: string): ParsedTask {
+  return new ParsedTask(raw, requestId);
 }
 
 export const configDataSchema = z.looseObject({ asyncConcurrency: opt(num) });

@@ -1,5 +1,8 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { inspect } from "node:util";
 import { describe, expect, it } from "vitest";
+import { actionPath } from "../../../lib/quanmiao/actions.js";
 import { createQuanmiaoClient } from "../../../lib/quanmiao/client.js";
 import { staticCredentials } from "../../../lib/quanmiao/credentials.js";
 import {
@@ -184,6 +187,31 @@ describe("every failure maps to the class that says what to do", () => {
     expect(performance.now() - started).toBeLessThan(900);
   });
 
+  it("a body over maxResponseBytes is refused as malformed, declared length or not", async () => {
+    const { sim, client, clock } = await simulatorWithClient({}, { maxResponseBytes: 500 });
+    const task = sim.addTask(WS, { runMs: 0, outcome: "SUCCESSED" });
+    clock.advance(1);
+    expect(await rejection(client.getTask(WS, task.taskId))).toBeInstanceOf(MalformedResponseError);
+    // Chunked, without content-length: counted while reading.
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.write(`{"success":true,"data":{"pad":"${"x".repeat(400)}`);
+      res.end(`${"y".repeat(400)}"}}`);
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const port = (server.address() as AddressInfo).port;
+    const chunked = createQuanmiaoClient({
+      endpoint: `http://127.0.0.1:${port}`,
+      credentials: staticCredentials(SIM_CREDENTIAL),
+      maxResponseBytes: 500,
+    });
+    const error = await rejection(chunked.getConfig(WS));
+    await chunked.close();
+    server.close();
+    expect(error).toBeInstanceOf(MalformedResponseError);
+    expect((error as MalformedResponseError).message).toContain("over 500 bytes");
+  });
+
   it("a refused connection is a retryable network error", async () => {
     const client = createQuanmiaoClient({
       endpoint: "http://127.0.0.1:9",
@@ -238,6 +266,14 @@ describe("every failure maps to the class that says what to do", () => {
     await c.close();
     expect([reused.constructor, reused.code]).toEqual([ApiError, "SignatureNonceUsed"]);
     expect(sim.stats().rejected).toBe(4);
+  });
+
+  it("with verifySignatures off (benchmark baselines) an unsigned request is served", async () => {
+    const { sim } = await simulatorWithClient({ verifySignatures: false });
+    const task = sim.addTask(WS);
+    const res = await fetch(`${sim.url}${actionPath("GetVideoAnalysisTask", WS)}?taskId=${task.taskId}`);
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { data: unknown }).data).toEqual(sim.taskData(WS, task.taskId));
   });
 
   it("never puts a secret or token into an error, its description or its inspection", async () => {

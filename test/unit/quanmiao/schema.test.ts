@@ -77,6 +77,11 @@ describe("parseTaskData", () => {
     expect(view.payload?.output?.futureResult).toEqual([1]);
   });
 
+  it("reads the status without building the view", () => {
+    expect(parseTaskData({ taskStatus: "RUNNING" }).status).toBe("RUNNING");
+    expect(parseTaskData({ taskStatus: 3 }).status).toBeUndefined();
+  });
+
   it("parses an empty object (every field is optional)", () => {
     expect(parseTaskData({}).view).toEqual({});
   });

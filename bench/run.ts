@@ -1,0 +1,22 @@
+/**
+ * `npm run bench`: each benchmark measures the project against a bare baseline in the same run,
+ * with servers in separate processes on loopback, and reports the ratio. `--json` for machines.
+ */
+import { parseArgs } from "node:util";
+import { benchQuanmiaoClient } from "./quanmiao-client.js";
+import { report } from "./support.js";
+
+const { values } = parseArgs({
+  options: {
+    json: { type: "boolean", default: false },
+    calls: { type: "string", default: "10000" },
+    rounds: { type: "string", default: "3" },
+  },
+});
+const calls = Number(values.calls);
+const rounds = Number(values.rounds);
+if (!Number.isInteger(calls) || calls < 1 || !Number.isInteger(rounds) || rounds < 1) {
+  process.stderr.write("usage: npm run bench -- [--json] [--calls N] [--rounds N]\n");
+  process.exit(2);
+}
+report(await benchQuanmiaoClient(calls, rounds), values.json);

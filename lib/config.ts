@@ -3,6 +3,7 @@
  * reported together in one ConfigError that names each variable and what is wrong with it.
  */
 import { z } from "zod";
+import { DEFAULT_RETRY_SCHEDULE, parseRetrySchedule } from "./delivery/schedule.js";
 import { formatDuration, parseDuration } from "./duration.js";
 import { DEFAULT_ENDPOINT } from "./quanmiao/actions.js";
 import { CLIENT_DEFAULTS, parseEndpoint } from "./quanmiao/client.js";
@@ -52,12 +53,53 @@ function integer(fallback: number, min: number, max: number) {
   });
 }
 
+function boolean(fallback: boolean) {
+  return variable(fallback, (text) => {
+    if (/^(true|1|yes)$/i.test(text)) return true;
+    if (/^(false|0|no)$/i.test(text)) return false;
+    throw new Error(`"${text}" must be true or false`);
+  });
+}
+
+function number(fallback: number, min: number, max: number) {
+  return variable(fallback, (text) => {
+    const n = Number(text);
+    if (!Number.isFinite(n) || n < min || n > max) throw new Error(`"${text}" must be a number from ${min} to ${max}`);
+    return n;
+  });
+}
+
 const schema = z.object({
   QUANMIAO_ENDPOINT: variable(DEFAULT_ENDPOINT, (text) => parseEndpoint(text).origin),
   QUANMIAO_CONNECT_TIMEOUT: duration(CLIENT_DEFAULTS.connectTimeoutMs, { min: 100, max: 60_000 }),
   QUANMIAO_REQUEST_TIMEOUT: duration(CLIENT_DEFAULTS.requestTimeoutMs, { min: 100, max: 300_000 }),
   QUANMIAO_CONNECTIONS: integer(CLIENT_DEFAULTS.connections, 1, 256),
+  RELAY_STORE: variable<StoreConfig>({ kind: "sqlite", path: ".relay/relay.db" }, parseStore),
+  TABLESTORE_ENDPOINT: variable<string | undefined>(undefined, (text) => text),
+  TABLESTORE_INSTANCE: variable<string | undefined>(undefined, (text) => text),
+  RELAY_POLL_INTERVAL_MIN: duration(10_000, { min: 1_000, max: 3_600_000 }),
+  RELAY_POLL_INTERVAL_MAX: duration(120_000, { min: 1_000, max: 6 * 3_600_000 }),
+  RELAY_POLL_SWEEP_INTERVAL: duration(600_000, { min: 10_000, max: 24 * 3_600_000 }),
+  RELAY_API_QPS: number(10, 0.1, 1_000),
+  RELAY_API_CONCURRENCY: integer(4, 1, 256),
+  RELAY_TASK_MAX_AGE: duration(26 * 3_600_000, { min: 60_000, max: 30 * 86_400_000 }),
+  RELAY_DELIVERY_TIMEOUT: duration(15_000, { min: 100, max: 120_000 }),
+  RELAY_RETRY_SCHEDULE: variable(DEFAULT_RETRY_SCHEDULE, parseRetrySchedule),
+  RELAY_ALLOW_PRIVATE_TARGETS: boolean(false),
+  RELAY_DELIVERY_CONCURRENCY: integer(16, 1, 1_000),
+  RELAY_ENDPOINT_CONCURRENCY: integer(4, 1, 100),
+  RELAY_ENDPOINT_DISABLE_AFTER: duration(5 * 86_400_000, { min: 60_000, max: 365 * 86_400_000 }),
+  RELAY_TICK_BUDGET: duration(50_000, { min: 1_000, max: 3_600_000 }),
+  RELAY_TICK_INTERVAL: duration(10_000, { min: 100, max: 3_600_000 }),
 });
+
+export type StoreConfig = { readonly kind: "sqlite"; readonly path: string } | { readonly kind: "tablestore" };
+
+function parseStore(text: string): StoreConfig {
+  if (text === "tablestore") return { kind: "tablestore" };
+  if (text.startsWith("sqlite:") && text.length > "sqlite:".length) return { kind: "sqlite", path: text.slice(7) };
+  throw new Error(`"${text}" must be sqlite:<path> or tablestore`);
+}
 
 export interface QuanmiaoConfig {
   readonly endpoint: string;
@@ -66,26 +108,91 @@ export interface QuanmiaoConfig {
   readonly connections: number;
 }
 
+export interface PollConfig {
+  readonly intervalMinMs: number;
+  readonly intervalMaxMs: number;
+  readonly sweepIntervalMs: number;
+  readonly apiQps: number;
+  readonly apiConcurrency: number;
+  readonly taskMaxAgeMs: number;
+}
+
+export interface DeliveryConfig {
+  readonly timeoutMs: number;
+  /** Delay before each attempt; the first entry is the first attempt's. */
+  readonly retryScheduleMs: readonly number[];
+  readonly allowPrivateTargets: boolean;
+  readonly concurrency: number;
+  readonly perEndpointConcurrency: number;
+  readonly disableAfterMs: number;
+}
+
 export interface Config {
   readonly quanmiao: QuanmiaoConfig;
+  readonly store: StoreConfig;
+  readonly tablestore: { readonly endpoint: string | undefined; readonly instance: string | undefined };
+  readonly poll: PollConfig;
+  readonly delivery: DeliveryConfig;
+  readonly tick: { readonly budgetMs: number; readonly intervalMs: number };
 }
 
 export function loadConfig(env: Env): Config {
   const result = schema.safeParse(env);
-  if (!result.success) {
-    const problems = result.error.issues.map((issue) => ({
-      variable: String(issue.path[0] ?? "environment"),
-      message: issue.message,
-    }));
-    throw new ConfigError(problems);
+  const problems = result.success
+    ? []
+    : result.error.issues.map((issue) => ({
+        variable: String(issue.path[0] ?? "environment"),
+        message: issue.message,
+      }));
+  if (result.success) {
+    const v = result.data;
+    if (v.RELAY_POLL_INTERVAL_MIN > v.RELAY_POLL_INTERVAL_MAX) {
+      problems.push({
+        variable: "RELAY_POLL_INTERVAL_MIN",
+        message: "must not be longer than RELAY_POLL_INTERVAL_MAX",
+      });
+    }
+    if (v.RELAY_STORE.kind === "tablestore") {
+      for (const name of ["TABLESTORE_ENDPOINT", "TABLESTORE_INSTANCE"] as const) {
+        if (!v[name]) problems.push({ variable: name, message: "is required when RELAY_STORE=tablestore" });
+      }
+    }
   }
+  if (problems.length > 0 || !result.success) throw new ConfigError(problems);
   const v = result.data;
-  return Object.freeze({
-    quanmiao: Object.freeze({
+  return deepFreeze({
+    quanmiao: {
       endpoint: v.QUANMIAO_ENDPOINT,
       connectTimeoutMs: v.QUANMIAO_CONNECT_TIMEOUT,
       requestTimeoutMs: v.QUANMIAO_REQUEST_TIMEOUT,
       connections: v.QUANMIAO_CONNECTIONS,
-    }),
+    },
+    store: v.RELAY_STORE,
+    tablestore: { endpoint: v.TABLESTORE_ENDPOINT, instance: v.TABLESTORE_INSTANCE },
+    poll: {
+      intervalMinMs: v.RELAY_POLL_INTERVAL_MIN,
+      intervalMaxMs: v.RELAY_POLL_INTERVAL_MAX,
+      sweepIntervalMs: v.RELAY_POLL_SWEEP_INTERVAL,
+      apiQps: v.RELAY_API_QPS,
+      apiConcurrency: v.RELAY_API_CONCURRENCY,
+      taskMaxAgeMs: v.RELAY_TASK_MAX_AGE,
+    },
+    delivery: {
+      timeoutMs: v.RELAY_DELIVERY_TIMEOUT,
+      retryScheduleMs: v.RELAY_RETRY_SCHEDULE,
+      allowPrivateTargets: v.RELAY_ALLOW_PRIVATE_TARGETS,
+      concurrency: v.RELAY_DELIVERY_CONCURRENCY,
+      perEndpointConcurrency: v.RELAY_ENDPOINT_CONCURRENCY,
+      disableAfterMs: v.RELAY_ENDPOINT_DISABLE_AFTER,
+    },
+    tick: { budgetMs: v.RELAY_TICK_BUDGET, intervalMs: v.RELAY_TICK_INTERVAL },
   });
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === "object") {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
 }

@@ -12,4 +12,8 @@ export class FakeClock implements Clock {
   set(ms: number): void {
     this.ms = ms;
   }
+  /** A sleep that takes no real time: it moves this clock instead. */
+  readonly sleep = async (ms: number): Promise<void> => {
+    this.advance(Math.max(0, ms));
+  };
 }

@@ -178,7 +178,9 @@ export function taskData(task: SimTask, status: SimStatus, nowMs: number): Json 
       errorMessage: "",
     };
   }
-  output.resultJsonFileUrl = `https://quanmiao-results.example.com/${task.workspaceId}/${task.taskId}.json?Expires=${Math.floor(nowMs / 1000) + 86_400}`;
+  // Signed like an OSS URL; derived from the end time so a finished task's answer never changes.
+  const endedAtMs = task.endsAtMs ?? nowMs;
+  output.resultJsonFileUrl = `https://quanmiao-results.example.com/${task.workspaceId}/${task.taskId}.json?Expires=${Math.floor(endedAtMs / 1000) + 86_400}`;
 
   return {
     ...base,

@@ -1,0 +1,226 @@
+/**
+ * One delivery attempt and what its answer does to the delivery and its endpoint:
+ * 2xx delivered; 410 disables the endpoint; 429/503 honour Retry-After within bounds; anything
+ * else follows the retry schedule, and after the last attempt the delivery is dead, with the reason.
+ * The delivery row is the truth: every outcome is written there before the next attempt is thought of.
+ */
+import pRetry from "p-retry";
+import type { Clock } from "../clock.js";
+import type { DeliveryConfig } from "../config.js";
+import { activeSecrets } from "../secrets.js";
+import type { DeliveryRow, DeliveryUpdate, EventRow, Store, WebhookRow, WebhookSecret } from "../store/store.js";
+import { checkTarget, type Resolver, TargetRefusedError } from "./guard.js";
+import { attemptDelay, boundedRetryAfter } from "./schedule.js";
+import type { AttemptResult, WebhookSender } from "./send.js";
+import { webhookHeaders } from "./sign.js";
+
+export type DeliveryOutcome = "delivered" | "retry" | "dead" | "skipped";
+
+export interface DeliveryDeps {
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly random: () => number;
+  readonly config: DeliveryConfig;
+  readonly sender: WebhookSender;
+  readonly resolve?: Resolver | undefined;
+  readonly owner: string;
+  readonly defaultSecrets: () => Promise<readonly WebhookSecret[]>;
+  /** Quick retries of connection errors inside the run (p-retry); 0 turns them off. */
+  readonly quickRetries?: number;
+  readonly log?: ((entry: Record<string, unknown>) => void) | undefined;
+}
+
+/** Per-run caches: a run reads each webhook and event once, however many deliveries share them. */
+export class DeliveryRun {
+  private readonly webhooks = new Map<string, Promise<WebhookRow | undefined>>();
+  private readonly events = new Map<string, Promise<EventRow | undefined>>();
+  constructor(readonly deps: DeliveryDeps) {}
+
+  webhook(id: string): Promise<WebhookRow | undefined> {
+    let row = this.webhooks.get(id);
+    if (!row) {
+      row = this.deps.store.getWebhook(id);
+      this.webhooks.set(id, row);
+    }
+    return row;
+  }
+
+  forgetWebhook(id: string): void {
+    this.webhooks.delete(id);
+  }
+
+  event(id: string): Promise<EventRow | undefined> {
+    let row = this.events.get(id);
+    if (!row) {
+      row = this.deps.store.getEvent(id);
+      this.events.set(id, row);
+    }
+    return row;
+  }
+}
+
+const isTaskTarget = (webhookId: string) => webhookId.startsWith("task:");
+
+function describeFailure(result: AttemptResult): string {
+  if (result.error) return result.error;
+  const status = result.statusCode ?? 0;
+  if (status >= 300 && status < 400)
+    return `HTTP ${status}: redirects are not followed; point the webhook at the final URL`;
+  return `HTTP ${status}`;
+}
+
+export async function attemptDelivery(row: DeliveryRow, run: DeliveryRun): Promise<DeliveryOutcome> {
+  const { deps } = run;
+  const { store, clock, config } = deps;
+  const attempts = row.attempts + 1;
+  const nowMs = clock.now();
+
+  const finish = async (update: Omit<DeliveryUpdate, "attempts" | "lastAttemptAtMs">, counted = true) => {
+    const written = await store.updateDelivery(row.id, deps.owner, {
+      ...update,
+      attempts: counted ? attempts : row.attempts,
+      lastAttemptAtMs: nowMs,
+    });
+    return written;
+  };
+  const dead = async (
+    reason: string,
+    statusCode?: number,
+    response?: string,
+    counted = true,
+  ): Promise<DeliveryOutcome> =>
+    (await finish(
+      { status: "dead", nextAttemptAtMs: nowMs, lastStatusCode: statusCode, lastError: reason, lastResponse: response },
+      counted,
+    ))
+      ? "dead"
+      : "skipped";
+
+  const event = await run.event(row.eventId);
+  if (!event) return dead("its event no longer exists", undefined, undefined, false);
+
+  let url = row.url;
+  let secrets: readonly WebhookSecret[];
+  let custom: Readonly<Record<string, string>> = {};
+  let webhook: WebhookRow | undefined;
+  if (isTaskTarget(row.webhookId)) {
+    secrets = await deps.defaultSecrets();
+  } else {
+    webhook = await run.webhook(row.webhookId);
+    if (!webhook) return dead("the webhook was deleted", undefined, undefined, false);
+    if (!webhook.enabled)
+      return dead(`the webhook is disabled: ${webhook.disabledReason ?? "by its owner"}`, undefined, undefined, false);
+    url = webhook.url;
+    secrets = webhook.secrets;
+    custom = webhook.headers;
+  }
+
+  let result: AttemptResult;
+  try {
+    const target = await checkTarget(url, { allowPrivate: config.allowPrivateTargets, resolve: deps.resolve });
+    const body = event.body;
+    result = await pRetry(
+      async () => {
+        const headers = webhookHeaders({
+          msgId: row.id,
+          secrets: activeSecrets(secrets, clock.now()),
+          nowMs: clock.now(),
+          body,
+          custom,
+        });
+        const r = await deps.sender.send({ target, headers, body }, () => clock.now());
+        if (r.connectionError) throw Object.assign(new Error(r.error), { result: r });
+        return r;
+      },
+      { retries: deps.quickRetries ?? 2, minTimeout: 100, maxTimeout: 400, randomize: false },
+    ).catch((error: { result?: AttemptResult }) => {
+      if (error.result) return error.result;
+      throw error;
+    });
+  } catch (error) {
+    if (error instanceof TargetRefusedError && !error.retryable) {
+      // No request left: the target is refused by policy, which waiting will not change.
+      return dead(`refused target: ${error.message}`);
+    }
+    result = {
+      statusCode: undefined,
+      error: error instanceof Error ? error.message : String(error),
+      connectionError: false,
+      excerpt: undefined,
+      retryAfterMs: undefined,
+      durationMs: 0,
+    };
+  }
+
+  deps.log?.({
+    msg: "delivery attempt",
+    deliveryId: row.id,
+    attempt: attempts,
+    status: result.statusCode,
+    error: result.error,
+    ms: Math.round(result.durationMs),
+  });
+  const status = result.statusCode;
+  if (status !== undefined && status >= 200 && status < 300) {
+    const written = await finish({
+      status: "delivered",
+      nextAttemptAtMs: nowMs,
+      lastStatusCode: status,
+      lastError: undefined,
+      lastResponse: result.excerpt,
+      deliveredAtMs: nowMs,
+    });
+    if (webhook?.failingSinceMs !== undefined) await noteEndpoint(run, webhook.id, "success", nowMs);
+    return written ? "delivered" : "skipped";
+  }
+
+  const reason = describeFailure(result);
+  if (status === 410) {
+    if (webhook) await noteEndpoint(run, webhook.id, "gone", nowMs);
+    return dead("HTTP 410 Gone: the endpoint asked to stop; it is now disabled", status, result.excerpt);
+  }
+  if (webhook) await noteEndpoint(run, webhook.id, "failure", nowMs);
+
+  const step = attemptDelay(config.retryScheduleMs, attempts + 1, deps.random);
+  if (step === undefined) {
+    return dead(`${reason}; no attempts left after ${attempts}`, status, result.excerpt);
+  }
+  const wait =
+    (status === 429 || status === 503) && result.retryAfterMs !== undefined
+      ? boundedRetryAfter(result.retryAfterMs, step)
+      : step;
+  const written = await finish({
+    status: "pending",
+    nextAttemptAtMs: nowMs + wait,
+    lastStatusCode: status,
+    lastError: reason,
+    lastResponse: result.excerpt,
+  });
+  return written ? "retry" : "skipped";
+}
+
+/**
+ * Endpoint health: a success clears the failure clock; the first failure starts it; a failure more
+ * than `disableAfterMs` after it (no success in between) disables the endpoint, as does a 410.
+ */
+async function noteEndpoint(run: DeliveryRun, webhookId: string, what: "success" | "failure" | "gone", nowMs: number) {
+  const { store, config } = run.deps;
+  const current = await store.getWebhook(webhookId);
+  if (!current) return;
+  let next: WebhookRow | undefined;
+  if (what === "success") next = { ...current, failingSinceMs: undefined };
+  else if (what === "gone")
+    next = { ...current, enabled: false, disabledReason: `HTTP 410 Gone at ${new Date(nowMs).toISOString()}` };
+  else if (current.failingSinceMs === undefined) next = { ...current, failingSinceMs: nowMs };
+  else if (current.enabled && nowMs - current.failingSinceMs >= config.disableAfterMs) {
+    next = {
+      ...current,
+      enabled: false,
+      disabledReason: `failing without a success since ${new Date(current.failingSinceMs).toISOString()}`,
+    };
+  }
+  if (next) {
+    await store.updateWebhook(next);
+    run.forgetWebhook(webhookId);
+  }
+}

@@ -1,0 +1,133 @@
+/**
+ * One webhook POST. Connections go only to addresses the guard checked: the agent's DNS lookup is
+ * replaced by the pin the guard left for that host, so nothing re-resolves the name between check
+ * and connect. Redirects are not followed (a 3xx is a failure), every attempt has a deadline, and
+ * at most 4 KiB of the answer is kept.
+ */
+import type { LookupAddress } from "node:dns";
+import { Agent, type Dispatcher } from "undici";
+import type { ResolvedAddress, Target } from "./guard.js";
+
+export const EXCERPT_BYTES = 4096;
+/** Reading stops here: a huge answer costs the connection, not memory. */
+const READ_LIMIT_BYTES = 64 * 1024;
+
+export interface Attempt {
+  readonly target: Target;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+}
+
+export interface AttemptResult {
+  readonly statusCode: number | undefined;
+  /** Network-level failure text; undefined when an HTTP answer came back. */
+  readonly error: string | undefined;
+  /** Refused or reset before any answer: worth an immediate quick retry. */
+  readonly connectionError: boolean;
+  readonly excerpt: string | undefined;
+  readonly retryAfterMs: number | undefined;
+  readonly durationMs: number;
+}
+
+const CONNECTION_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "EPIPE",
+  "ECONNABORTED",
+  "UND_ERR_SOCKET",
+  "EHOSTUNREACH",
+]);
+
+function retryAfter(value: string | string[] | undefined, nowMs: number): number | undefined {
+  const text = Array.isArray(value) ? value[0] : value;
+  if (text === undefined) return undefined;
+  const seconds = Number(text);
+  const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(text) - nowMs;
+  return Number.isFinite(ms) && ms >= 0 ? ms : undefined;
+}
+
+async function readExcerpt(body: Dispatcher.ResponseData["body"]): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    chunks.push(chunk as Buffer);
+    size += (chunk as Buffer).length;
+    if (size >= READ_LIMIT_BYTES) {
+      body.destroy();
+      break;
+    }
+  }
+  const all = Buffer.concat(chunks);
+  // Cut on a character boundary: decode, then trim to the byte budget.
+  let text = all.subarray(0, EXCERPT_BYTES).toString("utf8");
+  while (Buffer.byteLength(text) > EXCERPT_BYTES) text = text.slice(0, -1);
+  return text.replace(/\uFFFD$/, "");
+}
+
+export class WebhookSender {
+  private readonly pins = new Map<string, ResolvedAddress>();
+  readonly dispatcher: Agent;
+
+  constructor(private readonly options: { timeoutMs: number; connections?: number }) {
+    this.dispatcher = new Agent({
+      connections: options.connections ?? 8,
+      connect: {
+        timeout: options.timeoutMs,
+        lookup: (hostname: string, opts: { all?: boolean }, callback: (...args: unknown[]) => void) => {
+          const pinned = this.pins.get(hostname.replace(/^\[|\]$/g, ""));
+          if (!pinned) {
+            callback(Object.assign(new Error(`no checked address for ${hostname}`), { code: "ENOTFOUND" }));
+            return;
+          }
+          if (opts?.all) callback(null, [pinned satisfies LookupAddress]);
+          else callback(null, pinned.address, pinned.family);
+        },
+      } as unknown as Agent.Options["connect"],
+    });
+  }
+
+  async send(attempt: Attempt, nowMs: () => number): Promise<AttemptResult> {
+    const { target } = attempt;
+    this.pins.set(target.url.hostname.replace(/^\[|\]$/g, ""), target.address);
+    const started = performance.now();
+    try {
+      const response = await this.dispatcher.request({
+        origin: target.url.origin,
+        path: `${target.url.pathname}${target.url.search}`,
+        method: "POST",
+        headers: attempt.headers,
+        body: attempt.body,
+        signal: AbortSignal.timeout(this.options.timeoutMs),
+      });
+      const excerpt = await readExcerpt(response.body);
+      return {
+        statusCode: response.statusCode,
+        error: undefined,
+        connectionError: false,
+        excerpt,
+        retryAfterMs: retryAfter(response.headers["retry-after"], nowMs()),
+        durationMs: performance.now() - started,
+      };
+    } catch (cause) {
+      const code = (cause as { code?: unknown }).code;
+      const name = (cause as { name?: unknown }).name;
+      const timedOut =
+        name === "TimeoutError" || code === "UND_ERR_CONNECT_TIMEOUT" || code === "UND_ERR_HEADERS_TIMEOUT";
+      const message = cause instanceof Error ? cause.message : String(cause);
+      return {
+        statusCode: undefined,
+        error: timedOut
+          ? `timed out after ${this.options.timeoutMs} ms`
+          : `${typeof code === "string" ? `${code}: ` : ""}${message}`,
+        connectionError: !timedOut && typeof code === "string" && CONNECTION_CODES.has(code),
+        excerpt: undefined,
+        retryAfterMs: undefined,
+        durationMs: performance.now() - started,
+      };
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.dispatcher.close();
+  }
+}

@@ -1,0 +1,21 @@
+/** Errors of the relay's own operations (the Quanmiao API's are in quanmiao/errors.ts). */
+
+/** Bad input from a caller: nothing was written. */
+export class InvalidInputError extends Error {
+  readonly retryable = false;
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(`${field}: ${message}`);
+    this.name = "InvalidInputError";
+  }
+}
+
+export class NotFoundError extends Error {
+  readonly retryable = false;
+  constructor(message: string) {
+    super(message);
+    this.name = "NotFoundError";
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * What subscribers receive. One event per (task, type), ever; the body is built once and stored, so
+ * every attempt and every replay sends the same bytes.
+ *
+ *   { "type": "video_analysis.succeeded", "timestamp": "…Z",
+ *     "data": { workspaceId, taskId, taskStatus, metadata, task: <the API's data object, verbatim> } }
+ */
+import { eventId } from "./ids.js";
+import type { JsonObject } from "./quanmiao/schema.js";
+import type { EventRow, TaskRow, WebhookRow } from "./store/store.js";
+
+export const EVENT_TYPES = [
+  "video_analysis.succeeded",
+  "video_analysis.failed",
+  "video_analysis.canceled",
+  "video_analysis.expired",
+  "video_analysis.running",
+] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+/** What a webhook without a filter receives. */
+export const TERMINAL_EVENT_TYPES: readonly EventType[] = [
+  "video_analysis.succeeded",
+  "video_analysis.failed",
+  "video_analysis.canceled",
+  "video_analysis.expired",
+];
+
+export function isEventType(value: string): value is EventType {
+  return (EVENT_TYPES as readonly string[]).includes(value);
+}
+
+const BY_STATUS: Readonly<Record<string, EventType>> = {
+  SUCCESSED: "video_analysis.succeeded",
+  FAILED: "video_analysis.failed",
+  CANCELED: "video_analysis.canceled",
+  RUNNING: "video_analysis.running",
+};
+
+export function eventTypeForStatus(status: string | undefined): EventType | undefined {
+  return status === undefined ? undefined : BY_STATUS[status];
+}
+
+export interface EventInput {
+  readonly type: EventType;
+  readonly task: TaskRow;
+  readonly nowMs: number;
+  /** The API's `data` object, when the event comes from an answer. */
+  readonly raw?: JsonObject | undefined;
+  readonly taskStatus?: string | undefined;
+  /** Why the relay ended the task itself (not found, expired). */
+  readonly reason?: JsonObject | undefined;
+}
+
+export function buildEvent(input: EventInput): EventRow {
+  const { task, type, nowMs } = input;
+  const data: JsonObject = {
+    workspaceId: task.workspaceId,
+    taskId: task.taskId,
+    taskStatus: input.taskStatus ?? task.status ?? null,
+    metadata: task.metadata,
+  };
+  if (input.raw) data.task = input.raw;
+  if (input.reason) data.reason = input.reason;
+  const body = JSON.stringify({ type, timestamp: new Date(nowMs).toISOString(), data });
+  return {
+    id: eventId(task.workspaceId, task.taskId, type),
+    type,
+    workspaceId: task.workspaceId,
+    taskId: task.taskId,
+    body,
+    createdAtMs: nowMs,
+  };
+}
+
+/** Whether a registered webhook wants this event (enabled, workspace and type filters). */
+export function webhookWants(webhook: WebhookRow, event: Pick<EventRow, "type" | "workspaceId">): boolean {
+  if (!webhook.enabled) return false;
+  if (webhook.workspaceId !== undefined && webhook.workspaceId !== event.workspaceId) return false;
+  const types = webhook.events ?? TERMINAL_EVENT_TYPES;
+  return types.includes(event.type);
+}
+
+/** Per-task URLs receive the terminal events of their task. */
+export function taskUrlsWant(event: Pick<EventRow, "type">): boolean {
+  return (TERMINAL_EVENT_TYPES as readonly string[]).includes(event.type);
+}

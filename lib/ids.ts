@@ -1,0 +1,30 @@
+/**
+ * Identifiers. Event and delivery ids are derived from what they identify, so a re-run after a
+ * crash writes the same rows instead of new ones; a delivery's id is its `webhook-id` header.
+ * Standard Webhooks ids must not contain `.`: these are prefix + lowercase hex.
+ */
+import { createHash, randomBytes } from "node:crypto";
+
+function digest(...parts: string[]): string {
+  // \u0000 cannot occur in validated ids, so the joined parts cannot collide by shifting text.
+  return createHash("sha256").update(parts.join("\u0000")).digest("hex").slice(0, 32);
+}
+
+export function eventId(workspaceId: string, taskId: string, type: string): string {
+  return `evt_${digest(workspaceId, taskId, type)}`;
+}
+
+export function deliveryId(eventIdValue: string, targetId: string): string {
+  return `msg_${digest(eventIdValue, targetId)}`;
+}
+
+/** Per-task webhook URLs have no webhook row; this stands in for its id. */
+export function taskTargetId(url: string): string {
+  return `task:${digest(url).slice(0, 16)}`;
+}
+
+export type RandomBytes = (size: number) => Buffer;
+
+export function newWebhookId(random: RandomBytes = randomBytes): string {
+  return `wh_${random(12).toString("hex")}`;
+}

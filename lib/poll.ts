@@ -1,0 +1,107 @@
+/**
+ * Which tasks to poll, and when. Pure functions: the tick applies them.
+ *
+ * A workspace runs at most `asyncConcurrency` (N) tasks at once and starts the rest in submission
+ * order, so only the oldest N unfinished tasks can be running. Those form the *window* and are polled
+ * on an adaptive interval (10 s, ×1.5 per unchanged answer, capped at 2 min). The next N (the *band*)
+ * are checked on the safety sweep (10 min), since the order may not be exact; everything behind them
+ * is *parked* and checked only every few sweeps. When a window task ends, the next one moves up
+ * and is polled at once.
+ */
+import type { PollConfig } from "./config.js";
+import type { TaskRow } from "./store/store.js";
+
+export type Tier = "window" | "band" | "parked";
+
+/** Parked tasks are checked this many sweep intervals apart. */
+export const PARKED_SWEEPS = 6;
+export const DEFAULT_CONCURRENCY = 2;
+export const CONFIG_TTL_MS = 10 * 60_000;
+
+type Policy = Pick<PollConfig, "intervalMinMs" | "intervalMaxMs" | "sweepIntervalMs" | "taskMaxAgeMs">;
+
+export function tierAt(index: number, concurrency: number): Tier {
+  return index < concurrency ? "window" : index < 2 * concurrency ? "band" : "parked";
+}
+
+export function adaptiveIntervalMs(pollsInStatus: number, policy: Policy): number {
+  return Math.min(policy.intervalMaxMs, Math.round(policy.intervalMinMs * 1.5 ** pollsInStatus));
+}
+
+export function tierDelayMs(tier: Tier, pollsInStatus: number, policy: Policy): number {
+  if (tier === "window") return adaptiveIntervalMs(pollsInStatus, policy);
+  if (tier === "band") return policy.sweepIntervalMs;
+  return policy.sweepIntervalMs * PARKED_SWEEPS;
+}
+
+export function expiresAtMs(task: Pick<TaskRow, "submittedAtMs">, policy: Policy): number {
+  return task.submittedAtMs + policy.taskMaxAgeMs;
+}
+
+export function isExpired(task: Pick<TaskRow, "submittedAtMs">, nowMs: number, policy: Policy): boolean {
+  return nowMs >= expiresAtMs(task, policy);
+}
+
+/** A poll is never scheduled past the task's expiry, so expiry is noticed on time. */
+function capAtExpiry(task: Pick<TaskRow, "submittedAtMs">, atMs: number, policy: Policy): number {
+  return Math.min(atMs, expiresAtMs(task, policy));
+}
+
+/** When a newly registered task is first looked at: parked until the window planning pulls it in. */
+export function firstPollAtMs(task: Pick<TaskRow, "submittedAtMs">, nowMs: number, policy: Policy): number {
+  return capAtExpiry(task, nowMs + tierDelayMs("parked", 0, policy), policy);
+}
+
+/**
+ * The tasks of one workspace's queue head whose next poll should come sooner, given their place.
+ * `oldest` is the workspace's oldest active tasks in submission order (2N of them).
+ */
+export function planWorkspace(
+  oldest: readonly TaskRow[],
+  concurrency: number,
+  nowMs: number,
+  policy: Policy,
+): Array<{ task: TaskRow; tier: Tier; dueAtMs: number }> {
+  const changes: Array<{ task: TaskRow; tier: Tier; dueAtMs: number }> = [];
+  oldest.forEach((task, index) => {
+    const tier = tierAt(index, concurrency);
+    if (tier === "parked") return;
+    // Newly in the window (never polled there, or still on a slower tier's schedule): poll now.
+    const slowerThanTier = task.nextPollAtMs > nowMs + tierDelayMs(tier, task.pollsInStatus, policy);
+    const neverPolled = task.lastPolledAtMs === undefined;
+    const dueAtMs =
+      tier === "window" && (neverPolled || slowerThanTier)
+        ? nowMs
+        : Math.max(nowMs, (task.lastPolledAtMs ?? nowMs) + tierDelayMs(tier, task.pollsInStatus, policy));
+    if (task.nextPollAtMs > dueAtMs) changes.push({ task, tier, dueAtMs });
+  });
+  return changes;
+}
+
+export interface PollDecision {
+  readonly changed: boolean;
+  readonly pollsInStatus: number;
+  readonly nextPollAtMs: number;
+}
+
+/** What one answer does to a task that is still live. */
+export function afterAnswer(task: TaskRow, status: string, tier: Tier, nowMs: number, policy: Policy): PollDecision {
+  const changed = status !== task.status;
+  const pollsInStatus = changed ? 0 : task.pollsInStatus + 1;
+  return {
+    changed,
+    pollsInStatus,
+    nextPollAtMs: capAtExpiry(task, nowMs + tierDelayMs(tier, pollsInStatus, policy), policy),
+  };
+}
+
+/** After a retryable failure: try again no sooner than the minimum interval or the server's wait. */
+export function afterRetryableError(task: TaskRow, nowMs: number, waitMs: number | undefined, policy: Policy): number {
+  const backoff = Math.min(policy.intervalMaxMs, policy.intervalMinMs * 2 ** Math.min(task.pollsInStatus, 6));
+  return capAtExpiry(task, nowMs + Math.max(backoff, waitMs ?? 0), policy);
+}
+
+/** A workspace refused with an AuthError waits 1 min, doubling per repeat, up to 1 h. */
+export function workspaceBackoffMs(failures: number): number {
+  return Math.min(3_600_000, 60_000 * 2 ** Math.max(0, failures - 1));
+}

@@ -1,0 +1,227 @@
+/**
+ * The relay's state, behind one interface with two implementations (SQLite here, Tablestore in
+ * production). Every operation is one the Tablestore store can do with a conditional write or a
+ * range read on a key, so nothing here assumes SQL.
+ *
+ * Glossary
+ * - task: a Quanmiao task the relay polls until it ends; key (workspaceId, taskId).
+ * - workspace: per-workspace polling state (asyncConcurrency, auth back-off).
+ * - webhook: a subscription (url, secrets, filters).
+ * - event: one per (task, type), ever; its id is derived from that key, so a re-run writes the same row.
+ * - delivery: one per (event, target); its id is the `webhook-id` header, stable across retries.
+ * - lease: a claim on a row until `leaseUntilMs`, so overlapping runs never work the same row;
+ *   a crashed run's rows come back when the lease runs out.
+ *
+ * All times are epoch milliseconds in fields ending `Ms`.
+ */
+import type { JsonObject } from "../quanmiao/schema.js";
+
+export type TaskState = "active" | "done";
+
+export interface TaskRow {
+  readonly workspaceId: string;
+  readonly taskId: string;
+  readonly state: TaskState;
+  /** taskStatus as last seen from the API; undefined before the first poll. */
+  readonly status: string | undefined;
+  /** When the task was submitted (the caller's word) or registered: its place in the queue. */
+  readonly submittedAtMs: number;
+  readonly registeredAtMs: number;
+  readonly nextPollAtMs: number;
+  readonly pollCount: number;
+  /** Polls since the status last changed: drives the adaptive interval. */
+  readonly pollsInStatus: number;
+  readonly lastPolledAtMs: number | undefined;
+  readonly lastError: string | undefined;
+  readonly leaseOwner: string | undefined;
+  readonly leaseUntilMs: number;
+  /** Per-task webhook URLs given at registration, signed with the installation's default secret. */
+  readonly webhookUrls: readonly string[];
+  readonly metadata: JsonObject;
+  readonly terminalAtMs: number | undefined;
+}
+
+export interface RegisterTaskInput {
+  readonly workspaceId: string;
+  readonly taskId: string;
+  readonly webhookUrls?: readonly string[];
+  readonly metadata?: JsonObject;
+  readonly submittedAtMs?: number;
+  /** When the first poll is due; default: at once. */
+  readonly firstPollAtMs?: number;
+}
+
+export interface WorkspaceRow {
+  readonly workspaceId: string;
+  readonly asyncConcurrency: number | undefined;
+  readonly concurrencyFetchedAtMs: number | undefined;
+  /** Set after an AuthError: no task of this workspace is polled before then. */
+  readonly backoffUntilMs: number;
+  readonly authFailures: number;
+  readonly lastError: string | undefined;
+}
+
+export interface WebhookSecret {
+  readonly secret: string;
+  /** After rotation the old secret keeps signing until then; absent for the current one. */
+  readonly expiresAtMs?: number | undefined;
+}
+
+export interface WebhookRow {
+  readonly id: string;
+  readonly url: string;
+  readonly secrets: readonly WebhookSecret[];
+  /** Event types it receives; undefined means the four terminal types. */
+  readonly events: readonly string[] | undefined;
+  /** Only events of this workspace; undefined means every workspace. */
+  readonly workspaceId: string | undefined;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly enabled: boolean;
+  readonly disabledReason: string | undefined;
+  /** First failure since the last success: the 5-day disable clock. */
+  readonly failingSinceMs: number | undefined;
+  readonly createdAtMs: number;
+}
+
+export interface EventRow {
+  readonly id: string;
+  readonly type: string;
+  readonly workspaceId: string;
+  readonly taskId: string;
+  /** The exact JSON body subscribers receive. */
+  readonly body: string;
+  readonly createdAtMs: number;
+}
+
+export type DeliveryStatus = "pending" | "delivered" | "dead";
+
+export interface DeliveryRow {
+  readonly id: string;
+  readonly eventId: string;
+  /** A registered webhook's id, or `task:<hash>` for a per-task URL. */
+  readonly webhookId: string;
+  /** Where per-task deliveries go; registered webhooks use the webhook's current URL. */
+  readonly url: string;
+  readonly status: DeliveryStatus;
+  readonly attempts: number;
+  readonly nextAttemptAtMs: number;
+  readonly lastAttemptAtMs: number | undefined;
+  readonly lastStatusCode: number | undefined;
+  readonly lastError: string | undefined;
+  readonly lastResponse: string | undefined;
+  readonly leaseOwner: string | undefined;
+  readonly leaseUntilMs: number;
+  readonly createdAtMs: number;
+  readonly deliveredAtMs: number | undefined;
+}
+
+export interface Claim {
+  readonly owner: string;
+  readonly nowMs: number;
+  readonly leaseMs: number;
+  readonly limit: number;
+}
+
+export interface Page<T> {
+  readonly items: readonly T[];
+  /** Pass back to get the next page; undefined on the last page. */
+  readonly cursor: string | undefined;
+}
+
+/** What a poll decided for a task; applied only while the caller still holds the lease. */
+export interface TaskUpdate {
+  readonly status?: string | undefined;
+  readonly state?: TaskState;
+  readonly nextPollAtMs: number;
+  readonly pollCount: number;
+  readonly pollsInStatus: number;
+  readonly lastPolledAtMs?: number | undefined;
+  readonly lastError?: string | undefined;
+  readonly terminalAtMs?: number | undefined;
+}
+
+export interface DeliveryUpdate {
+  readonly status: DeliveryStatus;
+  readonly attempts: number;
+  readonly nextAttemptAtMs: number;
+  readonly lastAttemptAtMs: number;
+  readonly lastStatusCode: number | undefined;
+  readonly lastError: string | undefined;
+  readonly lastResponse: string | undefined;
+  readonly deliveredAtMs?: number | undefined;
+}
+
+export interface NewDelivery {
+  readonly id: string;
+  readonly eventId: string;
+  readonly webhookId: string;
+  readonly url: string;
+  readonly nextAttemptAtMs: number;
+  readonly createdAtMs: number;
+}
+
+export interface Store {
+  // Tasks
+  /** Creates the task if absent; a repeat adds only new per-task URLs. */
+  registerTask(input: RegisterTaskInput, nowMs: number): Promise<{ task: TaskRow; created: boolean }>;
+  getTask(workspaceId: string, taskId: string): Promise<TaskRow | undefined>;
+  listTasks(filter: {
+    state?: TaskState;
+    status?: string;
+    workspaceId?: string;
+    limit: number;
+    cursor?: string;
+  }): Promise<Page<TaskRow>>;
+  /** Active tasks with nextPollAtMs ≤ now and no live lease, soonest first, now leased to `owner`. */
+  claimDueTasks(claim: Claim): Promise<TaskRow[]>;
+  /** The oldest active tasks of a workspace in submission order (the API's queue order). */
+  oldestActiveTasks(workspaceId: string, limit: number): Promise<TaskRow[]>;
+  /** Moves an unleased active task's next poll earlier; false if it is leased or not earlier. */
+  pollSooner(workspaceId: string, taskId: string, nextPollAtMs: number, nowMs: number): Promise<boolean>;
+  /** Applies a poll's outcome and releases the lease; false if `owner` no longer holds it. */
+  updateTask(workspaceId: string, taskId: string, owner: string, update: TaskUpdate): Promise<boolean>;
+  /** Gives the lease back without polling (e.g. the workspace is backed off). */
+  releaseTask(workspaceId: string, taskId: string, owner: string, nextPollAtMs: number): Promise<boolean>;
+
+  // Workspaces
+  getWorkspace(workspaceId: string): Promise<WorkspaceRow | undefined>;
+  listWorkspaces(): Promise<WorkspaceRow[]>;
+  putWorkspace(row: WorkspaceRow): Promise<void>;
+
+  // Webhooks
+  createWebhook(row: WebhookRow): Promise<void>;
+  getWebhook(id: string): Promise<WebhookRow | undefined>;
+  listWebhooks(): Promise<WebhookRow[]>;
+  /** Replaces the row; false if it does not exist. */
+  updateWebhook(row: WebhookRow): Promise<boolean>;
+  deleteWebhook(id: string): Promise<boolean>;
+
+  // Settings (the default signing secret)
+  getSetting(key: string): Promise<string | undefined>;
+  /** Sets the value only if it is currently `expected` (undefined: absent). */
+  compareAndSetSetting(key: string, expected: string | undefined, value: string): Promise<boolean>;
+
+  // Events and deliveries
+  /** Creates the event if absent; returns the stored row (the first writer's) and whether this call created it. */
+  createEvent(row: EventRow): Promise<{ event: EventRow; created: boolean }>;
+  getEvent(id: string): Promise<EventRow | undefined>;
+  listEventsForTask(workspaceId: string, taskId: string): Promise<EventRow[]>;
+  /** Creates each delivery that is absent; returns the ids actually created. */
+  createDeliveries(rows: readonly NewDelivery[]): Promise<string[]>;
+  getDelivery(id: string): Promise<DeliveryRow | undefined>;
+  listDeliveries(filter: {
+    status?: DeliveryStatus;
+    webhookId?: string;
+    eventId?: string;
+    limit: number;
+    cursor?: string;
+  }): Promise<Page<DeliveryRow>>;
+  /** Pending deliveries due now and not leased, now leased to `owner`. `ids` restricts the claim. */
+  claimDueDeliveries(claim: Claim & { ids?: readonly string[] }): Promise<DeliveryRow[]>;
+  /** Records an attempt and releases the lease; false if `owner` no longer holds it. */
+  updateDelivery(id: string, owner: string, update: DeliveryUpdate): Promise<boolean>;
+  /** Makes a delivery pending and due at `nowMs` again, keeping its id and attempt history. */
+  replayDelivery(id: string, nowMs: number): Promise<DeliveryRow | undefined>;
+
+  close(): Promise<void>;
+}

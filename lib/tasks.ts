@@ -1,0 +1,102 @@
+/** Registering tasks for the relay to watch: validated, idempotent. */
+import type { Clock } from "./clock.js";
+import type { PollConfig } from "./config.js";
+import { checkTarget, type Resolver, TargetRefusedError } from "./delivery/guard.js";
+import { InvalidInputError } from "./errors.js";
+import { firstPollAtMs } from "./poll.js";
+import type { InvalidArgumentError } from "./quanmiao/errors.js";
+import type { JsonObject } from "./quanmiao/schema.js";
+import { checkId } from "./quanmiao/validate.js";
+import type { Store, TaskRow } from "./store/store.js";
+
+export const MAX_TASK_WEBHOOKS = 10;
+export const MAX_METADATA_BYTES = 16 * 1024;
+
+export interface RegisterTaskRequest {
+  readonly workspaceId: string;
+  readonly taskId: string;
+  readonly webhooks?: readonly string[];
+  readonly metadata?: JsonObject;
+  readonly submittedAtMs?: number;
+}
+
+export interface RegistrationDeps {
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly poll: PollConfig;
+  readonly allowPrivateTargets: boolean;
+  readonly resolve?: Resolver | undefined;
+}
+
+function id(field: string, value: unknown): string {
+  try {
+    return checkId(field, value);
+  } catch (error) {
+    throw new InvalidInputError(field, (error as InvalidArgumentError).message.replace(`${field} `, ""));
+  }
+}
+
+/** Checks a webhook URL now, as each delivery will: syntax, scheme and the SSRF policy. */
+export async function checkWebhookUrl(
+  field: string,
+  url: unknown,
+  deps: Pick<RegistrationDeps, "allowPrivateTargets" | "resolve">,
+): Promise<string> {
+  if (typeof url !== "string" || url.trim() === "") throw new InvalidInputError(field, "must be a URL");
+  if (url.length > 2048) throw new InvalidInputError(field, "must be at most 2048 characters");
+  try {
+    await checkTarget(url, { allowPrivate: deps.allowPrivateTargets, resolve: deps.resolve });
+  } catch (error) {
+    if (error instanceof TargetRefusedError) throw new InvalidInputError(field, error.message);
+    throw error;
+  }
+  return url;
+}
+
+export async function registerTask(
+  deps: RegistrationDeps,
+  request: RegisterTaskRequest,
+): Promise<{ task: TaskRow; created: boolean }> {
+  const workspaceId = id("workspaceId", request.workspaceId);
+  const taskId = id("taskId", request.taskId);
+  const urls = request.webhooks ?? [];
+  if (!Array.isArray(urls) || urls.length > MAX_TASK_WEBHOOKS) {
+    throw new InvalidInputError("webhooks", `must be a list of at most ${MAX_TASK_WEBHOOKS} URLs`);
+  }
+  const webhookUrls: string[] = [];
+  for (const [i, url] of urls.entries()) webhookUrls.push(await checkWebhookUrl(`webhooks[${i}]`, url, deps));
+  const metadata = request.metadata ?? {};
+  if (typeof metadata !== "object" || metadata === null || Array.isArray(metadata)) {
+    throw new InvalidInputError("metadata", "must be a JSON object");
+  }
+  if (Buffer.byteLength(JSON.stringify(metadata)) > MAX_METADATA_BYTES) {
+    throw new InvalidInputError("metadata", `must be at most ${MAX_METADATA_BYTES} bytes as JSON`);
+  }
+  const nowMs = deps.clock.now();
+  const submittedAtMs = request.submittedAtMs ?? nowMs;
+  if (!Number.isFinite(submittedAtMs) || submittedAtMs < 0 || submittedAtMs > nowMs + 86_400_000) {
+    throw new InvalidInputError("submittedAtMs", "must be an epoch time in milliseconds, not in the future");
+  }
+  const result = await deps.store.registerTask(
+    {
+      workspaceId,
+      taskId,
+      webhookUrls,
+      metadata,
+      submittedAtMs,
+      firstPollAtMs: firstPollAtMs({ submittedAtMs }, nowMs, deps.poll),
+    },
+    nowMs,
+  );
+  if (result.created && !(await deps.store.getWorkspace(workspaceId))) {
+    await deps.store.putWorkspace({
+      workspaceId,
+      asyncConcurrency: undefined,
+      concurrencyFetchedAtMs: undefined,
+      backoffUntilMs: 0,
+      authFailures: 0,
+      lastError: undefined,
+    });
+  }
+  return result;
+}

@@ -1,0 +1,431 @@
+/**
+ * One timer run inside a time budget: deliver what is due, plan each workspace's queue head, poll
+ * due tasks within the API's limits, turn finished tasks into events and deliveries, and deliver
+ * those at once, so a finished task's webhook normally arrives in the same run.
+ *
+ * Nothing here throws for one task or one delivery: failures are written to their rows and counted
+ * in the summary. A crash at any point leaves leased rows that come back when the lease runs out,
+ * and everything written is keyed so that doing it again creates nothing twice.
+ */
+import { randomUUID } from "node:crypto";
+import type { Clock } from "./clock.js";
+import { forEachLimit, KeyedSemaphore, Semaphore } from "./concurrency.js";
+import type { Config } from "./config.js";
+import { attemptDelivery, type DeliveryOutcome, DeliveryRun } from "./delivery/deliver.js";
+import type { Resolver } from "./delivery/guard.js";
+import { attemptDelay } from "./delivery/schedule.js";
+import type { WebhookSender } from "./delivery/send.js";
+import { formatDuration } from "./duration.js";
+import { buildEvent, type EventType, eventTypeForStatus, taskUrlsWant, webhookWants } from "./events.js";
+import { deliveryId, taskTargetId } from "./ids.js";
+import { RateLimiter, type Sleep } from "./limiter.js";
+import {
+  afterAnswer,
+  afterRetryableError,
+  CONFIG_TTL_MS,
+  DEFAULT_CONCURRENCY,
+  isExpired,
+  planWorkspace,
+  type Tier,
+  tierAt,
+  workspaceBackoffMs,
+} from "./poll.js";
+import type { QuanmiaoClient } from "./quanmiao/client.js";
+import { AuthError, QuanmiaoError, TaskNotFoundError, ThrottledError } from "./quanmiao/errors.js";
+import { isTerminalStatus, type JsonObject } from "./quanmiao/schema.js";
+import { defaultSecrets } from "./secrets.js";
+import type { NewDelivery, Store, TaskRow, WebhookRow, WebhookSecret, WorkspaceRow } from "./store/store.js";
+
+export interface TickDeps {
+  readonly store: Store;
+  readonly client: QuanmiaoClient;
+  readonly config: Config;
+  readonly clock: Clock;
+  readonly sleep: Sleep;
+  readonly random: () => number;
+  readonly sender: WebhookSender;
+  readonly resolve?: Resolver | undefined;
+  /** Lease owner name; unique per run by default. */
+  readonly owner?: string;
+  readonly quickRetries?: number;
+  readonly log?: ((entry: Record<string, unknown>) => void) | undefined;
+}
+
+export interface TickSummary {
+  polled: number;
+  /** Tasks whose status changed. */
+  changed: number;
+  events: number;
+  delivered: number;
+  retried: number;
+  dead: number;
+  throttled: number;
+  expired: number;
+  errors: number;
+  /** Workspaces backed off after an AuthError in this run. */
+  authFailures: string[];
+  /** True when the run stopped because its budget ran out with work left. */
+  budgetExhausted: boolean;
+  durationMs: number;
+}
+
+const taskKey = (t: Pick<TaskRow, "workspaceId" | "taskId">) => `${t.workspaceId}\u0000${t.taskId}`;
+
+function errorText(error: unknown): string {
+  if (error instanceof QuanmiaoError) return error.describe();
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+export async function runTick(deps: TickDeps, options: { budgetMs: number }): Promise<TickSummary> {
+  const { store, client, config, clock, random } = deps;
+  const policy = config.poll;
+  const startedAtMs = clock.now();
+  const deadlineMs = startedAtMs + options.budgetMs;
+  // Stop starting new work when this little is left: what was started must still finish in time.
+  const reserveMs = Math.min(options.budgetMs * 0.2, 10_000);
+  const owner = deps.owner ?? `tick-${randomUUID()}`;
+  const leaseMs = options.budgetMs + 60_000;
+  const limiter = new RateLimiter(policy.apiQps, clock, deps.sleep);
+  const apiSlots = new Semaphore(policy.apiConcurrency);
+  const endpointSlots = new KeyedSemaphore(config.delivery.perEndpointConcurrency);
+  const summary: TickSummary = {
+    polled: 0,
+    changed: 0,
+    events: 0,
+    delivered: 0,
+    retried: 0,
+    dead: 0,
+    throttled: 0,
+    expired: 0,
+    errors: 0,
+    authFailures: [],
+    budgetExhausted: false,
+    durationMs: 0,
+  };
+  const timeLeft = () => clock.now() < deadlineMs - reserveMs;
+
+  let secrets: Promise<WebhookSecret[]> | undefined;
+  const run = new DeliveryRun({
+    store,
+    clock,
+    random,
+    config: config.delivery,
+    sender: deps.sender,
+    resolve: deps.resolve,
+    owner,
+    quickRetries: deps.quickRetries,
+    log: deps.log,
+    defaultSecrets: () => {
+      secrets ??= defaultSecrets(store);
+      return secrets;
+    },
+  });
+  let webhooks: Promise<WebhookRow[]> | undefined;
+  const allWebhooks = () => {
+    webhooks ??= store.listWebhooks();
+    return webhooks;
+  };
+
+  const count = (outcome: DeliveryOutcome) => {
+    if (outcome === "delivered") summary.delivered++;
+    else if (outcome === "retry") summary.retried++;
+    else if (outcome === "dead") summary.dead++;
+  };
+
+  async function deliverDue(): Promise<void> {
+    while (timeLeft()) {
+      const rows = await store.claimDueDeliveries({
+        owner,
+        nowMs: clock.now(),
+        leaseMs,
+        limit: config.delivery.concurrency * 2,
+      });
+      if (rows.length === 0) return;
+      await forEachLimit(rows, config.delivery.concurrency, async (row) => {
+        const release = await endpointSlots.acquire(row.webhookId.startsWith("task:") ? row.url : row.webhookId);
+        try {
+          count(await attemptDelivery(row, run));
+        } catch (error) {
+          summary.errors++;
+          deps.log?.({
+            level: "error",
+            msg: "delivery failed unexpectedly",
+            deliveryId: row.id,
+            error: errorText(error),
+          });
+        } finally {
+          release();
+        }
+      });
+    }
+    summary.budgetExhausted ||= !timeLeft();
+  }
+
+  /** Event + deliveries, created if absent (deterministic ids), then the task marked if terminal. */
+  async function emit(
+    task: TaskRow,
+    type: EventType,
+    extra: { raw?: JsonObject; taskStatus?: string; reason?: JsonObject },
+  ): Promise<void> {
+    const nowMs = clock.now();
+    const { event, created } = await store.createEvent(buildEvent({ type, task, nowMs, ...extra }));
+    if (created) summary.events++;
+    const firstAttemptAtMs = nowMs + (attemptDelay(config.delivery.retryScheduleMs, 1, random) ?? 0);
+    const rows: NewDelivery[] = [];
+    for (const webhook of await allWebhooks()) {
+      if (!webhookWants(webhook, event)) continue;
+      rows.push({
+        id: deliveryId(event.id, webhook.id),
+        eventId: event.id,
+        webhookId: webhook.id,
+        url: webhook.url,
+        nextAttemptAtMs: firstAttemptAtMs,
+        createdAtMs: nowMs,
+      });
+    }
+    if (taskUrlsWant(event)) {
+      for (const url of task.webhookUrls) {
+        const target = taskTargetId(url);
+        rows.push({
+          id: deliveryId(event.id, target),
+          eventId: event.id,
+          webhookId: target,
+          url,
+          nextAttemptAtMs: firstAttemptAtMs,
+          createdAtMs: nowMs,
+        });
+      }
+    }
+    if (rows.length > 0) await store.createDeliveries(rows);
+  }
+
+  async function finish(
+    task: TaskRow,
+    type: EventType,
+    status: string | undefined,
+    extra: { raw?: JsonObject; reason?: JsonObject },
+  ) {
+    await emit(task, type, { ...extra, ...(status ? { taskStatus: status } : {}) });
+    const nowMs = clock.now();
+    await store.updateTask(task.workspaceId, task.taskId, owner, {
+      state: "done",
+      status,
+      terminalAtMs: nowMs,
+      nextPollAtMs: nowMs,
+      pollCount: task.pollCount + (extra.raw || extra.reason?.code === "DataNotExists" ? 1 : 0),
+      pollsInStatus: 0,
+      lastPolledAtMs: extra.raw ? nowMs : undefined,
+      lastError: undefined,
+    });
+    summary.changed++;
+  }
+
+  // ── workspaces ───────────────────────────────────────────────────────────
+  const workspaces = new Map<string, WorkspaceRow>();
+  const configTried = new Set<string>();
+
+  async function backOff(ws: WorkspaceRow, error: AuthError): Promise<WorkspaceRow> {
+    const failures = ws.authFailures + 1;
+    const next = {
+      ...ws,
+      authFailures: failures,
+      backoffUntilMs: clock.now() + workspaceBackoffMs(failures),
+      lastError: error.describe(),
+    };
+    await store.putWorkspace(next);
+    workspaces.set(ws.workspaceId, next);
+    if (!summary.authFailures.includes(ws.workspaceId)) summary.authFailures.push(ws.workspaceId);
+    deps.log?.({
+      level: "warn",
+      msg: "workspace backed off",
+      workspaceId: ws.workspaceId,
+      until: new Date(next.backoffUntilMs).toISOString(),
+      error: error.describe(),
+    });
+    return next;
+  }
+
+  async function concurrencyOf(ws: WorkspaceRow): Promise<number | undefined> {
+    const fresh = ws.concurrencyFetchedAtMs !== undefined && clock.now() - ws.concurrencyFetchedAtMs < CONFIG_TTL_MS;
+    if (fresh || configTried.has(ws.workspaceId)) return ws.asyncConcurrency ?? DEFAULT_CONCURRENCY;
+    configTried.add(ws.workspaceId);
+    if (!(await limiter.take(deadlineMs - reserveMs))) return ws.asyncConcurrency ?? DEFAULT_CONCURRENCY;
+    const release = await apiSlots.acquire();
+    try {
+      const { asyncConcurrency } = await client.getConfig(ws.workspaceId);
+      const next = {
+        ...ws,
+        asyncConcurrency: asyncConcurrency ?? ws.asyncConcurrency,
+        concurrencyFetchedAtMs: clock.now(),
+      };
+      await store.putWorkspace(next);
+      workspaces.set(ws.workspaceId, next);
+      return next.asyncConcurrency ?? DEFAULT_CONCURRENCY;
+    } catch (error) {
+      if (error instanceof AuthError) {
+        await backOff(ws, error);
+        return undefined;
+      }
+      if (error instanceof ThrottledError) limiter.throttled(error.retryAfterMs);
+      deps.log?.({
+        level: "warn",
+        msg: "GetVideoAnalysisConfig failed; using the last known concurrency",
+        workspaceId: ws.workspaceId,
+        error: errorText(error),
+      });
+      return ws.asyncConcurrency ?? DEFAULT_CONCURRENCY;
+    } finally {
+      release();
+    }
+  }
+
+  /** Pulls each workspace's queue head forward; returns every planned task's tier. */
+  async function planAll(): Promise<Map<string, Tier>> {
+    const tiers = new Map<string, Tier>();
+    for (const stored of await store.listWorkspaces()) {
+      const ws = workspaces.get(stored.workspaceId) ?? stored;
+      workspaces.set(ws.workspaceId, ws);
+      if (ws.backoffUntilMs > clock.now()) continue;
+      const concurrency = await concurrencyOf(ws);
+      if (concurrency === undefined) continue;
+      const oldest = await store.oldestActiveTasks(ws.workspaceId, 2 * concurrency);
+      for (const [i, t] of oldest.entries()) tiers.set(taskKey(t), tierAt(i, concurrency));
+      for (const change of planWorkspace(oldest, concurrency, clock.now(), policy)) {
+        await store.pollSooner(change.task.workspaceId, change.task.taskId, change.dueAtMs, clock.now());
+      }
+    }
+    return tiers;
+  }
+
+  // ── one task ─────────────────────────────────────────────────────────────
+  let limiterRefused = false;
+
+  async function pollTask(task: TaskRow, tier: Tier): Promise<void> {
+    const ws = workspaces.get(task.workspaceId);
+    if (ws && ws.backoffUntilMs > clock.now()) {
+      await store.releaseTask(task.workspaceId, task.taskId, owner, ws.backoffUntilMs);
+      return;
+    }
+    if (isExpired(task, clock.now(), policy)) {
+      await finish(task, "video_analysis.expired", task.status, {
+        reason: {
+          code: "Expired",
+          message: `not finished within ${formatDuration(policy.taskMaxAgeMs)} of submission`,
+        },
+      });
+      summary.expired++;
+      return;
+    }
+    if (!(await limiter.take(deadlineMs - reserveMs))) {
+      limiterRefused = true;
+      await store.releaseTask(task.workspaceId, task.taskId, owner, task.nextPollAtMs);
+      return;
+    }
+    const release = await apiSlots.acquire();
+    let answer: Awaited<ReturnType<QuanmiaoClient["getTask"]>>;
+    try {
+      summary.polled++;
+      answer = await client.getTask(task.workspaceId, task.taskId);
+    } catch (error) {
+      release();
+      await onPollError(task, error);
+      return;
+    }
+    release();
+    limiter.succeeded();
+    if (ws && ws.authFailures > 0) {
+      const healed = { ...ws, authFailures: 0, lastError: undefined };
+      workspaces.set(ws.workspaceId, healed);
+      await store.putWorkspace(healed);
+    }
+
+    const status = answer.status;
+    if (status === undefined) {
+      await onPollError(task, new Error("the answer has no taskStatus"));
+      return;
+    }
+    const nowMs = clock.now();
+    if (isTerminalStatus(status)) {
+      await finish(task, eventTypeForStatus(status) as EventType, status, { raw: answer.raw });
+      return;
+    }
+    if (status === "RUNNING" && task.status !== "RUNNING") {
+      await emit(task, "video_analysis.running", { raw: answer.raw, taskStatus: status });
+    }
+    const decision = afterAnswer(task, status, tier, nowMs, policy);
+    if (decision.changed) summary.changed++;
+    await store.updateTask(task.workspaceId, task.taskId, owner, {
+      status,
+      nextPollAtMs: decision.nextPollAtMs,
+      pollCount: task.pollCount + 1,
+      pollsInStatus: decision.pollsInStatus,
+      lastPolledAtMs: nowMs,
+      lastError: undefined,
+    });
+  }
+
+  async function onPollError(task: TaskRow, error: unknown): Promise<void> {
+    const nowMs = clock.now();
+    if (error instanceof TaskNotFoundError) {
+      await finish(task, "video_analysis.failed", task.status, {
+        reason: { code: error.code ?? "TaskNotFound", message: error.message, requestId: error.requestId ?? null },
+      });
+      return;
+    }
+    if (error instanceof AuthError) {
+      const ws = workspaces.get(task.workspaceId) ?? (await store.getWorkspace(task.workspaceId));
+      const backedOff = ws ? await backOff(ws, error) : { backoffUntilMs: nowMs + workspaceBackoffMs(1) };
+      await store.releaseTask(task.workspaceId, task.taskId, owner, backedOff.backoffUntilMs);
+      return;
+    }
+    let waitMs: number | undefined;
+    if (error instanceof ThrottledError) {
+      summary.throttled++;
+      waitMs = error.retryAfterMs;
+      limiter.throttled(error.retryAfterMs);
+    } else {
+      summary.errors++;
+    }
+    deps.log?.({
+      level: "warn",
+      msg: "poll failed",
+      workspaceId: task.workspaceId,
+      taskId: task.taskId,
+      error: errorText(error),
+    });
+    await store.updateTask(task.workspaceId, task.taskId, owner, {
+      nextPollAtMs: afterRetryableError(task, nowMs, waitMs, policy),
+      pollCount: task.pollCount + 1,
+      pollsInStatus: task.pollsInStatus,
+      lastError: errorText(error),
+    });
+  }
+
+  // ── the run ──────────────────────────────────────────────────────────────
+  await deliverDue();
+  while (timeLeft() && !limiterRefused) {
+    const tiers = await planAll();
+    const claimed = await store.claimDueTasks({ owner, nowMs: clock.now(), leaseMs, limit: policy.apiConcurrency * 4 });
+    if (claimed.length === 0) break;
+    await forEachLimit(claimed, policy.apiConcurrency, async (task) => {
+      try {
+        await pollTask(task, tiers.get(taskKey(task)) ?? "parked");
+      } catch (error) {
+        // The lease stays: the task comes back when it runs out. Counted, never thrown.
+        summary.errors++;
+        deps.log?.({
+          level: "error",
+          msg: "task failed unexpectedly",
+          workspaceId: task.workspaceId,
+          taskId: task.taskId,
+          error: errorText(error),
+        });
+      }
+    });
+    await deliverDue();
+  }
+  summary.budgetExhausted ||= !timeLeft() || limiterRefused;
+  await deliverDue();
+  summary.durationMs = clock.now() - startedAtMs;
+  return summary;
+}

@@ -1,0 +1,123 @@
+/** Managing webhook subscriptions: create, enable/disable, rotate secrets, delete. */
+import { randomBytes } from "node:crypto";
+import type { Clock } from "./clock.js";
+import { isReservedHeader } from "./delivery/sign.js";
+import { InvalidInputError, NotFoundError } from "./errors.js";
+import { EVENT_TYPES, isEventType } from "./events.js";
+import { newWebhookId, type RandomBytes } from "./ids.js";
+import { checkId } from "./quanmiao/validate.js";
+import { newSecret, rotate } from "./secrets.js";
+import type { Store, WebhookRow } from "./store/store.js";
+import { checkWebhookUrl, type RegistrationDeps } from "./tasks.js";
+
+export interface CreateWebhookRequest {
+  readonly url: string;
+  readonly events?: readonly string[];
+  readonly workspaceId?: string;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+export type WebhookDeps = Pick<RegistrationDeps, "store" | "clock" | "allowPrivateTargets" | "resolve"> & {
+  readonly random?: RandomBytes;
+};
+
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$/;
+
+function checkEvents(events: unknown): string[] | undefined {
+  if (events === undefined) return undefined;
+  if (!Array.isArray(events) || events.length === 0) throw new InvalidInputError("events", "must be a non-empty list");
+  for (const e of events) {
+    if (typeof e !== "string" || !isEventType(e)) {
+      throw new InvalidInputError("events", `"${String(e)}" is not an event type (${EVENT_TYPES.join(", ")})`);
+    }
+  }
+  return [...new Set(events as string[])];
+}
+
+function checkHeaders(headers: unknown): Record<string, string> {
+  if (headers === undefined) return {};
+  if (typeof headers !== "object" || headers === null || Array.isArray(headers)) {
+    throw new InvalidInputError("headers", "must be an object of header names to values");
+  }
+  const entries = Object.entries(headers);
+  if (entries.length > 20) throw new InvalidInputError("headers", "at most 20 headers");
+  for (const [name, value] of entries) {
+    if (!HEADER_NAME.test(name)) throw new InvalidInputError("headers", `"${name}" is not a valid header name`);
+    if (isReservedHeader(name))
+      throw new InvalidInputError("headers", `"${name}" is set by the relay and cannot be overridden`);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
+    if (typeof value !== "string" || value.length > 1024 || /[\u0000-\u001f\u007f]/.test(value)) {
+      throw new InvalidInputError("headers", `the value of "${name}" must be text of at most 1024 characters`);
+    }
+  }
+  return Object.fromEntries(entries) as Record<string, string>;
+}
+
+export async function createWebhook(
+  deps: WebhookDeps,
+  request: CreateWebhookRequest,
+): Promise<{ webhook: WebhookRow; secret: string }> {
+  const url = await checkWebhookUrl("url", request.url, deps);
+  const events = checkEvents(request.events);
+  const headers = checkHeaders(request.headers);
+  let workspaceId: string | undefined;
+  if (request.workspaceId !== undefined) {
+    try {
+      workspaceId = checkId("workspaceId", request.workspaceId);
+    } catch (error) {
+      throw new InvalidInputError("workspaceId", (error as Error).message);
+    }
+  }
+  const random = deps.random ?? randomBytes;
+  const secret = newSecret(random);
+  const webhook: WebhookRow = {
+    id: newWebhookId(random),
+    url,
+    secrets: [{ secret }],
+    events,
+    workspaceId,
+    headers,
+    enabled: true,
+    disabledReason: undefined,
+    failingSinceMs: undefined,
+    createdAtMs: deps.clock.now(),
+  };
+  await deps.store.createWebhook(webhook);
+  return { webhook, secret };
+}
+
+async function mustGet(store: Store, id: string): Promise<WebhookRow> {
+  const webhook = await store.getWebhook(id);
+  if (!webhook) throw new NotFoundError(`no webhook with id ${id}`);
+  return webhook;
+}
+
+export async function setWebhookEnabled(
+  store: Store,
+  id: string,
+  enabled: boolean,
+  reason?: string,
+): Promise<WebhookRow> {
+  const current = await mustGet(store, id);
+  const next: WebhookRow = enabled
+    ? { ...current, enabled: true, disabledReason: undefined, failingSinceMs: undefined }
+    : { ...current, enabled: false, disabledReason: reason ?? "disabled by its owner" };
+  await store.updateWebhook(next);
+  return next;
+}
+
+/** A new secret; the old one keeps signing for 24 h, so both signatures are sent meanwhile. */
+export async function rotateWebhookSecret(
+  deps: { store: Store; clock: Clock; random?: RandomBytes },
+  id: string,
+): Promise<{ webhook: WebhookRow; secret: string }> {
+  const current = await mustGet(deps.store, id);
+  const secret = newSecret(deps.random ?? randomBytes);
+  const webhook = { ...current, secrets: rotate(current.secrets, secret, deps.clock.now()) };
+  await deps.store.updateWebhook(webhook);
+  return { webhook, secret };
+}
+
+export async function deleteWebhook(store: Store, id: string): Promise<void> {
+  if (!(await store.deleteWebhook(id))) throw new NotFoundError(`no webhook with id ${id}`);
+}

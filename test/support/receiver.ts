@@ -1,0 +1,68 @@
+import { createServer, type IncomingHttpHeaders } from "node:http";
+import type { AddressInfo } from "node:net";
+import { Webhook } from "standardwebhooks";
+import { onTestFinished } from "vitest";
+
+export interface Received {
+  readonly headers: IncomingHttpHeaders;
+  readonly body: string;
+  /** Parsed body when the signature verified with the standardwebhooks library; undefined otherwise. */
+  readonly verified: { type: string; data: Record<string, unknown> } | undefined;
+  readonly verifyError: string | undefined;
+  readonly atMs: number;
+}
+
+export interface Reply {
+  readonly status?: number;
+  readonly headers?: Record<string, string>;
+  readonly body?: string;
+  readonly delayMs?: number;
+}
+
+/**
+ * A webhook receiver on 127.0.0.1 that verifies every request with the `standardwebhooks` package
+ * (a real peer), as of `now()`: the relay's clock, which in tests is fake.
+ */
+export async function startReceiver(options: {
+  secret: () => string | undefined;
+  now: () => number;
+  reply?: (request: Received, index: number) => Reply;
+}) {
+  const received: Received[] = [];
+  const server = createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const body = Buffer.concat(chunks).toString("utf8");
+    let verified: Received["verified"];
+    let verifyError: string | undefined;
+    const secret = options.secret();
+    if (secret) {
+      const realNow = Date.now;
+      Date.now = options.now;
+      try {
+        verified = new Webhook(secret).verify(body, req.headers as Record<string, string>) as Received["verified"];
+      } catch (error) {
+        verifyError = (error as Error).message;
+      } finally {
+        Date.now = realNow;
+      }
+    }
+    const request: Received = { headers: req.headers, body, verified, verifyError, atMs: options.now() };
+    received.push(request);
+    const reply = options.reply?.(request, received.length - 1) ?? {};
+    if (reply.delayMs) await new Promise((r) => setTimeout(r, reply.delayMs));
+    if (res.destroyed) return;
+    res.writeHead(reply.status ?? 200, { "content-type": "text/plain", ...reply.headers });
+    res.end(reply.body ?? "ok");
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  onTestFinished(
+    () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  );
+  return { url: `http://127.0.0.1:${port}/hook`, received };
+}

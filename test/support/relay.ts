@@ -1,0 +1,83 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { onTestFinished } from "vitest";
+import { type Config, loadConfig } from "../../lib/config.js";
+import { WebhookSender } from "../../lib/delivery/send.js";
+import { createQuanmiaoClient } from "../../lib/quanmiao/client.js";
+import { staticCredentials } from "../../lib/quanmiao/credentials.js";
+import { seededRandom } from "../../lib/quanmiao/simulator/random.js";
+import {
+  SIM_CREDENTIAL,
+  type Simulator,
+  type SimulatorOptions,
+  startSimulator,
+} from "../../lib/quanmiao/simulator/server.js";
+import { SqliteStore } from "../../lib/store/sqlite.js";
+import { type RegisterTaskRequest, registerTask } from "../../lib/tasks.js";
+import { runTick, type TickDeps, type TickSummary } from "../../lib/tick.js";
+import { type CreateWebhookRequest, createWebhook } from "../../lib/webhooks.js";
+import { FakeClock } from "./fake-clock.js";
+
+export function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), "quanmiao-relay-"));
+  onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** The whole relay on a fake clock: simulator, SQLite store on a temp file, client, sender. */
+export async function relayHarness(
+  options: { env?: Record<string, string>; sim?: SimulatorOptions; seed?: string } = {},
+) {
+  const clock = new FakeClock();
+  const sim: Simulator = await startSimulator({ clock, ...options.sim });
+  const dir = tempDir();
+  const config: Config = loadConfig({
+    RELAY_STORE: `sqlite:${join(dir, "relay.db")}`,
+    QUANMIAO_ENDPOINT: sim.url,
+    RELAY_ALLOW_PRIVATE_TARGETS: "true",
+    RELAY_DELIVERY_TIMEOUT: "2s",
+    RELAY_API_QPS: "1000",
+    ...options.env,
+  });
+  const store = new SqliteStore(config.store.kind === "sqlite" ? config.store.path : "");
+  const client = createQuanmiaoClient({ ...config.quanmiao, credentials: staticCredentials(SIM_CREDENTIAL), clock });
+  const sender = new WebhookSender({ timeoutMs: config.delivery.timeoutMs });
+  onTestFinished(async () => {
+    await sender.close();
+    await client.close();
+    await store.close();
+    await sim.close();
+  });
+  const deps: TickDeps = {
+    store,
+    client,
+    config,
+    clock,
+    sleep: clock.sleep,
+    random: seededRandom(options.seed ?? "relay-tests"),
+    sender,
+    quickRetries: 0,
+  };
+  const registration = { store, clock, poll: config.poll, allowPrivateTargets: config.delivery.allowPrivateTargets };
+  return {
+    clock,
+    sim,
+    store,
+    config,
+    deps,
+    dir,
+    tick: (budgetMs = config.tick.budgetMs): Promise<TickSummary> => runTick(deps, { budgetMs }),
+    register: (request: RegisterTaskRequest) => registerTask(registration, request),
+    webhook: (request: CreateWebhookRequest) => createWebhook(registration, request),
+    /** Ticks every `stepMs` of fake time until `done()` or `maxTicks`. */
+    async runUntil(done: () => boolean | Promise<boolean>, stepMs = 10_000, maxTicks = 500): Promise<TickSummary[]> {
+      const summaries: TickSummary[] = [];
+      for (let i = 0; i < maxTicks && !(await done()); i++) {
+        summaries.push(await runTick(deps, { budgetMs: config.tick.budgetMs }));
+        clock.advance(stepMs);
+      }
+      return summaries;
+    },
+  };
+}

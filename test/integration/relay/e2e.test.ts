@@ -40,7 +40,9 @@ describe("relay end to end on a fake clock", () => {
       expect(r.verified).toBeDefined();
     }
     const byTask = (received: typeof all.received) =>
-      received.map((r) => `${(r.verified?.data as { taskId?: string } | undefined)?.taskId}:${r.verified?.type}`).sort();
+      received
+        .map((r) => `${(r.verified?.data as { taskId?: string } | undefined)?.taskId}:${r.verified?.type}`)
+        .sort();
 
     expect(byTask(all.received)).toEqual(
       tasks

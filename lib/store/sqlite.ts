@@ -111,6 +111,21 @@ const MIGRATIONS: readonly string[] = [
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
+/**
+ * The queries that find due work. INDEXED BY pins each to its partial index: without statistics
+ * the planner may prefer another index and scan every active row; with it, SQLite refuses to run
+ * rather than scan.
+ */
+export const DUE_WORK_SQL = {
+  dueTasks: `SELECT workspace_id, task_id FROM tasks INDEXED BY tasks_due
+    WHERE state = 'active' AND next_poll_at_ms <= ? AND lease_until_ms <= ?
+    ORDER BY next_poll_at_ms LIMIT ?`,
+  dueDeliveries: `SELECT id FROM deliveries INDEXED BY deliveries_due
+    WHERE status = 'pending' AND next_attempt_at_ms <= ? AND lease_until_ms <= ?`,
+  queueHead: `SELECT * FROM tasks INDEXED BY tasks_queue WHERE state = 'active' AND workspace_id = ?
+    ORDER BY submitted_at_ms, task_id LIMIT ?`,
+} as const;
+
 type Row = Record<string, unknown>;
 
 const str = (v: unknown): string | undefined => (v === null || v === undefined ? undefined : String(v));
@@ -327,10 +342,7 @@ export class SqliteStore implements Store {
     const rows = this.db
       .prepare(
         `UPDATE tasks SET lease_owner = ?, lease_until_ms = ?
-         WHERE (workspace_id, task_id) IN (
-           SELECT workspace_id, task_id FROM tasks
-           WHERE state = 'active' AND next_poll_at_ms <= ? AND lease_until_ms <= ?
-           ORDER BY next_poll_at_ms LIMIT ?)
+         WHERE (workspace_id, task_id) IN (${DUE_WORK_SQL.dueTasks})
          RETURNING *`,
       )
       .all(claim.owner, claim.nowMs + claim.leaseMs, claim.nowMs, claim.nowMs, claim.limit) as Row[];
@@ -338,14 +350,7 @@ export class SqliteStore implements Store {
   }
 
   async oldestActiveTasks(workspaceId: string, limit: number): Promise<TaskRow[]> {
-    return (
-      this.db
-        .prepare(
-          `SELECT * FROM tasks WHERE state = 'active' AND workspace_id = ?
-           ORDER BY submitted_at_ms, task_id LIMIT ?`,
-        )
-        .all(workspaceId, limit) as Row[]
-    ).map(toTask);
+    return (this.db.prepare(DUE_WORK_SQL.queueHead).all(workspaceId, limit) as Row[]).map(toTask);
   }
 
   async pollSooner(workspaceId: string, taskId: string, nextPollAtMs: number, nowMs: number): Promise<boolean> {
@@ -561,10 +566,7 @@ export class SqliteStore implements Store {
     const rows = this.db
       .prepare(
         `UPDATE deliveries SET lease_owner = ?, lease_until_ms = ?
-         WHERE id IN (
-           SELECT id FROM deliveries
-           WHERE status = 'pending' AND next_attempt_at_ms <= ? AND lease_until_ms <= ? ${only}
-           ORDER BY next_attempt_at_ms LIMIT ?)
+         WHERE id IN (${DUE_WORK_SQL.dueDeliveries} ${only} ORDER BY next_attempt_at_ms LIMIT ?)
          RETURNING *`,
       )
       .all(

@@ -1,0 +1,228 @@
+/**
+ * The Store contract, as tests any implementation must pass. SQLite runs it today; the Tablestore
+ * store will run the same suite against the emulator.
+ */
+import { describe, expect, it } from "vitest";
+import type { Store, WebhookRow } from "../../lib/store/store.js";
+
+const T0 = Date.parse("2026-11-25T12:00:00Z");
+
+const webhook = (id: string, extra: Partial<WebhookRow> = {}): WebhookRow => ({
+  id,
+  url: `https://example.com/${id}`,
+  secrets: [{ secret: "whsec_AAAA" }],
+  events: undefined,
+  workspaceId: undefined,
+  headers: {},
+  enabled: true,
+  disabledReason: undefined,
+  failingSinceMs: undefined,
+  createdAtMs: T0,
+  ...extra,
+});
+
+export function storeConformance(name: string, open: () => Promise<Store>): void {
+  describe(`Store contract: ${name}`, () => {
+    it("registers a task once; a repeat only adds new per-task URLs", async () => {
+      const store = await open();
+      const first = await store.registerTask(
+        { workspaceId: "w", taskId: "t", webhookUrls: ["https://a/"], metadata: { k: 1 } },
+        T0,
+      );
+      expect(first.created).toBe(true);
+      expect(first.task).toMatchObject({
+        state: "active",
+        submittedAtMs: T0,
+        registeredAtMs: T0,
+        nextPollAtMs: T0,
+        pollCount: 0,
+        metadata: { k: 1 },
+      });
+      const again = await store.registerTask(
+        { workspaceId: "w", taskId: "t", webhookUrls: ["https://a/", "https://b/"], metadata: { k: 2 } },
+        T0 + 5,
+      );
+      expect(again.created).toBe(false);
+      expect(again.task.webhookUrls).toEqual(["https://a/", "https://b/"]);
+      expect((await store.getTask("w", "t"))?.metadata).toEqual({ k: 1 });
+      expect((await store.getTask("w", "t"))?.registeredAtMs).toBe(T0);
+    });
+
+    it("claims only due, unleased, active tasks, soonest first, and leases them", async () => {
+      const store = await open();
+      for (const [id, due] of [
+        ["a", T0 + 30],
+        ["b", T0 + 10],
+        ["c", T0 + 999],
+        ["d", T0 + 20],
+      ] as const) {
+        await store.registerTask({ workspaceId: "w", taskId: id, firstPollAtMs: due }, T0);
+      }
+      const claimed = await store.claimDueTasks({ owner: "one", nowMs: T0 + 100, leaseMs: 1_000, limit: 2 });
+      expect(claimed.map((t) => t.taskId)).toEqual(["b", "d"]);
+      expect(claimed.every((t) => t.leaseOwner === "one" && t.leaseUntilMs === T0 + 1_100)).toBe(true);
+      const second = await store.claimDueTasks({ owner: "two", nowMs: T0 + 100, leaseMs: 1_000, limit: 10 });
+      expect(second.map((t) => t.taskId)).toEqual(["a"]);
+      expect(await store.claimDueTasks({ owner: "three", nowMs: T0 + 100, leaseMs: 1_000, limit: 10 })).toEqual([]);
+    });
+
+    it("a lease expires: a crashed owner's task comes back; the old owner can no longer write", async () => {
+      const store = await open();
+      await store.registerTask({ workspaceId: "w", taskId: "t" }, T0);
+      await store.claimDueTasks({ owner: "crashed", nowMs: T0, leaseMs: 1_000, limit: 1 });
+      expect(await store.claimDueTasks({ owner: "other", nowMs: T0 + 999, leaseMs: 1_000, limit: 1 })).toEqual([]);
+      const back = await store.claimDueTasks({ owner: "other", nowMs: T0 + 1_000, leaseMs: 1_000, limit: 1 });
+      expect(back.map((t) => t.leaseOwner)).toEqual(["other"]);
+      const update = { nextPollAtMs: T0 + 5_000, pollCount: 1, pollsInStatus: 0, status: "RUNNING" };
+      expect(await store.updateTask("w", "t", "crashed", update)).toBe(false);
+      expect(await store.updateTask("w", "t", "other", update)).toBe(true);
+      expect(await store.getTask("w", "t")).toMatchObject({
+        status: "RUNNING",
+        leaseOwner: undefined,
+        leaseUntilMs: 0,
+        nextPollAtMs: T0 + 5_000,
+      });
+    });
+
+    it("done tasks are never claimed; the queue order is submission order", async () => {
+      const store = await open();
+      await store.registerTask({ workspaceId: "w", taskId: "late", submittedAtMs: T0 + 50 }, T0);
+      await store.registerTask({ workspaceId: "w", taskId: "early", submittedAtMs: T0 + 10 }, T0);
+      await store.registerTask({ workspaceId: "w", taskId: "done", submittedAtMs: T0 }, T0);
+      await store.registerTask({ workspaceId: "x", taskId: "elsewhere", submittedAtMs: T0 }, T0);
+      const [d] = await store.claimDueTasks({ owner: "o", nowMs: T0, leaseMs: 10, limit: 1 });
+      expect(d?.taskId).toBe("done");
+      await store.updateTask("w", "done", "o", {
+        state: "done",
+        status: "SUCCESSED",
+        nextPollAtMs: T0,
+        pollCount: 1,
+        pollsInStatus: 0,
+        terminalAtMs: T0,
+      });
+      expect((await store.oldestActiveTasks("w", 10)).map((t) => t.taskId)).toEqual(["early", "late"]);
+      const all = await store.claimDueTasks({ owner: "p", nowMs: T0 + 100, leaseMs: 10, limit: 10 });
+      expect(all.map((t) => t.taskId).sort()).toEqual(["early", "elsewhere", "late"]);
+    });
+
+    it("pollSooner only moves an unleased task earlier", async () => {
+      const store = await open();
+      await store.registerTask({ workspaceId: "w", taskId: "t", firstPollAtMs: T0 + 1_000 }, T0);
+      expect(await store.pollSooner("w", "t", T0 + 2_000, T0)).toBe(false);
+      expect(await store.pollSooner("w", "t", T0 + 500, T0)).toBe(true);
+      await store.claimDueTasks({ owner: "o", nowMs: T0 + 500, leaseMs: 1_000, limit: 1 });
+      expect(await store.pollSooner("w", "t", T0 + 600, T0 + 600)).toBe(false);
+    });
+
+    it("pages tasks and deliveries with opaque cursors", async () => {
+      const store = await open();
+      for (let i = 0; i < 7; i++) await store.registerTask({ workspaceId: "w", taskId: `t${i}` }, T0);
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await store.listTasks({ limit: 3, ...(cursor ? { cursor } : {}) });
+        seen.push(...page.items.map((t) => t.taskId));
+        cursor = page.cursor;
+      } while (cursor);
+      expect(seen).toEqual(["t0", "t1", "t2", "t3", "t4", "t5", "t6"]);
+      await expect(store.listTasks({ limit: 3, cursor: "garbage" })).rejects.toThrow(/cursor/);
+    });
+
+    it("creates events and deliveries once, whatever the number of writers", async () => {
+      const store = await open();
+      const event = {
+        id: "evt_1",
+        type: "video_analysis.succeeded",
+        workspaceId: "w",
+        taskId: "t",
+        body: '{"a":1}',
+        createdAtMs: T0,
+      };
+      const results = await Promise.all([
+        store.createEvent(event),
+        store.createEvent({ ...event, body: '{"a":2}', createdAtMs: T0 + 1 }),
+      ]);
+      expect(results.filter((r) => r.created)).toHaveLength(1);
+      expect((await store.getEvent("evt_1"))?.body).toBe('{"a":1}');
+      const rows = [1, 2, 3].map((i) => ({
+        id: `msg_${i}`,
+        eventId: "evt_1",
+        webhookId: `wh_${i}`,
+        url: "https://x/",
+        nextAttemptAtMs: T0,
+        createdAtMs: T0,
+      }));
+      expect(await store.createDeliveries(rows)).toEqual(["msg_1", "msg_2", "msg_3"]);
+      expect(await store.createDeliveries([...rows, { ...rows[0], id: "msg_4" } as (typeof rows)[0]])).toEqual([
+        "msg_4",
+      ]);
+      expect((await store.listDeliveries({ eventId: "evt_1", limit: 10 })).items).toHaveLength(4);
+    });
+
+    it("claims deliveries with leases, records attempts only for the lease holder, replays", async () => {
+      const store = await open();
+      await store.createDeliveries([
+        { id: "msg_a", eventId: "e", webhookId: "wh", url: "u", nextAttemptAtMs: T0, createdAtMs: T0 },
+        { id: "msg_b", eventId: "e", webhookId: "wh", url: "u", nextAttemptAtMs: T0 + 60_000, createdAtMs: T0 },
+      ]);
+      const [a] = await store.claimDueDeliveries({ owner: "o", nowMs: T0, leaseMs: 1_000, limit: 10 });
+      expect(a?.id).toBe("msg_a");
+      expect(await store.claimDueDeliveries({ owner: "p", nowMs: T0, leaseMs: 1_000, limit: 10 })).toEqual([]);
+      const update = {
+        status: "dead" as const,
+        attempts: 1,
+        nextAttemptAtMs: T0,
+        lastAttemptAtMs: T0,
+        lastStatusCode: 500,
+        lastError: "HTTP 500",
+        lastResponse: "x".repeat(4096),
+      };
+      expect(await store.updateDelivery("msg_a", "p", update)).toBe(false);
+      expect(await store.updateDelivery("msg_a", "o", update)).toBe(true);
+      expect((await store.listDeliveries({ status: "dead", limit: 10 })).items.map((d) => d.id)).toEqual(["msg_a"]);
+      const replayed = await store.replayDelivery("msg_a", T0 + 5);
+      expect(replayed).toMatchObject({
+        status: "pending",
+        attempts: 1,
+        nextAttemptAtMs: T0 + 5,
+        lastError: "HTTP 500",
+      });
+      expect(
+        (await store.claimDueDeliveries({ owner: "q", nowMs: T0 + 5, leaseMs: 1, limit: 10, ids: ["msg_a"] })).map(
+          (d) => d.id,
+        ),
+      ).toEqual(["msg_a"]);
+    });
+
+    it("stores webhooks and settings; compare-and-set settles races", async () => {
+      const store = await open();
+      await store.createWebhook(webhook("wh_1", { events: ["video_analysis.running"], headers: { "x-a": "1" } }));
+      await store.createWebhook(webhook("wh_2", { createdAtMs: T0 + 1 }));
+      expect((await store.listWebhooks()).map((w) => w.id)).toEqual(["wh_1", "wh_2"]);
+      expect(await store.getWebhook("wh_1")).toEqual(
+        webhook("wh_1", { events: ["video_analysis.running"], headers: { "x-a": "1" } }),
+      );
+      expect(await store.updateWebhook(webhook("wh_1", { enabled: false, disabledReason: "r" }))).toBe(true);
+      expect((await store.getWebhook("wh_1"))?.enabled).toBe(false);
+      expect(await store.updateWebhook(webhook("wh_none"))).toBe(false);
+      expect(await store.deleteWebhook("wh_2")).toBe(true);
+      expect(await store.deleteWebhook("wh_2")).toBe(false);
+      const sets = await Promise.all([
+        store.compareAndSetSetting("k", undefined, "a"),
+        store.compareAndSetSetting("k", undefined, "b"),
+      ]);
+      expect(sets.filter(Boolean)).toHaveLength(1);
+      const value = await store.getSetting("k");
+      expect(await store.compareAndSetSetting("k", "wrong", "c")).toBe(false);
+      expect(await store.compareAndSetSetting("k", value, "c")).toBe(true);
+      expect(await store.getSetting("k")).toBe("c");
+    });
+
+    it("keeps a large event body (near a Tablestore column's 2 MB limit) byte for byte", async () => {
+      const store = await open();
+      const body = JSON.stringify({ text: "视频".repeat(300_000) });
+      await store.createEvent({ id: "evt_big", type: "t", workspaceId: "w", taskId: "t", body, createdAtMs: T0 });
+      expect((await store.getEvent("evt_big"))?.body).toBe(body);
+    });
+  });
+}

@@ -10,6 +10,8 @@ export interface CliIo {
   out(text: string): void;
   err(text: string): void;
   readonly env: Env;
+  /** Whether stdout is a terminal: tables and progress bars then, plain lines otherwise. */
+  readonly isTTY?: boolean;
   /** Resolves when a long-running command (simulator) should stop; default: SIGINT or SIGTERM. */
   readonly stopSignal?: Promise<void>;
 }
@@ -30,7 +32,8 @@ function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
 }
 
-function buildProgram(io: CliIo): Command {
+function buildProgram(io: CliIo): { program: Command; exitCode: () => number } {
+  let exitCode: number = EXIT.ok;
   const program = new Command("quanmiao-relay")
     .description("Polls Alibaba Cloud Bailian video-analysis tasks and pushes finished results to webhooks.")
     .version(VERSION)
@@ -100,14 +103,124 @@ Exit codes: 0 ok, 1 failure, 2 usage, 3 configuration, 4 task not found, 5 auth,
       await simulatorCommand(io, options);
     });
 
-  return program;
+  program
+    .command("tick")
+    .description("one run: due retries, due polls, new events delivered; prints a summary as JSON")
+    .option("--budget <duration>", "time budget, e.g. 50s (default RELAY_TICK_BUDGET)")
+    .action(async (options: { budget?: string }) => {
+      const { tickCommand } = await import("./cli/relay-commands.js");
+      await tickCommand(io, options);
+    });
+
+  program
+    .command("dev")
+    .description("run the relay locally, ticking every RELAY_TICK_INTERVAL (sandbox mode without credentials)")
+    .action(async () => {
+      const { devCommand } = await import("./cli/dev.js");
+      await devCommand(io);
+    });
+
+  const relay = () => import("./cli/relay-commands.js");
+  const tasks = program.command("tasks").description("tasks the relay watches");
+  tasks
+    .command("add")
+    .description("register a task (idempotent: a repeat only adds new --webhook URLs)")
+    .argument("<workspaceId>")
+    .argument("<taskId>")
+    .option(
+      "--webhook <url>",
+      "a URL for this task's terminal events, signed with the default secret (repeatable)",
+      collect,
+    )
+    .option("--metadata <json>", "a JSON object passed back in every event's data.metadata")
+    .option("--submitted-at <time>", "when the task was submitted (ISO time or epoch ms): its place in the queue")
+    .option("--json", "print JSON")
+    .action(async (ws: string, id: string, options) => (await relay()).tasksAdd(io, ws, id, options));
+  tasks
+    .command("list")
+    .description("list tasks")
+    .option("--status <status>", "API status, e.g. RUNNING or SUCCESSED")
+    .option("--state <state>", "active or done")
+    .option("--workspace <id>", "one workspace")
+    .option("--limit <n>", "at most this many", "100")
+    .option("--json", "print JSON")
+    .action(async (options) => (await relay()).tasksList(io, options));
+  tasks
+    .command("show")
+    .description("a task with its events and deliveries")
+    .argument("<workspaceId>")
+    .argument("<taskId>")
+    .option("--json", "print JSON")
+    .action(async (ws: string, id: string, options) => (await relay()).tasksShow(io, ws, id, options));
+  tasks
+    .command("import")
+    .description(
+      "register tasks from NDJSON or CSV (workspaceId,taskId[,submittedAt]); bad lines are reported by number",
+    )
+    .argument("<file>")
+    .action(async (file: string) => {
+      if (!(await (await relay()).tasksImport(io, file))) exitCode = EXIT.failure;
+    });
+
+  const webhooks = program.command("webhooks").description("webhook subscriptions");
+  webhooks
+    .command("add")
+    .description("subscribe a URL; prints JSON with its id and secret (shown once)")
+    .argument("<url>")
+    .option("--event <type>", "an event type to receive (repeatable; default: the four terminal types)", collect)
+    .option("--workspace <id>", "only events of this workspace")
+    .option("--header <name:value>", "a custom header on every delivery (repeatable)", collect)
+    .action(async (url: string, options) => (await relay()).webhooksAdd(io, url, options));
+  webhooks
+    .command("list")
+    .description("list webhooks, enabled or disabled and why")
+    .option("--json", "print JSON")
+    .action(async (options) => (await relay()).webhooksList(io, options));
+  webhooks
+    .command("disable")
+    .argument("<id>")
+    .action(async (id: string) => (await relay()).webhooksSetEnabled(io, id, false));
+  webhooks
+    .command("enable")
+    .argument("<id>")
+    .action(async (id: string) => (await relay()).webhooksSetEnabled(io, id, true));
+  webhooks
+    .command("rotate-secret")
+    .description("new secret; the old one keeps signing for 24 h (both signatures are sent)")
+    .argument("<id>")
+    .action(async (id: string) => (await relay()).webhooksRotate(io, id));
+  webhooks
+    .command("delete")
+    .argument("<id>")
+    .action(async (id: string) => (await relay()).webhooksDelete(io, id));
+  webhooks
+    .command("default-secret")
+    .description("the installation's secret that signs per-task webhook URLs")
+    .option("--rotate", "replace it; the old one keeps signing for 24 h")
+    .action(async (options) => (await relay()).webhooksDefaultSecret(io, options));
+
+  const deliveries = program.command("deliveries").description("webhook deliveries");
+  deliveries
+    .command("list")
+    .option("--status <status>", "pending, delivered or dead")
+    .option("--webhook <id>", "one webhook")
+    .option("--limit <n>", "at most this many", "100")
+    .option("--json", "print JSON")
+    .action(async (options) => (await relay()).deliveriesList(io, options));
+  deliveries
+    .command("replay")
+    .description("send a delivery again (same webhook-id), in the next run")
+    .argument("<id>")
+    .action(async (id: string) => (await relay()).deliveriesReplay(io, id));
+
+  return { program, exitCode: () => exitCode };
 }
 
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
-  const program = buildProgram(io);
+  const { program, exitCode } = buildProgram(io);
   try {
     await program.parseAsync([...argv], { from: "user" });
-    return EXIT.ok;
+    return exitCode();
   } catch (error) {
     if (error instanceof CommanderError) {
       return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
@@ -122,5 +235,6 @@ export function processIo(): CliIo {
     out: (text) => process.stdout.write(text),
     err: (text) => process.stderr.write(text),
     env: process.env,
+    isTTY: process.stdout.isTTY === true,
   };
 }

@@ -19,3 +19,12 @@ export class NotFoundError extends Error {
     this.name = "NotFoundError";
   }
 }
+
+/** A paging cursor that this store did not issue (or that was altered). */
+export class InvalidCursorError extends Error {
+  readonly retryable = false;
+  constructor() {
+    super("the cursor is not one this store issued");
+    this.name = "InvalidCursorError";
+  }
+}

@@ -5,8 +5,10 @@
  * order, so only the oldest N unfinished tasks can be running. Those form the *window* and are polled
  * on an adaptive interval (10 s, ×1.5 per unchanged answer, capped at 2 min). The next N (the *band*)
  * are checked on the safety sweep (10 min), since the order may not be exact; everything behind them
- * is *parked* and checked only every few sweeps. When a window task ends, the next one moves up
- * and is polled at once.
+ * is *parked*: it cannot run before the tasks ahead of it, so it gets only a rare safety check
+ * (36 sweeps, 6 h by default) and a poll at its expiry. When a window task ends, the next one moves
+ * up and is polled at once. Sweeping parked tasks hourly would cost more calls than all window
+ * polling together (1,000 queued tasks × 16 h), for a misordering the band already covers.
  */
 import type { PollConfig } from "./config.js";
 import type { TaskRow } from "./store/store.js";
@@ -14,7 +16,7 @@ import type { TaskRow } from "./store/store.js";
 export type Tier = "window" | "band" | "parked";
 
 /** Parked tasks are checked this many sweep intervals apart. */
-export const PARKED_SWEEPS = 6;
+export const PARKED_SWEEPS = 36;
 export const DEFAULT_CONCURRENCY = 2;
 export const CONFIG_TTL_MS = 10 * 60_000;
 

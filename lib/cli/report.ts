@@ -2,6 +2,7 @@
 
 import { type CliIo, EXIT } from "../cli.js";
 import { ConfigError } from "../config.js";
+import { InvalidCursorError, InvalidInputError, NotFoundError } from "../errors.js";
 import {
   AuthError,
   CredentialsError,
@@ -14,7 +15,14 @@ import {
 } from "../quanmiao/errors.js";
 
 export function exitCodeFor(error: unknown): number {
-  if (error instanceof InvalidArgumentError) return EXIT.usage;
+  if (
+    error instanceof InvalidArgumentError ||
+    error instanceof InvalidInputError ||
+    error instanceof InvalidCursorError
+  ) {
+    return EXIT.usage;
+  }
+  if (error instanceof NotFoundError) return EXIT.notFound;
   if (error instanceof ConfigError || error instanceof CredentialsError) return EXIT.config;
   if (error instanceof TaskNotFoundError) return EXIT.notFound;
   if (error instanceof AuthError) return EXIT.auth;

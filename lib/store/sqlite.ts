@@ -7,6 +7,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
+import { InvalidCursorError } from "../errors.js";
 import type { JsonObject } from "../quanmiao/schema.js";
 import type {
   Claim,
@@ -212,14 +213,6 @@ function toDelivery(r: Row): DeliveryRow {
 /** Cursors are opaque to callers: the last row's key, encoded. */
 function encodeCursor(key: readonly string[]): string {
   return Buffer.from(JSON.stringify(key)).toString("base64url");
-}
-
-export class InvalidCursorError extends Error {
-  readonly retryable = false;
-  constructor() {
-    super("the cursor is not one this store issued");
-    this.name = "InvalidCursorError";
-  }
 }
 
 function decodeCursor(cursor: string | undefined, length: number): string[] | undefined {

@@ -1,0 +1,144 @@
+/**
+ * `quanmiao-relay dev` (what `npm start` runs): ticks every RELAY_TICK_INTERVAL on SQLite until
+ * Ctrl-C. Without Alibaba credentials it runs a sandbox: the API simulator, a few sample tasks, and
+ * a local receiver that prints each delivery after verifying its signature with `standardwebhooks`.
+ */
+import { rmSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { Webhook } from "standardwebhooks";
+import type { CliIo } from "../cli.js";
+import { loadConfig } from "../config.js";
+import { formatDuration } from "../duration.js";
+import { jsonLog } from "../log.js";
+import { createQuanmiaoClient } from "../quanmiao/client.js";
+import { CREDENTIAL_ENV, staticCredentials } from "../quanmiao/credentials.js";
+import { SIM_CREDENTIAL, startSimulator } from "../quanmiao/simulator/server.js";
+import { openRelay, type Relay } from "../relay.js";
+import { defaultSecrets } from "../secrets.js";
+import { registerTask } from "../tasks.js";
+import type { TickSummary } from "../tick.js";
+import { createWebhook } from "../webhooks.js";
+
+const SANDBOX_DB = ".relay/sandbox.db";
+const SAMPLE_WORKSPACE = "llm-sandbox";
+
+function untilSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    const stop = () => {
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
+      resolve();
+    };
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
+  });
+}
+
+function interesting(s: TickSummary): boolean {
+  return s.polled + s.events + s.delivered + s.retried + s.dead + s.errors + s.throttled > 0;
+}
+
+async function startPrintingReceiver(io: CliIo, secrets: () => string[]) {
+  const server = createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const body = Buffer.concat(chunks).toString("utf8");
+    let verified = false;
+    let event: { type?: string; data?: { workspaceId?: string; taskId?: string; taskStatus?: string } } = {};
+    for (const secret of secrets()) {
+      try {
+        event = new Webhook(secret).verify(body, req.headers as Record<string, string>) as typeof event;
+        verified = true;
+        break;
+      } catch {
+        // try the next secret
+      }
+    }
+    io.out(
+      `← ${event.type ?? "(unverified)"}  ${event.data?.workspaceId ?? "?"}/${event.data?.taskId ?? "?"}  ` +
+        `webhook-id ${req.headers["webhook-id"]}  signature ${verified ? "verified ✓" : "INVALID ✗"}  (${req.url})\n`,
+    );
+    res.writeHead(verified ? 200 : 400).end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => server.close() };
+}
+
+export async function devCommand(io: CliIo): Promise<void> {
+  const sandbox = !io.env[CREDENTIAL_ENV.accessKeyId] && !io.env.QUANMIAO_ENDPOINT;
+  const stop = io.stopSignal ?? untilSignal();
+  const log = jsonLog(io.err, io.env.RELAY_LOG_LEVEL);
+  let relay: Relay;
+  const cleanups: Array<() => unknown> = [];
+
+  if (sandbox) {
+    rmSync(SANDBOX_DB, { force: true });
+    rmSync(`${SANDBOX_DB}-wal`, { force: true });
+    rmSync(`${SANDBOX_DB}-shm`, { force: true });
+    const sim = await startSimulator({ runMs: [15_000, 45_000], failureRate: 0.15, cancelRate: 0.1 });
+    cleanups.push(() => sim.close());
+    const env = {
+      ...io.env,
+      QUANMIAO_ENDPOINT: sim.url,
+      RELAY_STORE: `sqlite:${SANDBOX_DB}`,
+      RELAY_ALLOW_PRIVATE_TARGETS: "true",
+    };
+    relay = await openRelay({ env, config: loadConfig(env), credentials: staticCredentials(SIM_CREDENTIAL), log });
+    const secrets: string[] = [];
+    const receiver = await startPrintingReceiver(io, () => secrets);
+    cleanups.push(() => receiver.close());
+    secrets.push((await createWebhook(relay.registration, { url: `${receiver.url}/subscriber` })).secret);
+    secrets.push(...(await defaultSecrets(relay.store)).map((s) => s.secret));
+
+    const submitter = createQuanmiaoClient({ endpoint: sim.url, credentials: staticCredentials(SIM_CREDENTIAL) });
+    for (let i = 0; i < 5; i++) {
+      const { taskId } = await submitter.submitTask(SAMPLE_WORKSPACE, {
+        videoUrl: `https://videos.example.com/sample-${i + 1}.mp4`,
+      });
+      await registerTask(relay.registration, {
+        workspaceId: SAMPLE_WORKSPACE,
+        taskId,
+        metadata: { sample: i + 1 },
+        ...(i === 0 ? { webhooks: [`${receiver.url}/per-task`] } : {}),
+      });
+    }
+    await submitter.close();
+    io.out(
+      `${[
+        "",
+        "  quanmiao-relay — SANDBOX MODE (no Alibaba Cloud credentials found)",
+        `  • Quanmiao API simulator   ${sim.url}  (workspace ${SAMPLE_WORKSPACE}, concurrency 2, tasks run 15–45 s)`,
+        `  • local webhook receiver   ${receiver.url}  (verifies every signature with standardwebhooks)`,
+        `  • store                    ${SANDBOX_DB} (reset on each start)`,
+        "  • 5 sample tasks registered; each result arrives below as its task ends (2 run at a time).",
+        `  Set ${CREDENTIAL_ENV.accessKeyId}/${CREDENTIAL_ENV.accessKeySecret} to poll the real API instead. Ctrl-C stops.`,
+        "",
+      ].join("\n")}\n`,
+    );
+  } else {
+    relay = await openRelay({ env: io.env, log });
+    io.out(
+      `quanmiao-relay: ticking every ${formatDuration(relay.config.tick.intervalMs)} against ${relay.config.quanmiao.endpoint}` +
+        ` (store ${relay.config.store.kind === "sqlite" ? relay.config.store.path : "tablestore"}). Ctrl-C stops.\n`,
+    );
+  }
+
+  let stopping = false;
+  void stop.then(() => {
+    stopping = true;
+  });
+  try {
+    while (!stopping) {
+      const summary = await relay.tick(
+        Math.min(relay.config.tick.budgetMs, Math.max(relay.config.tick.intervalMs, 5_000)),
+      );
+      if (interesting(summary)) io.err(`${JSON.stringify({ tick: summary })}\n`);
+      await Promise.race([stop, new Promise((resolve) => setTimeout(resolve, relay.config.tick.intervalMs))]);
+    }
+  } finally {
+    await relay.close();
+    for (const cleanup of cleanups) await cleanup();
+    io.out("stopped.\n");
+  }
+}

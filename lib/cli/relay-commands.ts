@@ -1,0 +1,307 @@
+/** The relay's CLI commands: one run, tasks, webhooks, deliveries. */
+import { readFile } from "node:fs/promises";
+import type { CliIo } from "../cli.js";
+import { parseDuration } from "../duration.js";
+import { InvalidInputError, NotFoundError } from "../errors.js";
+import { jsonLog } from "../log.js";
+import { InvalidArgumentError } from "../quanmiao/errors.js";
+import type { JsonObject } from "../quanmiao/schema.js";
+import { openRelay, type Relay } from "../relay.js";
+import { defaultSecrets, rotateDefaultSecret } from "../secrets.js";
+import type { DeliveryRow, DeliveryStatus, TaskRow, WebhookRow } from "../store/store.js";
+import { registerTask } from "../tasks.js";
+import { createWebhook, deleteWebhook, rotateWebhookSecret, setWebhookEnabled } from "../webhooks.js";
+import { parseImport } from "./import.js";
+import { table, when } from "./table.js";
+
+export async function withRelay<T>(io: CliIo, run: (relay: Relay) => Promise<T>): Promise<T> {
+  const relay = await openRelay({ env: io.env, log: jsonLog(io.err, io.env.RELAY_LOG_LEVEL) });
+  try {
+    return await run(relay);
+  } finally {
+    await relay.close();
+  }
+}
+
+const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
+
+export async function tickCommand(io: CliIo, options: { budget?: string }): Promise<void> {
+  const budgetMs = options.budget === undefined ? undefined : parseDuration(options.budget);
+  if (options.budget !== undefined && (budgetMs === undefined || budgetMs < 1_000)) {
+    throw new InvalidArgumentError(`--budget "${options.budget}" must be a duration of at least 1s`);
+  }
+  const summary = await withRelay(io, (relay) => relay.tick(budgetMs));
+  io.out(`${JSON.stringify(summary)}\n`);
+}
+
+function parseMetadata(text: string | undefined): JsonObject | undefined {
+  if (text === undefined) return undefined;
+  try {
+    const value: unknown = JSON.parse(text);
+    if (typeof value === "object" && value !== null && !Array.isArray(value)) return value as JsonObject;
+  } catch {
+    // fall through
+  }
+  throw new InvalidInputError("--metadata", "must be a JSON object, e.g. '{\"orderId\":42}'");
+}
+
+export function parseTime(field: string, text: string | undefined): number | undefined {
+  if (text === undefined || text === "") return undefined;
+  const ms = /^\d+$/.test(text) ? Number(text) : Date.parse(text);
+  if (!Number.isFinite(ms)) throw new InvalidInputError(field, `"${text}" is not an ISO time or epoch milliseconds`);
+  return ms;
+}
+
+export async function tasksAdd(
+  io: CliIo,
+  workspaceId: string,
+  taskId: string,
+  options: { webhook?: string[]; metadata?: string; submittedAt?: string; json?: boolean },
+): Promise<void> {
+  const metadata = parseMetadata(options.metadata);
+  const submittedAtMs = parseTime("--submitted-at", options.submittedAt);
+  const { task, created } = await withRelay(io, (relay) =>
+    registerTask(relay.registration, {
+      workspaceId,
+      taskId,
+      webhooks: options.webhook ?? [],
+      ...(metadata ? { metadata } : {}),
+      ...(submittedAtMs !== undefined ? { submittedAtMs } : {}),
+    }),
+  );
+  io.out(
+    options.json
+      ? json({ created, task })
+      : `${created ? "registered" : "already registered"}: ${task.workspaceId}/${task.taskId}\n`,
+  );
+}
+
+function taskRows(tasks: readonly TaskRow[]): string {
+  return table(
+    ["WORKSPACE", "TASK", "STATE", "STATUS", "POLLS", "NEXT POLL", "LAST ERROR"],
+    tasks.map((t) => [
+      t.workspaceId,
+      t.taskId,
+      t.state,
+      t.status ?? "-",
+      String(t.pollCount),
+      t.state === "active" ? when(t.nextPollAtMs) : "-",
+      (t.lastError ?? "").slice(0, 60),
+    ]),
+  );
+}
+
+export async function tasksList(
+  io: CliIo,
+  options: { status?: string; state?: string; workspace?: string; limit?: string; json?: boolean },
+): Promise<void> {
+  if (options.state !== undefined && options.state !== "active" && options.state !== "done") {
+    throw new InvalidInputError("--state", "must be active or done");
+  }
+  const limit = Number(options.limit ?? 100);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 10_000)
+    throw new InvalidInputError("--limit", "must be 1 to 10000");
+  const page = await withRelay(io, (relay) =>
+    relay.store.listTasks({
+      limit,
+      ...(options.status ? { status: options.status } : {}),
+      ...(options.state ? { state: options.state as "active" | "done" } : {}),
+      ...(options.workspace ? { workspaceId: options.workspace } : {}),
+    }),
+  );
+  io.out(options.json ? json(page) : taskRows(page.items));
+}
+
+export async function tasksShow(
+  io: CliIo,
+  workspaceId: string,
+  taskId: string,
+  options: { json?: boolean },
+): Promise<void> {
+  const view = await withRelay(io, async (relay) => {
+    const task = await relay.store.getTask(workspaceId, taskId);
+    if (!task) throw new NotFoundError(`no task ${workspaceId}/${taskId} is registered`);
+    const events = await relay.store.listEventsForTask(workspaceId, taskId);
+    const deliveries: DeliveryRow[] = [];
+    for (const e of events)
+      deliveries.push(...(await relay.store.listDeliveries({ eventId: e.id, limit: 1_000 })).items);
+    return { task, events: events.map((e) => ({ ...e, body: JSON.parse(e.body) as unknown })), deliveries };
+  });
+  if (options.json) return io.out(json(view));
+  io.out(taskRows([view.task]));
+  io.out(
+    `\nEvents\n${table(
+      ["ID", "TYPE", "CREATED"],
+      view.events.map((e) => [e.id, e.type, when(e.createdAtMs)]),
+    )}`,
+  );
+  io.out(`\nDeliveries\n${deliveryRows(view.deliveries)}`);
+}
+
+export async function tasksImport(io: CliIo, file: string): Promise<boolean> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (error) {
+    throw new InvalidInputError("file", `cannot read ${file}: ${(error as Error).message}`);
+  }
+  const { entries, problems } = parseImport(text);
+  let imported = 0;
+  let existing = 0;
+  await withRelay(io, async (relay) => {
+    for (const [i, entry] of entries.entries()) {
+      try {
+        // A bad line is reported by number; it never stops the good ones.
+        const { created } = await registerTask(relay.registration, entry.request);
+        if (created) imported++;
+        else existing++;
+      } catch (error) {
+        if (!(error instanceof InvalidInputError)) throw error;
+        problems.push({ line: entry.line, message: error.message });
+      }
+      if (io.isTTY && (i % 50 === 0 || i === entries.length - 1)) {
+        const width = 30;
+        const filled = Math.round(((i + 1) / entries.length) * width);
+        io.err(`\r[${"#".repeat(filled)}${" ".repeat(width - filled)}] ${i + 1}/${entries.length}`);
+      }
+    }
+  });
+  if (io.isTTY && entries.length > 0) io.err("\n");
+  problems.sort((a, b) => a.line - b.line);
+  for (const p of problems) io.err(`line ${p.line}: ${p.message}\n`);
+  io.out(`${JSON.stringify({ imported, alreadyRegistered: existing, rejected: problems.length })}\n`);
+  return problems.length === 0;
+}
+
+function webhookView(w: WebhookRow) {
+  return {
+    id: w.id,
+    url: w.url,
+    enabled: w.enabled,
+    disabledReason: w.disabledReason ?? null,
+    events: w.events ?? null,
+    workspaceId: w.workspaceId ?? null,
+    headers: Object.keys(w.headers),
+    failingSince: w.failingSinceMs === undefined ? null : new Date(w.failingSinceMs).toISOString(),
+    createdAt: new Date(w.createdAtMs).toISOString(),
+  };
+}
+
+function parseHeaders(specs: readonly string[]): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const spec of specs) {
+    const colon = spec.indexOf(":");
+    if (colon <= 0) throw new InvalidInputError("--header", `"${spec}" must look like Name: value`);
+    headers[spec.slice(0, colon).trim()] = spec.slice(colon + 1).trim();
+  }
+  return headers;
+}
+
+export async function webhooksAdd(
+  io: CliIo,
+  url: string,
+  options: { event?: string[]; workspace?: string; header?: string[] },
+): Promise<void> {
+  const { webhook, secret } = await withRelay(io, (relay) =>
+    createWebhook(relay.registration, {
+      url,
+      ...(options.event && options.event.length > 0 ? { events: options.event } : {}),
+      ...(options.workspace ? { workspaceId: options.workspace } : {}),
+      headers: parseHeaders(options.header ?? []),
+    }),
+  );
+  io.out(json({ ...webhookView(webhook), secret }));
+}
+
+export async function webhooksList(io: CliIo, options: { json?: boolean }): Promise<void> {
+  const hooks = await withRelay(io, (relay) => relay.store.listWebhooks());
+  if (options.json) return io.out(json(hooks.map(webhookView)));
+  io.out(
+    table(
+      ["ID", "URL", "STATE", "EVENTS", "WORKSPACE"],
+      hooks.map((w) => [
+        w.id,
+        w.url,
+        w.enabled ? "enabled" : `disabled: ${w.disabledReason ?? ""}`,
+        (w.events ?? ["(terminal)"]).join(","),
+        w.workspaceId ?? "*",
+      ]),
+    ),
+  );
+}
+
+export async function webhooksSetEnabled(io: CliIo, id: string, enabled: boolean): Promise<void> {
+  const webhook = await withRelay(io, (relay) => setWebhookEnabled(relay.store, id, enabled));
+  io.out(json(webhookView(webhook)));
+}
+
+export async function webhooksRotate(io: CliIo, id: string): Promise<void> {
+  const { webhook, secret } = await withRelay(io, (relay) =>
+    rotateWebhookSecret({ store: relay.store, clock: relay.tickDeps.clock }, id),
+  );
+  io.out(
+    json({ ...webhookView(webhook), secret, previousSecretValidUntil: new Date(relay24h(webhook)).toISOString() }),
+  );
+}
+
+function relay24h(webhook: WebhookRow): number {
+  return Math.max(...webhook.secrets.map((s) => s.expiresAtMs ?? 0));
+}
+
+export async function webhooksDelete(io: CliIo, id: string): Promise<void> {
+  await withRelay(io, (relay) => deleteWebhook(relay.store, id));
+  io.out(`deleted ${id}\n`);
+}
+
+export async function webhooksDefaultSecret(io: CliIo, options: { rotate?: boolean }): Promise<void> {
+  const secret = await withRelay(io, async (relay) =>
+    options.rotate
+      ? rotateDefaultSecret(relay.store, relay.tickDeps.clock.now())
+      : ((await defaultSecrets(relay.store))[0]?.secret ?? ""),
+  );
+  io.out(`${secret}\n`);
+}
+
+function deliveryRows(rows: readonly DeliveryRow[]): string {
+  return table(
+    ["ID", "WEBHOOK", "STATUS", "ATTEMPTS", "NEXT ATTEMPT", "LAST", "ERROR"],
+    rows.map((d) => [
+      d.id,
+      d.webhookId,
+      d.status,
+      String(d.attempts),
+      d.status === "pending" ? when(d.nextAttemptAtMs) : "-",
+      d.lastStatusCode === undefined ? "-" : String(d.lastStatusCode),
+      (d.lastError ?? "").slice(0, 60),
+    ]),
+  );
+}
+
+export async function deliveriesList(
+  io: CliIo,
+  options: { status?: string; webhook?: string; limit?: string; json?: boolean },
+): Promise<void> {
+  if (options.status !== undefined && !["pending", "delivered", "dead"].includes(options.status)) {
+    throw new InvalidInputError("--status", "must be pending, delivered or dead");
+  }
+  const limit = Number(options.limit ?? 100);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 10_000)
+    throw new InvalidInputError("--limit", "must be 1 to 10000");
+  const page = await withRelay(io, (relay) =>
+    relay.store.listDeliveries({
+      limit,
+      ...(options.status ? { status: options.status as DeliveryStatus } : {}),
+      ...(options.webhook ? { webhookId: options.webhook } : {}),
+    }),
+  );
+  io.out(options.json ? json(page) : deliveryRows(page.items));
+}
+
+export async function deliveriesReplay(io: CliIo, id: string): Promise<void> {
+  const row = await withRelay(io, async (relay) => {
+    const replayed = await relay.store.replayDelivery(id, relay.tickDeps.clock.now());
+    if (!replayed) throw new NotFoundError(`no delivery with id ${id}`);
+    return replayed;
+  });
+  io.out(`replaying ${row.id}: due now, sent by the next run\n`);
+}

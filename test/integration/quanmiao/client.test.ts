@@ -99,11 +99,12 @@ describe("client against the simulator over loopback HTTP", () => {
 
   it("signs STS requests: token and key id headers are sent and signed (the gateway insists)", async () => {
     const sts = { accessKeyId: "STS.rotating", accessKeySecret: "sts-secret", securityToken: "token-1" };
-    const { sim, client } = await simulatorWithClient({ credentials: [sts] }, { credentials: staticCredentials(sts) });
+    const { sim, client, clock } = await simulatorWithClient({ credentials: [sts] }, { credentials: staticCredentials(sts) });
     const task = sim.addTask(WS);
     expect((await client.getTask(WS, task.taskId)).view.taskId).toBe(task.taskId);
     const wrong = createQuanmiaoClient({
       endpoint: sim.url,
+      clock,
       credentials: staticCredentials({ ...sts, securityToken: "token-stale" }),
     });
     const error = await rejection(wrong.getTask(WS, task.taskId));
@@ -279,10 +280,11 @@ describe("every failure maps to the class that says what to do", () => {
   it("never puts a secret or token into an error, its description or its inspection", async () => {
     const secret = "very-secret-value-123";
     const token = "sts-token-value-456";
-    const { sim } = await simulatorWithClient();
+    const { sim, clock } = await simulatorWithClient();
     const errors: unknown[] = [];
     const c = createQuanmiaoClient({
       endpoint: sim.url,
+      clock,
       credentials: staticCredentials({ accessKeyId: "STS.x", accessKeySecret: secret, securityToken: token }),
       requestTimeoutMs: 300,
     });

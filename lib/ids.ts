@@ -6,8 +6,11 @@
 import { createHash, randomBytes } from "node:crypto";
 
 function digest(...parts: string[]): string {
-  // \u0000 cannot occur in validated ids, so the joined parts cannot collide by shifting text.
-  return createHash("sha256").update(parts.join("\u0000")).digest("hex").slice(0, 32);
+  // Length-prefixed, so no two different part lists can produce the same input.
+  return createHash("sha256")
+    .update(parts.map((p) => `${p.length}:${p}`).join(""))
+    .digest("hex")
+    .slice(0, 32);
 }
 
 export function eventId(workspaceId: string, taskId: string, type: string): string {

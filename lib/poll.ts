@@ -68,13 +68,17 @@ export function planWorkspace(
   oldest.forEach((task, index) => {
     const tier = tierAt(index, concurrency);
     if (tier === "parked") return;
-    // Newly in the window (never polled there, or still on a slower tier's schedule): poll now.
-    const slowerThanTier = task.nextPollAtMs > nowMs + tierDelayMs(tier, task.pollsInStatus, policy);
-    const neverPolled = task.lastPolledAtMs === undefined;
+    // After a failed attempt the retry time was chosen on purpose (back-off, the server's Retry-After).
+    if (task.lastError !== undefined) return;
+    // Never looked at: the window now, the band one sweep from when it first entered the band
+    // (later plans find that time already set). Otherwise as soon as the tier's interval allows.
+    const delay = tierDelayMs(tier, task.pollsInStatus, policy);
     const dueAtMs =
-      tier === "window" && (neverPolled || slowerThanTier)
-        ? nowMs
-        : Math.max(nowMs, (task.lastPolledAtMs ?? nowMs) + tierDelayMs(tier, task.pollsInStatus, policy));
+      task.lastPolledAtMs === undefined
+        ? tier === "window"
+          ? nowMs
+          : nowMs + delay
+        : Math.max(nowMs, task.lastPolledAtMs + delay);
     if (task.nextPollAtMs > dueAtMs) changes.push({ task, tier, dueAtMs });
   });
   return changes;
@@ -97,10 +101,23 @@ export function afterAnswer(task: TaskRow, status: string, tier: Tier, nowMs: nu
   };
 }
 
-/** After a retryable failure: try again no sooner than the minimum interval or the server's wait. */
-export function afterRetryableError(task: TaskRow, nowMs: number, waitMs: number | undefined, policy: Policy): number {
-  const backoff = Math.min(policy.intervalMaxMs, policy.intervalMinMs * 2 ** Math.min(task.pollsInStatus, 6));
-  return capAtExpiry(task, nowMs + Math.max(backoff, waitMs ?? 0), policy);
+/**
+ * After a failed attempt: back off from the minimum interval, doubling per attempt without a status
+ * change, up to the maximum, and never sooner than the server asked.
+ */
+export function afterRetryableError(
+  task: TaskRow,
+  nowMs: number,
+  waitMs: number | undefined,
+  policy: Policy,
+): PollDecision {
+  const pollsInStatus = task.pollsInStatus + 1;
+  const backoff = Math.min(policy.intervalMaxMs, policy.intervalMinMs * 2 ** Math.min(pollsInStatus - 1, 10));
+  return {
+    changed: false,
+    pollsInStatus,
+    nextPollAtMs: capAtExpiry(task, nowMs + Math.max(backoff, waitMs ?? 0), policy),
+  };
 }
 
 /** A workspace refused with an AuthError waits 1 min, doubling per repeat, up to 1 h. */

@@ -393,10 +393,12 @@ export async function runTick(deps: TickDeps, options: { budgetMs: number }): Pr
       taskId: task.taskId,
       error: errorText(error),
     });
+    const decision = afterRetryableError(task, nowMs, waitMs, policy);
     await store.updateTask(task.workspaceId, task.taskId, owner, {
-      nextPollAtMs: afterRetryableError(task, nowMs, waitMs, policy),
+      nextPollAtMs: decision.nextPollAtMs,
       pollCount: task.pollCount + 1,
-      pollsInStatus: task.pollsInStatus,
+      pollsInStatus: decision.pollsInStatus,
+      lastPolledAtMs: nowMs,
       lastError: errorText(error),
     });
   }

@@ -99,7 +99,10 @@ describe("client against the simulator over loopback HTTP", () => {
 
   it("signs STS requests: token and key id headers are sent and signed (the gateway insists)", async () => {
     const sts = { accessKeyId: "STS.rotating", accessKeySecret: "sts-secret", securityToken: "token-1" };
-    const { sim, client, clock } = await simulatorWithClient({ credentials: [sts] }, { credentials: staticCredentials(sts) });
+    const { sim, client, clock } = await simulatorWithClient(
+      { credentials: [sts] },
+      { credentials: staticCredentials(sts) },
+    );
     const task = sim.addTask(WS);
     expect((await client.getTask(WS, task.taskId)).view.taskId).toBe(task.taskId);
     const wrong = createQuanmiaoClient({

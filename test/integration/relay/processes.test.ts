@@ -1,0 +1,114 @@
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it, onTestFinished } from "vitest";
+import { systemClock } from "../../../lib/clock.js";
+import { loadConfig } from "../../../lib/config.js";
+import { seededRandom } from "../../../lib/quanmiao/simulator/random.js";
+import { SIM_CREDENTIAL, startSimulator } from "../../../lib/quanmiao/simulator/server.js";
+import { SqliteStore } from "../../../lib/store/sqlite.js";
+import { registerTask } from "../../../lib/tasks.js";
+import { createWebhook } from "../../../lib/webhooks.js";
+import { startReceiver } from "../../support/receiver.js";
+import { tempDir } from "../../support/relay.js";
+
+const CLI = fileURLToPath(new URL("../../../bin/quanmiao-relay.js", import.meta.url));
+const WS = "llm-proc";
+
+/** A store with `tasks` finished tasks and two subscribers, and the env for `quanmiao-relay tick`. */
+async function scenario(tasks: number) {
+  const sim = await startSimulator({ workspaces: { [WS]: 10 }, runMs: 0 });
+  onTestFinished(() => sim.close());
+  const secrets: string[] = [];
+  const receivers = [0, 1].map(() => startReceiver({ secret: () => undefined, now: () => Date.now() }));
+  const rx = await Promise.all(receivers);
+  const path = join(tempDir(), "relay.db");
+  const env = {
+    PATH: process.env.PATH,
+    RELAY_STORE: `sqlite:${path}`,
+    QUANMIAO_ENDPOINT: sim.url,
+    ALIBABA_CLOUD_ACCESS_KEY_ID: SIM_CREDENTIAL.accessKeyId,
+    ALIBABA_CLOUD_ACCESS_KEY_SECRET: SIM_CREDENTIAL.accessKeySecret,
+    RELAY_ALLOW_PRIVATE_TARGETS: "true",
+    RELAY_API_QPS: "500",
+    RELAY_TICK_BUDGET: "20s",
+  };
+  const config = loadConfig(env);
+  const store = new SqliteStore(path);
+  onTestFinished(() => store.close());
+  const deps = { store, clock: systemClock, poll: config.poll, allowPrivateTargets: true };
+  for (const r of rx) secrets.push((await createWebhook(deps, { url: r.url })).secret);
+  const ids: string[] = [];
+  for (let i = 0; i < tasks; i++) {
+    const t = sim.addTask(WS, {
+      outcome: i % 3 === 0 ? "FAILED" : "SUCCESSED",
+      runMs: 0,
+      submittedAtMs: Date.now() - 60_000,
+    });
+    await registerTask(deps, { workspaceId: WS, taskId: t.taskId, submittedAtMs: Date.now() - 60_000 + i });
+    ids.push(t.taskId);
+  }
+  return { sim, rx, store, env, ids, path };
+}
+
+function tick(env: Record<string, string | undefined>, killAfterMs?: number) {
+  const child = spawn(process.execPath, [CLI, "tick"], { env, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  child.stdout.on("data", (d) => {
+    out += d;
+  });
+  const timer = killAfterMs === undefined ? undefined : setTimeout(() => child.kill("SIGKILL"), killAfterMs);
+  return once(child, "exit").then(([code, signal]) => {
+    clearTimeout(timer);
+    return { code: code as number | null, signal: signal as string | null, out };
+  });
+}
+
+async function checkEverythingDelivered(s: Awaited<ReturnType<typeof scenario>>) {
+  const active = await s.store.listTasks({ state: "active", limit: 1_000 });
+  expect(active.items).toEqual([]);
+  for (const id of s.ids) {
+    const events = await s.store.listEventsForTask(WS, id);
+    expect(events.map((e) => e.type)).toHaveLength(1);
+  }
+  const deliveries = (await s.store.listDeliveries({ limit: 10_000 })).items;
+  expect(deliveries).toHaveLength(s.ids.length * 2);
+  expect(deliveries.every((d) => d.status === "delivered")).toBe(true);
+  const received = new Set(s.rx.flatMap((r) => r.received.map((q) => String(q.headers["webhook-id"]))));
+  for (const d of deliveries) expect(received.has(d.id)).toBe(true);
+  return s.rx.reduce((n, r) => n + r.received.length, 0) - deliveries.length;
+}
+
+describe("real tick processes on one SQLite file", () => {
+  it("a tick killed with SIGKILL at random points, then run again: nothing lost, nothing created twice (20 seeded trials)", async () => {
+    const random = seededRandom("crash-trials");
+    let duplicates = 0;
+    let killedMidway = 0;
+    for (let trial = 0; trial < 20; trial++) {
+      const s = await scenario(12);
+      const killAt = 80 + Math.floor(random() * 700);
+      const killed = await tick(s.env, killAt);
+      if (killed.signal === "SIGKILL") killedMidway++;
+      // The process is gone, so nothing is in flight: let its leases run out at once.
+      s.store.db.exec("UPDATE tasks SET lease_until_ms = 0; UPDATE deliveries SET lease_until_ms = 0;");
+      const again = await tick(s.env);
+      expect(again.code).toBe(0);
+      expect(JSON.parse(again.out)).toMatchObject({ errors: 0 });
+      duplicates += await checkEverythingDelivered(s);
+    }
+    console.log(JSON.stringify({ trials: 20, killedMidway, duplicateSendsAfterCrashes: duplicates }));
+    expect(killedMidway).toBeGreaterThanOrEqual(10);
+  }, 120_000);
+
+  it("two tick processes at once: every delivery made, none sent twice", async () => {
+    const s = await scenario(60);
+    const [a, b] = await Promise.all([tick(s.env), tick(s.env)]);
+    expect([a.code, b.code]).toEqual([0, 0]);
+    const summaries = [JSON.parse(a.out), JSON.parse(b.out)];
+    expect(summaries[0].delivered + summaries[1].delivered).toBe(120);
+    expect(await checkEverythingDelivered(s)).toBe(0);
+    // Both processes did real work.
+    expect(summaries.every((x) => x.polled > 0)).toBe(true);
+  }, 60_000);
+});

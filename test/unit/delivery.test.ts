@@ -1,0 +1,170 @@
+import fc from "fast-check";
+import { Webhook } from "standardwebhooks";
+import { describe, expect, it } from "vitest";
+import { forbiddenReason } from "../../lib/delivery/guard.js";
+import {
+  attemptDelay,
+  boundedRetryAfter,
+  DEFAULT_RETRY_SCHEDULE,
+  parseRetrySchedule,
+} from "../../lib/delivery/schedule.js";
+import { signatureHeader, webhookHeaders } from "../../lib/delivery/sign.js";
+import { buildEvent, webhookWants } from "../../lib/events.js";
+import { deliveryId, eventId } from "../../lib/ids.js";
+import { activeSecrets, newSecret, rotate } from "../../lib/secrets.js";
+import type { TaskRow, WebhookRow } from "../../lib/store/store.js";
+
+describe("Standard Webhooks signatures", () => {
+  // The two official vectors (standard-webhooks repo; shared/reference/webhooks.md §3).
+  it("vector A", () => {
+    expect(
+      signatureHeader(
+        ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"],
+        "msg_p5jXN8AQM9LWM0D4loKWxJek",
+        1614265330_000,
+        '{"test": 2432232314}',
+      ),
+    ).toBe("v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+  });
+
+  it("vector B", () => {
+    expect(
+      signatureHeader(
+        ["whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD"],
+        "msg_27UH4WbU6Z5A5EzD8u03UvzRbpk",
+        1649367553_000,
+        '{"email":"test@example.com","username":"test_user"}',
+      ),
+    ).toBe("v1,tZ1I4/hDygAJgO5TYxiSd6Sd0kDW6hPenDe+bTa3Kkw=");
+  });
+
+  it("during rotation both secrets sign, space-separated, and a receiver holding either verifies", () => {
+    const [oldSecret, newSecretValue] = [newSecret(), newSecret()];
+    const now = Date.now();
+    const headers = webhookHeaders({
+      msgId: "msg_x",
+      secrets: [newSecretValue, oldSecret],
+      nowMs: now,
+      body: "{}",
+      custom: { "X-Tenant": "a", "Webhook-Id": "forged" },
+    });
+    expect(headers["webhook-signature"]?.split(" ")).toHaveLength(2);
+    expect(headers["webhook-id"]).toBe("msg_x");
+    expect(headers["X-Tenant"]).toBe("a");
+    expect(headers["Webhook-Id"]).toBeUndefined();
+    for (const s of [oldSecret, newSecretValue]) expect(() => new Webhook(s).verify("{}", headers)).not.toThrow();
+  });
+
+  it("secrets are whsec_ + base64 of 32 bytes; rotation keeps the old one 24 h", () => {
+    const s = newSecret();
+    expect(s).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
+    expect(Buffer.from(s.slice(6), "base64")).toHaveLength(32);
+    const t0 = 1_000_000;
+    const rotated = rotate([{ secret: "a" }], "b", t0);
+    expect(rotated).toEqual([{ secret: "b" }, { secret: "a", expiresAtMs: t0 + 86_400_000 }]);
+    expect(activeSecrets(rotated, t0 + 86_399_999)).toEqual(["b", "a"]);
+    expect(activeSecrets(rotated, t0 + 86_400_000)).toEqual(["b"]);
+    expect(rotate(rotated, "c", t0 + 90_000_000)).toEqual([
+      { secret: "c" },
+      { secret: "b", expiresAtMs: t0 + 90_000_000 + 86_400_000 },
+    ]);
+  });
+});
+
+describe("retry schedule", () => {
+  it("parses durations; the default is Svix's", () => {
+    expect(parseRetrySchedule("0,5s,5m,30m,2h,5h,10h,10h")).toEqual([...DEFAULT_RETRY_SCHEDULE]);
+    expect(() => parseRetrySchedule("0,soon")).toThrow(/"soon" is not a duration/);
+  });
+
+  it("jitters ±20 % and ends after the last entry", () => {
+    fc.assert(
+      fc.property(fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), (r) => {
+        const d = attemptDelay(DEFAULT_RETRY_SCHEDULE, 3, () => r) ?? -1;
+        expect(d).toBeGreaterThanOrEqual(240_000);
+        expect(d).toBeLessThanOrEqual(360_000);
+      }),
+    );
+    expect(attemptDelay(DEFAULT_RETRY_SCHEDULE, 1, () => 0.9)).toBe(0);
+    expect(attemptDelay(DEFAULT_RETRY_SCHEDULE, 9, () => 0.5)).toBeUndefined();
+  });
+
+  it("Retry-After is bounded to [step, 2 × step]", () => {
+    expect(boundedRetryAfter(1_000, 5_000)).toBe(5_000);
+    expect(boundedRetryAfter(7_000, 5_000)).toBe(7_000);
+    expect(boundedRetryAfter(3_600_000, 5_000)).toBe(10_000);
+  });
+});
+
+describe("SSRF address policy", () => {
+  it.each([
+    ["127.0.0.1", /loopback/],
+    ["10.1.2.3", /private/],
+    ["172.20.0.1", /private/],
+    ["192.168.0.10", /private/],
+    ["169.254.169.254", /link-local/],
+    ["100.100.100.200", /carrier-grade NAT/],
+    ["100.64.0.1", /carrier-grade NAT/],
+    ["0.0.0.0", /reserved/],
+    ["224.0.0.1", /multicast/],
+    ["255.255.255.255", /broadcast/],
+    ["::1", /loopback/],
+    ["::", /unspecified/],
+    ["fd00:ec2::254", /unique-local/],
+    ["fe80::1", /link-local/],
+    ["::ffff:127.0.0.1", /loopback address, in IPv6 form/],
+    ["::ffff:7f00:1", /loopback address, in IPv6 form/],
+    ["::ffff:a9fe:a9fe", /link-local.*IPv6 form/],
+    ["64:ff9b::a64:1", /private address, in IPv6 form/],
+    ["2002:7f00:1::", /loopback address, in IPv6 form/],
+  ])("refuses %s", (address, reason) => {
+    expect(forbiddenReason(address)).toMatch(reason);
+  });
+
+  it.each(["93.184.216.34", "8.8.8.8", "100.63.255.255", "100.128.0.1", "2606:4700::1111", "::ffff:8.8.8.8"])(
+    "allows %s",
+    (address) => {
+      expect(forbiddenReason(address)).toBeUndefined();
+    },
+  );
+});
+
+describe("events", () => {
+  const task = {
+    workspaceId: "llm-a",
+    taskId: "t1",
+    status: "RUNNING",
+    metadata: { orderId: 42 },
+  } as unknown as TaskRow;
+
+  it("builds the documented body with the API's data verbatim and a deterministic id", () => {
+    const raw = { taskId: "t1", taskStatus: "SUCCESSED", unknownField: [1, { b: "2" }] };
+    const event = buildEvent({
+      type: "video_analysis.succeeded",
+      task,
+      nowMs: Date.parse("2026-11-25T12:00:00Z"),
+      raw,
+      taskStatus: "SUCCESSED",
+    });
+    expect(JSON.parse(event.body)).toEqual({
+      type: "video_analysis.succeeded",
+      timestamp: "2026-11-25T12:00:00.000Z",
+      data: { workspaceId: "llm-a", taskId: "t1", taskStatus: "SUCCESSED", metadata: { orderId: 42 }, task: raw },
+    });
+    expect(event.id).toBe(eventId("llm-a", "t1", "video_analysis.succeeded"));
+    expect(event.id).toMatch(/^evt_[0-9a-f]{32}$/);
+    expect(deliveryId(event.id, "wh_1")).toBe(deliveryId(event.id, "wh_1"));
+    expect(deliveryId(event.id, "wh_1")).not.toBe(deliveryId(event.id, "wh_2"));
+    expect(eventId("a", "b\u0000c", "t")).not.toBe(eventId("a\u0000b", "c", "t"));
+  });
+
+  it("filters: disabled, workspace and type; no filter means the four terminal types", () => {
+    const hook = { enabled: true, workspaceId: undefined, events: undefined } as WebhookRow;
+    const ev = (type: string, workspaceId = "w") => ({ type, workspaceId });
+    expect(webhookWants(hook, ev("video_analysis.expired"))).toBe(true);
+    expect(webhookWants(hook, ev("video_analysis.running"))).toBe(false);
+    expect(webhookWants({ ...hook, events: ["video_analysis.running"] }, ev("video_analysis.running"))).toBe(true);
+    expect(webhookWants({ ...hook, workspaceId: "x" }, ev("video_analysis.failed"))).toBe(false);
+    expect(webhookWants({ ...hook, enabled: false }, ev("video_analysis.failed"))).toBe(false);
+  });
+});

@@ -17,8 +17,8 @@ const CLI = fileURLToPath(new URL("../../../bin/quanmiao-relay.js", import.meta.
 const WS = "llm-proc";
 
 /** A store with `tasks` finished tasks and two subscribers, and the env for `quanmiao-relay tick`. */
-async function scenario(tasks: number) {
-  const sim = await startSimulator({ workspaces: { [WS]: 10 }, runMs: 0 });
+async function scenario(tasks: number, workspaces = 1) {
+  const sim = await startSimulator({ defaultConcurrency: 10, runMs: 0 });
   onTestFinished(() => sim.close());
   const secrets: string[] = [];
   const receivers = [0, 1].map(() => startReceiver({ secret: () => undefined, now: () => Date.now() }));
@@ -39,15 +39,13 @@ async function scenario(tasks: number) {
   onTestFinished(() => store.close());
   const deps = { store, clock: systemClock, poll: config.poll, allowPrivateTargets: true };
   for (const r of rx) secrets.push((await createWebhook(deps, { url: r.url })).secret);
-  const ids: string[] = [];
+  const ids: Array<{ ws: string; taskId: string }> = [];
   for (let i = 0; i < tasks; i++) {
-    const t = sim.addTask(WS, {
-      outcome: i % 3 === 0 ? "FAILED" : "SUCCESSED",
-      runMs: 0,
-      submittedAtMs: Date.now() - 60_000,
-    });
-    await registerTask(deps, { workspaceId: WS, taskId: t.taskId, submittedAtMs: Date.now() - 60_000 + i });
-    ids.push(t.taskId);
+    const ws = workspaces === 1 ? WS : `${WS}-${i % workspaces}`;
+    const outcome = i % 3 === 0 ? "FAILED" : "SUCCESSED";
+    const t = sim.addTask(ws, { outcome, runMs: 0, submittedAtMs: Date.now() - 60_000 });
+    await registerTask(deps, { workspaceId: ws, taskId: t.taskId, submittedAtMs: Date.now() - 60_000 + i });
+    ids.push({ ws, taskId: t.taskId });
   }
   return { sim, rx, store, env, ids, path };
 }
@@ -68,8 +66,8 @@ function tick(env: Record<string, string | undefined>, killAfterMs?: number) {
 async function checkEverythingDelivered(s: Awaited<ReturnType<typeof scenario>>) {
   const active = await s.store.listTasks({ state: "active", limit: 1_000 });
   expect(active.items).toEqual([]);
-  for (const id of s.ids) {
-    const events = await s.store.listEventsForTask(WS, id);
+  for (const { ws, taskId } of s.ids) {
+    const events = await s.store.listEventsForTask(ws, taskId);
     expect(events.map((e) => e.type)).toHaveLength(1);
   }
   const deliveries = (await s.store.listDeliveries({ limit: 10_000 })).items;
@@ -102,11 +100,14 @@ describe("real tick processes on one SQLite file", () => {
   }, 120_000);
 
   it("two tick processes at once: every delivery made, none sent twice", async () => {
-    const s = await scenario(60);
+    // Ten workspaces: one workspace only offers its window (N tasks) at a time, which one run holds.
+    const s = await scenario(100, 10);
+    // Each API call takes a little while, so the two runs overlap instead of one finishing first.
+    s.sim.faults.inject({ fault: { kind: "latency", ms: 15 } });
     const [a, b] = await Promise.all([tick(s.env), tick(s.env)]);
     expect([a.code, b.code]).toEqual([0, 0]);
     const summaries = [JSON.parse(a.out), JSON.parse(b.out)];
-    expect(summaries[0].delivered + summaries[1].delivered).toBe(120);
+    expect(summaries[0].delivered + summaries[1].delivered).toBe(200);
     expect(await checkEverythingDelivered(s)).toBe(0);
     // Both processes did real work.
     expect(summaries.every((x) => x.polled > 0)).toBe(true);

@@ -206,6 +206,7 @@ export async function runTick(deps: TickDeps, options: { budgetMs: number }): Pr
     extra: { raw?: JsonObject; reason?: JsonObject },
   ) {
     await emit(task, type, { ...extra, ...(status ? { taskStatus: status } : {}) });
+    slotFreed.add(task.workspaceId);
     const nowMs = clock.now();
     await store.updateTask(task.workspaceId, task.taskId, owner, {
       state: "done",
@@ -279,22 +280,39 @@ export async function runTick(deps: TickDeps, options: { budgetMs: number }): Pr
     }
   }
 
-  /** Pulls each workspace's queue head forward; returns every planned task's tier. */
-  async function planAll(): Promise<Map<string, Tier>> {
-    const tiers = new Map<string, Tier>();
-    for (const stored of await store.listWorkspaces()) {
-      const ws = workspaces.get(stored.workspaceId) ?? stored;
-      workspaces.set(ws.workspaceId, ws);
-      if (ws.backoffUntilMs > clock.now()) continue;
-      const concurrency = await concurrencyOf(ws);
-      if (concurrency === undefined) continue;
-      const oldest = await store.oldestActiveTasks(ws.workspaceId, 2 * concurrency);
-      for (const [i, t] of oldest.entries()) tiers.set(taskKey(t), tierAt(i, concurrency));
-      for (const change of planWorkspace(oldest, concurrency, clock.now(), policy)) {
-        await store.pollSooner(change.task.workspaceId, change.task.taskId, change.dueAtMs, clock.now());
-      }
+  /** Each planned workspace's queue head: task key → tier. */
+  const heads = new Map<string, Map<string, Tier>>();
+  /** Workspaces where a task ended in this run: their queue head moved and is planned again. */
+  const slotFreed = new Set<string>();
+  const tierOf = (t: TaskRow): Tier => heads.get(t.workspaceId)?.get(taskKey(t)) ?? "parked";
+
+  /** Pulls a workspace's queue head forward: the window now, the band on the sweep. */
+  async function plan(stored: WorkspaceRow): Promise<void> {
+    const ws = workspaces.get(stored.workspaceId) ?? stored;
+    workspaces.set(ws.workspaceId, ws);
+    heads.delete(ws.workspaceId);
+    if (ws.backoffUntilMs > clock.now()) return;
+    const concurrency = await concurrencyOf(ws);
+    if (concurrency === undefined) return;
+    const oldest = await store.oldestActiveTasks(ws.workspaceId, 2 * concurrency);
+    heads.set(ws.workspaceId, new Map(oldest.map((t, i) => [taskKey(t), tierAt(i, concurrency)])));
+    for (const change of planWorkspace(oldest, concurrency, clock.now(), policy)) {
+      await store.pollSooner(change.task.workspaceId, change.task.taskId, change.dueAtMs, clock.now());
     }
-    return tiers;
+  }
+
+  /** Every workspace at the start of a run; afterwards only those whose head moved. */
+  async function planWorkspaces(all: boolean): Promise<void> {
+    if (all) {
+      for (const ws of await store.listWorkspaces()) await plan(ws);
+      return;
+    }
+    const moved = [...slotFreed];
+    slotFreed.clear();
+    for (const id of moved) {
+      const ws = workspaces.get(id) ?? (await store.getWorkspace(id));
+      if (ws) await plan(ws);
+    }
   }
 
   // ── one task ─────────────────────────────────────────────────────────────
@@ -405,13 +423,13 @@ export async function runTick(deps: TickDeps, options: { budgetMs: number }): Pr
 
   // ── the run ──────────────────────────────────────────────────────────────
   await deliverDue();
-  while (timeLeft() && !limiterRefused) {
-    const tiers = await planAll();
+  for (let first = true; timeLeft() && !limiterRefused; first = false) {
+    await planWorkspaces(first);
     const claimed = await store.claimDueTasks({ owner, nowMs: clock.now(), leaseMs, limit: policy.apiConcurrency * 4 });
     if (claimed.length === 0) break;
     await forEachLimit(claimed, policy.apiConcurrency, async (task) => {
       try {
-        await pollTask(task, tiers.get(taskKey(task)) ?? "parked");
+        await pollTask(task, tierOf(task));
       } catch (error) {
         // The lease stays: the task comes back when it runs out. Counted, never thrown.
         summary.errors++;

@@ -4,6 +4,7 @@
  */
 import { parseArgs } from "node:util";
 import { benchQuanmiaoClient } from "./quanmiao-client.js";
+import { benchRelayEndToEnd } from "./relay-e2e.js";
 import { report } from "./support.js";
 
 const { values } = parseArgs({
@@ -11,6 +12,7 @@ const { values } = parseArgs({
     json: { type: "boolean", default: false },
     calls: { type: "string", default: "10000" },
     rounds: { type: "string", default: "3" },
+    tasks: { type: "string", default: "10000" },
   },
 });
 const calls = Number(values.calls);
@@ -19,4 +21,5 @@ if (!Number.isInteger(calls) || calls < 1 || !Number.isInteger(rounds) || rounds
   process.stderr.write("usage: npm run bench -- [--json] [--calls N] [--rounds N]\n");
   process.exit(2);
 }
-report(await benchQuanmiaoClient(calls, rounds), values.json);
+const tasks = Number(values.tasks);
+report([...(await benchQuanmiaoClient(calls, rounds)), ...(await benchRelayEndToEnd(tasks))], values.json);

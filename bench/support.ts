@@ -23,6 +23,22 @@ export async function startCliServer(
   };
 }
 
+/** Starts one of the built bench scripts (dist/bench/<name>) that prints its URL first. */
+export async function startScript(name: string): Promise<{ url: string; stop(): Promise<void> }> {
+  const child = spawn(process.execPath, [fileURLToPath(new URL(`./${name}`, import.meta.url))], {
+    stdio: ["ignore", "pipe", "ignore"],
+  });
+  if (!child.stdout) throw new Error("no stdout");
+  const [url] = (await once(createInterface({ input: child.stdout }), "line")) as [string];
+  return {
+    url,
+    async stop() {
+      child.kill("SIGINT");
+      await once(child, "exit");
+    },
+  };
+}
+
 /** Runs `task` `total` times with `concurrency` in flight; returns calls per second. */
 export async function rate(total: number, concurrency: number, task: () => Promise<unknown>): Promise<number> {
   let next = 0;

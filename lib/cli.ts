@@ -91,6 +91,7 @@ Exit codes: 0 ok, 1 failure, 2 usage, 3 configuration, 4 task not found, 5 auth,
     .option("--port <port>", "port on 127.0.0.1; 0 picks a free one", "8790")
     .option("--workspace <id=concurrency>", "a workspace and its asyncConcurrency (repeatable)", collect, [])
     .option("--closed", "answer NoPermission for workspaces not given with --workspace")
+    .option("--concurrency <n>", "asyncConcurrency of workspaces not given with --workspace", "2")
     .option("--run-time <duration|min-max>", "how long tasks run once started, e.g. 30s or 10s-2m", "20s-60s")
     .option("--failure-rate <ratio>", "share of tasks that end FAILED", "0.1")
     .option("--cancel-rate <ratio>", "share of tasks that end CANCELED", "0.05")

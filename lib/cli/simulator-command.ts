@@ -40,9 +40,14 @@ export function simulatorOptions(options: Record<string, unknown>): SimulatorOpt
     }
     credentials.push({ accessKeyId: String(options.accessKeyId), accessKeySecret: String(options.accessKeySecret) });
   }
+  const defaultConcurrency = Number(options.concurrency ?? 2);
+  if (!Number.isInteger(defaultConcurrency) || defaultConcurrency < 1 || defaultConcurrency > 1_000) {
+    throw new InvalidArgumentError("--concurrency must be 1 to 1000");
+  }
   return {
     port,
     workspaces,
+    defaultConcurrency,
     openWorkspaces: !options.closed,
     runMs: runTime(String(options.runTime)),
     failureRate: ratio("--failure-rate", options.failureRate),

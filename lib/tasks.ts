@@ -63,8 +63,6 @@ export async function registerTask(
   if (!Array.isArray(urls) || urls.length > MAX_TASK_WEBHOOKS) {
     throw new InvalidInputError("webhooks", `must be a list of at most ${MAX_TASK_WEBHOOKS} URLs`);
   }
-  const webhookUrls: string[] = [];
-  for (const [i, url] of urls.entries()) webhookUrls.push(await checkWebhookUrl(`webhooks[${i}]`, url, deps));
   const metadata = request.metadata ?? {};
   if (typeof metadata !== "object" || metadata === null || Array.isArray(metadata)) {
     throw new InvalidInputError("metadata", "must be a JSON object");
@@ -77,6 +75,9 @@ export async function registerTask(
   if (!Number.isFinite(submittedAtMs) || submittedAtMs < 0 || submittedAtMs > nowMs + 86_400_000) {
     throw new InvalidInputError("submittedAtMs", "must be an epoch time in milliseconds, not in the future");
   }
+  // Local checks first: the URL checks may resolve host names.
+  const webhookUrls: string[] = [];
+  for (const [i, url] of urls.entries()) webhookUrls.push(await checkWebhookUrl(`webhooks[${i}]`, url, deps));
   const result = await deps.store.registerTask(
     {
       workspaceId,

@@ -170,6 +170,7 @@ export async function runTick(deps: TickDeps, options: { budgetMs: number }): Pr
     const nowMs = clock.now();
     const { event, created } = await store.createEvent(buildEvent({ type, task, nowMs, ...extra }));
     if (created) summary.events++;
+    run.remember(event);
     const firstAttemptAtMs = nowMs + (attemptDelay(config.delivery.retryScheduleMs, 1, random) ?? 0);
     const rows: NewDelivery[] = [];
     for (const webhook of await allWebhooks()) {

@@ -57,7 +57,7 @@ export async function createWebhook(
   deps: WebhookDeps,
   request: CreateWebhookRequest,
 ): Promise<{ webhook: WebhookRow; secret: string }> {
-  const url = await checkWebhookUrl("url", request.url, deps);
+  // Local checks first: the URL check may resolve the host name.
   const events = checkEvents(request.events);
   const headers = checkHeaders(request.headers);
   let workspaceId: string | undefined;
@@ -68,6 +68,7 @@ export async function createWebhook(
       throw new InvalidInputError("workspaceId", (error as Error).message);
     }
   }
+  const url = await checkWebhookUrl("url", request.url, deps);
   const random = deps.random ?? randomBytes;
   const secret = newSecret(random);
   const webhook: WebhookRow = {

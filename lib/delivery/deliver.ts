@@ -49,6 +49,11 @@ export class DeliveryRun {
     this.webhooks.delete(id);
   }
 
+  /** An event this run just wrote: its deliveries need not read it back. */
+  remember(event: EventRow): void {
+    this.events.set(event.id, Promise.resolve(event));
+  }
+
   event(id: string): Promise<EventRow | undefined> {
     let row = this.events.get(id);
     if (!row) {

@@ -244,6 +244,18 @@ export class SqliteStore implements Store {
     this.migrate();
   }
 
+  private readonly statements = new Map<string, Database.Statement>();
+
+  /** Prepared once per distinct SQL text: compiling a statement costs more than running it. */
+  private stmt(sql: string): Database.Statement {
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      statement = this.db.prepare(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement;
+  }
+
   private migrate(): void {
     const run = this.db.transaction(() => {
       const version = Number(this.db.pragma("user_version", { simple: true }));
@@ -260,38 +272,40 @@ export class SqliteStore implements Store {
 
   async registerTask(input: RegisterTaskInput, nowMs: number): Promise<{ task: TaskRow; created: boolean }> {
     const run = this.db.transaction(() => {
-      const existing = this.db
-        .prepare("SELECT * FROM tasks WHERE workspace_id = ? AND task_id = ?")
-        .get(input.workspaceId, input.taskId) as Row | undefined;
+      const existing = this.stmt("SELECT * FROM tasks WHERE workspace_id = ? AND task_id = ?").get(
+        input.workspaceId,
+        input.taskId,
+      ) as Row | undefined;
       if (existing) {
         const task = toTask(existing);
         const added = (input.webhookUrls ?? []).filter((u) => !task.webhookUrls.includes(u));
         if (added.length === 0) return { task, created: false };
         const webhookUrls = [...task.webhookUrls, ...added];
-        this.db
-          .prepare("UPDATE tasks SET webhook_urls = ? WHERE workspace_id = ? AND task_id = ?")
-          .run(JSON.stringify(webhookUrls), input.workspaceId, input.taskId);
-        return { task: { ...task, webhookUrls }, created: false };
-      }
-      this.db
-        .prepare(
-          `INSERT INTO tasks (workspace_id, task_id, state, submitted_at_ms, registered_at_ms, next_poll_at_ms,
-             webhook_urls, metadata)
-           VALUES (?, ?, 'active', ?, ?, ?, ?, ?)`,
-        )
-        .run(
+        this.stmt("UPDATE tasks SET webhook_urls = ? WHERE workspace_id = ? AND task_id = ?").run(
+          JSON.stringify(webhookUrls),
           input.workspaceId,
           input.taskId,
-          input.submittedAtMs ?? nowMs,
-          nowMs,
-          input.firstPollAtMs ?? nowMs,
-          JSON.stringify([...new Set(input.webhookUrls ?? [])]),
-          JSON.stringify(input.metadata ?? {}),
         );
+        return { task: { ...task, webhookUrls }, created: false };
+      }
+      this.stmt(
+        `INSERT INTO tasks (workspace_id, task_id, state, submitted_at_ms, registered_at_ms, next_poll_at_ms,
+             webhook_urls, metadata)
+           VALUES (?, ?, 'active', ?, ?, ?, ?, ?)`,
+      ).run(
+        input.workspaceId,
+        input.taskId,
+        input.submittedAtMs ?? nowMs,
+        nowMs,
+        input.firstPollAtMs ?? nowMs,
+        JSON.stringify([...new Set(input.webhookUrls ?? [])]),
+        JSON.stringify(input.metadata ?? {}),
+      );
       const task = toTask(
-        this.db
-          .prepare("SELECT * FROM tasks WHERE workspace_id = ? AND task_id = ?")
-          .get(input.workspaceId, input.taskId) as Row,
+        this.stmt("SELECT * FROM tasks WHERE workspace_id = ? AND task_id = ?").get(
+          input.workspaceId,
+          input.taskId,
+        ) as Row,
       );
       return { task, created: true };
     });
@@ -299,7 +313,7 @@ export class SqliteStore implements Store {
   }
 
   async getTask(workspaceId: string, taskId: string): Promise<TaskRow | undefined> {
-    const r = this.db.prepare("SELECT * FROM tasks WHERE workspace_id = ? AND task_id = ?").get(workspaceId, taskId);
+    const r = this.stmt("SELECT * FROM tasks WHERE workspace_id = ? AND task_id = ?").get(workspaceId, taskId);
     return r ? toTask(r as Row) : undefined;
   }
 
@@ -317,12 +331,10 @@ export class SqliteStore implements Store {
     if (filter.workspaceId) where.push("workspace_id = ?") && args.push(filter.workspaceId);
     const after = decodeCursor(filter.cursor, 2);
     if (after) where.push("(workspace_id, task_id) > (?, ?)") && args.push(...after);
-    const rows = this.db
-      .prepare(
-        `SELECT * FROM tasks ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
+    const rows = this.stmt(
+      `SELECT * FROM tasks ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
          ORDER BY workspace_id, task_id LIMIT ?`,
-      )
-      .all(...args, filter.limit + 1) as Row[];
+    ).all(...args, filter.limit + 1) as Row[];
     const items = rows.slice(0, filter.limit).map(toTask);
     const last = items[items.length - 1];
     return {
@@ -332,92 +344,82 @@ export class SqliteStore implements Store {
   }
 
   async claimDueTasks(claim: Claim): Promise<TaskRow[]> {
-    const rows = this.db
-      .prepare(
-        `UPDATE tasks SET lease_owner = ?, lease_until_ms = ?
+    const rows = this.stmt(
+      `UPDATE tasks SET lease_owner = ?, lease_until_ms = ?
          WHERE (workspace_id, task_id) IN (${DUE_WORK_SQL.dueTasks})
          RETURNING *`,
-      )
-      .all(claim.owner, claim.nowMs + claim.leaseMs, claim.nowMs, claim.nowMs, claim.limit) as Row[];
+    ).all(claim.owner, claim.nowMs + claim.leaseMs, claim.nowMs, claim.nowMs, claim.limit) as Row[];
     return rows.map(toTask).sort((a, b) => a.nextPollAtMs - b.nextPollAtMs);
   }
 
   async oldestActiveTasks(workspaceId: string, limit: number): Promise<TaskRow[]> {
-    return (this.db.prepare(DUE_WORK_SQL.queueHead).all(workspaceId, limit) as Row[]).map(toTask);
+    return (this.stmt(DUE_WORK_SQL.queueHead).all(workspaceId, limit) as Row[]).map(toTask);
   }
 
   async pollSooner(workspaceId: string, taskId: string, nextPollAtMs: number, nowMs: number): Promise<boolean> {
-    const result = this.db
-      .prepare(
-        `UPDATE tasks SET next_poll_at_ms = ?
+    const result = this.stmt(
+      `UPDATE tasks SET next_poll_at_ms = ?
          WHERE workspace_id = ? AND task_id = ? AND state = 'active' AND next_poll_at_ms > ? AND lease_until_ms <= ?`,
-      )
-      .run(nextPollAtMs, workspaceId, taskId, nextPollAtMs, nowMs);
+    ).run(nextPollAtMs, workspaceId, taskId, nextPollAtMs, nowMs);
     return result.changes === 1;
   }
 
   async updateTask(workspaceId: string, taskId: string, owner: string, u: TaskUpdate): Promise<boolean> {
-    const result = this.db
-      .prepare(
-        `UPDATE tasks SET status = COALESCE(?, status), state = COALESCE(?, state), next_poll_at_ms = ?,
+    const result = this.stmt(
+      `UPDATE tasks SET status = COALESCE(?, status), state = COALESCE(?, state), next_poll_at_ms = ?,
            poll_count = ?, polls_in_status = ?, last_polled_at_ms = COALESCE(?, last_polled_at_ms),
            last_error = ?, terminal_at_ms = COALESCE(?, terminal_at_ms), lease_owner = NULL, lease_until_ms = 0
          WHERE workspace_id = ? AND task_id = ? AND lease_owner = ?`,
-      )
-      .run(
-        u.status ?? null,
-        u.state ?? null,
-        u.nextPollAtMs,
-        u.pollCount,
-        u.pollsInStatus,
-        u.lastPolledAtMs ?? null,
-        u.lastError ?? null,
-        u.terminalAtMs ?? null,
-        workspaceId,
-        taskId,
-        owner,
-      );
+    ).run(
+      u.status ?? null,
+      u.state ?? null,
+      u.nextPollAtMs,
+      u.pollCount,
+      u.pollsInStatus,
+      u.lastPolledAtMs ?? null,
+      u.lastError ?? null,
+      u.terminalAtMs ?? null,
+      workspaceId,
+      taskId,
+      owner,
+    );
     return result.changes === 1;
   }
 
   async releaseTask(workspaceId: string, taskId: string, owner: string, nextPollAtMs: number): Promise<boolean> {
-    const result = this.db
-      .prepare(
-        `UPDATE tasks SET next_poll_at_ms = ?, lease_owner = NULL, lease_until_ms = 0
+    const result = this.stmt(
+      `UPDATE tasks SET next_poll_at_ms = ?, lease_owner = NULL, lease_until_ms = 0
          WHERE workspace_id = ? AND task_id = ? AND lease_owner = ?`,
-      )
-      .run(nextPollAtMs, workspaceId, taskId, owner);
+    ).run(nextPollAtMs, workspaceId, taskId, owner);
     return result.changes === 1;
   }
 
   // ── workspaces ───────────────────────────────────────────────────────────
 
   async getWorkspace(workspaceId: string): Promise<WorkspaceRow | undefined> {
-    const r = this.db.prepare("SELECT * FROM workspaces WHERE workspace_id = ?").get(workspaceId);
+    const r = this.stmt("SELECT * FROM workspaces WHERE workspace_id = ?").get(workspaceId);
     return r ? toWorkspace(r as Row) : undefined;
   }
 
   async listWorkspaces(): Promise<WorkspaceRow[]> {
-    return (this.db.prepare("SELECT * FROM workspaces ORDER BY workspace_id").all() as Row[]).map(toWorkspace);
+    return (this.stmt("SELECT * FROM workspaces ORDER BY workspace_id").all() as Row[]).map(toWorkspace);
   }
 
   async putWorkspace(w: WorkspaceRow): Promise<void> {
-    this.db
-      .prepare(
-        `INSERT INTO workspaces (workspace_id, async_concurrency, concurrency_fetched_at_ms, backoff_until_ms,
+    this.stmt(
+      `INSERT INTO workspaces (workspace_id, async_concurrency, concurrency_fetched_at_ms, backoff_until_ms,
            auth_failures, last_error) VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT (workspace_id) DO UPDATE SET async_concurrency = excluded.async_concurrency,
            concurrency_fetched_at_ms = excluded.concurrency_fetched_at_ms, backoff_until_ms = excluded.backoff_until_ms,
            auth_failures = excluded.auth_failures, last_error = excluded.last_error`,
-      )
-      .run(
-        w.workspaceId,
-        w.asyncConcurrency ?? null,
-        w.concurrencyFetchedAtMs ?? null,
-        w.backoffUntilMs,
-        w.authFailures,
-        w.lastError ?? null,
-      );
+    ).run(
+      w.workspaceId,
+      w.asyncConcurrency ?? null,
+      w.concurrencyFetchedAtMs ?? null,
+      w.backoffUntilMs,
+      w.authFailures,
+      w.lastError ?? null,
+    );
   }
 
   // ── webhooks ─────────────────────────────────────────────────────────────
@@ -437,51 +439,45 @@ export class SqliteStore implements Store {
   }
 
   async createWebhook(w: WebhookRow): Promise<void> {
-    this.db
-      .prepare(
-        `INSERT INTO webhooks (url, secrets, events, workspace_id, headers, enabled, disabled_reason,
+    this.stmt(
+      `INSERT INTO webhooks (url, secrets, events, workspace_id, headers, enabled, disabled_reason,
            failing_since_ms, created_at_ms, id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(...this.webhookArgs(w), w.id);
+    ).run(...this.webhookArgs(w), w.id);
   }
 
   async getWebhook(id: string): Promise<WebhookRow | undefined> {
-    const r = this.db.prepare("SELECT * FROM webhooks WHERE id = ?").get(id);
+    const r = this.stmt("SELECT * FROM webhooks WHERE id = ?").get(id);
     return r ? toWebhook(r as Row) : undefined;
   }
 
   async listWebhooks(): Promise<WebhookRow[]> {
-    return (this.db.prepare("SELECT * FROM webhooks ORDER BY created_at_ms, id").all() as Row[]).map(toWebhook);
+    return (this.stmt("SELECT * FROM webhooks ORDER BY created_at_ms, id").all() as Row[]).map(toWebhook);
   }
 
   async updateWebhook(w: WebhookRow): Promise<boolean> {
-    const result = this.db
-      .prepare(
-        `UPDATE webhooks SET url = ?, secrets = ?, events = ?, workspace_id = ?, headers = ?, enabled = ?,
+    const result = this.stmt(
+      `UPDATE webhooks SET url = ?, secrets = ?, events = ?, workspace_id = ?, headers = ?, enabled = ?,
            disabled_reason = ?, failing_since_ms = ?, created_at_ms = ? WHERE id = ?`,
-      )
-      .run(...this.webhookArgs(w), w.id);
+    ).run(...this.webhookArgs(w), w.id);
     return result.changes === 1;
   }
 
   async deleteWebhook(id: string): Promise<boolean> {
-    return this.db.prepare("DELETE FROM webhooks WHERE id = ?").run(id).changes === 1;
+    return this.stmt("DELETE FROM webhooks WHERE id = ?").run(id).changes === 1;
   }
 
   // ── settings ─────────────────────────────────────────────────────────────
 
   async getSetting(key: string): Promise<string | undefined> {
-    const r = this.db.prepare("SELECT value FROM settings WHERE key = ?").get(key) as Row | undefined;
+    const r = this.stmt("SELECT value FROM settings WHERE key = ?").get(key) as Row | undefined;
     return r ? String(r.value) : undefined;
   }
 
   async compareAndSetSetting(key: string, expected: string | undefined, value: string): Promise<boolean> {
     const result =
       expected === undefined
-        ? this.db
-            .prepare("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING")
-            .run(key, value)
-        : this.db.prepare("UPDATE settings SET value = ? WHERE key = ? AND value = ?").run(value, key, expected);
+        ? this.stmt("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING").run(key, value)
+        : this.stmt("UPDATE settings SET value = ? WHERE key = ? AND value = ?").run(value, key, expected);
     return result.changes === 1;
   }
 
@@ -489,33 +485,32 @@ export class SqliteStore implements Store {
 
   async createEvent(e: EventRow): Promise<{ event: EventRow; created: boolean }> {
     const created =
-      this.db
-        .prepare(
-          `INSERT INTO events (id, type, workspace_id, task_id, body, created_at_ms) VALUES (?, ?, ?, ?, ?, ?)
+      this.stmt(
+        `INSERT INTO events (id, type, workspace_id, task_id, body, created_at_ms) VALUES (?, ?, ?, ?, ?, ?)
            ON CONFLICT (id) DO NOTHING`,
-        )
-        .run(e.id, e.type, e.workspaceId, e.taskId, e.body, e.createdAtMs).changes === 1;
+      ).run(e.id, e.type, e.workspaceId, e.taskId, e.body, e.createdAtMs).changes === 1;
     return {
-      event: created ? e : toEvent(this.db.prepare("SELECT * FROM events WHERE id = ?").get(e.id) as Row),
+      event: created ? e : toEvent(this.stmt("SELECT * FROM events WHERE id = ?").get(e.id) as Row),
       created,
     };
   }
 
   async getEvent(id: string): Promise<EventRow | undefined> {
-    const r = this.db.prepare("SELECT * FROM events WHERE id = ?").get(id);
+    const r = this.stmt("SELECT * FROM events WHERE id = ?").get(id);
     return r ? toEvent(r as Row) : undefined;
   }
 
   async listEventsForTask(workspaceId: string, taskId: string): Promise<EventRow[]> {
     return (
-      this.db
-        .prepare("SELECT * FROM events WHERE workspace_id = ? AND task_id = ? ORDER BY created_at_ms, id")
-        .all(workspaceId, taskId) as Row[]
+      this.stmt("SELECT * FROM events WHERE workspace_id = ? AND task_id = ? ORDER BY created_at_ms, id").all(
+        workspaceId,
+        taskId,
+      ) as Row[]
     ).map(toEvent);
   }
 
   async createDeliveries(rows: readonly NewDelivery[]): Promise<string[]> {
-    const insert = this.db.prepare(
+    const insert = this.stmt(
       `INSERT INTO deliveries (id, event_id, webhook_id, url, status, next_attempt_at_ms, created_at_ms)
        VALUES (?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT (id) DO NOTHING`,
     );
@@ -528,7 +523,7 @@ export class SqliteStore implements Store {
   }
 
   async getDelivery(id: string): Promise<DeliveryRow | undefined> {
-    const r = this.db.prepare("SELECT * FROM deliveries WHERE id = ?").get(id);
+    const r = this.stmt("SELECT * FROM deliveries WHERE id = ?").get(id);
     return r ? toDelivery(r as Row) : undefined;
   }
 
@@ -546,9 +541,9 @@ export class SqliteStore implements Store {
     if (filter.eventId) where.push("event_id = ?") && args.push(filter.eventId);
     const after = decodeCursor(filter.cursor, 1);
     if (after) where.push("id > ?") && args.push(after[0]);
-    const rows = this.db
-      .prepare(`SELECT * FROM deliveries ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY id LIMIT ?`)
-      .all(...args, filter.limit + 1) as Row[];
+    const rows = this.stmt(
+      `SELECT * FROM deliveries ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY id LIMIT ?`,
+    ).all(...args, filter.limit + 1) as Row[];
     const items = rows.slice(0, filter.limit).map(toDelivery);
     const last = items[items.length - 1];
     return { items, cursor: rows.length > filter.limit && last ? encodeCursor([last.id]) : undefined };
@@ -556,53 +551,47 @@ export class SqliteStore implements Store {
 
   async claimDueDeliveries(claim: Claim & { ids?: readonly string[] }): Promise<DeliveryRow[]> {
     const only = claim.ids ? `AND id IN (SELECT value FROM json_each(?))` : "";
-    const rows = this.db
-      .prepare(
-        `UPDATE deliveries SET lease_owner = ?, lease_until_ms = ?
+    const rows = this.stmt(
+      `UPDATE deliveries SET lease_owner = ?, lease_until_ms = ?
          WHERE id IN (${DUE_WORK_SQL.dueDeliveries} ${only} ORDER BY next_attempt_at_ms LIMIT ?)
          RETURNING *`,
-      )
-      .all(
-        claim.owner,
-        claim.nowMs + claim.leaseMs,
-        claim.nowMs,
-        claim.nowMs,
-        ...(claim.ids ? [JSON.stringify(claim.ids)] : []),
-        claim.limit,
-      ) as Row[];
+    ).all(
+      claim.owner,
+      claim.nowMs + claim.leaseMs,
+      claim.nowMs,
+      claim.nowMs,
+      ...(claim.ids ? [JSON.stringify(claim.ids)] : []),
+      claim.limit,
+    ) as Row[];
     return rows.map(toDelivery).sort((a, b) => a.nextAttemptAtMs - b.nextAttemptAtMs);
   }
 
   async updateDelivery(id: string, owner: string, u: DeliveryUpdate): Promise<boolean> {
-    const result = this.db
-      .prepare(
-        `UPDATE deliveries SET status = ?, attempts = ?, next_attempt_at_ms = ?, last_attempt_at_ms = ?,
+    const result = this.stmt(
+      `UPDATE deliveries SET status = ?, attempts = ?, next_attempt_at_ms = ?, last_attempt_at_ms = ?,
            last_status_code = ?, last_error = ?, last_response = ?, delivered_at_ms = COALESCE(?, delivered_at_ms),
            lease_owner = NULL, lease_until_ms = 0
          WHERE id = ? AND lease_owner = ?`,
-      )
-      .run(
-        u.status,
-        u.attempts,
-        u.nextAttemptAtMs,
-        u.lastAttemptAtMs,
-        u.lastStatusCode ?? null,
-        u.lastError ?? null,
-        u.lastResponse ?? null,
-        u.deliveredAtMs ?? null,
-        id,
-        owner,
-      );
+    ).run(
+      u.status,
+      u.attempts,
+      u.nextAttemptAtMs,
+      u.lastAttemptAtMs,
+      u.lastStatusCode ?? null,
+      u.lastError ?? null,
+      u.lastResponse ?? null,
+      u.deliveredAtMs ?? null,
+      id,
+      owner,
+    );
     return result.changes === 1;
   }
 
   async replayDelivery(id: string, nowMs: number): Promise<DeliveryRow | undefined> {
-    const r = this.db
-      .prepare(
-        `UPDATE deliveries SET status = 'pending', next_attempt_at_ms = ?, lease_owner = NULL, lease_until_ms = 0
+    const r = this.stmt(
+      `UPDATE deliveries SET status = 'pending', next_attempt_at_ms = ?, lease_owner = NULL, lease_until_ms = 0
          WHERE id = ? RETURNING *`,
-      )
-      .get(nowMs, id);
+    ).get(nowMs, id);
     return r ? toDelivery(r as Row) : undefined;
   }
 

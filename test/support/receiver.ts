@@ -24,7 +24,8 @@ export interface Reply {
  * (a real peer), as of `now()`: the relay's clock, which in tests is fake.
  */
 export async function startReceiver(options: {
-  secret: () => string | undefined;
+  /** The secret(s) the receiver holds; it accepts a request that verifies with any of them. */
+  secret: () => string | readonly string[];
   now: () => number;
   reply?: (request: Received, index: number) => Reply;
 }) {
@@ -35,19 +36,25 @@ export async function startReceiver(options: {
     const body = Buffer.concat(chunks).toString("utf8");
     let verified: Received["verified"];
     let verifyError: string | undefined;
-    const secret = options.secret();
-    if (secret) {
-      // Verify as of the relay's clock (fake in most tests); read it before replacing Date.now.
-      const at = options.now();
-      const realNow = Date.now;
-      Date.now = () => at;
-      try {
-        verified = new Webhook(secret).verify(body, req.headers as Record<string, string>) as Received["verified"];
-      } catch (error) {
-        verifyError = (error as Error).message;
-      } finally {
-        Date.now = realNow;
+    const held = options.secret();
+    const secrets = typeof held === "string" ? [held] : held;
+    if (secrets.length === 0) verifyError = "the receiver holds no secret";
+    // Verify as of the relay's clock (fake in most tests); read it before replacing Date.now.
+    const at = options.now();
+    const realNow = Date.now;
+    Date.now = () => at;
+    try {
+      for (const secret of secrets) {
+        try {
+          verified = new Webhook(secret).verify(body, req.headers as Record<string, string>) as Received["verified"];
+          verifyError = undefined;
+          break;
+        } catch (error) {
+          verifyError = (error as Error).message;
+        }
       }
+    } finally {
+      Date.now = realNow;
     }
     const request: Received = { headers: req.headers, body, verified, verifyError, atMs: options.now() };
     received.push(request);

@@ -18,6 +18,7 @@ import { type RegisterTaskRequest, registerTask } from "../../lib/tasks.js";
 import { runTick, type TickDeps, type TickSummary } from "../../lib/tick.js";
 import { type CreateWebhookRequest, createWebhook } from "../../lib/webhooks.js";
 import { FakeClock } from "./fake-clock.js";
+import { type Received, type Reply, startReceiver } from "./receiver.js";
 
 export function tempDir(): string {
   const dir = mkdtempSync(join(tmpdir(), "quanmiao-relay-"));
@@ -70,6 +71,25 @@ export async function relayHarness(
     tick: (budgetMs = config.tick.budgetMs): Promise<TickSummary> => runTick(deps, { budgetMs }),
     register: (request: RegisterTaskRequest) => registerTask(registration, request),
     webhook: (request: CreateWebhookRequest) => createWebhook(registration, request),
+    /** A receiver that verifies with standardwebhooks, subscribed as a webhook with its secret. */
+    async subscriber(
+      options: { reply?: (r: Received, i: number) => Reply; request?: Partial<CreateWebhookRequest> } = {},
+    ) {
+      let secret = "";
+      const rx = await startReceiver({
+        secret: () => secret,
+        now: () => clock.now(),
+        ...(options.reply ? { reply: options.reply } : {}),
+      });
+      const created = await createWebhook(registration, { url: rx.url, ...options.request });
+      secret = created.secret;
+      // Every request a subscriber gets must verify with the standardwebhooks library.
+      onTestFinished(() => {
+        const bad = rx.received.filter((r) => r.verified === undefined);
+        if (bad.length > 0) throw new Error(`${bad.length} deliveries did not verify: ${bad[0]?.verifyError}`);
+      });
+      return { ...rx, webhook: created.webhook, secret };
+    },
     /** Ticks every `stepMs` of fake time until `done()` or `maxTicks`. */
     async runUntil(done: () => boolean | Promise<boolean>, stepMs = 10_000, maxTicks = 500): Promise<TickSummary[]> {
       const summaries: TickSummary[] = [];

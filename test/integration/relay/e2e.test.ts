@@ -15,7 +15,7 @@ describe("relay end to end on a fake clock", () => {
     const succeededOnly = await startReceiver({ secret: () => secretSucceeded, now: () => h.clock.now() });
     const otherWs = await startReceiver({ secret: () => secretOther, now: () => h.clock.now() });
     const defaults = await defaultSecrets(h.store);
-    const perTask = await startReceiver({ secret: () => defaults[0]?.secret, now: () => h.clock.now() });
+    const perTask = await startReceiver({ secret: () => defaults.map((d) => d.secret), now: () => h.clock.now() });
 
     secretAll = (await h.webhook({ url: all.url })).secret;
     secretSucceeded = (await h.webhook({ url: succeededOnly.url, events: ["video_analysis.succeeded"] })).secret;
@@ -60,6 +60,7 @@ describe("relay end to end on a fake clock", () => {
         .sort(),
     );
     expect(otherWs.received).toEqual([]);
+    expect(perTask.received.every((r) => r.verified !== undefined)).toBe(true);
     expect(byTask(perTask.received)).toEqual([`${tasks[0]?.taskId}:video_analysis.succeeded`]);
 
     // data.task is exactly what the API returned; metadata and ids as registered.

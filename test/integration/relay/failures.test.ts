@@ -68,20 +68,13 @@ describe("delivery failures on a fake clock", () => {
 
   it("410 Gone disables that endpoint; other subscribers are unaffected", async () => {
     const h = await relayHarness();
-    const gone = await startReceiver({
-      secret: () => undefined,
-      now: () => h.clock.now(),
-      reply: () => ({ status: 410 }),
-    });
-    let secret = "";
-    const fine = await startReceiver({ secret: () => secret, now: () => h.clock.now() });
-    const goneHook = await h.webhook({ url: gone.url });
-    secret = (await h.webhook({ url: fine.url })).secret;
+    const gone = await h.subscriber({ reply: () => ({ status: 410 }) });
+    const fine = await h.subscriber();
     await oneFinishedTask(h);
     await h.tick();
     expect(gone.received).toHaveLength(1);
     expect(fine.received).toHaveLength(1);
-    const stored = await h.store.getWebhook(goneHook.webhook.id);
+    const stored = await h.store.getWebhook(gone.webhook.id);
     expect(stored?.enabled).toBe(false);
     expect(stored?.disabledReason).toMatch(/410/);
     // The next finished task goes only to the live endpoint.
@@ -93,12 +86,7 @@ describe("delivery failures on a fake clock", () => {
 
   it("a receiver slower than the timeout is a failed attempt, retried", async () => {
     const h = await relayHarness({ env: { RELAY_DELIVERY_TIMEOUT: "300ms" } });
-    const rx = await startReceiver({
-      secret: () => undefined,
-      now: () => h.clock.now(),
-      reply: (_r, i) => ({ delayMs: i === 0 ? 1_500 : 0 }),
-    });
-    await h.webhook({ url: rx.url });
+    await h.subscriber({ reply: (_r, i) => ({ delayMs: i === 0 ? 1_500 : 0 }) });
     await oneFinishedTask(h);
     await h.tick();
     const [first] = (await h.store.listDeliveries({ limit: 1 })).items;
@@ -111,13 +99,9 @@ describe("delivery failures on a fake clock", () => {
 
   it("a redirect is not followed: it is a failure that names the reason", async () => {
     const h = await relayHarness();
-    const target = await startReceiver({ secret: () => undefined, now: () => h.clock.now() });
-    const redirecting = await startReceiver({
-      secret: () => undefined,
-      now: () => h.clock.now(),
-      reply: () => ({ status: 302, headers: { location: target.url } }),
-    });
-    await h.webhook({ url: redirecting.url });
+    // Not subscribed: it must receive nothing.
+    const target = await startReceiver({ secret: () => [], now: () => h.clock.now() });
+    const redirecting = await h.subscriber({ reply: () => ({ status: 302, headers: { location: target.url } }) });
     await oneFinishedTask(h);
     await h.tick();
     expect(redirecting.received).toHaveLength(1);
@@ -129,12 +113,9 @@ describe("delivery failures on a fake clock", () => {
 
   it("429 with Retry-After is honoured within bounds (not sooner than the step, at most twice it)", async () => {
     const h = await relayHarness();
-    const rx = await startReceiver({
-      secret: () => undefined,
-      now: () => h.clock.now(),
+    await h.subscriber({
       reply: (_r, i) => (i === 0 ? { status: 429, headers: { "retry-after": "3600" } } : { status: 200 }),
     });
-    await h.webhook({ url: rx.url });
     await oneFinishedTask(h);
     const before = h.clock.now();
     await h.tick();
@@ -148,12 +129,8 @@ describe("delivery failures on a fake clock", () => {
     const h = await relayHarness({
       env: { RELAY_ENDPOINT_DISABLE_AFTER: "10m", RELAY_RETRY_SCHEDULE: "0,5m,5m,5m,5m" },
     });
-    const rx = await startReceiver({
-      secret: () => undefined,
-      now: () => h.clock.now(),
-      reply: () => ({ status: 503 }),
-    });
-    const { webhook } = await h.webhook({ url: rx.url });
+    const rx = await h.subscriber({ reply: () => ({ status: 503 }) });
+    const { webhook } = rx;
     await oneFinishedTask(h);
     await h.runUntil(async () => !(await h.store.getWebhook(webhook.id))?.enabled, 60_000, 60);
     const stored = await h.store.getWebhook(webhook.id);
@@ -192,7 +169,8 @@ describe("SSRF guard", () => {
 
   it("refuses at delivery too: a host that now resolves to loopback gets no request, and the reason is recorded", async () => {
     const h = await relayHarness({ env: { RELAY_ALLOW_PRIVATE_TARGETS: "false" } });
-    const rx = await startReceiver({ secret: () => undefined, now: () => h.clock.now() });
+    // Not subscribed through the harness: it must receive nothing.
+    const rx = await startReceiver({ secret: () => [], now: () => h.clock.now() });
     const port = new URL(rx.url).port;
     // At registration the name resolves to a public address; by delivery time it points at loopback.
     let answer = "93.184.216.34";

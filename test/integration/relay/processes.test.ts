@@ -21,8 +21,9 @@ async function scenario(tasks: number, workspaces = 1) {
   const sim = await startSimulator({ defaultConcurrency: 10, runMs: 0 });
   onTestFinished(() => sim.close());
   const secrets: string[] = [];
-  const receivers = [0, 1].map(() => startReceiver({ secret: () => undefined, now: () => Date.now() }));
-  const rx = await Promise.all(receivers);
+  const rx = await Promise.all(
+    [0, 1].map((i) => startReceiver({ secret: () => secrets[i] ?? [], now: () => Date.now() })),
+  );
   const path = join(tempDir(), "relay.db");
   const env = {
     PATH: process.env.PATH,
@@ -74,6 +75,7 @@ async function checkEverythingDelivered(s: Awaited<ReturnType<typeof scenario>>)
   expect(deliveries).toHaveLength(s.ids.length * 2);
   expect(deliveries.every((d) => d.status === "delivered")).toBe(true);
   const received = new Set(s.rx.flatMap((r) => r.received.map((q) => String(q.headers["webhook-id"]))));
+  for (const r of s.rx) expect(r.received.every((q) => q.verified !== undefined)).toBe(true);
   for (const d of deliveries) expect(received.has(d.id)).toBe(true);
   return s.rx.reduce((n, r) => n + r.received.length, 0) - deliveries.length;
 }

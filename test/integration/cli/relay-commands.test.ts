@@ -1,0 +1,169 @@
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it, onTestFinished } from "vitest";
+import { EXIT } from "../../../lib/cli.js";
+import { SIM_CREDENTIAL, startSimulator } from "../../../lib/quanmiao/simulator/server.js";
+import { runCli } from "../../support/cli.js";
+import { startReceiver } from "../../support/receiver.js";
+import { tempDir } from "../../support/relay.js";
+
+async function cliEnv() {
+  const sim = await startSimulator({ runMs: 0 });
+  onTestFinished(() => sim.close());
+  const dir = tempDir();
+  const env = {
+    RELAY_STORE: `sqlite:${join(dir, "relay.db")}`,
+    QUANMIAO_ENDPOINT: sim.url,
+    ALIBABA_CLOUD_ACCESS_KEY_ID: SIM_CREDENTIAL.accessKeyId,
+    ALIBABA_CLOUD_ACCESS_KEY_SECRET: SIM_CREDENTIAL.accessKeySecret,
+    RELAY_ALLOW_PRIVATE_TARGETS: "true",
+  };
+  return { sim, env, dir };
+}
+
+describe("relay CLI commands", () => {
+  it("webhooks add/list/disable/enable/rotate-secret/default-secret, tasks add/show, tick, deliveries list/replay", async () => {
+    const { sim, env } = await cliEnv();
+    let secrets: string[] = [];
+    const rx = await startReceiver({ secret: () => secrets, now: () => Date.now() });
+
+    const added = await runCli(["webhooks", "add", rx.url, "--header", "X-Tenant: acme"], env);
+    expect(added.code).toBe(EXIT.ok);
+    const hook = JSON.parse(added.out) as {
+      id: string;
+      url: string;
+      secret: string;
+      enabled: boolean;
+      headers: string[];
+    };
+    expect(hook).toMatchObject({ url: rx.url, enabled: true, headers: ["X-Tenant"] });
+    expect(hook.secret).toMatch(/^whsec_/);
+    secrets = [hook.secret];
+
+    const list = JSON.parse((await runCli(["webhooks", "list", "--json"], env)).out) as Array<{
+      id: string;
+      enabled: boolean;
+    }>;
+    expect(list.map((w) => [w.id, w.enabled])).toEqual([[hook.id, true]]);
+    expect(JSON.parse((await runCli(["webhooks", "disable", hook.id], env)).out)).toMatchObject({
+      enabled: false,
+      disabledReason: "disabled by its owner",
+    });
+    expect((await runCli(["webhooks", "list"], env)).out).toContain("disabled: disabled by its owner");
+    expect(JSON.parse((await runCli(["webhooks", "enable", hook.id], env)).out)).toMatchObject({ enabled: true });
+
+    // Rotation: the new secret and the old one both sign for 24 h; a receiver holding either verifies.
+    const rotated = JSON.parse((await runCli(["webhooks", "rotate-secret", hook.id], env)).out) as { secret: string };
+    expect(rotated.secret).not.toBe(hook.secret);
+    secrets = [hook.secret]; // this receiver has not switched yet
+
+    const task = sim.addTask("llm-cli", { outcome: "SUCCESSED", runMs: 0, submittedAtMs: Date.now() - 1_000 });
+    const defaultSecret = (await runCli(["webhooks", "default-secret"], env)).out.trim();
+    expect(defaultSecret).toMatch(/^whsec_/);
+    const reg = await runCli(
+      [
+        "tasks",
+        "add",
+        "llm-cli",
+        task.taskId,
+        "--metadata",
+        '{"order":7}',
+        "--webhook",
+        `${rx.url}/per-task`,
+        "--json",
+      ],
+      env,
+    );
+    expect(JSON.parse(reg.out)).toMatchObject({ created: true, task: { metadata: { order: 7 } } });
+    expect((await runCli(["tasks", "add", "llm-cli", task.taskId], env)).out).toBe(
+      `already registered: llm-cli/${task.taskId}\n`,
+    );
+
+    const tick = await runCli(["tick"], env);
+    expect(tick.code).toBe(EXIT.ok);
+    expect(JSON.parse(tick.out)).toMatchObject({ polled: 1, events: 1, delivered: 2, errors: 0 });
+    const toHook = rx.received.find((r) => r.headers["x-tenant"] === "acme");
+    expect(toHook?.verified?.type).toBe("video_analysis.succeeded");
+    expect(String(toHook?.headers["webhook-signature"]).split(" ")).toHaveLength(2);
+    const toTaskUrl = rx.received.find((r) => r.headers["x-tenant"] === undefined);
+    expect(toTaskUrl?.verifyError).toBeDefined(); // signed with the default secret, which this receiver lacks…
+    secrets = [defaultSecret];
+    expect(toTaskUrl).toBeDefined();
+
+    const shown = JSON.parse((await runCli(["tasks", "show", "llm-cli", task.taskId, "--json"], env)).out);
+    expect(shown.task).toMatchObject({ state: "done", status: "SUCCESSED" });
+    expect(shown.events).toHaveLength(1);
+    expect(shown.deliveries.map((d: { status: string }) => d.status)).toEqual(["delivered", "delivered"]);
+    expect((await runCli(["tasks", "list", "--state", "done"], env)).out).toContain(task.taskId);
+
+    const deliveries = JSON.parse((await runCli(["deliveries", "list", "--status", "delivered", "--json"], env)).out);
+    expect(deliveries.items).toHaveLength(2);
+    const replay = await runCli(["deliveries", "replay", deliveries.items[0].id], env);
+    expect(replay.out).toContain("replaying");
+    expect(JSON.parse((await runCli(["tick"], env)).out)).toMatchObject({ delivered: 1 });
+    // …and verifies once it holds that secret: the replay carries the same webhook-id.
+    const replayed = rx.received[rx.received.length - 1];
+    expect(replayed?.headers["webhook-id"]).toBe(deliveries.items[0].id);
+    expect(replayed?.verifyError === undefined || replayed?.headers["x-tenant"] === "acme").toBe(true);
+  });
+
+  it("tasks import: good lines imported, bad ones reported by number, exit 1", async () => {
+    const { env, dir } = await cliEnv();
+    const file = join(dir, "tasks.csv");
+    writeFileSync(
+      file,
+      [
+        "workspaceId,taskId,submittedAt",
+        "llm-a,t1,2026-11-25T10:00:00Z",
+        "llm-a,",
+        "llm-a,t2",
+        '{"workspaceId":"llm-b","taskId":"t3"}',
+        "{nope",
+      ].join("\n"),
+    );
+    const result = await runCli(["tasks", "import", file], env);
+    expect(result.code).toBe(EXIT.failure);
+    expect(JSON.parse(result.out)).toEqual({ imported: 3, alreadyRegistered: 0, rejected: 2 });
+    expect(result.err).toContain("line 3: taskId");
+    expect(result.err).toContain("line 6: not valid JSON");
+    const again = await runCli(["tasks", "import", file], env);
+    expect(JSON.parse(again.out)).toEqual({ imported: 0, alreadyRegistered: 3, rejected: 2 });
+    const listed = JSON.parse((await runCli(["tasks", "list", "--json"], env)).out);
+    expect(listed.items.map((t: { taskId: string }) => t.taskId)).toEqual(["t1", "t2", "t3"]);
+  });
+
+  it.each([
+    [["webhooks", "add", "not a url"], EXIT.usage, /url: "not a url" is not a URL/],
+    [["webhooks", "add", "http://127.0.0.1:9/h", "--event", "video_analysis.done"], EXIT.usage, /is not an event type/],
+    [["webhooks", "add", "http://127.0.0.1:9/h", "--header", "webhook-id: x"], EXIT.usage, /cannot be overridden/],
+    [["webhooks", "disable", "wh_nope"], EXIT.notFound, /no webhook with id wh_nope/],
+    [["tasks", "add", "llm-a", "t", "--metadata", "[1]"], EXIT.usage, /--metadata: must be a JSON object/],
+    [["tasks", "add", "llm-a", " "], EXIT.usage, /taskId/],
+    [["tasks", "show", "llm-a", "missing"], EXIT.notFound, /no task llm-a\/missing/],
+    [["tasks", "list", "--state", "odd"], EXIT.usage, /--state: must be active or done/],
+    [["deliveries", "list", "--status", "lost"], EXIT.usage, /--status/],
+    [["deliveries", "replay", "msg_nope"], EXIT.notFound, /no delivery with id msg_nope/],
+    [["tasks", "import", "/nonexistent/file.csv"], EXIT.usage, /cannot read/],
+    [["tick", "--budget", "soon"], EXIT.usage, /--budget/],
+  ])("%j → exit %i with a clear message, nothing written", async (argv, code, message) => {
+    const { env } = await cliEnv();
+    const result = await runCli(argv as string[], env);
+    expect(result.code).toBe(code);
+    expect(result.err).toMatch(message);
+    expect(JSON.parse((await runCli(["webhooks", "list", "--json"], env)).out)).toEqual([]);
+  });
+
+  it("a bad RELAY_* variable is named in one configuration error (exit 3)", async () => {
+    const { env } = await cliEnv();
+    const result = await runCli(["tick"], {
+      ...env,
+      RELAY_RETRY_SCHEDULE: "0,5x",
+      RELAY_STORE: "mysql:x",
+      RELAY_POLL_INTERVAL_MIN: "5m",
+      RELAY_POLL_INTERVAL_MAX: "1m",
+    });
+    expect(result.code).toBe(EXIT.config);
+    expect(result.err).toContain("RELAY_RETRY_SCHEDULE");
+    expect(result.err).toContain("RELAY_STORE");
+  });
+});

@@ -17,6 +17,8 @@ export interface Reply {
   readonly headers?: Record<string, string>;
   readonly body?: string;
   readonly delayMs?: number;
+  /** Cut the connection instead of answering. */
+  readonly destroy?: boolean;
 }
 
 /**
@@ -60,6 +62,7 @@ export async function startReceiver(options: {
     received.push(request);
     const reply = options.reply?.(request, received.length - 1) ?? {};
     if (reply.delayMs) await new Promise((r) => setTimeout(r, reply.delayMs));
+    if (reply.destroy) return void req.socket.destroy();
     if (res.destroyed) return;
     res.writeHead(reply.status ?? 200, { "content-type": "text/plain", ...reply.headers });
     res.end(reply.body ?? "ok");

@@ -76,9 +76,18 @@ export async function devCommand(io: CliIo): Promise<void> {
     rmSync(SANDBOX_DB, { force: true });
     rmSync(`${SANDBOX_DB}-wal`, { force: true });
     rmSync(`${SANDBOX_DB}-shm`, { force: true });
-    const sim = await startSimulator({ runMs: [15_000, 45_000], failureRate: 0.15, cancelRate: 0.1 });
+    const sim = await startSimulator({
+      runMs: [10_000, 30_000],
+      failureRate: 0.15,
+      cancelRate: 0.1,
+      defaultConcurrency: 3,
+    });
     cleanups.push(() => sim.close());
+    // Sandbox pacing, so results show within seconds; any of these set by the user wins.
     const env = {
+      RELAY_TICK_INTERVAL: "2s",
+      RELAY_POLL_INTERVAL_MIN: "2s",
+      RELAY_POLL_INTERVAL_MAX: "10s",
       ...io.env,
       QUANMIAO_ENDPOINT: sim.url,
       RELAY_STORE: `sqlite:${SANDBOX_DB}`,
@@ -108,10 +117,11 @@ export async function devCommand(io: CliIo): Promise<void> {
       `${[
         "",
         "  quanmiao-relay — SANDBOX MODE (no Alibaba Cloud credentials found)",
-        `  • Quanmiao API simulator   ${sim.url}  (workspace ${SAMPLE_WORKSPACE}, concurrency 2, tasks run 15–45 s)`,
+        `  • Quanmiao API simulator   ${sim.url}  (workspace ${SAMPLE_WORKSPACE}, concurrency 3, tasks run 10–30 s)`,
         `  • local webhook receiver   ${receiver.url}  (verifies every signature with standardwebhooks)`,
         `  • store                    ${SANDBOX_DB} (reset on each start)`,
-        "  • 5 sample tasks registered; each result arrives below as its task ends (2 run at a time).",
+        "  • 5 sample tasks registered; each result arrives below as its task ends (3 run at a time).",
+        `  • sandbox pacing: a tick every ${formatDuration(relay.config.tick.intervalMs)}, polls every ${formatDuration(relay.config.poll.intervalMinMs)}–${formatDuration(relay.config.poll.intervalMaxMs)}`,
         `  Set ${CREDENTIAL_ENV.accessKeyId}/${CREDENTIAL_ENV.accessKeySecret} to poll the real API instead. Ctrl-C stops.`,
         "",
       ].join("\n")}\n`,

@@ -130,3 +130,38 @@ describe("the built command in its own process", () => {
     expect(text).toContain("get-task <workspaceId> <taskId>");
   });
 });
+
+describe("quanmiao-relay dev (npm start)", () => {
+  it("without credentials starts the sandbox, prints its banner, and stops cleanly on Ctrl-C", async () => {
+    const { mkdtempSync, existsSync, rmSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const cwd = mkdtempSync(join(tmpdir(), "quanmiao-dev-"));
+    onTestFinished(() => rmSync(cwd, { recursive: true, force: true }));
+    const env = { PATH: process.env.PATH, HOME: cwd };
+    const child = spawn(
+      process.execPath,
+      [new URL("../../../bin/quanmiao-relay.js", import.meta.url).pathname, "dev"],
+      {
+        cwd,
+        env,
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    onTestFinished(() => {
+      child.kill("SIGKILL");
+    });
+    let out = "";
+    child.stdout.on("data", (d) => {
+      out += d;
+    });
+    for (let i = 0; i < 100 && !out.includes("Ctrl-C stops"); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(out).toContain("SANDBOX MODE");
+    expect(out).toMatch(/Quanmiao API simulator {3}http:\/\/127\.0\.0\.1:\d+/);
+    expect(existsSync(join(cwd, ".relay", "sandbox.db"))).toBe(true);
+    child.kill("SIGINT");
+    const [code] = await once(child, "exit");
+    expect(code).toBe(0);
+    expect(out).toContain("stopped.");
+  });
+});

@@ -19,21 +19,10 @@ import { defaultSecrets } from "../secrets.js";
 import { registerTask } from "../tasks.js";
 import type { TickSummary } from "../tick.js";
 import { createWebhook } from "../webhooks.js";
+import { untilSignal } from "./signals.js";
 
 const SANDBOX_DB = ".relay/sandbox.db";
 const SAMPLE_WORKSPACE = "llm-sandbox";
-
-function untilSignal(): Promise<void> {
-  return new Promise((resolve) => {
-    const stop = () => {
-      process.off("SIGINT", stop);
-      process.off("SIGTERM", stop);
-      resolve();
-    };
-    process.on("SIGINT", stop);
-    process.on("SIGTERM", stop);
-  });
-}
 
 function interesting(s: TickSummary): boolean {
   return s.polled + s.events + s.delivered + s.retried + s.dead + s.errors + s.throttled > 0;

@@ -25,6 +25,13 @@ export async function withRelay<T>(io: CliIo, run: (relay: Relay) => Promise<T>)
 
 const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
 
+function parseLimit(text: string | undefined): number {
+  const limit = Number(text ?? 100);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 10_000)
+    throw new InvalidInputError("--limit", "must be 1 to 10000");
+  return limit;
+}
+
 export async function tickCommand(io: CliIo, options: { budget?: string }): Promise<void> {
   const budgetMs = options.budget === undefined ? undefined : parseDuration(options.budget);
   if (options.budget !== undefined && (budgetMs === undefined || budgetMs < 1_000)) {
@@ -98,9 +105,7 @@ export async function tasksList(
   if (options.state !== undefined && options.state !== "active" && options.state !== "done") {
     throw new InvalidInputError("--state", "must be active or done");
   }
-  const limit = Number(options.limit ?? 100);
-  if (!Number.isInteger(limit) || limit < 1 || limit > 10_000)
-    throw new InvalidInputError("--limit", "must be 1 to 10000");
+  const limit = parseLimit(options.limit);
   const page = await withRelay(io, (relay) =>
     relay.store.listTasks({
       limit,
@@ -240,11 +245,12 @@ export async function webhooksRotate(io: CliIo, id: string): Promise<void> {
     rotateWebhookSecret({ store: relay.store, clock: relay.tickDeps.clock }, id),
   );
   io.out(
-    json({ ...webhookView(webhook), secret, previousSecretValidUntil: new Date(relay24h(webhook)).toISOString() }),
+    json({ ...webhookView(webhook), secret, previousSecretValidUntil: new Date(graceEndsAtMs(webhook)).toISOString() }),
   );
 }
 
-function relay24h(webhook: WebhookRow): number {
+/** When the last superseded secret stops signing. */
+function graceEndsAtMs(webhook: WebhookRow): number {
   return Math.max(...webhook.secrets.map((s) => s.expiresAtMs ?? 0));
 }
 
@@ -284,9 +290,7 @@ export async function deliveriesList(
   if (options.status !== undefined && !["pending", "delivered", "dead"].includes(options.status)) {
     throw new InvalidInputError("--status", "must be pending, delivered or dead");
   }
-  const limit = Number(options.limit ?? 100);
-  if (!Number.isInteger(limit) || limit < 1 || limit > 10_000)
-    throw new InvalidInputError("--limit", "must be 1 to 10000");
+  const limit = parseLimit(options.limit);
   const page = await withRelay(io, (relay) =>
     relay.store.listDeliveries({
       limit,

@@ -4,6 +4,7 @@ import type { CliIo } from "../cli.js";
 import { parseDuration } from "../duration.js";
 import { InvalidArgumentError } from "../quanmiao/errors.js";
 import { SIM_CREDENTIAL, type SimulatorOptions, startSimulator } from "../quanmiao/simulator/server.js";
+import { untilSignal } from "./signals.js";
 
 function ratio(name: string, text: unknown): number {
   const n = Number(text);
@@ -56,18 +57,6 @@ export function simulatorOptions(options: Record<string, unknown>): SimulatorOpt
     verifySignatures: options.auth !== false,
     ...(typeof options.seed === "string" ? { seed: options.seed } : {}),
   };
-}
-
-function untilSignal(): Promise<void> {
-  return new Promise((resolve) => {
-    const stop = () => {
-      process.off("SIGINT", stop);
-      process.off("SIGTERM", stop);
-      resolve();
-    };
-    process.on("SIGINT", stop);
-    process.on("SIGTERM", stop);
-  });
 }
 
 export async function simulatorCommand(io: CliIo, options: Record<string, unknown>): Promise<void> {

@@ -200,12 +200,13 @@ export async function runTick(deps: TickDeps, options: { budgetMs: number }): Pr
     if (rows.length > 0) await store.createDeliveries(rows);
   }
 
+  /** Ends a task: its event and deliveries first, then the task marked done (see the header). */
   async function finish(
     task: TaskRow,
     type: EventType,
-    status: string | undefined,
-    extra: { raw?: JsonObject; reason?: JsonObject },
+    outcome: { status: string | undefined; polled: boolean; raw?: JsonObject; reason?: JsonObject },
   ) {
+    const { status, polled, ...extra } = outcome;
     await emit(task, type, { ...extra, ...(status ? { taskStatus: status } : {}) });
     slotFreed.add(task.workspaceId);
     const nowMs = clock.now();
@@ -214,9 +215,9 @@ export async function runTick(deps: TickDeps, options: { budgetMs: number }): Pr
       status,
       terminalAtMs: nowMs,
       nextPollAtMs: nowMs,
-      pollCount: task.pollCount + (extra.raw || extra.reason?.code === "DataNotExists" ? 1 : 0),
+      pollCount: task.pollCount + (polled ? 1 : 0),
       pollsInStatus: 0,
-      lastPolledAtMs: extra.raw ? nowMs : undefined,
+      lastPolledAtMs: polled ? nowMs : undefined,
       lastError: undefined,
     });
     summary.changed++;
@@ -326,7 +327,9 @@ export async function runTick(deps: TickDeps, options: { budgetMs: number }): Pr
       return;
     }
     if (isExpired(task, clock.now(), policy)) {
-      await finish(task, "video_analysis.expired", task.status, {
+      await finish(task, "video_analysis.expired", {
+        status: task.status,
+        polled: false,
         reason: {
           code: "Expired",
           message: `not finished within ${formatDuration(policy.taskMaxAgeMs)} of submission`,
@@ -365,7 +368,7 @@ export async function runTick(deps: TickDeps, options: { budgetMs: number }): Pr
     }
     const nowMs = clock.now();
     if (isTerminalStatus(status)) {
-      await finish(task, eventTypeForStatus(status) as EventType, status, { raw: answer.raw });
+      await finish(task, eventTypeForStatus(status) as EventType, { status, polled: true, raw: answer.raw });
       return;
     }
     if (status === "RUNNING" && task.status !== "RUNNING") {
@@ -386,7 +389,9 @@ export async function runTick(deps: TickDeps, options: { budgetMs: number }): Pr
   async function onPollError(task: TaskRow, error: unknown): Promise<void> {
     const nowMs = clock.now();
     if (error instanceof TaskNotFoundError) {
-      await finish(task, "video_analysis.failed", task.status, {
+      await finish(task, "video_analysis.failed", {
+        status: task.status,
+        polled: true,
         reason: { code: error.code ?? "TaskNotFound", message: error.message, requestId: error.requestId ?? null },
       });
       return;

@@ -105,6 +105,15 @@ Exit codes: 0 ok, 1 failure, 2 usage, 3 configuration, 4 task not found, 5 auth,
     });
 
   program
+    .command("tablestore-emulator")
+    .description("run a local Tablestore emulator speaking the SDK's wire protocol (prints its URL on the first line)")
+    .option("--port <port>", "port on 127.0.0.1; 0 picks a free one", "8791")
+    .action(async (options: { port: string }) => {
+      const { tablestoreEmulatorCommand } = await import("./cli/tablestore-emulator-command.js");
+      await tablestoreEmulatorCommand(io, options);
+    });
+
+  program
     .command("tick")
     .description("one run: due retries, due polls, new events delivered; prints a summary as JSON")
     .option("--budget <duration>", "time budget, e.g. 50s (default RELAY_TICK_BUDGET)")

@@ -364,3 +364,23 @@ export function decodeRow(buf: Uint8Array): Row {
   while (!r.atEnd) if (r.byte() !== 0) throw new PlainBufferError("bytes after the row");
   return row;
 }
+
+/** A bare value (type byte + payload, no cell framing), as column conditions carry it. */
+export function decodeVariant(buf: Uint8Array): Value {
+  const r = new Reader(Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength));
+  const type = r.byte();
+  switch (type) {
+    case VT.INTEGER:
+      return { type: "integer", value: r.bytes(8).readBigInt64LE() };
+    case VT.DOUBLE:
+      return { type: "double", value: r.bytes(8).readDoubleLE() };
+    case VT.BOOLEAN:
+      return { type: "boolean", value: r.byte() !== 0 };
+    case VT.STRING:
+      return { type: "string", value: r.bytes(r.int32()).toString("utf8") };
+    case VT.BLOB:
+      return { type: "blob", value: Buffer.from(r.bytes(r.int32())) };
+    default:
+      throw new PlainBufferError(`unsupported condition value type ${type}`);
+  }
+}

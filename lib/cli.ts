@@ -114,6 +114,14 @@ Exit codes: 0 ok, 1 failure, 2 usage, 3 configuration, 4 task not found, 5 auth,
     });
 
   program
+    .command("init")
+    .description("create the store's tables (Tablestore) or schema (SQLite); safe to run again")
+    .action(async () => {
+      const { initCommand } = await import("./cli/relay-commands.js");
+      await initCommand(io);
+    });
+
+  program
     .command("tick")
     .description("one run: due retries, due polls, new events delivered; prints a summary as JSON")
     .option("--budget <duration>", "time budget, e.g. 50s (default RELAY_TICK_BUDGET)")

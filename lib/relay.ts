@@ -42,12 +42,9 @@ export interface OpenRelayOptions {
 export async function openRelay(options: OpenRelayOptions): Promise<Relay> {
   const config = options.config ?? loadConfig(options.env);
   const clock = options.clock ?? systemClock;
-  const store = options.store ?? (await openStore(config.store));
-  const client = createQuanmiaoClient({
-    ...config.quanmiao,
-    credentials: options.credentials ?? resolveCredentials(options.env),
-    clock,
-  });
+  const credentials = options.credentials ?? resolveCredentials(options.env);
+  const store = options.store ?? (await openStore(config, credentials));
+  const client = createQuanmiaoClient({ ...config.quanmiao, credentials, clock });
   const sender = new WebhookSender({
     timeoutMs: config.delivery.timeoutMs,
     connections: config.delivery.perEndpointConcurrency,

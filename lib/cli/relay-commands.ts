@@ -32,6 +32,15 @@ function parseLimit(text: string | undefined): number {
   return limit;
 }
 
+export async function initCommand(io: CliIo): Promise<void> {
+  const created = await withRelay(io, async (relay) => {
+    const store = relay.store as { init?: () => Promise<string[]> };
+    // SQLite migrates itself when opened; Tablestore's tables are created here.
+    return store.init ? await store.init() : [];
+  });
+  io.out(`${JSON.stringify({ store: io.env.RELAY_STORE ?? "sqlite:.relay/relay.db", created })}\n`);
+}
+
 export async function tickCommand(io: CliIo, options: { budget?: string }): Promise<void> {
   const budgetMs = options.budget === undefined ? undefined : parseDuration(options.budget);
   if (options.budget !== undefined && (budgetMs === undefined || budgetMs < 1_000)) {

@@ -14,6 +14,9 @@ import {
   startSimulator,
 } from "../../lib/quanmiao/simulator/server.js";
 import { SqliteStore } from "../../lib/store/sqlite.js";
+import type { Store } from "../../lib/store/store.js";
+import { EMULATOR_CREDENTIAL, startTablestoreEmulator } from "../../lib/store/tablestore/emulator/server.js";
+import { TablestoreStore } from "../../lib/store/tablestore.js";
 import { type RegisterTaskRequest, registerTask } from "../../lib/tasks.js";
 import { runTick, type TickDeps, type TickSummary } from "../../lib/tick.js";
 import { type CreateWebhookRequest, createWebhook } from "../../lib/webhooks.js";
@@ -27,8 +30,10 @@ export function tempDir(): string {
 }
 
 /** The whole relay on a fake clock: simulator, SQLite store on a temp file, client, sender. */
+export type StoreKind = "sqlite" | "tablestore";
+
 export async function relayHarness(
-  options: { env?: Record<string, string>; sim?: SimulatorOptions; seed?: string } = {},
+  options: { env?: Record<string, string>; sim?: SimulatorOptions; seed?: string; store?: StoreKind } = {},
 ) {
   const clock = new FakeClock();
   const sim: Simulator = await startSimulator({ clock, ...options.sim });
@@ -41,7 +46,21 @@ export async function relayHarness(
     RELAY_API_QPS: "1000",
     ...options.env,
   });
-  const store = new SqliteStore(config.store.kind === "sqlite" ? config.store.path : "");
+  let store: Store;
+  if (options.store === "tablestore") {
+    // The emulator plays the service, on the wall clock: the SDK signs its requests with real time.
+    const emulator = await startTablestoreEmulator();
+    const ts = new TablestoreStore({
+      endpoint: emulator.url,
+      instance: emulator.instance,
+      credentials: staticCredentials(EMULATOR_CREDENTIAL),
+    });
+    await ts.init();
+    onTestFinished(() => emulator.close());
+    store = ts;
+  } else {
+    store = new SqliteStore(config.store.kind === "sqlite" ? config.store.path : "");
+  }
   const client = createQuanmiaoClient({ ...config.quanmiao, credentials: staticCredentials(SIM_CREDENTIAL), clock });
   const sender = new WebhookSender({ timeoutMs: config.delivery.timeoutMs });
   onTestFinished(async () => {

@@ -1,13 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { defaultSecrets } from "../../../lib/secrets.js";
 import { startReceiver } from "../../support/receiver.js";
-import { relayHarness } from "../../support/relay.js";
+import { relayHarness, type StoreKind } from "../../support/relay.js";
 
 const WS = "llm-e2e";
 
-describe("relay end to end on a fake clock", () => {
+describe.each<StoreKind>(["sqlite", "tablestore"])("relay end to end on a fake clock, %s store", (store) => {
   it("delivers one verified event per finished task to each matching subscriber", async () => {
-    const h = await relayHarness({ sim: { workspaces: { [WS]: 2, "llm-other": 2 } } });
+    const h = await relayHarness({ store, sim: { workspaces: { [WS]: 2, "llm-other": 2 } } });
     let secretAll = "";
     let secretSucceeded = "";
     let secretOther = "";
@@ -84,7 +84,7 @@ describe("relay end to end on a fake clock", () => {
   });
 
   it("respects asyncConcurrency: never more than N window tasks polled before a slot frees", async () => {
-    const h = await relayHarness({ sim: { workspaces: { [WS]: 2 } } });
+    const h = await relayHarness({ store, sim: { workspaces: { [WS]: 2 } } });
     const tasks = Array.from({ length: 10 }, (_, i) =>
       h.sim.addTask(WS, { outcome: "SUCCESSED", runMs: 60_000, submittedAtMs: h.clock.now() + i }),
     );

@@ -40,9 +40,7 @@ declare module "tablestore" {
     getRange(
       params: Record<string, unknown>,
     ): Promise<{ rows: RowResult[]; nextStartPrimaryKey: Array<{ name: string; value: PkValue }> | null }>;
-    batchGetRow(
-      params: Record<string, unknown>,
-    ): Promise<{
+    batchGetRow(params: Record<string, unknown>): Promise<{
       tables: Array<Array<RowResult & { isOk: boolean; errorCode?: string | null; errorMessage?: string | null }>>;
     }>;
     batchWriteRow(

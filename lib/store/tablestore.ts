@@ -410,7 +410,7 @@ export class TablestoreStore implements Store {
     if (t && t.state === "active" && t.nextPollAtMs !== due) {
       await this.putIndex(TABLES.taskDue, TablestoreStore.dueTaskPk(t.nextPollAtMs, ws, task));
     }
-    if (!t || t.state !== "active" || t.nextPollAtMs !== due)
+    if (t?.state !== "active" || t.nextPollAtMs !== due)
       await this.deleteRow(TABLES.taskDue, TablestoreStore.dueTaskPk(due, ws, task));
   }
 
@@ -447,7 +447,7 @@ export class TablestoreStore implements Store {
       if (ok) claimed.push([ws, task]);
       else {
         const t = await this.getTask(ws, task);
-        if (!t || t.state !== "active" || t.nextPollAtMs !== due) await this.repairTaskDue(due, ws, task);
+        if (t?.state !== "active" || t.nextPollAtMs !== due) await this.repairTaskDue(due, ws, task);
       }
     }
     const rows = await this.batchGet(
@@ -496,7 +496,7 @@ export class TablestoreStore implements Store {
 
   async pollSooner(workspaceId: string, taskId: string, nextPollAtMs: number, nowMs: number): Promise<boolean> {
     const t = await this.getTask(workspaceId, taskId);
-    if (!t || t.state !== "active" || t.nextPollAtMs <= nextPollAtMs || t.leaseUntilMs > nowMs) return false;
+    if (t?.state !== "active" || t.nextPollAtMs <= nextPollAtMs || t.leaseUntilMs > nowMs) return false;
     const ok = await this.write((c) =>
       c.updateRow({
         tableName: TABLES.tasks.name,
@@ -953,7 +953,7 @@ export class TablestoreStore implements Store {
       if (ok) claimed.push(id);
       else if (due !== undefined) {
         const d = await this.getDelivery(id);
-        if (!d || d.status !== "pending" || d.nextAttemptAtMs !== due) {
+        if (d?.status !== "pending" || d.nextAttemptAtMs !== due) {
           if (d?.status === "pending")
             await this.putIndex(TABLES.deliveryDue, TablestoreStore.dueDeliveryPk(d.nextAttemptAtMs, id));
           await this.deleteRow(TABLES.deliveryDue, TablestoreStore.dueDeliveryPk(due, id));

@@ -112,6 +112,11 @@ export const TABLES = {
 } as const;
 
 const SHARD = "0";
+/**
+ * Index entries are written before their row, so a reader can meet an entry whose row is still
+ * being created. Only an entry this much older than now, with no row, is a crashed creator's leftover.
+ */
+const CREATE_GRACE_MS = 60_000;
 const CHUNK = 1_500_000;
 const MAX_WRITE_TRIES = 6;
 const { IGNORE, EXPECT_EXIST, EXPECT_NOT_EXIST } = TS.RowExistenceExpectation;
@@ -405,8 +410,9 @@ export class TablestoreStore implements Store {
   }
 
   /** Re-indexes or drops a due entry that disagrees with its task. */
-  private async repairTaskDue(due: number, ws: string, task: string): Promise<void> {
+  private async repairTaskDue(due: number, ws: string, task: string, nowMs: number): Promise<void> {
     const t = await this.getTask(ws, task);
+    if (!t && due > nowMs - CREATE_GRACE_MS) return; // its task may still be being created
     if (t && t.state === "active" && t.nextPollAtMs !== due) {
       await this.putIndex(TABLES.taskDue, TablestoreStore.dueTaskPk(t.nextPollAtMs, ws, task));
     }
@@ -447,7 +453,7 @@ export class TablestoreStore implements Store {
       if (ok) claimed.push([ws, task]);
       else {
         const t = await this.getTask(ws, task);
-        if (t?.state !== "active" || t.nextPollAtMs !== due) await this.repairTaskDue(due, ws, task);
+        if (t?.state !== "active" || t.nextPollAtMs !== due) await this.repairTaskDue(due, ws, task, claim.nowMs);
       }
     }
     const rows = await this.batchGet(
@@ -953,6 +959,7 @@ export class TablestoreStore implements Store {
       if (ok) claimed.push(id);
       else if (due !== undefined) {
         const d = await this.getDelivery(id);
+        if (!d && due > claim.nowMs - CREATE_GRACE_MS) continue; // its delivery may still be being created
         if (d?.status !== "pending" || d.nextAttemptAtMs !== due) {
           if (d?.status === "pending")
             await this.putIndex(TABLES.deliveryDue, TablestoreStore.dueDeliveryPk(d.nextAttemptAtMs, id));

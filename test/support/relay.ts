@@ -15,7 +15,11 @@ import {
 } from "../../lib/quanmiao/simulator/server.js";
 import { SqliteStore } from "../../lib/store/sqlite.js";
 import type { Store } from "../../lib/store/store.js";
-import { EMULATOR_CREDENTIAL, startTablestoreEmulator } from "../../lib/store/tablestore/emulator/server.js";
+import {
+  EMULATOR_CREDENTIAL,
+  type Emulator,
+  startTablestoreEmulator,
+} from "../../lib/store/tablestore/emulator/server.js";
 import { TablestoreStore } from "../../lib/store/tablestore.js";
 import { type RegisterTaskRequest, registerTask } from "../../lib/tasks.js";
 import { runTick, type TickDeps, type TickSummary } from "../../lib/tick.js";
@@ -47,16 +51,18 @@ export async function relayHarness(
     ...options.env,
   });
   let store: Store;
+  let emulator: Emulator | undefined;
   if (options.store === "tablestore") {
     // The emulator plays the service, on the wall clock: the SDK signs its requests with real time.
-    const emulator = await startTablestoreEmulator();
+    const started = await startTablestoreEmulator();
+    emulator = started;
     const ts = new TablestoreStore({
-      endpoint: emulator.url,
-      instance: emulator.instance,
+      endpoint: started.url,
+      instance: started.instance,
       credentials: staticCredentials(EMULATOR_CREDENTIAL),
     });
     await ts.init();
-    onTestFinished(() => emulator.close());
+    onTestFinished(() => started.close());
     store = ts;
   } else {
     store = new SqliteStore(config.store.kind === "sqlite" ? config.store.path : "");
@@ -84,6 +90,8 @@ export async function relayHarness(
     clock,
     sim,
     store,
+    /** The Tablestore emulator, when the harness runs on it. */
+    emulator,
     config,
     deps,
     dir,

@@ -1,10 +1,11 @@
-import { onTestFinished } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 import { staticCredentials } from "../../../lib/quanmiao/credentials.js";
 import { EMULATOR_CREDENTIAL, startTablestoreEmulator } from "../../../lib/store/tablestore/emulator/server.js";
-import { TablestoreStore } from "../../../lib/store/tablestore.js";
+import { TABLES, TablestoreStore } from "../../../lib/store/tablestore.js";
+import { runCli } from "../../support/cli.js";
 import { storeConformance } from "../../support/store-conformance.js";
 
-export async function tablestoreOnEmulator(): Promise<TablestoreStore> {
+async function tablestoreOnEmulator(): Promise<TablestoreStore> {
   const emulator = await startTablestoreEmulator();
   const store = new TablestoreStore({
     endpoint: emulator.url,
@@ -20,3 +21,57 @@ export async function tablestoreOnEmulator(): Promise<TablestoreStore> {
 }
 
 storeConformance("Tablestore on the emulator", tablestoreOnEmulator);
+
+describe("Tablestore store specifics", () => {
+  it("init creates every table once; a second run creates none (also through `quanmiao-relay init`)", async () => {
+    const emulator = await startTablestoreEmulator({ credentials: [EMULATOR_CREDENTIAL] });
+    onTestFinished(() => emulator.close());
+    const env = {
+      RELAY_STORE: "tablestore",
+      TABLESTORE_ENDPOINT: emulator.url,
+      TABLESTORE_INSTANCE: emulator.instance,
+      ALIBABA_CLOUD_ACCESS_KEY_ID: EMULATOR_CREDENTIAL.accessKeyId,
+      ALIBABA_CLOUD_ACCESS_KEY_SECRET: EMULATOR_CREDENTIAL.accessKeySecret,
+    };
+    const first = await runCli(["init"], env);
+    expect(first.code).toBe(0);
+    expect(JSON.parse(first.out).created).toHaveLength(Object.keys(TABLES).length);
+    expect(JSON.parse((await runCli(["init"], env)).out).created).toEqual([]);
+    const missing = await runCli(["init"], { RELAY_STORE: "tablestore" });
+    expect(missing.code).toBe(3);
+    expect(missing.err).toContain("TABLESTORE_ENDPOINT");
+  });
+
+  it("writes retry through 503 OTSServerBusy, a bounded number of times", async () => {
+    const emulator = await startTablestoreEmulator();
+    onTestFinished(() => emulator.close());
+    const store = new TablestoreStore({
+      endpoint: emulator.url,
+      instance: emulator.instance,
+      credentials: staticCredentials(EMULATOR_CREDENTIAL),
+      sleep: async () => {},
+    });
+    await store.init();
+    emulator.inject({ operation: "PutRow", fault: { kind: "busy" }, times: 3 });
+    await store.putWorkspace({
+      workspaceId: "w",
+      asyncConcurrency: 3,
+      concurrencyFetchedAtMs: 1,
+      backoffUntilMs: 0,
+      authFailures: 0,
+      lastError: undefined,
+    });
+    expect((await store.getWorkspace("w"))?.asyncConcurrency).toBe(3);
+    emulator.inject({ operation: "PutRow", fault: { kind: "busy" } });
+    await expect(
+      store.putWorkspace({
+        workspaceId: "x",
+        asyncConcurrency: 1,
+        concurrencyFetchedAtMs: 1,
+        backoffUntilMs: 0,
+        authFailures: 0,
+        lastError: undefined,
+      }),
+    ).rejects.toMatchObject({ code: 503 });
+  });
+});

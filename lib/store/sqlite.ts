@@ -7,8 +7,8 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
-import { InvalidCursorError } from "../errors.js";
 import type { JsonObject } from "../quanmiao/schema.js";
+import { decodeCursor, encodeCursor } from "./cursor.js";
 import type {
   Claim,
   DeliveryRow,
@@ -208,22 +208,6 @@ function toDelivery(r: Row): DeliveryRow {
     createdAtMs: Number(r.created_at_ms),
     deliveredAtMs: num(r.delivered_at_ms),
   };
-}
-
-/** Cursors are opaque to callers: the last row's key, encoded. */
-function encodeCursor(key: readonly string[]): string {
-  return Buffer.from(JSON.stringify(key)).toString("base64url");
-}
-
-function decodeCursor(cursor: string | undefined, length: number): string[] | undefined {
-  if (cursor === undefined) return undefined;
-  try {
-    const key: unknown = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
-    if (Array.isArray(key) && key.length === length && key.every((k) => typeof k === "string")) return key;
-  } catch {
-    // fall through
-  }
-  throw new InvalidCursorError();
 }
 
 export interface SqliteStoreOptions {

@@ -27,9 +27,9 @@
 import { createRequire } from "node:module";
 import type TableStoreNs from "tablestore";
 import type { AttributeValue, Client, Int64, Pk, RowResult } from "tablestore";
-import { InvalidCursorError } from "../errors.js";
 import type { Credentials, CredentialsProvider } from "../quanmiao/credentials.js";
 import type { JsonObject } from "../quanmiao/schema.js";
+import { decodeCursor, encodeCursor } from "./cursor.js";
 import type {
   Claim,
   DeliveryRow,
@@ -1055,19 +1055,4 @@ export class TablestoreStore implements Store {
   async close(): Promise<void> {
     this.client = undefined;
   }
-}
-
-function encodeCursor(key: readonly string[]): string {
-  return Buffer.from(JSON.stringify(key)).toString("base64url");
-}
-
-function decodeCursor(cursor: string | undefined, length: number): string[] | undefined {
-  if (cursor === undefined) return undefined;
-  try {
-    const key: unknown = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
-    if (Array.isArray(key) && key.length === length && key.every((k) => typeof k === "string")) return key;
-  } catch {
-    // fall through
-  }
-  throw new InvalidCursorError();
 }

@@ -114,6 +114,19 @@ Exit codes: 0 ok, 1 failure, 2 usage, 3 configuration, 4 task not found, 5 auth,
     });
 
   program
+    .command("serve")
+    .description(
+      "serve the HTTP API (prints its URL on the first line); needs RELAY_API_TOKEN unless --no-auth on loopback",
+    )
+    .option("--port <port>", "port; 0 picks a free one (default RELAY_API_PORT or 8787)")
+    .option("--host <host>", "address to bind", "127.0.0.1")
+    .option("--no-auth", "serve without a token (only allowed on a loopback address)")
+    .action(async (options: { port?: string; host: string; auth: boolean }) => {
+      const { serveCommand } = await import("./cli/serve-command.js");
+      await serveCommand(io, options);
+    });
+
+  program
     .command("init")
     .description("create the store's tables (Tablestore) or schema (SQLite); safe to run again")
     .action(async () => {

@@ -91,6 +91,17 @@ const schema = z.object({
   RELAY_ENDPOINT_DISABLE_AFTER: duration(5 * 86_400_000, { min: 60_000, max: 365 * 86_400_000 }),
   RELAY_TICK_BUDGET: duration(50_000, { min: 1_000, max: 3_600_000 }),
   RELAY_TICK_INTERVAL: duration(10_000, { min: 100, max: 3_600_000 }),
+  RELAY_API_TOKEN: variable<string[] | undefined>(undefined, (text) => {
+    const tokens = text
+      .split(",")
+      .map((t) => t.trim())
+      .filter(Boolean);
+    // Never echo a token: say only what is wrong with it.
+    if (tokens.some((t) => t.length < 16 || /\s/.test(t)))
+      throw new Error("each token must be at least 16 characters, without spaces");
+    return tokens;
+  }),
+  RELAY_API_PORT: integer(8787, 0, 65_535),
 });
 
 export type StoreConfig = { readonly kind: "sqlite"; readonly path: string } | { readonly kind: "tablestore" };
@@ -134,6 +145,8 @@ export interface Config {
   readonly poll: PollConfig;
   readonly delivery: DeliveryConfig;
   readonly tick: { readonly budgetMs: number; readonly intervalMs: number };
+  /** Bearer tokens for the HTTP API (several during a rotation); undefined when none is set. */
+  readonly api: { readonly tokens: readonly string[] | undefined; readonly port: number };
 }
 
 export function loadConfig(env: Env): Config {
@@ -186,6 +199,7 @@ export function loadConfig(env: Env): Config {
       disableAfterMs: v.RELAY_ENDPOINT_DISABLE_AFTER,
     },
     tick: { budgetMs: v.RELAY_TICK_BUDGET, intervalMs: v.RELAY_TICK_INTERVAL },
+    api: { tokens: v.RELAY_API_TOKEN, port: v.RELAY_API_PORT },
   });
 }
 

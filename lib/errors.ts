@@ -12,6 +12,14 @@ export class InvalidInputError extends Error {
   }
 }
 
+/** A webhook URL the SSRF guard refuses (an address policy or DNS answer, not its spelling). */
+export class RefusedTargetError extends InvalidInputError {
+  constructor(field: string, message: string) {
+    super(field, message);
+    this.name = "RefusedTargetError";
+  }
+}
+
 export class NotFoundError extends Error {
   readonly retryable = false;
   constructor(message: string) {

@@ -3,6 +3,7 @@
  * needs. The CLI, the local dev loop and the FC functions all start here, so they differ only in
  * where configuration and credentials come from.
  */
+import type { ApiDeps } from "./api/routes.js";
 import { type Clock, systemClock } from "./clock.js";
 import { type Config, type Env, loadConfig } from "./config.js";
 import type { Resolver } from "./delivery/guard.js";
@@ -22,6 +23,8 @@ export interface Relay {
   readonly client: QuanmiaoClient;
   readonly registration: RegistrationDeps;
   readonly tickDeps: TickDeps;
+  /** What the HTTP API needs. */
+  readonly apiDeps: ApiDeps;
   tick(budgetMs?: number): Promise<TickSummary>;
   close(): Promise<void>;
 }
@@ -72,6 +75,20 @@ export async function openRelay(options: OpenRelayOptions): Promise<Relay> {
       resolve: options.resolve,
     },
     tickDeps,
+    apiDeps: {
+      store,
+      clock,
+      client,
+      sender,
+      config,
+      registration: {
+        store,
+        clock,
+        poll: config.poll,
+        allowPrivateTargets: config.delivery.allowPrivateTargets,
+        resolve: options.resolve,
+      },
+    },
     tick: (budgetMs = config.tick.budgetMs) => runTick(tickDeps, { budgetMs }),
     async close() {
       await sender.close();

@@ -2,7 +2,7 @@
 import type { Clock } from "./clock.js";
 import type { PollConfig } from "./config.js";
 import { checkTarget, type Resolver, TargetRefusedError } from "./delivery/guard.js";
-import { InvalidInputError } from "./errors.js";
+import { InvalidInputError, RefusedTargetError } from "./errors.js";
 import { firstPollAtMs } from "./poll.js";
 import type { InvalidArgumentError } from "./quanmiao/errors.js";
 import type { JsonObject } from "./quanmiao/schema.js";
@@ -47,7 +47,11 @@ export async function checkWebhookUrl(
   try {
     await checkTarget(url, { allowPrivate: deps.allowPrivateTargets, resolve: deps.resolve });
   } catch (error) {
-    if (error instanceof TargetRefusedError) throw new InvalidInputError(field, error.message);
+    if (error instanceof TargetRefusedError) {
+      throw error.kind === "syntax"
+        ? new InvalidInputError(field, error.message)
+        : new RefusedTargetError(field, error.message);
+    }
     throw error;
   }
   return url;

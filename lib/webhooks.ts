@@ -122,3 +122,36 @@ export async function rotateWebhookSecret(
 export async function deleteWebhook(store: Store, id: string): Promise<void> {
   if (!(await store.deleteWebhook(id))) throw new NotFoundError(`no webhook with id ${id}`);
 }
+
+export interface PatchWebhookRequest {
+  readonly url?: string;
+  /** null: back to the default (the four terminal types). */
+  readonly events?: readonly string[] | null;
+  /** null: every workspace. */
+  readonly workspaceId?: string | null;
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly enabled?: boolean;
+}
+
+/** Changes some fields of a webhook, validated as at creation; a new URL is checked by the guard. */
+export async function patchWebhook(deps: WebhookDeps, id: string, patch: PatchWebhookRequest): Promise<WebhookRow> {
+  const current = await mustGet(deps.store, id);
+  const events =
+    patch.events === undefined ? current.events : patch.events === null ? undefined : checkEvents(patch.events);
+  const headers = patch.headers === undefined ? current.headers : checkHeaders(patch.headers);
+  let workspaceId = current.workspaceId;
+  if (patch.workspaceId === null) workspaceId = undefined;
+  else if (patch.workspaceId !== undefined) {
+    try {
+      workspaceId = checkId("workspaceId", patch.workspaceId);
+    } catch (error) {
+      throw new InvalidInputError("workspaceId", (error as Error).message);
+    }
+  }
+  const url = patch.url === undefined ? current.url : await checkWebhookUrl("url", patch.url, deps);
+  let next: WebhookRow = { ...current, url, events, headers, workspaceId };
+  if (patch.enabled === true) next = { ...next, enabled: true, disabledReason: undefined, failingSinceMs: undefined };
+  if (patch.enabled === false) next = { ...next, enabled: false, disabledReason: "disabled by its owner" };
+  if (!(await deps.store.updateWebhook(next))) throw new NotFoundError(`no webhook with id ${id}`);
+  return next;
+}

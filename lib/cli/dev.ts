@@ -19,6 +19,7 @@ import { defaultSecrets } from "../secrets.js";
 import { registerTask } from "../tasks.js";
 import type { TickSummary } from "../tick.js";
 import { createWebhook } from "../webhooks.js";
+import { startApi } from "./serve-command.js";
 import { untilSignal } from "./signals.js";
 
 const SANDBOX_DB = ".relay/sandbox.db";
@@ -122,6 +123,17 @@ export async function devCommand(io: CliIo): Promise<void> {
         ` (store ${relay.config.store.kind === "sqlite" ? relay.config.store.path : "tablestore"}). Ctrl-C stops.\n`,
     );
   }
+
+  // The HTTP API too, on loopback (where running without a token is allowed).
+  let apiLine: string;
+  try {
+    const api = await startApi(io, relay, { port: relay.config.api.port, host: "127.0.0.1", noAuth: true });
+    cleanups.unshift(() => api.close());
+    apiLine = `HTTP API on ${api.url}/v1 (${relay.config.api.tokens ? "bearer token required" : "no token: loopback only"})`;
+  } catch (error) {
+    apiLine = `HTTP API not started: ${error instanceof Error ? error.message : String(error)}`;
+  }
+  io.out(`  ${apiLine}\n\n`);
 
   let stopping = false;
   void stop.then(() => {

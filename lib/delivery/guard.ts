@@ -13,10 +13,13 @@ import { BlockList, isIP } from "node:net";
 export class TargetRefusedError extends Error {
   /** A policy refusal does not change by waiting; a failed DNS lookup may. */
   readonly retryable: boolean;
-  constructor(message: string, options: { retryable: boolean; cause?: unknown }) {
+  /** `syntax`: not an acceptable URL; `policy`: an address the guard refuses; `dns`: no address. */
+  readonly kind: "syntax" | "policy" | "dns";
+  constructor(message: string, options: { retryable: boolean; kind: "syntax" | "policy" | "dns"; cause?: unknown }) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = "TargetRefusedError";
     this.retryable = options.retryable;
+    this.kind = options.kind;
   }
 }
 
@@ -126,13 +129,19 @@ export async function checkTarget(
   try {
     url = new URL(rawUrl);
   } catch {
-    throw new TargetRefusedError(`"${rawUrl}" is not a URL`, { retryable: false });
+    throw new TargetRefusedError(`"${rawUrl}" is not a URL`, { retryable: false, kind: "syntax" });
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") {
-    throw new TargetRefusedError(`${url.protocol} URLs are not allowed; use http or https`, { retryable: false });
+    throw new TargetRefusedError(`${url.protocol} URLs are not allowed; use http or https`, {
+      retryable: false,
+      kind: "syntax",
+    });
   }
   if (url.username || url.password) {
-    throw new TargetRefusedError("URLs with credentials are not allowed; use a custom header", { retryable: false });
+    throw new TargetRefusedError("URLs with credentials are not allowed; use a custom header", {
+      retryable: false,
+      kind: "syntax",
+    });
   }
   const host = url.hostname.replace(/^\[|\]$/g, "");
   let addresses: ResolvedAddress[];
@@ -142,9 +151,10 @@ export async function checkTarget(
     try {
       addresses = await (options.resolve ?? systemResolver)(host);
     } catch (cause) {
-      throw new TargetRefusedError(`could not resolve ${host}`, { retryable: true, cause });
+      throw new TargetRefusedError(`could not resolve ${host}`, { retryable: true, kind: "dns", cause });
     }
-    if (addresses.length === 0) throw new TargetRefusedError(`${host} has no addresses`, { retryable: true });
+    if (addresses.length === 0)
+      throw new TargetRefusedError(`${host} has no addresses`, { retryable: true, kind: "dns" });
   }
   if (!options.allowPrivate) {
     // Every address is checked, not only the first: the connection could use any of them.
@@ -153,7 +163,7 @@ export async function checkTarget(
       if (reason) {
         throw new TargetRefusedError(
           `${host} resolves to ${a.address}, ${reason}; set RELAY_ALLOW_PRIVATE_TARGETS=true to allow it`,
-          { retryable: false },
+          { retryable: false, kind: "policy" },
         );
       }
     }

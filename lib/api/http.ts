@@ -1,0 +1,61 @@
+/**
+ * The API's framework-free request and response, shared by the node:http server and the FC HTTP
+ * function, and the one error type handlers throw. Errors become
+ * `{"error": {"code", "message", "details": []}}` and never carry a token or a secret.
+ */
+
+export interface ApiRequest {
+  readonly method: string;
+  /** The path as received, still percent-encoded. */
+  readonly path: string;
+  readonly query: URLSearchParams;
+  /** Lower-case names. */
+  readonly headers: Readonly<Record<string, string | undefined>>;
+  readonly body: Buffer;
+}
+
+export interface ApiResponse {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+}
+
+export interface ErrorDetail {
+  readonly field: string;
+  readonly message: string;
+}
+
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details: readonly ErrorDetail[] = [],
+    readonly headers: Readonly<Record<string, string>> = {},
+  ) {
+    super(message);
+    this.name = "HttpError";
+  }
+}
+
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+export function json(status: number, value: unknown, headers: Record<string, string> = {}): ApiResponse {
+  return {
+    status,
+    headers: { "content-type": "application/json; charset=utf-8", ...headers },
+    body: JSON.stringify(value),
+  };
+}
+
+export function errorResponse(error: HttpError): ApiResponse {
+  return json(
+    error.status,
+    { error: { code: error.code, message: error.message, details: error.details } },
+    error.headers,
+  );
+}
+
+export function tooLarge(): ApiResponse {
+  return errorResponse(new HttpError(413, "payload_too_large", `the body is over ${MAX_BODY_BYTES} bytes`));
+}

@@ -1,0 +1,98 @@
+/** The OpenAPI 3.1 document, generated from the route table and its zod schemas. */
+import { z } from "zod";
+import { VERSION } from "../version.js";
+import type { Route } from "./router.js";
+
+const errorSchema = {
+  type: "object",
+  required: ["error"],
+  properties: {
+    error: {
+      type: "object",
+      required: ["code", "message", "details"],
+      properties: {
+        code: { type: "string" },
+        message: { type: "string" },
+        details: {
+          type: "array",
+          items: { type: "object", properties: { field: { type: "string" }, message: { type: "string" } } },
+        },
+      },
+    },
+  },
+};
+
+function schemaOf(type: z.ZodType): Record<string, unknown> {
+  const { $schema: _ignored, ...schema } = z.toJSONSchema(type, { io: "input", unrepresentable: "any" }) as Record<
+    string,
+    unknown
+  >;
+  return schema;
+}
+
+export function openApiDocument(routes: readonly Route[]): Record<string, unknown> {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const route of routes) {
+    const params = [...route.path.matchAll(/\{(\w+)\}/g)].map((m) => ({
+      name: m[1],
+      in: "path",
+      required: true,
+      schema: { type: "string" },
+    }));
+    const queryParams: unknown[] = [];
+    if (route.query) {
+      const q = schemaOf(route.query) as { properties?: Record<string, unknown>; required?: string[] };
+      for (const [name, schema] of Object.entries(q.properties ?? {})) {
+        queryParams.push({ name, in: "query", required: q.required?.includes(name) ?? false, schema });
+      }
+    }
+    const responses: Record<string, unknown> = {};
+    for (const [status, description] of Object.entries(route.responses)) {
+      responses[status] =
+        Number(status) === 204
+          ? { description }
+          : { description, content: { "application/json": { schema: { type: "object" } } } };
+    }
+    for (const [status, description] of [
+      ["400", "invalid JSON, path, query or body; the details name the field"],
+      ...(route.auth ? [["401", "missing or wrong bearer token"]] : []),
+      ...(route.body
+        ? [
+            ["413", "the body is over 1 MiB"],
+            ["415", "the body is not application/json"],
+          ]
+        : []),
+    ] as Array<[string, string]>) {
+      responses[status] ??= {
+        description,
+        content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
+      };
+    }
+    paths[route.path] ??= {};
+    (paths[route.path] as Record<string, unknown>)[route.method.toLowerCase()] = {
+      summary: route.summary,
+      operationId: `${route.method.toLowerCase()}${route.path.replace(/\{(\w+)\}/g, "By_$1").replace(/[^A-Za-z0-9]+(.)?/g, (_, c: string | undefined) => (c ?? "").toUpperCase())}`,
+      ...(route.auth ? {} : { security: [] }),
+      ...(params.length + queryParams.length > 0 ? { parameters: [...params, ...queryParams] } : {}),
+      ...(route.body
+        ? { requestBody: { required: true, content: { "application/json": { schema: schemaOf(route.body) } } } }
+        : {}),
+      responses,
+    };
+  }
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: "quanmiao-relay",
+      version: VERSION,
+      description:
+        "Register Bailian video-analysis tasks and webhooks; quanmiao-relay polls the tasks and pushes their results.",
+    },
+    security: [{ bearer: [] }],
+    components: {
+      securitySchemes: { bearer: { type: "http", scheme: "bearer" } },
+      schemas: { Error: errorSchema },
+    },
+    paths,
+  };
+}

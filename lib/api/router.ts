@@ -1,0 +1,181 @@
+/**
+ * A small router: match the path against the route table, check the bearer token, the content type
+ * and size, validate body and query with the route's zod schemas, run the handler, and turn every
+ * failure into a JSON error. Nothing a client sends can produce a 5xx from here; handlers report
+ * their own upstream failures explicitly.
+ */
+import { createHash, timingSafeEqual } from "node:crypto";
+import type { z } from "zod";
+import { InvalidCursorError, InvalidInputError, NotFoundError, RefusedTargetError } from "../errors.js";
+import {
+  type ApiRequest,
+  type ApiResponse,
+  type ErrorDetail,
+  errorResponse,
+  HttpError,
+  json,
+  MAX_BODY_BYTES,
+} from "./http.js";
+
+export interface RouteContext<B = unknown, Q = unknown> {
+  readonly params: Readonly<Record<string, string>>;
+  readonly body: B;
+  readonly query: Q;
+}
+
+export interface Route {
+  readonly method: "GET" | "POST" | "PATCH" | "DELETE";
+  /** e.g. `/v1/tasks/{workspaceId}/{taskId}` */
+  readonly path: string;
+  readonly summary: string;
+  readonly auth: boolean;
+  readonly body?: z.ZodType;
+  readonly query?: z.ZodType;
+  /** Success status and what the body holds, for the OpenAPI document. */
+  readonly responses: Readonly<Record<number, string>>;
+  readonly handler: (ctx: RouteContext<never, never>) => Promise<ApiResponse>;
+}
+
+function segments(path: string): string[] | undefined {
+  try {
+    return path
+      .split("/")
+      .filter((s, i) => i > 0 || s !== "")
+      .map((s) => decodeURIComponent(s));
+  } catch {
+    return undefined;
+  }
+}
+
+function match(route: Route, parts: readonly string[]): Record<string, string> | undefined {
+  const pattern = route.path.split("/").filter(Boolean);
+  if (pattern.length !== parts.length) return undefined;
+  const params: Record<string, string> = {};
+  for (const [i, p] of pattern.entries()) {
+    const part = parts[i] as string;
+    if (p.startsWith("{")) {
+      if (part === "") return undefined;
+      params[p.slice(1, -1)] = part;
+    } else if (p !== part) return undefined;
+  }
+  return params;
+}
+
+function issues(error: z.ZodError, prefix: string): ErrorDetail[] {
+  return error.issues.map((i) => ({
+    field: [prefix, ...i.path.map(String)].filter(Boolean).join(".") || prefix,
+    message: i.message,
+  }));
+}
+
+const digest = (s: string) => createHash("sha256").update(s).digest();
+
+/** Compares against every token in constant time (digests, so lengths never leak). */
+function tokenMatches(header: string | undefined, tokens: readonly Buffer[]): boolean {
+  const m = /^Bearer ([^\s]+)$/.exec(header ?? "");
+  if (!m) return false;
+  const given = digest(m[1] as string);
+  let ok = false;
+  for (const t of tokens) ok = timingSafeEqual(given, t) || ok;
+  return ok;
+}
+
+export interface RouterOptions {
+  /** Accepted bearer tokens; undefined turns auth off (loopback only, by the caller's choice). */
+  readonly tokens: readonly string[] | undefined;
+  readonly log?: ((entry: Record<string, unknown>) => void) | undefined;
+}
+
+export type Handle = (req: ApiRequest) => Promise<ApiResponse>;
+
+export function createRouter(routes: readonly Route[], options: RouterOptions): Handle {
+  const tokens = options.tokens?.map(digest);
+
+  async function dispatch(req: ApiRequest): Promise<ApiResponse> {
+    const parts = segments(req.path);
+    if (!parts) throw new HttpError(400, "invalid_path", "the path is not valid percent-encoding");
+    const candidates = routes.map((r) => ({ route: r, params: match(r, parts) })).filter((c) => c.params !== undefined);
+    if (candidates.length === 0) throw new HttpError(404, "not_found", "no such endpoint");
+    const found = candidates.find((c) => c.route.method === req.method.toUpperCase());
+    if (!found) {
+      const allow = [...new Set(candidates.map((c) => c.route.method))].join(", ");
+      throw new HttpError(405, "method_not_allowed", `use ${allow}`, [], { allow });
+    }
+    const { route, params } = found as { route: Route; params: Record<string, string> };
+    if (route.auth && tokens && !tokenMatches(req.headers.authorization, tokens)) {
+      throw new HttpError(401, "unauthorized", "a valid bearer token is required", [], {
+        "www-authenticate": 'Bearer realm="quanmiao-relay"',
+      });
+    }
+    if (req.body.length > MAX_BODY_BYTES)
+      throw new HttpError(413, "payload_too_large", `the body is over ${MAX_BODY_BYTES} bytes`);
+
+    let body: unknown;
+    if (route.body) {
+      const type = (req.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase();
+      if (type !== "application/json")
+        throw new HttpError(415, "unsupported_media_type", "send the body as application/json");
+      try {
+        body = JSON.parse(req.body.toString("utf8"));
+      } catch {
+        throw new HttpError(400, "invalid_json", "the body is not valid JSON");
+      }
+      const parsed = route.body.safeParse(body);
+      if (!parsed.success)
+        throw new HttpError(400, "invalid_request", "the body does not match the schema", issues(parsed.error, "body"));
+      body = parsed.data;
+    }
+    const rawQuery: Record<string, string> = {};
+    for (const [k, v] of req.query) {
+      if (k in rawQuery)
+        throw new HttpError(400, "invalid_request", `query parameter ${k} is repeated`, [
+          { field: `query.${k}`, message: "repeated" },
+        ]);
+      rawQuery[k] = v;
+    }
+    let query: unknown = rawQuery;
+    if (route.query) {
+      const parsed = route.query.safeParse(rawQuery);
+      if (!parsed.success)
+        throw new HttpError(
+          400,
+          "invalid_request",
+          "the query does not match the schema",
+          issues(parsed.error, "query"),
+        );
+      query = parsed.data;
+    }
+    return route.handler({ params, body: body as never, query: query as never });
+  }
+
+  return async (req) => {
+    try {
+      return await dispatch(req);
+    } catch (error) {
+      if (error instanceof HttpError) return errorResponse(error);
+      if (error instanceof RefusedTargetError) {
+        return errorResponse(
+          new HttpError(422, "refused_target", error.message, [{ field: error.field, message: error.message }]),
+        );
+      }
+      if (error instanceof InvalidInputError) {
+        return errorResponse(
+          new HttpError(400, "invalid_request", error.message, [{ field: error.field, message: error.message }]),
+        );
+      }
+      if (error instanceof InvalidCursorError)
+        return errorResponse(new HttpError(400, "invalid_cursor", error.message));
+      if (error instanceof NotFoundError) return errorResponse(new HttpError(404, "not_found", error.message));
+      // Anything else is ours, not the client's: log it whole, answer without internals.
+      options.log?.({
+        level: "error",
+        msg: "api handler failed",
+        path: req.path,
+        error: error instanceof Error ? error.stack : String(error),
+      });
+      return json(500, {
+        error: { code: "internal", message: "the relay failed to handle this request", details: [] },
+      });
+    }
+  };
+}

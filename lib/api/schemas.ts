@@ -1,0 +1,70 @@
+/**
+ * The API's request schemas. They validate every body and query, and the OpenAPI document is
+ * generated from them, so the two cannot drift apart.
+ */
+import { z } from "zod";
+import { EVENT_TYPES } from "../events.js";
+
+const id = z.string().min(1).max(256);
+const url = z.string().min(1).max(2048);
+const metadata = z.record(z.string(), z.unknown());
+const headers = z.record(z.string(), z.string());
+
+export const registerTaskBody = z.strictObject({
+  workspaceId: id,
+  taskId: id,
+  webhooks: z.array(url).max(10).optional(),
+  metadata: metadata.optional(),
+  submittedAtMs: z.number().int().nonnegative().optional(),
+});
+
+export const registerTasksBody = z.union([
+  registerTaskBody,
+  z.strictObject({ tasks: z.array(registerTaskBody).min(1).max(1000) }),
+]);
+
+export const submitTaskBody = z.strictObject({
+  workspaceId: id,
+  /** SubmitVideoAnalysisTask's fields (videoUrl, generateOptions, …), passed through. */
+  request: z.record(z.string(), z.unknown()),
+  deduplicationId: id.optional(),
+  webhooks: z.array(url).max(10).optional(),
+  metadata: metadata.optional(),
+});
+
+const eventType = z.enum(EVENT_TYPES);
+
+export const createWebhookBody = z.strictObject({
+  url,
+  events: z.array(eventType).min(1).optional(),
+  workspaceId: id.optional(),
+  headers: headers.optional(),
+});
+
+export const patchWebhookBody = z.strictObject({
+  url: url.optional(),
+  events: z.array(eventType).min(1).nullable().optional(),
+  workspaceId: id.nullable().optional(),
+  headers: headers.optional(),
+  enabled: z.boolean().optional(),
+});
+
+const limit = z.coerce.number().int().min(1).max(1000).optional();
+const cursor = z.string().min(1).max(2048).optional();
+
+export const listTasksQuery = z.strictObject({
+  status: z.string().min(1).max(64).optional(),
+  state: z.enum(["active", "done"]).optional(),
+  workspaceId: id.optional(),
+  limit,
+  cursor,
+});
+
+export const listDeliveriesQuery = z.strictObject({
+  status: z.enum(["pending", "delivered", "dead"]).optional(),
+  webhookId: id.optional(),
+  limit,
+  cursor,
+});
+
+export const emptyQuery = z.strictObject({});

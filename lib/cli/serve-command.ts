@@ -1,0 +1,40 @@
+/** `serve`: the HTTP API on node:http, until Ctrl-C. */
+import { createApi } from "../api/app.js";
+import { isLoopback, serveApi } from "../api/node-server.js";
+import type { CliIo } from "../cli.js";
+import { ConfigError } from "../config.js";
+import { jsonLog } from "../log.js";
+import { InvalidArgumentError } from "../quanmiao/errors.js";
+import type { Relay } from "../relay.js";
+import { withRelay } from "./relay-commands.js";
+import { untilSignal } from "./signals.js";
+
+/** Starts the API for a relay; refuses to run without a token unless bound to loopback with noAuth. */
+export async function startApi(io: CliIo, relay: Relay, options: { port: number; host: string; noAuth: boolean }) {
+  const tokens = relay.config.api.tokens;
+  if (!tokens && !(options.noAuth && isLoopback(options.host))) {
+    throw new ConfigError([
+      {
+        variable: "RELAY_API_TOKEN",
+        message: "is not set: set it (comma-separated for rotation), or serve on loopback with --no-auth",
+      },
+    ]);
+  }
+  const handle = createApi(relay.apiDeps, { tokens, log: jsonLog(io.err, io.env.RELAY_LOG_LEVEL) });
+  return serveApi(handle, { port: options.port, host: options.host });
+}
+
+export async function serveCommand(io: CliIo, options: { port?: string; host: string; auth: boolean }): Promise<void> {
+  await withRelay(io, async (relay) => {
+    const port = options.port === undefined ? relay.config.api.port : Number(options.port);
+    if (!Number.isInteger(port) || port < 0 || port > 65_535)
+      throw new InvalidArgumentError("--port must be 0 to 65535");
+    const server = await startApi(io, relay, { port, host: options.host, noAuth: !options.auth });
+    io.out(`${server.url}\n`);
+    io.err(
+      `quanmiao-relay API on ${server.url}/v1 (${relay.config.api.tokens ? "bearer token required" : "NO AUTH: loopback only"}). Ctrl-C stops it.\n`,
+    );
+    await (io.stopSignal ?? untilSignal());
+    await server.close();
+  });
+}

@@ -1,0 +1,111 @@
+import { join } from "node:path";
+import { onTestFinished, vi } from "vitest";
+import { createApi } from "../../lib/api/app.js";
+import { serveApi } from "../../lib/api/node-server.js";
+import { loadConfig } from "../../lib/config.js";
+import { staticCredentials } from "../../lib/quanmiao/credentials.js";
+import { SIM_CREDENTIAL, startSimulator } from "../../lib/quanmiao/simulator/server.js";
+import { openRelay } from "../../lib/relay.js";
+import { tempDir } from "./relay.js";
+
+export const TOKEN = "test-token-0123456789abcdef";
+
+export interface Call {
+  readonly method: string;
+  readonly path: string;
+  readonly headers?: Record<string, string>;
+  /** An object is sent as JSON; a string or Buffer as is. */
+  readonly body?: unknown;
+  readonly auth?: boolean;
+}
+
+export interface Answer {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  readonly text: string;
+  readonly json: any;
+}
+
+function encode(call: Call): { headers: Record<string, string>; body: Buffer | undefined } {
+  const headers: Record<string, string> = {
+    ...(call.auth === false ? {} : { authorization: `Bearer ${TOKEN}` }),
+    ...call.headers,
+  };
+  if (call.body === undefined) return { headers, body: undefined };
+  if (typeof call.body === "string" || Buffer.isBuffer(call.body)) return { headers, body: Buffer.from(call.body) };
+  return { headers: { "content-type": "application/json", ...headers }, body: Buffer.from(JSON.stringify(call.body)) };
+}
+
+function parse(status: number, headers: Record<string, string>, text: string): Answer {
+  let parsed: unknown;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    parsed = undefined;
+  }
+  return { status, headers, text, json: parsed };
+}
+
+/**
+ * The API twice over one SQLite file: the node:http server (`serve`) and the FC HTTP function
+ * (functions/api/index.ts, fed FC-shaped events). `call(via, …)` goes through either.
+ */
+export async function apiHarness(env: Record<string, string> = {}) {
+  const sim = await startSimulator({ runMs: 0 });
+  const dir = tempDir();
+  const fullEnv = {
+    RELAY_STORE: `sqlite:${join(dir, "relay.db")}`,
+    QUANMIAO_ENDPOINT: sim.url,
+    RELAY_ALLOW_PRIVATE_TARGETS: "true",
+    RELAY_API_TOKEN: TOKEN,
+    RELAY_DELIVERY_TIMEOUT: "2s",
+    ...env,
+  };
+  const relay = await openRelay({
+    env: fullEnv,
+    config: loadConfig(fullEnv),
+    credentials: staticCredentials(SIM_CREDENTIAL),
+  });
+  const server = await serveApi(createApi(relay.apiDeps, { tokens: relay.config.api.tokens }), {
+    port: 0,
+    host: "127.0.0.1",
+  });
+  const saved = { ...process.env };
+  Object.assign(process.env, fullEnv);
+  vi.resetModules();
+  const fc = await import("../../functions/api/index.js");
+  onTestFinished(async () => {
+    process.env = saved;
+    await server.close();
+    await relay.close();
+    await sim.close();
+  });
+
+  async function call(via: "node" | "fc", c: Call): Promise<Answer> {
+    const { headers, body } = encode(c);
+    if (via === "node") {
+      const res = await fetch(`${server.url}${c.path}`, { method: c.method, headers, ...(body ? { body } : {}) });
+      return parse(res.status, Object.fromEntries(res.headers), await res.text());
+    }
+    const [rawPath = "/", search = ""] = c.path.split("?");
+    const event = {
+      version: "v1",
+      rawPath,
+      headers,
+      queryParameters: Object.fromEntries(new URLSearchParams(search)),
+      body: body ? body.toString("base64") : "",
+      isBase64Encoded: true,
+      requestContext: {
+        http: { method: c.method, path: rawPath, protocol: "HTTP/1.1", sourceIp: "127.0.0.1" },
+        requestId: "r",
+      },
+    };
+    const res = await fc.handler(Buffer.from(JSON.stringify(event)), {
+      requestId: "r",
+      credentials: { ...SIM_CREDENTIAL },
+    });
+    return parse(res.statusCode, res.headers, res.body);
+  }
+
+  return { sim, relay, call, server };
+}

@@ -23,6 +23,7 @@ export interface Answer {
   readonly status: number;
   readonly headers: Record<string, string>;
   readonly text: string;
+  // biome-ignore lint/suspicious/noExplicitAny: tests read whatever JSON the API answered
   readonly json: any;
 }
 

@@ -107,12 +107,10 @@ const query = fc.option(
 const request = fc.oneof(
   {
     weight: 4,
-    arbitrary: fc
-      .tuple(fc.constantFrom(...ROUTES), segment, segment, query)
-      .map(([[m, p], a, b, q]) => ({
-        method: m,
-        path: p.replace("{a}", a).replace("{b}", b) + (q === undefined ? "" : `?${q}`),
-      })),
+    arbitrary: fc.tuple(fc.constantFrom(...ROUTES), segment, segment, query).map(([[m, p], a, b, q]) => ({
+      method: m,
+      path: p.replace("{a}", a).replace("{b}", b) + (q === undefined ? "" : `?${q}`),
+    })),
   },
   {
     weight: 1,
@@ -159,17 +157,17 @@ describe("API fuzz", () => {
     // Fuzzed webhook URLs may name public hosts: no DNS is asked and nothing is ever sent.
     const sent: unknown[] = [];
     const sender = {
-      send: async (attempt: unknown) => (
-        sent.push(attempt),
-        {
+      send: async (attempt: unknown) => {
+        sent.push(attempt);
+        return {
           statusCode: 204,
           error: undefined,
           connectionError: false,
           excerpt: "",
           retryAfterMs: undefined,
           durationMs: 0,
-        }
-      ),
+        };
+      },
     } as unknown as WebhookSender;
     const resolve = async () => [{ address: "93.184.216.34", family: 4 as const }];
     const handle = createApi(

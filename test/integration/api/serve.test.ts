@@ -1,0 +1,51 @@
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { describe, expect, it, onTestFinished } from "vitest";
+import { TOKEN } from "../../support/api.js";
+import { tempDir } from "../../support/relay.js";
+
+const CLI = new URL("../../../bin/quanmiao-relay.js", import.meta.url).pathname;
+
+function serve(args: string[], env: Record<string, string>) {
+  const child = spawn(process.execPath, [CLI, "serve", ...args], {
+    env: { PATH: process.env.PATH ?? "", RELAY_STORE: `sqlite:${join(tempDir(), "relay.db")}`, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  onTestFinished(() => {
+    child.kill("SIGKILL");
+  });
+  let err = "";
+  child.stderr.on("data", (d) => {
+    err += d;
+  });
+  return { child, err: () => err };
+}
+
+describe("quanmiao-relay serve", () => {
+  it("prints its URL first (--port 0 picks a port) and requires the token", async () => {
+    const { child } = serve(["--port", "0"], { RELAY_API_TOKEN: `other-token-0123456789,${TOKEN}` });
+    const [url] = (await once(createInterface({ input: child.stdout }), "line")) as [string];
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect((await fetch(`${url}/v1/healthz`)).status).toBe(200);
+    expect((await fetch(`${url}/v1/webhooks`)).status).toBe(401);
+    expect((await fetch(`${url}/v1/webhooks`, { headers: { authorization: `Bearer ${TOKEN}` } })).status).toBe(200);
+    child.kill("SIGINT");
+    expect((await once(child, "exit"))[0]).toBe(0);
+  });
+
+  it("refuses to start without a token, unless on loopback with --no-auth", async () => {
+    const none = serve(["--port", "0"], {});
+    expect((await once(none.child, "exit"))[0]).toBe(3);
+    expect(none.err()).toContain("RELAY_API_TOKEN: is not set");
+    const exposed = serve(["--port", "0", "--host", "0.0.0.0", "--no-auth"], {});
+    expect((await once(exposed.child, "exit"))[0]).toBe(3);
+    const weak = serve(["--port", "0"], { RELAY_API_TOKEN: "short" });
+    expect((await once(weak.child, "exit"))[0]).toBe(3);
+    expect(weak.err()).not.toContain("short");
+    const local = serve(["--port", "0", "--no-auth"], {});
+    const [url] = (await once(createInterface({ input: local.child.stdout }), "line")) as [string];
+    expect((await fetch(`${url}/v1/webhooks`)).status).toBe(200);
+  });
+});

@@ -3,15 +3,21 @@
  * needs. The CLI, the local dev loop and the FC functions all start here, so they differ only in
  * where configuration and credentials come from.
  */
+
+import { randomUUID } from "node:crypto";
 import type { ApiDeps } from "./api/routes.js";
 import { type Clock, systemClock } from "./clock.js";
+import { KeyedSemaphore } from "./concurrency.js";
 import { type Config, type Env, loadConfig } from "./config.js";
+import { DeliveryRun } from "./delivery/deliver.js";
 import type { Resolver } from "./delivery/guard.js";
+import { type DeliveryCounts, deliverDue } from "./delivery/loop.js";
 import { WebhookSender } from "./delivery/send.js";
 import { realSleep, type Sleep } from "./limiter.js";
 import type { Log } from "./log.js";
 import { createQuanmiaoClient, type QuanmiaoClient } from "./quanmiao/client.js";
 import { type CredentialsProvider, resolveCredentials } from "./quanmiao/credentials.js";
+import { defaultSecrets } from "./secrets.js";
 import { openStore } from "./store/open.js";
 import type { Store } from "./store/store.js";
 import type { RegistrationDeps } from "./tasks.js";
@@ -26,6 +32,8 @@ export interface Relay {
   /** What the HTTP API needs. */
   readonly apiDeps: ApiDeps;
   tick(budgetMs?: number): Promise<TickSummary>;
+  /** Attempts these deliveries now (a fan-out batch); rows not due or leased elsewhere are left alone. */
+  deliver(ids: readonly string[], budgetMs: number): Promise<DeliveryCounts>;
   close(): Promise<void>;
 }
 
@@ -63,17 +71,18 @@ export async function openRelay(options: OpenRelayOptions): Promise<Relay> {
     resolve: options.resolve,
     log: options.log,
   };
+  const registration: RegistrationDeps = {
+    store,
+    clock,
+    poll: config.poll,
+    allowPrivateTargets: config.delivery.allowPrivateTargets,
+    resolve: options.resolve,
+  };
   return {
     config,
     store,
     client,
-    registration: {
-      store,
-      clock,
-      poll: config.poll,
-      allowPrivateTargets: config.delivery.allowPrivateTargets,
-      resolve: options.resolve,
-    },
+    registration,
     tickDeps,
     apiDeps: {
       store,
@@ -81,15 +90,36 @@ export async function openRelay(options: OpenRelayOptions): Promise<Relay> {
       client,
       sender,
       config,
-      registration: {
-        store,
-        clock,
-        poll: config.poll,
-        allowPrivateTargets: config.delivery.allowPrivateTargets,
-        resolve: options.resolve,
-      },
+      registration,
     },
     tick: (budgetMs = config.tick.budgetMs) => runTick(tickDeps, { budgetMs }),
+    async deliver(ids, budgetMs) {
+      const counts: DeliveryCounts = { delivered: 0, retried: 0, dead: 0, errors: 0 };
+      const deadline = clock.now() + budgetMs;
+      let secrets: ReturnType<typeof defaultSecrets> | undefined;
+      const run = new DeliveryRun({
+        store,
+        clock,
+        random: tickDeps.random,
+        config: config.delivery,
+        sender,
+        resolve: options.resolve,
+        owner: `deliver-${randomUUID()}`,
+        log: options.log,
+        defaultSecrets: () => {
+          secrets ??= defaultSecrets(store);
+          return secrets;
+        },
+      });
+      await deliverDue(run, counts, {
+        ids,
+        leaseMs: budgetMs + 60_000,
+        concurrency: config.delivery.concurrency,
+        endpointSlots: new KeyedSemaphore(config.delivery.perEndpointConcurrency),
+        timeLeft: () => clock.now() < deadline,
+      });
+      return counts;
+    },
     async close() {
       await sender.close();
       await client.close();

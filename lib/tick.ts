@@ -11,8 +11,9 @@ import { randomUUID } from "node:crypto";
 import type { Clock } from "./clock.js";
 import { forEachLimit, KeyedSemaphore, Semaphore } from "./concurrency.js";
 import type { Config } from "./config.js";
-import { attemptDelivery, type DeliveryOutcome, DeliveryRun } from "./delivery/deliver.js";
+import { DeliveryRun } from "./delivery/deliver.js";
 import type { Resolver } from "./delivery/guard.js";
+import { deliverDue } from "./delivery/loop.js";
 import { attemptDelay } from "./delivery/schedule.js";
 import type { WebhookSender } from "./delivery/send.js";
 import { formatDuration } from "./duration.js";
@@ -126,38 +127,13 @@ export async function runTick(deps: TickDeps, options: { budgetMs: number }): Pr
     return webhooks;
   };
 
-  const count = (outcome: DeliveryOutcome) => {
-    if (outcome === "delivered") summary.delivered++;
-    else if (outcome === "retry") summary.retried++;
-    else if (outcome === "dead") summary.dead++;
-  };
-
-  async function deliverDue(): Promise<void> {
-    while (timeLeft()) {
-      const rows = await store.claimDueDeliveries({
-        owner,
-        nowMs: clock.now(),
-        leaseMs,
-        limit: config.delivery.concurrency * 2,
-      });
-      if (rows.length === 0) return;
-      await forEachLimit(rows, config.delivery.concurrency, async (row) => {
-        const release = await endpointSlots.acquire(row.webhookId.startsWith("task:") ? row.url : row.webhookId);
-        try {
-          count(await attemptDelivery(row, run));
-        } catch (error) {
-          summary.errors++;
-          deps.log?.({
-            level: "error",
-            msg: "delivery failed unexpectedly",
-            deliveryId: row.id,
-            error: errorText(error),
-          });
-        } finally {
-          release();
-        }
-      });
-    }
+  async function deliverDueNow(): Promise<void> {
+    await deliverDue(run, summary, {
+      leaseMs,
+      concurrency: config.delivery.concurrency,
+      endpointSlots,
+      timeLeft,
+    });
     summary.budgetExhausted ||= !timeLeft();
   }
 
@@ -428,7 +404,7 @@ export async function runTick(deps: TickDeps, options: { budgetMs: number }): Pr
   }
 
   // ── the run ──────────────────────────────────────────────────────────────
-  await deliverDue();
+  await deliverDueNow();
   for (let first = true; timeLeft() && !limiterRefused; first = false) {
     await planWorkspaces(first);
     const claimed = await store.claimDueTasks({ owner, nowMs: clock.now(), leaseMs, limit: policy.apiConcurrency * 4 });
@@ -448,10 +424,10 @@ export async function runTick(deps: TickDeps, options: { budgetMs: number }): Pr
         });
       }
     });
-    await deliverDue();
+    await deliverDueNow();
   }
   summary.budgetExhausted ||= !timeLeft() || limiterRefused;
-  await deliverDue();
+  await deliverDueNow();
   summary.durationMs = clock.now() - startedAtMs;
   return summary;
 }

@@ -14,5 +14,8 @@ function readVersion(): string {
   return "0.0.0";
 }
 
-export const VERSION: string = readVersion();
+/** Set by the bundler for the FC bundles, which have no package.json beside them. */
+declare const __RELAY_VERSION__: string | undefined;
+
+export const VERSION: string = typeof __RELAY_VERSION__ === "string" ? __RELAY_VERSION__ : readVersion();
 export const USER_AGENT = `quanmiao-relay/${VERSION}`;

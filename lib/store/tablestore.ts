@@ -24,9 +24,7 @@
  * Integers are Long; the SDK retries reads only, so writes are retried here (503, 409, 5xx,
  * network) a bounded number of times. Every request has an HTTP timeout.
  */
-import { createRequire } from "node:module";
-import type TableStoreNs from "tablestore";
-import type { AttributeValue, Client, Int64, Pk, RowResult } from "tablestore";
+import TableStoreSdk, { type AttributeValue, type Client, type Int64, type Pk, type RowResult } from "tablestore";
 import type { Credentials, CredentialsProvider } from "../quanmiao/credentials.js";
 import type { JsonObject } from "../quanmiao/schema.js";
 import { decodeCursor, encodeCursor } from "./cursor.js";
@@ -47,7 +45,8 @@ import type {
   WorkspaceRow,
 } from "./store.js";
 
-const TS = createRequire(import.meta.url)("tablestore") as typeof TableStoreNs;
+// A static import, so that the FC bundles carry the SDK (CommonJS: the default import is its exports).
+const TS = TableStoreSdk;
 
 export const TABLES = {
   tasks: {

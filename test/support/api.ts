@@ -1,5 +1,6 @@
 import { join } from "node:path";
-import { onTestFinished, vi } from "vitest";
+import { onTestFinished } from "vitest";
+import { createHandler } from "../../functions/api/index.js";
 import { createApi } from "../../lib/api/app.js";
 import { serveApi } from "../../lib/api/node-server.js";
 import { loadConfig } from "../../lib/config.js";
@@ -71,12 +72,8 @@ export async function apiHarness(env: Record<string, string> = {}) {
     port: 0,
     host: "127.0.0.1",
   });
-  const saved = { ...process.env };
-  Object.assign(process.env, fullEnv);
-  vi.resetModules();
-  const fc = await import("../../functions/api/index.js");
+  const fc = { handler: createHandler({ ...process.env, ...fullEnv }) };
   onTestFinished(async () => {
-    process.env = saved;
     await server.close();
     await relay.close();
     await sim.close();

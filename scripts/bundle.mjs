@@ -1,0 +1,48 @@
+// Bundles each FC function into dist/<fn>/index.js: one CommonJS file per function, Node 20, with a
+// source map and only what that function imports. better-sqlite3 stays out: on FC the store is
+// Tablestore, so the SQLite store is replaced by a stub that says so.
+import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { build } from "esbuild";
+
+/** The SQLite store (and with it better-sqlite3) is swapped for a stub that says why. */
+const withoutSqlite = {
+  name: "without-sqlite",
+  setup(b) {
+    b.onResolve({ filter: /^\.\/sqlite\.js$/ }, (args) =>
+      args.importer.endsWith("open.ts")
+        ? { path: new URL("../lib/store/sqlite-unavailable.ts", import.meta.url).pathname }
+        : undefined,
+    );
+  },
+};
+
+const FUNCTIONS = ["poll", "deliver", "api"];
+const { version } = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
+
+for (const fn of FUNCTIONS) {
+  const outdir = `dist/${fn}`;
+  mkdirSync(outdir, { recursive: true });
+  await build({
+    entryPoints: [`functions/${fn}/index.ts`],
+    outfile: `${outdir}/index.js`,
+    bundle: true,
+    platform: "node",
+    target: "node20",
+    // CommonJS, not ESM: the tablestore SDK relies on sloppy mode (it assigns undeclared variables),
+    // which an ES module's strictness turns into ReferenceErrors.
+    format: "cjs",
+    sourcemap: true,
+    minify: true,
+    keepNames: true,
+    legalComments: "none",
+    plugins: [withoutSqlite],
+    // Our modules read import.meta.url (createRequire); in CommonJS it comes from __filename.
+    define: { __RELAY_VERSION__: JSON.stringify(version), "import.meta.url": "__relayModuleUrl" },
+    banner: { js: 'const __relayModuleUrl = require("node:url").pathToFileURL(__filename).href;' },
+    logLevel: "warning",
+  });
+  // Explicit, so that no package.json further up can make Node read the bundle as an ES module.
+  writeFileSync(`${outdir}/package.json`, `${JSON.stringify({ type: "commonjs" })}\n`);
+  const kib = (statSync(`${outdir}/index.js`).size / 1024).toFixed(0);
+  process.stdout.write(`dist/${fn}/index.js  ${kib} KiB\n`);
+}

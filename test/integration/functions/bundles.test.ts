@@ -1,0 +1,115 @@
+import { execFile } from "node:child_process";
+import { cpSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { describe, expect, it, onTestFinished } from "vitest";
+import { systemClock } from "../../../lib/clock.js";
+import { loadConfig } from "../../../lib/config.js";
+import { staticCredentials } from "../../../lib/quanmiao/credentials.js";
+import { SIM_CREDENTIAL, startSimulator } from "../../../lib/quanmiao/simulator/server.js";
+import { EMULATOR_CREDENTIAL, startTablestoreEmulator } from "../../../lib/store/tablestore/emulator/server.js";
+import { TablestoreStore } from "../../../lib/store/tablestore.js";
+import { registerTask } from "../../../lib/tasks.js";
+import { createWebhook } from "../../../lib/webhooks.js";
+import { TOKEN } from "../../support/api.js";
+import { startReceiver } from "../../support/receiver.js";
+
+const run = promisify(execFile);
+
+/** Copies dist/<fn> somewhere with no node_modules above it: the bundle must stand alone. */
+function isolated(fn: string): string {
+  const dir = mkdtempSync(join(tmpdir(), `fc-${fn}-`));
+  onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+  cpSync(new URL(`../../../dist/${fn}`, import.meta.url).pathname, dir, { recursive: true });
+  return join(dir, "index.js");
+}
+
+/** Calls a bundle's handler in a fresh Node process, as FC would: event as a Buffer, then context. */
+async function invoke(bundle: string, event: unknown, context: unknown, env: Record<string, string>) {
+  const script = `
+    const { handler } = await import(${JSON.stringify(bundle)});
+    const out = await handler(Buffer.from(process.argv[1]), JSON.parse(process.argv[2]));
+    process.stdout.write("\\n@@" + JSON.stringify(out));`;
+  const { stdout } = await run(
+    process.execPath,
+    ["--input-type=module", "-e", script, JSON.stringify(event), JSON.stringify(context)],
+    {
+      env: { PATH: process.env.PATH ?? "", ...env },
+      cwd: tmpdir(),
+    },
+  );
+  return JSON.parse(stdout.slice(stdout.lastIndexOf("@@") + 2));
+}
+
+describe("FC bundles (npm run build → dist/<fn>/index.js)", () => {
+  it("poll, api and deliver run standalone with FC events and context against the simulator and Tablestore", async () => {
+    const sim = await startSimulator({ runMs: 0 });
+    const emulator = await startTablestoreEmulator({ credentials: [EMULATOR_CREDENTIAL, SIM_CREDENTIAL] });
+    onTestFinished(async () => {
+      await sim.close();
+      await emulator.close();
+    });
+    const store = new TablestoreStore({
+      endpoint: emulator.url,
+      instance: emulator.instance,
+      credentials: staticCredentials(EMULATOR_CREDENTIAL),
+    });
+    await store.init();
+    let secret = "";
+    const rx = await startReceiver({ secret: () => secret, now: () => Date.now() });
+    const deps = { store, clock: systemClock, poll: loadConfig({}).poll, allowPrivateTargets: true };
+    secret = (await createWebhook(deps, { url: rx.url })).secret;
+    const task = sim.addTask("llm-fc", { outcome: "SUCCESSED", runMs: 0, submittedAtMs: Date.now() - 1_000 });
+    await registerTask(deps, { workspaceId: "llm-fc", taskId: task.taskId });
+
+    const env = {
+      RELAY_STORE: "tablestore",
+      TABLESTORE_ENDPOINT: emulator.url,
+      TABLESTORE_INSTANCE: emulator.instance,
+      QUANMIAO_ENDPOINT: sim.url,
+      RELAY_ALLOW_PRIVATE_TARGETS: "true",
+      RELAY_API_TOKEN: TOKEN,
+    };
+    // FC passes the function role's STS credentials in the context (here: the key both servers accept).
+    const context = {
+      requestId: "req",
+      credentials: { ...SIM_CREDENTIAL, securityToken: "" },
+      function: { name: "x", timeout: 60, memory: 512 },
+    };
+
+    const timer = { triggerTime: new Date().toISOString(), triggerName: "every-minute", payload: "" };
+    const summary = await invoke(isolated("poll"), timer, context, env);
+    expect(summary).toMatchObject({ polled: 1, events: 1, delivered: 1, errors: 0 });
+    expect(rx.received[0]?.verified?.type).toBe("video_analysis.succeeded");
+
+    const httpEvent = {
+      version: "v1",
+      rawPath: `/v1/tasks/llm-fc/${task.taskId}`,
+      headers: { Authorization: `Bearer ${TOKEN}` },
+      queryParameters: {},
+      body: "",
+      isBase64Encoded: false,
+      requestContext: { http: { method: "GET", path: `/v1/tasks/llm-fc/${task.taskId}` } },
+    };
+    const answer = await invoke(isolated("api"), httpEvent, context, env);
+    expect(answer.statusCode).toBe(200);
+    const shown = JSON.parse(answer.body);
+    expect(shown.task.state).toBe("done");
+
+    const [delivery] = shown.deliveries as Array<{ id: string }>;
+    await store.replayDelivery(delivery?.id ?? "", Date.now());
+    const counts = await invoke(isolated("deliver"), { deliveryIds: [delivery?.id] }, context, env);
+    expect(counts).toMatchObject({ delivered: 1, errors: 0 });
+    expect(rx.received).toHaveLength(2);
+    expect(rx.received[1]?.headers["webhook-id"]).toBe(delivery?.id);
+  }, 60_000);
+
+  it("leave better-sqlite3 out, with a stub that says why", () => {
+    for (const fn of ["poll", "deliver", "api"]) {
+      const text = readFileSync(new URL(`../../../dist/${fn}/index.js`, import.meta.url), "utf8");
+      expect(text.includes("better-sqlite3")).toBe(false);
+      expect(text.includes("the FC bundles have no SQLite store")).toBe(true);
+    }
+  });
+});

@@ -1,0 +1,94 @@
+import { existsSync, readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
+
+const root = new URL("../../../", import.meta.url);
+const read = (path: string) => readFileSync(new URL(path, root), "utf8");
+
+interface Props {
+  runtime: string;
+  code: string;
+  handler: string;
+  memorySize: number;
+  timeout: number;
+  functionName: string;
+  environmentVariables: unknown;
+  asyncInvokeConfig?: { maxAsyncRetryAttempts?: number };
+  triggers?: Array<{ triggerType: string; triggerConfig: Record<string, unknown> }>;
+}
+
+describe("s.yaml", () => {
+  const doc = parse(read("s.yaml")) as {
+    edition: string;
+    vars: { environment: Record<string, string> };
+    resources: Record<string, { component: string; props: Props }>;
+  };
+
+  it("is Serverless Devs 3 with three fc3 functions on nodejs20", () => {
+    expect(doc.edition).toBe("3.0.0");
+    expect(Object.keys(doc.resources).sort()).toEqual(["api", "deliver", "poll"]);
+    for (const { component, props } of Object.values(doc.resources)) {
+      expect(component).toBe("fc3");
+      expect(props.runtime).toBe("nodejs20");
+      expect(props.functionName).toMatch(/^quanmiao-relay-/);
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a Serverless Devs reference, literally
+      expect(props.environmentVariables).toBe("${vars.environment}");
+    }
+  });
+
+  it("points each handler at a bundle the build makes, exporting that handler", () => {
+    for (const [name, { props }] of Object.entries(doc.resources)) {
+      const [file, exported] = props.handler.split(".");
+      expect(props.code).toBe(`./dist/${name}`);
+      const bundle = new URL(`dist/${name}/${file}.js`, root);
+      expect(existsSync(bundle), `${bundle.pathname} (run npm run build)`).toBe(true);
+      expect(read(`functions/${name}/index.ts`)).toMatch(new RegExp(`export (async function|const) ${exported}\\b`));
+    }
+  });
+
+  it("has sane triggers, timeouts and memory, and FC retries off where rows carry them", () => {
+    const { poll, deliver, api } = doc.resources as Record<string, { props: Props }>;
+    for (const { props } of [poll, deliver, api] as Array<{ props: Props }>) {
+      expect(props.memorySize % 64).toBe(0);
+      expect(props.memorySize).toBeGreaterThanOrEqual(256);
+      expect(props.timeout).toBeGreaterThanOrEqual(10);
+      expect(props.timeout).toBeLessThanOrEqual(600);
+    }
+    expect(poll?.props.triggers).toEqual([
+      {
+        triggerName: "every-minute",
+        triggerType: "timer",
+        triggerConfig: { cronExpression: "@every 1m", enable: true, payload: "" },
+      },
+    ]);
+    // A run must end well before the next tick starts another (the budget is the timeout less 10 %).
+    expect(poll?.props.timeout).toBeLessThanOrEqual(180);
+    expect(poll?.props.asyncInvokeConfig?.maxAsyncRetryAttempts).toBe(0);
+    expect(deliver?.props.asyncInvokeConfig?.maxAsyncRetryAttempts).toBe(0);
+    expect(api?.props.triggers?.[0]).toMatchObject({ triggerType: "http", triggerConfig: { authType: "anonymous" } });
+  });
+
+  it("writes no installation's values into the file: they come from the environment", () => {
+    for (const [key, value] of Object.entries(doc.vars.environment)) {
+      if (key === "RELAY_STORE") continue;
+      expect(value, key).toMatch(/^\$\{env\('/);
+    }
+    expect(read("s.yaml")).not.toMatch(/whsec_|LTAI|ots\.aliyuncs\.com/);
+  });
+
+  it("comes with the RAM policy the function role needs", () => {
+    const policy = JSON.parse(read("deploy/ram-policy.json")) as { Statement: Array<{ Action: string[] }> };
+    const actions = policy.Statement.flatMap((s) => s.Action);
+    for (const a of [
+      "ots:UpdateRow",
+      "ots:GetRange",
+      "ots:BatchWriteRow",
+      "quanmiaolightapp:GetVideoAnalysisTask",
+      "quanmiaolightapp:GetVideoAnalysisConfig",
+      "quanmiaolightapp:SubmitVideoAnalysisTask",
+      "fc:InvokeFunction",
+    ]) {
+      expect(actions).toContain(a);
+    }
+  });
+});

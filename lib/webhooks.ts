@@ -155,3 +155,18 @@ export async function patchWebhook(deps: WebhookDeps, id: string, patch: PatchWe
   if (!(await deps.store.updateWebhook(next))) throw new NotFoundError(`no webhook with id ${id}`);
   return next;
 }
+
+/** What the API and the CLI show of a webhook: never its secrets, only its headers' names. */
+export function webhookView(w: WebhookRow) {
+  return {
+    id: w.id,
+    url: w.url,
+    events: w.events ?? null,
+    workspaceId: w.workspaceId ?? null,
+    headers: Object.keys(w.headers),
+    enabled: w.enabled,
+    disabledReason: w.disabledReason ?? null,
+    failingSince: w.failingSinceMs === undefined ? null : new Date(w.failingSinceMs).toISOString(),
+    createdAt: new Date(w.createdAtMs).toISOString(),
+  };
+}

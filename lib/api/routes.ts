@@ -10,9 +10,9 @@ import { ApiError, InvalidArgumentError, QuanmiaoError } from "../quanmiao/error
 import type { JsonObject } from "../quanmiao/schema.js";
 import type { SubmitTaskRequest } from "../quanmiao/submit.js";
 import { activeSecrets } from "../secrets.js";
-import type { DeliveryRow, Store, TaskRow, WebhookRow } from "../store/store.js";
+import type { DeliveryRow, Store, TaskRow } from "../store/store.js";
 import { checkWebhookUrl, type RegistrationDeps, registerTask } from "../tasks.js";
-import { createWebhook, deleteWebhook, patchWebhook, rotateWebhookSecret } from "../webhooks.js";
+import { createWebhook, deleteWebhook, patchWebhook, rotateWebhookSecret, webhookView } from "../webhooks.js";
 import { HttpError, json } from "./http.js";
 import { openApiDocument } from "./openapi.js";
 import type { Route, RouteContext } from "./router.js";
@@ -44,20 +44,6 @@ function taskView(t: TaskRow) {
     webhooks: t.webhookUrls,
     metadata: t.metadata,
     finishedAt: t.terminalAtMs === undefined ? null : new Date(t.terminalAtMs).toISOString(),
-  };
-}
-
-export function webhookView(w: WebhookRow) {
-  return {
-    id: w.id,
-    url: w.url,
-    events: w.events ?? null,
-    workspaceId: w.workspaceId ?? null,
-    headers: Object.keys(w.headers),
-    enabled: w.enabled,
-    disabledReason: w.disabledReason ?? null,
-    failingSince: w.failingSinceMs === undefined ? null : new Date(w.failingSinceMs).toISOString(),
-    createdAt: new Date(w.createdAtMs).toISOString(),
   };
 }
 

@@ -10,7 +10,7 @@ import { openRelay, type Relay } from "../relay.js";
 import { defaultSecrets, rotateDefaultSecret } from "../secrets.js";
 import type { DeliveryRow, DeliveryStatus, TaskRow, WebhookRow } from "../store/store.js";
 import { registerTask } from "../tasks.js";
-import { createWebhook, deleteWebhook, rotateWebhookSecret, setWebhookEnabled } from "../webhooks.js";
+import { createWebhook, deleteWebhook, rotateWebhookSecret, setWebhookEnabled, webhookView } from "../webhooks.js";
 import { parseImport } from "./import.js";
 import { table, when } from "./table.js";
 
@@ -185,20 +185,6 @@ export async function tasksImport(io: CliIo, file: string): Promise<boolean> {
   for (const p of problems) io.err(`line ${p.line}: ${p.message}\n`);
   io.out(`${JSON.stringify({ imported, alreadyRegistered: existing, rejected: problems.length })}\n`);
   return problems.length === 0;
-}
-
-function webhookView(w: WebhookRow) {
-  return {
-    id: w.id,
-    url: w.url,
-    enabled: w.enabled,
-    disabledReason: w.disabledReason ?? null,
-    events: w.events ?? null,
-    workspaceId: w.workspaceId ?? null,
-    headers: Object.keys(w.headers),
-    failingSince: w.failingSinceMs === undefined ? null : new Date(w.failingSinceMs).toISOString(),
-    createdAt: new Date(w.createdAtMs).toISOString(),
-  };
 }
 
 function parseHeaders(specs: readonly string[]): Record<string, string> {

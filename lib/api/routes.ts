@@ -68,8 +68,15 @@ function deliveryView(d: DeliveryRow) {
 function upstream(error: unknown): never {
   if (error instanceof InvalidArgumentError)
     throw new HttpError(400, "invalid_request", error.message, [{ field: "request", message: error.message }]);
-  if (error instanceof ApiError)
+  if (error instanceof ApiError && /duplicat|idempot/i.test(error.code ?? "")) {
+    // The API refuses a deduplicationId it saw in the last 72 h: the same submission again.
+    throw new HttpError(409, "duplicate_submission", error.describe(), [
+      { field: "deduplicationId", message: error.message },
+    ]);
+  }
+  if (error instanceof ApiError) {
     throw new HttpError(422, "upstream_rejected", error.describe(), [{ field: "request", message: error.message }]);
+  }
   if (error instanceof QuanmiaoError) throw new HttpError(502, "upstream_unavailable", error.describe());
   throw error;
 }
@@ -132,7 +139,12 @@ export function apiRoutes(deps: ApiDeps): Route[] {
       summary: "Submit a video to SubmitVideoAnalysisTask and register the new task (submit and forget)",
       auth: true,
       body: s.submitTaskBody,
-      responses: { 201: "submitted and registered", 422: "the API refused the submission", 502: "the API failed" },
+      responses: {
+        201: "submitted and registered",
+        409: "this deduplicationId was used within 72 h",
+        422: "the API refused the submission",
+        502: "the API failed",
+      },
       handler: async ({ body }: RouteContext<Body<"submitTaskBody">>) => {
         // Check what we register before submitting, so a bad webhook never leaves a task unwatched.
         for (const [i, url] of (body.webhooks ?? []).entries())

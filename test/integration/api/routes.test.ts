@@ -97,7 +97,8 @@ describe.each(["node", "fc"] as const)("every route through %s", (via) => {
         deduplicationId: submitted.json.deduplicationId,
       },
     });
-    expect(dup.status).toBe(422);
+    expect(dup.status).toBe(409);
+    expect(dup.json.error.code).toBe("duplicate_submission");
     const listed = await h.call(via, { method: "GET", path: "/v1/tasks?workspaceId=llm-api&limit=2" });
     expect(listed.json.items).toHaveLength(2);
     expect(listed.json.cursor).toBeTruthy();

@@ -186,7 +186,7 @@ export async function runTick(deps: TickDeps, options: { budgetMs: number }): Pr
     await emit(task, type, { ...extra, ...(status ? { taskStatus: status } : {}) });
     slotFreed.add(task.workspaceId);
     const nowMs = clock.now();
-    await store.updateTask(task.workspaceId, task.taskId, owner, {
+    await store.updateTask(task, owner, {
       state: "done",
       status,
       terminalAtMs: nowMs,
@@ -299,7 +299,7 @@ export async function runTick(deps: TickDeps, options: { budgetMs: number }): Pr
   async function pollTask(task: TaskRow, tier: Tier): Promise<void> {
     const ws = workspaces.get(task.workspaceId);
     if (ws && ws.backoffUntilMs > clock.now()) {
-      await store.releaseTask(task.workspaceId, task.taskId, owner, ws.backoffUntilMs);
+      await store.releaseTask(task, owner, ws.backoffUntilMs);
       return;
     }
     if (isExpired(task, clock.now(), policy)) {
@@ -316,7 +316,7 @@ export async function runTick(deps: TickDeps, options: { budgetMs: number }): Pr
     }
     if (!(await limiter.take(deadlineMs - reserveMs))) {
       limiterRefused = true;
-      await store.releaseTask(task.workspaceId, task.taskId, owner, task.nextPollAtMs);
+      await store.releaseTask(task, owner, task.nextPollAtMs);
       return;
     }
     const release = await apiSlots.acquire();
@@ -352,7 +352,7 @@ export async function runTick(deps: TickDeps, options: { budgetMs: number }): Pr
     }
     const decision = afterAnswer(task, status, tier, nowMs, policy);
     if (decision.changed) summary.changed++;
-    await store.updateTask(task.workspaceId, task.taskId, owner, {
+    await store.updateTask(task, owner, {
       status,
       nextPollAtMs: decision.nextPollAtMs,
       pollCount: task.pollCount + 1,
@@ -375,7 +375,7 @@ export async function runTick(deps: TickDeps, options: { budgetMs: number }): Pr
     if (error instanceof AuthError) {
       const ws = workspaces.get(task.workspaceId) ?? (await store.getWorkspace(task.workspaceId));
       const backedOff = ws ? await backOff(ws, error) : { backoffUntilMs: nowMs + workspaceBackoffMs(1) };
-      await store.releaseTask(task.workspaceId, task.taskId, owner, backedOff.backoffUntilMs);
+      await store.releaseTask(task, owner, backedOff.backoffUntilMs);
       return;
     }
     let waitMs: number | undefined;
@@ -394,7 +394,7 @@ export async function runTick(deps: TickDeps, options: { budgetMs: number }): Pr
       error: errorText(error),
     });
     const decision = afterRetryableError(task, nowMs, waitMs, policy);
-    await store.updateTask(task.workspaceId, task.taskId, owner, {
+    await store.updateTask(task, owner, {
       nextPollAtMs: decision.nextPollAtMs,
       pollCount: task.pollCount + 1,
       pollsInStatus: decision.pollsInStatus,

@@ -81,7 +81,7 @@ export async function attemptDelivery(row: DeliveryRow, run: DeliveryRun): Promi
   const nowMs = clock.now();
 
   const finish = async (update: Omit<DeliveryUpdate, "attempts" | "lastAttemptAtMs">, counted = true) => {
-    const written = await store.updateDelivery(row.id, deps.owner, {
+    const written = await store.updateDelivery(row, deps.owner, {
       ...update,
       attempts: counted ? attempts : row.attempts,
       lastAttemptAtMs: nowMs,

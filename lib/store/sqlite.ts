@@ -348,7 +348,8 @@ export class SqliteStore implements Store {
     return result.changes === 1;
   }
 
-  async updateTask(workspaceId: string, taskId: string, owner: string, u: TaskUpdate): Promise<boolean> {
+  async updateTask(claimed: TaskRow, owner: string, u: TaskUpdate): Promise<boolean> {
+    const { workspaceId, taskId } = claimed;
     const result = this.stmt(
       `UPDATE tasks SET status = COALESCE(?, status), state = COALESCE(?, state), next_poll_at_ms = ?,
            poll_count = ?, polls_in_status = ?, last_polled_at_ms = COALESCE(?, last_polled_at_ms),
@@ -370,7 +371,8 @@ export class SqliteStore implements Store {
     return result.changes === 1;
   }
 
-  async releaseTask(workspaceId: string, taskId: string, owner: string, nextPollAtMs: number): Promise<boolean> {
+  async releaseTask(claimed: TaskRow, owner: string, nextPollAtMs: number): Promise<boolean> {
+    const { workspaceId, taskId } = claimed;
     const result = this.stmt(
       `UPDATE tasks SET next_poll_at_ms = ?, lease_owner = NULL, lease_until_ms = 0
          WHERE workspace_id = ? AND task_id = ? AND lease_owner = ?`,
@@ -550,7 +552,8 @@ export class SqliteStore implements Store {
     return rows.map(toDelivery).sort((a, b) => a.nextAttemptAtMs - b.nextAttemptAtMs);
   }
 
-  async updateDelivery(id: string, owner: string, u: DeliveryUpdate): Promise<boolean> {
+  async updateDelivery(claimed: DeliveryRow, owner: string, u: DeliveryUpdate): Promise<boolean> {
+    const { id } = claimed;
     const result = this.stmt(
       `UPDATE deliveries SET status = ?, attempts = ?, next_attempt_at_ms = ?, last_attempt_at_ms = ?,
            last_status_code = ?, last_error = ?, last_response = ?, delivered_at_ms = COALESCE(?, delivered_at_ms),

@@ -178,10 +178,14 @@ export interface Store {
   oldestActiveTasks(workspaceId: string, limit: number): Promise<TaskRow[]>;
   /** Moves an unleased active task's next poll earlier; false if it is leased or not earlier. */
   pollSooner(workspaceId: string, taskId: string, nextPollAtMs: number, nowMs: number): Promise<boolean>;
-  /** Applies a poll's outcome and releases the lease; false if `owner` no longer holds it. */
-  updateTask(workspaceId: string, taskId: string, owner: string, update: TaskUpdate): Promise<boolean>;
+  /**
+   * Applies a poll's outcome to a task this caller claimed, and releases the lease; false if `owner`
+   * no longer holds it. The claimed row is passed whole: while the lease holds, its due time cannot
+   * change, so a store that indexes by due time need not read the row again.
+   */
+  updateTask(claimed: TaskRow, owner: string, update: TaskUpdate): Promise<boolean>;
   /** Gives the lease back without polling (e.g. the workspace is backed off). */
-  releaseTask(workspaceId: string, taskId: string, owner: string, nextPollAtMs: number): Promise<boolean>;
+  releaseTask(claimed: TaskRow, owner: string, nextPollAtMs: number): Promise<boolean>;
 
   // Workspaces
   getWorkspace(workspaceId: string): Promise<WorkspaceRow | undefined>;
@@ -218,8 +222,8 @@ export interface Store {
   }): Promise<Page<DeliveryRow>>;
   /** Pending deliveries due now and not leased, now leased to `owner`. `ids` restricts the claim. */
   claimDueDeliveries(claim: Claim & { ids?: readonly string[] }): Promise<DeliveryRow[]>;
-  /** Records an attempt and releases the lease; false if `owner` no longer holds it. */
-  updateDelivery(id: string, owner: string, update: DeliveryUpdate): Promise<boolean>;
+  /** Records an attempt on a delivery this caller claimed, and releases the lease; false if `owner` no longer holds it. */
+  updateDelivery(claimed: DeliveryRow, owner: string, update: DeliveryUpdate): Promise<boolean>;
   /** Makes a delivery pending and due at `nowMs` again, keeping its id and attempt history. */
   replayDelivery(id: string, nowMs: number): Promise<DeliveryRow | undefined>;
 

@@ -520,9 +520,9 @@ export class TablestoreStore implements Store {
     return ok;
   }
 
-  async updateTask(workspaceId: string, taskId: string, owner: string, u: TaskUpdate): Promise<boolean> {
-    const t = await this.getTask(workspaceId, taskId);
-    if (!t || t.leaseOwner !== owner) return false;
+  // No read first: the condition on lease_owner decides, and the claimed row says where it is indexed.
+  async updateTask(t: TaskRow, owner: string, u: TaskUpdate): Promise<boolean> {
+    const { workspaceId, taskId } = t;
     const values: Record<string, AttributeValue | undefined> = {
       next_poll_at: long(u.nextPollAtMs),
       poll_count: long(u.pollCount),
@@ -550,9 +550,8 @@ export class TablestoreStore implements Store {
     return true;
   }
 
-  async releaseTask(workspaceId: string, taskId: string, owner: string, nextPollAtMs: number): Promise<boolean> {
-    const t = await this.getTask(workspaceId, taskId);
-    if (!t || t.leaseOwner !== owner) return false;
+  async releaseTask(t: TaskRow, owner: string, nextPollAtMs: number): Promise<boolean> {
+    const { workspaceId, taskId } = t;
     const ok = await this.write((c) =>
       c.updateRow({
         tableName: TABLES.tasks.name,
@@ -981,9 +980,8 @@ export class TablestoreStore implements Store {
     if (to !== from) await this.deleteRow(TABLES.deliveryDue, TablestoreStore.dueDeliveryPk(from, id));
   }
 
-  async updateDelivery(id: string, owner: string, u: DeliveryUpdate): Promise<boolean> {
-    const d = await this.getDelivery(id);
-    if (!d || d.leaseOwner !== owner) return false;
+  async updateDelivery(d: DeliveryRow, owner: string, u: DeliveryUpdate): Promise<boolean> {
+    const { id } = d;
     const ok = await this.write((c) =>
       c.updateRow({
         tableName: TABLES.deliveries.name,

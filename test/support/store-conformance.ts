@@ -3,7 +3,7 @@
  * store will run the same suite against the emulator.
  */
 import { describe, expect, it } from "vitest";
-import type { Store, WebhookRow } from "../../lib/store/store.js";
+import type { DeliveryRow, Store, TaskRow, WebhookRow } from "../../lib/store/store.js";
 
 const T0 = Date.parse("2026-11-25T12:00:00Z");
 
@@ -69,13 +69,14 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
     it("a lease expires: a crashed owner's task comes back; the old owner can no longer write", async () => {
       const store = await open();
       await store.registerTask({ workspaceId: "w", taskId: "t" }, T0);
-      await store.claimDueTasks({ owner: "crashed", nowMs: T0, leaseMs: 1_000, limit: 1 });
+      const [stale] = await store.claimDueTasks({ owner: "crashed", nowMs: T0, leaseMs: 1_000, limit: 1 });
       expect(await store.claimDueTasks({ owner: "other", nowMs: T0 + 999, leaseMs: 1_000, limit: 1 })).toEqual([]);
       const back = await store.claimDueTasks({ owner: "other", nowMs: T0 + 1_000, leaseMs: 1_000, limit: 1 });
       expect(back.map((t) => t.leaseOwner)).toEqual(["other"]);
       const update = { nextPollAtMs: T0 + 5_000, pollCount: 1, pollsInStatus: 0, status: "RUNNING" };
-      expect(await store.updateTask("w", "t", "crashed", update)).toBe(false);
-      expect(await store.updateTask("w", "t", "other", update)).toBe(true);
+      // The crashed owner still holds its old copy of the row: its write must fail all the same.
+      expect(await store.updateTask(stale as TaskRow, "crashed", update)).toBe(false);
+      expect(await store.updateTask(back[0] as TaskRow, "other", update)).toBe(true);
       expect(await store.getTask("w", "t")).toMatchObject({
         status: "RUNNING",
         leaseOwner: undefined,
@@ -92,7 +93,7 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
       await store.registerTask({ workspaceId: "x", taskId: "elsewhere", submittedAtMs: T0 }, T0);
       const [d] = await store.claimDueTasks({ owner: "o", nowMs: T0, leaseMs: 10, limit: 1 });
       expect(d?.taskId).toBe("done");
-      await store.updateTask("w", "done", "o", {
+      await store.updateTask(d as TaskRow, "o", {
         state: "done",
         status: "SUCCESSED",
         nextPollAtMs: T0,
@@ -177,8 +178,8 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
         lastError: "HTTP 500",
         lastResponse: "x".repeat(4096),
       };
-      expect(await store.updateDelivery("msg_a", "p", update)).toBe(false);
-      expect(await store.updateDelivery("msg_a", "o", update)).toBe(true);
+      expect(await store.updateDelivery(a as DeliveryRow, "p", update)).toBe(false);
+      expect(await store.updateDelivery(a as DeliveryRow, "o", update)).toBe(true);
       expect((await store.listDeliveries({ status: "dead", limit: 10 })).items.map((d) => d.id)).toEqual(["msg_a"]);
       const replayed = await store.replayDelivery("msg_a", T0 + 5);
       expect(replayed).toMatchObject({

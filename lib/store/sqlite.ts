@@ -535,6 +535,15 @@ export class SqliteStore implements Store {
     return { items, cursor: rows.length > filter.limit && last ? encodeCursor([last.id]) : undefined };
   }
 
+  async dueDeliveryIds(nowMs: number, limit: number): Promise<string[]> {
+    const rows = this.stmt(`${DUE_WORK_SQL.dueDeliveries} ORDER BY next_attempt_at_ms LIMIT ?`).all(
+      nowMs,
+      nowMs,
+      limit,
+    ) as Array<{ id: string }>;
+    return rows.map((r) => r.id);
+  }
+
   async claimDueDeliveries(claim: Claim & { ids?: readonly string[] }): Promise<DeliveryRow[]> {
     const only = claim.ids ? `AND id IN (SELECT value FROM json_each(?))` : "";
     const rows = this.stmt(

@@ -220,6 +220,11 @@ export interface Store {
     limit: number;
     cursor?: string;
   }): Promise<Page<DeliveryRow>>;
+  /**
+   * Ids of pending deliveries due at `nowMs` and not leased, soonest first: what fan-out hands to the
+   * deliver function. A read, not a claim: whoever receives the ids still claims them.
+   */
+  dueDeliveryIds(nowMs: number, limit: number): Promise<string[]>;
   /** Pending deliveries due now and not leased, now leased to `owner`. `ids` restricts the claim. */
   claimDueDeliveries(claim: Claim & { ids?: readonly string[] }): Promise<DeliveryRow[]>;
   /** Records an attempt on a delivery this caller claimed, and releases the lease; false if `owner` no longer holds it. */

@@ -916,6 +916,29 @@ export class TablestoreStore implements Store {
     return { items, cursor: matching.length > filter.limit && last ? encodeCursor([last.id]) : undefined };
   }
 
+  async dueDeliveryIds(nowMs: number, limit: number): Promise<string[]> {
+    // The index also holds leased and stale entries; reading the rows (100 per request) filters them,
+    // which is cheaper than handing a deliver function ids it cannot claim.
+    const entries = await this.range(
+      TABLES.deliveryDue,
+      [{ shard: SHARD }, { due_at: TS.INF_MIN }, { id: TS.INF_MIN }],
+      [{ shard: SHARD }, { due_at: long(nowMs + 1) }, { id: TS.INF_MIN }],
+      limit * 2,
+    );
+    const ids = [...new Set(entries.map((r) => String(r["pk:id"])))];
+    const rows = await this.batchGet(
+      TABLES.deliveries,
+      ids.map((id) => [{ id }]),
+    );
+    return rows
+      .filter((a): a is Attrs => a !== undefined)
+      .map(TablestoreStore.toDelivery)
+      .filter((d) => d.status === "pending" && d.nextAttemptAtMs <= nowMs && d.leaseUntilMs <= nowMs)
+      .sort((a, b) => a.nextAttemptAtMs - b.nextAttemptAtMs)
+      .slice(0, limit)
+      .map((d) => d.id);
+  }
+
   async claimDueDeliveries(claim: Claim & { ids?: readonly string[] }): Promise<DeliveryRow[]> {
     let candidates: Array<{ id: string; due: number | undefined }>;
     if (claim.ids) {

@@ -195,6 +195,51 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
       ).toEqual(["msg_a"]);
     });
 
+    it("lists due delivery ids without claiming them: not leased, not future, not finished", async () => {
+      const store = await open();
+      const row = (id: string, dueMs: number) => ({
+        id,
+        eventId: "e",
+        webhookId: "wh",
+        url: "u",
+        nextAttemptAtMs: dueMs,
+        createdAtMs: T0,
+      });
+      await store.createDeliveries([
+        row("msg_late", T0 - 10),
+        row("msg_early", T0 - 20),
+        row("msg_leased", T0 - 30),
+        row("msg_done", T0 - 40),
+        row("msg_future", T0 + 60_000),
+      ]);
+      await store.claimDueDeliveries({ owner: "o", nowMs: T0, leaseMs: 5_000, limit: 1, ids: ["msg_leased"] });
+      const [done] = await store.claimDueDeliveries({
+        owner: "o",
+        nowMs: T0,
+        leaseMs: 5_000,
+        limit: 1,
+        ids: ["msg_done"],
+      });
+      await store.updateDelivery(done as DeliveryRow, "o", {
+        status: "delivered",
+        attempts: 1,
+        nextAttemptAtMs: T0,
+        lastAttemptAtMs: T0,
+        lastStatusCode: 204,
+        lastError: undefined,
+        lastResponse: undefined,
+        deliveredAtMs: T0,
+      });
+      expect(await store.dueDeliveryIds(T0, 10)).toEqual(["msg_early", "msg_late"]);
+      expect(await store.dueDeliveryIds(T0, 1)).toEqual(["msg_early"]);
+      // Reading claimed nothing: a claim still gets them, and afterwards they are no longer listed.
+      const claimed = await store.claimDueDeliveries({ owner: "p", nowMs: T0, leaseMs: 5_000, limit: 10 });
+      expect(claimed.map((d) => d.id)).toEqual(["msg_early", "msg_late"]);
+      expect(await store.dueDeliveryIds(T0, 10)).toEqual([]);
+      // Once the leases run out, the leased rows are due again.
+      expect(await store.dueDeliveryIds(T0 + 5_000, 10)).toEqual(["msg_leased", "msg_early", "msg_late"]);
+    });
+
     it("stores webhooks and settings; compare-and-set settles races", async () => {
       const store = await open();
       await store.createWebhook(webhook("wh_1", { events: ["video_analysis.running"], headers: { "x-a": "1" } }));

@@ -14,6 +14,7 @@ import type {
   DeliveryRow,
   DeliveryStatus,
   DeliveryUpdate,
+  DuePosition,
   EventRow,
   NewDelivery,
   Page,
@@ -123,6 +124,10 @@ export const DUE_WORK_SQL = {
     ORDER BY next_poll_at_ms LIMIT ?`,
   dueDeliveries: `SELECT id FROM deliveries INDEXED BY deliveries_due
     WHERE status = 'pending' AND next_attempt_at_ms <= ? AND lease_until_ms <= ?`,
+  dueDeliveryPage: `SELECT id, next_attempt_at_ms FROM deliveries INDEXED BY deliveries_due
+    WHERE status = 'pending' AND next_attempt_at_ms <= ? AND lease_until_ms <= ?
+      AND (next_attempt_at_ms > ? OR (next_attempt_at_ms = ? AND id > ?))
+    ORDER BY next_attempt_at_ms, id LIMIT ?`,
   queueHead: `SELECT * FROM tasks INDEXED BY tasks_queue WHERE state = 'active' AND workspace_id = ?
     ORDER BY submitted_at_ms, task_id LIMIT ?`,
 } as const;
@@ -535,13 +540,16 @@ export class SqliteStore implements Store {
     return { items, cursor: rows.length > filter.limit && last ? encodeCursor([last.id]) : undefined };
   }
 
-  async dueDeliveryIds(nowMs: number, limit: number): Promise<string[]> {
-    const rows = this.stmt(`${DUE_WORK_SQL.dueDeliveries} ORDER BY next_attempt_at_ms LIMIT ?`).all(
+  async dueDeliveries(nowMs: number, limit: number, after?: DuePosition): Promise<DuePosition[]> {
+    const rows = this.stmt(DUE_WORK_SQL.dueDeliveryPage).all(
       nowMs,
       nowMs,
+      after?.dueMs ?? -1,
+      after?.dueMs ?? -1,
+      after?.id ?? "",
       limit,
-    ) as Array<{ id: string }>;
-    return rows.map((r) => r.id);
+    ) as Row[];
+    return rows.map((r) => ({ id: String(r.id), dueMs: Number(r.next_attempt_at_ms) }));
   }
 
   async claimDueDeliveries(claim: Claim & { ids?: readonly string[] }): Promise<DeliveryRow[]> {

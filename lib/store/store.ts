@@ -151,6 +151,12 @@ export interface DeliveryUpdate {
   readonly deliveredAtMs?: number | undefined;
 }
 
+/** A delivery's place in the due order. */
+export interface DuePosition {
+  readonly dueMs: number;
+  readonly id: string;
+}
+
 export interface NewDelivery {
   readonly id: string;
   readonly eventId: string;
@@ -221,10 +227,11 @@ export interface Store {
     cursor?: string;
   }): Promise<Page<DeliveryRow>>;
   /**
-   * Ids of pending deliveries due at `nowMs` and not leased, soonest first: what fan-out hands to the
-   * deliver function. A read, not a claim: whoever receives the ids still claims them.
+   * Pending deliveries due at `nowMs` and not leased, in (due, id) order, strictly after `after`:
+   * what fan-out hands to the deliver function, read page by page within one run. A read, not a
+   * claim: whoever receives the ids still claims them.
    */
-  dueDeliveryIds(nowMs: number, limit: number): Promise<string[]>;
+  dueDeliveries(nowMs: number, limit: number, after?: DuePosition): Promise<DuePosition[]>;
   /** Pending deliveries due now and not leased, now leased to `owner`. `ids` restricts the claim. */
   claimDueDeliveries(claim: Claim & { ids?: readonly string[] }): Promise<DeliveryRow[]>;
   /** Records an attempt on a delivery this caller claimed, and releases the lease; false if `owner` no longer holds it. */

@@ -33,6 +33,7 @@ import type {
   DeliveryRow,
   DeliveryStatus,
   DeliveryUpdate,
+  DuePosition,
   EventRow,
   NewDelivery,
   Page,
@@ -916,27 +917,35 @@ export class TablestoreStore implements Store {
     return { items, cursor: matching.length > filter.limit && last ? encodeCursor([last.id]) : undefined };
   }
 
-  async dueDeliveryIds(nowMs: number, limit: number): Promise<string[]> {
+  async dueDeliveries(nowMs: number, limit: number, after?: DuePosition): Promise<DuePosition[]> {
     // The index also holds leased and stale entries; reading the rows (100 per request) filters them,
     // which is cheaper than handing a deliver function ids it cannot claim.
-    const entries = await this.range(
-      TABLES.deliveryDue,
-      [{ shard: SHARD }, { due_at: TS.INF_MIN }, { id: TS.INF_MIN }],
-      [{ shard: SHARD }, { due_at: long(nowMs + 1) }, { id: TS.INF_MIN }],
-      limit * 2,
-    );
-    const ids = [...new Set(entries.map((r) => String(r["pk:id"])))];
+    const start = after
+      ? TablestoreStore.dueDeliveryPk(after.dueMs, after.id)
+      : [{ shard: SHARD }, { due_at: TS.INF_MIN }, { id: TS.INF_MIN }];
+    const entries = (
+      await this.range(
+        TABLES.deliveryDue,
+        start,
+        [{ shard: SHARD }, { due_at: long(nowMs + 1) }, { id: TS.INF_MIN }],
+        limit * 2 + 1,
+      )
+    )
+      .map((r) => ({ id: String(r["pk:id"]), dueMs: numOf(r["pk:due_at"]) ?? 0 }))
+      .filter((e) => !after || e.dueMs !== after.dueMs || e.id !== after.id);
     const rows = await this.batchGet(
       TABLES.deliveries,
-      ids.map((id) => [{ id }]),
+      entries.map(({ id }) => [{ id }]),
     );
-    return rows
-      .filter((a): a is Attrs => a !== undefined)
-      .map(TablestoreStore.toDelivery)
-      .filter((d) => d.status === "pending" && d.nextAttemptAtMs <= nowMs && d.leaseUntilMs <= nowMs)
-      .sort((a, b) => a.nextAttemptAtMs - b.nextAttemptAtMs)
-      .slice(0, limit)
-      .map((d) => d.id);
+    const due: DuePosition[] = [];
+    rows.forEach((attrs, i) => {
+      const entry = entries[i];
+      if (!attrs || !entry || due.length >= limit) return;
+      const d = TablestoreStore.toDelivery(attrs);
+      // A stale entry (the row moved on) is skipped here; claims repair the index.
+      if (d.status === "pending" && d.nextAttemptAtMs === entry.dueMs && d.leaseUntilMs <= nowMs) due.push(entry);
+    });
+    return due;
   }
 
   async claimDueDeliveries(claim: Claim & { ids?: readonly string[] }): Promise<DeliveryRow[]> {

@@ -230,14 +230,22 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
         lastResponse: undefined,
         deliveredAtMs: T0,
       });
-      expect(await store.dueDeliveryIds(T0, 10)).toEqual(["msg_early", "msg_late"]);
-      expect(await store.dueDeliveryIds(T0, 1)).toEqual(["msg_early"]);
+      const ids = async (nowMs: number, limit: number, after?: { dueMs: number; id: string }) =>
+        (await store.dueDeliveries(nowMs, limit, after)).map((d) => d.id);
+      expect(await store.dueDeliveries(T0, 10)).toEqual([
+        { id: "msg_early", dueMs: T0 - 20 },
+        { id: "msg_late", dueMs: T0 - 10 },
+      ]);
+      // Page by page: strictly after the last position seen.
+      expect(await ids(T0, 1)).toEqual(["msg_early"]);
+      expect(await ids(T0, 1, { dueMs: T0 - 20, id: "msg_early" })).toEqual(["msg_late"]);
+      expect(await ids(T0, 1, { dueMs: T0 - 10, id: "msg_late" })).toEqual([]);
       // Reading claimed nothing: a claim still gets them, and afterwards they are no longer listed.
       const claimed = await store.claimDueDeliveries({ owner: "p", nowMs: T0, leaseMs: 5_000, limit: 10 });
       expect(claimed.map((d) => d.id)).toEqual(["msg_early", "msg_late"]);
-      expect(await store.dueDeliveryIds(T0, 10)).toEqual([]);
+      expect(await ids(T0, 10)).toEqual([]);
       // Once the leases run out, the leased rows are due again.
-      expect(await store.dueDeliveryIds(T0 + 5_000, 10)).toEqual(["msg_leased", "msg_early", "msg_late"]);
+      expect(await ids(T0 + 5_000, 10)).toEqual(["msg_leased", "msg_early", "msg_late"]);
     });
 
     it("stores webhooks and settings; compare-and-set settles races", async () => {

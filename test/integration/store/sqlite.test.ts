@@ -31,6 +31,7 @@ describe("SQLite specifics", () => {
     store.db.exec("ANALYZE");
     expect(plan(store, DUE_WORK_SQL.dueTasks)).toMatch(/SEARCH tasks USING INDEX tasks_due \(next_poll_at_ms<\?\)/);
     expect(plan(store, DUE_WORK_SQL.dueDeliveries)).toMatch(/SEARCH deliveries USING INDEX deliveries_due/);
+    expect(plan(store, DUE_WORK_SQL.dueDeliveryPage)).toMatch(/SEARCH deliveries USING INDEX deliveries_due/);
     expect(plan(store, DUE_WORK_SQL.queueHead)).toMatch(/SEARCH tasks USING INDEX tasks_queue \(workspace_id=\?\)/);
     for (const sql of Object.values(DUE_WORK_SQL)) expect(plan(store, sql)).not.toMatch(/SCAN/);
   });

@@ -34,15 +34,21 @@ export async function deliverDue(
   options: DeliveryLoopOptions,
 ): Promise<void> {
   const { store, clock, owner, log } = run.deps;
+  const limit = options.concurrency * 2;
+  // A batch is claimed a slice at a time, like the due queue: a lease is taken only when the row is
+  // about to be attempted, so a run that ends early leaves the rest free for someone else.
+  const batch = options.ids ? [...new Set(options.ids)] : undefined;
   while (options.timeLeft()) {
+    const ids = batch?.splice(0, limit);
+    if (ids?.length === 0) return;
     const rows = await store.claimDueDeliveries({
       owner,
       nowMs: clock.now(),
       leaseMs: options.leaseMs,
-      limit: options.concurrency * 2,
-      ...(options.ids ? { ids: options.ids } : {}),
+      limit,
+      ...(ids ? { ids } : {}),
     });
-    if (rows.length === 0) return;
+    if (rows.length === 0 && !ids) return;
     await forEachLimit(rows, options.concurrency, async (row) => {
       const release = await options.endpointSlots.acquire(row.webhookId.startsWith("task:") ? row.url : row.webhookId);
       try {
@@ -59,7 +65,5 @@ export async function deliverDue(
         release();
       }
     });
-    // A fan-out batch is done once its rows have been claimed and attempted.
-    if (options.ids) return;
   }
 }

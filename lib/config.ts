@@ -102,6 +102,27 @@ const schema = z.object({
     return tokens;
   }),
   RELAY_API_PORT: integer(8787, 0, 65_535),
+  RELAY_DISPATCH: variable<"inline" | "fc">("inline", (text) => {
+    if (text === "inline" || text === "fc") return text;
+    throw new Error(`"${text}" must be inline or fc`);
+  }),
+  RELAY_DELIVER_FUNCTION: variable("quanmiao-relay-deliver", (text) => {
+    // FC function names: letters, digits, _ and -, not starting with a digit or -, at most 128.
+    if (!/^[A-Za-z_][A-Za-z0-9_-]{0,127}$/.test(text))
+      throw new Error(`"${text}" is not a Function Compute function name`);
+    return text;
+  }),
+  RELAY_FANOUT_BATCH: integer(100, 1, 1_000),
+  RELAY_FC_ENDPOINT: variable<string | undefined>(undefined, (text) => parseEndpoint(text).origin),
+  // Set by Function Compute in every instance; needed to address the deliver function.
+  FC_ACCOUNT_ID: variable<string | undefined>(undefined, (text) => {
+    if (!/^\d{1,32}$/.test(text)) throw new Error(`"${text}" is not an Alibaba Cloud account id`);
+    return text;
+  }),
+  FC_REGION: variable<string | undefined>(undefined, (text) => {
+    if (!/^[a-z0-9-]{2,40}$/.test(text)) throw new Error(`"${text}" is not a region id`);
+    return text;
+  }),
 });
 
 export type StoreConfig = { readonly kind: "sqlite"; readonly path: string } | { readonly kind: "tablestore" };
@@ -138,6 +159,23 @@ export interface DeliveryConfig {
   readonly disableAfterMs: number;
 }
 
+/**
+ * Where due deliveries are attempted: in the run that found them, or handed in batches to the
+ * deliver function by asynchronous invocation (fan-out, on Function Compute).
+ */
+export type DispatchConfig =
+  | { readonly mode: "inline" }
+  | {
+      readonly mode: "fc";
+      readonly functionName: string;
+      /** Delivery ids per invocation. */
+      readonly batchSize: number;
+      readonly accountId: string;
+      readonly region: string;
+      /** FC's invoke endpoint; by default `https://<accountId>.<region>.fc.aliyuncs.com`. */
+      readonly endpoint: string;
+    };
+
 export interface Config {
   readonly quanmiao: QuanmiaoConfig;
   readonly store: StoreConfig;
@@ -147,6 +185,7 @@ export interface Config {
   readonly tick: { readonly budgetMs: number; readonly intervalMs: number };
   /** Bearer tokens for the HTTP API (several during a rotation); undefined when none is set. */
   readonly api: { readonly tokens: readonly string[] | undefined; readonly port: number };
+  readonly dispatch: DispatchConfig;
 }
 
 export function loadConfig(env: Env): Config {
@@ -164,6 +203,18 @@ export function loadConfig(env: Env): Config {
         variable: "RELAY_POLL_INTERVAL_MIN",
         message: "must not be longer than RELAY_POLL_INTERVAL_MAX",
       });
+    }
+    if (v.RELAY_DISPATCH === "fc") {
+      if (!v.FC_ACCOUNT_ID)
+        problems.push({
+          variable: "FC_ACCOUNT_ID",
+          message: "is required when RELAY_DISPATCH=fc (Function Compute sets it)",
+        });
+      if (!v.FC_REGION && !v.RELAY_FC_ENDPOINT)
+        problems.push({
+          variable: "FC_REGION",
+          message: "is required when RELAY_DISPATCH=fc, unless RELAY_FC_ENDPOINT is set (Function Compute sets it)",
+        });
     }
     if (v.RELAY_STORE.kind === "tablestore") {
       for (const name of ["TABLESTORE_ENDPOINT", "TABLESTORE_INSTANCE"] as const) {
@@ -200,7 +251,23 @@ export function loadConfig(env: Env): Config {
     },
     tick: { budgetMs: v.RELAY_TICK_BUDGET, intervalMs: v.RELAY_TICK_INTERVAL },
     api: { tokens: v.RELAY_API_TOKEN, port: v.RELAY_API_PORT },
+    dispatch: dispatchConfig(v),
   });
+}
+
+function dispatchConfig(v: z.infer<typeof schema>): DispatchConfig {
+  if (v.RELAY_DISPATCH === "inline") return { mode: "inline" };
+  // Checked above: the account id is set, and so is the region or the endpoint.
+  const accountId = v.FC_ACCOUNT_ID ?? "";
+  const region = v.FC_REGION ?? "local";
+  return {
+    mode: "fc",
+    functionName: v.RELAY_DELIVER_FUNCTION,
+    batchSize: v.RELAY_FANOUT_BATCH,
+    accountId,
+    region,
+    endpoint: v.RELAY_FC_ENDPOINT ?? `https://${accountId}.${region}.fc.aliyuncs.com`,
+  };
 }
 
 function deepFreeze<T>(value: T): T {

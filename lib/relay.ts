@@ -10,9 +10,11 @@ import { type Clock, systemClock } from "./clock.js";
 import { KeyedSemaphore } from "./concurrency.js";
 import { type Config, type Env, loadConfig } from "./config.js";
 import { DeliveryRun } from "./delivery/deliver.js";
+import type { AsyncInvoker } from "./delivery/fanout.js";
 import type { Resolver } from "./delivery/guard.js";
 import { type DeliveryCounts, deliverDue } from "./delivery/loop.js";
 import { WebhookSender } from "./delivery/send.js";
+import { createFcInvoker } from "./fc/invoke.js";
 import { realSleep, type Sleep } from "./limiter.js";
 import type { Log } from "./log.js";
 import { createQuanmiaoClient, type QuanmiaoClient } from "./quanmiao/client.js";
@@ -48,7 +50,12 @@ export interface OpenRelayOptions {
   readonly random?: () => number;
   readonly resolve?: Resolver;
   readonly log?: Log;
+  /** Replaces the FC invoker that RELAY_DISPATCH=fc builds. */
+  readonly invoker?: AsyncInvoker;
 }
+
+/** FC answers an asynchronous invocation once it is queued: quickly, or something is wrong. */
+const INVOKE_TIMEOUT_MS = 10_000;
 
 export async function openRelay(options: OpenRelayOptions): Promise<Relay> {
   const config = options.config ?? loadConfig(options.env);
@@ -60,6 +67,10 @@ export async function openRelay(options: OpenRelayOptions): Promise<Relay> {
     timeoutMs: config.delivery.timeoutMs,
     connections: config.delivery.perEndpointConcurrency,
   });
+  const dispatch = config.dispatch;
+  const invoker =
+    options.invoker ??
+    (dispatch.mode === "fc" ? createFcInvoker({ ...dispatch, timeoutMs: INVOKE_TIMEOUT_MS }, credentials) : undefined);
   const tickDeps: TickDeps = {
     store,
     client,
@@ -70,6 +81,7 @@ export async function openRelay(options: OpenRelayOptions): Promise<Relay> {
     sender,
     resolve: options.resolve,
     log: options.log,
+    invoker,
   };
   const registration: RegistrationDeps = {
     store,

@@ -12,6 +12,7 @@ import type { Clock } from "./clock.js";
 import { forEachLimit, KeyedSemaphore, Semaphore } from "./concurrency.js";
 import type { Config } from "./config.js";
 import { DeliveryRun } from "./delivery/deliver.js";
+import { type AsyncInvoker, FanOut } from "./delivery/fanout.js";
 import type { Resolver } from "./delivery/guard.js";
 import { deliverDue } from "./delivery/loop.js";
 import { attemptDelay } from "./delivery/schedule.js";
@@ -50,6 +51,8 @@ export interface TickDeps {
   readonly owner?: string;
   readonly quickRetries?: number;
   readonly log?: ((entry: Record<string, unknown>) => void) | undefined;
+  /** With RELAY_DISPATCH=fc: queues invocations of the deliver function (fan-out). */
+  readonly invoker?: AsyncInvoker | undefined;
 }
 
 export interface TickSummary {
@@ -60,6 +63,9 @@ export interface TickSummary {
   delivered: number;
   retried: number;
   dead: number;
+  /** Deliveries handed to the deliver function, and the invocations that carried them. */
+  handedOff: number;
+  invocations: number;
   throttled: number;
   expired: number;
   errors: number;
@@ -96,6 +102,8 @@ export async function runTick(deps: TickDeps, options: { budgetMs: number }): Pr
     delivered: 0,
     retried: 0,
     dead: 0,
+    handedOff: 0,
+    invocations: 0,
     throttled: 0,
     expired: 0,
     errors: 0,
@@ -127,13 +135,25 @@ export async function runTick(deps: TickDeps, options: { budgetMs: number }): Pr
     return webhooks;
   };
 
+  const dispatch = config.dispatch;
+  const fanOut =
+    dispatch.mode === "fc" && deps.invoker
+      ? new FanOut(
+          { store, clock, invoker: deps.invoker, log: deps.log },
+          {
+            functionName: dispatch.functionName,
+            batchSize: dispatch.batchSize,
+            inlineMax: config.delivery.concurrency,
+          },
+        )
+      : undefined;
+
   async function deliverDueNow(): Promise<void> {
-    await deliverDue(run, summary, {
-      leaseMs,
-      concurrency: config.delivery.concurrency,
-      endpointSlots,
-      timeLeft,
-    });
+    const loop = { leaseMs, concurrency: config.delivery.concurrency, endpointSlots, timeLeft };
+    const handedOff =
+      fanOut?.usable === true &&
+      (await fanOut.handOff(summary, timeLeft, (ids) => deliverDue(run, summary, { ...loop, ids })));
+    if (!handedOff) await deliverDue(run, summary, loop);
     summary.budgetExhausted ||= !timeLeft();
   }
 

@@ -16,6 +16,26 @@ const withoutSqlite = {
   },
 };
 
+/**
+ * @alicloud/fc2 loads ali-oss (code upload), axios (STS refresh for uploads) and ws (instance exec)
+ * at the top of its client, and with them about 1 MB of dependencies. Fan-out only invokes, which
+ * needs none of them: they are replaced by a module that throws if anything ever calls it.
+ */
+const FC2_UNUSED = /^(ali-oss|axios|ws)$/;
+const withoutFc2Extras = {
+  name: "without-fc2-extras",
+  setup(b) {
+    b.onResolve({ filter: FC2_UNUSED }, (args) =>
+      args.importer.includes("/node_modules/@alicloud/fc2/") ? { path: args.path, namespace: "fc2-unused" } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: "fc2-unused" }, (args) => ({
+      contents: `const fail = () => { throw new Error(${JSON.stringify(`${args.path} is not in this bundle: the relay only invokes functions`)}); };
+module.exports = new Proxy(fail, { get: (_, key) => (key === "__esModule" ? false : fail), construct: fail });`,
+      loader: "js",
+    }));
+  },
+};
+
 const FUNCTIONS = ["poll", "deliver", "api"];
 const { version } = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
 
@@ -35,7 +55,7 @@ for (const fn of FUNCTIONS) {
     minify: true,
     keepNames: true,
     legalComments: "none",
-    plugins: [withoutSqlite],
+    plugins: [withoutSqlite, withoutFc2Extras],
     // Our modules read import.meta.url (createRequire); in CommonJS it comes from __filename.
     define: { __RELAY_VERSION__: JSON.stringify(version), "import.meta.url": "__relayModuleUrl" },
     banner: { js: 'const __relayModuleUrl = require("node:url").pathToFileURL(__filename).href;' },

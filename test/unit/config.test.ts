@@ -55,6 +55,51 @@ describe("loadConfig", () => {
       "QUANMIAO_ENDPOINT",
     ]);
   });
+
+  it("fan-out: inline by default; fc addresses the deliver function from what FC sets", () => {
+    expect(loadConfig({}).dispatch).toEqual({ mode: "inline" });
+    expect(loadConfig({ RELAY_DISPATCH: "fc", FC_ACCOUNT_ID: "1234", FC_REGION: "cn-hangzhou" }).dispatch).toEqual({
+      mode: "fc",
+      functionName: "quanmiao-relay-deliver",
+      batchSize: 100,
+      accountId: "1234",
+      region: "cn-hangzhou",
+      endpoint: "https://1234.cn-hangzhou.fc.aliyuncs.com",
+    });
+    const internal = loadConfig({
+      RELAY_DISPATCH: "fc",
+      FC_ACCOUNT_ID: "1234",
+      FC_REGION: "cn-hangzhou",
+      RELAY_FC_ENDPOINT: "https://1234.cn-hangzhou-internal.fc.aliyuncs.com",
+      RELAY_DELIVER_FUNCTION: "my-deliver",
+      RELAY_FANOUT_BATCH: "500",
+    }).dispatch;
+    expect(internal).toMatchObject({
+      endpoint: "https://1234.cn-hangzhou-internal.fc.aliyuncs.com",
+      functionName: "my-deliver",
+      batchSize: 500,
+    });
+    const problems = (env: Record<string, string>) => {
+      try {
+        loadConfig(env);
+        return [];
+      } catch (error) {
+        return (error as ConfigError).problems.map((p) => p.variable).sort();
+      }
+    };
+    expect(problems({ RELAY_DISPATCH: "fc" })).toEqual(["FC_ACCOUNT_ID", "FC_REGION"]);
+    expect(problems({ RELAY_DISPATCH: "queue" })).toEqual(["RELAY_DISPATCH"]);
+    expect(
+      problems({
+        RELAY_DISPATCH: "fc",
+        FC_ACCOUNT_ID: "12ab",
+        FC_REGION: "cn-hangzhou",
+        RELAY_FANOUT_BATCH: "5000",
+        RELAY_DELIVER_FUNCTION: "9-bad name",
+        RELAY_FC_ENDPOINT: "http://fc.example.com",
+      }),
+    ).toEqual(["FC_ACCOUNT_ID", "RELAY_DELIVER_FUNCTION", "RELAY_FANOUT_BATCH", "RELAY_FC_ENDPOINT"]);
+  });
 });
 
 describe("credentials from the environment", () => {

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import { loadConfig } from "../../../lib/config.js";
 
 const root = new URL("../../../", import.meta.url);
 const read = (path: string) => readFileSync(new URL(path, root), "utf8");
@@ -13,7 +14,8 @@ interface Props {
   timeout: number;
   functionName: string;
   environmentVariables: unknown;
-  asyncInvokeConfig?: { maxAsyncRetryAttempts?: number };
+  asyncInvokeConfig?: { maxAsyncRetryAttempts?: number; maxAsyncEventAgeInSeconds?: number };
+  concurrencyConfig?: { reservedConcurrency: number };
   triggers?: Array<{ triggerType: string; triggerConfig: Record<string, unknown> }>;
 }
 
@@ -65,7 +67,23 @@ describe("s.yaml", () => {
     expect(poll?.props.timeout).toBeLessThanOrEqual(180);
     expect(poll?.props.asyncInvokeConfig?.maxAsyncRetryAttempts).toBe(0);
     expect(deliver?.props.asyncInvokeConfig?.maxAsyncRetryAttempts).toBe(0);
+    expect(deliver?.props.asyncInvokeConfig?.maxAsyncEventAgeInSeconds).toBeLessThanOrEqual(3_600);
+    const instances = deliver?.props.concurrencyConfig?.reservedConcurrency ?? 0;
+    expect(instances).toBeGreaterThanOrEqual(1);
+    expect(instances).toBeLessThanOrEqual(100); // FC's default quota per region
     expect(api?.props.triggers?.[0]).toMatchObject({ triggerType: "http", triggerConfig: { authType: "anonymous" } });
+  });
+
+  it("fans out from poll to the deliver function that s.yaml deploys", () => {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a Serverless Devs reference, literally
+    expect(doc.vars.environment.RELAY_DISPATCH).toBe("${env('RELAY_DISPATCH', 'fc')}");
+    // What FC sets in every instance, plus the s.yaml environment with its default.
+    const config = loadConfig({ RELAY_DISPATCH: "fc", FC_ACCOUNT_ID: "1234", FC_REGION: "cn-beijing" });
+    expect(config.dispatch.mode === "fc" && config.dispatch.functionName).toBe(
+      doc.resources.deliver?.props.functionName,
+    );
+    const policy = read("deploy/ram-policy.json");
+    expect(policy).toContain(`functions/${doc.resources.deliver?.props.functionName}"`);
   });
 
   it("writes no installation's values into the file: they come from the environment", () => {

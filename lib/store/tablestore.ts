@@ -963,8 +963,7 @@ export class TablestoreStore implements Store {
       ).map((r) => ({ id: String(r["pk:id"]), due: numOf(r["pk:due_at"]) }));
     }
     const claimed: string[] = [];
-    for (const { id, due } of candidates) {
-      if (claimed.length >= claim.limit) break;
+    const tryClaim = async ({ id, due }: { id: string; due: number | undefined }): Promise<void> => {
       const dueCondition =
         due === undefined
           ? new TS.SingleColumnCondition("next_attempt_at", long(claim.nowMs), CT.LESS_EQUAL, false, true)
@@ -989,13 +988,20 @@ export class TablestoreStore implements Store {
       if (ok) claimed.push(id);
       else if (due !== undefined) {
         const d = await this.getDelivery(id);
-        if (!d && due > claim.nowMs - CREATE_GRACE_MS) continue; // its delivery may still be being created
+        if (!d && due > claim.nowMs - CREATE_GRACE_MS) return; // its delivery may still be being created
         if (d?.status !== "pending" || d.nextAttemptAtMs !== due) {
           if (d?.status === "pending")
             await this.putIndex(TABLES.deliveryDue, TablestoreStore.dueDeliveryPk(d.nextAttemptAtMs, id));
           await this.deleteRow(TABLES.deliveryDue, TablestoreStore.dueDeliveryPk(due, id));
         }
       }
+    };
+    // Conditional updates in parallel, never more at once than the claims still wanted, so a claim
+    // is one round trip's latency per group rather than per row, and never takes more than `limit`.
+    for (let next = 0; claimed.length < claim.limit && next < candidates.length; ) {
+      const group = candidates.slice(next, next + claim.limit - claimed.length);
+      next += group.length;
+      await Promise.all(group.map(tryClaim));
     }
     const rows = await this.batchGet(
       TABLES.deliveries,

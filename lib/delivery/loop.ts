@@ -3,7 +3,8 @@
  * `perEndpointConcurrency` per endpoint, until none are due or time is up. Shared by the tick and by
  * the FC deliver function that fan-out invokes.
  */
-import { forEachLimit, type KeyedSemaphore } from "../concurrency.js";
+import type { KeyedSemaphore } from "../concurrency.js";
+import type { DeliveryRow } from "../store/store.js";
 import { attemptDelivery, type DeliveryOutcome, type DeliveryRun } from "./deliver.js";
 
 export interface DeliveryCounts {
@@ -34,22 +35,59 @@ export async function deliverDue(
   options: DeliveryLoopOptions,
 ): Promise<void> {
   const { store, clock, owner, log } = run.deps;
-  const limit = options.concurrency * 2;
-  // A batch is claimed a slice at a time, like the due queue: a lease is taken only when the row is
-  // about to be attempted, so a run that ends early leaves the rest free for someone else.
+  const claimSize = options.concurrency;
+  // A batch is claimed a slice at a time, like the due queue: a lease is taken only shortly before
+  // the row is attempted, so a run that ends early leaves the rest free for someone else.
   const batch = options.ids ? [...new Set(options.ids)] : undefined;
-  while (options.timeLeft()) {
-    const ids = batch?.splice(0, limit);
-    if (ids?.length === 0) return;
-    const rows = await store.claimDueDeliveries({
-      owner,
-      nowMs: clock.now(),
-      leaseMs: options.leaseMs,
-      limit,
-      ...(ids ? { ids } : {}),
-    });
-    if (rows.length === 0 && !ids) return;
-    await forEachLimit(rows, options.concurrency, async (row) => {
+  const claimed: DeliveryRow[] = [];
+  let drained = false;
+  let claimError: unknown;
+  let claiming: Promise<void> | undefined;
+
+  /** One claim at a time, started before the claimed rows run out, so attempts never wait on it long. */
+  function claimMore(): Promise<void> {
+    if (claiming || drained || !options.timeLeft()) return claiming ?? Promise.resolve();
+    claiming = (async () => {
+      try {
+        while (!drained && options.timeLeft()) {
+          const ids = batch?.splice(0, claimSize);
+          if (ids?.length === 0) break;
+          const rows = await store.claimDueDeliveries({
+            owner,
+            nowMs: clock.now(),
+            leaseMs: options.leaseMs,
+            limit: claimSize,
+            ...(ids ? { ids } : {}),
+          });
+          claimed.push(...rows);
+          if (rows.length > 0) return;
+          // Nothing due (or this slice of the batch was taken elsewhere): the next slice, or done.
+          if (!ids) break;
+        }
+        drained = true;
+      } catch (error) {
+        claimError ??= error;
+        drained = true;
+      } finally {
+        claiming = undefined;
+      }
+    })();
+    return claiming;
+  }
+
+  async function next(): Promise<DeliveryRow | undefined> {
+    for (;;) {
+      if (claimed.length <= claimSize / 2) void claimMore();
+      // Rows already claimed are attempted even when time is short: the run's reserve is for them.
+      const row = claimed.shift();
+      if (row) return row;
+      if (drained || !options.timeLeft()) return undefined;
+      await claimMore();
+    }
+  }
+
+  async function worker(): Promise<void> {
+    for (let row = await next(); row; row = await next()) {
       const release = await options.endpointSlots.acquire(row.webhookId.startsWith("task:") ? row.url : row.webhookId);
       try {
         countOutcome(counts, await attemptDelivery(row, run));
@@ -64,6 +102,10 @@ export async function deliverDue(
       } finally {
         release();
       }
-    });
+    }
   }
+
+  await Promise.all(Array.from({ length: options.concurrency }, worker));
+  // A claim that failed (the store is unreachable) ends this loop; the caller decides what it means.
+  if (claimError !== undefined) throw claimError;
 }

@@ -24,9 +24,13 @@ export async function startCliServer(
 }
 
 /** Starts one of the built bench scripts (dist/bench/<name>) that prints its URL first. */
-export async function startScript(name: string): Promise<{ url: string; stop(): Promise<void> }> {
+export async function startScript(
+  name: string,
+  env: Record<string, string> = {},
+): Promise<{ url: string; stop(): Promise<void> }> {
   const child = spawn(process.execPath, [fileURLToPath(new URL(`./${name}`, import.meta.url))], {
     stdio: ["ignore", "pipe", "ignore"],
+    env: { ...process.env, ...env },
   });
   if (!child.stdout) throw new Error("no stdout");
   const [url] = (await once(createInterface({ input: child.stdout }), "line")) as [string];

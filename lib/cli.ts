@@ -99,6 +99,7 @@ Exit codes: 0 ok, 1 failure, 2 usage, 3 configuration, 4 task not found, 5 auth,
     .option("--access-key-secret <secret>", "its secret")
     .option("--seed <seed>", "seed for task ids and outcomes")
     .option("--no-auth", "accept unsigned requests (benchmark baselines only)")
+    .option("--latency <duration>", "answer every request this much later, e.g. 100ms")
     .action(async (options: Record<string, unknown>) => {
       const { simulatorCommand } = await import("./cli/simulator-command.js");
       await simulatorCommand(io, options);

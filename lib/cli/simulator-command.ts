@@ -61,6 +61,14 @@ export function simulatorOptions(options: Record<string, unknown>): SimulatorOpt
 
 export async function simulatorCommand(io: CliIo, options: Record<string, unknown>): Promise<void> {
   const sim = await startSimulator(simulatorOptions(options));
+  if (options.latency !== undefined) {
+    const ms = parseDuration(String(options.latency));
+    if (ms === undefined) {
+      await sim.close();
+      throw new InvalidArgumentError(`--latency "${String(options.latency)}" must be a duration, e.g. 100ms`);
+    }
+    sim.faults.inject({ fault: { kind: "latency", ms } });
+  }
   io.out(`${sim.url}\n`);
   io.err(
     `Quanmiao API simulator listening. Point the relay at it with:\n` +

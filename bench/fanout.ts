@@ -15,13 +15,13 @@ import { openRelay } from "../lib/relay.js";
 import { EMULATOR_CREDENTIAL } from "../lib/store/tablestore/emulator/server.js";
 import { TablestoreStore } from "../lib/store/tablestore.js";
 import { createWebhook } from "../lib/webhooks.js";
-import { type BenchRow, startCliServer, startScript } from "./support.js";
+import { row, type ScenarioRow, startCliServer, startScript } from "./support.js";
 
 const RECEIVER_DELAY_MS = 200;
 const ENDPOINTS = 8;
 const DELIVER_BUNDLE = fileURLToPath(new URL("../deliver/index.js", import.meta.url));
 
-export async function benchFanOut(deliveries: number, instances: readonly number[]): Promise<BenchRow[]> {
+export async function benchFanOut(deliveries: number, instances: readonly number[]): Promise<ScenarioRow[]> {
   const tablestore = await startCliServer(["tablestore-emulator"]);
   // One origin per endpoint: the sender keeps at most RELAY_ENDPOINT_CONCURRENCY connections per origin.
   const receiver = await startScript("receiver.js", {
@@ -83,7 +83,7 @@ export async function benchFanOut(deliveries: number, instances: readonly number
     await inline.close();
     if (summary.delivered !== events * ENDPOINTS) throw new Error(`inline delivered ${summary.delivered}`);
 
-    const rows: BenchRow[] = [];
+    const rows: ScenarioRow[] = [];
     for (const n of instances) {
       const fc = await startFcEmulator({
         credentials: EMULATOR_CREDENTIAL,
@@ -119,14 +119,15 @@ export async function benchFanOut(deliveries: number, instances: readonly number
         if (total !== events * ENDPOINTS)
           throw new Error(`fan-out to ${n} delivered ${total} of ${events * ENDPOINTS}`);
         const rate = total / seconds;
-        rows.push({
-          bench: "fan-out",
-          case: `${total} deliveries, 200 ms receivers, ${n} deliver instance${n === 1 ? "" : "s"} vs inline`,
-          subject: rate,
-          baseline: inlineRate,
-          unit: "deliveries/s",
-          ratio: rate / inlineRate,
-        });
+        rows.push(
+          row(
+            "fan-out (200 ms receivers)",
+            `${n} deliver instance${n === 1 ? "" : "s"} (vs inline)`,
+            rate,
+            "deliveries/s",
+            inlineRate,
+          ),
+        );
       } finally {
         await fc.close();
       }

@@ -7,9 +7,9 @@ import { actionPath } from "../lib/quanmiao/actions.js";
 import { createQuanmiaoClient } from "../lib/quanmiao/client.js";
 import { staticCredentials } from "../lib/quanmiao/credentials.js";
 import { SIM_CREDENTIAL } from "../lib/quanmiao/simulator/server.js";
-import { type BenchRow, median, rate, startCliServer } from "./support.js";
+import { median, rate, row, type ScenarioRow, startCliServer } from "./support.js";
 
-export async function benchQuanmiaoClient(calls: number, rounds: number): Promise<BenchRow[]> {
+export async function benchQuanmiaoClient(calls: number, rounds: number): Promise<ScenarioRow[]> {
   const sim = await startCliServer([
     "simulator",
     "--no-auth",
@@ -39,7 +39,7 @@ export async function benchQuanmiaoClient(calls: number, rounds: number): Promis
     await rate(500, connections, viaClient);
     await rate(500, connections, viaBare);
 
-    const rows: BenchRow[] = [];
+    const rows: ScenarioRow[] = [];
     for (const concurrency of [1, connections]) {
       const subject: number[] = [];
       const baseline: number[] = [];
@@ -50,14 +50,7 @@ export async function benchQuanmiaoClient(calls: number, rounds: number): Promis
       }
       const s = median(subject);
       const b = median(baseline);
-      rows.push({
-        bench: "quanmiao getTask",
-        case: `${calls} calls, ${concurrency} in flight`,
-        subject: s,
-        baseline: b,
-        unit: "calls/s",
-        ratio: s / b,
-      });
+      rows.push(row("getTask client", `${concurrency} in flight (vs bare undici GET)`, s, "calls/s", b));
     }
     return rows;
   } finally {

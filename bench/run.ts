@@ -1,34 +1,46 @@
 /**
- * `npm run bench`: each benchmark measures the project against a bare baseline in the same run,
- * with servers in separate processes on loopback, and reports the ratio. `--json` for machines.
+ * `npm run bench`: every scenario measures the relay next to a baseline run in the same invocation,
+ * with servers in separate processes on loopback, and reports the ratio (what holds on a noisy
+ * machine). A table on stdout, or one JSON object with `--json`; `--quick` is a smoke run (under a
+ * minute) with small sizes; `--only a,b` picks scenarios.
  */
 import { parseArgs } from "node:util";
+import { benchBacklog } from "./backlog.js";
+import { benchPollingEconomy } from "./economy.js";
 import { benchFanOut } from "./fanout.js";
+import { benchLatencyBound } from "./latency.js";
 import { benchQuanmiaoClient } from "./quanmiao-client.js";
-import { benchRelayEndToEnd } from "./relay-e2e.js";
-import { report } from "./support.js";
+import { benchStoreCost } from "./store-cost.js";
+import { report, type ScenarioRow } from "./support.js";
+import { benchThroughput } from "./throughput.js";
 
 const { values } = parseArgs({
   options: {
     json: { type: "boolean", default: false },
-    calls: { type: "string", default: "10000" },
-    rounds: { type: "string", default: "3" },
-    tasks: { type: "string", default: "10000" },
-    deliveries: { type: "string", default: "2000" },
+    quick: { type: "boolean", default: false },
     only: { type: "string" },
   },
 });
-const calls = Number(values.calls);
-const rounds = Number(values.rounds);
-if (!Number.isInteger(calls) || calls < 1 || !Number.isInteger(rounds) || rounds < 1) {
-  process.stderr.write("usage: npm run bench -- [--json] [--calls N] [--rounds N]\n");
+const quick = values.quick;
+const scenarios: Record<string, () => Promise<ScenarioRow[]>> = {
+  client: () => benchQuanmiaoClient(quick ? 500 : 10_000, quick ? 1 : 3),
+  throughput: () => benchThroughput(quick ? 500 : 10_000),
+  latency: () => benchLatencyBound(quick ? 100 : 500),
+  economy: () => (quick ? benchPollingEconomy(300, 3) : benchPollingEconomy(5_000, 24)),
+  backlog: () => (quick ? benchBacklog(5_000, 1_000) : benchBacklog(100_000, 20_000)),
+  "store-cost": () => benchStoreCost(quick ? 50 : 500),
+  fanout: () => benchFanOut(quick ? 200 : 2_000, quick ? [1, 4] : [1, 4, 16]),
+};
+const only = values.only?.split(",") ?? Object.keys(scenarios);
+const unknown = only.filter((name) => !(name in scenarios));
+if (unknown.length > 0) {
+  process.stderr.write(`unknown scenario ${unknown.join(", ")}; choose from ${Object.keys(scenarios).join(", ")}\n`);
   process.exit(2);
 }
-const tasks = Number(values.tasks);
-const deliveries = Number(values.deliveries);
-const rows = [];
-const want = (name: string) => values.only === undefined || values.only.split(",").includes(name);
-if (want("client")) rows.push(...(await benchQuanmiaoClient(calls, rounds)));
-if (want("e2e")) rows.push(...(await benchRelayEndToEnd(tasks)));
-if (want("fanout")) rows.push(...(await benchFanOut(deliveries, [1, 4, 16])));
+const rows: ScenarioRow[] = [];
+for (const name of only) {
+  const started = performance.now();
+  rows.push(...(await (scenarios[name] as () => Promise<ScenarioRow[]>)()));
+  process.stderr.write(`${name}: ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+}
 report(rows, values.json);

@@ -1,6 +1,7 @@
 /** Shared pieces of the benchmarks: servers in their own processes, timing, and the report. */
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
+import os from "node:os";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 
@@ -64,31 +65,65 @@ export function median(values: number[]): number {
   return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
-export interface BenchRow {
-  readonly bench: string;
-  readonly case: string;
-  readonly subject: number;
-  readonly baseline: number;
+/** One measured figure next to its baseline from the same invocation. */
+export interface ScenarioRow {
+  readonly name: string;
+  readonly metric: string;
+  readonly value: number;
   readonly unit: string;
-  /** subject / baseline: what counts on a noisy machine. */
-  readonly ratio: number;
+  /** What `value` is compared with; null where nothing comparable exists. */
+  readonly baseline: number | null;
+  /** value / baseline: what counts on a noisy machine. */
+  readonly ratio: number | null;
 }
 
-export function report(rows: BenchRow[], json: boolean): void {
+export function row(name: string, metric: string, value: number, unit: string, baseline: number | null): ScenarioRow {
+  return { name, metric, value, unit, baseline, ratio: baseline ? value / baseline : null };
+}
+
+export function machine() {
+  const cpus = os.cpus();
+  return {
+    node: process.version,
+    platform: `${process.platform}/${process.arch}`,
+    cpus: cpus.length,
+    cpuModel: cpus[0]?.model ?? "unknown",
+    memoryGiB: +(os.totalmem() / 2 ** 30).toFixed(1),
+  };
+}
+
+const figure = (n: number | null) =>
+  n === null ? "-" : Math.abs(n) >= 100 ? n.toFixed(0) : Math.abs(n) >= 10 ? n.toFixed(1) : n.toFixed(2);
+
+export function report(rows: readonly ScenarioRow[], json: boolean): void {
   if (json) {
-    process.stdout.write(`${JSON.stringify({ node: process.version, rows }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ machine: machine(), scenarios: rows }, null, 2)}\n`);
     return;
   }
-  const header = ["bench", "case", "subject", "baseline", "unit", "ratio"];
-  const cells = rows.map((r) => [
-    r.bench,
-    r.case,
-    r.subject.toFixed(0),
-    r.baseline.toFixed(0),
-    r.unit,
-    r.ratio.toFixed(2),
-  ]);
+  const header = ["scenario", "metric", "value", "baseline", "unit", "ratio"];
+  const cells = rows.map((r) => [r.name, r.metric, figure(r.value), figure(r.baseline), r.unit, figure(r.ratio)]);
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] as string).length)));
   const line = (c: string[]) => c.map((v, i) => v.padEnd(widths[i] as number)).join("  ");
   process.stdout.write(`${line(header)}\n${line(widths.map((w) => "-".repeat(w)))}\n${cells.map(line).join("\n")}\n`);
+}
+
+/** Counts calls to each Store method: the store-cost scenario's yardstick. */
+export function countingStore<T extends object>(store: T): { store: T; calls: () => number } {
+  let calls = 0;
+  const proxy = new Proxy(store, {
+    get(target, key, receiver) {
+      const value = Reflect.get(target, key, receiver);
+      if (typeof value !== "function" || key === "close" || key === "constructor") return value;
+      return (...args: unknown[]) => {
+        calls++;
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+  return { store: proxy, calls: () => calls };
+}
+
+export function percentile(values: readonly number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? 0;
 }

@@ -1,0 +1,15 @@
+/**
+ * One relay run in a fresh process, for the backlog scenario: prints its wall time, the process's
+ * peak RSS and the run's summary as one JSON line. Configuration comes from the environment.
+ */
+import { staticCredentials } from "../lib/quanmiao/credentials.js";
+import { SIM_CREDENTIAL } from "../lib/quanmiao/simulator/server.js";
+import { openRelay } from "../lib/relay.js";
+
+const relay = await openRelay({ env: process.env, credentials: staticCredentials(SIM_CREDENTIAL) });
+const started = performance.now();
+const summary = await relay.tick();
+const wallMs = performance.now() - started;
+await relay.close();
+const peakRssMiB = process.resourceUsage().maxRSS / 1024;
+process.stdout.write(`${JSON.stringify({ wallMs, peakRssMiB, summary })}\n`);

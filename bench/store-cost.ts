@@ -1,0 +1,88 @@
+/**
+ * Store cost: what a finished task costs the store, from registration to its webhook delivered
+ * (one poll, its event, one delivery), on SQLite (store operations) and on Tablestore through the
+ * emulator (store operations and the requests they make). The Tablestore row's baseline is its own
+ * store operations, so its ratio is requests per operation.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadConfig } from "../lib/config.js";
+import { staticCredentials } from "../lib/quanmiao/credentials.js";
+import { SIM_CREDENTIAL, startSimulator } from "../lib/quanmiao/simulator/server.js";
+import { openRelay } from "../lib/relay.js";
+import { SqliteStore } from "../lib/store/sqlite.js";
+import type { Store } from "../lib/store/store.js";
+import { EMULATOR_CREDENTIAL, startTablestoreEmulator } from "../lib/store/tablestore/emulator/server.js";
+import { TablestoreStore } from "../lib/store/tablestore.js";
+import { registerTask } from "../lib/tasks.js";
+import { createWebhook } from "../lib/webhooks.js";
+import { countingStore, row, type ScenarioRow, startScript } from "./support.js";
+
+async function finishTasks(
+  store: Store,
+  tasks: number,
+  simUrl: string,
+  receiverUrl: string,
+  sim: Awaited<ReturnType<typeof startSimulator>>,
+) {
+  const env = { QUANMIAO_ENDPOINT: simUrl, RELAY_ALLOW_PRIVATE_TARGETS: "true", RELAY_API_QPS: "1000" };
+  const relay = await openRelay({
+    env,
+    config: loadConfig(env),
+    store,
+    credentials: staticCredentials(SIM_CREDENTIAL),
+  });
+  try {
+    await createWebhook(relay.registration, { url: `${receiverUrl}/hook` });
+    for (let i = 0; i < tasks; i++) {
+      const task = sim.addTask("llm-cost", { outcome: "SUCCESSED", runMs: 0 });
+      await registerTask(relay.registration, { workspaceId: "llm-cost", taskId: task.taskId });
+    }
+    let delivered = 0;
+    for (let i = 0; i < 50 && delivered < tasks; i++) delivered += (await relay.tick(600_000)).delivered;
+    if (delivered !== tasks) throw new Error(`store cost: delivered ${delivered} of ${tasks}`);
+  } finally {
+    await relay.close();
+  }
+}
+
+export async function benchStoreCost(tasks: number): Promise<ScenarioRow[]> {
+  const sim = await startSimulator({ runMs: 0, workspaces: { "llm-cost": 1_000 } });
+  const receiver = await startScript("receiver.js");
+  const emulator = await startTablestoreEmulator();
+  const dir = mkdtempSync(join(tmpdir(), "quanmiao-cost-"));
+  try {
+    const sqlite = countingStore<Store>(new SqliteStore(join(dir, "relay.db")));
+    await finishTasks(sqlite.store, tasks, sim.url, receiver.url, sim);
+    await sqlite.store.close();
+
+    const ts = new TablestoreStore({
+      endpoint: emulator.url,
+      instance: emulator.instance,
+      credentials: staticCredentials(EMULATOR_CREDENTIAL),
+    });
+    await ts.init();
+    const before = Object.values(emulator.stats().requests).reduce((a, b) => a + b, 0);
+    const tablestore = countingStore<Store>(ts);
+    await finishTasks(tablestore.store, tasks, sim.url, receiver.url, sim);
+    const requests = Object.values(emulator.stats().requests).reduce((a, b) => a + b, 0) - before;
+    await ts.close();
+    const name = `store cost (${tasks} finished tasks, 1 webhook)`;
+    return [
+      row(name, "SQLite store operations per finished task", sqlite.calls() / tasks, "ops", null),
+      row(
+        name,
+        "Tablestore requests per finished task (vs its store operations)",
+        requests / tasks,
+        "requests",
+        tablestore.calls() / tasks,
+      ),
+    ];
+  } finally {
+    await sim.close();
+    await receiver.stop();
+    await emulator.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * Real `quanmiao-relay tick` processes on one SQLite file, for the crash tests (npm test) and the
+ * reliability suite: a scenario of finished tasks and two verifying subscribers, a tick process
+ * that can be SIGKILLed, and the check that everything was delivered.
+ */
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { expect, onTestFinished } from "vitest";
+import { systemClock } from "../../lib/clock.js";
+import { loadConfig } from "../../lib/config.js";
+import { SIM_CREDENTIAL, startSimulator } from "../../lib/quanmiao/simulator/server.js";
+import { SqliteStore } from "../../lib/store/sqlite.js";
+import { registerTask } from "../../lib/tasks.js";
+import { createWebhook } from "../../lib/webhooks.js";
+import { startReceiver } from "./receiver.js";
+import { tempDir } from "./relay.js";
+
+const CLI = fileURLToPath(new URL("../../bin/quanmiao-relay.js", import.meta.url));
+const WS = "llm-proc";
+
+/** A store with `tasks` finished tasks and two subscribers, and the env for `quanmiao-relay tick`. */
+export async function scenario(tasks: number, workspaces = 1) {
+  const sim = await startSimulator({ defaultConcurrency: 10, runMs: 0 });
+  onTestFinished(() => sim.close());
+  const secrets: string[] = [];
+  const rx = await Promise.all(
+    [0, 1].map((i) => startReceiver({ secret: () => secrets[i] ?? [], now: () => Date.now() })),
+  );
+  const path = join(tempDir(), "relay.db");
+  const env = {
+    PATH: process.env.PATH,
+    RELAY_STORE: `sqlite:${path}`,
+    QUANMIAO_ENDPOINT: sim.url,
+    ALIBABA_CLOUD_ACCESS_KEY_ID: SIM_CREDENTIAL.accessKeyId,
+    ALIBABA_CLOUD_ACCESS_KEY_SECRET: SIM_CREDENTIAL.accessKeySecret,
+    RELAY_ALLOW_PRIVATE_TARGETS: "true",
+    RELAY_API_QPS: "500",
+    RELAY_TICK_BUDGET: "20s",
+  };
+  const config = loadConfig(env);
+  const store = new SqliteStore(path);
+  onTestFinished(() => store.close());
+  const deps = { store, clock: systemClock, poll: config.poll, allowPrivateTargets: true };
+  for (const r of rx) secrets.push((await createWebhook(deps, { url: r.url })).secret);
+  const ids: Array<{ ws: string; taskId: string }> = [];
+  for (let i = 0; i < tasks; i++) {
+    const ws = workspaces === 1 ? WS : `${WS}-${i % workspaces}`;
+    const outcome = i % 3 === 0 ? "FAILED" : "SUCCESSED";
+    const t = sim.addTask(ws, { outcome, runMs: 0, submittedAtMs: Date.now() - 60_000 });
+    await registerTask(deps, { workspaceId: ws, taskId: t.taskId, submittedAtMs: Date.now() - 60_000 + i });
+    ids.push({ ws, taskId: t.taskId });
+  }
+  return { sim, rx, store, env, ids, path };
+}
+
+export function tick(env: Record<string, string | undefined>, killAfterMs?: number) {
+  const child = spawn(process.execPath, [CLI, "tick"], { env, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  child.stdout.on("data", (d) => {
+    out += d;
+  });
+  const timer = killAfterMs === undefined ? undefined : setTimeout(() => child.kill("SIGKILL"), killAfterMs);
+  return once(child, "exit").then(([code, signal]) => {
+    clearTimeout(timer);
+    return { code: code as number | null, signal: signal as string | null, out };
+  });
+}
+
+export async function checkEverythingDelivered(s: Awaited<ReturnType<typeof scenario>>) {
+  const active = await s.store.listTasks({ state: "active", limit: 1_000 });
+  expect(active.items).toEqual([]);
+  for (const { ws, taskId } of s.ids) {
+    const events = await s.store.listEventsForTask(ws, taskId);
+    expect(events.map((e) => e.type)).toHaveLength(1);
+  }
+  const deliveries = (await s.store.listDeliveries({ limit: 10_000 })).items;
+  expect(deliveries).toHaveLength(s.ids.length * 2);
+  expect(deliveries.every((d) => d.status === "delivered")).toBe(true);
+  const received = new Set(s.rx.flatMap((r) => r.received.map((q) => String(q.headers["webhook-id"]))));
+  for (const r of s.rx) expect(r.received.every((q) => q.verified !== undefined)).toBe(true);
+  for (const d of deliveries) expect(received.has(d.id)).toBe(true);
+  return s.rx.reduce((n, r) => n + r.received.length, 0) - deliveries.length;
+}

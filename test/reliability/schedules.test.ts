@@ -1,0 +1,342 @@
+/**
+ * The reliability suite (`npm run test:reliability`): seeded random fault schedules over long
+ * fake-clock runs. Each trial gives the simulator latency, 5xx, 429, malformed and cut-off answers,
+ * the receivers 5xx, 429, resets, timeouts and a 410, the Tablestore emulator 503s; runs overlap and
+ * some are killed at a random store operation (crash-stop: nothing after that point happens). Then
+ * the faults stop, the clock runs on until nothing is pending, and the invariants are checked.
+ *
+ * RELIABILITY_PROFILE=ci (default) or full sets the size; RELIABILITY_SEED the base seed. Every
+ * trial prints its seed, so a failure is replayed with RELIABILITY_SEED=<seed> RELIABILITY_TRIALS=1.
+ */
+import { join } from "node:path";
+import { afterAll, describe, expect, it, onTestFinished } from "vitest";
+import { ManualClock } from "../../lib/clock.js";
+import { type Config, loadConfig } from "../../lib/config.js";
+import { WebhookSender } from "../../lib/delivery/send.js";
+import { TERMINAL_EVENT_TYPES } from "../../lib/events.js";
+import { createQuanmiaoClient } from "../../lib/quanmiao/client.js";
+import { staticCredentials } from "../../lib/quanmiao/credentials.js";
+import type { Fault } from "../../lib/quanmiao/simulator/faults.js";
+import { seededRandom } from "../../lib/quanmiao/simulator/random.js";
+import { SIM_CREDENTIAL, startSimulator } from "../../lib/quanmiao/simulator/server.js";
+import { SqliteStore } from "../../lib/store/sqlite.js";
+import type { DeliveryRow, Store, TaskRow } from "../../lib/store/store.js";
+import { EMULATOR_CREDENTIAL, startTablestoreEmulator } from "../../lib/store/tablestore/emulator/server.js";
+import { TablestoreStore } from "../../lib/store/tablestore.js";
+import { registerTask } from "../../lib/tasks.js";
+import { runTick, type TickDeps } from "../../lib/tick.js";
+import { createWebhook, setWebhookEnabled } from "../../lib/webhooks.js";
+import { type Received, type Reply, startReceiver } from "../support/receiver.js";
+import { tempDir } from "../support/relay.js";
+
+const PROFILES = {
+  ci: { trials: 6, steps: 90, tasks: 30 },
+  full: { trials: 40, steps: 360, tasks: 80 },
+} as const;
+const profile = PROFILES[(process.env.RELIABILITY_PROFILE ?? "ci") as keyof typeof PROFILES] ?? PROFILES.ci;
+const TRIALS = Number(process.env.RELIABILITY_TRIALS ?? profile.trials);
+const BASE_SEED = process.env.RELIABILITY_SEED ?? "reliability-1";
+const STEP_MS = 60_000;
+
+const totals = { trials: 0, runs: 0, overlapping: 0, killed: 0, faults: 0, deliveries: 0, duplicateSends: 0 };
+let unhandled = 0;
+const onUnhandled = () => {
+  unhandled++;
+};
+process.on("unhandledRejection", onUnhandled);
+afterAll(() => {
+  process.off("unhandledRejection", onUnhandled);
+  console.log(JSON.stringify({ reliability: { profile: process.env.RELIABILITY_PROFILE ?? "ci", ...totals } }));
+});
+
+/** A store whose every operation after the `after`-th never completes: a process that died there. */
+function crashingStore(store: Store, after: number): Store {
+  let calls = 0;
+  return new Proxy(store, {
+    get(target, key, receiver) {
+      const value = Reflect.get(target, key, receiver);
+      if (typeof value !== "function") return value;
+      return (...args: unknown[]) =>
+        ++calls > after ? new Promise(() => {}) : (value as (...a: unknown[]) => unknown).apply(target, args);
+    },
+  });
+}
+
+const SIM_FAULTS: readonly Fault[] = [
+  { kind: "latency", ms: 300 },
+  { kind: "throttle", retryAfterMs: 2_000 },
+  { kind: "serverError", status: 503 },
+  { kind: "serverError", status: 500 },
+  { kind: "malformed" },
+  { kind: "truncated" },
+  { kind: "drop" },
+];
+
+async function trial(seed: string, storeKind: "sqlite" | "tablestore") {
+  const random = seededRandom(seed);
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
+  const clock = new ManualClock();
+  const sim = await startSimulator({
+    clock,
+    seed,
+    workspaces: { "llm-r1": 3, "llm-r2": 6 },
+    runMs: [30_000, 20 * 60_000],
+    failureRate: 0.1,
+    cancelRate: 0.05,
+  });
+  onTestFinished(() => sim.close());
+  const config: Config = loadConfig({
+    RELAY_STORE: `sqlite:${join(tempDir(), "relay.db")}`,
+    QUANMIAO_ENDPOINT: sim.url,
+    RELAY_ALLOW_PRIVATE_TARGETS: "true",
+    RELAY_DELIVERY_TIMEOUT: "1s",
+    QUANMIAO_REQUEST_TIMEOUT: "1s",
+    RELAY_API_QPS: "100",
+    // Short, so that deliveries do die within the trial (and must say why).
+    RELAY_RETRY_SCHEDULE: "0,5s,30s,2m,5m",
+  });
+  let store: Store;
+  let storeFaults = () => 0;
+  if (storeKind === "tablestore") {
+    const emulator = await startTablestoreEmulator({ seed });
+    onTestFinished(() => emulator.close());
+    const ts = new TablestoreStore({
+      endpoint: emulator.url,
+      instance: emulator.instance,
+      credentials: staticCredentials(EMULATOR_CREDENTIAL),
+    });
+    await ts.init();
+    emulator.inject({ fault: { kind: "busy" }, rate: 0.05 });
+    storeFaults = () => emulator.stats().faults;
+    store = ts;
+  } else {
+    store = new SqliteStore(config.store.kind === "sqlite" ? config.store.path : "");
+  }
+  onTestFinished(() => store.close());
+  const client = createQuanmiaoClient({ ...config.quanmiao, credentials: staticCredentials(SIM_CREDENTIAL), clock });
+  const sender = new WebhookSender({ timeoutMs: config.delivery.timeoutMs });
+  onTestFinished(async () => {
+    await sender.close();
+    await client.close();
+  });
+  const registration = { store, clock, poll: config.poll, allowPrivateTargets: true };
+
+  // Receivers: mostly healthy, with seeded failures; one answers 410 at some point (and is then
+  // disabled by the relay), one is disabled by its owner mid-trial.
+  let step = 0;
+  let healthy = false;
+  let receiverFaults = 0;
+  const receiverReply = (gone: { atStep?: number } | undefined) => (): Reply => {
+    // An endpoint that is gone stays gone.
+    if (gone?.atStep !== undefined) return { status: 410 };
+    if (healthy) return {};
+    const roll = random();
+    if (gone && step > 20 && roll < 0.1) {
+      gone.atStep = step;
+      return { status: 410 };
+    }
+    if (roll < 0.6) return {};
+    receiverFaults++;
+    if (roll < 0.72) return { status: pick([500, 502, 503]) };
+    if (roll < 0.8) return { status: 429, headers: { "retry-after": "3" } };
+    if (roll < 0.88) return { destroy: true };
+    return { delayMs: 1_500 }; // longer than RELAY_DELIVERY_TIMEOUT
+  };
+  const subscribers: Array<{
+    id: string;
+    received: Received[];
+    steps: number[];
+    /** Whether the receiver answered that request 2xx in time: an acknowledged delivery. */
+    acked: boolean[];
+    disabledFromStep?: number;
+  }> = [];
+  for (const gone of [undefined, undefined, {} as { atStep?: number }, undefined]) {
+    let secret = "";
+    const steps: number[] = [];
+    const acked: boolean[] = [];
+    const rx = await startReceiver({
+      secret: () => secret,
+      now: () => clock.now(),
+      reply: (_r, i) => {
+        steps[i] = step;
+        const reply = receiverReply(gone)();
+        acked[i] = reply.status === undefined && !reply.destroy && !reply.delayMs;
+        return reply;
+      },
+    });
+    const created = await createWebhook(registration, { url: rx.url });
+    secret = created.secret;
+    subscribers.push({ id: created.webhook.id, received: rx.received, steps, acked });
+  }
+  const ownerDisables = subscribers[3] as (typeof subscribers)[number];
+  /** Notes, before a step's runs start, which webhooks the store has disabled by then. */
+  const noteDisabled = async () => {
+    for (const w of await store.listWebhooks()) {
+      const s = subscribers.find((x) => x.id === w.id);
+      if (s && !w.enabled && s.disabledFromStep === undefined) s.disabledFromStep = step;
+    }
+  };
+
+  const tasks: Array<{ workspaceId: string; taskId: string }> = [];
+  const deps = (owner: string, s: Store): TickDeps => ({
+    store: s,
+    client,
+    config,
+    clock,
+    sleep: clock.sleep,
+    random,
+    sender,
+    owner,
+    quickRetries: 0,
+  });
+  let runs = 0;
+  let overlapping = 0;
+  let killed = 0;
+  let simFaults = 0;
+
+  for (step = 0; step < profile.steps; step++) {
+    if (tasks.length < profile.tasks && random() < 0.5) {
+      const ws = pick(["llm-r1", "llm-r2"]);
+      const task = sim.addTask(ws, { submittedAtMs: clock.now() });
+      await registerTask(registration, { workspaceId: ws, taskId: task.taskId, submittedAtMs: clock.now() });
+      tasks.push({ workspaceId: ws, taskId: task.taskId });
+    }
+    if (random() < 0.25) {
+      sim.faults.inject({ fault: pick(SIM_FAULTS), times: 1 + Math.floor(random() * 4) });
+      simFaults++;
+    }
+    if (step === Math.floor(profile.steps / 2)) await setWebhookEnabled(store, ownerDisables.id, false);
+    await noteDisabled();
+    const roll = random();
+    if (roll < 0.1) {
+      // Killed: this run stops at a random store operation and is never heard from again.
+      void runTick(deps(`killed-${step}`, crashingStore(store, 1 + Math.floor(random() * 60))), { budgetMs: 50_000 });
+      killed++;
+      runs++;
+    } else if (roll < 0.3) {
+      await Promise.all([
+        runTick(deps(`a-${step}`, store), { budgetMs: 50_000 }),
+        runTick(deps(`b-${step}`, store), { budgetMs: 50_000 }),
+      ]);
+      overlapping++;
+      runs += 2;
+    } else {
+      await runTick(deps(`run-${step}`, store), { budgetMs: 50_000 });
+      runs++;
+    }
+    clock.advance(STEP_MS);
+  }
+
+  // Recovery: no more faults; runs every 10 minutes of fake time until nothing is pending.
+  healthy = true;
+  sim.faults.clear();
+  const quiet = async () =>
+    (await store.listTasks({ state: "active", limit: 1 })).items.length === 0 &&
+    (await store.listDeliveries({ status: "pending", limit: 1 })).items.length === 0;
+  for (let i = 0; i < 300 && !(await quiet()); i++) {
+    clock.advance(10 * 60_000);
+    step++;
+    await noteDisabled();
+    await runTick(deps(`recover-${i}`, store), { budgetMs: 50_000 });
+    runs++;
+    expect(sim.stats().calls.GetVideoAnalysisTask).toBeGreaterThan(0);
+  }
+  expect(await quiet()).toBe(true);
+  clock.advance(24 * 3_600_000); // every lease has run out by now, killed runs' included
+
+  // ── invariants ─────────────────────────────────────────────────────────
+  const allTasks: TaskRow[] = [];
+  for (let cursor: string | undefined, first = true; first || cursor; first = false) {
+    const page = await store.listTasks({ limit: 500, ...(cursor ? { cursor } : {}) });
+    allTasks.push(...page.items);
+    cursor = page.cursor;
+  }
+  const deliveries: DeliveryRow[] = [];
+  for (let cursor: string | undefined, first = true; first || cursor; first = false) {
+    const page = await store.listDeliveries({ limit: 500, ...(cursor ? { cursor } : {}) });
+    deliveries.push(...page.items);
+    cursor = page.cursor;
+  }
+  expect(allTasks).toHaveLength(tasks.length);
+  const byEvent = new Map<string, DeliveryRow[]>();
+  for (const d of deliveries) byEvent.set(d.eventId, [...(byEvent.get(d.eventId) ?? []), d]);
+  const webhooks = new Map((await store.listWebhooks()).map((w) => [w.id, w]));
+  for (const t of tasks) {
+    const row = allTasks.find((r) => r.workspaceId === t.workspaceId && r.taskId === t.taskId);
+    expect(row?.state, `${seed}: task ${t.taskId} ended`).toBe("done");
+    const events = await store.listEventsForTask(t.workspaceId, t.taskId);
+    const terminal = events.filter((e) => (TERMINAL_EVENT_TYPES as readonly string[]).includes(e.type));
+    // No event lost, none duplicated: exactly one terminal event per task.
+    expect(terminal, `${seed}: terminal events of ${t.taskId}`).toHaveLength(1);
+    expect(new Set(events.map((e) => e.type)).size).toBe(events.length);
+    // Every webhook that stayed enabled has a delivery of it.
+    const event = terminal[0];
+    const targets = new Set((byEvent.get(event?.id ?? "") ?? []).map((d) => d.webhookId));
+    for (const s of subscribers) {
+      if (webhooks.get(s.id)?.enabled && s.disabledFromStep === undefined) {
+        expect(targets.has(s.id), `${seed}: ${event?.id} → ${s.id}`).toBe(true);
+      }
+    }
+  }
+  const received = new Map<string, number>();
+  /** Acknowledged sends per delivery: more than one means it was sent again after a success. */
+  const ackedSends = new Map<string, number>();
+  for (const s of subscribers) {
+    for (const [i, r] of s.received.entries()) {
+      expect(r.verified, `${seed}: a request that did not verify`).toBeDefined();
+      const id = String(r.headers["webhook-id"]);
+      received.set(id, (received.get(id) ?? 0) + 1);
+      if (s.acked[i]) ackedSends.set(id, (ackedSends.get(id) ?? 0) + 1);
+    }
+  }
+  for (const d of deliveries) {
+    // Delivered or dead with a reason; never left pending or leased.
+    expect(["delivered", "dead"], `${seed}: ${d.id} ${d.status}`).toContain(d.status);
+    if (d.status === "dead") expect(d.lastError, `${seed}: ${d.id} died without a reason`).toBeTruthy();
+    if (d.status === "delivered")
+      expect(received.get(d.id) ?? 0, `${seed}: ${d.id} delivered unseen`).toBeGreaterThan(0);
+    expect(d.leaseUntilMs).toBeLessThanOrEqual(clock.now());
+  }
+  for (const t of allTasks) expect(t.leaseUntilMs).toBeLessThanOrEqual(clock.now());
+  // Nothing sent to an endpoint once the store had it disabled (by its owner, or after a 410).
+  for (const s of subscribers) {
+    if (s.disabledFromStep === undefined) continue;
+    const late = s.steps.filter((st) => st >= (s.disabledFromStep as number));
+    expect(late, `${seed}: sent to ${s.id} after it was disabled`).toEqual([]);
+  }
+  expect(ownerDisables.disabledFromStep).toBeDefined();
+  expect(unhandled, `${seed}: unhandled rejections`).toBe(0);
+
+  // At-least-once: a success can be sent again only if the run that got it never recorded it.
+  const duplicateSends = [...ackedSends.values()].reduce((n, c) => n + c - 1, 0);
+  if (killed === 0) expect(duplicateSends, `${seed}: resent after a recorded success`).toBe(0);
+  const faults = simFaults + receiverFaults + storeFaults();
+  totals.trials++;
+  totals.runs += runs;
+  totals.overlapping += overlapping;
+  totals.killed += killed;
+  totals.faults += faults;
+  totals.deliveries += deliveries.length;
+  totals.duplicateSends += duplicateSends;
+  console.log(
+    JSON.stringify({
+      seed,
+      store: storeKind,
+      tasks: tasks.length,
+      runs,
+      overlapping,
+      killed,
+      faults,
+      deliveries: deliveries.length,
+      duplicateSends,
+    }),
+  );
+}
+
+describe(`reliability (${TRIALS} seeded trials)`, () => {
+  for (let i = 0; i < TRIALS; i++) {
+    const seed = TRIALS === 1 && process.env.RELIABILITY_SEED ? BASE_SEED : `${BASE_SEED}-${i}`;
+    const store = i % 2 === 0 ? "sqlite" : "tablestore";
+    it(`trial ${seed} on ${store}`, () => trial(seed, store), 300_000);
+  }
+});

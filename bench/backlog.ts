@@ -13,10 +13,9 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { systemClock } from "../lib/clock.js";
 import { loadConfig } from "../lib/config.js";
-import { deliveryId, eventId } from "../lib/ids.js";
 import { SqliteStore } from "../lib/store/sqlite.js";
 import { createWebhook } from "../lib/webhooks.js";
-import { row, type ScenarioRow, startCliServer, startScript } from "./support.js";
+import { row, type ScenarioRow, startCliServer, startScript, writeDueBacklog } from "./support.js";
 
 const run = promisify(execFile);
 const WEBHOOKS = 10;
@@ -62,29 +61,12 @@ export async function benchBacklog(tasks: number, deliveries: number): Promise<S
       }
       const deps = { store, clock: systemClock, poll: loadConfig({}).poll, allowPrivateTargets: true };
       for (const url of receivers.url.split(" ")) await createWebhook(deps, { url: `${url}/hook` });
-      const webhooks = await store.listWebhooks();
-      const body = JSON.stringify({ type: "video_analysis.succeeded", data: { pad: "x".repeat(2_000) } });
-      for (let i = 0; i < Math.ceil(deliveries / WEBHOOKS); i++) {
-        const id = eventId("llm-backlog-0", `done-${i}`, "video_analysis.succeeded");
-        await store.createEvent({
-          id,
-          type: "video_analysis.succeeded",
-          workspaceId: "llm-backlog-0",
-          taskId: `done-${i}`,
-          body,
-          createdAtMs: nowMs,
-        });
-        await store.createDeliveries(
-          webhooks.map((w) => ({
-            id: deliveryId(id, w.id),
-            eventId: id,
-            webhookId: w.id,
-            url: w.url,
-            nextAttemptAtMs: nowMs,
-            createdAtMs: nowMs,
-          })),
-        );
-      }
+      await writeDueBacklog(store, {
+        events: Math.ceil(deliveries / WEBHOOKS),
+        workspaceId: "llm-backlog-0",
+        label: "done",
+        nowMs,
+      });
       await store.close();
       return path;
     };

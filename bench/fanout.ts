@@ -9,13 +9,12 @@ import { fileURLToPath } from "node:url";
 import { systemClock } from "../lib/clock.js";
 import { loadConfig } from "../lib/config.js";
 import { startFcEmulator } from "../lib/fc/emulator/server.js";
-import { deliveryId, eventId } from "../lib/ids.js";
 import { staticCredentials } from "../lib/quanmiao/credentials.js";
 import { openRelay } from "../lib/relay.js";
 import { EMULATOR_CREDENTIAL } from "../lib/store/tablestore/emulator/server.js";
 import { TablestoreStore } from "../lib/store/tablestore.js";
 import { createWebhook } from "../lib/webhooks.js";
-import { row, type ScenarioRow, startCliServer, startScript } from "./support.js";
+import { row, type ScenarioRow, startCliServer, startScript, writeDueBacklog } from "./support.js";
 
 const RECEIVER_DELAY_MS = 200;
 const ENDPOINTS = 8;
@@ -42,37 +41,11 @@ export async function benchFanOut(deliveries: number, instances: readonly number
     await store.init();
     const deps = { store, clock: systemClock, poll: loadConfig({}).poll, allowPrivateTargets: true };
     for (const url of receiver.url.split(" ")) await createWebhook(deps, { url: `${url}/hook` });
-    const webhooks = await store.listWebhooks();
     const events = Math.ceil(deliveries / ENDPOINTS);
 
     /** A backlog of due deliveries, fresh per case: `events` finished tasks × the webhooks. */
-    async function backlog(label: string): Promise<void> {
-      const nowMs = Date.now();
-      for (let i = 0; i < events; i++) {
-        const id = eventId("llm-bench", `${label}-${i}`, "video_analysis.succeeded");
-        await store.createEvent({
-          id,
-          type: "video_analysis.succeeded",
-          workspaceId: "llm-bench",
-          taskId: `${label}-${i}`,
-          body: JSON.stringify({
-            type: "video_analysis.succeeded",
-            data: { taskId: `${label}-${i}`, pad: "x".repeat(2_000) },
-          }),
-          createdAtMs: nowMs,
-        });
-        await store.createDeliveries(
-          webhooks.map((w) => ({
-            id: deliveryId(id, w.id),
-            eventId: id,
-            webhookId: w.id,
-            url: w.url,
-            nextAttemptAtMs: nowMs,
-            createdAtMs: nowMs,
-          })),
-        );
-      }
-    }
+    const backlog = (label: string) =>
+      writeDueBacklog(store, { events, workspaceId: "llm-bench", label, nowMs: Date.now() });
 
     // Inline: one run delivers the whole backlog.
     await backlog("inline");

@@ -16,7 +16,7 @@ import { SIM_CREDENTIAL } from "../lib/quanmiao/simulator/server.js";
 import { openRelay } from "../lib/relay.js";
 import { registerTask } from "../lib/tasks.js";
 import { createWebhook } from "../lib/webhooks.js";
-import { row, type ScenarioRow, startCliServer, startScript } from "./support.js";
+import { row, type ScenarioRow, startBenchSimulator, startScript } from "./support.js";
 
 const API_MS = 100;
 const RECEIVER_MS = 200;
@@ -24,12 +24,7 @@ const CONCURRENCY = 16;
 const WEBHOOKS = 2;
 
 export async function benchLatencyBound(tasks: number): Promise<ScenarioRow[]> {
-  const sim = await startCliServer(
-    ["simulator", "--run-time", "0", "--failure-rate", "0", "--cancel-rate", "0", "--concurrency", "1000"].concat([
-      "--latency",
-      `${API_MS}ms`,
-    ]),
-  );
+  const sim = await startBenchSimulator(["--concurrency", "1000", "--latency", `${API_MS}ms`]);
   const receivers = await startScript("receiver.js", {
     BENCH_RECEIVER_DELAY_MS: String(RECEIVER_MS),
     BENCH_RECEIVER_PORTS: String(WEBHOOKS),

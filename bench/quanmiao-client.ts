@@ -7,19 +7,10 @@ import { actionPath } from "../lib/quanmiao/actions.js";
 import { createQuanmiaoClient } from "../lib/quanmiao/client.js";
 import { staticCredentials } from "../lib/quanmiao/credentials.js";
 import { SIM_CREDENTIAL } from "../lib/quanmiao/simulator/server.js";
-import { median, rate, row, type ScenarioRow, startCliServer } from "./support.js";
+import { median, rate, row, type ScenarioRow, startBenchSimulator } from "./support.js";
 
 export async function benchQuanmiaoClient(calls: number, rounds: number): Promise<ScenarioRow[]> {
-  const sim = await startCliServer([
-    "simulator",
-    "--no-auth",
-    "--run-time",
-    "0",
-    "--failure-rate",
-    "0",
-    "--cancel-rate",
-    "0",
-  ]);
+  const sim = await startBenchSimulator(["--no-auth"]);
   const connections = 8;
   const client = createQuanmiaoClient({
     endpoint: sim.url,

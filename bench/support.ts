@@ -4,6 +4,8 @@ import { once } from "node:events";
 import os from "node:os";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { deliveryId, eventId } from "../lib/ids.js";
+import type { Store } from "../lib/store/store.js";
 
 const CLI = fileURLToPath(new URL("../../bin/quanmiao-relay.js", import.meta.url));
 
@@ -22,6 +24,46 @@ export async function startCliServer(
       await once(child, "exit");
     },
   };
+}
+
+/** The simulator in its own process, every task finished at once and successful, plus `extra` flags. */
+export function startBenchSimulator(extra: string[] = []) {
+  return startCliServer(["simulator", "--run-time", "0", "--failure-rate", "0", "--cancel-rate", "0", ...extra]);
+}
+
+/**
+ * A backlog of due deliveries written straight to the store: `events` finished tasks, each to every
+ * webhook, with a body of about 2 KB.
+ */
+export async function writeDueBacklog(
+  store: Store,
+  options: { events: number; workspaceId: string; label: string; nowMs: number },
+): Promise<number> {
+  const webhooks = await store.listWebhooks();
+  for (let i = 0; i < options.events; i++) {
+    const taskId = `${options.label}-${i}`;
+    const id = eventId(options.workspaceId, taskId, "video_analysis.succeeded");
+    const body = JSON.stringify({ type: "video_analysis.succeeded", data: { taskId, pad: "x".repeat(2_000) } });
+    await store.createEvent({
+      id,
+      type: "video_analysis.succeeded",
+      workspaceId: options.workspaceId,
+      taskId,
+      body,
+      createdAtMs: options.nowMs,
+    });
+    await store.createDeliveries(
+      webhooks.map((w) => ({
+        id: deliveryId(id, w.id),
+        eventId: id,
+        webhookId: w.id,
+        url: w.url,
+        nextAttemptAtMs: options.nowMs,
+        createdAtMs: options.nowMs,
+      })),
+    );
+  }
+  return options.events * webhooks.length;
 }
 
 /** Starts one of the built bench scripts (dist/bench/<name>) that prints its URL first. */

@@ -17,25 +17,14 @@ import { SIM_CREDENTIAL } from "../lib/quanmiao/simulator/server.js";
 import { openRelay } from "../lib/relay.js";
 import { registerTask } from "../lib/tasks.js";
 import { createWebhook } from "../lib/webhooks.js";
-import { row, type ScenarioRow, startCliServer, startScript } from "./support.js";
+import { row, type ScenarioRow, startBenchSimulator, startScript } from "./support.js";
 
 const WORKSPACES = 100;
 const cpuMs = (u: NodeJS.CpuUsage) => (u.user + u.system) / 1000;
 const CONCURRENCY = 16;
 
 export async function benchThroughput(tasks: number): Promise<ScenarioRow[]> {
-  const sim = await startCliServer([
-    "simulator",
-    "--no-auth",
-    "--run-time",
-    "0",
-    "--failure-rate",
-    "0",
-    "--cancel-rate",
-    "0",
-    "--concurrency",
-    "1000",
-  ]);
+  const sim = await startBenchSimulator(["--no-auth", "--concurrency", "1000"]);
   const receivers = await Promise.all([startScript("receiver.js"), startScript("receiver.js")]);
   const dir = mkdtempSync(join(tmpdir(), "quanmiao-bench-"));
   try {

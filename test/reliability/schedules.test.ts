@@ -73,8 +73,11 @@ const SIM_FAULTS: readonly Fault[] = [
 ];
 
 async function trial(seed: string, storeKind: "sqlite" | "tablestore") {
+  // Separate streams: the schedule (steps, faults, kills) replays exactly from the seed, whatever
+  // order concurrent requests reach the receivers in, or whatever jitter the relay draws.
   const random = seededRandom(seed);
-  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
+  const replies = seededRandom(`${seed}/receivers`);
+  const pick = <T>(items: readonly T[], from = random): T => items[Math.floor(from() * items.length)] as T;
   const clock = new ManualClock();
   const sim = await startSimulator({
     clock,
@@ -130,14 +133,14 @@ async function trial(seed: string, storeKind: "sqlite" | "tablestore") {
     // An endpoint that is gone stays gone.
     if (gone?.atStep !== undefined) return { status: 410 };
     if (healthy) return {};
-    const roll = random();
+    const roll = replies();
     if (gone && step > 20 && roll < 0.1) {
       gone.atStep = step;
       return { status: 410 };
     }
     if (roll < 0.6) return {};
     receiverFaults++;
-    if (roll < 0.72) return { status: pick([500, 502, 503]) };
+    if (roll < 0.72) return { status: pick([500, 502, 503], replies) };
     if (roll < 0.8) return { status: 429, headers: { "retry-after": "3" } };
     if (roll < 0.88) return { destroy: true };
     return { delayMs: 1_500 }; // longer than RELAY_DELIVERY_TIMEOUT
@@ -184,7 +187,7 @@ async function trial(seed: string, storeKind: "sqlite" | "tablestore") {
     config,
     clock,
     sleep: clock.sleep,
-    random,
+    random: seededRandom(`${seed}/relay/${owner}`),
     sender,
     owner,
     quickRetries: 0,

@@ -1,8 +1,4 @@
-import { execFile } from "node:child_process";
-import { cpSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { promisify } from "node:util";
+import { readFileSync } from "node:fs";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { systemClock } from "../../../lib/clock.js";
 import { loadConfig } from "../../../lib/config.js";
@@ -13,34 +9,8 @@ import { TablestoreStore } from "../../../lib/store/tablestore.js";
 import { registerTask } from "../../../lib/tasks.js";
 import { createWebhook } from "../../../lib/webhooks.js";
 import { TOKEN } from "../../support/api.js";
+import { invokeBundle, isolated } from "../../support/bundles.js";
 import { startReceiver } from "../../support/receiver.js";
-
-const run = promisify(execFile);
-
-/** Copies dist/<fn> somewhere with no node_modules above it: the bundle must stand alone. */
-function isolated(fn: string): string {
-  const dir = mkdtempSync(join(tmpdir(), `fc-${fn}-`));
-  onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
-  cpSync(new URL(`../../../dist/${fn}`, import.meta.url).pathname, dir, { recursive: true });
-  return join(dir, "index.js");
-}
-
-/** Calls a bundle's handler in a fresh Node process, as FC would: event as a Buffer, then context. */
-async function invoke(bundle: string, event: unknown, context: unknown, env: Record<string, string>) {
-  const script = `
-    const { handler } = await import(${JSON.stringify(bundle)});
-    const out = await handler(Buffer.from(process.argv[1]), JSON.parse(process.argv[2]));
-    process.stdout.write("\\n@@" + JSON.stringify(out));`;
-  const { stdout } = await run(
-    process.execPath,
-    ["--input-type=module", "-e", script, JSON.stringify(event), JSON.stringify(context)],
-    {
-      env: { PATH: process.env.PATH ?? "", ...env },
-      cwd: tmpdir(),
-    },
-  );
-  return JSON.parse(stdout.slice(stdout.lastIndexOf("@@") + 2));
-}
 
 describe("FC bundles (npm run build → dist/<fn>/index.js)", () => {
   it("poll, api and deliver run standalone with FC events and context against the simulator and Tablestore", async () => {
@@ -79,7 +49,7 @@ describe("FC bundles (npm run build → dist/<fn>/index.js)", () => {
     };
 
     const timer = { triggerTime: new Date().toISOString(), triggerName: "every-minute", payload: "" };
-    const summary = await invoke(isolated("poll"), timer, context, env);
+    const summary = await invokeBundle(isolated("poll"), timer, context, env);
     expect(summary).toMatchObject({ polled: 1, events: 1, delivered: 1, errors: 0 });
     expect(rx.received[0]?.verified?.type).toBe("video_analysis.succeeded");
 
@@ -92,14 +62,14 @@ describe("FC bundles (npm run build → dist/<fn>/index.js)", () => {
       isBase64Encoded: false,
       requestContext: { http: { method: "GET", path: `/v1/tasks/llm-fc/${task.taskId}` } },
     };
-    const answer = await invoke(isolated("api"), httpEvent, context, env);
+    const answer = await invokeBundle(isolated("api"), httpEvent, context, env);
     expect(answer.statusCode).toBe(200);
     const shown = JSON.parse(answer.body);
     expect(shown.task.state).toBe("done");
 
     const [delivery] = shown.deliveries as Array<{ id: string }>;
     await store.replayDelivery(delivery?.id ?? "", Date.now());
-    const counts = await invoke(isolated("deliver"), { deliveryIds: [delivery?.id] }, context, env);
+    const counts = await invokeBundle(isolated("deliver"), { deliveryIds: [delivery?.id] }, context, env);
     expect(counts).toMatchObject({ delivered: 1, errors: 0 });
     expect(rx.received).toHaveLength(2);
     expect(rx.received[1]?.headers["webhook-id"]).toBe(delivery?.id);

@@ -4,11 +4,6 @@
  * checks path, headers and signature; the endpoint runs the deliver bundle in its own processes,
  * which deliver to receivers that verify with standardwebhooks.
  */
-import { execFile } from "node:child_process";
-import { cpSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { promisify } from "node:util";
 import { request } from "undici";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { systemClock } from "../../../lib/clock.js";
@@ -25,18 +20,10 @@ import { EMULATOR_CREDENTIAL, startTablestoreEmulator } from "../../../lib/store
 import { TablestoreStore } from "../../../lib/store/tablestore.js";
 import { registerTask } from "../../../lib/tasks.js";
 import { createWebhook } from "../../../lib/webhooks.js";
+import { invokeBundle, isolated } from "../../support/bundles.js";
 import { startReceiver } from "../../support/receiver.js";
 
-const run = promisify(execFile);
 const DELIVER = "quanmiao-relay-deliver";
-
-/** Copies dist/<fn> somewhere with no node_modules above it: the bundle must stand alone. */
-function isolated(fn: string): string {
-  const dir = mkdtempSync(join(tmpdir(), `fc-${fn}-`));
-  onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
-  cpSync(new URL(`../../../dist/${fn}`, import.meta.url).pathname, dir, { recursive: true });
-  return join(dir, "index.js");
-}
 
 /** Simulator, Tablestore emulator, two subscribed receivers, finished tasks, an FC endpoint. */
 async function world(options: { tasks: number; fcCredential?: typeof SIM_CREDENTIAL; maxInstances?: number }) {
@@ -129,10 +116,6 @@ describe("fan-out to the deliver function (RELAY_DISPATCH=fc)", () => {
 
   it("runs end to end from the poll bundle in a fresh process, as FC's timer would start it", async () => {
     const w = await world({ tasks: 12 });
-    const script = `
-      const { handler } = await import(${JSON.stringify(isolated("poll"))});
-      const out = await handler(Buffer.from(process.argv[1]), JSON.parse(process.argv[2]));
-      process.stdout.write("\\n@@" + JSON.stringify(out));`;
     const timer = { triggerTime: new Date().toISOString(), triggerName: "every-minute", payload: "" };
     const context = {
       requestId: "req",
@@ -141,12 +124,7 @@ describe("fan-out to the deliver function (RELAY_DISPATCH=fc)", () => {
       accountId: w.fc.accountId,
       region: w.fc.region,
     };
-    const { stdout } = await run(
-      process.execPath,
-      ["--input-type=module", "-e", script, JSON.stringify(timer), JSON.stringify(context)],
-      { env: { PATH: process.env.PATH ?? "", ...w.fanOutEnv }, cwd: tmpdir() },
-    );
-    const summary = JSON.parse(stdout.slice(stdout.lastIndexOf("@@") + 2));
+    const summary = await invokeBundle(isolated("poll"), timer, context, w.fanOutEnv);
     expect(summary).toMatchObject({ polled: 12, events: 12, errors: 0 });
     expect(summary.invocations).toBeGreaterThan(0);
     await w.fc.idle();

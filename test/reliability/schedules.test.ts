@@ -6,7 +6,8 @@
  * the faults stop, the clock runs on until nothing is pending, and the invariants are checked.
  *
  * RELIABILITY_PROFILE=ci (default) or full sets the size; RELIABILITY_SEED the base seed. Every
- * trial prints its seed, so a failure is replayed with RELIABILITY_SEED=<seed> RELIABILITY_TRIALS=1.
+ * trial prints its seed and how to replay it (RELIABILITY_SEED, RELIABILITY_STORE, RELIABILITY_TRIALS=1);
+ * the schedule replays exactly.
  */
 import { join } from "node:path";
 import { afterAll, describe, expect, it, onTestFinished } from "vitest";
@@ -323,6 +324,7 @@ async function trial(seed: string, storeKind: "sqlite" | "tablestore") {
   totals.duplicateSends += duplicateSends;
   console.log(
     JSON.stringify({
+      replay: `RELIABILITY_SEED=${seed} RELIABILITY_STORE=${storeKind} RELIABILITY_TRIALS=1 npm run test:reliability`,
       seed,
       store: storeKind,
       tasks: tasks.length,
@@ -339,7 +341,7 @@ async function trial(seed: string, storeKind: "sqlite" | "tablestore") {
 describe(`reliability (${TRIALS} seeded trials)`, () => {
   for (let i = 0; i < TRIALS; i++) {
     const seed = TRIALS === 1 && process.env.RELIABILITY_SEED ? BASE_SEED : `${BASE_SEED}-${i}`;
-    const store = i % 2 === 0 ? "sqlite" : "tablestore";
+    const store = (process.env.RELIABILITY_STORE ?? (i % 2 === 0 ? "sqlite" : "tablestore")) as "sqlite" | "tablestore";
     it(`trial ${seed} on ${store}`, () => trial(seed, store), 300_000);
   }
 });

@@ -98,11 +98,14 @@ export class FanOut {
 
   private async invoke(batch: readonly string[], counts: FanOutCounts): Promise<void> {
     const payload = batchPayload(batch);
-    if (Buffer.byteLength(payload) > MAX_ASYNC_PAYLOAD_BYTES / 2) {
-      // Delivery ids have a fixed length, so only a misconfigured batch size gets here.
-      throw new RangeError(`a fan-out batch of ${batch.length} ids is ${payload.length} bytes`);
-    }
     try {
+      if (Buffer.byteLength(payload) > MAX_ASYNC_PAYLOAD_BYTES / 2) {
+        // Delivery ids have a fixed length and RELAY_FANOUT_BATCH is bounded: this cannot happen
+        // unless those change, and then it is a failed hand-off like any other.
+        throw Object.assign(new RangeError(`a batch of ${batch.length} ids is ${payload.length} bytes`), {
+          retryable: false,
+        });
+      }
       const { requestId } = await this.deps.invoker.invokeAsync(this.options.functionName, payload);
       counts.handedOff += batch.length;
       counts.invocations++;

@@ -918,33 +918,34 @@ export class TablestoreStore implements Store {
   }
 
   async dueDeliveries(nowMs: number, limit: number, after?: DuePosition): Promise<DuePosition[]> {
-    // The index also holds leased and stale entries; reading the rows (100 per request) filters them,
-    // which is cheaper than handing a deliver function ids it cannot claim.
-    const start = after
-      ? TablestoreStore.dueDeliveryPk(after.dueMs, after.id)
-      : [{ shard: SHARD }, { due_at: TS.INF_MIN }, { id: TS.INF_MIN }];
-    const entries = (
-      await this.range(
-        TABLES.deliveryDue,
-        start,
-        [{ shard: SHARD }, { due_at: long(nowMs + 1) }, { id: TS.INF_MIN }],
-        limit * 2 + 1,
-      )
-    )
-      .map((r) => ({ id: String(r["pk:id"]), dueMs: numOf(r["pk:due_at"]) ?? 0 }))
-      .filter((e) => !after || e.dueMs !== after.dueMs || e.id !== after.id);
-    const rows = await this.batchGet(
-      TABLES.deliveries,
-      entries.map(({ id }) => [{ id }]),
-    );
+    // The index also holds leased (in-flight) and stale entries; reading the rows (100 per request)
+    // filters them, which is cheaper than handing a deliver function ids it cannot claim. Reading
+    // goes on past them, up to a bound, so a large in-flight set does not hide what is due behind it.
+    const end: Pk = [{ shard: SHARD }, { due_at: long(nowMs + 1) }, { id: TS.INF_MIN }];
     const due: DuePosition[] = [];
-    rows.forEach((attrs, i) => {
-      const entry = entries[i];
-      if (!attrs || !entry || due.length >= limit) return;
-      const d = TablestoreStore.toDelivery(attrs);
-      // A stale entry (the row moved on) is skipped here; claims repair the index.
-      if (d.status === "pending" && d.nextAttemptAtMs === entry.dueMs && d.leaseUntilMs <= nowMs) due.push(entry);
-    });
+    let from = after;
+    for (let scanned = 0; due.length < limit && scanned < limit * 10; ) {
+      const start: Pk = from
+        ? TablestoreStore.dueDeliveryPk(from.dueMs, from.id)
+        : [{ shard: SHARD }, { due_at: TS.INF_MIN }, { id: TS.INF_MIN }];
+      const entries = (await this.range(TABLES.deliveryDue, start, end, Math.min(limit * 2, 1_000) + 1))
+        .map((r) => ({ id: String(r["pk:id"]), dueMs: numOf(r["pk:due_at"]) ?? 0 }))
+        .filter((e) => !from || e.dueMs !== from.dueMs || e.id !== from.id);
+      if (entries.length === 0) break;
+      scanned += entries.length;
+      from = entries[entries.length - 1];
+      const rows = await this.batchGet(
+        TABLES.deliveries,
+        entries.map(({ id }) => [{ id }]),
+      );
+      rows.forEach((attrs, i) => {
+        const entry = entries[i];
+        if (!attrs || !entry || due.length >= limit) return;
+        const d = TablestoreStore.toDelivery(attrs);
+        // A stale entry (the row moved on) is skipped here; claims repair the index.
+        if (d.status === "pending" && d.nextAttemptAtMs === entry.dueMs && d.leaseUntilMs <= nowMs) due.push(entry);
+      });
+    }
     return due;
   }
 

@@ -248,6 +248,31 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
       expect(await ids(T0 + 5_000, 10)).toEqual(["msg_leased", "msg_early", "msg_late"]);
     });
 
+    it("finds due deliveries behind many in flight (leased) ones", async () => {
+      const store = await open();
+      const inFlight = Array.from({ length: 30 }, (_, i) => ({
+        id: `msg_busy_${String(i).padStart(2, "0")}`,
+        eventId: "e",
+        webhookId: "wh",
+        url: "u",
+        nextAttemptAtMs: T0 - 100 + i,
+        createdAtMs: T0,
+      }));
+      await store.createDeliveries([
+        ...inFlight,
+        { id: "msg_waiting", eventId: "e", webhookId: "wh", url: "u", nextAttemptAtMs: T0, createdAtMs: T0 },
+      ]);
+      const claimed = await store.claimDueDeliveries({
+        owner: "busy",
+        nowMs: T0,
+        leaseMs: 60_000,
+        limit: 30,
+        ids: inFlight.map((d) => d.id),
+      });
+      expect(claimed).toHaveLength(30);
+      expect((await store.dueDeliveries(T0, 5)).map((d) => d.id)).toEqual(["msg_waiting"]);
+    });
+
     it("stores webhooks and settings; compare-and-set settles races", async () => {
       const store = await open();
       await store.createWebhook(webhook("wh_1", { events: ["video_analysis.running"], headers: { "x-a": "1" } }));

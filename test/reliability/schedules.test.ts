@@ -32,7 +32,7 @@ import { tempDir } from "../support/relay.js";
 
 const PROFILES = {
   ci: { trials: 6, steps: 90, tasks: 30 },
-  full: { trials: 40, steps: 360, tasks: 80 },
+  full: { trials: 20, steps: 240, tasks: 60 },
 } as const;
 const profile = PROFILES[(process.env.RELIABILITY_PROFILE ?? "ci") as keyof typeof PROFILES] ?? PROFILES.ci;
 const TRIALS = Number(process.env.RELIABILITY_TRIALS ?? profile.trials);
@@ -64,7 +64,7 @@ function crashingStore(store: Store, after: number): Store {
 }
 
 const SIM_FAULTS: readonly Fault[] = [
-  { kind: "latency", ms: 300 },
+  { kind: "latency", ms: 150 },
   { kind: "throttle", retryAfterMs: 2_000 },
   { kind: "serverError", status: 503 },
   { kind: "serverError", status: 500 },
@@ -93,8 +93,8 @@ async function trial(seed: string, storeKind: "sqlite" | "tablestore") {
     RELAY_STORE: `sqlite:${join(tempDir(), "relay.db")}`,
     QUANMIAO_ENDPOINT: sim.url,
     RELAY_ALLOW_PRIVATE_TARGETS: "true",
-    RELAY_DELIVERY_TIMEOUT: "1s",
-    QUANMIAO_REQUEST_TIMEOUT: "1s",
+    RELAY_DELIVERY_TIMEOUT: "300ms",
+    QUANMIAO_REQUEST_TIMEOUT: "500ms",
     RELAY_API_QPS: "100",
     // Short, so that deliveries do die within the trial (and must say why).
     RELAY_RETRY_SCHEDULE: "0,5s,30s,2m,5m",
@@ -144,7 +144,7 @@ async function trial(seed: string, storeKind: "sqlite" | "tablestore") {
     if (roll < 0.72) return { status: pick([500, 502, 503], replies) };
     if (roll < 0.8) return { status: 429, headers: { "retry-after": "3" } };
     if (roll < 0.88) return { destroy: true };
-    return { delayMs: 1_500 }; // longer than RELAY_DELIVERY_TIMEOUT
+    return { delayMs: 500 }; // longer than RELAY_DELIVERY_TIMEOUT
   };
   const subscribers: Array<{
     id: string;

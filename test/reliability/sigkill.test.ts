@@ -32,10 +32,12 @@ describe(`SIGKILLed runs (${TRIALS} seeded trials)`, () => {
       totals.processes++;
       expect(again.code, `${SEED} trial ${trial}`).toBe(0);
       totals.duplicateSends += await checkEverythingDelivered(s);
-      const leased = s.store.db.prepare("SELECT count(*) AS n FROM deliveries WHERE lease_owner IS NOT NULL").get() as {
-        n: number;
-      };
-      expect(leased.n).toBe(0);
+      for (const table of ["tasks", "deliveries"]) {
+        const leased = s.store.db.prepare(`SELECT count(*) AS n FROM ${table} WHERE lease_owner IS NOT NULL`).get() as {
+          n: number;
+        };
+        expect(leased.n, `${SEED} trial ${trial}: ${table} left leased`).toBe(0);
+      }
       totals.trials++;
     }
     expect(totals.killedMidway).toBeGreaterThan(TRIALS / 2);

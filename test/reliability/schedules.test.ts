@@ -34,7 +34,8 @@ const PROFILES = {
   ci: { trials: 6, steps: 90, tasks: 30 },
   full: { trials: 20, steps: 240, tasks: 60 },
 } as const;
-const profile = PROFILES[(process.env.RELIABILITY_PROFILE ?? "ci") as keyof typeof PROFILES] ?? PROFILES.ci;
+const PROFILE = process.env.RELIABILITY_PROFILE === "full" ? "full" : "ci";
+const profile = PROFILES[PROFILE];
 const TRIALS = Number(process.env.RELIABILITY_TRIALS ?? profile.trials);
 const BASE_SEED = process.env.RELIABILITY_SEED ?? "reliability-1";
 const STEP_MS = 60_000;
@@ -47,20 +48,40 @@ const onUnhandled = () => {
 process.on("unhandledRejection", onUnhandled);
 afterAll(() => {
   process.off("unhandledRejection", onUnhandled);
-  console.log(JSON.stringify({ reliability: { profile: process.env.RELIABILITY_PROFILE ?? "ci", ...totals } }));
+  console.log(JSON.stringify({ reliability: { profile: PROFILE, ...totals } }));
 });
 
-/** A store whose every operation after the `after`-th never completes: a process that died there. */
-function crashingStore(store: Store, after: number): Store {
+/**
+ * A run's connections to the world (store, API client, webhook sender) that die together: after
+ * the `after`-th store operation, or when `kill()` is called, every call on any of them never
+ * completes, as in a process that was killed there. `died` resolves at that moment.
+ */
+function killable<T extends Record<string, object>>(parts: T, after: number) {
   let calls = 0;
-  return new Proxy(store, {
-    get(target, key, receiver) {
-      const value = Reflect.get(target, key, receiver);
-      if (typeof value !== "function") return value;
-      return (...args: unknown[]) =>
-        ++calls > after ? new Promise(() => {}) : (value as (...a: unknown[]) => unknown).apply(target, args);
-    },
+  let dead = false;
+  let onDeath: () => void = () => {};
+  const died = new Promise<void>((resolve) => {
+    onDeath = resolve;
   });
+  const kill = () => {
+    dead = true;
+    onDeath();
+  };
+  const wrap = <U extends object>(target: U, counted: boolean): U =>
+    new Proxy(target, {
+      get(t, key, receiver) {
+        const value = Reflect.get(t, key, receiver);
+        if (typeof value !== "function") return value;
+        return (...args: unknown[]) => {
+          if (!dead && counted && ++calls > after) kill();
+          return dead ? new Promise(() => {}) : (value as (...a: unknown[]) => unknown).apply(t, args);
+        };
+      },
+    });
+  const wrapped = Object.fromEntries(
+    Object.entries(parts).map(([name, part]) => [name, wrap(part, name === "store")]),
+  ) as T;
+  return { ...wrapped, died, kill };
 }
 
 const SIM_FAULTS: readonly Fault[] = [
@@ -214,8 +235,19 @@ async function trial(seed: string, storeKind: "sqlite" | "tablestore") {
     const roll = random();
     if (roll < 0.1) {
       // Killed: this run stops at a random store operation and is never heard from again.
-      void runTick(deps(`killed-${step}`, crashingStore(store, 1 + Math.floor(random() * 60))), { budgetMs: 50_000 });
-      killed++;
+      // Killed: the run dies at a random store operation (or at the end of its step, if it gets that
+      // far) and is never heard from again: its leases are left for others to outlast.
+      const k = killable({ store, client, sender }, 1 + Math.floor(random() * 60));
+      let finished = false;
+      const run = runTick(
+        { ...deps(`killed-${step}`, k.store), client: k.client, sender: k.sender },
+        { budgetMs: 50_000 },
+      ).then(() => {
+        finished = true;
+      });
+      await Promise.race([k.died, run]);
+      k.kill();
+      if (!finished) killed++;
       runs++;
     } else if (roll < 0.3) {
       await Promise.all([
@@ -324,7 +356,7 @@ async function trial(seed: string, storeKind: "sqlite" | "tablestore") {
   totals.duplicateSends += duplicateSends;
   console.log(
     JSON.stringify({
-      replay: `RELIABILITY_SEED=${seed} RELIABILITY_STORE=${storeKind} RELIABILITY_TRIALS=1 npm run test:reliability`,
+      replay: `RELIABILITY_PROFILE=${PROFILE} RELIABILITY_SEED=${seed} RELIABILITY_STORE=${storeKind} RELIABILITY_TRIALS=1 npm run test:reliability`,
       seed,
       store: storeKind,
       tasks: tasks.length,

@@ -25,8 +25,12 @@ describe(`SIGKILLed runs (${TRIALS} seeded trials)`, () => {
       const results = await Promise.all(kills.map((ms) => tick(s.env, ms)));
       totals.processes += results.length;
       totals.killedMidway += results.filter((r) => r.signal === "SIGKILL").length;
-      // The processes are gone, so nothing is in flight: let their leases run out at once.
-      s.store.db.exec("UPDATE tasks SET lease_until_ms = 0; UPDATE deliveries SET lease_until_ms = 0;");
+      // The processes are gone, so nothing is in flight: let their leases run out, and the retries
+      // they scheduled come due, at once (as the next timer tick would find them).
+      s.store.db.exec(
+        `UPDATE tasks SET lease_until_ms = 0, next_poll_at_ms = 0 WHERE state = 'active';
+         UPDATE deliveries SET lease_until_ms = 0, next_attempt_at_ms = 0 WHERE status = 'pending';`,
+      );
       s.sim.faults.clear();
       const again = await tick(s.env);
       totals.processes++;

@@ -30,19 +30,26 @@ export interface DeliveryDeps {
   readonly log?: ((entry: Record<string, unknown>) => void) | undefined;
 }
 
-/** Per-run caches: a run reads each webhook and event once, however many deliveries share them. */
+/**
+ * A run reads an endpoint's webhook row again when its cached copy is this old, so that disabling,
+ * deleting or re-pointing an endpoint takes effect within seconds even for a run in progress.
+ */
+export const WEBHOOK_CACHE_MS = 5_000;
+
+/** Per-run caches: a run reads each event once and each webhook every few seconds, however many deliveries share them. */
 export class DeliveryRun {
-  private readonly webhooks = new Map<string, Promise<WebhookRow | undefined>>();
+  private readonly webhooks = new Map<string, { row: Promise<WebhookRow | undefined>; readAtMs: number }>();
   private readonly events = new Map<string, Promise<EventRow | undefined>>();
   constructor(readonly deps: DeliveryDeps) {}
 
   webhook(id: string): Promise<WebhookRow | undefined> {
-    let row = this.webhooks.get(id);
-    if (!row) {
-      row = this.deps.store.getWebhook(id);
-      this.webhooks.set(id, row);
+    const nowMs = this.deps.clock.now();
+    let cached = this.webhooks.get(id);
+    if (!cached || nowMs - cached.readAtMs >= WEBHOOK_CACHE_MS) {
+      cached = { row: this.deps.store.getWebhook(id), readAtMs: nowMs };
+      this.webhooks.set(id, cached);
     }
-    return row;
+    return cached.row;
   }
 
   forgetWebhook(id: string): void {

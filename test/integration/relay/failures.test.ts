@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { WEBHOOK_CACHE_MS } from "../../../lib/delivery/deliver.js";
 import { InvalidInputError } from "../../../lib/errors.js";
+import { setWebhookEnabled } from "../../../lib/webhooks.js";
 import { startReceiver } from "../../support/receiver.js";
 import { relayHarness } from "../../support/relay.js";
 
@@ -142,6 +144,34 @@ describe("delivery failures on a fake clock", () => {
     h.clock.advance(3_600_000);
     await h.tick();
     expect(rx.received).toHaveLength(count);
+  });
+});
+
+describe("an endpoint disabled while a run is delivering to it", () => {
+  it("gets nothing more within a few seconds: the run reads the webhook again, not once", async () => {
+    const h = await relayHarness({ env: { RELAY_DELIVERY_CONCURRENCY: "1" }, sim: { workspaces: { [WS]: 40 } } });
+    let disabledAtMs: number | undefined;
+    const rx = await h.subscriber({
+      reply: (_r, i) => {
+        // Each answer takes a second of the run's time; the owner disables the endpoint at the 5th.
+        h.clock.advance(1_000);
+        if (i === 4) {
+          disabledAtMs = h.clock.now();
+          void setWebhookEnabled(h.store, rx.webhook.id, false);
+        }
+        return {};
+      },
+    });
+    for (let i = 0; i < 40; i++) await oneFinishedTask(h);
+    const summary = await h.tick(600_000);
+    expect(summary.events).toBe(40);
+    expect(disabledAtMs).toBeDefined();
+    const late = rx.received.filter((r) => r.atMs > (disabledAtMs as number) + WEBHOOK_CACHE_MS + 1_000);
+    expect(late).toEqual([]);
+    expect(rx.received.length).toBeLessThan(15);
+    const dead = (await h.store.listDeliveries({ status: "dead", limit: 100 })).items;
+    expect(dead.length).toBe(40 - rx.received.length);
+    expect(dead.every((d) => /disabled/.test(d.lastError ?? ""))).toBe(true);
   });
 });
 

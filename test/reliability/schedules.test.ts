@@ -237,7 +237,7 @@ async function trial(seed: string, storeKind: "sqlite" | "tablestore") {
       // Killed: this run stops at a random store operation and is never heard from again.
       // Killed: the run dies at a random store operation (or at the end of its step, if it gets that
       // far) and is never heard from again: its leases are left for others to outlast.
-      const k = killable({ store, client, sender }, 1 + Math.floor(random() * 60));
+      const k = killable({ store, client, sender }, 1 + Math.floor(random() * 25));
       let finished = false;
       const run = runTick(
         { ...deps(`killed-${step}`, k.store), client: k.client, sender: k.sender },

@@ -7,7 +7,8 @@
  *
  * RELIABILITY_PROFILE=ci (default) or full sets the size; RELIABILITY_SEED the base seed. Every
  * trial prints its seed and how to replay it (RELIABILITY_SEED, RELIABILITY_STORE, RELIABILITY_TRIALS=1);
- * the schedule replays exactly.
+ * the schedule (tasks, faults, overlaps, kill points) replays exactly; counts can differ a little
+ * with timing, since requests in flight interleave in real time.
  */
 import { join } from "node:path";
 import { afterAll, describe, expect, it, onTestFinished } from "vitest";

@@ -63,7 +63,15 @@ export function createFcInvoker(target: FcInvokeTarget, credentials: Credentials
   let FCClient: Promise<FcClientClass> | undefined;
   return {
     async invokeAsync(functionName, payload) {
-      FCClient ??= import("@alicloud/fc2").then((m) => (m as unknown as { default: FcClientClass }).default ?? m);
+      FCClient ??= import("@alicloud/fc2").then(
+        (m) => (m as unknown as { default: FcClientClass }).default ?? m,
+        (error: unknown) => {
+          FCClient = undefined; // not cached: the next hand-off tries again
+          throw new InvokeError(`loading @alicloud/fc2 failed: ${String(error)}`, true, undefined, undefined, {
+            cause: error,
+          });
+        },
+      );
       const Client = await FCClient;
       // A client per call: the role's STS credentials rotate, and fc2 keeps the ones it was built with.
       const { accessKeyId, accessKeySecret, securityToken } = await credentials();

@@ -8,15 +8,14 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { forEachLimit } from "../lib/concurrency.js";
-import { loadConfig } from "../lib/config.js";
-import { createQuanmiaoClient } from "../lib/quanmiao/client.js";
-import { staticCredentials } from "../lib/quanmiao/credentials.js";
-import { SIM_CREDENTIAL } from "../lib/quanmiao/simulator/server.js";
-import { openRelay } from "../lib/relay.js";
-import { registerTask } from "../lib/tasks.js";
-import { createWebhook } from "../lib/webhooks.js";
-import { row, type ScenarioRow, startBenchSimulator, startScript } from "./support.js";
+import {
+  relayUntilDelivered,
+  row,
+  type ScenarioRow,
+  startBenchSimulator,
+  startScript,
+  submitTasks,
+} from "./support.js";
 
 const API_MS = 100;
 const RECEIVER_MS = 200;
@@ -31,38 +30,18 @@ export async function benchLatencyBound(tasks: number): Promise<ScenarioRow[]> {
   });
   const dir = mkdtempSync(join(tmpdir(), "quanmiao-bench-"));
   try {
-    const submitter = createQuanmiaoClient({ endpoint: sim.url, credentials: staticCredentials(SIM_CREDENTIAL) });
-    const ids: Array<{ ws: string; taskId: string }> = [];
-    await forEachLimit(
-      Array.from({ length: tasks }, (_, i) => i),
-      CONCURRENCY,
-      async (i) => {
-        const ws = `llm-latency-${i % 10}`;
-        ids.push({
-          ws,
-          taskId: (await submitter.submitTask(ws, { videoUrl: `https://v.example.com/${i}.mp4` })).taskId,
-        });
+    const ids = await submitTasks(sim.url, tasks, { workspaces: 10, prefix: "llm-latency", concurrency: CONCURRENCY });
+    const { seconds } = await relayUntilDelivered({
+      simUrl: sim.url,
+      dir,
+      webhookUrls: receivers.url.split(" ").map((url) => `${url}/hook`),
+      tasks: ids,
+      env: {
+        RELAY_API_CONCURRENCY: String(CONCURRENCY),
+        RELAY_DELIVERY_CONCURRENCY: String(CONCURRENCY),
+        RELAY_ENDPOINT_CONCURRENCY: String(CONCURRENCY),
       },
-    );
-    await submitter.close();
-    const env = {
-      RELAY_STORE: `sqlite:${join(dir, "relay.db")}`,
-      QUANMIAO_ENDPOINT: sim.url,
-      RELAY_ALLOW_PRIVATE_TARGETS: "true",
-      RELAY_API_QPS: "1000",
-      RELAY_API_CONCURRENCY: String(CONCURRENCY),
-      RELAY_DELIVERY_CONCURRENCY: String(CONCURRENCY),
-      RELAY_ENDPOINT_CONCURRENCY: String(CONCURRENCY),
-    };
-    const relay = await openRelay({ env, config: loadConfig(env), credentials: staticCredentials(SIM_CREDENTIAL) });
-    for (const url of receivers.url.split(" ")) await createWebhook(relay.registration, { url: `${url}/hook` });
-    for (const { ws, taskId } of ids) await registerTask(relay.registration, { workspaceId: ws, taskId });
-    const started = performance.now();
-    let delivered = 0;
-    for (let i = 0; i < 100 && delivered < tasks * WEBHOOKS; i++) delivered += (await relay.tick(600_000)).delivered;
-    const seconds = (performance.now() - started) / 1000;
-    await relay.close();
-    if (delivered !== tasks * WEBHOOKS) throw new Error(`latency-bound: delivered ${delivered} of ${tasks * WEBHOOKS}`);
+    });
     const ideal = 1 / (API_MS / 1000 / CONCURRENCY + (WEBHOOKS * RECEIVER_MS) / 1000 / CONCURRENCY);
     return [
       row(

@@ -2,10 +2,19 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import os from "node:os";
+import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { forEachLimit } from "../lib/concurrency.js";
+import { loadConfig } from "../lib/config.js";
 import { deliveryId, eventId } from "../lib/ids.js";
+import { createQuanmiaoClient } from "../lib/quanmiao/client.js";
+import { staticCredentials } from "../lib/quanmiao/credentials.js";
+import { SIM_CREDENTIAL } from "../lib/quanmiao/simulator/server.js";
+import { openRelay } from "../lib/relay.js";
 import type { Store } from "../lib/store/store.js";
+import { registerTask } from "../lib/tasks.js";
+import { createWebhook } from "../lib/webhooks.js";
 
 const CLI = fileURLToPath(new URL("../../bin/quanmiao-relay.js", import.meta.url));
 
@@ -64,6 +73,88 @@ export async function writeDueBacklog(
     );
   }
   return options.events * webhooks.length;
+}
+
+export interface SubmittedTask {
+  readonly ws: string;
+  readonly taskId: string;
+}
+
+/** Submits `count` tasks to the simulator, spread over `workspaces` workspaces named `<prefix>-<n>`. */
+export async function submitTasks(
+  simUrl: string,
+  count: number,
+  options: { workspaces: number; prefix: string; concurrency: number },
+): Promise<SubmittedTask[]> {
+  const submitter = createQuanmiaoClient({
+    endpoint: simUrl,
+    credentials: staticCredentials(SIM_CREDENTIAL),
+    connections: options.concurrency,
+  });
+  const ids: SubmittedTask[] = [];
+  try {
+    await forEachLimit(
+      Array.from({ length: count }, (_, i) => i),
+      options.concurrency,
+      async (i) => {
+        const ws = `${options.prefix}-${i % options.workspaces}`;
+        const { taskId } = await submitter.submitTask(ws, { videoUrl: `https://v.example.com/${i}.mp4` });
+        ids.push({ ws, taskId });
+      },
+    );
+  } finally {
+    await submitter.close();
+  }
+  return ids;
+}
+
+const cpuMsOf = (u: NodeJS.CpuUsage) => (u.user + u.system) / 1000;
+
+/** This process's CPU time while `work` runs, in ms, and the work's wall time in seconds. */
+export async function measure(work: () => Promise<void>): Promise<{ seconds: number; cpuMs: number }> {
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  await work();
+  return { seconds: (performance.now() - started) / 1000, cpuMs: cpuMsOf(process.cpuUsage(cpu)) };
+}
+
+/**
+ * The relay on a fresh SQLite file in `dir`: subscribes `webhookUrls`, registers `tasks`, then runs
+ * until every delivery is made. Measures from the first run to the last; throws if any is missing.
+ */
+export async function relayUntilDelivered(options: {
+  simUrl: string;
+  dir: string;
+  webhookUrls: readonly string[];
+  tasks: readonly SubmittedTask[];
+  env: Record<string, string>;
+}): Promise<{ seconds: number; cpuMs: number }> {
+  const env = {
+    RELAY_STORE: `sqlite:${join(options.dir, "relay.db")}`,
+    QUANMIAO_ENDPOINT: options.simUrl,
+    RELAY_ALLOW_PRIVATE_TARGETS: "true",
+    RELAY_API_QPS: "1000",
+    ...options.env,
+  };
+  const relay = await openRelay({ env, config: loadConfig(env), credentials: staticCredentials(SIM_CREDENTIAL) });
+  try {
+    for (const url of options.webhookUrls) await createWebhook(relay.registration, { url });
+    for (const { ws, taskId } of options.tasks) await registerTask(relay.registration, { workspaceId: ws, taskId });
+    const wanted = options.tasks.length * options.webhookUrls.length;
+    let delivered = 0;
+    const measured = await measure(async () => {
+      for (let i = 0; i < 100; i++) {
+        const summary = await relay.tick(600_000);
+        delivered += summary.delivered;
+        if (delivered >= wanted && summary.polled === 0) break;
+      }
+    });
+    const pending = (await relay.store.listDeliveries({ status: "pending", limit: 1 })).items.length;
+    if (delivered !== wanted || pending > 0) throw new Error(`the relay delivered ${delivered} of ${wanted}`);
+    return measured;
+  } finally {
+    await relay.close();
+  }
 }
 
 /** Starts one of the built bench scripts (dist/bench/<name>) that prints its URL first. */

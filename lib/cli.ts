@@ -166,6 +166,7 @@ Exit codes: 0 ok, 1 failure, 2 usage, 3 configuration, 4 task not found, 5 auth,
     )
     .option("--metadata <json>", "a JSON object passed back in every event's data.metadata")
     .option("--submitted-at <time>", "when the task was submitted (ISO time or epoch ms): its place in the queue")
+    .option("--profile <name>", "the kind of work (e.g. its generateOptions): run times are learned per profile")
     .option("--json", "print JSON")
     .action(async (ws: string, id: string, options) => (await relay()).tasksAdd(io, ws, id, options));
   tasks

@@ -44,6 +44,18 @@ function duration(fallbackMs: number, { min = 0, max = Number.POSITIVE_INFINITY 
   });
 }
 
+/** A duration that may also be switched off (`off`, `0`): undefined when off. */
+function optionalDuration(fallbackMs: number | undefined, { min = 0, max = Number.POSITIVE_INFINITY } = {}) {
+  return variable<number | undefined>(fallbackMs, (text) => {
+    if (/^(off|false|no|0)$/i.test(text)) return undefined;
+    const ms = parseDuration(text);
+    if (ms === undefined) throw new Error(`"${text}" is not a duration or off (use e.g. 10s, 1m, off)`);
+    if (ms < min || ms > max)
+      throw new Error(`${text} is out of range (${formatDuration(min)} to ${formatDuration(max)}, or off)`);
+    return ms;
+  });
+}
+
 function integer(fallback: number, min: number, max: number) {
   return variable(fallback, (text) => {
     const n = Number(text);
@@ -80,6 +92,8 @@ const schema = z.object({
   RELAY_POLL_INTERVAL_MIN: duration(10_000, { min: 1_000, max: 3_600_000 }),
   RELAY_POLL_INTERVAL_MAX: duration(120_000, { min: 1_000, max: 6 * 3_600_000 }),
   RELAY_POLL_SWEEP_INTERVAL: duration(600_000, { min: 10_000, max: 24 * 3_600_000 }),
+  RELAY_DETECTION_TARGET: optionalDuration(10_000, { min: 1_000, max: 3_600_000 }),
+  RELAY_LINGER: optionalDuration(undefined, { min: 1_000, max: 3_600_000 }),
   RELAY_API_QPS: number(10, 0.1, 1_000),
   RELAY_API_CONCURRENCY: integer(4, 1, 256),
   RELAY_TASK_MAX_AGE: duration(26 * 3_600_000, { min: 60_000, max: 30 * 86_400_000 }),
@@ -147,6 +161,11 @@ export interface PollConfig {
   readonly apiQps: number;
   readonly apiConcurrency: number;
   readonly taskMaxAgeMs: number;
+  /**
+   * RELAY_DETECTION_TARGET: running tasks are polled so that 95 % of ends are noticed within this
+   * long, on the learned run times (lib/runtimes.ts); undefined keeps the plain adaptive interval.
+   */
+  readonly detectionTargetMs: number | undefined;
 }
 
 export interface DeliveryConfig {
@@ -182,7 +201,11 @@ export interface Config {
   readonly tablestore: { readonly endpoint: string | undefined; readonly instance: string | undefined };
   readonly poll: PollConfig;
   readonly delivery: DeliveryConfig;
-  readonly tick: { readonly budgetMs: number; readonly intervalMs: number };
+  /**
+   * `lingerMs` (RELAY_LINGER): how long after its start a run may stay alive, sleeping until its
+   * running tasks' next polls come due, so that one run a minute covers the whole minute.
+   */
+  readonly tick: { readonly budgetMs: number; readonly intervalMs: number; readonly lingerMs: number | undefined };
   /** Bearer tokens for the HTTP API (several during a rotation); undefined when none is set. */
   readonly api: { readonly tokens: readonly string[] | undefined; readonly port: number };
   readonly dispatch: DispatchConfig;
@@ -240,6 +263,7 @@ export function loadConfig(env: Env): Config {
       apiQps: v.RELAY_API_QPS,
       apiConcurrency: v.RELAY_API_CONCURRENCY,
       taskMaxAgeMs: v.RELAY_TASK_MAX_AGE,
+      detectionTargetMs: v.RELAY_DETECTION_TARGET,
     },
     delivery: {
       timeoutMs: v.RELAY_DELIVERY_TIMEOUT,
@@ -249,7 +273,7 @@ export function loadConfig(env: Env): Config {
       perEndpointConcurrency: v.RELAY_ENDPOINT_CONCURRENCY,
       disableAfterMs: v.RELAY_ENDPOINT_DISABLE_AFTER,
     },
-    tick: { budgetMs: v.RELAY_TICK_BUDGET, intervalMs: v.RELAY_TICK_INTERVAL },
+    tick: { budgetMs: v.RELAY_TICK_BUDGET, intervalMs: v.RELAY_TICK_INTERVAL, lingerMs: v.RELAY_LINGER },
     api: { tokens: v.RELAY_API_TOKEN, port: v.RELAY_API_PORT },
     dispatch: dispatchConfig(v),
   });

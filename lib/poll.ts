@@ -11,6 +11,7 @@
  * polling together (1,000 queued tasks × 16 h), for a misordering the band already covers.
  */
 import type { PollConfig } from "./config.js";
+import { type RunTimeModel, runningDelayMs } from "./runtimes.js";
 import type { TaskRow } from "./store/store.js";
 
 export type Tier = "window" | "band" | "parked";
@@ -20,7 +21,9 @@ export const PARKED_SWEEPS = 36;
 export const DEFAULT_CONCURRENCY = 2;
 export const CONFIG_TTL_MS = 10 * 60_000;
 
-type Policy = Pick<PollConfig, "intervalMinMs" | "intervalMaxMs" | "sweepIntervalMs" | "taskMaxAgeMs">;
+type Policy = Pick<PollConfig, "intervalMinMs" | "intervalMaxMs" | "sweepIntervalMs" | "taskMaxAgeMs"> & {
+  readonly detectionTargetMs?: number | undefined;
+};
 
 export function tierAt(index: number, concurrency: number): Tier {
   return index < concurrency ? "window" : index < 2 * concurrency ? "band" : "parked";
@@ -70,6 +73,8 @@ export function planWorkspace(
     if (tier === "parked") return;
     // After a failed attempt the retry time was chosen on purpose (back-off, the server's Retry-After).
     if (task.lastError !== undefined) return;
+    // A running task's polls follow its learned run times, which may leave it alone on purpose.
+    if (policy.detectionTargetMs !== undefined && task.status === "RUNNING") return;
     // Never looked at: the window now, the band one sweep from when it first entered the band
     // (later plans find that time already set). Otherwise as soon as the tier's interval allows.
     const delay = tierDelayMs(tier, task.pollsInStatus, policy);
@@ -90,14 +95,59 @@ export interface PollDecision {
   readonly nextPollAtMs: number;
 }
 
-/** What one answer does to a task that is still live. */
-export function afterAnswer(task: TaskRow, status: string, tier: Tier, nowMs: number, policy: Policy): PollDecision {
+/**
+ * When a task that is now RUNNING started, as best can be told: it was not running at its last
+ * poll (or before submission, or before `startedAfterMs`, e.g. the end that freed its slot), so it
+ * started in between; the middle of that span, which is at most the maximum interval long.
+ */
+export function estimateStartMs(
+  task: Pick<TaskRow, "submittedAtMs" | "lastPolledAtMs">,
+  nowMs: number,
+  policy: Policy,
+  startedAfterMs?: number,
+): number {
+  const earliest = Math.max(
+    task.submittedAtMs,
+    task.lastPolledAtMs ?? Number.NEGATIVE_INFINITY,
+    startedAfterMs ?? Number.NEGATIVE_INFINITY,
+    nowMs - policy.intervalMaxMs,
+  );
+  return Math.round((Math.min(earliest, nowMs) + nowMs) / 2);
+}
+
+/** What a RUNNING task's schedule rests on: since when it runs, and the learned run times (if any). */
+export interface Running {
+  readonly sinceMs: number;
+  readonly model: RunTimeModel | undefined;
+}
+
+/**
+ * What one answer does to a task that is still live. With a detection target, a running task's
+ * next poll comes from its learned run times (lib/runtimes.ts); otherwise, and for a task that is
+ * not running, the tier's interval.
+ */
+export function afterAnswer(
+  task: TaskRow,
+  status: string,
+  tier: Tier,
+  nowMs: number,
+  policy: Policy,
+  running?: Running,
+): PollDecision {
   const changed = status !== task.status;
   const pollsInStatus = changed ? 0 : task.pollsInStatus + 1;
+  const delay =
+    status === "RUNNING" && running && policy.detectionTargetMs !== undefined
+      ? runningDelayMs(nowMs - running.sinceMs, running.model, {
+          targetMs: policy.detectionTargetMs,
+          minMs: Math.min(policy.intervalMinMs, 1_000),
+          maxMs: policy.intervalMaxMs,
+        })
+      : tierDelayMs(tier, pollsInStatus, policy);
   return {
     changed,
     pollsInStatus,
-    nextPollAtMs: capAtExpiry(task, nowMs + tierDelayMs(tier, pollsInStatus, policy), policy),
+    nextPollAtMs: capAtExpiry(task, nowMs + delay, policy),
   };
 }
 

@@ -18,7 +18,11 @@ export interface RegisterTaskRequest {
   readonly webhooks?: readonly string[];
   readonly metadata?: JsonObject;
   readonly submittedAtMs?: number;
+  /** The kind of work (e.g. its generateOptions): run times are learned per profile. */
+  readonly profile?: string;
 }
+
+export const MAX_PROFILE_LENGTH = 200;
 
 export interface RegistrationDeps {
   readonly store: Store;
@@ -79,6 +83,16 @@ export async function registerTask(
   if (!Number.isFinite(submittedAtMs) || submittedAtMs < 0 || submittedAtMs > nowMs + 86_400_000) {
     throw new InvalidInputError("submittedAtMs", "must be an epoch time in milliseconds, not in the future");
   }
+  const profile = request.profile;
+  if (
+    profile !== undefined &&
+    (typeof profile !== "string" ||
+      profile.length === 0 ||
+      profile.length > MAX_PROFILE_LENGTH ||
+      [...profile].some((c) => c.charCodeAt(0) < 0x20))
+  ) {
+    throw new InvalidInputError("profile", `must be 1 to ${MAX_PROFILE_LENGTH} characters, without control characters`);
+  }
   // Local checks first: the URL checks may resolve host names.
   const webhookUrls: string[] = [];
   for (const [i, url] of urls.entries()) webhookUrls.push(await checkWebhookUrl(`webhooks[${i}]`, url, deps));
@@ -90,6 +104,7 @@ export async function registerTask(
       metadata,
       submittedAtMs,
       firstPollAtMs: firstPollAtMs({ submittedAtMs }, nowMs, deps.poll),
+      ...(profile !== undefined ? { profile } : {}),
     },
     nowMs,
   );

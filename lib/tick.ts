@@ -1,7 +1,10 @@
 /**
- * One timer run inside a time budget: deliver what is due, plan each workspace's queue head, poll
- * due tasks within the API's limits, turn finished tasks into events and deliveries, and deliver
- * those at once, so a finished task's webhook normally arrives in the same run.
+ * One timer run inside a time budget: plan each workspace's queue head, poll due tasks within the
+ * API's limits, turn finished tasks into events and deliveries, and deliver them while polling goes
+ * on (a delivery pump beside the poll loop), so a finished task's webhook normally leaves within
+ * the second its end is noticed. With RELAY_LINGER the run stays alive while it has running tasks,
+ * sleeping until each one's next poll is due, so that a timer that fires once a minute still
+ * notices ends within seconds; with nothing running it ends at once, as an idle run always has.
  *
  * Nothing here throws for one task or one delivery: failures are written to their rows and counted
  * in the summary. A crash at any point leaves leased rows that come back when the lease runs out,
@@ -26,8 +29,10 @@ import {
   afterRetryableError,
   CONFIG_TTL_MS,
   DEFAULT_CONCURRENCY,
+  estimateStartMs,
   isExpired,
   planWorkspace,
+  type Running,
   type Tier,
   tierAt,
   workspaceBackoffMs,
@@ -35,6 +40,8 @@ import {
 import type { QuanmiaoClient } from "./quanmiao/client.js";
 import { AuthError, QuanmiaoError, TaskNotFoundError, ThrottledError } from "./quanmiao/errors.js";
 import { isTerminalStatus, type JsonObject } from "./quanmiao/schema.js";
+import { RunTimeStats } from "./runtime-stats.js";
+import { modelFor, runTimeOf } from "./runtimes.js";
 import { defaultSecrets } from "./secrets.js";
 import type { NewDelivery, Store, TaskRow, WebhookRow, WebhookSecret, WorkspaceRow } from "./store/store.js";
 
@@ -69,6 +76,13 @@ export interface TickSummary {
   throttled: number;
   expired: number;
   errors: number;
+  /**
+   * Ends noticed more than RELAY_DETECTION_TARGET after the poll before (they may have been
+   * noticed later than the target; the true delay is somewhere in that gap).
+   */
+  lateEnds: number;
+  /** Time this run spent asleep waiting for its running tasks' next polls (RELAY_LINGER). */
+  lingeredMs: number;
   /** Workspaces backed off after an AuthError in this run. */
   authFailures: string[];
   /** True when the run stopped because its budget ran out with work left. */
@@ -107,6 +121,8 @@ export async function runTick(deps: TickDeps, options: { budgetMs: number }): Pr
     throttled: 0,
     expired: 0,
     errors: 0,
+    lateEnds: 0,
+    lingeredMs: 0,
     authFailures: [],
     budgetExhausted: false,
     durationMs: 0,
@@ -148,6 +164,13 @@ export async function runTick(deps: TickDeps, options: { budgetMs: number }): Pr
         )
       : undefined;
 
+  const stats = new RunTimeStats({ store, clock });
+  /** Per workspace, a time its latest noticed end is known to be after (that end freed a slot). */
+  const slotFreedAfterMs = new Map<string, number>();
+  /** This run's live running tasks and when each is next due: what a lingering run waits for. */
+  const lingerDue = new Map<string, number>();
+  const lingerUntilMs = config.tick.lingerMs === undefined ? undefined : startedAtMs + config.tick.lingerMs;
+
   async function deliverDueNow(): Promise<void> {
     const loop = { leaseMs, concurrency: config.delivery.concurrency, endpointSlots, timeLeft };
     const handedOff =
@@ -155,6 +178,36 @@ export async function runTick(deps: TickDeps, options: { budgetMs: number }): Pr
       (await fanOut.handOff(summary, timeLeft, (ids) => deliverDue(run, summary, { ...loop, ids })));
     if (!handedOff) await deliverDue(run, summary, loop);
     summary.budgetExhausted ||= !timeLeft();
+  }
+
+  // ── the delivery pump: delivers while the poll loop goes on ─────────────
+  let pumpWanted = true;
+  let pumpStopping = false;
+  let pumpWake: (() => void) | undefined;
+  let pumpError: unknown;
+  const kickPump = () => {
+    pumpWanted = true;
+    pumpWake?.();
+  };
+  async function pump(): Promise<void> {
+    for (;;) {
+      if (!pumpWanted) {
+        if (pumpStopping) return;
+        await new Promise<void>((resolve) => {
+          pumpWake = resolve;
+        });
+        pumpWake = undefined;
+        continue;
+      }
+      pumpWanted = false;
+      try {
+        await deliverDueNow();
+      } catch (error) {
+        // The store failed a claim: the run reports it when it ends, as it always has.
+        pumpError ??= error;
+        return;
+      }
+    }
   }
 
   /** Event + deliveries, created if absent (deterministic ids), then the task marked if terminal. */
@@ -193,7 +246,10 @@ export async function runTick(deps: TickDeps, options: { budgetMs: number }): Pr
         });
       }
     }
-    if (rows.length > 0) await store.createDeliveries(rows);
+    if (rows.length > 0) {
+      await store.createDeliveries(rows);
+      kickPump();
+    }
   }
 
   /** Ends a task: its event and deliveries first, then the task marked done (see the header). */
@@ -205,7 +261,27 @@ export async function runTick(deps: TickDeps, options: { budgetMs: number }): Pr
     const { status, polled, ...extra } = outcome;
     await emit(task, type, { ...extra, ...(status ? { taskStatus: status } : {}) });
     slotFreed.add(task.workspaceId);
+    lingerDue.delete(taskKey(task));
     const nowMs = clock.now();
+    if (polled && task.status === "RUNNING") {
+      // The end happened after the poll before this one: the slot it freed went no earlier.
+      if (task.lastPolledAtMs !== undefined)
+        slotFreedAfterMs.set(
+          task.workspaceId,
+          Math.max(slotFreedAfterMs.get(task.workspaceId) ?? 0, task.lastPolledAtMs),
+        );
+      const target = policy.detectionTargetMs;
+      if (target !== undefined && task.lastPolledAtMs !== undefined && nowMs - task.lastPolledAtMs > target)
+        summary.lateEnds++;
+    }
+    if (polled) {
+      const runMs = runTimeOf(extra.raw, {
+        runningSinceMs: task.runningSinceMs,
+        lastPolledAtMs: task.lastPolledAtMs,
+        nowMs,
+      });
+      if (runMs !== undefined) stats.record(task.workspaceId, task.profile, runMs);
+    }
     await store.updateTask(task, owner, {
       state: "done",
       status,
@@ -370,16 +446,30 @@ export async function runTick(deps: TickDeps, options: { budgetMs: number }): Pr
     if (status === "RUNNING" && task.status !== "RUNNING") {
       await emit(task, "video_analysis.running", { raw: answer.raw, taskStatus: status });
     }
-    const decision = afterAnswer(task, status, tier, nowMs, policy);
+    let running: Running | undefined;
+    let runningSinceMs: number | undefined;
+    if (status === "RUNNING") {
+      runningSinceMs =
+        task.runningSinceMs ?? estimateStartMs(task, nowMs, policy, slotFreedAfterMs.get(task.workspaceId));
+      const model =
+        policy.detectionTargetMs === undefined
+          ? undefined
+          : modelFor(await stats.models(task.workspaceId), task.profile);
+      running = { sinceMs: runningSinceMs, model };
+    }
+    const decision = afterAnswer(task, status, tier, nowMs, policy, running);
     if (decision.changed) summary.changed++;
-    await store.updateTask(task, owner, {
+    const updated = await store.updateTask(task, owner, {
       status,
       nextPollAtMs: decision.nextPollAtMs,
       pollCount: task.pollCount + 1,
       pollsInStatus: decision.pollsInStatus,
       lastPolledAtMs: nowMs,
       lastError: undefined,
+      ...(task.runningSinceMs === undefined && runningSinceMs !== undefined ? { runningSinceMs } : {}),
     });
+    if (updated && status === "RUNNING") lingerDue.set(taskKey(task), decision.nextPollAtMs);
+    else lingerDue.delete(taskKey(task));
   }
 
   async function onPollError(task: TaskRow, error: unknown): Promise<void> {
@@ -423,12 +513,37 @@ export async function runTick(deps: TickDeps, options: { budgetMs: number }): Pr
     });
   }
 
+  /**
+   * After a claim found nothing: sleeps until this run's next running task is due, if that is
+   * within RELAY_LINGER and the budget. False when there is nothing worth waiting for.
+   */
+  async function linger(): Promise<boolean> {
+    if (lingerUntilMs === undefined || lingerDue.size === 0) return false;
+    const dueMs = Math.min(...lingerDue.values());
+    if (dueMs > lingerUntilMs || dueMs >= deadlineMs - reserveMs) return false;
+    // What this run learned is saved before a long wait, so a kill loses little.
+    if (dueMs - clock.now() > 10_000) await stats.flush(deps.log);
+    const startMs = clock.now();
+    if (dueMs > startMs) await deps.sleep(dueMs - startMs);
+    summary.lingeredMs += clock.now() - startMs;
+    // Retries this run scheduled may have come due meanwhile.
+    if (summary.retried > 0) kickPump();
+    return true;
+  }
+
   // ── the run ──────────────────────────────────────────────────────────────
-  await deliverDueNow();
-  for (let first = true; timeLeft() && !limiterRefused; first = false) {
+  const pumping = pump();
+  for (let first = true; timeLeft() && !limiterRefused && pumpError === undefined; first = false) {
     await planWorkspaces(first);
-    const claimed = await store.claimDueTasks({ owner, nowMs: clock.now(), leaseMs, limit: policy.apiConcurrency * 4 });
-    if (claimed.length === 0) break;
+    const claimAtMs = clock.now();
+    const claimed = await store.claimDueTasks({ owner, nowMs: claimAtMs, leaseMs, limit: policy.apiConcurrency * 4 });
+    // Tasks this run waited for but another run took: no longer this run's to wait for.
+    const took = new Set(claimed.map(taskKey));
+    for (const [key, dueMs] of lingerDue) if (dueMs <= claimAtMs && !took.has(key)) lingerDue.delete(key);
+    if (claimed.length === 0) {
+      if (await linger()) continue;
+      break;
+    }
     await forEachLimit(claimed, policy.apiConcurrency, async (task) => {
       try {
         await pollTask(task, tierOf(task));
@@ -444,10 +559,13 @@ export async function runTick(deps: TickDeps, options: { budgetMs: number }): Pr
         });
       }
     });
-    await deliverDueNow();
   }
   summary.budgetExhausted ||= !timeLeft() || limiterRefused;
-  await deliverDueNow();
+  pumpStopping = true;
+  kickPump();
+  await pumping;
+  await stats.flush(deps.log);
+  if (pumpError !== undefined) throw pumpError;
   summary.durationMs = clock.now() - startedAtMs;
   return summary;
 }

@@ -8,7 +8,8 @@ import { webhookHeaders } from "../delivery/sign.js";
 import type { QuanmiaoClient } from "../quanmiao/client.js";
 import { ApiError, InvalidArgumentError, QuanmiaoError } from "../quanmiao/errors.js";
 import type { JsonObject } from "../quanmiao/schema.js";
-import type { SubmitTaskRequest } from "../quanmiao/submit.js";
+import { type SubmitTaskRequest, submissionProfile } from "../quanmiao/submit.js";
+import { taskTiming } from "../runtime-stats.js";
 import { activeSecrets } from "../secrets.js";
 import type { DeliveryRow, Store, TaskRow } from "../store/store.js";
 import { checkWebhookUrl, type RegistrationDeps, registerTask } from "../tasks.js";
@@ -43,6 +44,8 @@ function taskView(t: TaskRow) {
     lastError: t.lastError ?? null,
     webhooks: t.webhookUrls,
     metadata: t.metadata,
+    profile: t.profile ?? null,
+    runningSince: t.runningSinceMs === undefined ? null : new Date(t.runningSinceMs).toISOString(),
     finishedAt: t.terminalAtMs === undefined ? null : new Date(t.terminalAtMs).toISOString(),
   };
 }
@@ -165,6 +168,7 @@ export function apiRoutes(deps: ApiDeps): Route[] {
           ...(body.webhooks ? { webhooks: body.webhooks } : {}),
           ...(body.metadata ? { metadata: body.metadata as JsonObject } : {}),
           submittedAtMs: deps.clock.now(),
+          profile: submissionProfile(body.request as SubmitTaskRequest),
         });
         return json(201, { taskId, deduplicationId, task: taskView(task) });
       },
@@ -189,6 +193,7 @@ export function apiRoutes(deps: ApiDeps): Route[] {
         const last = [...events].reverse().find((e) => e.body.data?.task !== undefined);
         return json(200, {
           task: taskView(task),
+          timing: await taskTiming(store, task, deps.config.poll.detectionTargetMs, deps.clock.now()),
           events,
           deliveries: deliveries.map(deliveryView),
           lastResult: last?.body.data?.task ?? null,

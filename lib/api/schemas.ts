@@ -16,6 +16,8 @@ export const registerTaskBody = z.strictObject({
   webhooks: z.array(url).max(10).optional(),
   metadata: metadata.optional(),
   submittedAtMs: z.number().int().nonnegative().optional(),
+  /** The kind of work (e.g. its generateOptions and models): run times are learned per profile. */
+  profile: z.string().min(1).max(200).optional(),
 });
 
 export const registerTasksBody = z.union([

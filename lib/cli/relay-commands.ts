@@ -7,6 +7,7 @@ import { jsonLog } from "../log.js";
 import { InvalidArgumentError } from "../quanmiao/errors.js";
 import type { JsonObject } from "../quanmiao/schema.js";
 import { openRelay, type Relay } from "../relay.js";
+import { taskTiming } from "../runtime-stats.js";
 import { defaultSecrets, rotateDefaultSecret } from "../secrets.js";
 import type { DeliveryRow, DeliveryStatus, TaskRow, WebhookRow } from "../store/store.js";
 import { registerTask } from "../tasks.js";
@@ -72,7 +73,7 @@ export async function tasksAdd(
   io: CliIo,
   workspaceId: string,
   taskId: string,
-  options: { webhook?: string[]; metadata?: string; submittedAt?: string; json?: boolean },
+  options: { webhook?: string[]; metadata?: string; submittedAt?: string; profile?: string; json?: boolean },
 ): Promise<void> {
   const metadata = parseMetadata(options.metadata);
   const submittedAtMs = parseTime("--submitted-at", options.submittedAt);
@@ -83,6 +84,7 @@ export async function tasksAdd(
       webhooks: options.webhook ?? [],
       ...(metadata ? { metadata } : {}),
       ...(submittedAtMs !== undefined ? { submittedAtMs } : {}),
+      ...(options.profile !== undefined ? { profile: options.profile } : {}),
     }),
   );
   io.out(
@@ -126,6 +128,28 @@ export async function tasksList(
   io.out(options.json ? json(page) : taskRows(page.items));
 }
 
+const seconds = (ms: number | null | undefined) => (ms == null ? "–" : `${Math.round(ms / 1000)} s`);
+
+function timingLines(t: Awaited<ReturnType<typeof taskTiming>>): string {
+  const lines = [
+    `  detection target  ${t.detectionTargetMs === null ? "off (adaptive interval)" : seconds(t.detectionTargetMs)}`,
+    `  learned from      ${t.learnedFrom}${t.profile ? ` (profile ${t.profile})` : ""}, ${t.samples} ends`,
+  ];
+  if (t.runTimeMs)
+    lines.push(
+      `  run time          p25 ${seconds(t.runTimeMs.p25)} · p50 ${seconds(t.runTimeMs.p50)} · p75 ${seconds(t.runTimeMs.p75)} · p95 ${seconds(t.runTimeMs.p95)}`,
+    );
+  if (t.densePollingMs)
+    lines.push(
+      `  polled densely    ${t.densePollingMs.map((r) => `${seconds(r.fromMs)}–${seconds(r.toMs)}`).join(", ")} of run time`,
+    );
+  if (t.runningForMs !== null)
+    lines.push(
+      `  running for       ${seconds(t.runningForMs)}${t.expectedEndAt ? ` (median end ${t.expectedEndAt})` : ""}`,
+    );
+  return `${lines.join("\n")}\n`;
+}
+
 export async function tasksShow(
   io: CliIo,
   workspaceId: string,
@@ -139,10 +163,12 @@ export async function tasksShow(
     const deliveries: DeliveryRow[] = [];
     for (const e of events)
       deliveries.push(...(await relay.store.listDeliveries({ eventId: e.id, limit: 1_000 })).items);
-    return { task, events: events.map((e) => ({ ...e, body: JSON.parse(e.body) as unknown })), deliveries };
+    const timing = await taskTiming(relay.store, task, relay.config.poll.detectionTargetMs, relay.tickDeps.clock.now());
+    return { task, timing, events: events.map((e) => ({ ...e, body: JSON.parse(e.body) as unknown })), deliveries };
   });
   if (options.json) return io.out(json(view));
   io.out(taskRows([view.task]));
+  io.out(`\nTiming\n${timingLines(view.timing)}`);
   io.out(
     `\nEvents\n${table(
       ["ID", "TYPE", "CREATED"],

@@ -33,6 +33,24 @@ export interface SubmitTaskRequest {
   [extra: string]: unknown;
 }
 
+/**
+ * The kind of work a submission asks for, as far as it shapes run time: what is generated and by
+ * which models. Tasks with the same profile learn their run times together (lib/runtimes.ts).
+ */
+export function submissionProfile(request: SubmitTaskRequest): string {
+  const list = (value: unknown) => (Array.isArray(value) ? value.map(String).sort().join("+") : "");
+  return [
+    list(request.generateOptions) || "default",
+    list(request.excludeGenerateOptions) && `-${list(request.excludeGenerateOptions)}`,
+    request.videoModelId ?? "",
+    request.modelId ?? "",
+    Array.isArray(request.textProcessTasks) ? `tasks${request.textProcessTasks.length}` : "",
+  ]
+    .filter(Boolean)
+    .join("|")
+    .slice(0, 200);
+}
+
 /** Flattens the request into form fields: strings as they are, scalars as text, the rest as JSON. */
 export function toFormFields(request: SubmitTaskRequest): Record<string, string> {
   if (!request.videoUrl && !(Array.isArray(request.videoUrls) && request.videoUrls.length > 0)) {

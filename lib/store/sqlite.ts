@@ -109,6 +109,10 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX deliveries_by_webhook ON deliveries (webhook_id, id);
   CREATE INDEX deliveries_by_event ON deliveries (event_id);
   `,
+  `
+  ALTER TABLE tasks ADD COLUMN running_since_ms INTEGER;
+  ALTER TABLE tasks ADD COLUMN profile TEXT;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -155,6 +159,8 @@ function toTask(r: Row): TaskRow {
     webhookUrls: JSON.parse(String(r.webhook_urls)) as string[],
     metadata: JSON.parse(String(r.metadata)) as JsonObject,
     terminalAtMs: num(r.terminal_at_ms),
+    runningSinceMs: num(r.running_since_ms),
+    profile: str(r.profile),
   };
 }
 
@@ -279,8 +285,8 @@ export class SqliteStore implements Store {
       }
       this.stmt(
         `INSERT INTO tasks (workspace_id, task_id, state, submitted_at_ms, registered_at_ms, next_poll_at_ms,
-             webhook_urls, metadata)
-           VALUES (?, ?, 'active', ?, ?, ?, ?, ?)`,
+             webhook_urls, metadata, profile)
+           VALUES (?, ?, 'active', ?, ?, ?, ?, ?, ?)`,
       ).run(
         input.workspaceId,
         input.taskId,
@@ -289,6 +295,7 @@ export class SqliteStore implements Store {
         input.firstPollAtMs ?? nowMs,
         JSON.stringify([...new Set(input.webhookUrls ?? [])]),
         JSON.stringify(input.metadata ?? {}),
+        input.profile ?? null,
       );
       const task = toTask(
         this.stmt("SELECT * FROM tasks WHERE workspace_id = ? AND task_id = ?").get(
@@ -358,7 +365,8 @@ export class SqliteStore implements Store {
     const result = this.stmt(
       `UPDATE tasks SET status = COALESCE(?, status), state = COALESCE(?, state), next_poll_at_ms = ?,
            poll_count = ?, polls_in_status = ?, last_polled_at_ms = COALESCE(?, last_polled_at_ms),
-           last_error = ?, terminal_at_ms = COALESCE(?, terminal_at_ms), lease_owner = NULL, lease_until_ms = 0
+           last_error = ?, terminal_at_ms = COALESCE(?, terminal_at_ms),
+           running_since_ms = COALESCE(?, running_since_ms), lease_owner = NULL, lease_until_ms = 0
          WHERE workspace_id = ? AND task_id = ? AND lease_owner = ?`,
     ).run(
       u.status ?? null,
@@ -369,6 +377,7 @@ export class SqliteStore implements Store {
       u.lastPolledAtMs ?? null,
       u.lastError ?? null,
       u.terminalAtMs ?? null,
+      u.runningSinceMs ?? null,
       workspaceId,
       taskId,
       owner,

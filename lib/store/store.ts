@@ -39,6 +39,16 @@ export interface TaskRow {
   readonly webhookUrls: readonly string[];
   readonly metadata: JsonObject;
   readonly terminalAtMs: number | undefined;
+  /**
+   * When the task started running, as best the relay can tell (the middle of the span in which it
+   * must have started); set when it is first seen RUNNING. Elapsed run time is measured from here.
+   */
+  readonly runningSinceMs: number | undefined;
+  /**
+   * What kind of work the task is (e.g. its generateOptions and models), where known: run times are
+   * learned per workspace and per profile.
+   */
+  readonly profile: string | undefined;
 }
 
 export interface RegisterTaskInput {
@@ -49,6 +59,7 @@ export interface RegisterTaskInput {
   readonly submittedAtMs?: number;
   /** When the first poll is due; default: at once. */
   readonly firstPollAtMs?: number;
+  readonly profile?: string | undefined;
 }
 
 export interface WorkspaceRow {
@@ -138,6 +149,8 @@ export interface TaskUpdate {
   readonly lastPolledAtMs?: number | undefined;
   readonly lastError?: string | undefined;
   readonly terminalAtMs?: number | undefined;
+  /** Set once, when the task is first seen RUNNING; undefined leaves it as it is. */
+  readonly runningSinceMs?: number | undefined;
 }
 
 export interface DeliveryUpdate {

@@ -318,6 +318,8 @@ export class TablestoreStore implements Store {
       webhookUrls: JSON.parse(strOf(a.webhook_urls) ?? "[]") as string[],
       metadata: JSON.parse(strOf(a.metadata) ?? "{}") as JsonObject,
       terminalAtMs: numOf(a.terminal_at),
+      runningSinceMs: numOf(a.running_since),
+      profile: strOf(a.profile),
     };
   }
 
@@ -359,6 +361,7 @@ export class TablestoreStore implements Store {
             lease_until: long(0),
             webhook_urls: JSON.stringify([...new Set(input.webhookUrls ?? [])]),
             metadata: JSON.stringify(input.metadata ?? {}),
+            profile: input.profile,
           }),
         }),
       );
@@ -536,6 +539,7 @@ export class TablestoreStore implements Store {
     if (u.state !== undefined) values.state = u.state;
     if (u.lastPolledAtMs !== undefined) values.last_polled_at = long(u.lastPolledAtMs);
     if (u.terminalAtMs !== undefined) values.terminal_at = long(u.terminalAtMs);
+    if (u.runningSinceMs !== undefined) values.running_since = long(u.runningSinceMs);
     const ok = await this.write((c) =>
       c.updateRow({
         tableName: TABLES.tasks.name,

@@ -85,6 +85,29 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
       });
     });
 
+    it("keeps a task's profile, and sets runningSinceMs once through updateTask", async () => {
+      const store = await open();
+      await store.registerTask({ workspaceId: "w", taskId: "p", profile: "videoGenerate|quanmiao-vl-max" }, T0);
+      await store.registerTask({ workspaceId: "w", taskId: "q", firstPollAtMs: T0 + 999_999 }, T0);
+      expect(await store.getTask("w", "q")).toMatchObject({ profile: undefined, runningSinceMs: undefined });
+      const [claimed] = await store.claimDueTasks({ owner: "o", nowMs: T0, leaseMs: 1_000, limit: 1 });
+      expect(claimed).toMatchObject({
+        taskId: "p",
+        profile: "videoGenerate|quanmiao-vl-max",
+        runningSinceMs: undefined,
+      });
+      const running = { status: "RUNNING", nextPollAtMs: T0 + 10, pollCount: 1, pollsInStatus: 0 };
+      expect(await store.updateTask(claimed as TaskRow, "o", { ...running, runningSinceMs: T0 - 500 })).toBe(true);
+      const [again] = await store.claimDueTasks({ owner: "o", nowMs: T0 + 10, leaseMs: 1_000, limit: 1 });
+      expect(again?.runningSinceMs).toBe(T0 - 500);
+      // An update without it leaves it as it is.
+      expect(await store.updateTask(again as TaskRow, "o", { ...running, nextPollAtMs: T0 + 20 })).toBe(true);
+      expect(await store.getTask("w", "p")).toMatchObject({
+        runningSinceMs: T0 - 500,
+        profile: "videoGenerate|quanmiao-vl-max",
+      });
+    });
+
     it("done tasks are never claimed; the queue order is submission order", async () => {
       const store = await open();
       await store.registerTask({ workspaceId: "w", taskId: "late", submittedAtMs: T0 + 50 }, T0);

@@ -28,6 +28,8 @@ const task = (extra: Partial<TaskRow> = {}): TaskRow => ({
   lastPolledAtMs: undefined,
   lastError: undefined,
   leaseOwner: undefined,
+  runningSinceMs: undefined,
+  profile: undefined,
   leaseUntilMs: 0,
   webhookUrls: [],
   metadata: {},

@@ -1,8 +1,9 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { join } from "node:path";
+import Database from "better-sqlite3";
 import { describe, expect, it, onTestFinished } from "vitest";
-import { DUE_WORK_SQL, SqliteStore } from "../../../lib/store/sqlite.js";
+import { DUE_WORK_SQL, SCHEMA_VERSION, SqliteStore } from "../../../lib/store/sqlite.js";
 import { tempDir } from "../../support/relay.js";
 import { storeConformance } from "../../support/store-conformance.js";
 
@@ -40,7 +41,33 @@ describe("SQLite specifics", () => {
     const store = openTemp();
     expect(store.db.pragma("journal_mode", { simple: true })).toBe("wal");
     expect(Number(store.db.pragma("busy_timeout", { simple: true }))).toBeGreaterThan(0);
-    expect(Number(store.db.pragma("user_version", { simple: true }))).toBe(1);
+    expect(Number(store.db.pragma("user_version", { simple: true }))).toBe(SCHEMA_VERSION);
+    expect(SCHEMA_VERSION).toBe(2);
+  });
+
+  it("migrates a version-1 file in place: its tasks stay, with the new columns empty", async () => {
+    const path = join(tempDir(), "v1.db");
+    // A file as the first release wrote it: the version-1 tasks table and one row.
+    const old = new Database(path);
+    old.exec(`CREATE TABLE tasks (workspace_id TEXT NOT NULL, task_id TEXT NOT NULL, state TEXT NOT NULL, status TEXT,
+      submitted_at_ms INTEGER NOT NULL, registered_at_ms INTEGER NOT NULL, next_poll_at_ms INTEGER NOT NULL,
+      poll_count INTEGER NOT NULL DEFAULT 0, polls_in_status INTEGER NOT NULL DEFAULT 0, last_polled_at_ms INTEGER,
+      last_error TEXT, lease_owner TEXT, lease_until_ms INTEGER NOT NULL DEFAULT 0,
+      webhook_urls TEXT NOT NULL DEFAULT '[]', metadata TEXT NOT NULL DEFAULT '{}', terminal_at_ms INTEGER,
+      PRIMARY KEY (workspace_id, task_id)) WITHOUT ROWID;
+      INSERT INTO tasks (workspace_id, task_id, state, status, submitted_at_ms, registered_at_ms, next_poll_at_ms)
+        VALUES ('w', 'old', 'active', 'RUNNING', 1, 2, 3);
+      PRAGMA user_version = 1;`);
+    old.close();
+    const store = new SqliteStore(path);
+    onTestFinished(() => store.close());
+    expect(Number(store.db.pragma("user_version", { simple: true }))).toBe(SCHEMA_VERSION);
+    expect(await store.getTask("w", "old")).toMatchObject({
+      status: "RUNNING",
+      nextPollAtMs: 3,
+      runningSinceMs: undefined,
+      profile: undefined,
+    });
   });
 
   it("two processes claiming from one file never get the same task", async () => {

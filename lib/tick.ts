@@ -370,6 +370,8 @@ export async function runTick(deps: TickDeps, options: { budgetMs: number }): Pr
     if (concurrency === undefined) return;
     const oldest = await store.oldestActiveTasks(ws.workspaceId, 2 * concurrency);
     heads.set(ws.workspaceId, new Map(oldest.map((t, i) => [taskKey(t), tierAt(i, concurrency)])));
+    // The queue head holds every running task: what a lingering run waits for, whoever polled it last.
+    for (const t of oldest) if (t.status === "RUNNING") lingerDue.set(taskKey(t), t.nextPollAtMs);
     for (const change of planWorkspace(oldest, concurrency, clock.now(), policy)) {
       await store.pollSooner(change.task.workspaceId, change.task.taskId, change.dueAtMs, clock.now());
     }

@@ -26,7 +26,10 @@ const scenarios: Record<string, () => Promise<ScenarioRow[]>> = {
   client: () => benchQuanmiaoClient(quick ? 500 : 10_000, quick ? 1 : 3),
   throughput: () => benchThroughput(quick ? 500 : 10_000),
   latency: () => benchLatencyBound(quick ? 100 : 500),
-  economy: () => (quick ? benchPollingEconomy(300, 3) : benchPollingEconomy(5_000, 24)),
+  economy: () =>
+    quick
+      ? benchPollingEconomy(300, 3, ["uniform", "learnable"])
+      : benchPollingEconomy(5_000, 24, ["uniform", "learnable"]),
   backlog: () => (quick ? benchBacklog(5_000, 1_000) : benchBacklog(100_000, 20_000)),
   "store-cost": () => benchStoreCost(quick ? 50 : 500),
   fanout: () => benchFanOut(quick ? 200 : 2_000, quick ? [1, 4] : [1, 4, 16]),

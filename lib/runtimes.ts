@@ -2,10 +2,12 @@
  * Learned run times, and when to poll a running task given them. Pure functions: the run keeps the
  * models (lib/runtime-stats.ts) and the poll policy asks here for the next interval.
  *
- * A model is a histogram of how long tasks ran, over log-spaced bins (5 % wide), each sample spread
- * over its neighbours (±10 %) so that a few dozen samples already give a smooth shape, and older
- * samples fading (weight × 0.99 per new one) so that the model follows a workspace whose videos
- * change. Learned per workspace, and per profile (the kind of work, e.g. its generateOptions)
+ * A model is a histogram of how long tasks ran, over log-spaced bins (5 % wide), older samples
+ * fading (weight × 0.99 per new one) so that the model follows a workspace whose videos change.
+ * It is read through a kernel density estimate: each bin spread by a Gaussian as wide as
+ * Silverman's rule gives for the data's own spread and count, so that thirty samples of a broad
+ * distribution leave no empty stretch inside it (an empty bin would read as "no end happens
+ * here"), while hundreds of samples of a narrow one keep it narrow. Learned per workspace, and per profile (the kind of work, e.g. its generateOptions)
  * where the task has one.
  *
  * When to poll follows from what a poll buys: a poll at interval Δ notices an end within Δ, and
@@ -22,16 +24,9 @@ export const BIN_RATIO = 1.05;
 /** Bins cover up to 48 h; longer runs fall in the last one. */
 export const MAX_BIN = Math.ceil(Math.log((48 * 3_600_000) / BIN_BASE_MS) / Math.log(BIN_RATIO));
 /** A model needs this many ends before it is trusted; until then the next level up, or the prior. */
-export const MIN_SAMPLES = 10;
+export const MIN_SAMPLES = 20;
 /** Each new end weighs this much more than the one before: the model remembers about 100 ends. */
 const DECAY = 0.99;
-const KERNEL: ReadonlyArray<readonly [number, number]> = [
-  [-2, 0.25],
-  [-1, 0.5],
-  [0, 1],
-  [1, 0.5],
-  [2, 0.25],
-];
 /** The share of ends that may be caught later than the target: under 5 %, so p95 holds with room. */
 export const LATE_BUDGET = 0.03;
 /** Dense polling runs at this share of the target: a poll lands a little after its due time. */
@@ -66,20 +61,39 @@ export function addSample(model: RunTimeModel, runMs: number): RunTimeModel {
     const faded = weight * DECAY;
     if (faded >= 1e-3) bins[bin] = faded;
   }
-  const center = binOf(runMs);
-  for (const [offset, weight] of KERNEL) {
-    const bin = center + offset;
-    if (bin < 0 || bin > MAX_BIN) continue;
-    bins[bin] = (bins[bin] ?? 0) + weight;
-  }
+  const bin = binOf(runMs);
+  bins[bin] = (bins[bin] ?? 0) + 1;
   return { samples: model.samples + 1, bins };
 }
 
+const smoothCache = new WeakMap<RunTimeModel, Array<{ bin: number; weight: number }>>();
+
+/** The model's bins smoothed by a Gaussian kernel of Silverman's width (in bins, at least one). */
 function sortedBins(model: RunTimeModel): Array<{ bin: number; weight: number }> {
-  return Object.entries(model.bins)
+  const cached = smoothCache.get(model);
+  if (cached) return cached;
+  const raw = Object.entries(model.bins)
     .map(([bin, weight]) => ({ bin: Number(bin), weight }))
-    .filter((b) => b.weight > 0)
-    .sort((a, b) => a.bin - b.bin);
+    .filter((b) => b.weight > 0);
+  const n = raw.reduce((sum, b) => sum + b.weight, 0);
+  let smoothed: Array<{ bin: number; weight: number }> = [];
+  if (n > 0) {
+    const mean = raw.reduce((sum, b) => sum + b.bin * b.weight, 0) / n;
+    const sd = Math.sqrt(raw.reduce((sum, b) => sum + (b.bin - mean) ** 2 * b.weight, 0) / n);
+    const h = Math.max(1, 1.06 * sd * n ** -0.2);
+    const reach = Math.ceil(3 * h);
+    const out = new Map<number, number>();
+    for (const { bin, weight } of raw) {
+      for (let d = -reach; d <= reach; d++) {
+        const b = bin + d;
+        if (b < 0 || b > MAX_BIN) continue;
+        out.set(b, (out.get(b) ?? 0) + weight * Math.exp(-0.5 * (d / h) ** 2));
+      }
+    }
+    smoothed = [...out].map(([bin, weight]) => ({ bin, weight })).sort((a, b) => a.bin - b.bin);
+  }
+  smoothCache.set(model, smoothed);
+  return smoothed;
 }
 
 /** The run time below which a share `q` of the model's ends fall (interpolated within a bin). */

@@ -3,11 +3,11 @@ import type { Clock } from "./clock.js";
 import type { PollConfig } from "./config.js";
 import { checkTarget, type Resolver, TargetRefusedError } from "./delivery/guard.js";
 import { InvalidInputError, RefusedTargetError } from "./errors.js";
-import { firstPollAtMs } from "./poll.js";
+import { DEFAULT_CONCURRENCY, firstPollAtMs } from "./poll.js";
 import type { InvalidArgumentError } from "./quanmiao/errors.js";
 import type { JsonObject } from "./quanmiao/schema.js";
 import { checkId } from "./quanmiao/validate.js";
-import type { Store, TaskRow } from "./store/store.js";
+import type { Store, TaskRow, WorkspaceRow } from "./store/store.js";
 
 export const MAX_TASK_WEBHOOKS = 10;
 export const MAX_METADATA_BYTES = 16 * 1024;
@@ -61,6 +61,22 @@ export async function checkWebhookUrl(
   return url;
 }
 
+/**
+ * Whether a task submitted at `submittedAtMs` lands inside its workspace's window (fewer than
+ * `asyncConcurrency` tasks ahead of it): then it starts running at once, and is polled at once, so
+ * that the relay sees it start and learns its run time from an exact start, not a guess.
+ */
+async function startsAtOnce(
+  store: Store,
+  workspaceId: string,
+  workspace: WorkspaceRow | undefined,
+  submittedAtMs: number,
+): Promise<boolean> {
+  const concurrency = workspace?.asyncConcurrency ?? DEFAULT_CONCURRENCY;
+  const head = await store.oldestActiveTasks(workspaceId, concurrency);
+  return head.filter((t) => t.submittedAtMs <= submittedAtMs).length < concurrency;
+}
+
 export async function registerTask(
   deps: RegistrationDeps,
   request: RegisterTaskRequest,
@@ -96,6 +112,7 @@ export async function registerTask(
   // Local checks first: the URL checks may resolve host names.
   const webhookUrls: string[] = [];
   for (const [i, url] of urls.entries()) webhookUrls.push(await checkWebhookUrl(`webhooks[${i}]`, url, deps));
+  const workspace = await deps.store.getWorkspace(workspaceId);
   const result = await deps.store.registerTask(
     {
       workspaceId,
@@ -103,12 +120,14 @@ export async function registerTask(
       webhookUrls,
       metadata,
       submittedAtMs,
-      firstPollAtMs: firstPollAtMs({ submittedAtMs }, nowMs, deps.poll),
+      firstPollAtMs: (await startsAtOnce(deps.store, workspaceId, workspace, submittedAtMs))
+        ? nowMs
+        : firstPollAtMs({ submittedAtMs }, nowMs, deps.poll),
       ...(profile !== undefined ? { profile } : {}),
     },
     nowMs,
   );
-  if (result.created && !(await deps.store.getWorkspace(workspaceId))) {
+  if (result.created && !workspace) {
     await deps.store.putWorkspace({
       workspaceId,
       asyncConcurrency: undefined,

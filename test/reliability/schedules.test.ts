@@ -41,7 +41,17 @@ const TRIALS = Number(process.env.RELIABILITY_TRIALS ?? profile.trials);
 const BASE_SEED = process.env.RELIABILITY_SEED ?? "reliability-1";
 const STEP_MS = 60_000;
 
-const totals = { trials: 0, runs: 0, overlapping: 0, killed: 0, faults: 0, deliveries: 0, duplicateSends: 0 };
+const totals = {
+  trials: 0,
+  runs: 0,
+  overlapping: 0,
+  killed: 0,
+  killedMidLinger: 0,
+  lingeredRuns: 0,
+  faults: 0,
+  deliveries: 0,
+  duplicateSends: 0,
+};
 let unhandled = 0;
 const onUnhandled = () => {
   unhandled++;
@@ -120,6 +130,9 @@ async function trial(seed: string, storeKind: "sqlite" | "tablestore") {
     RELAY_API_QPS: "100",
     // Short, so that deliveries do die within the trial (and must say why).
     RELAY_RETRY_SCHEDULE: "0,5s,30s,2m,5m",
+    // Runs stay alive while tasks run, as on FC: long-lived runs overlap, and some die mid-linger.
+    RELAY_LINGER: "60s",
+    RELAY_DETECTION_TARGET: "10s",
   });
   let store: Store;
   let storeFaults = () => 0;
@@ -218,6 +231,11 @@ async function trial(seed: string, storeKind: "sqlite" | "tablestore") {
   let runs = 0;
   let overlapping = 0;
   let killed = 0;
+  let killedMidLinger = 0;
+  let lingeredRuns = 0;
+  const counted = (summary: { lingeredMs: number }) => {
+    if (summary.lingeredMs > 0) lingeredRuns++;
+  };
   let simFaults = 0;
 
   for (step = 0; step < profile.steps; step++) {
@@ -238,27 +256,46 @@ async function trial(seed: string, storeKind: "sqlite" | "tablestore") {
       // Killed: this run stops at a random store operation and is never heard from again.
       // Killed: the run dies at a random store operation (or at the end of its step, if it gets that
       // far) and is never heard from again: its leases are left for others to outlast.
-      const k = killable({ store, client, sender }, 1 + Math.floor(random() * 25));
+      // Half die early in the run, half later: most of those while it lingers between polls.
+      const k = killable(
+        { store, client, sender, timer: { sleep: clock.sleep } },
+        1 + Math.floor(random() * (random() < 0.5 ? 25 : 150)),
+      );
       let finished = false;
+      let lingering = false;
       const run = runTick(
-        { ...deps(`killed-${step}`, k.store), client: k.client, sender: k.sender },
+        {
+          ...deps(`killed-${step}`, k.store),
+          client: k.client,
+          sender: k.sender,
+          sleep: (ms) => {
+            // The rate limiter's waits are milliseconds; a lingering run waits seconds.
+            if (ms >= 1_000) lingering = true;
+            return k.timer.sleep(ms);
+          },
+        },
         { budgetMs: 50_000 },
-      ).then(() => {
+      ).then((summary) => {
         finished = true;
+        counted(summary);
       });
       await Promise.race([k.died, run]);
       k.kill();
-      if (!finished) killed++;
+      if (!finished) {
+        killed++;
+        if (lingering) killedMidLinger++;
+      }
       runs++;
     } else if (roll < 0.3) {
-      await Promise.all([
+      const pair = await Promise.all([
         runTick(deps(`a-${step}`, store), { budgetMs: 50_000 }),
         runTick(deps(`b-${step}`, store), { budgetMs: 50_000 }),
       ]);
+      pair.forEach(counted);
       overlapping++;
       runs += 2;
     } else {
-      await runTick(deps(`run-${step}`, store), { budgetMs: 50_000 });
+      counted(await runTick(deps(`run-${step}`, store), { budgetMs: 50_000 }));
       runs++;
     }
     clock.advance(STEP_MS);
@@ -352,6 +389,8 @@ async function trial(seed: string, storeKind: "sqlite" | "tablestore") {
   totals.runs += runs;
   totals.overlapping += overlapping;
   totals.killed += killed;
+  totals.killedMidLinger += killedMidLinger;
+  totals.lingeredRuns += lingeredRuns;
   totals.faults += faults;
   totals.deliveries += deliveries.length;
   totals.duplicateSends += duplicateSends;
@@ -364,6 +403,8 @@ async function trial(seed: string, storeKind: "sqlite" | "tablestore") {
       runs,
       overlapping,
       killed,
+      killedMidLinger,
+      lingeredRuns,
       faults,
       deliveries: deliveries.length,
       duplicateSends,

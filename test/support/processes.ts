@@ -20,8 +20,12 @@ import { tempDir } from "./relay.js";
 const CLI = fileURLToPath(new URL("../../bin/quanmiao-relay.js", import.meta.url));
 const WS = "llm-proc";
 
-/** A store with `tasks` finished tasks and two subscribers, and the env for `quanmiao-relay tick`. */
-export async function scenario(tasks: number, workspaces = 1) {
+/**
+ * A store with `tasks` tasks and two subscribers, and the env for `quanmiao-relay tick`. The tasks
+ * are finished, or with `runningMs` still running for that long (in real time), and the runs then
+ * linger (RELAY_LINGER) to notice their ends.
+ */
+export async function scenario(tasks: number, workspaces = 1, options: { runningMs?: readonly number[] } = {}) {
   const sim = await startSimulator({ defaultConcurrency: 10, runMs: 0 });
   onTestFinished(() => sim.close());
   const secrets: string[] = [];
@@ -38,6 +42,7 @@ export async function scenario(tasks: number, workspaces = 1) {
     RELAY_ALLOW_PRIVATE_TARGETS: "true",
     RELAY_API_QPS: "500",
     RELAY_TICK_BUDGET: "20s",
+    ...(options.runningMs ? { RELAY_LINGER: "10s", RELAY_DETECTION_TARGET: "1s" } : {}),
   };
   const config = loadConfig(env);
   const store = new SqliteStore(path);
@@ -48,8 +53,10 @@ export async function scenario(tasks: number, workspaces = 1) {
   for (let i = 0; i < tasks; i++) {
     const ws = workspaces === 1 ? WS : `${WS}-${i % workspaces}`;
     const outcome = i % 3 === 0 ? "FAILED" : "SUCCESSED";
-    const t = sim.addTask(ws, { outcome, runMs: 0, submittedAtMs: Date.now() - 60_000 });
-    await registerTask(deps, { workspaceId: ws, taskId: t.taskId, submittedAtMs: Date.now() - 60_000 + i });
+    const runMs = options.runningMs?.[i % options.runningMs.length];
+    const submittedAtMs = runMs === undefined ? Date.now() - 60_000 + i : Date.now() + i;
+    const t = sim.addTask(ws, { outcome, runMs: runMs ?? 0, submittedAtMs });
+    await registerTask(deps, { workspaceId: ws, taskId: t.taskId, submittedAtMs });
     ids.push({ ws, taskId: t.taskId });
   }
   return { sim, rx, store, env, ids, path };
@@ -72,8 +79,10 @@ export async function checkEverythingDelivered(s: Awaited<ReturnType<typeof scen
   const active = await s.store.listTasks({ state: "active", limit: 1_000 });
   expect(active.items).toEqual([]);
   for (const { ws, taskId } of s.ids) {
+    // Exactly one terminal event (a task seen running also has its opt-in `.running` event).
     const events = await s.store.listEventsForTask(ws, taskId);
-    expect(events.map((e) => e.type)).toHaveLength(1);
+    expect(events.filter((e) => e.type !== "video_analysis.running")).toHaveLength(1);
+    expect(new Set(events.map((e) => e.type)).size).toBe(events.length);
   }
   const deliveries = (await s.store.listDeliveries({ limit: 10_000 })).items;
   expect(deliveries).toHaveLength(s.ids.length * 2);

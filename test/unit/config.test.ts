@@ -56,6 +56,19 @@ describe("loadConfig", () => {
     ]);
   });
 
+  it("lingering is off and the detection target 10 s by default; both take a duration or off", () => {
+    const defaults = loadConfig({});
+    expect(defaults.tick.lingerMs).toBeUndefined();
+    expect(defaults.poll.detectionTargetMs).toBe(10_000);
+    const set = loadConfig({ RELAY_LINGER: "55s", RELAY_DETECTION_TARGET: "off" });
+    expect(set.tick.lingerMs).toBe(55_000);
+    expect(set.poll.detectionTargetMs).toBeUndefined();
+    expect(loadConfig({ RELAY_LINGER: "off" }).tick.lingerMs).toBeUndefined();
+    expect(() => loadConfig({ RELAY_LINGER: "soon", RELAY_DETECTION_TARGET: "100ms" })).toThrow(
+      /RELAY_DETECTION_TARGET: 100ms is out of range \(1s to 1h, or off\)\n {2}RELAY_LINGER: "soon" is not a duration or off/,
+    );
+  });
+
   it("fan-out: inline by default; fc addresses the deliver function from what FC sets", () => {
     expect(loadConfig({}).dispatch).toEqual({ mode: "inline" });
     expect(loadConfig({ RELAY_DISPATCH: "fc", FC_ACCOUNT_ID: "1234", FC_REGION: "cn-hangzhou" }).dispatch).toEqual({

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { loadConfig } from "../../../lib/config.js";
+import { budgetFrom } from "../../../lib/fc/context.js";
 
 const root = new URL("../../../", import.meta.url);
 const read = (path: string) => readFileSync(new URL(path, root), "utf8");
@@ -84,6 +85,21 @@ describe("s.yaml", () => {
     );
     const policy = read("deploy/ram-policy.json");
     expect(policy).toContain(`functions/${doc.resources.deliver?.props.functionName}"`);
+  });
+
+  it("lets poll runs linger for the timer's minute, within the budget its timeout gives", () => {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a Serverless Devs reference, literally
+    expect(doc.vars.environment.RELAY_LINGER).toBe("${env('RELAY_LINGER', '60s')}");
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a Serverless Devs reference, literally
+    expect(doc.vars.environment.RELAY_DETECTION_TARGET).toBe("${env('RELAY_DETECTION_TARGET', '10s')}");
+    const config = loadConfig({ RELAY_LINGER: "60s", RELAY_DETECTION_TARGET: "10s" });
+    expect(config.tick.lingerMs).toBe(60_000);
+    expect(config.poll.detectionTargetMs).toBe(10_000);
+    const poll = doc.resources.poll?.props;
+    expect(poll?.triggers?.[0]?.triggerConfig).toMatchObject({ cronExpression: "@every 1m" });
+    // The run's budget (timeout less 10 %) leaves its 10 s reserve after a full minute of lingering.
+    const budgetMs = budgetFrom({ function: { timeout: poll?.timeout ?? 0 } }, {});
+    expect(budgetMs - 10_000).toBeGreaterThanOrEqual(config.tick.lingerMs as number);
   });
 
   it("writes no installation's values into the file: they come from the environment", () => {

@@ -379,16 +379,17 @@ export async function runTick(deps: TickDeps, options: { budgetMs: number }): Pr
 
   /** Every workspace at the start of a run; afterwards only those whose head moved. */
   async function planWorkspaces(all: boolean): Promise<void> {
+    // Workspaces are planned side by side: each may wait on a GetVideoAnalysisConfig call.
     if (all) {
-      for (const ws of await store.listWorkspaces()) await plan(ws);
+      await forEachLimit(await store.listWorkspaces(), policy.apiConcurrency, plan);
       return;
     }
     const moved = [...slotFreed];
     slotFreed.clear();
-    for (const id of moved) {
+    await forEachLimit(moved, policy.apiConcurrency, async (id) => {
       const ws = workspaces.get(id) ?? (await store.getWorkspace(id));
       if (ws) await plan(ws);
-    }
+    });
   }
 
   // ── one task ─────────────────────────────────────────────────────────────

@@ -144,20 +144,6 @@ async function runDay(day: Day, planned: readonly Arrival[], t0: number, mode: "
       const row = await relay.store.getTask(task.workspaceId, task.taskId);
       endsMs.push(task.endsAtMs ?? 0);
       delaysS.push(((row?.terminalAtMs ?? 0) - (task.endsAtMs ?? 0)) / 1000);
-      if (process.env.DEBUG_ECONOMY && mode === "fc" && (row?.terminalAtMs ?? 0) - (task.endsAtMs ?? 0) > 10_000)
-        console.error(
-          JSON.stringify({
-            ws: task.workspaceId,
-            run: task.runMs,
-            sub: task.submittedAtMs - t0,
-            start: (task.startedAtMs ?? 0) - task.submittedAtMs,
-            end: (task.endsAtMs ?? 0) - t0,
-            seen: (row?.terminalAtMs ?? 0) - t0,
-            polls: row?.pollCount,
-            since: (row?.runningSinceMs ?? 0) - (task.startedAtMs ?? 0),
-            reg: (row?.registeredAtMs ?? 0) - t0,
-          }),
-        );
     }
     const busyHours =
       unionMs(submitted.map((t) => [t.startedAtMs ?? 0, t.endsAtMs ?? 0] as [number, number])) / 3_600_000;

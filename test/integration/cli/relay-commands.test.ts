@@ -3,6 +3,8 @@ import { join } from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { EXIT } from "../../../lib/cli.js";
 import { SIM_CREDENTIAL, startSimulator } from "../../../lib/quanmiao/simulator/server.js";
+import { recordRunTime, serializeModels } from "../../../lib/runtimes.js";
+import { SqliteStore } from "../../../lib/store/sqlite.js";
 import { runCli } from "../../support/cli.js";
 import { startReceiver } from "../../support/receiver.js";
 import { tempDir } from "../../support/relay.js";
@@ -22,6 +24,37 @@ async function cliEnv() {
 }
 
 describe("relay CLI commands", () => {
+  it("tasks add --profile, and tasks show prints what was learned about its run time", async () => {
+    const { env } = await cliEnv();
+    const store = new SqliteStore(env.RELAY_STORE.slice("sqlite:".length));
+    onTestFinished(() => store.close());
+    // 25 ends of the profile, about 4 min each, as earlier runs would have recorded them.
+    let models = {};
+    for (let i = 0; i < 25; i++) models = recordRunTime(models, "full", 240_000 + i * 1_000);
+    await store.compareAndSetSetting("runtimes:llm-cli", undefined, serializeModels(models));
+
+    const added = await runCli(["tasks", "add", "llm-cli", "t-profiled", "--profile", "full", "--json"], env);
+    expect(added.code).toBe(EXIT.ok);
+    expect(JSON.parse(added.out).task.profile).toBe("full");
+    const shown = await runCli(["tasks", "show", "llm-cli", "t-profiled"], env);
+    expect(shown.code).toBe(EXIT.ok);
+    expect(shown.out).toMatch(
+      /Timing\n {2}detection target {2}10 s\n {2}learned from {6}profile \(profile full\), 25 ends\n/,
+    );
+    expect(shown.out).toMatch(/ {2}run time {10}p25 2\d\d s · p50 2\d\d s · p75 2\d\d s · p95 2\d\d s/);
+    expect(shown.out).toMatch(/ {2}polled densely {4}\d+ s–\d+ s of run time/);
+    const json = JSON.parse((await runCli(["tasks", "show", "llm-cli", "t-profiled", "--json"], env)).out);
+    expect(json.timing).toMatchObject({
+      learnedFrom: "profile",
+      samples: 25,
+      profile: "full",
+      detectionTargetMs: 10_000,
+    });
+    const bad = await runCli(["tasks", "add", "llm-cli", "t-2", "--profile", "x".repeat(201)], env);
+    expect(bad.code).toBe(EXIT.usage);
+    expect(bad.err).toMatch(/profile: must be 1 to 200 characters/);
+  });
+
   it("webhooks add/list/disable/enable/rotate-secret/default-secret, tasks add/show, tick, deliveries list/replay", async () => {
     const { sim, env } = await cliEnv();
     let secrets: string[] = [];

@@ -4,6 +4,7 @@ import {
   adaptiveIntervalMs,
   afterAnswer,
   afterRetryableError,
+  estimateStartMs,
   firstPollAtMs,
   isExpired,
   planWorkspace,
@@ -124,6 +125,47 @@ describe("polling policy", () => {
     expect(afterRetryableError(task(), NOW, 90_000, policy).nextPollAtMs - NOW).toBe(90_000);
     const old = task({ submittedAtMs: NOW - policy.taskMaxAgeMs + 1_000 });
     expect(afterRetryableError(old, NOW, 90_000, policy).nextPollAtMs).toBe(NOW + 1_000);
+  });
+
+  it("with a detection target, a RUNNING task's next poll comes from its run time, not the tier", () => {
+    const running = task({ status: "RUNNING", pollsInStatus: 3 });
+    const since = { sinceMs: NOW - 60_000, model: undefined };
+    // The conservative prior: 0.9 × the target, whatever the poll count.
+    expect(afterAnswer(running, "RUNNING", "window", NOW, policy, since).nextPollAtMs).toBe(NOW + 9_000);
+    expect(afterAnswer(running, "RUNNING", "band", NOW, policy, since).nextPollAtMs).toBe(NOW + 9_000);
+    // A queued task, or the target switched off: the tier's interval as before.
+    expect(afterAnswer(task({ status: "PENDING" }), "PENDING", "window", NOW, policy, since).nextPollAtMs).toBe(
+      NOW + 15_000,
+    );
+    const off = { ...policy, detectionTargetMs: undefined };
+    expect(afterAnswer(running, "RUNNING", "window", NOW, off, since).nextPollAtMs).toBe(NOW + 50_625);
+    // Never past the task's expiry.
+    const old = task({ status: "RUNNING", submittedAtMs: NOW - policy.taskMaxAgeMs + 2_000 });
+    expect(afterAnswer(old, "RUNNING", "window", NOW, policy, since).nextPollAtMs).toBe(NOW + 2_000);
+  });
+
+  it("planning leaves a running task's schedule alone when a detection target is set", () => {
+    const runningLong = task({ status: "RUNNING", lastPolledAtMs: NOW - 5_000, nextPollAtMs: NOW + 100_000 });
+    expect(planWorkspace([runningLong], 2, NOW, policy)).toEqual([]);
+    const off = { ...policy, detectionTargetMs: undefined };
+    expect(planWorkspace([runningLong], 2, NOW, off).map((c) => c.dueAtMs)).toEqual([NOW + 5_000]);
+  });
+
+  it("estimates a start in the middle of when it could have been, at most the maximum interval back", () => {
+    // Never polled, submitted 20 s ago: started somewhere in those 20 s.
+    expect(estimateStartMs({ submittedAtMs: NOW - 20_000, lastPolledAtMs: undefined }, NOW, policy)).toBe(NOW - 10_000);
+    // Seen PENDING 6 s ago: after that.
+    expect(estimateStartMs({ submittedAtMs: NOW - 60_000, lastPolledAtMs: NOW - 6_000 }, NOW, policy)).toBe(
+      NOW - 3_000,
+    );
+    // The end that freed its slot was after this time.
+    expect(
+      estimateStartMs({ submittedAtMs: NOW - 600_000, lastPolledAtMs: NOW - 500_000 }, NOW, policy, NOW - 8_000),
+    ).toBe(NOW - 4_000);
+    // Queued for hours: no more than the maximum interval back.
+    expect(estimateStartMs({ submittedAtMs: NOW - 3_600_000, lastPolledAtMs: undefined }, NOW, policy)).toBe(
+      NOW - policy.intervalMaxMs / 2,
+    );
   });
 
   it("expiry and workspace back-off", () => {

@@ -72,9 +72,10 @@ async function startsAtOnce(
   workspace: WorkspaceRow | undefined,
   submittedAtMs: number,
 ): Promise<boolean> {
-  const concurrency = workspace?.asyncConcurrency ?? DEFAULT_CONCURRENCY;
-  const head = await store.oldestActiveTasks(workspaceId, concurrency);
-  return head.filter((t) => t.submittedAtMs <= submittedAtMs).length < concurrency;
+  // A workspace never seen before has nothing ahead of this task.
+  if (!workspace) return true;
+  const concurrency = workspace.asyncConcurrency ?? DEFAULT_CONCURRENCY;
+  return (await store.countQueuedAhead(workspaceId, submittedAtMs, concurrency)) < concurrency;
 }
 
 export async function registerTask(

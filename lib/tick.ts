@@ -90,6 +90,9 @@ export interface TickSummary {
   durationMs: number;
 }
 
+/** How long the delivery pump waits, once woken, for more deliveries to claim together. */
+const PUMP_GATHER_MS = 20;
+
 const taskKey = (t: Pick<TaskRow, "workspaceId" | "taskId">) => `${t.workspaceId}\u0000${t.taskId}`;
 
 function errorText(error: unknown): string {
@@ -197,6 +200,9 @@ export async function runTick(deps: TickDeps, options: { budgetMs: number }): Pr
           pumpWake = resolve;
         });
         pumpWake = undefined;
+        // Woken by a new delivery: a moment for the rest of the batch being polled, so that one
+        // claim takes them together (a claim is a request or more on Tablestore).
+        if (!pumpStopping) await deps.sleep(PUMP_GATHER_MS);
         continue;
       }
       pumpWanted = false;
@@ -248,6 +254,7 @@ export async function runTick(deps: TickDeps, options: { budgetMs: number }): Pr
     }
     if (rows.length > 0) {
       await store.createDeliveries(rows);
+      fanOut?.noteNew(firstAttemptAtMs);
       kickPump();
     }
   }

@@ -51,14 +51,27 @@ export function batchPayload(ids: readonly string[]): string {
 }
 
 export class FanOut {
-  /** Where this run's reading of the due order has got to: each delivery is handed off once per run. */
+  /** Where this run's reading of the due order has got to. */
   private after: DuePosition | undefined;
+  /** What this run handed off: each delivery once per run, although it stays due until claimed. */
+  private readonly handed = new Set<string>();
+  /** The earliest due time written since the last read began: where the next read starts from. */
+  private rewindTo: number | undefined;
   private failed = false;
 
   constructor(
     private readonly deps: FanOutDeps,
     private readonly options: FanOutOptions,
   ) {}
+
+  /**
+   * Deliveries written during the run, due at `dueMs`: the reading goes back to them, since one
+   * due in the same millisecond as the cursor, with a smaller id, would otherwise sort behind it.
+   */
+  noteNew(dueMs: number): void {
+    // Applied before the next read, not now: a read in flight would put the cursor past it again.
+    this.rewindTo = Math.min(this.rewindTo ?? dueMs, dueMs);
+  }
 
   /** False once a hand-off has failed: the caller delivers inline for the rest of the run. */
   get usable(): boolean {
@@ -76,14 +89,19 @@ export class FanOut {
   ): Promise<boolean> {
     const { store, clock } = this.deps;
     const { batchSize, inlineMax } = this.options;
+    const pageSize = batchSize * BATCHES_PER_PAGE;
     while (!this.failed && timeLeft()) {
-      const page = await store.dueDeliveries(clock.now(), batchSize * BATCHES_PER_PAGE, this.after);
+      const rewind = this.rewindTo;
+      this.rewindTo = undefined;
+      if (rewind !== undefined && this.after && rewind <= this.after.dueMs) this.after = { dueMs: rewind, id: "" };
+      const page = await store.dueDeliveries(clock.now(), pageSize, this.after);
       if (page.length === 0) return true;
       this.after = page[page.length - 1];
-      const ids = page.map((d) => d.id);
+      const ids = page.map((d) => d.id).filter((id) => !this.handed.has(id));
       if (ids.length <= inlineMax) {
-        await inline(ids);
-        return true;
+        if (ids.length > 0) await inline(ids);
+        if (page.length < pageSize) return true;
+        continue;
       }
       const batches: string[][] = [];
       for (let i = 0; i < ids.length; i += batchSize) batches.push(ids.slice(i, i + batchSize));
@@ -91,7 +109,7 @@ export class FanOut {
         if (this.failed) return;
         await this.invoke(batch, counts);
       });
-      if (page.length < batchSize * BATCHES_PER_PAGE) return !this.failed;
+      if (page.length < pageSize) return !this.failed;
     }
     return !this.failed;
   }
@@ -107,6 +125,7 @@ export class FanOut {
         });
       }
       const { requestId } = await this.deps.invoker.invokeAsync(this.options.functionName, payload);
+      for (const id of batch) this.handed.add(id);
       counts.handedOff += batch.length;
       counts.invocations++;
       this.deps.log?.({

@@ -134,6 +134,8 @@ export const DUE_WORK_SQL = {
     ORDER BY next_attempt_at_ms, id LIMIT ?`,
   queueHead: `SELECT * FROM tasks INDEXED BY tasks_queue WHERE state = 'active' AND workspace_id = ?
     ORDER BY submitted_at_ms, task_id LIMIT ?`,
+  queuedAhead: `SELECT task_id FROM tasks INDEXED BY tasks_queue
+    WHERE state = 'active' AND workspace_id = ? AND submitted_at_ms <= ? LIMIT ?`,
 } as const;
 
 type Row = Record<string, unknown>;
@@ -350,6 +352,11 @@ export class SqliteStore implements Store {
 
   async oldestActiveTasks(workspaceId: string, limit: number): Promise<TaskRow[]> {
     return (this.stmt(DUE_WORK_SQL.queueHead).all(workspaceId, limit) as Row[]).map(toTask);
+  }
+
+  async countQueuedAhead(workspaceId: string, submittedAtMs: number, limit: number): Promise<number> {
+    // At most `limit` (a workspace's concurrency) rows: counted here rather than in a subquery.
+    return this.stmt(DUE_WORK_SQL.queuedAhead).all(workspaceId, submittedAtMs, limit).length;
   }
 
   async pollSooner(workspaceId: string, taskId: string, nextPollAtMs: number, nowMs: number): Promise<boolean> {

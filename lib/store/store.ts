@@ -195,6 +195,12 @@ export interface Store {
   claimDueTasks(claim: Claim): Promise<TaskRow[]>;
   /** The oldest active tasks of a workspace in submission order (the API's queue order). */
   oldestActiveTasks(workspaceId: string, limit: number): Promise<TaskRow[]>;
+  /**
+   * How many active tasks of a workspace were submitted at or before `submittedAtMs`, counting at
+   * most `limit`: whether a new task lands inside the window. A hint (an index read, no rows), so
+   * it may count a task that has just ended.
+   */
+  countQueuedAhead(workspaceId: string, submittedAtMs: number, limit: number): Promise<number>;
   /** Moves an unleased active task's next poll earlier; false if it is leased or not earlier. */
   pollSooner(workspaceId: string, taskId: string, nextPollAtMs: number, nowMs: number): Promise<boolean>;
   /**

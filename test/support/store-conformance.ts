@@ -108,6 +108,32 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
       });
     });
 
+    it("counts the active tasks queued at or before a time, up to a limit", async () => {
+      const store = await open();
+      for (const [id, at] of [
+        ["a", T0],
+        ["b", T0 + 10],
+        ["c", T0 + 20],
+      ] as const)
+        await store.registerTask({ workspaceId: "w", taskId: id, submittedAtMs: at, firstPollAtMs: at }, T0);
+      await store.registerTask({ workspaceId: "other", taskId: "x", submittedAtMs: T0, firstPollAtMs: T0 + 999 }, T0);
+      expect(await store.countQueuedAhead("w", T0 + 10, 10)).toBe(2);
+      expect(await store.countQueuedAhead("w", T0 + 99, 2)).toBe(2);
+      expect(await store.countQueuedAhead("w", T0 - 1, 10)).toBe(0);
+      expect(await store.countQueuedAhead("nobody", T0 + 99, 10)).toBe(0);
+      const [a] = await store.claimDueTasks({ owner: "o", nowMs: T0 + 5, leaseMs: 10, limit: 1 });
+      expect(a?.taskId).toBe("a");
+      await store.updateTask(a as TaskRow, "o", {
+        state: "done",
+        status: "SUCCESSED",
+        nextPollAtMs: T0,
+        pollCount: 1,
+        pollsInStatus: 0,
+        terminalAtMs: T0,
+      });
+      expect(await store.countQueuedAhead("w", T0 + 99, 10)).toBe(2);
+    });
+
     it("done tasks are never claimed; the queue order is submission order", async () => {
       const store = await open();
       await store.registerTask({ workspaceId: "w", taskId: "late", submittedAtMs: T0 + 50 }, T0);

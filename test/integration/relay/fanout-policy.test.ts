@@ -78,6 +78,29 @@ describe("fan-out hand-off", () => {
     expect(f.batches.flat()).toHaveLength(2_550);
   });
 
+  it("goes back for deliveries written later in the run in the same millisecond (regression: skipped until the next run)", async () => {
+    const f = await setup(150);
+    await f.handOff();
+    expect(f.batches.flat()).toHaveLength(150);
+    // Written now, due in the same millisecond as the last one read, with an id that sorts before it.
+    const last = (await f.store.dueDeliveries(f.clock.now(), 1_000)).at(-1) as { dueMs: number };
+    await f.store.createDeliveries(
+      Array.from({ length: 120 }, (_, i) => ({
+        id: `msg_0000${i}a`,
+        eventId: "e3",
+        webhookId: "wh",
+        url: "u",
+        nextAttemptAtMs: last.dueMs,
+        createdAtMs: 0,
+      })),
+    );
+    f.fanOut.noteNew(last.dueMs);
+    await f.handOff();
+    const handed = f.batches.flat();
+    expect(handed).toHaveLength(270);
+    expect(new Set(handed).size).toBe(270); // nothing handed off twice
+  });
+
   it("delivers a small backlog inline: an invocation costs more than it saves", async () => {
     const f = await setup(16);
     await f.handOff();

@@ -34,6 +34,9 @@ describe("SQLite specifics", () => {
     expect(plan(store, DUE_WORK_SQL.dueDeliveries)).toMatch(/SEARCH deliveries USING INDEX deliveries_due/);
     expect(plan(store, DUE_WORK_SQL.dueDeliveryPage)).toMatch(/SEARCH deliveries USING INDEX deliveries_due/);
     expect(plan(store, DUE_WORK_SQL.queueHead)).toMatch(/SEARCH tasks USING INDEX tasks_queue \(workspace_id=\?\)/);
+    expect(plan(store, DUE_WORK_SQL.queuedAhead)).toMatch(
+      /SEARCH tasks USING COVERING INDEX tasks_queue \(workspace_id=\? AND submitted_at_ms<\?\)/,
+    );
     for (const sql of Object.values(DUE_WORK_SQL)) expect(plan(store, sql)).not.toMatch(/SCAN/);
   });
 

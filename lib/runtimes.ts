@@ -259,14 +259,26 @@ export function recordRunTime(models: WorkspaceModels, profile: string | undefin
 /**
  * How long a finished task ran: the API's `taskRunInfo.responseTime` where it gives one (a number
  * or a numeric string), else the relay's own estimate from when it saw the task start and end.
+ * The API documents responseTime as "from scheduling to completion"; whether that includes time
+ * queued is not documented, so a reported time longer than the relay saw the task run (give or
+ * take `slackMs`, how far off its start may be) is not taken: it would shift every schedule late.
  */
 export function runTimeOf(
   raw: unknown,
   estimate: { runningSinceMs: number | undefined; lastPolledAtMs: number | undefined; nowMs: number },
+  slackMs = Number.POSITIVE_INFINITY,
 ): number | undefined {
   const info = (raw as { taskRunInfo?: { responseTime?: unknown } } | undefined)?.taskRunInfo;
   const reported = Number(info?.responseTime);
-  if (info?.responseTime !== undefined && Number.isFinite(reported) && reported > 0 && reported < 48 * 3_600_000)
+  const seenMs = estimate.runningSinceMs === undefined ? undefined : estimate.nowMs - estimate.runningSinceMs;
+  const plausible = seenMs === undefined || reported <= seenMs + slackMs;
+  if (
+    info?.responseTime !== undefined &&
+    Number.isFinite(reported) &&
+    reported > 0 &&
+    reported < 48 * 3_600_000 &&
+    plausible
+  )
     return Math.round(reported);
   if (estimate.runningSinceMs === undefined) return undefined;
   // The end fell between the last poll and this one: take the middle.

@@ -282,11 +282,12 @@ export async function runTick(deps: TickDeps, options: { budgetMs: number }): Pr
         summary.lateEnds++;
     }
     if (polled) {
-      const runMs = runTimeOf(extra.raw, {
-        runningSinceMs: task.runningSinceMs,
-        lastPolledAtMs: task.lastPolledAtMs,
-        nowMs,
-      });
+      // A start is estimated to within half the maximum interval (estimateStartMs).
+      const runMs = runTimeOf(
+        extra.raw,
+        { runningSinceMs: task.runningSinceMs, lastPolledAtMs: task.lastPolledAtMs, nowMs },
+        policy.intervalMaxMs,
+      );
       if (runMs !== undefined) stats.record(task.workspaceId, task.profile, runMs);
     }
     await store.updateTask(task, owner, {

@@ -158,5 +158,8 @@ describe("run-time model", () => {
     expect(runTimeOf({ taskRunInfo: { responseTime: "soon" } }, estimate)).toBe(65_000);
     expect(runTimeOf({}, estimate)).toBe(65_000); // the middle of the last gap, from the start
     expect(runTimeOf({}, { ...estimate, runningSinceMs: undefined })).toBeUndefined();
+    // Longer than the relay saw it run, beyond how far off its start may be: queue time, not run time.
+    expect(runTimeOf({ taskRunInfo: { responseTime: 600_000 } }, estimate, 120_000)).toBe(65_000);
+    expect(runTimeOf({ taskRunInfo: { responseTime: 150_000 } }, estimate, 120_000)).toBe(150_000);
   });
 });

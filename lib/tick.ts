@@ -7,7 +7,7 @@
  * notices ends within seconds; with nothing running it ends at once, as an idle run always has.
  *
  * Nothing here throws for one task or one delivery: failures are written to their rows and counted
- * in the summary. A crash at any point leaves leased rows that come back when the lease runs out,
+ * in the summary; a store that fails the run's own reads or claims ends the run early, counted too. A crash at any point leaves leased rows that come back when the lease runs out,
  * and everything written is keyed so that doing it again creates nothing twice.
  */
 import { randomUUID } from "node:crypto";
@@ -89,6 +89,9 @@ export interface TickSummary {
   budgetExhausted: boolean;
   durationMs: number;
 }
+
+/** A lingering sleep that ends this much before its due time was cut short on purpose. */
+const EARLY_WAKE_MS = 50;
 
 /** How long the delivery pump waits, once woken, for more deliveries to claim together. */
 const PUMP_GATHER_MS = 20;
@@ -209,7 +212,7 @@ export async function runTick(deps: TickDeps, options: { budgetMs: number }): Pr
       try {
         await deliverDueNow();
       } catch (error) {
-        // The store failed a claim: the run reports it when it ends, as it always has.
+        // The store failed a claim: polling stops too, and the run reports it when it ends.
         pumpError ??= error;
         return;
       }
@@ -537,22 +540,40 @@ export async function runTick(deps: TickDeps, options: { budgetMs: number }): Pr
     const startMs = clock.now();
     if (dueMs > startMs) await deps.sleep(dueMs - startMs);
     summary.lingeredMs += clock.now() - startMs;
+    // Woken well before the due time: whoever gave the sleep wants the run to end (Ctrl-C in dev).
+    if (clock.now() < dueMs - EARLY_WAKE_MS) return false;
     // Retries this run scheduled may have come due meanwhile.
     if (summary.retried > 0) kickPump();
     return true;
   }
 
   // ── the run ──────────────────────────────────────────────────────────────
+  /**
+   * A store that fails a run's own reads or claims (after its retries) ends the run, counted and
+   * logged, never thrown: the rows are the truth, leases and deterministic ids make the next run
+   * repeat whatever this one left, and a long-lived run must not fail for one busy answer.
+   */
+  function endedByStore(error: unknown): void {
+    summary.errors++;
+    deps.log?.({ level: "error", msg: "run ended early: the store failed", error: errorText(error) });
+  }
+
   const pumping = pump();
   for (let first = true; timeLeft() && !limiterRefused && pumpError === undefined; first = false) {
-    await planWorkspaces(first);
-    const claimAtMs = clock.now();
-    const claimed = await store.claimDueTasks({ owner, nowMs: claimAtMs, leaseMs, limit: policy.apiConcurrency * 4 });
-    // Tasks this run waited for but another run took: no longer this run's to wait for.
-    const took = new Set(claimed.map(taskKey));
-    for (const [key, dueMs] of lingerDue) if (dueMs <= claimAtMs && !took.has(key)) lingerDue.delete(key);
-    if (claimed.length === 0) {
-      if (await linger()) continue;
+    let claimed: TaskRow[];
+    try {
+      await planWorkspaces(first);
+      const claimAtMs = clock.now();
+      claimed = await store.claimDueTasks({ owner, nowMs: claimAtMs, leaseMs, limit: policy.apiConcurrency * 4 });
+      // Tasks this run waited for but another run took: no longer this run's to wait for.
+      const took = new Set(claimed.map(taskKey));
+      for (const [key, dueMs] of lingerDue) if (dueMs <= claimAtMs && !took.has(key)) lingerDue.delete(key);
+      if (claimed.length === 0) {
+        if (await linger()) continue;
+        break;
+      }
+    } catch (error) {
+      endedByStore(error);
       break;
     }
     await forEachLimit(claimed, policy.apiConcurrency, async (task) => {
@@ -576,7 +597,7 @@ export async function runTick(deps: TickDeps, options: { budgetMs: number }): Pr
   kickPump();
   await pumping;
   await stats.flush(deps.log);
-  if (pumpError !== undefined) throw pumpError;
+  if (pumpError !== undefined) endedByStore(pumpError);
   summary.durationMs = clock.now() - startedAtMs;
   return summary;
 }

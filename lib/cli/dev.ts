@@ -1,7 +1,9 @@
 /**
  * `quanmiao-relay dev` (what `npm start` runs): ticks every RELAY_TICK_INTERVAL on SQLite until
- * Ctrl-C. Without Alibaba credentials it runs a sandbox: the API simulator, a few sample tasks, and
- * a local receiver that prints each delivery after verifying its signature with `standardwebhooks`.
+ * Ctrl-C, each run lingering for that interval while tasks run (RELAY_LINGER, unless set), so ends
+ * are noticed within the detection target rather than at the next tick. Without Alibaba credentials
+ * it runs a sandbox: the API simulator, a few sample tasks, and a local receiver that prints each
+ * delivery after verifying its signature with `standardwebhooks`.
  */
 import { rmSync } from "node:fs";
 import { createServer } from "node:http";
@@ -10,6 +12,7 @@ import { Webhook } from "standardwebhooks";
 import type { CliIo } from "../cli.js";
 import { loadConfig } from "../config.js";
 import { formatDuration } from "../duration.js";
+import { realSleep } from "../limiter.js";
 import { jsonLog } from "../log.js";
 import { createQuanmiaoClient } from "../quanmiao/client.js";
 import { CREDENTIAL_ENV, staticCredentials } from "../quanmiao/credentials.js";
@@ -59,6 +62,8 @@ export async function devCommand(io: CliIo): Promise<void> {
   const sandbox = !io.env[CREDENTIAL_ENV.accessKeyId] && !io.env.QUANMIAO_ENDPOINT;
   const stop = io.stopSignal ?? untilSignal();
   const log = jsonLog(io.err, io.env.RELAY_LOG_LEVEL);
+  // A lingering run wakes at Ctrl-C (and then ends: it was woken before its due time).
+  const sleep = (ms: number) => Promise.race([realSleep(ms), stop.then(() => undefined)]);
   let relay: Relay;
   const cleanups: Array<() => unknown> = [];
 
@@ -78,12 +83,20 @@ export async function devCommand(io: CliIo): Promise<void> {
       RELAY_TICK_INTERVAL: "2s",
       RELAY_POLL_INTERVAL_MIN: "2s",
       RELAY_POLL_INTERVAL_MAX: "10s",
+      RELAY_DETECTION_TARGET: "4s",
+      RELAY_LINGER: io.env.RELAY_TICK_INTERVAL ?? "2s",
       ...io.env,
       QUANMIAO_ENDPOINT: sim.url,
       RELAY_STORE: `sqlite:${SANDBOX_DB}`,
       RELAY_ALLOW_PRIVATE_TARGETS: "true",
     };
-    relay = await openRelay({ env, config: loadConfig(env), credentials: staticCredentials(SIM_CREDENTIAL), log });
+    relay = await openRelay({
+      env,
+      config: loadConfig(env),
+      credentials: staticCredentials(SIM_CREDENTIAL),
+      log,
+      sleep,
+    });
     const secrets: string[] = [];
     const receiver = await startPrintingReceiver(io, () => secrets);
     cleanups.push(() => receiver.close());
@@ -111,13 +124,14 @@ export async function devCommand(io: CliIo): Promise<void> {
         `  • local webhook receiver   ${receiver.url}  (verifies every signature with standardwebhooks)`,
         `  • store                    ${SANDBOX_DB} (reset on each start)`,
         "  • 5 sample tasks registered; each result arrives below as its task ends (3 run at a time).",
-        `  • sandbox pacing: a tick every ${formatDuration(relay.config.tick.intervalMs)}, polls every ${formatDuration(relay.config.poll.intervalMinMs)}–${formatDuration(relay.config.poll.intervalMaxMs)}`,
+        `  • sandbox pacing: a tick every ${formatDuration(relay.config.tick.intervalMs)}, polls every ${formatDuration(relay.config.poll.intervalMinMs)}–${formatDuration(relay.config.poll.intervalMaxMs)}, ends noticed within ${relay.config.poll.detectionTargetMs === undefined ? "a poll" : formatDuration(relay.config.poll.detectionTargetMs)}`,
         `  Set ${CREDENTIAL_ENV.accessKeyId}/${CREDENTIAL_ENV.accessKeySecret} to poll the real API instead. Ctrl-C stops.`,
         "",
       ].join("\n")}\n`,
     );
   } else {
-    relay = await openRelay({ env: io.env, log });
+    const env = { RELAY_LINGER: io.env.RELAY_TICK_INTERVAL ?? "10s", ...io.env };
+    relay = await openRelay({ env, log, sleep });
     io.out(
       `quanmiao-relay: ticking every ${formatDuration(relay.config.tick.intervalMs)} against ${relay.config.quanmiao.endpoint}` +
         ` (store ${relay.config.store.kind === "sqlite" ? relay.config.store.path : "tablestore"}). Ctrl-C stops.\n`,

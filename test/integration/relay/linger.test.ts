@@ -68,6 +68,52 @@ describe("runs that cover the minute (RELAY_LINGER)", () => {
     expect(minutely.summaries.reduce((n, s) => n + s.lateEnds, 0)).toBeGreaterThan(0);
   });
 
+  it("a lingering run woken before its due time ends (how Ctrl-C stops dev), without spinning", async () => {
+    const h = await relayHarness({ env: { RELAY_LINGER: "60s" }, sim: { workspaces: { [WS]: 2 }, runMs: 300_000 } });
+    const t = h.sim.addTask(WS, { submittedAtMs: h.clock.now() });
+    await h.register({ workspaceId: WS, taskId: t.taskId, submittedAtMs: t.submittedAtMs });
+    const { store, calls } = countingStore(h.store);
+    // A lingering sleep that returns at once, as dev's does after Ctrl-C (the rate limiter's short
+    // waits still pass on the fake clock, as they do on the real one).
+    const sleep = async (ms: number) => {
+      if (ms < 1_000) h.clock.advance(ms);
+    };
+    const summary = await runTick({ ...h.deps, store, sleep }, { budgetMs: 50_000 });
+    expect(summary).toMatchObject({ polled: 1, lingeredMs: 0 });
+    expect(calls.claimDueTasks).toBe(2);
+  });
+
+  it("a store failing mid-linger ends the run, counted and logged, never thrown (regression: a busy answer failed the run)", async () => {
+    const h = await relayHarness({ env: { RELAY_LINGER: "60s" }, sim: { workspaces: { [WS]: 2 }, runMs: 300_000 } });
+    const t = h.sim.addTask(WS, { submittedAtMs: h.clock.now() });
+    await h.register({ workspaceId: WS, taskId: t.taskId, submittedAtMs: t.submittedAtMs });
+    let claims = 0;
+    const store = new Proxy(h.store, {
+      get(target, key, receiver) {
+        const value = Reflect.get(target, key, receiver);
+        if (key !== "claimDueTasks") return typeof value === "function" ? value.bind(target) : value;
+        return async (...args: Parameters<typeof target.claimDueTasks>) => {
+          // The third claim is a lingering run's, after its first wait.
+          if (++claims === 3) throw Object.assign(new Error("Server is busy."), { code: 503 });
+          return target.claimDueTasks(...args);
+        };
+      },
+    });
+    const logged: Array<Record<string, unknown>> = [];
+    const summary = await runTick({ ...h.deps, store, log: (e) => logged.push(e) }, { budgetMs: 50_000 });
+    expect(summary.polled).toBeGreaterThanOrEqual(1);
+    expect(summary.errors).toBe(1);
+    expect(logged).toContainEqual(
+      expect.objectContaining({
+        level: "error",
+        msg: "run ended early: the store failed",
+        error: "Error: Server is busy.",
+      }),
+    );
+    // Nothing is left leased: the next run polls the task as usual.
+    expect((await h.store.getTask(WS, t.taskId))?.leaseOwner).toBeUndefined();
+  });
+
   it("an idle run ends at once and makes the same store calls with or without RELAY_LINGER", async () => {
     const counts = [];
     for (const linger of [undefined, "60s"]) {

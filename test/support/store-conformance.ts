@@ -21,6 +21,17 @@ const webhook = (id: string, extra: Partial<WebhookRow> = {}): WebhookRow => ({
   ...extra,
 });
 
+/** Ends a task its caller claimed, as a finished poll does. */
+const markDone = (store: Store, task: TaskRow, owner: string) =>
+  store.updateTask(task, owner, {
+    state: "done",
+    status: "SUCCESSED",
+    nextPollAtMs: T0,
+    pollCount: 1,
+    pollsInStatus: 0,
+    terminalAtMs: T0,
+  });
+
 export function storeConformance(name: string, open: () => Promise<Store>): void {
   describe(`Store contract: ${name}`, () => {
     it("registers a task once; a repeat only adds new per-task URLs", async () => {
@@ -123,14 +134,7 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
       expect(await store.countQueuedAhead("nobody", T0 + 99, 10)).toBe(0);
       const [a] = await store.claimDueTasks({ owner: "o", nowMs: T0 + 5, leaseMs: 10, limit: 1 });
       expect(a?.taskId).toBe("a");
-      await store.updateTask(a as TaskRow, "o", {
-        state: "done",
-        status: "SUCCESSED",
-        nextPollAtMs: T0,
-        pollCount: 1,
-        pollsInStatus: 0,
-        terminalAtMs: T0,
-      });
+      expect(await markDone(store, a as TaskRow, "o")).toBe(true);
       expect(await store.countQueuedAhead("w", T0 + 99, 10)).toBe(2);
     });
 
@@ -142,14 +146,7 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
       await store.registerTask({ workspaceId: "x", taskId: "elsewhere", submittedAtMs: T0 }, T0);
       const [d] = await store.claimDueTasks({ owner: "o", nowMs: T0, leaseMs: 10, limit: 1 });
       expect(d?.taskId).toBe("done");
-      await store.updateTask(d as TaskRow, "o", {
-        state: "done",
-        status: "SUCCESSED",
-        nextPollAtMs: T0,
-        pollCount: 1,
-        pollsInStatus: 0,
-        terminalAtMs: T0,
-      });
+      expect(await markDone(store, d as TaskRow, "o")).toBe(true);
       expect((await store.oldestActiveTasks("w", 10)).map((t) => t.taskId)).toEqual(["early", "late"]);
       const all = await store.claimDueTasks({ owner: "p", nowMs: T0 + 100, leaseMs: 10, limit: 10 });
       expect(all.map((t) => t.taskId).sort()).toEqual(["early", "elsewhere", "late"]);

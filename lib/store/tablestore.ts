@@ -209,40 +209,53 @@ export class TablestoreStore implements Store {
     return this.client;
   }
 
-  /** A write with the store's own bounded retry; returns false when its condition failed. */
-  private async write(op: (client: Client) => Promise<unknown>): Promise<boolean> {
+  /**
+   * The store's own bounded retry (503, 409, 5xx, network), with back-off. Writes need it (the SDK
+   * retries reads only); reads get it too, since the SDK gives up after three tries and one read
+   * that fails ends a run — which long-lived runs, reading far more often, made a real risk.
+   */
+  private async retrying<T>(op: (client: Client) => Promise<T>): Promise<T> {
     const sleep = this.options.sleep ?? ((ms: number) => new Promise((r) => setTimeout(r, ms)));
     for (let attempt = 1; ; attempt++) {
       try {
-        await op(await this.sdk());
-        return true;
+        return await op(await this.sdk());
       } catch (error) {
-        if (isConditionFail(error)) return false;
-        if (attempt >= MAX_WRITE_TRIES || !isRetryableWrite(error)) throw error;
+        if (isConditionFail(error) || attempt >= MAX_WRITE_TRIES || !isRetryableWrite(error)) throw error;
         await sleep(Math.min(1_000, 25 * 2 ** attempt) * (0.5 + Math.random() / 2));
       }
     }
   }
 
+  /** A write with the store's own bounded retry; returns false when its condition failed. */
+  private async write(op: (client: Client) => Promise<unknown>): Promise<boolean> {
+    try {
+      await this.retrying(op);
+      return true;
+    } catch (error) {
+      if (isConditionFail(error)) return false;
+      throw error;
+    }
+  }
+
   private async get(table: { name: string }, pk: Pk, columnsToGet?: string[]): Promise<Attrs | undefined> {
-    const client = await this.sdk();
-    const { row } = await client.getRow({
-      tableName: table.name,
-      primaryKey: pk,
-      maxVersions: 1,
-      ...(columnsToGet ? { columnsToGet } : {}),
-    });
+    const { row } = await this.retrying((client) =>
+      client.getRow({
+        tableName: table.name,
+        primaryKey: pk,
+        maxVersions: 1,
+        ...(columnsToGet ? { columnsToGet } : {}),
+      }),
+    );
     return attrsOf(row);
   }
 
   private async batchGet(table: { name: string }, pks: Pk[]): Promise<Array<Attrs | undefined>> {
     const out: Array<Attrs | undefined> = [];
-    const client = await this.sdk();
     for (let i = 0; i < pks.length; i += 100) {
       const slice = pks.slice(i, i + 100);
-      const result = await client.batchGetRow({
-        tables: [{ tableName: table.name, primaryKey: slice, maxVersions: 1 }],
-      });
+      const result = await this.retrying((client) =>
+        client.batchGetRow({ tables: [{ tableName: table.name, primaryKey: slice, maxVersions: 1 }] }),
+      );
       for (const r of result.tables[0] ?? []) {
         if (!r.isOk) throw new Error(`BatchGetRow failed: ${r.errorCode} ${r.errorMessage}`);
         out.push(attrsOf(r));
@@ -253,18 +266,20 @@ export class TablestoreStore implements Store {
 
   /** Rows of a key range in order, `limit` at most, following nextStartPrimaryKey. */
   private async range(table: { name: string }, start: Pk, end: Pk, limit: number): Promise<Attrs[]> {
-    const client = await this.sdk();
     const rows: Attrs[] = [];
     let next: Pk | null = start;
     while (next && rows.length < limit) {
-      const r = await client.getRange({
-        tableName: table.name,
-        direction: TS.Direction.FORWARD,
-        inclusiveStartPrimaryKey: next,
-        exclusiveEndPrimaryKey: end,
-        limit: Math.min(5_000, limit - rows.length),
-        maxVersions: 1,
-      });
+      const from: Pk = next;
+      const r = await this.retrying((client) =>
+        client.getRange({
+          tableName: table.name,
+          direction: TS.Direction.FORWARD,
+          inclusiveStartPrimaryKey: from,
+          exclusiveEndPrimaryKey: end,
+          limit: Math.min(5_000, limit - rows.length),
+          maxVersions: 1,
+        }),
+      );
       for (const row of r.rows) {
         const a = attrsOf(row);
         if (a) rows.push(a);

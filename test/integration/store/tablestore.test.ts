@@ -42,6 +42,26 @@ describe("Tablestore store specifics", () => {
     expect(missing.err).toContain("TABLESTORE_ENDPOINT");
   });
 
+  it("reads retry through more 503 OTSServerBusy than the SDK's own three retries, a bounded number of times", async () => {
+    const emulator = await startTablestoreEmulator();
+    onTestFinished(() => emulator.close());
+    const store = new TablestoreStore({
+      endpoint: emulator.url,
+      instance: emulator.instance,
+      credentials: staticCredentials(EMULATOR_CREDENTIAL),
+      sleep: async () => {},
+    });
+    await store.init();
+    await store.registerTask({ workspaceId: "w", taskId: "t", submittedAtMs: 1 }, 1);
+    // Eight busy answers in a row: two of the store's tries (four requests each, with the SDK's).
+    emulator.inject({ operation: "GetRow", fault: { kind: "busy" }, times: 8 });
+    expect((await store.getTask("w", "t"))?.taskId).toBe("t");
+    emulator.inject({ operation: "GetRange", fault: { kind: "busy" }, times: 8 });
+    expect(await store.countQueuedAhead("w", 10, 5)).toBe(1);
+    emulator.inject({ operation: "GetRow", fault: { kind: "busy" } });
+    await expect(store.getTask("w", "t")).rejects.toMatchObject({ code: 503 });
+  }, 60_000);
+
   it("writes retry through 503 OTSServerBusy, a bounded number of times", async () => {
     const emulator = await startTablestoreEmulator();
     onTestFinished(() => emulator.close());

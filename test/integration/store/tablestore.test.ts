@@ -5,20 +5,24 @@ import { TABLES, TablestoreStore } from "../../../lib/store/tablestore.js";
 import { runCli } from "../../support/cli.js";
 import { storeConformance } from "../../support/store-conformance.js";
 
-async function tablestoreOnEmulator(): Promise<TablestoreStore> {
+/** A store on a fresh emulator; `instantRetries` makes the store's retry back-off take no time. */
+async function onEmulator(options: { instantRetries?: boolean } = {}) {
   const emulator = await startTablestoreEmulator();
   const store = new TablestoreStore({
     endpoint: emulator.url,
     instance: emulator.instance,
     credentials: staticCredentials(EMULATOR_CREDENTIAL),
+    ...(options.instantRetries ? { sleep: async () => {} } : {}),
   });
   await store.init();
   onTestFinished(async () => {
     await store.close();
     await emulator.close();
   });
-  return store;
+  return { store, emulator };
 }
+
+const tablestoreOnEmulator = async (): Promise<TablestoreStore> => (await onEmulator()).store;
 
 storeConformance("Tablestore on the emulator", tablestoreOnEmulator);
 
@@ -43,15 +47,7 @@ describe("Tablestore store specifics", () => {
   });
 
   it("reads retry through more 503 OTSServerBusy than the SDK's own three retries, a bounded number of times", async () => {
-    const emulator = await startTablestoreEmulator();
-    onTestFinished(() => emulator.close());
-    const store = new TablestoreStore({
-      endpoint: emulator.url,
-      instance: emulator.instance,
-      credentials: staticCredentials(EMULATOR_CREDENTIAL),
-      sleep: async () => {},
-    });
-    await store.init();
+    const { store, emulator } = await onEmulator({ instantRetries: true });
     await store.registerTask({ workspaceId: "w", taskId: "t", submittedAtMs: 1 }, 1);
     // Eight busy answers in a row: two of the store's tries (four requests each, with the SDK's).
     emulator.inject({ operation: "GetRow", fault: { kind: "busy" }, times: 8 });
@@ -63,15 +59,7 @@ describe("Tablestore store specifics", () => {
   }, 60_000);
 
   it("writes retry through 503 OTSServerBusy, a bounded number of times", async () => {
-    const emulator = await startTablestoreEmulator();
-    onTestFinished(() => emulator.close());
-    const store = new TablestoreStore({
-      endpoint: emulator.url,
-      instance: emulator.instance,
-      credentials: staticCredentials(EMULATOR_CREDENTIAL),
-      sleep: async () => {},
-    });
-    await store.init();
+    const { store, emulator } = await onEmulator({ instantRetries: true });
     emulator.inject({ operation: "PutRow", fault: { kind: "busy" }, times: 3 });
     await store.putWorkspace({
       workspaceId: "w",

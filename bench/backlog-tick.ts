@@ -2,8 +2,9 @@
  * One relay run in a fresh process, for the backlog scenario: prints its wall time, the process's
  * peak RSS and the run's summary as one JSON line. Configuration comes from the environment.
  */
+
+import { SIM_CREDENTIAL } from "../dev/quanmiao-simulator/server.js";
 import { staticCredentials } from "../lib/quanmiao/credentials.js";
-import { SIM_CREDENTIAL } from "../lib/quanmiao/simulator/server.js";
 import { openRelay } from "../lib/relay.js";
 
 const relay = await openRelay({ env: process.env, credentials: staticCredentials(SIM_CREDENTIAL) });

@@ -19,12 +19,12 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ManualClock } from "../lib/clock.js";
+import { ManualClock } from "../dev/manual-clock.js";
+import { SIM_CREDENTIAL, startSimulator } from "../dev/quanmiao-simulator/server.js";
+import type { SimTask } from "../dev/quanmiao-simulator/workspace.js";
+import { seededRandom } from "../dev/seeded-random.js";
 import { loadConfig } from "../lib/config.js";
 import { staticCredentials } from "../lib/quanmiao/credentials.js";
-import { seededRandom } from "../lib/quanmiao/simulator/random.js";
-import { SIM_CREDENTIAL, startSimulator } from "../lib/quanmiao/simulator/server.js";
-import type { SimTask } from "../lib/quanmiao/simulator/workspace.js";
 import { openRelay } from "../lib/relay.js";
 import { registerTask } from "../lib/tasks.js";
 import { percentile, row, type ScenarioRow } from "./support.js";

@@ -6,12 +6,12 @@
  * processes; every configuration value is the default but the batch count.
  */
 import { fileURLToPath } from "node:url";
+import { startFcEmulator } from "../dev/fc-emulator/server.js";
+import { EMULATOR_CREDENTIAL } from "../dev/tablestore-emulator/server.js";
 import { systemClock } from "../lib/clock.js";
 import { loadConfig } from "../lib/config.js";
-import { startFcEmulator } from "../lib/fc/emulator/server.js";
 import { staticCredentials } from "../lib/quanmiao/credentials.js";
 import { openRelay } from "../lib/relay.js";
-import { EMULATOR_CREDENTIAL } from "../lib/store/tablestore/emulator/server.js";
 import { TablestoreStore } from "../lib/store/tablestore.js";
 import { createWebhook } from "../lib/webhooks.js";
 import { row, type ScenarioRow, startCliServer, startScript, writeDueBacklog } from "./support.js";

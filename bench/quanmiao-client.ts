@@ -3,10 +3,10 @@
  * URL on the same simulator process, which runs with `--no-auth` so both do the same server work.
  */
 import { Pool } from "undici";
+import { SIM_CREDENTIAL } from "../dev/quanmiao-simulator/server.js";
 import { actionPath } from "../lib/quanmiao/actions.js";
 import { createQuanmiaoClient } from "../lib/quanmiao/client.js";
 import { staticCredentials } from "../lib/quanmiao/credentials.js";
-import { SIM_CREDENTIAL } from "../lib/quanmiao/simulator/server.js";
 import { median, rate, row, type ScenarioRow, startBenchSimulator } from "./support.js";
 
 export async function benchQuanmiaoClient(calls: number, rounds: number): Promise<ScenarioRow[]> {

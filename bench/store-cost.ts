@@ -7,13 +7,13 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { SIM_CREDENTIAL, startSimulator } from "../dev/quanmiao-simulator/server.js";
+import { EMULATOR_CREDENTIAL, startTablestoreEmulator } from "../dev/tablestore-emulator/server.js";
 import { loadConfig } from "../lib/config.js";
 import { staticCredentials } from "../lib/quanmiao/credentials.js";
-import { SIM_CREDENTIAL, startSimulator } from "../lib/quanmiao/simulator/server.js";
 import { openRelay } from "../lib/relay.js";
 import { SqliteStore } from "../lib/store/sqlite.js";
 import type { Store } from "../lib/store/store.js";
-import { EMULATOR_CREDENTIAL, startTablestoreEmulator } from "../lib/store/tablestore/emulator/server.js";
 import { TablestoreStore } from "../lib/store/tablestore.js";
 import { registerTask } from "../lib/tasks.js";
 import { createWebhook } from "../lib/webhooks.js";

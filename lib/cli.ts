@@ -1,32 +1,13 @@
 /**
  * The `quanmiao-relay` command. This module only wires commands to the library; each command's
- * work lives in lib/cli/*, loaded when that command runs so that `--help` stays fast.
+ * work lives in lib/cli/* (the local dev tools' in dev/cli/*), loaded when that command runs, so
+ * that `--help` stays fast and production code never loads a simulator or an emulator.
  */
 import { Command, CommanderError } from "commander";
-import type { Env } from "./config.js";
+import { type CliIo, EXIT } from "./cli/io.js";
 import { VERSION } from "./version.js";
 
-export interface CliIo {
-  out(text: string): void;
-  err(text: string): void;
-  readonly env: Env;
-  /** Whether stdout is a terminal: tables and progress bars then, plain lines otherwise. */
-  readonly isTTY?: boolean;
-  /** Resolves when a long-running command (simulator) should stop; default: SIGINT or SIGTERM. */
-  readonly stopSignal?: Promise<void>;
-}
-
-/** Exit codes scripts can branch on. */
-export const EXIT = {
-  ok: 0,
-  failure: 1,
-  usage: 2,
-  config: 3,
-  notFound: 4,
-  auth: 5,
-  /** Transient, throttled or malformed answer: the same command may work later. */
-  retryable: 6,
-} as const;
+export { type CliIo, EXIT, processIo } from "./cli/io.js";
 
 function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
@@ -101,7 +82,7 @@ Exit codes: 0 ok, 1 failure, 2 usage, 3 configuration, 4 task not found, 5 auth,
     .option("--no-auth", "accept unsigned requests (benchmark baselines only)")
     .option("--latency <duration>", "answer every request this much later, e.g. 100ms")
     .action(async (options: Record<string, unknown>) => {
-      const { simulatorCommand } = await import("./cli/simulator-command.js");
+      const { simulatorCommand } = await import("../dev/cli/simulator-command.js");
       await simulatorCommand(io, options);
     });
 
@@ -110,7 +91,7 @@ Exit codes: 0 ok, 1 failure, 2 usage, 3 configuration, 4 task not found, 5 auth,
     .description("run a local Tablestore emulator speaking the SDK's wire protocol (prints its URL on the first line)")
     .option("--port <port>", "port on 127.0.0.1; 0 picks a free one", "8791")
     .action(async (options: { port: string }) => {
-      const { tablestoreEmulatorCommand } = await import("./cli/tablestore-emulator-command.js");
+      const { tablestoreEmulatorCommand } = await import("../dev/cli/tablestore-emulator-command.js");
       await tablestoreEmulatorCommand(io, options);
     });
 
@@ -148,7 +129,7 @@ Exit codes: 0 ok, 1 failure, 2 usage, 3 configuration, 4 task not found, 5 auth,
     .command("dev")
     .description("run the relay locally, ticking every RELAY_TICK_INTERVAL (sandbox mode without credentials)")
     .action(async () => {
-      const { devCommand } = await import("./cli/dev.js");
+      const { devCommand } = await import("../dev/cli/dev.js");
       await devCommand(io);
     });
 
@@ -261,13 +242,4 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     const { reportError } = await import("./cli/report.js");
     return reportError(io, error);
   }
-}
-
-export function processIo(): CliIo {
-  return {
-    out: (text) => process.stdout.write(text),
-    err: (text) => process.stderr.write(text),
-    env: process.env,
-    isTTY: process.stdout.isTTY === true,
-  };
 }

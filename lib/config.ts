@@ -6,9 +6,39 @@ import { z } from "zod";
 import { DEFAULT_RETRY_SCHEDULE, parseRetrySchedule } from "./delivery/schedule.js";
 import { formatDuration, parseDuration } from "./duration.js";
 import { DEFAULT_ENDPOINT } from "./quanmiao/actions.js";
-import { CLIENT_DEFAULTS, parseEndpoint } from "./quanmiao/client.js";
+import { parseEndpoint } from "./quanmiao/endpoint.js";
 
 export type Env = Readonly<Record<string, string | undefined>>;
+
+/** Every default in one place: what an unset (or blank) variable means. */
+export const DEFAULTS = {
+  quanmiao: { endpoint: DEFAULT_ENDPOINT, connectTimeoutMs: 5_000, requestTimeoutMs: 30_000, connections: 8 },
+  store: ".relay/relay.db",
+  poll: {
+    intervalMinMs: 10_000,
+    intervalMaxMs: 120_000,
+    sweepIntervalMs: 600_000,
+    detectionTargetMs: 10_000,
+    apiQps: 10,
+    apiConcurrency: 4,
+    taskMaxAgeMs: 26 * 3_600_000,
+  },
+  delivery: {
+    timeoutMs: 15_000,
+    retryScheduleMs: DEFAULT_RETRY_SCHEDULE,
+    concurrency: 16,
+    perEndpointConcurrency: 4,
+    disableAfterMs: 5 * 86_400_000,
+  },
+  /** On FC the budget comes from the function's timeout instead (fc/context.ts). */
+  tick: { budgetMs: 50_000, intervalMs: 10_000 },
+  api: { port: 8787 },
+  dispatch: { functionName: "quanmiao-relay-deliver", batchSize: 100 },
+  logLevel: "info",
+} as const;
+
+export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export class ConfigError extends Error {
   readonly retryable = false;
@@ -82,29 +112,29 @@ function number(fallback: number, min: number, max: number) {
 }
 
 const schema = z.object({
-  QUANMIAO_ENDPOINT: variable(DEFAULT_ENDPOINT, (text) => parseEndpoint(text).origin),
-  QUANMIAO_CONNECT_TIMEOUT: duration(CLIENT_DEFAULTS.connectTimeoutMs, { min: 100, max: 60_000 }),
-  QUANMIAO_REQUEST_TIMEOUT: duration(CLIENT_DEFAULTS.requestTimeoutMs, { min: 100, max: 300_000 }),
-  QUANMIAO_CONNECTIONS: integer(CLIENT_DEFAULTS.connections, 1, 256),
-  RELAY_STORE: variable<StoreConfig>({ kind: "sqlite", path: ".relay/relay.db" }, parseStore),
+  QUANMIAO_ENDPOINT: variable(DEFAULTS.quanmiao.endpoint, (text) => parseEndpoint(text).origin),
+  QUANMIAO_CONNECT_TIMEOUT: duration(DEFAULTS.quanmiao.connectTimeoutMs, { min: 100, max: 60_000 }),
+  QUANMIAO_REQUEST_TIMEOUT: duration(DEFAULTS.quanmiao.requestTimeoutMs, { min: 100, max: 300_000 }),
+  QUANMIAO_CONNECTIONS: integer(DEFAULTS.quanmiao.connections, 1, 256),
+  RELAY_STORE: variable<StoreConfig>({ kind: "sqlite", path: DEFAULTS.store }, parseStore),
   TABLESTORE_ENDPOINT: variable<string | undefined>(undefined, (text) => text),
   TABLESTORE_INSTANCE: variable<string | undefined>(undefined, (text) => text),
-  RELAY_POLL_INTERVAL_MIN: duration(10_000, { min: 1_000, max: 3_600_000 }),
-  RELAY_POLL_INTERVAL_MAX: duration(120_000, { min: 1_000, max: 6 * 3_600_000 }),
-  RELAY_POLL_SWEEP_INTERVAL: duration(600_000, { min: 10_000, max: 24 * 3_600_000 }),
-  RELAY_DETECTION_TARGET: optionalDuration(10_000, { min: 1_000, max: 3_600_000 }),
+  RELAY_POLL_INTERVAL_MIN: duration(DEFAULTS.poll.intervalMinMs, { min: 1_000, max: 3_600_000 }),
+  RELAY_POLL_INTERVAL_MAX: duration(DEFAULTS.poll.intervalMaxMs, { min: 1_000, max: 6 * 3_600_000 }),
+  RELAY_POLL_SWEEP_INTERVAL: duration(DEFAULTS.poll.sweepIntervalMs, { min: 10_000, max: 24 * 3_600_000 }),
+  RELAY_DETECTION_TARGET: optionalDuration(DEFAULTS.poll.detectionTargetMs, { min: 1_000, max: 3_600_000 }),
   RELAY_LINGER: optionalDuration(undefined, { min: 1_000, max: 3_600_000 }),
-  RELAY_API_QPS: number(10, 0.1, 1_000),
-  RELAY_API_CONCURRENCY: integer(4, 1, 256),
-  RELAY_TASK_MAX_AGE: duration(26 * 3_600_000, { min: 60_000, max: 30 * 86_400_000 }),
-  RELAY_DELIVERY_TIMEOUT: duration(15_000, { min: 100, max: 120_000 }),
-  RELAY_RETRY_SCHEDULE: variable(DEFAULT_RETRY_SCHEDULE, parseRetrySchedule),
+  RELAY_API_QPS: number(DEFAULTS.poll.apiQps, 0.1, 1_000),
+  RELAY_API_CONCURRENCY: integer(DEFAULTS.poll.apiConcurrency, 1, 256),
+  RELAY_TASK_MAX_AGE: duration(DEFAULTS.poll.taskMaxAgeMs, { min: 60_000, max: 30 * 86_400_000 }),
+  RELAY_DELIVERY_TIMEOUT: duration(DEFAULTS.delivery.timeoutMs, { min: 100, max: 120_000 }),
+  RELAY_RETRY_SCHEDULE: variable<readonly number[]>(DEFAULTS.delivery.retryScheduleMs, parseRetrySchedule),
   RELAY_ALLOW_PRIVATE_TARGETS: boolean(false),
-  RELAY_DELIVERY_CONCURRENCY: integer(16, 1, 1_000),
-  RELAY_ENDPOINT_CONCURRENCY: integer(4, 1, 100),
-  RELAY_ENDPOINT_DISABLE_AFTER: duration(5 * 86_400_000, { min: 60_000, max: 365 * 86_400_000 }),
-  RELAY_TICK_BUDGET: duration(50_000, { min: 1_000, max: 3_600_000 }),
-  RELAY_TICK_INTERVAL: duration(10_000, { min: 100, max: 3_600_000 }),
+  RELAY_DELIVERY_CONCURRENCY: integer(DEFAULTS.delivery.concurrency, 1, 1_000),
+  RELAY_ENDPOINT_CONCURRENCY: integer(DEFAULTS.delivery.perEndpointConcurrency, 1, 100),
+  RELAY_ENDPOINT_DISABLE_AFTER: duration(DEFAULTS.delivery.disableAfterMs, { min: 60_000, max: 365 * 86_400_000 }),
+  RELAY_TICK_BUDGET: optionalDuration(undefined, { min: 1_000, max: 3_600_000 }),
+  RELAY_TICK_INTERVAL: duration(DEFAULTS.tick.intervalMs, { min: 100, max: 3_600_000 }),
   RELAY_API_TOKEN: variable<string[] | undefined>(undefined, (text) => {
     const tokens = text
       .split(",")
@@ -115,18 +145,23 @@ const schema = z.object({
       throw new Error("each token must be at least 16 characters, without spaces");
     return tokens;
   }),
-  RELAY_API_PORT: integer(8787, 0, 65_535),
+  RELAY_API_PORT: integer(DEFAULTS.api.port, 0, 65_535),
   RELAY_DISPATCH: variable<"inline" | "fc">("inline", (text) => {
     if (text === "inline" || text === "fc") return text;
     throw new Error(`"${text}" must be inline or fc`);
   }),
-  RELAY_DELIVER_FUNCTION: variable("quanmiao-relay-deliver", (text) => {
+  RELAY_DELIVER_FUNCTION: variable<string>(DEFAULTS.dispatch.functionName, (text) => {
     // FC function names: letters, digits, _ and -, not starting with a digit or -, at most 128.
     if (!/^[A-Za-z_][A-Za-z0-9_-]{0,127}$/.test(text))
       throw new Error(`"${text}" is not a Function Compute function name`);
     return text;
   }),
-  RELAY_FANOUT_BATCH: integer(100, 1, 1_000),
+  RELAY_FANOUT_BATCH: integer(DEFAULTS.dispatch.batchSize, 1, 1_000),
+  RELAY_LOG_LEVEL: variable<LogLevel>(DEFAULTS.logLevel, (text) => {
+    const level = text.toLowerCase();
+    if ((LOG_LEVELS as readonly string[]).includes(level)) return level as LogLevel;
+    throw new Error(`"${text}" must be one of ${LOG_LEVELS.join(", ")}`);
+  }),
   RELAY_FC_ENDPOINT: variable<string | undefined>(undefined, (text) => parseEndpoint(text).origin),
   // Set by Function Compute in every instance; needed to address the deliver function.
   FC_ACCOUNT_ID: variable<string | undefined>(undefined, (text) => {
@@ -205,7 +240,14 @@ export interface Config {
    * `lingerMs` (RELAY_LINGER): how long after its start a run may stay alive, sleeping until its
    * running tasks' next polls come due, so that one run a minute covers the whole minute.
    */
-  readonly tick: { readonly budgetMs: number; readonly intervalMs: number; readonly lingerMs: number | undefined };
+  readonly tick: {
+    readonly budgetMs: number;
+    /** Whether RELAY_TICK_BUDGET was set: on FC it then wins over the function's timeout. */
+    readonly budgetSet: boolean;
+    readonly intervalMs: number;
+    readonly lingerMs: number | undefined;
+  };
+  readonly logLevel: LogLevel;
   /** Bearer tokens for the HTTP API (several during a rotation); undefined when none is set. */
   readonly api: { readonly tokens: readonly string[] | undefined; readonly port: number };
   readonly dispatch: DispatchConfig;
@@ -273,8 +315,14 @@ export function loadConfig(env: Env): Config {
       perEndpointConcurrency: v.RELAY_ENDPOINT_CONCURRENCY,
       disableAfterMs: v.RELAY_ENDPOINT_DISABLE_AFTER,
     },
-    tick: { budgetMs: v.RELAY_TICK_BUDGET, intervalMs: v.RELAY_TICK_INTERVAL, lingerMs: v.RELAY_LINGER },
+    tick: {
+      budgetMs: v.RELAY_TICK_BUDGET ?? DEFAULTS.tick.budgetMs,
+      budgetSet: v.RELAY_TICK_BUDGET !== undefined,
+      intervalMs: v.RELAY_TICK_INTERVAL,
+      lingerMs: v.RELAY_LINGER,
+    },
     api: { tokens: v.RELAY_API_TOKEN, port: v.RELAY_API_PORT },
+    logLevel: v.RELAY_LOG_LEVEL,
     dispatch: dispatchConfig(v),
   });
 }

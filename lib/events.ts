@@ -5,9 +5,9 @@
  *   { "type": "video_analysis.succeeded", "timestamp": "…Z",
  *     "data": { workspaceId, taskId, taskStatus, metadata, task: <the API's data object, verbatim> } }
  */
-import { eventId } from "./ids.js";
+import { deliveryId, eventId, taskTargetId } from "./ids.js";
 import type { JsonObject } from "./quanmiao/schema.js";
-import type { EventRow, TaskRow, WebhookRow } from "./store/store.js";
+import type { EventRow, NewDelivery, TaskRow, WebhookRow } from "./store/store.js";
 
 export const EVENT_TYPES = [
   "video_analysis.succeeded",
@@ -84,4 +84,28 @@ export function webhookWants(webhook: WebhookRow, event: Pick<EventRow, "type" |
 /** Per-task URLs receive the terminal events of their task. */
 export function taskUrlsWant(event: Pick<EventRow, "type">): boolean {
   return (TERMINAL_EVENT_TYPES as readonly string[]).includes(event.type);
+}
+
+/**
+ * The deliveries an event gets: one per registered webhook that wants it, and one per URL the task
+ * was registered with (terminal events only). Ids are derived from (event, target), so writing them
+ * again creates nothing twice.
+ */
+export function deliveriesFor(
+  event: EventRow,
+  webhooks: readonly WebhookRow[],
+  task: Pick<TaskRow, "webhookUrls">,
+  times: { readonly nowMs: number; readonly firstAttemptAtMs: number },
+): NewDelivery[] {
+  const row = (webhookId: string, url: string): NewDelivery => ({
+    id: deliveryId(event.id, webhookId),
+    eventId: event.id,
+    webhookId,
+    url,
+    nextAttemptAtMs: times.firstAttemptAtMs,
+    createdAtMs: times.nowMs,
+  });
+  const rows = webhooks.filter((w) => webhookWants(w, event)).map((w) => row(w.id, w.url));
+  if (taskUrlsWant(event)) for (const url of task.webhookUrls) rows.push(row(taskTargetId(url), url));
+  return rows;
 }

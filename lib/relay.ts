@@ -5,34 +5,34 @@
  */
 
 import { randomUUID } from "node:crypto";
-import type { ApiDeps } from "./api/routes.js";
 import { type Clock, systemClock } from "./clock.js";
 import { KeyedSemaphore } from "./concurrency.js";
 import { type Config, type Env, loadConfig } from "./config.js";
-import { DeliveryRun } from "./delivery/deliver.js";
+import { openDeliveryRun } from "./delivery/deliver.js";
 import type { AsyncInvoker } from "./delivery/fanout.js";
 import type { Resolver } from "./delivery/guard.js";
 import { type DeliveryCounts, deliverDue } from "./delivery/loop.js";
 import { WebhookSender } from "./delivery/send.js";
 import { createFcInvoker } from "./fc/invoke.js";
 import { realSleep, type Sleep } from "./limiter.js";
-import type { Log } from "./log.js";
+import { jsonLog, type Log } from "./log.js";
 import { createQuanmiaoClient, type QuanmiaoClient } from "./quanmiao/client.js";
 import { type CredentialsProvider, resolveCredentials } from "./quanmiao/credentials.js";
-import { defaultSecrets } from "./secrets.js";
+import { runTick, type TickDeps, type TickSummary } from "./run/run.js";
 import { openStore } from "./store/open.js";
 import type { Store } from "./store/store.js";
 import type { RegistrationDeps } from "./tasks.js";
-import { runTick, type TickDeps, type TickSummary } from "./tick.js";
 
 export interface Relay {
   readonly config: Config;
   readonly store: Store;
   readonly client: QuanmiaoClient;
+  readonly clock: Clock;
+  readonly sender: WebhookSender;
   readonly registration: RegistrationDeps;
   readonly tickDeps: TickDeps;
-  /** What the HTTP API needs. */
-  readonly apiDeps: ApiDeps;
+  /** The relay's log (a no-op when it has none). */
+  readonly log: Log;
   tick(budgetMs?: number): Promise<TickSummary>;
   /** Attempts these deliveries now (a fan-out batch); rows not due or leased elsewhere are left alone. */
   deliver(ids: readonly string[], budgetMs: number): Promise<DeliveryCounts>;
@@ -50,6 +50,8 @@ export interface OpenRelayOptions {
   readonly random?: () => number;
   readonly resolve?: Resolver;
   readonly log?: Log;
+  /** Where JSON log lines go (at RELAY_LOG_LEVEL), when no `log` is given. */
+  readonly logTo?: (line: string) => void;
   /** Replaces the FC invoker that RELAY_DISPATCH=fc builds. */
   readonly invoker?: AsyncInvoker;
 }
@@ -59,6 +61,7 @@ const INVOKE_TIMEOUT_MS = 10_000;
 
 export async function openRelay(options: OpenRelayOptions): Promise<Relay> {
   const config = options.config ?? loadConfig(options.env);
+  const log = options.log ?? (options.logTo ? jsonLog(options.logTo, config.logLevel) : undefined);
   const clock = options.clock ?? systemClock;
   const credentials = options.credentials ?? resolveCredentials(options.env);
   const store = options.store ?? (await openStore(config, credentials));
@@ -80,7 +83,7 @@ export async function openRelay(options: OpenRelayOptions): Promise<Relay> {
     random: options.random ?? Math.random,
     sender,
     resolve: options.resolve,
-    log: options.log,
+    log,
     invoker,
   };
   const registration: RegistrationDeps = {
@@ -94,22 +97,16 @@ export async function openRelay(options: OpenRelayOptions): Promise<Relay> {
     config,
     store,
     client,
+    clock,
+    sender,
     registration,
     tickDeps,
-    apiDeps: {
-      store,
-      clock,
-      client,
-      sender,
-      config,
-      registration,
-    },
+    log: log ?? (() => {}),
     tick: (budgetMs = config.tick.budgetMs) => runTick(tickDeps, { budgetMs }),
     async deliver(ids, budgetMs) {
       const counts: DeliveryCounts = { delivered: 0, retried: 0, dead: 0, errors: 0 };
       const deadline = clock.now() + budgetMs;
-      let secrets: ReturnType<typeof defaultSecrets> | undefined;
-      const run = new DeliveryRun({
+      const run = openDeliveryRun({
         store,
         clock,
         random: tickDeps.random,
@@ -117,11 +114,7 @@ export async function openRelay(options: OpenRelayOptions): Promise<Relay> {
         sender,
         resolve: options.resolve,
         owner: `deliver-${randomUUID()}`,
-        log: options.log,
-        defaultSecrets: () => {
-          secrets ??= defaultSecrets(store);
-          return secrets;
-        },
+        log,
       });
       await deliverDue(run, counts, {
         ids,

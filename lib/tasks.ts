@@ -1,10 +1,9 @@
 /** Registering tasks for the relay to watch: validated, idempotent. */
 import type { Clock } from "./clock.js";
 import type { PollConfig } from "./config.js";
-import { checkTarget, type Resolver, TargetRefusedError } from "./delivery/guard.js";
-import { InvalidInputError, RefusedTargetError } from "./errors.js";
+import { checkTarget, type Resolver } from "./delivery/guard.js";
+import { InputError, RefusedTargetError } from "./errors.js";
 import { DEFAULT_CONCURRENCY, firstPollAtMs } from "./poll.js";
-import type { InvalidArgumentError } from "./quanmiao/errors.js";
 import type { JsonObject } from "./quanmiao/schema.js";
 import { checkId } from "./quanmiao/validate.js";
 import type { Store, TaskRow, WorkspaceRow } from "./store/store.js";
@@ -36,7 +35,7 @@ function id(field: string, value: unknown): string {
   try {
     return checkId(field, value);
   } catch (error) {
-    throw new InvalidInputError(field, (error as InvalidArgumentError).message.replace(`${field} `, ""));
+    throw new InputError((error as InputError).message.replace(`${field} `, ""), { field });
   }
 }
 
@@ -46,15 +45,13 @@ export async function checkWebhookUrl(
   url: unknown,
   deps: Pick<RegistrationDeps, "allowPrivateTargets" | "resolve">,
 ): Promise<string> {
-  if (typeof url !== "string" || url.trim() === "") throw new InvalidInputError(field, "must be a URL");
-  if (url.length > 2048) throw new InvalidInputError(field, "must be at most 2048 characters");
+  if (typeof url !== "string" || url.trim() === "") throw new InputError("must be a URL", { field });
+  if (url.length > 2048) throw new InputError("must be at most 2048 characters", { field });
   try {
     await checkTarget(url, { allowPrivate: deps.allowPrivateTargets, resolve: deps.resolve });
   } catch (error) {
-    if (error instanceof TargetRefusedError) {
-      throw error.kind === "syntax"
-        ? new InvalidInputError(field, error.message)
-        : new RefusedTargetError(field, error.message);
+    if (error instanceof RefusedTargetError) {
+      throw error.kind === "syntax" ? new InputError(error.reason, { field, cause: error }) : error.forField(field);
     }
     throw error;
   }
@@ -86,19 +83,19 @@ export async function registerTask(
   const taskId = id("taskId", request.taskId);
   const urls = request.webhooks ?? [];
   if (!Array.isArray(urls) || urls.length > MAX_TASK_WEBHOOKS) {
-    throw new InvalidInputError("webhooks", `must be a list of at most ${MAX_TASK_WEBHOOKS} URLs`);
+    throw new InputError(`must be a list of at most ${MAX_TASK_WEBHOOKS} URLs`, { field: "webhooks" });
   }
   const metadata = request.metadata ?? {};
   if (typeof metadata !== "object" || metadata === null || Array.isArray(metadata)) {
-    throw new InvalidInputError("metadata", "must be a JSON object");
+    throw new InputError("must be a JSON object", { field: "metadata" });
   }
   if (Buffer.byteLength(JSON.stringify(metadata)) > MAX_METADATA_BYTES) {
-    throw new InvalidInputError("metadata", `must be at most ${MAX_METADATA_BYTES} bytes as JSON`);
+    throw new InputError(`must be at most ${MAX_METADATA_BYTES} bytes as JSON`, { field: "metadata" });
   }
   const nowMs = deps.clock.now();
   const submittedAtMs = request.submittedAtMs ?? nowMs;
   if (!Number.isFinite(submittedAtMs) || submittedAtMs < 0 || submittedAtMs > nowMs + 86_400_000) {
-    throw new InvalidInputError("submittedAtMs", "must be an epoch time in milliseconds, not in the future");
+    throw new InputError("must be an epoch time in milliseconds, not in the future", { field: "submittedAtMs" });
   }
   const profile = request.profile;
   if (
@@ -108,7 +105,9 @@ export async function registerTask(
       profile.length > MAX_PROFILE_LENGTH ||
       [...profile].some((c) => c.charCodeAt(0) < 0x20))
   ) {
-    throw new InvalidInputError("profile", `must be 1 to ${MAX_PROFILE_LENGTH} characters, without control characters`);
+    throw new InputError(`must be 1 to ${MAX_PROFILE_LENGTH} characters, without control characters`, {
+      field: "profile",
+    });
   }
   // Local checks first: the URL checks may resolve host names.
   const webhookUrls: string[] = [];

@@ -2,7 +2,7 @@
 import { randomBytes } from "node:crypto";
 import type { Clock } from "./clock.js";
 import { isReservedHeader } from "./delivery/sign.js";
-import { InvalidInputError, NotFoundError } from "./errors.js";
+import { InputError, NotFoundError } from "./errors.js";
 import { EVENT_TYPES, isEventType } from "./events.js";
 import { newWebhookId, type RandomBytes } from "./ids.js";
 import { checkId } from "./quanmiao/validate.js";
@@ -25,10 +25,11 @@ const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$/;
 
 function checkEvents(events: unknown): string[] | undefined {
   if (events === undefined) return undefined;
-  if (!Array.isArray(events) || events.length === 0) throw new InvalidInputError("events", "must be a non-empty list");
+  if (!Array.isArray(events) || events.length === 0)
+    throw new InputError("must be a non-empty list", { field: "events" });
   for (const e of events) {
     if (typeof e !== "string" || !isEventType(e)) {
-      throw new InvalidInputError("events", `"${String(e)}" is not an event type (${EVENT_TYPES.join(", ")})`);
+      throw new InputError(`"${String(e)}" is not an event type (${EVENT_TYPES.join(", ")})`, { field: "events" });
     }
   }
   return [...new Set(events as string[])];
@@ -37,17 +38,17 @@ function checkEvents(events: unknown): string[] | undefined {
 function checkHeaders(headers: unknown): Record<string, string> {
   if (headers === undefined) return {};
   if (typeof headers !== "object" || headers === null || Array.isArray(headers)) {
-    throw new InvalidInputError("headers", "must be an object of header names to values");
+    throw new InputError("must be an object of header names to values", { field: "headers" });
   }
   const entries = Object.entries(headers);
-  if (entries.length > 20) throw new InvalidInputError("headers", "at most 20 headers");
+  if (entries.length > 20) throw new InputError("at most 20 headers", { field: "headers" });
   for (const [name, value] of entries) {
-    if (!HEADER_NAME.test(name)) throw new InvalidInputError("headers", `"${name}" is not a valid header name`);
+    if (!HEADER_NAME.test(name)) throw new InputError(`"${name}" is not a valid header name`, { field: "headers" });
     if (isReservedHeader(name))
-      throw new InvalidInputError("headers", `"${name}" is set by the relay and cannot be overridden`);
+      throw new InputError(`"${name}" is set by the relay and cannot be overridden`, { field: "headers" });
     // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
     if (typeof value !== "string" || value.length > 1024 || /[\u0000-\u001f\u007f]/.test(value)) {
-      throw new InvalidInputError("headers", `the value of "${name}" must be text of at most 1024 characters`);
+      throw new InputError(`the value of "${name}" must be text of at most 1024 characters`, { field: "headers" });
     }
   }
   return Object.fromEntries(entries) as Record<string, string>;
@@ -65,7 +66,7 @@ export async function createWebhook(
     try {
       workspaceId = checkId("workspaceId", request.workspaceId);
     } catch (error) {
-      throw new InvalidInputError("workspaceId", (error as Error).message);
+      throw new InputError((error as Error).message, { field: "workspaceId" });
     }
   }
   const url = await checkWebhookUrl("url", request.url, deps);
@@ -145,7 +146,7 @@ export async function patchWebhook(deps: WebhookDeps, id: string, patch: PatchWe
     try {
       workspaceId = checkId("workspaceId", patch.workspaceId);
     } catch (error) {
-      throw new InvalidInputError("workspaceId", (error as Error).message);
+      throw new InputError((error as Error).message, { field: "workspaceId" });
     }
   }
   const url = patch.url === undefined ? current.url : await checkWebhookUrl("url", patch.url, deps);
@@ -154,19 +155,4 @@ export async function patchWebhook(deps: WebhookDeps, id: string, patch: PatchWe
   if (patch.enabled === false) next = { ...next, enabled: false, disabledReason: "disabled by its owner" };
   if (!(await deps.store.updateWebhook(next))) throw new NotFoundError(`no webhook with id ${id}`);
   return next;
-}
-
-/** What the API and the CLI show of a webhook: never its secrets, only its headers' names. */
-export function webhookView(w: WebhookRow) {
-  return {
-    id: w.id,
-    url: w.url,
-    events: w.events ?? null,
-    workspaceId: w.workspaceId ?? null,
-    headers: Object.keys(w.headers),
-    enabled: w.enabled,
-    disabledReason: w.disabledReason ?? null,
-    failingSince: w.failingSinceMs === undefined ? null : new Date(w.failingSinceMs).toISOString(),
-    createdAt: new Date(w.createdAtMs).toISOString(),
-  };
 }

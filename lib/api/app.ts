@@ -1,7 +1,8 @@
 /** The API as one function: the route table behind the router. */
 import type { Log } from "../log.js";
+import type { ApiDeps } from "./deps.js";
 import { createRouter, type Handle } from "./router.js";
-import { type ApiDeps, apiRoutes } from "./routes.js";
+import { apiRoutes } from "./routes/index.js";
 
 export function createApi(
   deps: ApiDeps,

@@ -6,7 +6,8 @@
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { z } from "zod";
-import { InvalidCursorError, InvalidInputError, NotFoundError, RefusedTargetError } from "../errors.js";
+import { classifyError, errorMessage, UNEXPECTED } from "../error-policy.js";
+import { InputError } from "../errors.js";
 import {
   type ApiRequest,
   type ApiResponse,
@@ -17,23 +18,45 @@ import {
   MAX_BODY_BYTES,
 } from "./http.js";
 
-export interface RouteContext<B = unknown, Q = unknown> {
-  readonly params: Readonly<Record<string, string>>;
+/** The names in a path template: `/v1/tasks/{workspaceId}/{taskId}` → "workspaceId" | "taskId". */
+export type PathParams<P extends string> = P extends `${string}{${infer Name}}${infer Rest}`
+  ? Name | PathParams<Rest>
+  : never;
+
+type Parsed<S> = S extends z.ZodType ? z.output<S> : undefined;
+
+export interface RouteContext<P extends string = string, B = unknown, Q = unknown> {
+  readonly params: Readonly<Record<PathParams<P>, string>>;
   readonly body: B;
   readonly query: Q;
 }
 
-export interface Route {
+interface RouteShape<P extends string, B, Q> {
   readonly method: "GET" | "POST" | "PATCH" | "DELETE";
   /** e.g. `/v1/tasks/{workspaceId}/{taskId}` */
-  readonly path: string;
+  readonly path: P;
   readonly summary: string;
   readonly auth: boolean;
-  readonly body?: z.ZodType;
-  readonly query?: z.ZodType;
+  readonly body?: B;
+  readonly query?: Q;
   /** Success status and what the body holds, for the OpenAPI document. */
   readonly responses: Readonly<Record<number, string>>;
-  readonly handler: (ctx: RouteContext<never, never>) => Promise<ApiResponse>;
+  readonly handler: (ctx: RouteContext<P, Parsed<B>, Parsed<Q>>) => Promise<ApiResponse>;
+}
+
+/** A route as the router holds it: its handler's parameters, body and query are checked before it runs. */
+export type Route = RouteShape<string, z.ZodType, z.ZodType>;
+
+/**
+ * Declares a route: the handler's `params` are typed from the path template and its `body` and
+ * `query` from the schemas, so no handler casts what the router has already checked.
+ */
+export function route<
+  P extends string,
+  B extends z.ZodType | undefined = undefined,
+  Q extends z.ZodType | undefined = undefined,
+>(spec: RouteShape<P, B, Q>): Route {
+  return spec as unknown as Route;
 }
 
 function segments(path: string): string[] | undefined {
@@ -145,7 +168,7 @@ export function createRouter(routes: readonly Route[], options: RouterOptions): 
         );
       query = parsed.data;
     }
-    return route.handler({ params, body: body as never, query: query as never });
+    return route.handler({ params, body, query });
   }
 
   return async (req) => {
@@ -153,19 +176,12 @@ export function createRouter(routes: readonly Route[], options: RouterOptions): 
       return await dispatch(req);
     } catch (error) {
       if (error instanceof HttpError) return errorResponse(error);
-      if (error instanceof RefusedTargetError) {
-        return errorResponse(
-          new HttpError(422, "refused_target", error.message, [{ field: error.field, message: error.message }]),
-        );
+      const found = classifyError(error);
+      if (found !== UNEXPECTED) {
+        const details =
+          error instanceof InputError && error.field ? [{ field: error.field, message: error.message }] : [];
+        return errorResponse(new HttpError(found.httpStatus, found.code, errorMessage(error), details));
       }
-      if (error instanceof InvalidInputError) {
-        return errorResponse(
-          new HttpError(400, "invalid_request", error.message, [{ field: error.field, message: error.message }]),
-        );
-      }
-      if (error instanceof InvalidCursorError)
-        return errorResponse(new HttpError(400, "invalid_cursor", error.message));
-      if (error instanceof NotFoundError) return errorResponse(new HttpError(404, "not_found", error.message));
       // Anything else is ours, not the client's: log it whole, answer without internals.
       options.log?.({
         level: "error",

@@ -1,12 +1,12 @@
 /** `get-task` and `submit`: one API call each, from the environment's configuration. */
 
-import type { CliIo } from "../cli.js";
 import { loadConfig } from "../config.js";
+import { InputError } from "../errors.js";
 import { createQuanmiaoClient, type QuanmiaoClient } from "../quanmiao/client.js";
 import { resolveCredentials } from "../quanmiao/credentials.js";
-import { InvalidArgumentError } from "../quanmiao/errors.js";
 import type { SubmitTaskRequest } from "../quanmiao/submit.js";
 import { checkId } from "../quanmiao/validate.js";
+import type { CliIo } from "./io.js";
 
 async function withClient<T>(io: CliIo, run: (client: QuanmiaoClient) => Promise<T>): Promise<T> {
   const { quanmiao } = loadConfig(io.env);
@@ -27,7 +27,7 @@ export async function getTaskCommand(io: CliIo, workspaceId: string, taskId: str
 
 function parseParam(text: string): [string, unknown] {
   const eq = text.indexOf("=");
-  if (eq <= 0) throw new InvalidArgumentError(`--param "${text}" must look like name=value`);
+  if (eq <= 0) throw new InputError(`--param "${text}" must look like name=value`);
   const name = text.slice(0, eq);
   const raw = text.slice(eq + 1);
   try {
@@ -41,7 +41,7 @@ export function submitRequest(options: Record<string, unknown>): SubmitTaskReque
   const urls = (options.videoUrl as string[] | undefined) ?? [];
   for (const url of urls) {
     checkId("--video-url", url);
-    if (!URL.canParse(url)) throw new InvalidArgumentError(`--video-url "${url}" is not a URL`);
+    if (!URL.canParse(url)) throw new InputError(`--video-url "${url}" is not a URL`);
   }
   const request: SubmitTaskRequest = Object.fromEntries(((options.param as string[]) ?? []).map(parseParam));
   if (urls.length === 1) request.videoUrl = urls[0];

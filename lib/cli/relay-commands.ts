@@ -1,22 +1,21 @@
 /** The relay's CLI commands: one run, tasks, webhooks, deliveries. */
 import { readFile } from "node:fs/promises";
-import type { CliIo } from "../cli.js";
+import { webhookView } from "../api/presenters.js";
 import { parseDuration } from "../duration.js";
-import { InvalidInputError, NotFoundError } from "../errors.js";
-import { jsonLog } from "../log.js";
-import { InvalidArgumentError } from "../quanmiao/errors.js";
+import { InputError, NotFoundError } from "../errors.js";
 import type { JsonObject } from "../quanmiao/schema.js";
 import { openRelay, type Relay } from "../relay.js";
 import { taskTiming } from "../runtime-stats.js";
 import { defaultSecrets, rotateDefaultSecret } from "../secrets.js";
 import type { DeliveryRow, DeliveryStatus, TaskRow, WebhookRow } from "../store/store.js";
 import { registerTask } from "../tasks.js";
-import { createWebhook, deleteWebhook, rotateWebhookSecret, setWebhookEnabled, webhookView } from "../webhooks.js";
+import { createWebhook, deleteWebhook, rotateWebhookSecret, setWebhookEnabled } from "../webhooks.js";
 import { parseImport } from "./import.js";
+import type { CliIo } from "./io.js";
 import { table, when } from "./table.js";
 
 export async function withRelay<T>(io: CliIo, run: (relay: Relay) => Promise<T>): Promise<T> {
-  const relay = await openRelay({ env: io.env, log: jsonLog(io.err, io.env.RELAY_LOG_LEVEL) });
+  const relay = await openRelay({ env: io.env, logTo: io.err });
   try {
     return await run(relay);
   } finally {
@@ -29,23 +28,27 @@ const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
 function parseLimit(text: string | undefined): number {
   const limit = Number(text ?? 100);
   if (!Number.isInteger(limit) || limit < 1 || limit > 10_000)
-    throw new InvalidInputError("--limit", "must be 1 to 10000");
+    throw new InputError("must be 1 to 10000", { field: "--limit" });
   return limit;
 }
 
 export async function initCommand(io: CliIo): Promise<void> {
-  const created = await withRelay(io, async (relay) => {
-    const store = relay.store as { init?: () => Promise<string[]> };
+  const { store, created } = await withRelay(io, async (relay) => {
+    const opened = relay.store as { init?: () => Promise<string[]> };
+    const { store } = relay.config;
     // SQLite migrates itself when opened; Tablestore's tables are created here.
-    return store.init ? await store.init() : [];
+    return {
+      store: store.kind === "sqlite" ? `sqlite:${store.path}` : "tablestore",
+      created: opened.init ? await opened.init() : [],
+    };
   });
-  io.out(`${JSON.stringify({ store: io.env.RELAY_STORE ?? "sqlite:.relay/relay.db", created })}\n`);
+  io.out(`${JSON.stringify({ store, created })}\n`);
 }
 
 export async function tickCommand(io: CliIo, options: { budget?: string }): Promise<void> {
   const budgetMs = options.budget === undefined ? undefined : parseDuration(options.budget);
   if (options.budget !== undefined && (budgetMs === undefined || budgetMs < 1_000)) {
-    throw new InvalidArgumentError(`--budget "${options.budget}" must be a duration of at least 1s`);
+    throw new InputError(`--budget "${options.budget}" must be a duration of at least 1s`);
   }
   const summary = await withRelay(io, (relay) => relay.tick(budgetMs));
   io.out(`${JSON.stringify(summary)}\n`);
@@ -59,13 +62,13 @@ function parseMetadata(text: string | undefined): JsonObject | undefined {
   } catch {
     // fall through
   }
-  throw new InvalidInputError("--metadata", "must be a JSON object, e.g. '{\"orderId\":42}'");
+  throw new InputError("must be a JSON object, e.g. '{\"orderId\":42}'", { field: "--metadata" });
 }
 
 export function parseTime(field: string, text: string | undefined): number | undefined {
   if (text === undefined || text === "") return undefined;
   const ms = /^\d+$/.test(text) ? Number(text) : Date.parse(text);
-  if (!Number.isFinite(ms)) throw new InvalidInputError(field, `"${text}" is not an ISO time or epoch milliseconds`);
+  if (!Number.isFinite(ms)) throw new InputError(`"${text}" is not an ISO time or epoch milliseconds`, { field });
   return ms;
 }
 
@@ -114,7 +117,7 @@ export async function tasksList(
   options: { status?: string; state?: string; workspace?: string; limit?: string; json?: boolean },
 ): Promise<void> {
   if (options.state !== undefined && options.state !== "active" && options.state !== "done") {
-    throw new InvalidInputError("--state", "must be active or done");
+    throw new InputError("must be active or done", { field: "--state" });
   }
   const limit = parseLimit(options.limit);
   const page = await withRelay(io, (relay) =>
@@ -183,7 +186,7 @@ export async function tasksImport(io: CliIo, file: string): Promise<boolean> {
   try {
     text = await readFile(file, "utf8");
   } catch (error) {
-    throw new InvalidInputError("file", `cannot read ${file}: ${(error as Error).message}`);
+    throw new InputError(`cannot read ${file}: ${(error as Error).message}`, { field: "file" });
   }
   const { entries, problems } = parseImport(text);
   let imported = 0;
@@ -196,7 +199,7 @@ export async function tasksImport(io: CliIo, file: string): Promise<boolean> {
         if (created) imported++;
         else existing++;
       } catch (error) {
-        if (!(error instanceof InvalidInputError)) throw error;
+        if (!(error instanceof InputError)) throw error;
         problems.push({ line: entry.line, message: error.message });
       }
       if (io.isTTY && (i % 50 === 0 || i === entries.length - 1)) {
@@ -217,7 +220,7 @@ function parseHeaders(specs: readonly string[]): Record<string, string> {
   const headers: Record<string, string> = {};
   for (const spec of specs) {
     const colon = spec.indexOf(":");
-    if (colon <= 0) throw new InvalidInputError("--header", `"${spec}" must look like Name: value`);
+    if (colon <= 0) throw new InputError(`"${spec}" must look like Name: value`, { field: "--header" });
     headers[spec.slice(0, colon).trim()] = spec.slice(colon + 1).trim();
   }
   return headers;
@@ -309,7 +312,7 @@ export async function deliveriesList(
   options: { status?: string; webhook?: string; limit?: string; json?: boolean },
 ): Promise<void> {
   if (options.status !== undefined && !["pending", "delivered", "dead"].includes(options.status)) {
-    throw new InvalidInputError("--status", "must be pending, delivered or dead");
+    throw new InputError("must be pending, delivered or dead", { field: "--status" });
   }
   const limit = parseLimit(options.limit);
   const page = await withRelay(io, (relay) =>

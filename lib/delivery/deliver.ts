@@ -4,15 +4,15 @@
  * else follows the retry schedule, and after the last attempt the delivery is dead, with the reason.
  * The delivery row is the truth: every outcome is written there before the next attempt is thought of.
  */
-import pRetry from "p-retry";
 import type { Clock } from "../clock.js";
 import type { DeliveryConfig } from "../config.js";
-import { activeSecrets } from "../secrets.js";
+import { RefusedTargetError } from "../errors.js";
+import { defaultSecrets } from "../secrets.js";
 import type { DeliveryRow, DeliveryUpdate, EventRow, Store, WebhookRow, WebhookSecret } from "../store/store.js";
-import { checkTarget, type Resolver, TargetRefusedError } from "./guard.js";
+import type { Resolver } from "./guard.js";
 import { attemptDelay, boundedRetryAfter } from "./schedule.js";
 import type { AttemptResult, WebhookSender } from "./send.js";
-import { webhookHeaders } from "./sign.js";
+import { sendSigned } from "./signed-send.js";
 
 export type DeliveryOutcome = "delivered" | "retry" | "dead" | "skipped";
 
@@ -69,6 +69,21 @@ export class DeliveryRun {
     }
     return row;
   }
+}
+
+/**
+ * A delivery run whose default signing secrets are read once, when the first delivery needs them:
+ * the one way runs are built (the timer run and the deliver function alike).
+ */
+export function openDeliveryRun(deps: Omit<DeliveryDeps, "defaultSecrets">): DeliveryRun {
+  let secrets: Promise<WebhookSecret[]> | undefined;
+  return new DeliveryRun({
+    ...deps,
+    defaultSecrets: () => {
+      secrets ??= defaultSecrets(deps.store);
+      return secrets;
+    },
+  });
 }
 
 const isTaskTarget = (webhookId: string) => webhookId.startsWith("task:");
@@ -129,39 +144,20 @@ export async function attemptDelivery(row: DeliveryRow, run: DeliveryRun): Promi
 
   let result: AttemptResult;
   try {
-    const target = await checkTarget(url, { allowPrivate: config.allowPrivateTargets, resolve: deps.resolve });
-    const body = event.body;
-    result = await pRetry(
-      async () => {
-        const headers = webhookHeaders({
-          msgId: row.id,
-          secrets: activeSecrets(secrets, clock.now()),
-          nowMs: clock.now(),
-          body,
-          custom,
-        });
-        const r = await deps.sender.send({ target, headers, body }, () => clock.now());
-        if (r.connectionError) throw Object.assign(new Error(r.error), { result: r });
-        return r;
+    result = await sendSigned(
+      { url, msgId: row.id, body: event.body, secrets, custom },
+      {
+        clock,
+        sender: deps.sender,
+        allowPrivateTargets: config.allowPrivateTargets,
+        resolve: deps.resolve,
+        quickRetries: deps.quickRetries,
       },
-      { retries: deps.quickRetries ?? 2, minTimeout: 100, maxTimeout: 400, randomize: false },
-    ).catch((error: { result?: AttemptResult }) => {
-      if (error.result) return error.result;
-      throw error;
-    });
+    );
   } catch (error) {
-    if (error instanceof TargetRefusedError && !error.retryable) {
-      // No request left: the target is refused by policy, which waiting will not change.
-      return dead(`refused target: ${error.message}`);
-    }
-    result = {
-      statusCode: undefined,
-      error: error instanceof Error ? error.message : String(error),
-      connectionError: false,
-      excerpt: undefined,
-      retryAfterMs: undefined,
-      durationMs: 0,
-    };
+    if (!(error instanceof RefusedTargetError)) throw error;
+    // No request left: the target is refused by policy, which waiting will not change.
+    return dead(`refused target: ${error.message}`);
   }
 
   deps.log?.({

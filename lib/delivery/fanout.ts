@@ -45,9 +45,25 @@ export interface FanOutDeps {
   readonly log?: Log | undefined;
 }
 
+/** RELAY_FANOUT_BATCH's upper bound: a payload never carries more, and the reader takes no more. */
+export const MAX_BATCH_IDS = 1_000;
+
 /** The event the deliver function receives. */
 export function batchPayload(ids: readonly string[]): string {
   return JSON.stringify({ deliveryIds: ids });
+}
+
+/** The deliver function's side: `{"deliveryIds": [...]}`; anything else is an empty batch. */
+export function parseBatchPayload(event: unknown): string[] {
+  try {
+    const text = Buffer.isBuffer(event) ? event.toString("utf8") : String(event);
+    const parsed = JSON.parse(text) as { deliveryIds?: unknown };
+    return Array.isArray(parsed.deliveryIds)
+      ? parsed.deliveryIds.filter((id): id is string => typeof id === "string").slice(0, MAX_BATCH_IDS)
+      : [];
+  } catch {
+    return [];
+  }
 }
 
 export class FanOut {

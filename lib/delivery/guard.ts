@@ -9,19 +9,7 @@
  */
 import { lookup as dnsLookup } from "node:dns/promises";
 import { BlockList, isIP } from "node:net";
-
-export class TargetRefusedError extends Error {
-  /** A policy refusal does not change by waiting; a failed DNS lookup may. */
-  readonly retryable: boolean;
-  /** `syntax`: not an acceptable URL; `policy`: an address the guard refuses; `dns`: no address. */
-  readonly kind: "syntax" | "policy" | "dns";
-  constructor(message: string, options: { retryable: boolean; kind: "syntax" | "policy" | "dns"; cause?: unknown }) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.name = "TargetRefusedError";
-    this.retryable = options.retryable;
-    this.kind = options.kind;
-  }
-}
+import { RefusedTargetError } from "../errors.js";
 
 const V4: ReadonlyArray<[string, number, string]> = [
   ["0.0.0.0", 8, "a reserved 'this network' address"],
@@ -120,7 +108,7 @@ export interface Target {
   readonly address: ResolvedAddress;
 }
 
-/** Parses, resolves and checks a webhook URL; throws TargetRefusedError with the reason. */
+/** Parses, resolves and checks a webhook URL; throws RefusedTargetError with the reason. */
 export async function checkTarget(
   rawUrl: string,
   options: { allowPrivate: boolean; resolve?: Resolver },
@@ -129,19 +117,13 @@ export async function checkTarget(
   try {
     url = new URL(rawUrl);
   } catch {
-    throw new TargetRefusedError(`"${rawUrl}" is not a URL`, { retryable: false, kind: "syntax" });
+    throw new RefusedTargetError(`"${rawUrl}" is not a URL`, { kind: "syntax" });
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") {
-    throw new TargetRefusedError(`${url.protocol} URLs are not allowed; use http or https`, {
-      retryable: false,
-      kind: "syntax",
-    });
+    throw new RefusedTargetError(`${url.protocol} URLs are not allowed; use http or https`, { kind: "syntax" });
   }
   if (url.username || url.password) {
-    throw new TargetRefusedError("URLs with credentials are not allowed; use a custom header", {
-      retryable: false,
-      kind: "syntax",
-    });
+    throw new RefusedTargetError("URLs with credentials are not allowed; use a custom header", { kind: "syntax" });
   }
   const host = url.hostname.replace(/^\[|\]$/g, "");
   let addresses: ResolvedAddress[];
@@ -151,19 +133,18 @@ export async function checkTarget(
     try {
       addresses = await (options.resolve ?? systemResolver)(host);
     } catch (cause) {
-      throw new TargetRefusedError(`could not resolve ${host}`, { retryable: true, kind: "dns", cause });
+      throw new RefusedTargetError(`could not resolve ${host}`, { kind: "dns", cause });
     }
-    if (addresses.length === 0)
-      throw new TargetRefusedError(`${host} has no addresses`, { retryable: true, kind: "dns" });
+    if (addresses.length === 0) throw new RefusedTargetError(`${host} has no addresses`, { kind: "dns" });
   }
   if (!options.allowPrivate) {
     // Every address is checked, not only the first: the connection could use any of them.
     for (const a of addresses) {
       const reason = forbiddenReason(a.address);
       if (reason) {
-        throw new TargetRefusedError(
+        throw new RefusedTargetError(
           `${host} resolves to ${a.address}, ${reason}; set RELAY_ALLOW_PRIVATE_TARGETS=true to allow it`,
-          { retryable: false, kind: "policy" },
+          { kind: "policy" },
         );
       }
     }

@@ -2,8 +2,7 @@
  * Function Compute 3.0's side of the contract: the timer event, the invocation context, and what
  * the relay takes from them (credentials, time budget).
  */
-import type { Env } from "../config.js";
-import { parseDuration } from "../duration.js";
+import type { Config } from "../config.js";
 import type { Credentials } from "../quanmiao/credentials.js";
 import { CredentialsError } from "../quanmiao/errors.js";
 
@@ -49,9 +48,8 @@ export function contextCredentials(context: FcContext | undefined): Credentials 
 }
 
 /** RELAY_TICK_BUDGET when set; else the function's timeout less a margin (10 %, at least 5 s). */
-export function budgetFrom(context: FcContext, env: Env): number {
-  const configured = env.RELAY_TICK_BUDGET ? parseDuration(env.RELAY_TICK_BUDGET) : undefined;
-  if (configured !== undefined) return configured;
+export function budgetFrom(context: FcContext, tick: Pick<Config["tick"], "budgetMs" | "budgetSet">): number {
+  if (tick.budgetSet) return tick.budgetMs;
   const timeoutMs = (context.function?.timeout ?? 60) * 1000;
   return Math.max(1_000, timeoutMs - Math.max(5_000, timeoutMs * 0.1));
 }

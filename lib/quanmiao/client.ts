@@ -7,16 +7,12 @@ import { randomUUID } from "node:crypto";
 import type { Dispatcher } from "undici";
 import { Pool } from "undici";
 import { type Clock, systemClock } from "../clock.js";
+import { DEFAULTS } from "../config.js";
 import { USER_AGENT } from "../version.js";
 import { ACTIONS, type ActionName, API_VERSION, actionPath, DEFAULT_ENDPOINT } from "./actions.js";
 import type { CredentialsProvider } from "./credentials.js";
-import {
-  CredentialsError,
-  InvalidArgumentError,
-  MalformedResponseError,
-  QuanmiaoError,
-  TransientError,
-} from "./errors.js";
+import { parseEndpoint } from "./endpoint.js";
+import { CredentialsError, MalformedResponseError, QuanmiaoError, TransientError } from "./errors.js";
 import { type Envelope, interpretAnswer } from "./response.js";
 import { configDataSchema, type JsonObject, type ParsedTask, parseTaskData, submitDataSchema } from "./schema.js";
 import { acsDate, authorization, canonicalQuery, EMPTY_BODY_SHA256, sha256Hex } from "./sign.js";
@@ -60,40 +56,10 @@ export interface QuanmiaoClient {
   close(): Promise<void>;
 }
 
-export const CLIENT_DEFAULTS = {
-  connectTimeoutMs: 5_000,
-  requestTimeoutMs: 30_000,
-  connections: 8,
+const CLIENT_DEFAULTS = {
+  ...DEFAULTS.quanmiao,
   maxResponseBytes: 32 * 1024 * 1024,
 } as const;
-
-const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
-
-/**
- * Accepts `https://host[:port]`, a bare host name (https is implied), or `http://` to a loopback
- * address for local use. Returns the origin; throws InvalidArgumentError saying what is wrong.
- */
-export function parseEndpoint(value: string): URL {
-  const text = value.trim();
-  let url: URL;
-  try {
-    url = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `https://${text}`);
-  } catch {
-    throw new InvalidArgumentError(`endpoint "${value}" is not a URL or host name`);
-  }
-  if (url.username || url.password) throw new InvalidArgumentError("endpoint must not contain credentials");
-  if (url.pathname !== "/" || url.search || url.hash) {
-    throw new InvalidArgumentError(`endpoint "${value}" must be an origin only, without a path or query`);
-  }
-  const loopback = LOOPBACK_HOSTS.has(url.hostname) || /^127\.\d+\.\d+\.\d+$/.test(url.hostname);
-  if (url.protocol === "http:" && !loopback) {
-    throw new InvalidArgumentError(`endpoint "${value}" must use https (plain http is only for loopback)`);
-  }
-  if (url.protocol !== "http:" && url.protocol !== "https:") {
-    throw new InvalidArgumentError(`endpoint "${value}" must be an https URL`);
-  }
-  return url;
-}
 
 const TIMEOUT_CODES = new Set(["UND_ERR_CONNECT_TIMEOUT", "UND_ERR_HEADERS_TIMEOUT", "UND_ERR_BODY_TIMEOUT"]);
 

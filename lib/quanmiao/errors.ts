@@ -2,6 +2,7 @@
  * What a failed Quanmiao call means for the caller. Each class answers one question: try again
  * (and when), give up on this task, or give up on every task of this workspace or key.
  */
+import { RelayError } from "../errors.js";
 
 export interface QuanmiaoErrorDetails {
   readonly code?: string | undefined;
@@ -11,17 +12,14 @@ export interface QuanmiaoErrorDetails {
   readonly cause?: unknown;
 }
 
-export abstract class QuanmiaoError extends Error {
-  /** True when the same call may succeed later without anyone changing anything. */
-  abstract readonly retryable: boolean;
+export abstract class QuanmiaoError extends RelayError {
   readonly code: string | undefined;
   readonly requestId: string | undefined;
   readonly httpStatus: number | undefined;
   readonly action: string | undefined;
 
   constructor(message: string, details: QuanmiaoErrorDetails = {}) {
-    super(message, details.cause === undefined ? undefined : { cause: details.cause });
-    this.name = new.target.name;
+    super(message, details);
     this.code = details.code;
     this.requestId = details.requestId;
     this.httpStatus = details.httpStatus;
@@ -29,7 +27,7 @@ export abstract class QuanmiaoError extends Error {
   }
 
   /** One line for logs and the CLI: class, code, message, request id. Never credentials. */
-  describe(): string {
+  override describe(): string {
     const parts = [this.name];
     if (this.code) parts.push(this.code);
     let line = `${parts.join(" ")}: ${this.message}`;
@@ -95,10 +93,5 @@ export class ApiError extends QuanmiaoError {
 
 /** No usable credentials could be found or loaded. */
 export class CredentialsError extends QuanmiaoError {
-  readonly retryable = false;
-}
-
-/** A caller's argument is unusable; raised before any request is made. */
-export class InvalidArgumentError extends QuanmiaoError {
   readonly retryable = false;
 }

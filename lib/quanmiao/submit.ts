@@ -3,7 +3,7 @@
  * object fields travel as JSON strings; fields not listed here pass through the same way, so a
  * parameter Alibaba adds tomorrow can be used without a release.
  */
-import { InvalidArgumentError } from "./errors.js";
+import { InputError } from "../errors.js";
 
 export interface SubmitTaskRequest {
   videoUrl?: string;
@@ -54,7 +54,7 @@ export function submissionProfile(request: SubmitTaskRequest): string {
 /** Flattens the request into form fields: strings as they are, scalars as text, the rest as JSON. */
 export function toFormFields(request: SubmitTaskRequest): Record<string, string> {
   if (!request.videoUrl && !(Array.isArray(request.videoUrls) && request.videoUrls.length > 0)) {
-    throw new InvalidArgumentError("a submission needs videoUrl or videoUrls");
+    throw new InputError("a submission needs videoUrl or videoUrls");
   }
   const fields: Record<string, string> = {};
   for (const [name, value] of Object.entries(request)) {

@@ -1,5 +1,5 @@
 /** Identifier checks made before any request, so a typo never costs an API call. */
-import { InvalidArgumentError } from "./errors.js";
+import { InputError } from "../errors.js";
 
 export const MAX_ID_LENGTH = 256;
 
@@ -8,15 +8,15 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
-/** Returns the value when it is a usable identifier; throws InvalidArgumentError naming the problem. */
+/** Returns the value when it is a usable identifier; throws InputError naming the problem. */
 export function checkId(name: string, value: unknown): string {
-  if (typeof value !== "string") throw new InvalidArgumentError(`${name} must be a string`);
-  if (value.trim() === "") throw new InvalidArgumentError(`${name} must not be empty or blank`);
-  if (value !== value.trim()) throw new InvalidArgumentError(`${name} must not start or end with whitespace`);
+  if (typeof value !== "string") throw new InputError(`${name} must be a string`);
+  if (value.trim() === "") throw new InputError(`${name} must not be empty or blank`);
+  if (value !== value.trim()) throw new InputError(`${name} must not start or end with whitespace`);
   if (value.length > MAX_ID_LENGTH) {
-    throw new InvalidArgumentError(`${name} is ${value.length} characters long; the limit is ${MAX_ID_LENGTH}`);
+    throw new InputError(`${name} is ${value.length} characters long; the limit is ${MAX_ID_LENGTH}`);
   }
-  if (CONTROL.test(value)) throw new InvalidArgumentError(`${name} must not contain control characters`);
-  if (LONE_SURROGATE.test(value)) throw new InvalidArgumentError(`${name} is not well-formed Unicode`);
+  if (CONTROL.test(value)) throw new InputError(`${name} must not contain control characters`);
+  if (LONE_SURROGATE.test(value)) throw new InputError(`${name} is not well-formed Unicode`);
   return value;
 }

@@ -12,21 +12,21 @@
  */
 import { join } from "node:path";
 import { afterAll, describe, expect, it, onTestFinished } from "vitest";
-import { ManualClock } from "../../lib/clock.js";
+import { ManualClock } from "../../dev/manual-clock.js";
+import type { Fault } from "../../dev/quanmiao-simulator/faults.js";
+import { SIM_CREDENTIAL, startSimulator } from "../../dev/quanmiao-simulator/server.js";
+import { seededRandom } from "../../dev/seeded-random.js";
+import { EMULATOR_CREDENTIAL, startTablestoreEmulator } from "../../dev/tablestore-emulator/server.js";
 import { type Config, loadConfig } from "../../lib/config.js";
 import { WebhookSender } from "../../lib/delivery/send.js";
 import { TERMINAL_EVENT_TYPES } from "../../lib/events.js";
 import { createQuanmiaoClient } from "../../lib/quanmiao/client.js";
 import { staticCredentials } from "../../lib/quanmiao/credentials.js";
-import type { Fault } from "../../lib/quanmiao/simulator/faults.js";
-import { seededRandom } from "../../lib/quanmiao/simulator/random.js";
-import { SIM_CREDENTIAL, startSimulator } from "../../lib/quanmiao/simulator/server.js";
+import { runTick, type TickDeps } from "../../lib/run/run.js";
 import { SqliteStore } from "../../lib/store/sqlite.js";
 import type { DeliveryRow, Store, TaskRow } from "../../lib/store/store.js";
-import { EMULATOR_CREDENTIAL, startTablestoreEmulator } from "../../lib/store/tablestore/emulator/server.js";
 import { TablestoreStore } from "../../lib/store/tablestore.js";
 import { registerTask } from "../../lib/tasks.js";
-import { runTick, type TickDeps } from "../../lib/tick.js";
 import { createWebhook, setWebhookEnabled } from "../../lib/webhooks.js";
 import { type Received, type Reply, startReceiver } from "../support/receiver.js";
 import { tempDir } from "../support/relay.js";

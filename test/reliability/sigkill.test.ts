@@ -5,7 +5,7 @@
  * left leased. Prints the seed and counts; RELIABILITY_PROFILE=full runs more trials.
  */
 import { afterAll, describe, expect, it } from "vitest";
-import { seededRandom } from "../../lib/quanmiao/simulator/random.js";
+import { seededRandom } from "../../dev/seeded-random.js";
 import { checkEverythingDelivered, scenario, tick } from "../support/processes.js";
 
 const TRIALS = process.env.RELIABILITY_PROFILE === "full" ? 60 : 12;

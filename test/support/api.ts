@@ -1,11 +1,11 @@
 import { join } from "node:path";
 import { onTestFinished } from "vitest";
+import { SIM_CREDENTIAL, startSimulator } from "../../dev/quanmiao-simulator/server.js";
 import { createHandler } from "../../functions/api/index.js";
 import { createApi } from "../../lib/api/app.js";
 import { serveApi } from "../../lib/api/node-server.js";
 import { loadConfig } from "../../lib/config.js";
 import { staticCredentials } from "../../lib/quanmiao/credentials.js";
-import { SIM_CREDENTIAL, startSimulator } from "../../lib/quanmiao/simulator/server.js";
 import { openRelay } from "../../lib/relay.js";
 import { tempDir } from "./relay.js";
 
@@ -68,7 +68,7 @@ export async function apiHarness(env: Record<string, string> = {}) {
     config: loadConfig(fullEnv),
     credentials: staticCredentials(SIM_CREDENTIAL),
   });
-  const server = await serveApi(createApi(relay.apiDeps, { tokens: relay.config.api.tokens }), {
+  const server = await serveApi(createApi(relay, { tokens: relay.config.api.tokens }), {
     port: 0,
     host: "127.0.0.1",
   });

@@ -1,2 +1,2 @@
 /** Tests call the manual clock a fake clock: it moves only when told to. */
-export { ManualClock as FakeClock } from "../../lib/clock.js";
+export { ManualClock as FakeClock } from "../../dev/manual-clock.js";

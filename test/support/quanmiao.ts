@@ -1,12 +1,12 @@
 import { onTestFinished } from "vitest";
-import { createQuanmiaoClient, type QuanmiaoClient, type QuanmiaoClientOptions } from "../../lib/quanmiao/client.js";
-import { staticCredentials } from "../../lib/quanmiao/credentials.js";
 import {
   SIM_CREDENTIAL,
   type Simulator,
   type SimulatorOptions,
   startSimulator,
-} from "../../lib/quanmiao/simulator/server.js";
+} from "../../dev/quanmiao-simulator/server.js";
+import { createQuanmiaoClient, type QuanmiaoClient, type QuanmiaoClientOptions } from "../../lib/quanmiao/client.js";
+import { staticCredentials } from "../../lib/quanmiao/credentials.js";
 import { FakeClock } from "./fake-clock.js";
 
 /** A simulator and a client on one fake clock, both closed after the test. */

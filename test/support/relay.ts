@@ -2,27 +2,23 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { onTestFinished } from "vitest";
-import { type Config, loadConfig } from "../../lib/config.js";
-import { WebhookSender } from "../../lib/delivery/send.js";
-import { createQuanmiaoClient } from "../../lib/quanmiao/client.js";
-import { staticCredentials } from "../../lib/quanmiao/credentials.js";
-import { seededRandom } from "../../lib/quanmiao/simulator/random.js";
 import {
   SIM_CREDENTIAL,
   type Simulator,
   type SimulatorOptions,
   startSimulator,
-} from "../../lib/quanmiao/simulator/server.js";
+} from "../../dev/quanmiao-simulator/server.js";
+import { seededRandom } from "../../dev/seeded-random.js";
+import { EMULATOR_CREDENTIAL, type Emulator, startTablestoreEmulator } from "../../dev/tablestore-emulator/server.js";
+import { type Config, loadConfig } from "../../lib/config.js";
+import { WebhookSender } from "../../lib/delivery/send.js";
+import { createQuanmiaoClient } from "../../lib/quanmiao/client.js";
+import { staticCredentials } from "../../lib/quanmiao/credentials.js";
+import { runTick, type TickDeps, type TickSummary } from "../../lib/run/run.js";
 import { SqliteStore } from "../../lib/store/sqlite.js";
 import type { Store } from "../../lib/store/store.js";
-import {
-  EMULATOR_CREDENTIAL,
-  type Emulator,
-  startTablestoreEmulator,
-} from "../../lib/store/tablestore/emulator/server.js";
 import { TablestoreStore } from "../../lib/store/tablestore.js";
 import { type RegisterTaskRequest, registerTask } from "../../lib/tasks.js";
-import { runTick, type TickDeps, type TickSummary } from "../../lib/tick.js";
 import { type CreateWebhookRequest, createWebhook } from "../../lib/webhooks.js";
 import { FakeClock } from "./fake-clock.js";
 import { type Received, type Reply, startReceiver } from "./receiver.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ManualClock } from "../../lib/clock.js";
+import { ManualClock } from "../../dev/manual-clock.js";
 import { RUNTIMES_KEY_PREFIX, RunTimeStats, readRunTimes } from "../../lib/runtime-stats.js";
 import { ALL_PROFILES } from "../../lib/runtimes.js";
 import type { Store } from "../../lib/store/store.js";

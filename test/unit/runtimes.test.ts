@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { seededRandom } from "../../lib/quanmiao/simulator/random.js";
+import { seededRandom } from "../../dev/seeded-random.js";
 import {
   ALL_PROFILES,
   addSample,

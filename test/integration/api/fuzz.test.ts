@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it, onTestFinished } from "vitest";
+import { SIM_CREDENTIAL, startSimulator } from "../../../dev/quanmiao-simulator/server.js";
 import { createApi } from "../../../lib/api/app.js";
 import { fromFcEvent } from "../../../lib/api/fc.js";
 import { systemClock } from "../../../lib/clock.js";
@@ -8,7 +9,6 @@ import { loadConfig } from "../../../lib/config.js";
 import type { WebhookSender } from "../../../lib/delivery/send.js";
 import { createQuanmiaoClient } from "../../../lib/quanmiao/client.js";
 import { staticCredentials } from "../../../lib/quanmiao/credentials.js";
-import { SIM_CREDENTIAL, startSimulator } from "../../../lib/quanmiao/simulator/server.js";
 import { SqliteStore } from "../../../lib/store/sqlite.js";
 import { TOKEN } from "../../support/api.js";
 import { tempDir } from "../../support/relay.js";

@@ -2,10 +2,10 @@ import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { createInterface } from "node:readline";
 import { describe, expect, it, onTestFinished } from "vitest";
+import { SIM_CREDENTIAL, startSimulator } from "../../../dev/quanmiao-simulator/server.js";
 import { EXIT } from "../../../lib/cli.js";
 import { createQuanmiaoClient } from "../../../lib/quanmiao/client.js";
 import { staticCredentials } from "../../../lib/quanmiao/credentials.js";
-import { SIM_CREDENTIAL, startSimulator } from "../../../lib/quanmiao/simulator/server.js";
 import { runCli } from "../../support/cli.js";
 
 async function simEnv() {

@@ -1,8 +1,8 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
+import { SIM_CREDENTIAL, startSimulator } from "../../../dev/quanmiao-simulator/server.js";
 import { EXIT } from "../../../lib/cli.js";
-import { SIM_CREDENTIAL, startSimulator } from "../../../lib/quanmiao/simulator/server.js";
 import { recordRunTime, serializeModels } from "../../../lib/runtimes.js";
 import { SqliteStore } from "../../../lib/store/sqlite.js";
 import { runCli } from "../../support/cli.js";

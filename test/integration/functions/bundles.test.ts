@@ -1,10 +1,10 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it, onTestFinished } from "vitest";
+import { SIM_CREDENTIAL, startSimulator } from "../../../dev/quanmiao-simulator/server.js";
+import { EMULATOR_CREDENTIAL, startTablestoreEmulator } from "../../../dev/tablestore-emulator/server.js";
 import { systemClock } from "../../../lib/clock.js";
 import { loadConfig } from "../../../lib/config.js";
 import { staticCredentials } from "../../../lib/quanmiao/credentials.js";
-import { SIM_CREDENTIAL, startSimulator } from "../../../lib/quanmiao/simulator/server.js";
-import { EMULATOR_CREDENTIAL, startTablestoreEmulator } from "../../../lib/store/tablestore/emulator/server.js";
 import { TablestoreStore } from "../../../lib/store/tablestore.js";
 import { registerTask } from "../../../lib/tasks.js";
 import { createWebhook } from "../../../lib/webhooks.js";

@@ -6,17 +6,17 @@
  */
 import { request } from "undici";
 import { describe, expect, it, onTestFinished } from "vitest";
+import { startFcEmulator } from "../../../dev/fc-emulator/server.js";
+import { fcContentMd5, fcSignature, fcStringToSign } from "../../../dev/fc-emulator/signature.js";
+import { SIM_CREDENTIAL, startSimulator } from "../../../dev/quanmiao-simulator/server.js";
+import { EMULATOR_CREDENTIAL, startTablestoreEmulator } from "../../../dev/tablestore-emulator/server.js";
 import { systemClock } from "../../../lib/clock.js";
 import { loadConfig } from "../../../lib/config.js";
 import { batchPayload } from "../../../lib/delivery/fanout.js";
-import { startFcEmulator } from "../../../lib/fc/emulator/server.js";
-import { fcContentMd5, fcSignature, fcStringToSign } from "../../../lib/fc/emulator/signature.js";
 import { createFcInvoker, InvokeError } from "../../../lib/fc/invoke.js";
 import { deliveryId } from "../../../lib/ids.js";
 import { staticCredentials } from "../../../lib/quanmiao/credentials.js";
-import { SIM_CREDENTIAL, startSimulator } from "../../../lib/quanmiao/simulator/server.js";
 import { openRelay } from "../../../lib/relay.js";
-import { EMULATOR_CREDENTIAL, startTablestoreEmulator } from "../../../lib/store/tablestore/emulator/server.js";
 import { TablestoreStore } from "../../../lib/store/tablestore.js";
 import { registerTask } from "../../../lib/tasks.js";
 import { createWebhook } from "../../../lib/webhooks.js";

@@ -1,9 +1,9 @@
 import { join } from "node:path";
 import { afterEach, describe, expect, it, onTestFinished, vi } from "vitest";
+import { SIM_CREDENTIAL, startSimulator } from "../../../dev/quanmiao-simulator/server.js";
 import { systemClock } from "../../../lib/clock.js";
 import { loadConfig } from "../../../lib/config.js";
 import { budgetFrom, parseTimerEvent } from "../../../lib/fc/context.js";
-import { SIM_CREDENTIAL, startSimulator } from "../../../lib/quanmiao/simulator/server.js";
 import { SqliteStore } from "../../../lib/store/sqlite.js";
 import { registerTask } from "../../../lib/tasks.js";
 import { createWebhook } from "../../../lib/webhooks.js";
@@ -85,8 +85,8 @@ describe("FC poll function", () => {
       triggerName: undefined,
       payload: undefined,
     });
-    expect(budgetFrom({ function: { timeout: 300 } }, {})).toBe(270_000);
-    expect(budgetFrom({ function: { timeout: 30 } }, {})).toBe(25_000);
-    expect(budgetFrom({ function: { timeout: 300 } }, { RELAY_TICK_BUDGET: "45s" })).toBe(45_000);
+    expect(budgetFrom({ function: { timeout: 300 } }, loadConfig({}).tick)).toBe(270_000);
+    expect(budgetFrom({ function: { timeout: 30 } }, loadConfig({}).tick)).toBe(25_000);
+    expect(budgetFrom({ function: { timeout: 300 } }, loadConfig({ RELAY_TICK_BUDGET: "45s" }).tick)).toBe(45_000);
   });
 });

@@ -2,20 +2,20 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { inspect } from "node:util";
 import { describe, expect, it } from "vitest";
+import { SIM_CREDENTIAL } from "../../../dev/quanmiao-simulator/server.js";
+import { InputError } from "../../../lib/errors.js";
 import { actionPath } from "../../../lib/quanmiao/actions.js";
 import { createQuanmiaoClient } from "../../../lib/quanmiao/client.js";
 import { staticCredentials } from "../../../lib/quanmiao/credentials.js";
 import {
   ApiError,
   AuthError,
-  InvalidArgumentError,
   MalformedResponseError,
   type QuanmiaoError,
   TaskNotFoundError,
   ThrottledError,
   TransientError,
 } from "../../../lib/quanmiao/errors.js";
-import { SIM_CREDENTIAL } from "../../../lib/quanmiao/simulator/server.js";
 import { rejection, simulatorWithClient } from "../../support/quanmiao.js";
 
 const WS = "llm-test";
@@ -328,8 +328,8 @@ describe("connections and arguments", () => {
     ["llm-x", "\ud800"],
   ])("rejects workspace %j / task %j before any request", async (ws, taskId) => {
     const { sim, client } = await simulatorWithClient();
-    expect(await rejection(client.getTask(ws, taskId))).toBeInstanceOf(InvalidArgumentError);
-    expect(await rejection(client.submitTask(ws || " ", { videoUrl: "" }))).toBeInstanceOf(InvalidArgumentError);
+    expect(await rejection(client.getTask(ws, taskId))).toBeInstanceOf(InputError);
+    expect(await rejection(client.submitTask(ws || " ", { videoUrl: "" }))).toBeInstanceOf(InputError);
     expect(sim.stats()).toEqual({
       calls: { GetVideoAnalysisTask: 0, GetVideoAnalysisConfig: 0, SubmitVideoAnalysisTask: 0 },
       rejected: 0,

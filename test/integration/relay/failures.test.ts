@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { WEBHOOK_CACHE_MS } from "../../../lib/delivery/deliver.js";
-import { InvalidInputError } from "../../../lib/errors.js";
+import { InputError } from "../../../lib/errors.js";
 import { setWebhookEnabled } from "../../../lib/webhooks.js";
 import { startReceiver } from "../../support/receiver.js";
 import { relayHarness } from "../../support/relay.js";
@@ -191,8 +191,8 @@ describe("SSRF guard", () => {
 
   it.each(refused)("refuses %s at registration without RELAY_ALLOW_PRIVATE_TARGETS", async (url) => {
     const h = await relayHarness({ env: { RELAY_ALLOW_PRIVATE_TARGETS: "false" } });
-    await expect(h.webhook({ url })).rejects.toThrow(InvalidInputError);
-    await expect(h.register({ workspaceId: WS, taskId: "t1", webhooks: [url] })).rejects.toThrow(InvalidInputError);
+    await expect(h.webhook({ url })).rejects.toThrow(InputError);
+    await expect(h.register({ workspaceId: WS, taskId: "t1", webhooks: [url] })).rejects.toThrow(InputError);
     expect(await h.store.listWebhooks()).toEqual([]);
     expect(await h.store.getTask(WS, "t1")).toBeUndefined();
   });
@@ -212,7 +212,7 @@ describe("SSRF guard", () => {
     expect(webhook.enabled).toBe(true);
     answer = "127.0.0.1";
     await oneFinishedTask(h);
-    await (await import("../../../lib/tick.js")).runTick({ ...h.deps, resolve }, { budgetMs: 30_000 });
+    await (await import("../../../lib/run/run.js")).runTick({ ...h.deps, resolve }, { budgetMs: 30_000 });
     expect(rx.received).toHaveLength(0);
     const [d] = (await h.store.listDeliveries({ limit: 1 })).items;
     expect(d?.status).toBe("dead");

@@ -5,13 +5,13 @@
  */
 import { join } from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
+import { SIM_CREDENTIAL } from "../../../dev/quanmiao-simulator/server.js";
 import { type AsyncInvoker, FanOut, type FanOutCounts } from "../../../lib/delivery/fanout.js";
 import { InvokeError } from "../../../lib/fc/invoke.js";
 import { staticCredentials } from "../../../lib/quanmiao/credentials.js";
-import { SIM_CREDENTIAL } from "../../../lib/quanmiao/simulator/server.js";
 import { openRelay } from "../../../lib/relay.js";
+import { runTick } from "../../../lib/run/run.js";
 import { SqliteStore } from "../../../lib/store/sqlite.js";
-import { runTick } from "../../../lib/tick.js";
 import { FakeClock } from "../../support/fake-clock.js";
 import { relayHarness, tempDir } from "../../support/relay.js";
 

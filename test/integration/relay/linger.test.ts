@@ -4,8 +4,8 @@
  * ends within the detection target; with nothing running it ends at once, doing what it always did.
  */
 import { describe, expect, it } from "vitest";
+import { runTick } from "../../../lib/run/run.js";
 import type { Store } from "../../../lib/store/store.js";
-import { runTick } from "../../../lib/tick.js";
 import { relayHarness } from "../../support/relay.js";
 
 const WS = "llm-linger";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { runTick } from "../../../lib/tick.js";
+import { runTick } from "../../../lib/run/run.js";
 import { relayHarness } from "../../support/relay.js";
 
 const WS = "llm-poll";

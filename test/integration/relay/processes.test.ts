@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { seededRandom } from "../../../lib/quanmiao/simulator/random.js";
+import { seededRandom } from "../../../dev/seeded-random.js";
 import { checkEverythingDelivered, scenario, tick } from "../../support/processes.js";
 
 describe("real tick processes on one SQLite file", () => {

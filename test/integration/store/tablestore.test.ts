@@ -1,6 +1,6 @@
 import { describe, expect, it, onTestFinished } from "vitest";
+import { EMULATOR_CREDENTIAL, startTablestoreEmulator } from "../../../dev/tablestore-emulator/server.js";
 import { staticCredentials } from "../../../lib/quanmiao/credentials.js";
-import { EMULATOR_CREDENTIAL, startTablestoreEmulator } from "../../../lib/store/tablestore/emulator/server.js";
 import { TABLES, TablestoreStore } from "../../../lib/store/tablestore.js";
 import { runCli } from "../../support/cli.js";
 import { storeConformance } from "../../support/store-conformance.js";

@@ -98,7 +98,7 @@ describe("s.yaml", () => {
     const poll = doc.resources.poll?.props;
     expect(poll?.triggers?.[0]?.triggerConfig).toMatchObject({ cronExpression: "@every 1m" });
     // The run's budget (timeout less 10 %) leaves its 10 s reserve after a full minute of lingering.
-    const budgetMs = budgetFrom({ function: { timeout: poll?.timeout ?? 0 } }, {});
+    const budgetMs = budgetFrom({ function: { timeout: poll?.timeout ?? 0 } }, loadConfig({}).tick);
     expect(budgetMs - 10_000).toBeGreaterThanOrEqual(config.tick.lingerMs as number);
   });
 

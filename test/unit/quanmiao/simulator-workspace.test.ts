@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { type Outcome, type SimTask, SimWorkspace } from "../../../lib/quanmiao/simulator/workspace.js";
+import { type Outcome, type SimTask, SimWorkspace } from "../../../dev/quanmiao-simulator/workspace.js";
 
 const task = (id: string, submittedAtMs: number, runMs: number, outcome: Outcome = "SUCCESSED"): SimTask => ({
   taskId: id,

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { parseEndpoint } from "../../../lib/quanmiao/client.js";
-import { InvalidArgumentError } from "../../../lib/quanmiao/errors.js";
+import { InputError } from "../../../lib/errors.js";
+import { parseEndpoint } from "../../../lib/quanmiao/endpoint.js";
 import { checkId } from "../../../lib/quanmiao/validate.js";
 
 describe("checkId", () => {
@@ -21,14 +21,14 @@ describe("checkId", () => {
     ["a\u0085b", "control"],
     ["\udc00", "Unicode"],
   ])("rejects %j (%s)", (id, word) => {
-    expect(() => checkId("taskId", id)).toThrow(InvalidArgumentError);
+    expect(() => checkId("taskId", id)).toThrow(InputError);
     expect(() => checkId("taskId", id)).toThrow(new RegExp(`taskId.*${word}`, "i"));
   });
 
   it("never accepts a string with a control character", () => {
     fc.assert(
       fc.property(fc.string(), fc.integer({ min: 0, max: 0x1f }), fc.string(), (a, c, b) => {
-        expect(() => checkId("id", `x${a}${String.fromCharCode(c)}${b}x`)).toThrow(InvalidArgumentError);
+        expect(() => checkId("id", `x${a}${String.fromCharCode(c)}${b}x`)).toThrow(InputError);
       }),
     );
   });

@@ -7,7 +7,7 @@ import {
   encodeRow,
   PlainBufferError,
   type Value,
-} from "../../../lib/store/tablestore/plainbuffer.js";
+} from "../../../dev/tablestore-emulator/plainbuffer.js";
 
 // The oracle: the tablestore SDK's own PlainBuffer encoder and decoder.
 const require = createRequire(import.meta.url);

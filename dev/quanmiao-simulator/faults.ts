@@ -1,5 +1,5 @@
 /** Faults the simulator injects on matching requests: the failures the client must survive. */
-import type { ActionName } from "../actions.js";
+import type { ActionName } from "../../lib/quanmiao/actions.js";
 
 export type Fault =
   /** Delay the answer (adds up with other faults). */

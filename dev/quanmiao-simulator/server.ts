@@ -3,14 +3,15 @@
  * over real HTTP on 127.0.0.1, behind a gateway that checks signatures like the real one. Used by
  * the tests, the benchmarks and `npm start`'s sandbox mode, in-process or as its own process.
  */
+
 import { createHash, randomUUID } from "node:crypto";
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
-import { type Clock, systemClock } from "../../clock.js";
-import { type ActionName, matchActionPath } from "../actions.js";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { type Clock, systemClock } from "../../lib/clock.js";
+import { type ActionName, matchActionPath } from "../../lib/quanmiao/actions.js";
+import { listenOnLoopback } from "../loopback.js";
+import { between, seededRandom } from "../seeded-random.js";
 import { type Fault, FaultPlan } from "./faults.js";
 import { Gateway, type SimCredential } from "./gateway.js";
-import { between, seededRandom } from "./random.js";
 import { taskData } from "./results.js";
 import { type Outcome, type SimTask, SimWorkspace } from "./workspace.js";
 
@@ -300,23 +301,18 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     handleAction(res, route.action, route.workspaceId, query, body);
   }
 
-  const server = createServer((req, res) => {
+  const loopback = await listenOnLoopback((req, res) => {
     handle(req, res).catch(() => {
       if (!res.headersSent) gatewayError(res, 500, "InternalError", "simulator failure");
       else res.destroy();
     });
-  });
-  server.on("connection", () => {
+  }, options.port);
+  loopback.server.on("connection", () => {
     connections++;
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port ?? 0, "127.0.0.1", () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
 
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: loopback.url,
     faults,
     gateway,
     addTask,
@@ -332,11 +328,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       rejected = 0;
       connections = 0;
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: loopback.close,
   };
 }
 

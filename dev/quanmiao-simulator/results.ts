@@ -4,7 +4,7 @@
  * calculator, dataset documents, imageTokens, speakers) and, on some tasks, numbers sent as
  * strings, the way the live API's loosely typed fields sometimes arrive.
  */
-import { between, pick, seededRandom } from "./random.js";
+import { between, pick, seededRandom } from "../seeded-random.js";
 import type { SimStatus, SimTask } from "./workspace.js";
 
 type Json = Record<string, unknown>;

@@ -8,12 +8,12 @@
  * function role's credentials in its context. Instances start on demand up to a limit, so a
  * backlog of invocations waits as it would for FC's instance quota.
  */
-import { type ChildProcess, fork } from "node:child_process";
+
+import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { existsSync } from "node:fs";
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
-import { fileURLToPath } from "node:url";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { listenOnLoopback } from "../loopback.js";
+import { INSTANCE_PROGRAM } from "./instance.js";
 import { fcContentMd5, fcSignature, fcStringToSign } from "./signature.js";
 
 export const FC_EMULATOR_ACCOUNT = "1234567890123456";
@@ -87,14 +87,6 @@ class FcError extends Error {
   }
 }
 
-/** The compiled instance script: next to this module, or in dist/ when this runs from source. */
-const INSTANCE_SCRIPT = [
-  new URL("./instance.js", import.meta.url),
-  new URL("../../../dist/lib/fc/emulator/instance.js", import.meta.url),
-]
-  .map((url) => fileURLToPath(url))
-  .find((path) => existsSync(path));
-
 interface Instance {
   readonly id: number;
   readonly child: ChildProcess;
@@ -124,8 +116,7 @@ export async function startFcEmulator(options: FcEmulatorOptions): Promise<FcEmu
   };
 
   function spawnInstance(name: string, fn: EmulatedFunction): Instance {
-    if (!INSTANCE_SCRIPT) throw new Error("instance.js is not built: run npm run build");
-    const child = fork(INSTANCE_SCRIPT, [fn.module], {
+    const child = spawn(process.execPath, ["-e", INSTANCE_PROGRAM, fn.module], {
       env: {
         PATH: process.env.PATH ?? "",
         FC_ACCOUNT_ID: accountId,
@@ -279,7 +270,7 @@ export async function startFcEmulator(options: FcEmulatorOptions): Promise<FcEmu
     return record;
   }
 
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+  const loopback = await listenOnLoopback((req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
@@ -294,9 +285,7 @@ export async function startFcEmulator(options: FcEmulatorOptions): Promise<FcEmu
         res.writeHead(e.status, { "content-type": "application/json", "x-fc-request-id": randomUUID() }).end(body);
       }
     });
-  });
-  await new Promise<void>((resolve) => server.listen(options.port ?? 0, "127.0.0.1", () => resolve()));
-  const { port } = server.address() as AddressInfo;
+  }, options.port);
 
   for (const [name, fn] of Object.entries(options.functions)) {
     for (let i = 0; i < Math.min(options.prewarm ?? 0, fn.maxInstances ?? 1); i++) spawnInstance(name, fn);
@@ -304,7 +293,7 @@ export async function startFcEmulator(options: FcEmulatorOptions): Promise<FcEmu
   await Promise.all([...instances.values()].flat().map((i) => i.ready));
 
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: loopback.url,
     accountId,
     region,
     invocations,
@@ -329,8 +318,7 @@ export async function startFcEmulator(options: FcEmulatorOptions): Promise<FcEmu
             }),
         ),
       );
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await loopback.close();
     },
   };
 }

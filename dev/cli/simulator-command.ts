@@ -1,14 +1,14 @@
 /** `simulator`: a local Quanmiao API in its own process, until Ctrl-C. */
 
-import type { CliIo } from "../cli.js";
-import { parseDuration } from "../duration.js";
-import { InvalidArgumentError } from "../quanmiao/errors.js";
-import { SIM_CREDENTIAL, type SimulatorOptions, startSimulator } from "../quanmiao/simulator/server.js";
-import { untilSignal } from "./signals.js";
+import type { CliIo } from "../../lib/cli/io.js";
+import { untilSignal } from "../../lib/cli/signals.js";
+import { parseDuration } from "../../lib/duration.js";
+import { InputError } from "../../lib/errors.js";
+import { SIM_CREDENTIAL, type SimulatorOptions, startSimulator } from "../quanmiao-simulator/server.js";
 
 function ratio(name: string, text: unknown): number {
   const n = Number(text);
-  if (!Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError(`${name} must be a number from 0 to 1`);
+  if (!Number.isFinite(n) || n < 0 || n > 1) throw new InputError(`${name} must be a number from 0 to 1`);
   return n;
 }
 
@@ -17,33 +17,33 @@ function runTime(text: string): number | [number, number] {
   const min = parseDuration(low);
   const max = high === undefined ? min : parseDuration(high);
   if (min === undefined || max === undefined || max < min) {
-    throw new InvalidArgumentError(`--run-time "${text}" must be a duration or a range like 10s-2m`);
+    throw new InputError(`--run-time "${text}" must be a duration or a range like 10s-2m`);
   }
   return high === undefined ? min : [min, max];
 }
 
 export function simulatorOptions(options: Record<string, unknown>): SimulatorOptions {
   const port = Number(options.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new InvalidArgumentError("--port must be 0 to 65535");
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new InputError("--port must be 0 to 65535");
   const workspaces: Record<string, number> = {};
   for (const spec of (options.workspace as string[]) ?? []) {
     const [id = "", concurrency = "2"] = spec.split("=");
     const n = Number(concurrency);
     if (!id || !Number.isInteger(n) || n < 1 || n > 100) {
-      throw new InvalidArgumentError(`--workspace "${spec}" must look like llm-xxxx=5 (concurrency 1 to 100)`);
+      throw new InputError(`--workspace "${spec}" must look like llm-xxxx=5 (concurrency 1 to 100)`);
     }
     workspaces[id] = n;
   }
   const credentials = [SIM_CREDENTIAL];
   if (options.accessKeyId || options.accessKeySecret) {
     if (!options.accessKeyId || !options.accessKeySecret) {
-      throw new InvalidArgumentError("--access-key-id and --access-key-secret go together");
+      throw new InputError("--access-key-id and --access-key-secret go together");
     }
     credentials.push({ accessKeyId: String(options.accessKeyId), accessKeySecret: String(options.accessKeySecret) });
   }
   const defaultConcurrency = Number(options.concurrency ?? 2);
   if (!Number.isInteger(defaultConcurrency) || defaultConcurrency < 1 || defaultConcurrency > 1_000) {
-    throw new InvalidArgumentError("--concurrency must be 1 to 1000");
+    throw new InputError("--concurrency must be 1 to 1000");
   }
   return {
     port,
@@ -65,7 +65,7 @@ export async function simulatorCommand(io: CliIo, options: Record<string, unknow
     const ms = parseDuration(String(options.latency));
     if (ms === undefined) {
       await sim.close();
-      throw new InvalidArgumentError(`--latency "${String(options.latency)}" must be a duration, e.g. 100ms`);
+      throw new InputError(`--latency "${String(options.latency)}" must be a duration, e.g. 100ms`);
     }
     sim.faults.inject({ fault: { kind: "latency", ms } });
   }

@@ -7,12 +7,13 @@
  * Operations: CreateTable, ListTable, DescribeTable, DeleteTable, PutRow, GetRow, UpdateRow,
  * DeleteRow, GetRange, BatchGetRow, BatchWriteRow.
  */
+
 import { createHash, createHmac, randomUUID, timingSafeEqual } from "node:crypto";
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
-import { type Clock, systemClock } from "../../../clock.js";
-import { seededRandom } from "../../../quanmiao/simulator/random.js";
-import { type Cell, decodeRow, decodeVariant, encodeRow, encodeRows, type Row, type Value } from "../plainbuffer.js";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { type Clock, systemClock } from "../../lib/clock.js";
+import { listenOnLoopback } from "../loopback.js";
+import { seededRandom } from "../seeded-random.js";
+import { type Cell, decodeRow, decodeVariant, encodeRow, encodeRows, type Row, type Value } from "./plainbuffer.js";
 import { filterMessage, message } from "./proto.js";
 import {
   type ColumnCondition,
@@ -433,7 +434,7 @@ export async function startTablestoreEmulator(options: EmulatorOptions = {}): Pr
     res.end(body);
   }
 
-  const server = createServer(async (req, res) => {
+  const loopback = await listenOnLoopback(async (req, res) => {
     const chunks: Buffer[] = [];
     let size = 0;
     for await (const chunk of req) {
@@ -483,14 +484,9 @@ export async function startTablestoreEmulator(options: EmulatorOptions = {}): Pr
           : new OtsError(400, "OTSParameterInvalid", error instanceof Error ? error.message : String(error));
       reply(res, e.status, message("Error").encode({ code: e.code, message: e.message }).finish());
     }
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port ?? 0, "127.0.0.1", () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  }, options.port);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: loopback.url,
     instance: instanceName,
     inject(rule) {
       rules.push({ rule, left: rule.times ?? Number.POSITIVE_INFINITY });
@@ -499,10 +495,6 @@ export async function startTablestoreEmulator(options: EmulatorOptions = {}): Pr
       rules = [];
     },
     stats: () => ({ requests: { ...requests }, faults, rejected }),
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: loopback.close,
   };
 }

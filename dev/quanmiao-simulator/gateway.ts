@@ -7,8 +7,8 @@
  * header values), so a client that signs one thing and sends another is caught.
  */
 import type { IncomingHttpHeaders } from "node:http";
-import { API_VERSION } from "../actions.js";
-import { parseAuthorization, sha256Hex, signature } from "../sign.js";
+import { API_VERSION } from "../../lib/quanmiao/actions.js";
+import { parseAuthorization, sha256Hex, signature } from "../../lib/quanmiao/sign.js";
 
 export interface SimCredential {
   readonly accessKeyId: string;

@@ -9,21 +9,20 @@ import { rmSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Webhook } from "standardwebhooks";
-import type { CliIo } from "../cli.js";
-import { loadConfig } from "../config.js";
-import { formatDuration } from "../duration.js";
-import { realSleep } from "../limiter.js";
-import { jsonLog } from "../log.js";
-import { createQuanmiaoClient } from "../quanmiao/client.js";
-import { CREDENTIAL_ENV, staticCredentials } from "../quanmiao/credentials.js";
-import { SIM_CREDENTIAL, startSimulator } from "../quanmiao/simulator/server.js";
-import { openRelay, type Relay } from "../relay.js";
-import { defaultSecrets } from "../secrets.js";
-import { registerTask } from "../tasks.js";
-import type { TickSummary } from "../tick.js";
-import { createWebhook } from "../webhooks.js";
-import { startApi } from "./serve-command.js";
-import { untilSignal } from "./signals.js";
+import type { CliIo } from "../../lib/cli/io.js";
+import { startApi } from "../../lib/cli/serve-command.js";
+import { untilSignal } from "../../lib/cli/signals.js";
+import { loadConfig } from "../../lib/config.js";
+import { formatDuration } from "../../lib/duration.js";
+import { realSleep } from "../../lib/limiter.js";
+import { createQuanmiaoClient } from "../../lib/quanmiao/client.js";
+import { CREDENTIAL_ENV, staticCredentials } from "../../lib/quanmiao/credentials.js";
+import { openRelay, type Relay } from "../../lib/relay.js";
+import type { TickSummary } from "../../lib/run/run.js";
+import { defaultSecrets } from "../../lib/secrets.js";
+import { registerTask } from "../../lib/tasks.js";
+import { createWebhook } from "../../lib/webhooks.js";
+import { SIM_CREDENTIAL, startSimulator } from "../quanmiao-simulator/server.js";
 
 const SANDBOX_DB = ".relay/sandbox.db";
 const SAMPLE_WORKSPACE = "llm-sandbox";
@@ -61,7 +60,6 @@ async function startPrintingReceiver(io: CliIo, secrets: () => string[]) {
 export async function devCommand(io: CliIo): Promise<void> {
   const sandbox = !io.env[CREDENTIAL_ENV.accessKeyId] && !io.env.QUANMIAO_ENDPOINT;
   const stop = io.stopSignal ?? untilSignal();
-  const log = jsonLog(io.err, io.env.RELAY_LOG_LEVEL);
   // A lingering run wakes at Ctrl-C (and then ends: it was woken before its due time).
   const sleep = (ms: number) => Promise.race([realSleep(ms), stop.then(() => undefined)]);
   let relay: Relay;
@@ -94,7 +92,7 @@ export async function devCommand(io: CliIo): Promise<void> {
       env,
       config: loadConfig(env),
       credentials: staticCredentials(SIM_CREDENTIAL),
-      log,
+      logTo: io.err,
       sleep,
     });
     const secrets: string[] = [];
@@ -131,7 +129,7 @@ export async function devCommand(io: CliIo): Promise<void> {
     );
   } else {
     const env = { RELAY_LINGER: io.env.RELAY_TICK_INTERVAL ?? "10s", ...io.env };
-    relay = await openRelay({ env, log, sleep });
+    relay = await openRelay({ env, logTo: io.err, sleep });
     io.out(
       `quanmiao-relay: ticking every ${formatDuration(relay.config.tick.intervalMs)} against ${relay.config.quanmiao.endpoint}` +
         ` (store ${relay.config.store.kind === "sqlite" ? relay.config.store.path : "tablestore"}). Ctrl-C stops.\n`,
@@ -141,7 +139,7 @@ export async function devCommand(io: CliIo): Promise<void> {
   // The HTTP API too, on loopback (where running without a token is allowed).
   let apiLine: string;
   try {
-    const api = await startApi(io, relay, { port: relay.config.api.port, host: "127.0.0.1", noAuth: true });
+    const api = await startApi(relay, { port: relay.config.api.port, host: "127.0.0.1", noAuth: true });
     cleanups.unshift(() => api.close());
     apiLine = `HTTP API on ${api.url}/v1 (${relay.config.api.tokens ? "bearer token required" : "no token: loopback only"})`;
   } catch (error) {

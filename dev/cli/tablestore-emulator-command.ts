@@ -1,12 +1,12 @@
 /** `tablestore-emulator`: a local Tablestore in its own process, until Ctrl-C. */
-import type { CliIo } from "../cli.js";
-import { InvalidArgumentError } from "../quanmiao/errors.js";
-import { EMULATOR_CREDENTIAL, startTablestoreEmulator } from "../store/tablestore/emulator/server.js";
-import { untilSignal } from "./signals.js";
+import type { CliIo } from "../../lib/cli/io.js";
+import { untilSignal } from "../../lib/cli/signals.js";
+import { InputError } from "../../lib/errors.js";
+import { EMULATOR_CREDENTIAL, startTablestoreEmulator } from "../tablestore-emulator/server.js";
 
 export async function tablestoreEmulatorCommand(io: CliIo, options: { port: string }): Promise<void> {
   const port = Number(options.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new InvalidArgumentError("--port must be 0 to 65535");
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new InputError("--port must be 0 to 65535");
   const emulator = await startTablestoreEmulator({ port });
   io.out(`${emulator.url}\n`);
   io.err(

@@ -1,0 +1,37 @@
+import { createServer, type RequestListener } from "node:http";
+import type { AddressInfo } from "node:net";
+
+/** A started loopback HTTP server: its base URL, and a close that does not wait for keep-alive clients. */
+export interface LoopbackServer {
+  readonly url: string;
+  readonly port: number;
+  readonly server: ReturnType<typeof createServer>;
+  close(): Promise<void>;
+}
+
+/**
+ * Listens on 127.0.0.1 (never another address: the dev servers stand in for cloud services and must
+ * not be reachable from elsewhere), on `port` or any free one. Rejects when the port is taken.
+ */
+export async function listenOnLoopback(handler: RequestListener, port = 0): Promise<LoopbackServer> {
+  const server = createServer(handler);
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, "127.0.0.1", () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const bound = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${bound}`,
+    port: bound,
+    server,
+    close: () =>
+      new Promise<void>((resolve) => {
+        // Keep-alive clients (undici pools) would hold close() open until they time out.
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

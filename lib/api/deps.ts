@@ -1,0 +1,16 @@
+import type { Clock } from "../clock.js";
+import type { Config } from "../config.js";
+import type { WebhookSender } from "../delivery/send.js";
+import type { QuanmiaoClient } from "../quanmiao/client.js";
+import type { Store } from "../store/store.js";
+import type { RegistrationDeps } from "../tasks.js";
+
+/** What the HTTP API needs; a running relay (relay.ts) has all of it. */
+export interface ApiDeps {
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly registration: RegistrationDeps;
+  readonly client: QuanmiaoClient;
+  readonly sender: WebhookSender;
+  readonly config: Config;
+}

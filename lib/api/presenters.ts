@@ -1,0 +1,69 @@
+/**
+ * What the API (and the CLI's JSON output) shows of each record: ISO times instead of epoch ms,
+ * null instead of absent, and never a secret. One place, so every endpoint shows a record alike.
+ */
+import type { DeliveryRow, EventRow, TaskRow, WebhookRow } from "../store/store.js";
+
+const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
+
+export function taskView(t: TaskRow) {
+  return {
+    workspaceId: t.workspaceId,
+    taskId: t.taskId,
+    state: t.state,
+    status: t.status ?? null,
+    submittedAt: iso(t.submittedAtMs),
+    registeredAt: iso(t.registeredAtMs),
+    nextPollAt: t.state === "active" ? iso(t.nextPollAtMs) : null,
+    pollCount: t.pollCount,
+    lastPolledAt: iso(t.lastPolledAtMs),
+    lastError: t.lastError ?? null,
+    webhooks: t.webhookUrls,
+    metadata: t.metadata,
+    profile: t.profile ?? null,
+    runningSince: iso(t.runningSinceMs),
+    finishedAt: iso(t.terminalAtMs),
+  };
+}
+
+export function deliveryView(d: DeliveryRow) {
+  return {
+    id: d.id,
+    eventId: d.eventId,
+    webhookId: d.webhookId,
+    url: d.url,
+    status: d.status,
+    attempts: d.attempts,
+    nextAttemptAt: d.status === "pending" ? iso(d.nextAttemptAtMs) : null,
+    lastAttemptAt: iso(d.lastAttemptAtMs),
+    lastStatusCode: d.lastStatusCode ?? null,
+    lastError: d.lastError ?? null,
+    lastResponse: d.lastResponse ?? null,
+    deliveredAt: iso(d.deliveredAtMs),
+  };
+}
+
+/** Never the secrets, only the custom headers' names. */
+export function webhookView(w: WebhookRow) {
+  return {
+    id: w.id,
+    url: w.url,
+    events: w.events ?? null,
+    workspaceId: w.workspaceId ?? null,
+    headers: Object.keys(w.headers),
+    enabled: w.enabled,
+    disabledReason: w.disabledReason ?? null,
+    failingSince: iso(w.failingSinceMs),
+    createdAt: iso(w.createdAtMs),
+  };
+}
+
+/** An event with its body parsed: what subscribers received. */
+export function eventView(e: EventRow) {
+  return {
+    id: e.id,
+    type: e.type,
+    createdAt: iso(e.createdAtMs),
+    body: JSON.parse(e.body) as { data?: { task?: unknown } },
+  };
+}

@@ -1,0 +1,41 @@
+/** /v1/deliveries: list, and replay one (same webhook-id) in the next run. */
+import type { ApiDeps } from "../deps.js";
+import { HttpError, json } from "../http.js";
+import { deliveryView } from "../presenters.js";
+import { type Route, route } from "../router.js";
+import * as s from "../schemas.js";
+
+export function deliveryRoutes(deps: ApiDeps): Route[] {
+  const { store } = deps;
+  return [
+    route({
+      method: "GET",
+      path: "/v1/deliveries",
+      summary: "List deliveries, paged",
+      auth: true,
+      query: s.listDeliveriesQuery,
+      responses: { 200: "a page of deliveries and the next cursor" },
+      handler: async ({ query }) => {
+        const page = await store.listDeliveries({
+          limit: query.limit ?? 100,
+          ...(query.status ? { status: query.status } : {}),
+          ...(query.webhookId ? { webhookId: query.webhookId } : {}),
+          ...(query.cursor ? { cursor: query.cursor } : {}),
+        });
+        return json(200, { items: page.items.map(deliveryView), cursor: page.cursor ?? null });
+      },
+    }),
+    route({
+      method: "POST",
+      path: "/v1/deliveries/{id}/replay",
+      summary: "Send a delivery again (same webhook-id) in the next run",
+      auth: true,
+      responses: { 202: "queued", 404: "no such delivery" },
+      handler: async ({ params }) => {
+        const replayed = await store.replayDelivery(params.id, deps.clock.now());
+        if (!replayed) throw new HttpError(404, "not_found", "no such delivery");
+        return json(202, deliveryView(replayed));
+      },
+    }),
+  ];
+}

@@ -1,0 +1,41 @@
+/** The API's endpoints under /v1, by resource; each validates through its schemas and calls the library. */
+import type { ApiDeps } from "../deps.js";
+import { json } from "../http.js";
+import { openApiDocument } from "../openapi.js";
+import { type Route, route } from "../router.js";
+import { deliveryRoutes } from "./deliveries.js";
+import { taskRoutes } from "./tasks.js";
+import { webhookRoutes } from "./webhooks.js";
+
+export function apiRoutes(deps: ApiDeps): Route[] {
+  const routes: Route[] = [...taskRoutes(deps), ...webhookRoutes(deps), ...deliveryRoutes(deps)];
+  routes.push(
+    route({
+      method: "GET",
+      path: "/v1/healthz",
+      summary: "Liveness: checks that the store answers (no auth)",
+      auth: false,
+      responses: { 200: "healthy", 503: "the store does not answer" },
+      handler: async () => {
+        try {
+          await deps.store.getSetting("healthz");
+          return json(200, { ok: true });
+        } catch {
+          return json(503, {
+            ok: false,
+            error: { code: "store_unavailable", message: "the store does not answer", details: [] },
+          });
+        }
+      },
+    }),
+    route({
+      method: "GET",
+      path: "/v1/openapi.json",
+      summary: "This API's OpenAPI 3.1 document (no auth)",
+      auth: false,
+      responses: { 200: "the document" },
+      handler: async () => json(200, openApiDocument(routes)),
+    }),
+  );
+  return routes;
+}

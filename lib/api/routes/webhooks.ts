@@ -1,0 +1,130 @@
+/** /v1/webhooks: subscribe, list, change, delete, rotate the secret, and send a test event. */
+import { randomUUID } from "node:crypto";
+import { sendSigned } from "../../delivery/signed-send.js";
+import { RefusedTargetError } from "../../errors.js";
+import { createWebhook, deleteWebhook, patchWebhook, rotateWebhookSecret } from "../../webhooks.js";
+import type { ApiDeps } from "../deps.js";
+import { HttpError, json } from "../http.js";
+import { webhookView } from "../presenters.js";
+import { type Route, route } from "../router.js";
+import * as s from "../schemas.js";
+
+export function webhookRoutes(deps: ApiDeps): Route[] {
+  const { store } = deps;
+  return [
+    route({
+      method: "POST",
+      path: "/v1/webhooks",
+      summary: "Subscribe a URL; the secret is returned once",
+      auth: true,
+      body: s.createWebhookBody,
+      responses: { 201: "the webhook and its secret", 422: "the SSRF guard refuses the URL" },
+      handler: async ({ body }) => {
+        const { webhook, secret } = await createWebhook(deps.registration, body);
+        return json(201, { ...webhookView(webhook), secret });
+      },
+    }),
+    route({
+      method: "GET",
+      path: "/v1/webhooks",
+      summary: "List webhooks (without secrets)",
+      auth: true,
+      responses: { 200: "the webhooks" },
+      handler: async () => json(200, { items: (await store.listWebhooks()).map(webhookView) }),
+    }),
+    route({
+      method: "GET",
+      path: "/v1/webhooks/{id}",
+      summary: "One webhook",
+      auth: true,
+      responses: { 200: "the webhook", 404: "no such webhook" },
+      handler: async ({ params }) => {
+        const webhook = await store.getWebhook(params.id);
+        if (!webhook) throw new HttpError(404, "not_found", "no such webhook");
+        return json(200, webhookView(webhook));
+      },
+    }),
+    route({
+      method: "PATCH",
+      path: "/v1/webhooks/{id}",
+      summary: "Change a webhook's URL, filters, headers, or enable/disable it",
+      auth: true,
+      body: s.patchWebhookBody,
+      responses: { 200: "the webhook", 404: "no such webhook", 422: "the SSRF guard refuses the URL" },
+      handler: async ({ params, body }) =>
+        json(200, webhookView(await patchWebhook(deps.registration, params.id, body))),
+    }),
+    route({
+      method: "DELETE",
+      path: "/v1/webhooks/{id}",
+      summary: "Delete a webhook",
+      auth: true,
+      responses: { 204: "deleted", 404: "no such webhook" },
+      handler: async ({ params }) => {
+        await deleteWebhook(store, params.id);
+        return { status: 204, headers: {}, body: "" };
+      },
+    }),
+    route({
+      method: "POST",
+      path: "/v1/webhooks/{id}/rotate-secret",
+      summary: "A new secret; the old one keeps signing for 24 h",
+      auth: true,
+      responses: { 200: "the new secret", 404: "no such webhook" },
+      handler: async ({ params }) => {
+        const { webhook, secret } = await rotateWebhookSecret({ store, clock: deps.clock }, params.id);
+        const validUntil = Math.max(...webhook.secrets.map((x) => x.expiresAtMs ?? 0));
+        return json(200, {
+          ...webhookView(webhook),
+          secret,
+          previousSecretValidUntil: new Date(validUntil).toISOString(),
+        });
+      },
+    }),
+    route({
+      method: "POST",
+      path: "/v1/webhooks/{id}/test",
+      summary: "Send a signed webhook.test event now and return the outcome",
+      auth: true,
+      responses: { 200: "the outcome of the attempt", 404: "no such webhook" },
+      handler: async ({ params }) => {
+        const webhook = await store.getWebhook(params.id);
+        if (!webhook) throw new HttpError(404, "not_found", "no such webhook");
+        const nowMs = deps.clock.now();
+        const msgId = `msg_test_${randomUUID().replaceAll("-", "")}`;
+        const body = JSON.stringify({
+          type: "webhook.test",
+          timestamp: new Date(nowMs).toISOString(),
+          data: { webhookId: webhook.id },
+        });
+        const outcome = { delivered: false, webhookId: msgId };
+        try {
+          const r = await sendSigned(
+            { url: webhook.url, msgId, body, secrets: webhook.secrets, custom: webhook.headers },
+            {
+              clock: deps.clock,
+              sender: deps.sender,
+              allowPrivateTargets: deps.config.delivery.allowPrivateTargets,
+              resolve: deps.registration.resolve,
+              // The caller is waiting, and sees the failure: no quick retries.
+              quickRetries: 0,
+            },
+          );
+          const ok = r.statusCode !== undefined && r.statusCode >= 200 && r.statusCode < 300;
+          return json(200, {
+            ...outcome,
+            delivered: ok,
+            statusCode: r.statusCode ?? null,
+            error: r.error ?? null,
+            response: r.excerpt ?? null,
+            durationMs: Math.round(r.durationMs),
+          });
+        } catch (error) {
+          if (!(error instanceof RefusedTargetError)) throw error;
+          const refused = `refused target: ${error.message}`;
+          return json(200, { ...outcome, statusCode: null, error: refused, response: null, durationMs: 0 });
+        }
+      },
+    }),
+  ];
+}

@@ -1,0 +1,72 @@
+/**
+ * One signed POST to a webhook URL: the SSRF guard, Standard Webhooks signatures made at the moment
+ * of sending, and quick retries of connection errors. Shared by every delivery attempt and by the
+ * API's test send, so a test event travels exactly as a real one does.
+ */
+import pRetry from "p-retry";
+import type { Clock } from "../clock.js";
+import { coerceError, RefusedTargetError } from "../errors.js";
+import { activeSecrets } from "../secrets.js";
+import type { WebhookSecret } from "../store/store.js";
+import { checkTarget, type Resolver } from "./guard.js";
+import type { AttemptResult, WebhookSender } from "./send.js";
+import { webhookHeaders } from "./sign.js";
+
+export interface SignedMessage {
+  readonly url: string;
+  /** The `webhook-id` header: stable across retries of one delivery. */
+  readonly msgId: string;
+  readonly body: string;
+  readonly secrets: readonly WebhookSecret[];
+  readonly custom?: Readonly<Record<string, string>> | undefined;
+}
+
+export interface SignedSendDeps {
+  readonly clock: Clock;
+  readonly sender: WebhookSender;
+  readonly allowPrivateTargets: boolean;
+  readonly resolve?: Resolver | undefined;
+  /** Quick retries of connection errors (p-retry); 0 turns them off. */
+  readonly quickRetries?: number | undefined;
+}
+
+/**
+ * Sends, and says what came back. A target the guard refuses by policy throws RefusedTargetError
+ * (no request was made, and waiting will not change that); every other failure, a DNS one
+ * included, is a result with `error` set.
+ */
+export async function sendSigned(message: SignedMessage, deps: SignedSendDeps): Promise<AttemptResult> {
+  const { clock } = deps;
+  try {
+    const target = await checkTarget(message.url, { allowPrivate: deps.allowPrivateTargets, resolve: deps.resolve });
+    return await pRetry(
+      async () => {
+        // Signed per try: the timestamp must be fresh when the receiver checks it.
+        const headers = webhookHeaders({
+          msgId: message.msgId,
+          secrets: activeSecrets(message.secrets, clock.now()),
+          nowMs: clock.now(),
+          body: message.body,
+          custom: message.custom ?? {},
+        });
+        const r = await deps.sender.send({ target, headers, body: message.body }, () => clock.now());
+        if (r.connectionError) throw Object.assign(new Error(r.error), { result: r });
+        return r;
+      },
+      { retries: deps.quickRetries ?? 2, minTimeout: 100, maxTimeout: 400, randomize: false },
+    ).catch((error: { result?: AttemptResult }) => {
+      if (error.result) return error.result;
+      throw error;
+    });
+  } catch (error) {
+    if (error instanceof RefusedTargetError && !error.retryable) throw error;
+    return {
+      statusCode: undefined,
+      error: coerceError(error).message,
+      connectionError: false,
+      excerpt: undefined,
+      retryAfterMs: undefined,
+      durationMs: 0,
+    };
+  }
+}

@@ -1,0 +1,209 @@
+/**
+ * The poller: one claimed task, one GetVideoAnalysisTask call, and what the answer does to the task
+ * — an end becomes its event and deliveries and then the task is marked done; a running task is
+ * polled again when its end is likely (learned run times); a failure is retried later, a refused
+ * workspace backed off, a task the API does not know ended with a `failed` event.
+ */
+import { formatDuration } from "../duration.js";
+import { describeError } from "../errors.js";
+import type { EventType } from "../events.js";
+import { eventTypeForStatus } from "../events.js";
+import { afterAnswer, afterRetryableError, estimateStartMs, isExpired, type Running, type Tier } from "../poll.js";
+import { AuthError, TaskNotFoundError, ThrottledError } from "../quanmiao/errors.js";
+import { isTerminalStatus, type JsonObject } from "../quanmiao/schema.js";
+import type { RunTimeStats } from "../runtime-stats.js";
+import { modelFor, runTimeOf } from "../runtimes.js";
+import type { TaskRow } from "../store/store.js";
+import type { RunContext } from "./context.js";
+import type { Emitter } from "./emitter.js";
+import type { LingerSchedule } from "./linger.js";
+import type { WorkspacePlanner } from "./planner.js";
+
+interface Outcome {
+  readonly status: string | undefined;
+  /** Whether the end was learned from a poll (rather than decided by the relay: expiry). */
+  readonly polled: boolean;
+  readonly raw?: JsonObject;
+  readonly reason?: JsonObject;
+}
+
+export class Poller {
+  /** Set when the rate limiter refused a call within the budget: the run should end. */
+  limiterRefused = false;
+
+  constructor(
+    private readonly run: RunContext,
+    private readonly parts: {
+      readonly planner: WorkspacePlanner;
+      readonly emitter: Emitter;
+      readonly linger: LingerSchedule;
+      readonly stats: RunTimeStats;
+    },
+  ) {}
+
+  async poll(task: TaskRow, tier: Tier): Promise<void> {
+    const { store, clock, client } = this.run.deps;
+    const { policy, owner, summary } = this.run;
+    const ws = this.parts.planner.workspace(task.workspaceId);
+    if (ws && ws.backoffUntilMs > clock.now()) {
+      await store.releaseTask(task, owner, ws.backoffUntilMs);
+      return;
+    }
+    if (isExpired(task, clock.now(), policy)) {
+      await this.finish(task, "video_analysis.expired", {
+        status: task.status,
+        polled: false,
+        reason: {
+          code: "Expired",
+          message: `not finished within ${formatDuration(policy.taskMaxAgeMs)} of submission`,
+        },
+      });
+      summary.expired++;
+      return;
+    }
+    if (!(await this.run.limiter.take(this.run.stopStartingAtMs))) {
+      this.limiterRefused = true;
+      await store.releaseTask(task, owner, task.nextPollAtMs);
+      return;
+    }
+    const release = await this.run.apiSlots.acquire();
+    let answer: Awaited<ReturnType<typeof client.getTask>>;
+    try {
+      summary.polled++;
+      answer = await client.getTask(task.workspaceId, task.taskId);
+    } catch (error) {
+      release();
+      await this.failed(task, error);
+      return;
+    }
+    release();
+    this.run.limiter.succeeded();
+    await this.parts.planner.healed(task.workspaceId);
+
+    const status = answer.status;
+    if (status === undefined) {
+      await this.failed(task, new Error("the answer has no taskStatus"));
+      return;
+    }
+    if (isTerminalStatus(status)) {
+      await this.finish(task, eventTypeForStatus(status) as EventType, { status, polled: true, raw: answer.raw });
+      return;
+    }
+    if (status === "RUNNING" && task.status !== "RUNNING") {
+      await this.parts.emitter.emit(task, "video_analysis.running", { raw: answer.raw, taskStatus: status });
+    }
+    await this.reschedule(task, status, tier);
+  }
+
+  /** A task that is still going: when to poll it next. */
+  private async reschedule(task: TaskRow, status: string, tier: Tier): Promise<void> {
+    const { store, clock } = this.run.deps;
+    const { policy, owner, summary } = this.run;
+    const nowMs = clock.now();
+    let running: Running | undefined;
+    let runningSinceMs: number | undefined;
+    if (status === "RUNNING") {
+      runningSinceMs =
+        task.runningSinceMs ??
+        estimateStartMs(task, nowMs, policy, this.parts.planner.slotFreedAfterMs(task.workspaceId));
+      const model =
+        policy.detectionTargetMs === undefined
+          ? undefined
+          : modelFor(await this.parts.stats.models(task.workspaceId), task.profile);
+      running = { sinceMs: runningSinceMs, model };
+    }
+    const decision = afterAnswer(task, status, tier, nowMs, policy, running);
+    if (decision.changed) summary.changed++;
+    const updated = await store.updateTask(task, owner, {
+      status,
+      nextPollAtMs: decision.nextPollAtMs,
+      pollCount: task.pollCount + 1,
+      pollsInStatus: decision.pollsInStatus,
+      lastPolledAtMs: nowMs,
+      lastError: undefined,
+      ...(task.runningSinceMs === undefined && runningSinceMs !== undefined ? { runningSinceMs } : {}),
+    });
+    if (updated && status === "RUNNING") this.parts.linger.set(task, decision.nextPollAtMs);
+    else this.parts.linger.delete(task);
+  }
+
+  /** Ends a task: its event and deliveries first, then the task marked done (see the header). */
+  private async finish(task: TaskRow, type: EventType, outcome: Outcome): Promise<void> {
+    const { store, clock } = this.run.deps;
+    const { policy, owner, summary } = this.run;
+    const { status, polled, ...extra } = outcome;
+    await this.parts.emitter.emit(task, type, { ...extra, ...(status ? { taskStatus: status } : {}) });
+    const endedWhileRunning = polled && task.status === "RUNNING";
+    // The end happened after the poll before this one: the slot it freed went no earlier.
+    this.parts.planner.noteEnd(task, endedWhileRunning ? task.lastPolledAtMs : undefined);
+    this.parts.linger.delete(task);
+    const nowMs = clock.now();
+    const target = policy.detectionTargetMs;
+    if (endedWhileRunning && target !== undefined && task.lastPolledAtMs !== undefined) {
+      if (nowMs - task.lastPolledAtMs > target) summary.lateEnds++;
+    }
+    if (polled) {
+      // A start is estimated to within half the maximum interval (estimateStartMs).
+      const runMs = runTimeOf(
+        extra.raw,
+        { runningSinceMs: task.runningSinceMs, lastPolledAtMs: task.lastPolledAtMs, nowMs },
+        policy.intervalMaxMs,
+      );
+      if (runMs !== undefined) this.parts.stats.record(task.workspaceId, task.profile, runMs);
+    }
+    await store.updateTask(task, owner, {
+      state: "done",
+      status,
+      terminalAtMs: nowMs,
+      nextPollAtMs: nowMs,
+      pollCount: task.pollCount + (polled ? 1 : 0),
+      pollsInStatus: 0,
+      lastPolledAtMs: polled ? nowMs : undefined,
+      lastError: undefined,
+    });
+    summary.changed++;
+  }
+
+  private async failed(task: TaskRow, error: unknown): Promise<void> {
+    const { store, clock } = this.run.deps;
+    const { policy, owner, summary } = this.run;
+    if (error instanceof TaskNotFoundError) {
+      await this.finish(task, "video_analysis.failed", {
+        status: task.status,
+        polled: true,
+        reason: { code: error.code ?? "TaskNotFound", message: error.message, requestId: error.requestId ?? null },
+      });
+      return;
+    }
+    if (error instanceof AuthError) {
+      const backedOff = await this.parts.planner.backOffWorkspaceOf(task, error);
+      await store.releaseTask(task, owner, backedOff.backoffUntilMs);
+      return;
+    }
+    let waitMs: number | undefined;
+    if (error instanceof ThrottledError) {
+      summary.throttled++;
+      waitMs = error.retryAfterMs;
+      this.run.limiter.throttled(error.retryAfterMs);
+    } else {
+      summary.errors++;
+    }
+    const text = describeError(error);
+    this.run.log({
+      level: "warn",
+      msg: "poll failed",
+      workspaceId: task.workspaceId,
+      taskId: task.taskId,
+      error: text,
+    });
+    const nowMs = clock.now();
+    const decision = afterRetryableError(task, nowMs, waitMs, policy);
+    await store.updateTask(task, owner, {
+      nextPollAtMs: decision.nextPollAtMs,
+      pollCount: task.pollCount + 1,
+      pollsInStatus: decision.pollsInStatus,
+      lastPolledAtMs: nowMs,
+      lastError: text,
+    });
+  }
+}

@@ -1,0 +1,91 @@
+/**
+ * The delivery pump: delivers due deliveries beside the poll loop, woken by each new delivery, so a
+ * finished task's webhook leaves while polling goes on. With fan-out it hands batches to the deliver
+ * function instead, and delivers inline what it cannot hand off.
+ */
+import { KeyedSemaphore } from "../concurrency.js";
+import type { DeliveryRun } from "../delivery/deliver.js";
+import type { FanOut } from "../delivery/fanout.js";
+import { deliverDue } from "../delivery/loop.js";
+import type { RunContext } from "./context.js";
+
+/** How long the pump waits, once woken, for more deliveries to claim together. */
+export const PUMP_GATHER_MS = 20;
+
+export class DeliveryPump {
+  private wanted = true;
+  private stopping = false;
+  private wake: (() => void) | undefined;
+  private running: Promise<void> | undefined;
+  /** The store error that stopped the pump, if one did. */
+  error: unknown;
+  private readonly endpointSlots: KeyedSemaphore;
+
+  constructor(
+    private readonly run: RunContext,
+    private readonly deliveryRun: DeliveryRun,
+    private readonly fanOut: FanOut | undefined,
+  ) {
+    this.endpointSlots = new KeyedSemaphore(run.deps.config.delivery.perEndpointConcurrency);
+  }
+
+  get failed(): boolean {
+    return this.error !== undefined;
+  }
+
+  start(): void {
+    this.running ??= this.loop();
+  }
+
+  /** New deliveries may be due: deliver them soon. */
+  kick(): void {
+    this.wanted = true;
+    this.wake?.();
+  }
+
+  /** One last pass over what is due, then stops. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.kick();
+    await this.running;
+  }
+
+  private async loop(): Promise<void> {
+    for (;;) {
+      if (!this.wanted) {
+        if (this.stopping) return;
+        await new Promise<void>((resolve) => {
+          this.wake = resolve;
+        });
+        this.wake = undefined;
+        // Woken by a new delivery: a moment for the rest of the batch being polled, so that one
+        // claim takes them together (a claim is a request or more on Tablestore).
+        if (!this.stopping) await this.run.deps.sleep(PUMP_GATHER_MS);
+        continue;
+      }
+      this.wanted = false;
+      try {
+        await this.deliverDueNow();
+      } catch (error) {
+        // The store failed a claim: polling stops too, and the run reports it when it ends.
+        this.error ??= error;
+        return;
+      }
+    }
+  }
+
+  private async deliverDueNow(): Promise<void> {
+    const { summary, timeLeft, leaseMs } = this.run;
+    const loop = {
+      leaseMs,
+      concurrency: this.run.deps.config.delivery.concurrency,
+      endpointSlots: this.endpointSlots,
+      timeLeft,
+    };
+    const handedOff =
+      this.fanOut?.usable === true &&
+      (await this.fanOut.handOff(summary, timeLeft, (ids) => deliverDue(this.deliveryRun, summary, { ...loop, ids })));
+    if (!handedOff) await deliverDue(this.deliveryRun, summary, loop);
+    summary.budgetExhausted ||= !timeLeft();
+  }
+}

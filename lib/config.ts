@@ -2,9 +2,11 @@
  * Environment → typed, frozen configuration. Every variable is checked, and all problems are
  * reported together in one ConfigError that names each variable and what is wrong with it.
  */
+
 import { z } from "zod";
 import { DEFAULT_RETRY_SCHEDULE, parseRetrySchedule } from "./delivery/schedule.js";
 import { formatDuration, parseDuration } from "./duration.js";
+import { coerceError, RelayError } from "./errors.js";
 import { DEFAULT_ENDPOINT } from "./quanmiao/actions.js";
 import { parseEndpoint } from "./quanmiao/endpoint.js";
 
@@ -40,11 +42,11 @@ export const DEFAULTS = {
 export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
-export class ConfigError extends Error {
+/** Every bad variable at once, each named with what is wrong with it. */
+export class ConfigError extends RelayError {
   readonly retryable = false;
   constructor(readonly problems: ReadonlyArray<{ variable: string; message: string }>) {
     super(`invalid configuration:\n${problems.map((p) => `  ${p.variable}: ${p.message}`).join("\n")}`);
-    this.name = "ConfigError";
   }
 }
 
@@ -58,7 +60,7 @@ function variable<T>(fallback: T, parse: (text: string) => T) {
       try {
         return parse(raw.trim());
       } catch (error) {
-        ctx.addIssue({ code: "custom", message: error instanceof Error ? error.message : String(error) });
+        ctx.addIssue({ code: "custom", message: coerceError(error).message });
         return z.NEVER;
       }
     });

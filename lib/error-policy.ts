@@ -4,7 +4,7 @@
  * error class is classified once, and the two never disagree on whose fault a failure is.
  */
 import { ConfigError } from "./config.js";
-import { InputError, InvalidCursorError, NotFoundError, RefusedTargetError } from "./errors.js";
+import { coerceError, InputError, InvalidCursorError, NotFoundError, RefusedTargetError } from "./errors.js";
 import { ApiError, AuthError, CredentialsError, QuanmiaoError, TaskNotFoundError } from "./quanmiao/errors.js";
 
 /** Exit codes scripts can branch on. */
@@ -66,5 +66,5 @@ export function classifyError(error: unknown): ErrorClass {
 /** The line a person reads: Quanmiao failures with their code and request id, the rest as said. */
 export function errorMessage(error: unknown): string {
   if (error instanceof QuanmiaoError) return error.describe();
-  return error instanceof Error ? error.message : String(error);
+  return coerceError(error).message;
 }

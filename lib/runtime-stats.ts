@@ -7,7 +7,9 @@
  * The models are a hint, never the truth: a run that dies before flushing loses its few samples,
  * and an unreadable document is no model (the prior applies).
  */
+
 import type { Clock } from "./clock.js";
+import { describeError } from "./errors.js";
 import {
   ALL_PROFILES,
   describeModel,
@@ -94,7 +96,7 @@ export class RunTimeStats {
           level: "warn",
           msg: "could not save learned run times",
           workspaceId,
-          error: error instanceof Error ? error.message : String(error),
+          error: describeError(error),
         });
       }
     }

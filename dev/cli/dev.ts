@@ -5,6 +5,7 @@
  * it runs a sandbox: the API simulator, a few sample tasks, and a local receiver that prints each
  * delivery after verifying its signature with `standardwebhooks`.
  */
+
 import { rmSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -14,6 +15,7 @@ import { startApi } from "../../lib/cli/serve-command.js";
 import { untilSignal } from "../../lib/cli/signals.js";
 import { loadConfig } from "../../lib/config.js";
 import { formatDuration } from "../../lib/duration.js";
+import { coerceError } from "../../lib/errors.js";
 import { realSleep } from "../../lib/limiter.js";
 import { createQuanmiaoClient } from "../../lib/quanmiao/client.js";
 import { CREDENTIAL_ENV, staticCredentials } from "../../lib/quanmiao/credentials.js";
@@ -143,7 +145,7 @@ export async function devCommand(io: CliIo): Promise<void> {
     cleanups.unshift(() => api.close());
     apiLine = `HTTP API on ${api.url}/v1 (${relay.config.api.tokens ? "bearer token required" : "no token: loopback only"})`;
   } catch (error) {
-    apiLine = `HTTP API not started: ${error instanceof Error ? error.message : String(error)}`;
+    apiLine = `HTTP API not started: ${coerceError(error).message}`;
   }
   io.out(`  ${apiLine}\n\n`);
 

@@ -11,6 +11,7 @@
 import { createHash, createHmac, randomUUID, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { type Clock, systemClock } from "../../lib/clock.js";
+import { coerceError } from "../../lib/errors.js";
 import { listenOnLoopback } from "../loopback.js";
 import { seededRandom } from "../seeded-random.js";
 import { type Cell, decodeRow, decodeVariant, encodeRow, encodeRows, type Row, type Value } from "./plainbuffer.js";
@@ -479,9 +480,7 @@ export async function startTablestoreEmulator(options: EmulatorOptions = {}): Pr
       reply(res, 200, handle(operation, body));
     } catch (error) {
       const e =
-        error instanceof OtsError
-          ? error
-          : new OtsError(400, "OTSParameterInvalid", error instanceof Error ? error.message : String(error));
+        error instanceof OtsError ? error : new OtsError(400, "OTSParameterInvalid", coerceError(error).message);
       reply(res, e.status, message("Error").encode({ code: e.code, message: e.message }).finish());
     }
   }, options.port);

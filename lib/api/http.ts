@@ -3,6 +3,7 @@
  * function, and the one error type handlers throw. Errors become
  * `{"error": {"code", "message", "details": []}}` and never carry a token or a secret.
  */
+import { RelayError } from "../errors.js";
 
 export interface ApiRequest {
   readonly method: string;
@@ -25,7 +26,11 @@ export interface ErrorDetail {
   readonly message: string;
 }
 
-export class HttpError extends Error {
+/** A refusal the API answers as is: a client's mistake (4xx) or a dependency down (5xx, retryable). */
+export class HttpError extends RelayError {
+  get retryable(): boolean {
+    return this.status >= 500;
+  }
   constructor(
     readonly status: number,
     readonly code: string,
@@ -34,7 +39,6 @@ export class HttpError extends Error {
     readonly headers: Readonly<Record<string, string>> = {},
   ) {
     super(message);
-    this.name = "HttpError";
   }
 }
 

@@ -7,7 +7,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { z } from "zod";
 import { classifyError, errorMessage, UNEXPECTED } from "../error-policy.js";
-import { InputError } from "../errors.js";
+import { coerceError, InputError } from "../errors.js";
 import {
   type ApiRequest,
   type ApiResponse,
@@ -187,7 +187,7 @@ export function createRouter(routes: readonly Route[], options: RouterOptions): 
         level: "error",
         msg: "api handler failed",
         path: req.path,
-        error: error instanceof Error ? error.stack : String(error),
+        error: coerceError(error).stack,
       });
       return json(500, {
         error: { code: "internal", message: "the relay failed to handle this request", details: [] },

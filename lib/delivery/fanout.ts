@@ -8,8 +8,10 @@
  * invocation that never runs leaves its rows due for the next run. A failed hand-off turns the rest
  * of the run to inline delivery, so nothing waits on a broken invoke path.
  */
+
 import type { Clock } from "../clock.js";
 import { forEachLimit } from "../concurrency.js";
+import { describeError } from "../errors.js";
 import type { Log } from "../log.js";
 import type { DuePosition, Store } from "../store/store.js";
 
@@ -159,7 +161,7 @@ export class FanOut {
         msg: "fan-out failed; delivering inline for the rest of this run",
         function: this.options.functionName,
         batch: batch.length,
-        error: error instanceof Error ? error.message : String(error),
+        error: describeError(error),
       });
     }
   }

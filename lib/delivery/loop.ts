@@ -3,7 +3,9 @@
  * `perEndpointConcurrency` per endpoint, until none are due or time is up. Shared by the tick and by
  * the FC deliver function that fan-out invokes.
  */
+
 import type { KeyedSemaphore } from "../concurrency.js";
+import { describeError } from "../errors.js";
 import type { DeliveryRow } from "../store/store.js";
 import { attemptDelivery, type DeliveryOutcome, type DeliveryRun } from "./deliver.js";
 
@@ -97,7 +99,7 @@ export async function deliverDue(
           level: "error",
           msg: "delivery failed unexpectedly",
           deliveryId: row.id,
-          error: error instanceof Error ? error.message : String(error),
+          error: describeError(error),
         });
       } finally {
         release();

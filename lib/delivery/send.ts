@@ -4,8 +4,10 @@
  * and connect. Redirects are not followed (a 3xx is a failure), every attempt has a deadline, and
  * at most 4 KiB of the answer is kept.
  */
+
 import type { LookupAddress } from "node:dns";
 import { Agent, type Dispatcher } from "undici";
+import { coerceError } from "../errors.js";
 import type { ResolvedAddress, Target } from "./guard.js";
 
 export const EXCERPT_BYTES = 4096;
@@ -113,7 +115,7 @@ export class WebhookSender {
       const name = (cause as { name?: unknown }).name;
       const timedOut =
         name === "TimeoutError" || code === "UND_ERR_CONNECT_TIMEOUT" || code === "UND_ERR_HEADERS_TIMEOUT";
-      const message = cause instanceof Error ? cause.message : String(cause);
+      const message = coerceError(cause).message;
       return {
         statusCode: undefined,
         error: timedOut

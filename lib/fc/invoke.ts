@@ -7,6 +7,7 @@
  * own FC 3.0 calls.
  */
 import type { AsyncInvoker } from "../delivery/fanout.js";
+import { RelayError } from "../errors.js";
 import type { CredentialsProvider } from "../quanmiao/credentials.js";
 
 export const FC3_API_VERSION = "2023-03-30";
@@ -19,8 +20,7 @@ export interface FcInvokeTarget {
 }
 
 /** A failed invocation; `retryable` says whether the same request could succeed later. */
-export class InvokeError extends Error {
-  override readonly name = "InvokeError";
+export class InvokeError extends RelayError {
   constructor(
     message: string,
     readonly retryable: boolean,

@@ -3,11 +3,13 @@
  * connect timeout and a total timeout on every call, and every failure mapped to an error class
  * (errors.ts) that says what to do next.
  */
+
 import { randomUUID } from "node:crypto";
 import type { Dispatcher } from "undici";
 import { Pool } from "undici";
 import { type Clock, systemClock } from "../clock.js";
 import { DEFAULTS } from "../config.js";
+import { coerceError } from "../errors.js";
 import { USER_AGENT } from "../version.js";
 import { ACTIONS, type ActionName, API_VERSION, actionPath, DEFAULT_ENDPOINT } from "./actions.js";
 import type { CredentialsProvider } from "./credentials.js";
@@ -67,7 +69,7 @@ function networkError(action: string, cause: unknown): TransientError {
   const code = (cause as { code?: unknown })?.code;
   const name = (cause as { name?: unknown })?.name;
   const timedOut = name === "TimeoutError" || (typeof code === "string" && TIMEOUT_CODES.has(code));
-  const detail = cause instanceof Error ? cause.message : String(cause);
+  const detail = coerceError(cause).message;
   return new TransientError(
     timedOut ? `${action} timed out (${detail})` : `${action} failed on the network (${detail})`,
     { action, cause, kind: timedOut ? "timeout" : "network", code: typeof code === "string" ? code : undefined },

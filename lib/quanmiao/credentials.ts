@@ -2,7 +2,9 @@
  * Where the AccessKey comes from. A provider is called once per request, because on Function
  * Compute the role's STS credentials arrive in each invocation's context and rotate.
  */
+
 import { createRequire } from "node:module";
+import { coerceError } from "../errors.js";
 import { CredentialsError } from "./errors.js";
 
 export interface Credentials {
@@ -85,6 +87,6 @@ export function resolveCredentials(
 }
 
 function errorSummary(cause: unknown): string {
-  const message = cause instanceof Error ? cause.message : String(cause);
+  const message = coerceError(cause).message;
   return message.split("\n")[0]?.slice(0, 200) ?? "";
 }

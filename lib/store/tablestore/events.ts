@@ -1,0 +1,69 @@
+/** Events on Tablestore: the event row (its body in chunks) and the per-task index of event ids. */
+import type { EventRow } from "../store.js";
+import { condition, EXPECT_NOT_EXIST, putColumns, type TablestoreClient, TS } from "./client.js";
+import { type Attrs, EVENT, long, numOf, read, strOf } from "./codecs.js";
+import { TABLES } from "./schema.js";
+
+/** A column holds at most 2 MB; a body is split in chunks below that. */
+const CHUNK = 1_500_000;
+
+function toEvent(a: Attrs): EventRow {
+  const n = numOf(a.chunks) ?? 1;
+  let body = "";
+  for (let i = 0; i < n; i++) body += strOf(a[`body_${i}`]) ?? "";
+  return { ...read(EVENT, a), body };
+}
+
+export class EventTable {
+  constructor(private readonly db: TablestoreClient) {}
+
+  async create(e: EventRow): Promise<{ event: EventRow; created: boolean }> {
+    await this.db.putIndex(TABLES.taskEvents, [{ ws: e.workspaceId }, { task: e.taskId }, { event_id: e.id }]);
+    const chunks: Record<string, string> = {};
+    for (let i = 0, n = 0; i < e.body.length || n === 0; i += CHUNK, n++)
+      chunks[`body_${n}`] = e.body.slice(i, i + CHUNK);
+    const created = await this.db.write((c) =>
+      c.putRow({
+        tableName: TABLES.events.name,
+        condition: condition(EXPECT_NOT_EXIST),
+        primaryKey: [{ id: e.id }],
+        attributeColumns: putColumns(
+          Object.entries({
+            type: e.type,
+            ws: e.workspaceId,
+            task: e.taskId,
+            created_at: long(e.createdAtMs),
+            chunks: long(Object.keys(chunks).length),
+            ...chunks,
+          }),
+        ),
+      }),
+    );
+    if (created) return { event: e, created: true };
+    const stored = await this.get(e.id);
+    if (!stored) throw new Error(`event ${e.id} was neither created nor found`);
+    return { event: stored, created: false };
+  }
+
+  async get(id: string): Promise<EventRow | undefined> {
+    const a = await this.db.get(TABLES.events, [{ id }]);
+    return a ? toEvent(a) : undefined;
+  }
+
+  async listForTask(workspaceId: string, taskId: string): Promise<EventRow[]> {
+    const index = await this.db.range(
+      TABLES.taskEvents,
+      [{ ws: workspaceId }, { task: taskId }, { event_id: TS.INF_MIN }],
+      [{ ws: workspaceId }, { task: taskId }, { event_id: TS.INF_MAX }],
+      1_000,
+    );
+    const rows = await this.db.batchGet(
+      TABLES.events,
+      index.map((r) => [{ id: String(r.event_id) }]),
+    );
+    return rows
+      .filter((a): a is Attrs => a !== undefined)
+      .map(toEvent)
+      .sort((a, b) => a.createdAtMs - b.createdAtMs || (a.id < b.id ? -1 : 1));
+  }
+}

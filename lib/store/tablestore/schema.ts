@@ -1,0 +1,91 @@
+/** The store's tables and indexes (see the design in ../tablestore.ts), and creating them. */
+import type { TablestoreClient } from "./client.js";
+
+export const TABLES = {
+  tasks: {
+    name: "relay_tasks",
+    pk: [
+      ["ws", "STRING"],
+      ["task", "STRING"],
+    ],
+  },
+  taskDue: {
+    name: "relay_task_due",
+    pk: [
+      ["shard", "STRING"],
+      ["due_at", "INTEGER"],
+      ["ws", "STRING"],
+      ["task", "STRING"],
+    ],
+  },
+  taskQueue: {
+    name: "relay_task_queue",
+    pk: [
+      ["ws", "STRING"],
+      ["submitted_at", "INTEGER"],
+      ["task", "STRING"],
+    ],
+  },
+  taskEvents: {
+    name: "relay_task_events",
+    pk: [
+      ["ws", "STRING"],
+      ["task", "STRING"],
+      ["event_id", "STRING"],
+    ],
+  },
+  workspaces: { name: "relay_workspaces", pk: [["ws", "STRING"]] },
+  webhooks: { name: "relay_webhooks", pk: [["id", "STRING"]] },
+  settings: { name: "relay_settings", pk: [["key", "STRING"]] },
+  events: { name: "relay_events", pk: [["id", "STRING"]] },
+  deliveries: { name: "relay_deliveries", pk: [["id", "STRING"]] },
+  deliveryDue: {
+    name: "relay_delivery_due",
+    pk: [
+      ["shard", "STRING"],
+      ["due_at", "INTEGER"],
+      ["id", "STRING"],
+    ],
+  },
+  deliveryByEvent: {
+    name: "relay_delivery_by_event",
+    pk: [
+      ["event_id", "STRING"],
+      ["id", "STRING"],
+    ],
+  },
+  deliveryByWebhook: {
+    name: "relay_delivery_by_webhook",
+    pk: [
+      ["webhook_id", "STRING"],
+      ["id", "STRING"],
+    ],
+  },
+} as const;
+
+/**
+ * Index entries are written before their row, so a reader can meet an entry whose row is still
+ * being created. Only an entry this much older than now, with no row, is a crashed creator's leftover.
+ */
+export const CREATE_GRACE_MS = 60_000;
+
+/** Creates every table that is missing; safe to run again. Returns the names created. */
+export async function createMissingTables(tablestore: TablestoreClient): Promise<string[]> {
+  const client = await tablestore.sdk();
+  const existing = new Set((await client.listTable({})).tableNames);
+  const created: string[] = [];
+  for (const table of Object.values(TABLES)) {
+    if (existing.has(table.name)) continue;
+    try {
+      await client.createTable({
+        tableMeta: { tableName: table.name, primaryKey: table.pk.map(([name, type]) => ({ name, type })) },
+        reservedThroughput: { capacityUnit: { read: 0, write: 0 } },
+        tableOptions: { timeToLive: -1, maxVersions: 1 },
+      });
+      created.push(table.name);
+    } catch (error) {
+      if (!String((error as Error).message).includes("OTSObjectAlreadyExist")) throw error;
+    }
+  }
+  return created;
+}

@@ -1,0 +1,105 @@
+/** The SQLite schema, as versioned migrations kept in the database's user_version. */
+import type Database from "better-sqlite3";
+
+/** Versioned migrations: entry i brings the schema from version i to i + 1. Never edit one; append. */
+const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE tasks (
+    workspace_id TEXT NOT NULL,
+    task_id TEXT NOT NULL,
+    state TEXT NOT NULL,
+    status TEXT,
+    submitted_at_ms INTEGER NOT NULL,
+    registered_at_ms INTEGER NOT NULL,
+    next_poll_at_ms INTEGER NOT NULL,
+    poll_count INTEGER NOT NULL DEFAULT 0,
+    polls_in_status INTEGER NOT NULL DEFAULT 0,
+    last_polled_at_ms INTEGER,
+    last_error TEXT,
+    lease_owner TEXT,
+    lease_until_ms INTEGER NOT NULL DEFAULT 0,
+    webhook_urls TEXT NOT NULL DEFAULT '[]',
+    metadata TEXT NOT NULL DEFAULT '{}',
+    terminal_at_ms INTEGER,
+    PRIMARY KEY (workspace_id, task_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX tasks_due ON tasks (next_poll_at_ms) WHERE state = 'active';
+  CREATE INDEX tasks_queue ON tasks (workspace_id, submitted_at_ms, task_id) WHERE state = 'active';
+  CREATE INDEX tasks_by_state ON tasks (state, workspace_id, task_id);
+
+  CREATE TABLE workspaces (
+    workspace_id TEXT PRIMARY KEY,
+    async_concurrency INTEGER,
+    concurrency_fetched_at_ms INTEGER,
+    backoff_until_ms INTEGER NOT NULL DEFAULT 0,
+    auth_failures INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT
+  ) WITHOUT ROWID;
+
+  CREATE TABLE webhooks (
+    id TEXT PRIMARY KEY,
+    url TEXT NOT NULL,
+    secrets TEXT NOT NULL,
+    events TEXT,
+    workspace_id TEXT,
+    headers TEXT NOT NULL DEFAULT '{}',
+    enabled INTEGER NOT NULL DEFAULT 1,
+    disabled_reason TEXT,
+    failing_since_ms INTEGER,
+    created_at_ms INTEGER NOT NULL
+  ) WITHOUT ROWID;
+
+  CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+
+  CREATE TABLE events (
+    id TEXT PRIMARY KEY,
+    type TEXT NOT NULL,
+    workspace_id TEXT NOT NULL,
+    task_id TEXT NOT NULL,
+    body TEXT NOT NULL,
+    created_at_ms INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX events_by_task ON events (workspace_id, task_id);
+
+  CREATE TABLE deliveries (
+    id TEXT PRIMARY KEY,
+    event_id TEXT NOT NULL,
+    webhook_id TEXT NOT NULL,
+    url TEXT NOT NULL,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at_ms INTEGER NOT NULL,
+    last_attempt_at_ms INTEGER,
+    last_status_code INTEGER,
+    last_error TEXT,
+    last_response TEXT,
+    lease_owner TEXT,
+    lease_until_ms INTEGER NOT NULL DEFAULT 0,
+    created_at_ms INTEGER NOT NULL,
+    delivered_at_ms INTEGER
+  ) WITHOUT ROWID;
+  CREATE INDEX deliveries_due ON deliveries (next_attempt_at_ms) WHERE status = 'pending';
+  CREATE INDEX deliveries_by_status ON deliveries (status, id);
+  CREATE INDEX deliveries_by_webhook ON deliveries (webhook_id, id);
+  CREATE INDEX deliveries_by_event ON deliveries (event_id);
+  `,
+  `
+  ALTER TABLE tasks ADD COLUMN running_since_ms INTEGER;
+  ALTER TABLE tasks ADD COLUMN profile TEXT;
+  `,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** Brings the database to SCHEMA_VERSION in one IMMEDIATE transaction; refuses a newer database. */
+export function migrate(db: Database.Database): void {
+  const run = db.transaction(() => {
+    const version = Number(db.pragma("user_version", { simple: true }));
+    if (version > MIGRATIONS.length) {
+      throw new Error(`the database is at schema version ${version}, newer than this relay (${MIGRATIONS.length})`);
+    }
+    for (let v = version; v < MIGRATIONS.length; v++) db.exec(MIGRATIONS[v] as string);
+    db.pragma(`user_version = ${MIGRATIONS.length}`);
+  });
+  run.immediate();
+}

@@ -8,31 +8,19 @@
  * DeleteRow, GetRange, BatchGetRow, BatchWriteRow.
  */
 
-import { createHash, createHmac, randomUUID, timingSafeEqual } from "node:crypto";
-import type { IncomingMessage, ServerResponse } from "node:http";
+import { createHash, randomUUID } from "node:crypto";
+import type { ServerResponse } from "node:http";
 import { type Clock, systemClock } from "../../lib/clock.js";
 import { coerceError } from "../../lib/errors.js";
 import { listenOnLoopback } from "../loopback.js";
 import { seededRandom } from "../seeded-random.js";
-import { type Cell, decodeRow, decodeVariant, encodeRow, encodeRows, type Row, type Value } from "./plainbuffer.js";
-import { filterMessage, message } from "./proto.js";
-import {
-  type ColumnCondition,
-  type Comparator,
-  Instance,
-  invalid,
-  OtsError,
-  type PkType,
-  type Table,
-  toRow,
-  type WriteCondition,
-} from "./tables.js";
+import { authenticate, type EmulatorCredential } from "./auth.js";
+import { bytes, checkAttributes, decodeCondition, PK_TYPES } from "./conditions.js";
+import { type Cell, decodeRow, encodeRow, encodeRows, type Row, type Value } from "./plainbuffer.js";
+import { message } from "./proto.js";
+import { Instance, invalid, OtsError, type Table, toRow, type WriteCondition } from "./tables.js";
 
-export interface EmulatorCredential {
-  readonly accessKeyId: string;
-  readonly accessKeySecret: string;
-  readonly securityToken?: string | undefined;
-}
+export type { EmulatorCredential } from "./auth.js";
 
 export const EMULATOR_CREDENTIAL: EmulatorCredential = {
   accessKeyId: "ots-emulator-key",
@@ -76,77 +64,7 @@ const WRITE_OPS = new Set(["PutRow", "UpdateRow", "DeleteRow", "BatchWriteRow"])
 const MAX_BODY = 6 * 1024 * 1024;
 const RANGE_ROW_LIMIT = 5000;
 const RANGE_BYTE_LIMIT = 4 * 1024 * 1024;
-const EXISTENCE = ["IGNORE", "EXPECT_EXIST", "EXPECT_NOT_EXIST"] as const;
-const COMPARATORS: Record<number, Comparator> = {
-  1: "EQUAL",
-  2: "NOT_EQUAL",
-  3: "GREATER_THAN",
-  4: "GREATER_EQUAL",
-  5: "LESS_THAN",
-  6: "LESS_EQUAL",
-};
-const PK_TYPES: Record<number, PkType> = { 1: "INTEGER", 2: "STRING", 3: "BINARY" };
 const consumed = (read: number, write: number) => ({ capacityUnit: { read, write } });
-
-function bytes(v: unknown): Uint8Array {
-  return v instanceof Uint8Array ? v : new Uint8Array(0);
-}
-
-function decodeColumnCondition(raw: Uint8Array): ColumnCondition {
-  const filter = filterMessage("Filter").decode(raw) as { type: number; filter: Uint8Array };
-  if (filter.type === 1) {
-    const f = filterMessage("SingleColumnValueFilter").decode(filter.filter) as {
-      comparator: number;
-      columnName: string;
-      columnValue: Uint8Array;
-      filterIfMissing: boolean;
-    };
-    const comparator = COMPARATORS[f.comparator];
-    if (!comparator) throw invalid(`Unknown comparator ${f.comparator}.`);
-    return {
-      kind: "single",
-      column: f.columnName,
-      comparator,
-      value: decodeVariant(f.columnValue),
-      passIfMissing: !f.filterIfMissing,
-    };
-  }
-  if (filter.type === 2) {
-    const f = filterMessage("CompositeColumnValueFilter").decode(filter.filter) as {
-      combinator: number;
-      subFilters: Array<{ type: number; filter: Uint8Array }>;
-    };
-    const operator = ({ 1: "NOT", 2: "AND", 3: "OR" } as const)[f.combinator as 1 | 2 | 3];
-    if (!operator) throw invalid(`Unknown logical operator ${f.combinator}.`);
-    const conditions = f.subFilters.map((sub) => decodeColumnCondition(filterMessage("Filter").encode(sub).finish()));
-    if (operator === "NOT" ? conditions.length !== 1 : conditions.length < 2) {
-      throw invalid(`A ${operator} condition has ${conditions.length} sub-conditions.`);
-    }
-    return { kind: "composite", operator, conditions };
-  }
-  throw invalid(`Unsupported column condition type ${filter.type}.`);
-}
-
-function decodeCondition(raw: unknown): WriteCondition {
-  const c = (raw ?? {}) as { rowExistence?: number; columnCondition?: Uint8Array };
-  const rowExistence = EXISTENCE[c.rowExistence ?? 0];
-  if (!rowExistence) throw invalid(`Unknown row existence expectation ${c.rowExistence}.`);
-  const column =
-    c.columnCondition && c.columnCondition.length > 0 ? decodeColumnCondition(c.columnCondition) : undefined;
-  return { rowExistence, column };
-}
-
-function checkAttributes(cells: readonly Cell[]): void {
-  if (cells.length > 1024) throw invalid("The number of attribute columns exceeds the limit 1024.");
-  for (const c of cells) {
-    if (!/^[A-Za-z_][A-Za-z0-9_]{0,254}$/.test(c.name)) throw invalid(`Invalid column name: '${c.name}'.`);
-    if (c.value && (c.value.type === "string" || c.value.type === "blob")) {
-      const size = c.value.type === "string" ? Buffer.byteLength(c.value.value) : c.value.value.length;
-      if (size > 2 * 1024 * 1024)
-        throw invalid(`The length of attribute column: '${c.name}' exceeds the MaxLength:2097152.`);
-    }
-  }
-}
 
 export async function startTablestoreEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
   const clock = options.clock ?? systemClock;
@@ -158,42 +76,6 @@ export async function startTablestoreEmulator(options: EmulatorOptions = {}): Pr
   const requests: Record<string, number> = {};
   let faults = 0;
   let rejected = 0;
-
-  function authenticate(req: IncomingMessage, operation: string, body: Buffer): void {
-    const h = (name: string) => {
-      const v = req.headers[name];
-      return Array.isArray(v) ? v[0] : v;
-    };
-    const md5 = createHash("md5").update(body).digest("base64");
-    if (h("x-ots-contentmd5") !== md5)
-      throw new OtsError(400, "OTSParameterInvalid", "x-ots-contentmd5 does not match the body.");
-    if (h("x-ots-instancename") !== instanceName) {
-      throw new OtsError(
-        403,
-        "OTSAuthFailed",
-        `The instance '${h("x-ots-instancename")}' does not exist or is not yours.`,
-      );
-    }
-    const credential = credentials.get(h("x-ots-accesskeyid") ?? "");
-    if (!credential) throw new OtsError(403, "OTSAuthFailed", "The AccessKeyID does not exist.");
-    if ((credential.securityToken ?? undefined) !== (h("x-ots-ststoken") ?? undefined)) {
-      throw new OtsError(403, "OTSAuthFailed", "The STS token does not match the AccessKey.");
-    }
-    const date = Date.parse(h("x-ots-date") ?? "");
-    if (!Number.isFinite(date) || Math.abs(date - clock.now()) > 15 * 60_000) {
-      throw new OtsError(403, "OTSAuthFailed", "x-ots-date is missing or more than 15 minutes from the server's time.");
-    }
-    const lines = Object.keys(req.headers)
-      .filter((n) => n.startsWith("x-ots-") && n !== "x-ots-signature")
-      .sort()
-      .map((n) => `${n}:${h(n)?.trim()}`);
-    const stringToSign = `/${operation}\nPOST\n\n${lines.join("\n")}\n`;
-    const expected = createHmac("sha1", credential.accessKeySecret).update(stringToSign).digest();
-    const given = Buffer.from(h("x-ots-signature") ?? "", "base64");
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-      throw new OtsError(403, "OTSAuthFailed", "Signature mismatch.");
-    }
-  }
 
   function takeFault(operation: string): { latencyMs: number; fault: EmulatorFault | undefined } {
     let latencyMs = 0;
@@ -457,7 +339,7 @@ export async function startTablestoreEmulator(options: EmulatorOptions = {}): Pr
     requests[operation] = (requests[operation] ?? 0) + 1;
     try {
       if (req.method !== "POST") throw new OtsError(405, "OTSMethodNotAllowed", "Only POST is allowed.");
-      authenticate(req, operation, body);
+      authenticate(req, operation, body, { instanceName, credentials, clock });
     } catch (error) {
       rejected++;
       const e = error as OtsError;

@@ -13,7 +13,6 @@
 import { join } from "node:path";
 import { afterAll, describe, expect, it, onTestFinished } from "vitest";
 import { ManualClock } from "../../dev/manual-clock.js";
-import type { Fault } from "../../dev/quanmiao-simulator/faults.js";
 import { SIM_CREDENTIAL, startSimulator } from "../../dev/quanmiao-simulator/server.js";
 import { seededRandom } from "../../dev/seeded-random.js";
 import { EMULATOR_CREDENTIAL, startTablestoreEmulator } from "../../dev/tablestore-emulator/server.js";
@@ -30,6 +29,7 @@ import { registerTask } from "../../lib/tasks.js";
 import { createWebhook, setWebhookEnabled } from "../../lib/webhooks.js";
 import { type Received, type Reply, startReceiver } from "../support/receiver.js";
 import { tempDir } from "../support/relay.js";
+import { killable, SIM_FAULTS } from "./faults.js";
 
 const PROFILES = {
   ci: { trials: 6, steps: 90, tasks: 30 },
@@ -61,49 +61,6 @@ afterAll(() => {
   process.off("unhandledRejection", onUnhandled);
   console.log(JSON.stringify({ reliability: { profile: PROFILE, ...totals } }));
 });
-
-/**
- * A run's connections to the world (store, API client, webhook sender) that die together: after
- * the `after`-th store operation, or when `kill()` is called, every call on any of them never
- * completes, as in a process that was killed there. `died` resolves at that moment.
- */
-function killable<T extends Record<string, object>>(parts: T, after: number) {
-  let calls = 0;
-  let dead = false;
-  let onDeath: () => void = () => {};
-  const died = new Promise<void>((resolve) => {
-    onDeath = resolve;
-  });
-  const kill = () => {
-    dead = true;
-    onDeath();
-  };
-  const wrap = <U extends object>(target: U, counted: boolean): U =>
-    new Proxy(target, {
-      get(t, key, receiver) {
-        const value = Reflect.get(t, key, receiver);
-        if (typeof value !== "function") return value;
-        return (...args: unknown[]) => {
-          if (!dead && counted && ++calls > after) kill();
-          return dead ? new Promise(() => {}) : (value as (...a: unknown[]) => unknown).apply(t, args);
-        };
-      },
-    });
-  const wrapped = Object.fromEntries(
-    Object.entries(parts).map(([name, part]) => [name, wrap(part, name === "store")]),
-  ) as T;
-  return { ...wrapped, died, kill };
-}
-
-const SIM_FAULTS: readonly Fault[] = [
-  { kind: "latency", ms: 150 },
-  { kind: "throttle", retryAfterMs: 2_000 },
-  { kind: "serverError", status: 503 },
-  { kind: "serverError", status: 500 },
-  { kind: "malformed" },
-  { kind: "truncated" },
-  { kind: "drop" },
-];
 
 async function trial(seed: string, storeKind: "sqlite" | "tablestore") {
   // Separate streams: the schedule (steps, faults, kills) replays exactly from the seed, whatever

@@ -1,0 +1,47 @@
+import { describe, expect, it, vi } from "vitest";
+import { openDeliveryRun } from "../../../lib/delivery/deliver.js";
+import { Emitter } from "../../../lib/run/emitter.js";
+import { DeliveryPump } from "../../../lib/run/pump.js";
+import { createWebhook } from "../../../lib/webhooks.js";
+import { phases } from "./support.js";
+
+async function pumpFor() {
+  const p = phases();
+  await createWebhook(
+    { store: p.store, clock: p.clock, allowPrivateTargets: true },
+    { url: "http://127.0.0.1:9/hook" },
+  );
+  const deliveryRun = openDeliveryRun({ ...p.deps, config: p.config.delivery, owner: p.run.owner });
+  const pump = new DeliveryPump(p.run, deliveryRun, undefined);
+  const emitter = new Emitter(p.run, deliveryRun, () => pump.kick());
+  return { ...p, pump, emitter };
+}
+
+describe("the delivery pump", () => {
+  it("delivers what the emitter writes while it runs, and makes a last pass when stopped", async () => {
+    const p = await pumpFor();
+    const { task: t1 } = await p.register("llm-a", "t1");
+    const { task: t2 } = await p.register("llm-a", "t2");
+    p.pump.start();
+    await p.emitter.emit(t1, "video_analysis.succeeded", { taskStatus: "SUCCESSED" });
+    // Kicked: the pump gathers for a moment (on the fake clock) and delivers, before the run ends.
+    await vi.waitFor(() => expect(p.sent).toHaveLength(1));
+    await p.emitter.emit(t2, "video_analysis.failed", { taskStatus: "FAILED" });
+    await p.pump.stop();
+    expect(p.sent.map((s) => JSON.parse(s.body).data.taskId).sort()).toEqual(["t1", "t2"]);
+    expect(p.sent.every((s) => s.url === "http://127.0.0.1:9/hook")).toBe(true);
+    expect(p.run.summary.delivered).toBe(2);
+    expect(p.pump.failed).toBe(false);
+  });
+
+  it("stops for a store that fails a claim, and keeps the error for the run to report", async () => {
+    const p = await pumpFor();
+    p.store.claimDueDeliveries = async () => {
+      throw new Error("the store is gone");
+    };
+    p.pump.start();
+    await p.pump.stop();
+    expect(p.pump.failed).toBe(true);
+    expect((p.pump.error as Error).message).toBe("the store is gone");
+  });
+});

@@ -21,7 +21,7 @@ const webhook = (id: string, over: Partial<WebhookRow> = {}): WebhookRow => ({
 });
 
 describe("deliveriesFor", () => {
-  const task = { workspaceId: "llm-a", taskId: "t1", webhookUrls: ["http://127.0.0.1:9/task"] } as TaskRow;
+  const task = { workspaceId: "llm-a", taskId: "t1", webhookUrls: ["http://127.0.0.1:9/task"] } as unknown as TaskRow;
   const times = { nowMs: 1_000, firstAttemptAtMs: 1_000 };
 
   it("gives a terminal event one delivery per wanting webhook and per task URL, with ids from (event, target)", () => {

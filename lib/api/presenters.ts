@@ -2,9 +2,14 @@
  * What the API (and the CLI's JSON output) shows of each record: ISO times instead of epoch ms,
  * null instead of absent, and never a secret. One place, so every endpoint shows a record alike.
  */
-import type { DeliveryRow, EventRow, TaskRow, WebhookRow } from "../store/store.js";
+import type { DeliveryRow, EventRow, Page, TaskRow, WebhookRow } from "../store/store.js";
 
 const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
+
+/** A page of records as the list endpoints answer it; `cursor` is null on the last page. */
+export function pageView<T, V>(page: Page<T>, view: (row: T) => V) {
+  return { items: page.items.map(view), cursor: page.cursor ?? null };
+}
 
 export function taskView(t: TaskRow) {
   return {

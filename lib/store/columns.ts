@@ -1,59 +1,86 @@
 /**
- * Each record's fields, declared once per store: the column that holds each field and how it is
- * stored. Readers decode rows through the declaration and whole-row writers encode through it, so
- * a new field is one line per store rather than one per reader and writer.
+ * Each record's fields, declared once for both stores (records.ts): which fields there are and how
+ * each is stored (text, integer, boolean, JSON; required or optional). A store names the columns
+ * by its own rule and reads and writes rows through the declaration, so a new field is one word in
+ * one place rather than a line in every reader and writer.
  */
 export type Kind = "str" | "int" | "bool" | "json";
+const KINDS: readonly Kind[] = ["str", "int", "bool", "json"];
 
-export interface Column {
-  readonly name: string;
+export interface Field {
+  readonly field: string;
   readonly kind: Kind;
   readonly optional: boolean;
-  /** A required field's value when a row lacks the column (rows written before it existed). */
-  readonly fallback?: unknown;
 }
 
-/** Every field of T, optional ones included, mapped to its column. */
-export type Columns<T> = { readonly [K in keyof T]-?: Column };
+export interface Column extends Field {
+  readonly name: string;
+}
 
-const column = (kind: Kind, optional: boolean) => (name: string, fallback?: unknown) => ({
-  name,
-  kind,
-  optional,
-  ...(fallback === undefined ? {} : { fallback }),
-});
+/** A record's fields (the type parameter says which record: it is never a value). */
+export type Fields<T> = readonly Field[] & { readonly __record?: T };
+/** A record's columns in one store. */
+export type Columns<T> = readonly Column[] & { readonly __record?: T };
 
-/** Required fields. */
-export const req = {
-  str: column("str", false),
-  int: column("int", false),
-  bool: column("bool", false),
-  json: column("json", false),
+type Names<T> = ReadonlyArray<keyof T & string>;
+
+/** Field names grouped by how they are stored; `optional` ones may be absent. */
+export type Groups<T> = { readonly [K in Kind]?: Names<T> } & {
+  readonly optional?: { readonly [K in Kind]?: Names<T> };
 };
-/** Optional fields: absent (or NULL) reads as undefined. */
-export const opt = { str: column("str", true), int: column("int", true), json: column("json", true) };
 
-/** A store's way of reading one column of a row: undefined when the row has no value there. */
-export type ReadColumn = (column: Column) => unknown;
+type Listed<G> =
+  G extends ReadonlyArray<infer U> ? U : G extends object ? { [K in keyof G]: Listed<G[K]> }[keyof G] : never;
+type Missing<T, G> = Exclude<keyof T, Listed<G>>;
 
-export function decode<T>(columns: Columns<T>, read: ReadColumn): T {
+/** Declares a record's fields; it does not compile while a field of T is left out. */
+export function record<T>() {
+  return <const G extends Groups<T>>(
+    groups: G & ([Missing<T, G>] extends [never] ? unknown : { readonly missing: Missing<T, G> }),
+  ): Fields<T> => {
+    const fields: Field[] = [];
+    const add = (kinds: { readonly [K in Kind]?: Names<T> } | undefined, optional: boolean) => {
+      for (const kind of KINDS) for (const field of kinds?.[kind] ?? []) fields.push({ field, kind, optional });
+    };
+    add(groups, false);
+    add(groups.optional, true);
+    return fields;
+  };
+}
+
+/** The fields as one store's columns, named by its rule. */
+export function columns<T>(fields: Fields<T>, name: (field: string) => string): Columns<T> {
+  return fields.map((f) => ({ ...f, name: name(f.field) }));
+}
+
+/** `nextPollAtMs` → `next_poll_at_ms`. */
+export const snakeCase = (field: string) => field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+
+/**
+ * A row as a record. `read` gives a column's value or undefined; a required field that a row lacks
+ * (one written before the field existed) takes `fallback`'s value for its kind.
+ */
+export function decode<T>(
+  cols: Columns<T>,
+  read: (column: Column) => unknown,
+  fallback: (column: Column) => unknown = () => undefined,
+): T {
   const out: Record<string, unknown> = {};
-  for (const [field, c] of Object.entries(columns) as Array<[string, Column]>) {
+  for (const c of cols) {
     const value = read(c);
-    // A fallback object is copied: rows must not share one.
-    out[field] = value === undefined && !c.optional ? structuredClone(c.fallback) : value;
+    out[c.field] = value === undefined && !c.optional ? fallback(c) : value;
   }
   return out as T;
 }
 
-/** Column name → stored value (undefined for an absent optional field), in declaration order. */
+/** A record as [column, stored value] pairs in declaration order; undefined for an absent field. */
 export function encode<T>(
-  columns: Columns<T>,
+  cols: Columns<T>,
   value: T,
   write: (fieldValue: unknown, column: Column) => unknown,
 ): Array<[string, unknown]> {
-  return (Object.entries(columns) as Array<[string, Column]>).map(([field, c]) => {
-    const v = (value as Record<string, unknown>)[field];
+  return cols.map((c) => {
+    const v = (value as Record<string, unknown>)[c.field];
     return [c.name, v === undefined ? undefined : write(v, c)];
   });
 }

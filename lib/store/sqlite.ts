@@ -10,7 +10,6 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
-import { decodeCursor, encodeCursor } from "./cursor.js";
 import {
   type Row,
   toDelivery,
@@ -23,7 +22,7 @@ import {
   WORKSPACE,
 } from "./sqlite/codecs.js";
 import { migrate, SCHEMA_VERSION } from "./sqlite/migrations.js";
-import { DUE_WORK_SQL, SQL } from "./sqlite/queries.js";
+import { DUE_WORK_SQL, page, SQL } from "./sqlite/queries.js";
 import type {
   Claim,
   DeliveryRow,
@@ -123,23 +122,16 @@ export class SqliteStore implements Store {
     limit: number;
     cursor?: string;
   }): Promise<Page<TaskRow>> {
-    const where: string[] = [];
-    const args: unknown[] = [];
-    if (filter.state) where.push("state = ?") && args.push(filter.state);
-    if (filter.status) where.push("status = ?") && args.push(filter.status);
-    if (filter.workspaceId) where.push("workspace_id = ?") && args.push(filter.workspaceId);
-    const after = decodeCursor(filter.cursor, 2);
-    if (after) where.push("(workspace_id, task_id) > (?, ?)") && args.push(...after);
-    const rows = this.stmt(
-      `SELECT * FROM tasks ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
-         ORDER BY workspace_id, task_id LIMIT ?`,
-    ).all(...args, filter.limit + 1) as Row[];
-    const items = rows.slice(0, filter.limit).map(toTask);
-    const last = items[items.length - 1];
-    return {
-      items,
-      cursor: rows.length > filter.limit && last ? encodeCursor([last.workspaceId, last.taskId]) : undefined,
-    };
+    const { state, status, workspaceId } = filter;
+    return page(
+      (sql) => this.stmt(sql),
+      "tasks",
+      ["workspace_id", "task_id"],
+      { state, status, workspace_id: workspaceId },
+      filter,
+      toTask,
+      (t) => [t.workspaceId, t.taskId],
+    );
   }
 
   async claimDueTasks(claim: Claim): Promise<TaskRow[]> {
@@ -303,19 +295,16 @@ export class SqliteStore implements Store {
     limit: number;
     cursor?: string;
   }): Promise<Page<DeliveryRow>> {
-    const where: string[] = [];
-    const args: unknown[] = [];
-    if (filter.status) where.push("status = ?") && args.push(filter.status);
-    if (filter.webhookId) where.push("webhook_id = ?") && args.push(filter.webhookId);
-    if (filter.eventId) where.push("event_id = ?") && args.push(filter.eventId);
-    const after = decodeCursor(filter.cursor, 1);
-    if (after) where.push("id > ?") && args.push(after[0]);
-    const rows = this.stmt(
-      `SELECT * FROM deliveries ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY id LIMIT ?`,
-    ).all(...args, filter.limit + 1) as Row[];
-    const items = rows.slice(0, filter.limit).map(toDelivery);
-    const last = items[items.length - 1];
-    return { items, cursor: rows.length > filter.limit && last ? encodeCursor([last.id]) : undefined };
+    const { status, webhookId, eventId } = filter;
+    return page(
+      (sql) => this.stmt(sql),
+      "deliveries",
+      ["id"],
+      { status, webhook_id: webhookId, event_id: eventId },
+      filter,
+      toDelivery,
+      (d) => [d.id],
+    );
   }
 
   async dueDeliveries(nowMs: number, limit: number, after?: DuePosition): Promise<DuePosition[]> {

@@ -2,15 +2,15 @@
  * The production store on Tablestore (FC instances have no durable disk).
  *
  * Tables (primary key → columns):
- *   relay_tasks            (ws, task)                    → the task row (TaskRow's fields)
+ *   relay_tasks            (ws, task)                    → the task row (S.TaskRow's fields)
  *   relay_task_due         (shard, due_at, ws, task)     → index of active tasks by next_poll_at
  *   relay_task_queue       (ws, submitted_at, task)      → index of active tasks in submission order
  *   relay_task_events      (ws, task, event_id)          → which events a task has
- *   relay_workspaces       (ws)                          → WorkspaceRow
- *   relay_webhooks         (id)                          → WebhookRow
+ *   relay_workspaces       (ws)                          → S.WorkspaceRow
+ *   relay_webhooks         (id)                          → S.WebhookRow
  *   relay_settings         (key)                         → value
  *   relay_events           (id)                          → the event, its body in ≤ 1.5 MB chunks
- *   relay_deliveries       (id)                          → DeliveryRow
+ *   relay_deliveries       (id)                          → S.DeliveryRow
  *   relay_delivery_due     (shard, due_at, id)           → index of pending deliveries by next_attempt_at
  *   relay_delivery_by_event   (event_id, id)   and   relay_delivery_by_webhook (webhook_id, id)
  *
@@ -28,23 +28,7 @@
  * the retries), schema.ts (tables, creating them), codecs.ts (columns and keys), tasks.ts,
  * deliveries.ts, events.ts, webhooks.ts (webhooks, workspaces, settings).
  */
-import type {
-  Claim,
-  DeliveryRow,
-  DeliveryStatus,
-  DeliveryUpdate,
-  DuePosition,
-  EventRow,
-  NewDelivery,
-  Page,
-  RegisterTaskInput,
-  Store,
-  TaskRow,
-  TaskState,
-  TaskUpdate,
-  WebhookRow,
-  WorkspaceRow,
-} from "./store.js";
+import type * as S from "./store.js";
 import { TablestoreClient, type TablestoreStoreOptions } from "./tablestore/client.js";
 import { DeliveryTable } from "./tablestore/deliveries.js";
 import { EventTable } from "./tablestore/events.js";
@@ -55,7 +39,7 @@ import { SettingTable, WebhookTable, WorkspaceTable } from "./tablestore/webhook
 export type { TablestoreStoreOptions } from "./tablestore/client.js";
 export { TABLES } from "./tablestore/schema.js";
 
-export class TablestoreStore implements Store {
+export class TablestoreStore implements S.Store {
   private readonly db: TablestoreClient;
   private readonly tasks: TaskTable;
   private readonly deliveries: DeliveryTable;
@@ -74,60 +58,60 @@ export class TablestoreStore implements Store {
     this.settings = new SettingTable(this.db);
   }
 
-  registerTask(input: RegisterTaskInput, nowMs: number): Promise<{ task: TaskRow; created: boolean }> {
+  registerTask(input: S.RegisterTaskInput, nowMs: number): Promise<{ task: S.TaskRow; created: boolean }> {
     return this.tasks.register(input, nowMs);
   }
-  getTask(workspaceId: string, taskId: string): Promise<TaskRow | undefined> {
+  getTask(workspaceId: string, taskId: string): Promise<S.TaskRow | undefined> {
     return this.tasks.get(workspaceId, taskId);
   }
   listTasks(filter: {
-    state?: TaskState;
+    state?: S.TaskState;
     status?: string;
     workspaceId?: string;
     limit: number;
     cursor?: string;
-  }): Promise<Page<TaskRow>> {
+  }): Promise<S.Page<S.TaskRow>> {
     return this.tasks.list(filter);
   }
-  claimDueTasks(claim: Claim): Promise<TaskRow[]> {
+  claimDueTasks(claim: S.Claim): Promise<S.TaskRow[]> {
     return this.tasks.claimDue(claim);
   }
   countQueuedAhead(workspaceId: string, submittedAtMs: number, limit: number): Promise<number> {
     return this.tasks.countQueuedAhead(workspaceId, submittedAtMs, limit);
   }
-  oldestActiveTasks(workspaceId: string, limit: number): Promise<TaskRow[]> {
+  oldestActiveTasks(workspaceId: string, limit: number): Promise<S.TaskRow[]> {
     return this.tasks.oldestActive(workspaceId, limit);
   }
   pollSooner(workspaceId: string, taskId: string, nextPollAtMs: number, nowMs: number): Promise<boolean> {
     return this.tasks.pollSooner(workspaceId, taskId, nextPollAtMs, nowMs);
   }
-  updateTask(t: TaskRow, owner: string, u: TaskUpdate): Promise<boolean> {
+  updateTask(t: S.TaskRow, owner: string, u: S.TaskUpdate): Promise<boolean> {
     return this.tasks.update(t, owner, u);
   }
-  releaseTask(t: TaskRow, owner: string, nextPollAtMs: number): Promise<boolean> {
+  releaseTask(t: S.TaskRow, owner: string, nextPollAtMs: number): Promise<boolean> {
     return this.tasks.release(t, owner, nextPollAtMs);
   }
 
-  getWorkspace(workspaceId: string): Promise<WorkspaceRow | undefined> {
+  getWorkspace(workspaceId: string): Promise<S.WorkspaceRow | undefined> {
     return this.workspaces.get(workspaceId);
   }
-  listWorkspaces(): Promise<WorkspaceRow[]> {
+  listWorkspaces(): Promise<S.WorkspaceRow[]> {
     return this.workspaces.list();
   }
-  putWorkspace(w: WorkspaceRow): Promise<void> {
+  putWorkspace(w: S.WorkspaceRow): Promise<void> {
     return this.workspaces.put(w);
   }
 
-  createWebhook(w: WebhookRow): Promise<void> {
+  createWebhook(w: S.WebhookRow): Promise<void> {
     return this.webhooks.create(w);
   }
-  getWebhook(id: string): Promise<WebhookRow | undefined> {
+  getWebhook(id: string): Promise<S.WebhookRow | undefined> {
     return this.webhooks.get(id);
   }
-  listWebhooks(): Promise<WebhookRow[]> {
+  listWebhooks(): Promise<S.WebhookRow[]> {
     return this.webhooks.list();
   }
-  updateWebhook(w: WebhookRow): Promise<boolean> {
+  updateWebhook(w: S.WebhookRow): Promise<boolean> {
     return this.webhooks.update(w);
   }
   deleteWebhook(id: string): Promise<boolean> {
@@ -141,41 +125,41 @@ export class TablestoreStore implements Store {
     return this.settings.compareAndSet(key, expected, value);
   }
 
-  createEvent(e: EventRow): Promise<{ event: EventRow; created: boolean }> {
+  createEvent(e: S.EventRow): Promise<{ event: S.EventRow; created: boolean }> {
     return this.events.create(e);
   }
-  getEvent(id: string): Promise<EventRow | undefined> {
+  getEvent(id: string): Promise<S.EventRow | undefined> {
     return this.events.get(id);
   }
-  listEventsForTask(workspaceId: string, taskId: string): Promise<EventRow[]> {
+  listEventsForTask(workspaceId: string, taskId: string): Promise<S.EventRow[]> {
     return this.events.listForTask(workspaceId, taskId);
   }
 
-  createDeliveries(rows: readonly NewDelivery[]): Promise<string[]> {
+  createDeliveries(rows: readonly S.NewDelivery[]): Promise<string[]> {
     return this.deliveries.create(rows);
   }
-  getDelivery(id: string): Promise<DeliveryRow | undefined> {
+  getDelivery(id: string): Promise<S.DeliveryRow | undefined> {
     return this.deliveries.get(id);
   }
   listDeliveries(filter: {
-    status?: DeliveryStatus;
+    status?: S.DeliveryStatus;
     webhookId?: string;
     eventId?: string;
     limit: number;
     cursor?: string;
-  }): Promise<Page<DeliveryRow>> {
+  }): Promise<S.Page<S.DeliveryRow>> {
     return this.deliveries.list(filter);
   }
-  dueDeliveries(nowMs: number, limit: number, after?: DuePosition): Promise<DuePosition[]> {
+  dueDeliveries(nowMs: number, limit: number, after?: S.DuePosition): Promise<S.DuePosition[]> {
     return this.deliveries.due(nowMs, limit, after);
   }
-  claimDueDeliveries(claim: Claim & { ids?: readonly string[] }): Promise<DeliveryRow[]> {
+  claimDueDeliveries(claim: S.Claim & { ids?: readonly string[] }): Promise<S.DeliveryRow[]> {
     return this.deliveries.claimDue(claim);
   }
-  updateDelivery(d: DeliveryRow, owner: string, u: DeliveryUpdate): Promise<boolean> {
+  updateDelivery(d: S.DeliveryRow, owner: string, u: S.DeliveryUpdate): Promise<boolean> {
     return this.deliveries.update(d, owner, u);
   }
-  replayDelivery(id: string, nowMs: number): Promise<DeliveryRow | undefined> {
+  replayDelivery(id: string, nowMs: number): Promise<S.DeliveryRow | undefined> {
     return this.deliveries.replay(id, nowMs);
   }
 

@@ -1,30 +1,13 @@
 /** /v1/deliveries: list, and replay one (same webhook-id) in the next run. */
 import type { ApiDeps } from "../deps.js";
 import { HttpError, json } from "../http.js";
-import { deliveryView } from "../presenters.js";
+import { deliveryView, pageView } from "../presenters.js";
 import { type Route, route } from "../router.js";
 import * as s from "../schemas.js";
 
 export function deliveryRoutes(deps: ApiDeps): Route[] {
   const { store } = deps;
   return [
-    route({
-      method: "GET",
-      path: "/v1/deliveries",
-      summary: "List deliveries, paged",
-      auth: true,
-      query: s.listDeliveriesQuery,
-      responses: { 200: "a page of deliveries and the next cursor" },
-      handler: async ({ query }) => {
-        const page = await store.listDeliveries({
-          limit: query.limit ?? 100,
-          ...(query.status ? { status: query.status } : {}),
-          ...(query.webhookId ? { webhookId: query.webhookId } : {}),
-          ...(query.cursor ? { cursor: query.cursor } : {}),
-        });
-        return json(200, { items: page.items.map(deliveryView), cursor: page.cursor ?? null });
-      },
-    }),
     route({
       method: "POST",
       path: "/v1/deliveries/{id}/replay",
@@ -36,6 +19,16 @@ export function deliveryRoutes(deps: ApiDeps): Route[] {
         if (!replayed) throw new HttpError(404, "not_found", "no such delivery");
         return json(202, deliveryView(replayed));
       },
+    }),
+    route({
+      method: "GET",
+      path: "/v1/deliveries",
+      summary: "List deliveries, paged",
+      auth: true,
+      query: s.listDeliveriesQuery,
+      responses: { 200: "a page of deliveries and the next cursor" },
+      handler: async ({ query }) =>
+        json(200, pageView(await store.listDeliveries({ ...query, limit: query.limit ?? 100 }), deliveryView)),
     }),
   ];
 }

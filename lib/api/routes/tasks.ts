@@ -9,7 +9,7 @@ import type { DeliveryRow } from "../../store/store.js";
 import { checkWebhookUrl, registerTask } from "../../tasks.js";
 import type { ApiDeps } from "../deps.js";
 import { HttpError, json } from "../http.js";
-import { deliveryView, eventView, taskView } from "../presenters.js";
+import { deliveryView, eventView, pageView, taskView } from "../presenters.js";
 import { type Route, route } from "../router.js";
 import * as s from "../schemas.js";
 
@@ -73,16 +73,8 @@ export function taskRoutes(deps: ApiDeps): Route[] {
       auth: true,
       query: s.listTasksQuery,
       responses: { 200: "a page of tasks and the next cursor" },
-      handler: async ({ query }) => {
-        const page = await store.listTasks({
-          limit: query.limit ?? 100,
-          ...(query.status ? { status: query.status } : {}),
-          ...(query.state ? { state: query.state } : {}),
-          ...(query.workspaceId ? { workspaceId: query.workspaceId } : {}),
-          ...(query.cursor ? { cursor: query.cursor } : {}),
-        });
-        return json(200, { items: page.items.map(taskView), cursor: page.cursor ?? null });
-      },
+      handler: async ({ query }) =>
+        json(200, pageView(await store.listTasks({ ...query, limit: query.limit ?? 100 }), taskView)),
     }),
     route({
       method: "POST",

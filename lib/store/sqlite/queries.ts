@@ -1,6 +1,9 @@
 /** The SQL the SQLite store runs: due-work queries pinned to their indexes, and whole-row writes. */
-import type { Column, Columns } from "../columns.js";
-import { WEBHOOK, WORKSPACE } from "./codecs.js";
+import type Database from "better-sqlite3";
+import type { Column } from "../columns.js";
+import { decodeCursor, encodeCursor } from "../cursor.js";
+import type { Page } from "../store.js";
+import { type Row, WEBHOOK, WORKSPACE } from "./codecs.js";
 
 /**
  * The queries that find due work. INDEXED BY pins each to its partial index: without statistics
@@ -23,13 +26,12 @@ export const DUE_WORK_SQL = {
     WHERE state = 'active' AND workspace_id = ? AND submitted_at_ms <= ? LIMIT ?`,
 } as const;
 
-const names = <T>(columns: Columns<T>) => (Object.values(columns) as Column[]).map((c) => c.name);
+const names = (cols: readonly Column[]) => cols.map((c) => c.name);
 const marks = (n: number) => Array.from({ length: n }, () => "?").join(", ");
 
 /** INSERT of every declared column; values come from codecs.values. */
-function insertRow<T>(table: string, columns: Columns<T>): string {
-  const cols = names(columns);
-  return `INSERT INTO ${table} (${cols.join(", ")}) VALUES (${marks(cols.length)})`;
+function insertRow(table: string, cols: readonly Column[]): string {
+  return `INSERT INTO ${table} (${names(cols).join(", ")}) VALUES (${marks(cols.length)})`;
 }
 
 export const SQL = {
@@ -50,3 +52,36 @@ export const SQL = {
     .map((n) => `${n} = excluded.${n}`)
     .join(", ")}`,
 } as const;
+
+/**
+ * A page of a table in key order: `equal` holds column = value filters (unset ones are left
+ * out), and the cursor is the last key of the page before.
+ */
+export function page<T>(
+  stmt: (sql: string) => Database.Statement,
+  table: string,
+  key: readonly string[],
+  equal: Record<string, unknown>,
+  paging: { readonly limit: number; readonly cursor?: string | undefined },
+  decode: (r: Row) => T,
+  keyOf: (row: T) => string[],
+): Page<T> {
+  const where: string[] = [];
+  const args: unknown[] = [];
+  for (const [column, value] of Object.entries(equal)) {
+    if (!value) continue;
+    where.push(`${column} = ?`);
+    args.push(value);
+  }
+  const after = decodeCursor(paging.cursor, key.length);
+  if (after) {
+    where.push(`(${key.join(", ")}) > (${key.map(() => "?").join(", ")})`);
+    args.push(...after);
+  }
+  const rows = stmt(
+    `SELECT * FROM ${table} ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY ${key.join(", ")} LIMIT ?`,
+  ).all(...args, paging.limit + 1) as Row[];
+  const items = rows.slice(0, paging.limit).map(decode);
+  const last = items[items.length - 1];
+  return { items, cursor: rows.length > paging.limit && last ? encodeCursor(keyOf(last)) : undefined };
+}

@@ -3,8 +3,9 @@
  * text, booleans native), primary keys, and the key builders of every table and index.
  */
 import TableStoreSdk, { type AttributeValue, type Int64, type Pk, type RowResult } from "tablestore";
-import { type Column, type Columns, decode, encode, opt, req } from "../columns.js";
-import type { DeliveryRow, EventRow, TaskRow, WebhookRow, WorkspaceRow } from "../store.js";
+import { type Column, type Columns, columns, decode, encode, snakeCase } from "../columns.js";
+import { DELIVERY_FIELDS, EVENT_FIELDS, TASK_FIELDS, WEBHOOK_FIELDS, WORKSPACE_FIELDS } from "../records.js";
+import type { EventRow } from "../store.js";
 
 const TS = TableStoreSdk;
 
@@ -37,86 +38,39 @@ function readColumn(a: Attrs) {
   };
 }
 
+/** Rows written before a column existed: a count or time of zero, a flag that is off. */
+const fallback = (c: Column): unknown => (c.kind === "int" ? 0 : c.kind === "bool" ? false : undefined);
+
 const writeColumn = (v: unknown, c: Column): unknown =>
   c.kind === "int" ? long(v as number) : c.kind === "json" ? JSON.stringify(v) : v;
 
-export const read = <T>(columns: Columns<T>, a: Attrs): T => decode(columns, readColumn(a));
+export const read = <T>(cols: Columns<T>, a: Attrs): T => decode(cols, readColumn(a), fallback);
 
 /** A whole row's attribute columns (its key columns left out), for PutRow. */
-export function attributesOf<T>(columns: Columns<T>, value: T, key: ReadonlyArray<keyof T>): Array<[string, unknown]> {
-  const keyColumns = new Set(key.map((k) => columns[k].name));
-  return encode(columns, value, writeColumn).filter(([name]) => !keyColumns.has(name));
+export function attributesOf<T>(cols: Columns<T>, value: T, key: ReadonlyArray<keyof T>): Array<[string, unknown]> {
+  const keyColumns = new Set(cols.filter((c) => key.includes(c.field as keyof T)).map((c) => c.name));
+  return encode(cols, value, writeColumn).filter(([name]) => !keyColumns.has(name));
 }
 
-export const TASK: Columns<TaskRow> = {
-  workspaceId: req.str("ws"),
-  taskId: req.str("task"),
-  state: req.str("state"),
-  status: opt.str("status"),
-  submittedAtMs: req.int("submitted_at", 0),
-  registeredAtMs: req.int("registered_at", 0),
-  nextPollAtMs: req.int("next_poll_at", 0),
-  pollCount: req.int("poll_count", 0),
-  pollsInStatus: req.int("polls_in_status", 0),
-  lastPolledAtMs: opt.int("last_polled_at"),
-  lastError: opt.str("last_error"),
-  leaseOwner: opt.str("lease_owner"),
-  leaseUntilMs: req.int("lease_until", 0),
-  webhookUrls: req.json("webhook_urls", []),
-  metadata: req.json("metadata", {}),
-  terminalAtMs: opt.int("terminal_at"),
-  runningSinceMs: opt.int("running_since"),
-  profile: opt.str("profile"),
-};
+/**
+ * Column names: the field's, snake_case, without the `_ms` of times (`next_poll_at`), and the short
+ * key names the tables were created with (`ws`, `task`).
+ */
+const named =
+  (renames: Readonly<Record<string, string>> = {}) =>
+  (field: string) =>
+    renames[field] ?? snakeCase(field).replace(/_ms$/, "");
 
-export const WORKSPACE: Columns<WorkspaceRow> = {
-  workspaceId: req.str("ws"),
-  asyncConcurrency: opt.int("async_concurrency"),
-  concurrencyFetchedAtMs: opt.int("concurrency_fetched_at"),
-  backoffUntilMs: req.int("backoff_until", 0),
-  authFailures: req.int("auth_failures", 0),
-  lastError: opt.str("last_error"),
-};
+const KEYS = { workspaceId: "ws", taskId: "task" };
 
-export const WEBHOOK: Columns<WebhookRow> = {
-  id: req.str("id"),
-  url: req.str("url"),
-  secrets: req.json("secrets", []),
-  events: opt.json("events"),
-  workspaceId: opt.str("workspace_id"),
-  headers: req.json("headers", {}),
-  enabled: req.bool("enabled", false),
-  disabledReason: opt.str("disabled_reason"),
-  failingSinceMs: opt.int("failing_since"),
-  createdAtMs: req.int("created_at", 0),
-};
-
+export const TASK = columns(TASK_FIELDS, named(KEYS));
+export const WORKSPACE = columns(WORKSPACE_FIELDS, named(KEYS));
+export const WEBHOOK = columns(WEBHOOK_FIELDS, named());
 /** The body is stored in chunks (a column holds at most 2 MB): see events.ts. */
-export const EVENT: Columns<Omit<EventRow, "body">> = {
-  id: req.str("id"),
-  type: req.str("type"),
-  workspaceId: req.str("ws"),
-  taskId: req.str("task"),
-  createdAtMs: req.int("created_at", 0),
-};
-
-export const DELIVERY: Columns<DeliveryRow> = {
-  id: req.str("id"),
-  eventId: req.str("event_id"),
-  webhookId: req.str("webhook_id"),
-  url: req.str("url"),
-  status: req.str("status"),
-  attempts: req.int("attempts", 0),
-  nextAttemptAtMs: req.int("next_attempt_at", 0),
-  lastAttemptAtMs: opt.int("last_attempt_at"),
-  lastStatusCode: opt.int("last_status_code"),
-  lastError: opt.str("last_error"),
-  lastResponse: opt.str("last_response"),
-  leaseOwner: opt.str("lease_owner"),
-  leaseUntilMs: req.int("lease_until", 0),
-  createdAtMs: req.int("created_at", 0),
-  deliveredAtMs: opt.int("delivered_at"),
-};
+export const EVENT = columns(EVENT_FIELDS, named(KEYS)).filter((c) => c.field !== "body") as Columns<
+  Omit<EventRow, "body">
+>;
+export const DELIVERY = columns(DELIVERY_FIELDS, named());
 
 /** Every due index has one partition today; the key column is there to shard it later. */
 export const SHARD = "0";

@@ -8,6 +8,7 @@ import { DEFAULT_RETRY_SCHEDULE, parseRetrySchedule } from "./delivery/schedule.
 import { formatDuration, parseDuration } from "./duration.js";
 import { coerceError, RelayError } from "./errors.js";
 import { DEFAULT_ENDPOINT } from "./quanmiao/actions.js";
+import type { Credentials } from "./quanmiao/credentials.js";
 import { parseEndpoint } from "./quanmiao/endpoint.js";
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -114,6 +115,10 @@ function number(fallback: number, min: number, max: number) {
 }
 
 const schema = z.object({
+  // The standard Alibaba Cloud variables; without them the @alicloud/credentials default chain is asked.
+  ALIBABA_CLOUD_ACCESS_KEY_ID: variable<string | undefined>(undefined, (text) => text),
+  ALIBABA_CLOUD_ACCESS_KEY_SECRET: variable<string | undefined>(undefined, (text) => text),
+  ALIBABA_CLOUD_SECURITY_TOKEN: variable<string | undefined>(undefined, (text) => text),
   QUANMIAO_ENDPOINT: variable(DEFAULTS.quanmiao.endpoint, (text) => parseEndpoint(text).origin),
   QUANMIAO_CONNECT_TIMEOUT: duration(DEFAULTS.quanmiao.connectTimeoutMs, { min: 100, max: 60_000 }),
   QUANMIAO_REQUEST_TIMEOUT: duration(DEFAULTS.quanmiao.requestTimeoutMs, { min: 100, max: 300_000 }),
@@ -233,6 +238,8 @@ export type DispatchConfig =
     };
 
 export interface Config {
+  /** From the ALIBABA_CLOUD_* variables; undefined when neither key variable is set. */
+  readonly credentials: Credentials | undefined;
   readonly quanmiao: QuanmiaoConfig;
   readonly store: StoreConfig;
   readonly tablestore: { readonly endpoint: string | undefined; readonly instance: string | undefined };
@@ -283,6 +290,15 @@ export function loadConfig(env: Env): Config {
           message: "is required when RELAY_DISPATCH=fc, unless RELAY_FC_ENDPOINT is set (Function Compute sets it)",
         });
     }
+    const id = v.ALIBABA_CLOUD_ACCESS_KEY_ID;
+    const secret = v.ALIBABA_CLOUD_ACCESS_KEY_SECRET;
+    // Half a pair is a mistake worth stopping for, not a reason to fall through to another source.
+    if (Boolean(id) !== Boolean(secret)) {
+      problems.push({
+        variable: id ? "ALIBABA_CLOUD_ACCESS_KEY_SECRET" : "ALIBABA_CLOUD_ACCESS_KEY_ID",
+        message: "is not set, but its pair is: set both or neither",
+      });
+    }
     if (v.RELAY_STORE.kind === "tablestore") {
       for (const name of ["TABLESTORE_ENDPOINT", "TABLESTORE_INSTANCE"] as const) {
         if (!v[name]) problems.push({ variable: name, message: "is required when RELAY_STORE=tablestore" });
@@ -292,6 +308,14 @@ export function loadConfig(env: Env): Config {
   if (problems.length > 0 || !result.success) throw new ConfigError(problems);
   const v = result.data;
   return deepFreeze({
+    credentials:
+      v.ALIBABA_CLOUD_ACCESS_KEY_ID && v.ALIBABA_CLOUD_ACCESS_KEY_SECRET
+        ? {
+            accessKeyId: v.ALIBABA_CLOUD_ACCESS_KEY_ID,
+            accessKeySecret: v.ALIBABA_CLOUD_ACCESS_KEY_SECRET,
+            securityToken: v.ALIBABA_CLOUD_SECURITY_TOKEN,
+          }
+        : undefined,
     quanmiao: {
       endpoint: v.QUANMIAO_ENDPOINT,
       connectTimeoutMs: v.QUANMIAO_CONNECT_TIMEOUT,

@@ -63,7 +63,7 @@ export async function openRelay(options: OpenRelayOptions): Promise<Relay> {
   const config = options.config ?? loadConfig(options.env);
   const log = options.log ?? (options.logTo ? jsonLog(options.logTo, config.logLevel) : undefined);
   const clock = options.clock ?? systemClock;
-  const credentials = options.credentials ?? resolveCredentials(options.env);
+  const credentials = resolveCredentials(config.credentials, options.credentials);
   const store = options.store ?? (await openStore(config, credentials));
   const client = createQuanmiaoClient({ ...config.quanmiao, credentials, clock });
   const sender = new WebhookSender({

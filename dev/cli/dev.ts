@@ -7,8 +7,6 @@
  */
 
 import { rmSync } from "node:fs";
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import { Webhook } from "standardwebhooks";
 import type { CliIo } from "../../lib/cli/io.js";
 import { startApi } from "../../lib/cli/serve-command.js";
@@ -24,6 +22,7 @@ import type { TickSummary } from "../../lib/run/run.js";
 import { defaultSecrets } from "../../lib/secrets.js";
 import { registerTask } from "../../lib/tasks.js";
 import { createWebhook } from "../../lib/webhooks.js";
+import { listenOnLoopback } from "../loopback.js";
 import { SIM_CREDENTIAL, startSimulator } from "../quanmiao-simulator/server.js";
 
 const SANDBOX_DB = ".relay/sandbox.db";
@@ -33,8 +32,8 @@ function interesting(s: TickSummary): boolean {
   return s.polled + s.events + s.delivered + s.retried + s.dead + s.handedOff + s.errors + s.throttled > 0;
 }
 
-async function startPrintingReceiver(io: CliIo, secrets: () => string[]) {
-  const server = createServer(async (req, res) => {
+function startPrintingReceiver(io: CliIo, secrets: () => string[]) {
+  return listenOnLoopback(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const body = Buffer.concat(chunks).toString("utf8");
@@ -55,8 +54,6 @@ async function startPrintingReceiver(io: CliIo, secrets: () => string[]) {
     );
     res.writeHead(verified ? 200 : 400).end();
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => server.close() };
 }
 
 export async function devCommand(io: CliIo): Promise<void> {

@@ -9,8 +9,8 @@ import { checkId } from "../quanmiao/validate.js";
 import type { CliIo } from "./io.js";
 
 async function withClient<T>(io: CliIo, run: (client: QuanmiaoClient) => Promise<T>): Promise<T> {
-  const { quanmiao } = loadConfig(io.env);
-  const client = createQuanmiaoClient({ ...quanmiao, credentials: resolveCredentials(io.env) });
+  const { quanmiao, credentials } = loadConfig(io.env);
+  const client = createQuanmiaoClient({ ...quanmiao, credentials: resolveCredentials(credentials) });
   try {
     return await run(client);
   } finally {

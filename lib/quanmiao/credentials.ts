@@ -26,22 +26,6 @@ export function staticCredentials(credentials: Credentials): CredentialsProvider
   return () => frozen;
 }
 
-/**
- * Credentials from the three standard variables, or undefined when neither key variable is set.
- * Half a pair is a mistake worth stopping for, not a reason to fall through to another source.
- */
-export function credentialsFromEnv(env: Readonly<Record<string, string | undefined>>): Credentials | undefined {
-  const accessKeyId = env[CREDENTIAL_ENV.accessKeyId]?.trim() || undefined;
-  const accessKeySecret = env[CREDENTIAL_ENV.accessKeySecret]?.trim() || undefined;
-  const securityToken = env[CREDENTIAL_ENV.securityToken]?.trim() || undefined;
-  if (!accessKeyId && !accessKeySecret) return undefined;
-  if (!accessKeyId || !accessKeySecret) {
-    const missing = accessKeyId ? CREDENTIAL_ENV.accessKeySecret : CREDENTIAL_ENV.accessKeyId;
-    throw new CredentialsError(`${missing} is not set, but its pair is: set both or neither`);
-  }
-  return { accessKeyId, accessKeySecret, securityToken };
-}
-
 interface AlicloudCredentialClient {
   getCredential(): Promise<{ accessKeyId?: string; accessKeySecret?: string; securityToken?: string }>;
 }
@@ -76,14 +60,13 @@ export function defaultCredentialChain(): CredentialsProvider {
   };
 }
 
-/** An explicit provider (FC context) wins; then the environment; then the default chain. */
+/** An explicit provider (FC context) wins; then the configured key (config.credentials); then the default chain. */
 export function resolveCredentials(
-  env: Readonly<Record<string, string | undefined>>,
+  configured: Credentials | undefined,
   provider?: CredentialsProvider,
 ): CredentialsProvider {
   if (provider) return provider;
-  const fromEnv = credentialsFromEnv(env);
-  return fromEnv ? staticCredentials(fromEnv) : defaultCredentialChain();
+  return configured ? staticCredentials(configured) : defaultCredentialChain();
 }
 
 function errorSummary(cause: unknown): string {

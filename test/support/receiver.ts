@@ -1,7 +1,7 @@
-import { createServer, type IncomingHttpHeaders } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { IncomingHttpHeaders } from "node:http";
 import { Webhook } from "standardwebhooks";
 import { onTestFinished } from "vitest";
+import { listenOnLoopback } from "../../dev/loopback.js";
 
 export interface Received {
   readonly headers: IncomingHttpHeaders;
@@ -32,7 +32,7 @@ export async function startReceiver(options: {
   reply?: (request: Received, index: number) => Reply;
 }) {
   const received: Received[] = [];
-  const server = createServer(async (req, res) => {
+  const loopback = await listenOnLoopback(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const body = Buffer.concat(chunks).toString("utf8");
@@ -67,14 +67,6 @@ export async function startReceiver(options: {
     res.writeHead(reply.status ?? 200, { "content-type": "text/plain", ...reply.headers });
     res.end(reply.body ?? "ok");
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  onTestFinished(
-    () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  );
-  return { url: `http://127.0.0.1:${port}/hook`, received };
+  onTestFinished(() => loopback.close());
+  return { url: `${loopback.url}/hook`, received };
 }

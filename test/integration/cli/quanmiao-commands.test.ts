@@ -97,7 +97,7 @@ describe("quanmiao-relay get-task / submit", () => {
     expect(result.err).toContain("QUANMIAO_CONNECTIONS");
     const half = await runCli(["get-task", "llm-x", "t"], { ALIBABA_CLOUD_ACCESS_KEY_SECRET: "secret-without-id" });
     expect(half.code).toBe(EXIT.config);
-    expect(half.err).toContain("ALIBABA_CLOUD_ACCESS_KEY_ID is not set");
+    expect(half.err).toContain("ALIBABA_CLOUD_ACCESS_KEY_ID: is not set");
     expect(half.err).not.toContain("secret-without-id");
   });
 });

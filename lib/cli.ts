@@ -9,6 +9,9 @@ import { VERSION } from "./version.js";
 
 export { type CliIo, EXIT, processIo } from "./cli/io.js";
 
+/** Commands that print JSON anyway take --json too: scripts pass it everywhere. */
+const JSON_ALWAYS = "print JSON (it always does)";
+
 function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
 }
@@ -90,7 +93,12 @@ Exit codes: 0 ok, 1 failure, 2 usage, 3 configuration, 4 task not found, 5 auth,
     .command("tablestore-emulator")
     .description("run a local Tablestore emulator speaking the SDK's wire protocol (prints its URL on the first line)")
     .option("--port <port>", "port on 127.0.0.1; 0 picks a free one", "8791")
-    .action(async (options: { port: string }) => {
+    .option("--instance <name>", "the instance name it answers to", "relay")
+    .addHelpText(
+      "after",
+      "\nIt accepts its own AccessKey and, when set, ALIBABA_CLOUD_ACCESS_KEY_ID / _SECRET (and _SECURITY_TOKEN).",
+    )
+    .action(async (options: { port: string; instance?: string }) => {
       const { tablestoreEmulatorCommand } = await import("../dev/cli/tablestore-emulator-command.js");
       await tablestoreEmulatorCommand(io, options);
     });
@@ -111,6 +119,7 @@ Exit codes: 0 ok, 1 failure, 2 usage, 3 configuration, 4 task not found, 5 auth,
   program
     .command("init")
     .description("create the store's tables (Tablestore) or schema (SQLite); safe to run again")
+    .option("--json", JSON_ALWAYS)
     .action(async () => {
       const { initCommand } = await import("./cli/relay-commands.js");
       await initCommand(io);
@@ -120,6 +129,7 @@ Exit codes: 0 ok, 1 failure, 2 usage, 3 configuration, 4 task not found, 5 auth,
     .command("tick")
     .description("one run: due retries, due polls, new events delivered; prints a summary as JSON")
     .option("--budget <duration>", "time budget, e.g. 50s (default RELAY_TICK_BUDGET)")
+    .option("--json", JSON_ALWAYS)
     .action(async (options: { budget?: string }) => {
       const { tickCommand } = await import("./cli/relay-commands.js");
       await tickCommand(io, options);
@@ -172,6 +182,7 @@ Exit codes: 0 ok, 1 failure, 2 usage, 3 configuration, 4 task not found, 5 auth,
       "register tasks from NDJSON or CSV (workspaceId,taskId[,submittedAt]); bad lines are reported by number",
     )
     .argument("<file>")
+    .option("--json", JSON_ALWAYS)
     .action(async (file: string) => {
       if (!(await (await relay()).tasksImport(io, file))) exitCode = EXIT.failure;
     });
@@ -184,6 +195,7 @@ Exit codes: 0 ok, 1 failure, 2 usage, 3 configuration, 4 task not found, 5 auth,
     .option("--event <type>", "an event type to receive (repeatable; default: the four terminal types)", collect)
     .option("--workspace <id>", "only events of this workspace")
     .option("--header <name:value>", "a custom header on every delivery (repeatable)", collect)
+    .option("--json", JSON_ALWAYS)
     .action(async (url: string, options) => (await relay()).webhooksAdd(io, url, options));
   webhooks
     .command("list")
@@ -193,24 +205,29 @@ Exit codes: 0 ok, 1 failure, 2 usage, 3 configuration, 4 task not found, 5 auth,
   webhooks
     .command("disable")
     .argument("<id>")
+    .option("--json", JSON_ALWAYS)
     .action(async (id: string) => (await relay()).webhooksSetEnabled(io, id, false));
   webhooks
     .command("enable")
     .argument("<id>")
+    .option("--json", JSON_ALWAYS)
     .action(async (id: string) => (await relay()).webhooksSetEnabled(io, id, true));
   webhooks
     .command("rotate-secret")
     .description("new secret; the old one keeps signing for 24 h (both signatures are sent)")
     .argument("<id>")
+    .option("--json", JSON_ALWAYS)
     .action(async (id: string) => (await relay()).webhooksRotate(io, id));
   webhooks
     .command("delete")
     .argument("<id>")
-    .action(async (id: string) => (await relay()).webhooksDelete(io, id));
+    .option("--json", "print JSON")
+    .action(async (id: string, options) => (await relay()).webhooksDelete(io, id, options));
   webhooks
     .command("default-secret")
     .description("the installation's secret that signs per-task webhook URLs")
     .option("--rotate", "replace it; the old one keeps signing for 24 h")
+    .option("--json", "print JSON")
     .action(async (options) => (await relay()).webhooksDefaultSecret(io, options));
 
   const deliveries = program.command("deliveries").description("webhook deliveries");
@@ -225,7 +242,8 @@ Exit codes: 0 ok, 1 failure, 2 usage, 3 configuration, 4 task not found, 5 auth,
     .command("replay")
     .description("send a delivery again (same webhook-id), in the next run")
     .argument("<id>")
-    .action(async (id: string) => (await relay()).deliveriesReplay(io, id));
+    .option("--json", "print JSON")
+    .action(async (id: string, options) => (await relay()).deliveriesReplay(io, id, options));
 
   return { program, exitCode: () => exitCode };
 }

@@ -262,6 +262,41 @@ export interface Config {
   readonly dispatch: DispatchConfig;
 }
 
+type KeyVariables = Record<
+  "ALIBABA_CLOUD_ACCESS_KEY_ID" | "ALIBABA_CLOUD_ACCESS_KEY_SECRET" | "ALIBABA_CLOUD_SECURITY_TOKEN",
+  string | undefined
+>;
+
+/** Half a pair is a mistake worth stopping for, not a reason to fall through to another source. */
+function keyPairProblems(v: KeyVariables): Array<{ variable: string; message: string }> {
+  const id = v.ALIBABA_CLOUD_ACCESS_KEY_ID;
+  if (Boolean(id) === Boolean(v.ALIBABA_CLOUD_ACCESS_KEY_SECRET)) return [];
+  const variable = id ? "ALIBABA_CLOUD_ACCESS_KEY_SECRET" : "ALIBABA_CLOUD_ACCESS_KEY_ID";
+  return [{ variable, message: "is not set, but its pair is: set both or neither" }];
+}
+
+function keyPair(v: KeyVariables): Credentials | undefined {
+  const { ALIBABA_CLOUD_ACCESS_KEY_ID: accessKeyId, ALIBABA_CLOUD_ACCESS_KEY_SECRET: accessKeySecret } = v;
+  if (!accessKeyId || !accessKeySecret) return undefined;
+  return { accessKeyId, accessKeySecret, securityToken: v.ALIBABA_CLOUD_SECURITY_TOKEN };
+}
+
+/**
+ * Only the AccessKey variables, for the local dev tools that accept the relay's own key: they
+ * should not refuse to start over a relay setting they do not use.
+ */
+export function loadKeyPair(env: Env): Credentials | undefined {
+  const trimmed = (name: keyof KeyVariables) => env[name]?.trim() || undefined;
+  const v: KeyVariables = {
+    ALIBABA_CLOUD_ACCESS_KEY_ID: trimmed("ALIBABA_CLOUD_ACCESS_KEY_ID"),
+    ALIBABA_CLOUD_ACCESS_KEY_SECRET: trimmed("ALIBABA_CLOUD_ACCESS_KEY_SECRET"),
+    ALIBABA_CLOUD_SECURITY_TOKEN: trimmed("ALIBABA_CLOUD_SECURITY_TOKEN"),
+  };
+  const problems = keyPairProblems(v);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return keyPair(v);
+}
+
 export function loadConfig(env: Env): Config {
   const result = schema.safeParse(env);
   const problems = result.success
@@ -290,15 +325,7 @@ export function loadConfig(env: Env): Config {
           message: "is required when RELAY_DISPATCH=fc, unless RELAY_FC_ENDPOINT is set (Function Compute sets it)",
         });
     }
-    const id = v.ALIBABA_CLOUD_ACCESS_KEY_ID;
-    const secret = v.ALIBABA_CLOUD_ACCESS_KEY_SECRET;
-    // Half a pair is a mistake worth stopping for, not a reason to fall through to another source.
-    if (Boolean(id) !== Boolean(secret)) {
-      problems.push({
-        variable: id ? "ALIBABA_CLOUD_ACCESS_KEY_SECRET" : "ALIBABA_CLOUD_ACCESS_KEY_ID",
-        message: "is not set, but its pair is: set both or neither",
-      });
-    }
+    problems.push(...keyPairProblems(v));
     if (v.RELAY_STORE.kind === "tablestore") {
       for (const name of ["TABLESTORE_ENDPOINT", "TABLESTORE_INSTANCE"] as const) {
         if (!v[name]) problems.push({ variable: name, message: "is required when RELAY_STORE=tablestore" });
@@ -308,14 +335,7 @@ export function loadConfig(env: Env): Config {
   if (problems.length > 0 || !result.success) throw new ConfigError(problems);
   const v = result.data;
   return deepFreeze({
-    credentials:
-      v.ALIBABA_CLOUD_ACCESS_KEY_ID && v.ALIBABA_CLOUD_ACCESS_KEY_SECRET
-        ? {
-            accessKeyId: v.ALIBABA_CLOUD_ACCESS_KEY_ID,
-            accessKeySecret: v.ALIBABA_CLOUD_ACCESS_KEY_SECRET,
-            securityToken: v.ALIBABA_CLOUD_SECURITY_TOKEN,
-          }
-        : undefined,
+    credentials: keyPair(v),
     quanmiao: {
       endpoint: v.QUANMIAO_ENDPOINT,
       connectTimeoutMs: v.QUANMIAO_CONNECT_TIMEOUT,

@@ -2,6 +2,7 @@
 
 import type { CliIo } from "../../lib/cli/io.js";
 import { untilSignal } from "../../lib/cli/signals.js";
+import { loadKeyPair } from "../../lib/config.js";
 import { parseDuration } from "../../lib/duration.js";
 import { InputError } from "../../lib/errors.js";
 import { SIM_CREDENTIAL, type SimulatorOptions, startSimulator } from "../quanmiao-simulator/server.js";
@@ -22,7 +23,10 @@ function runTime(text: string): number | [number, number] {
   return high === undefined ? min : [min, max];
 }
 
-export function simulatorOptions(options: Record<string, unknown>): SimulatorOptions {
+export function simulatorOptions(
+  options: Record<string, unknown>,
+  relayKey?: { readonly accessKeyId: string; readonly accessKeySecret: string },
+): SimulatorOptions {
   const port = Number(options.port);
   if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new InputError("--port must be 0 to 65535");
   const workspaces: Record<string, number> = {};
@@ -34,7 +38,8 @@ export function simulatorOptions(options: Record<string, unknown>): SimulatorOpt
     }
     workspaces[id] = n;
   }
-  const credentials = [SIM_CREDENTIAL];
+  // The relay's own AccessKey too (ALIBABA_CLOUD_*), so one set of credentials serves every dev server.
+  const credentials = relayKey ? [SIM_CREDENTIAL, relayKey] : [SIM_CREDENTIAL];
   if (options.accessKeyId || options.accessKeySecret) {
     if (!options.accessKeyId || !options.accessKeySecret) {
       throw new InputError("--access-key-id and --access-key-secret go together");
@@ -60,7 +65,7 @@ export function simulatorOptions(options: Record<string, unknown>): SimulatorOpt
 }
 
 export async function simulatorCommand(io: CliIo, options: Record<string, unknown>): Promise<void> {
-  const sim = await startSimulator(simulatorOptions(options));
+  const sim = await startSimulator(simulatorOptions(options, loadKeyPair(io.env)));
   if (options.latency !== undefined) {
     const ms = parseDuration(String(options.latency));
     if (ms === undefined) {

@@ -1,6 +1,6 @@
 /** The relay's CLI commands: one run, tasks, webhooks, deliveries. */
 import { readFile } from "node:fs/promises";
-import { webhookView } from "../api/presenters.js";
+import { deliveryView, webhookView } from "../api/presenters.js";
 import { parseDuration } from "../duration.js";
 import { InputError, NotFoundError } from "../errors.js";
 import type { JsonObject } from "../quanmiao/schema.js";
@@ -278,18 +278,18 @@ function graceEndsAtMs(webhook: WebhookRow): number {
   return Math.max(...webhook.secrets.map((s) => s.expiresAtMs ?? 0));
 }
 
-export async function webhooksDelete(io: CliIo, id: string): Promise<void> {
+export async function webhooksDelete(io: CliIo, id: string, options: { json?: boolean } = {}): Promise<void> {
   await withRelay(io, (relay) => deleteWebhook(relay.store, id));
-  io.out(`deleted ${id}\n`);
+  io.out(options.json ? json({ id, deleted: true }) : `deleted ${id}\n`);
 }
 
-export async function webhooksDefaultSecret(io: CliIo, options: { rotate?: boolean }): Promise<void> {
+export async function webhooksDefaultSecret(io: CliIo, options: { rotate?: boolean; json?: boolean }): Promise<void> {
   const secret = await withRelay(io, async (relay) =>
     options.rotate
       ? rotateDefaultSecret(relay.store, relay.tickDeps.clock.now())
       : ((await defaultSecrets(relay.store))[0]?.secret ?? ""),
   );
-  io.out(`${secret}\n`);
+  io.out(options.json ? json({ secret }) : `${secret}\n`);
 }
 
 function deliveryRows(rows: readonly DeliveryRow[]): string {
@@ -325,11 +325,11 @@ export async function deliveriesList(
   io.out(options.json ? json(page) : deliveryRows(page.items));
 }
 
-export async function deliveriesReplay(io: CliIo, id: string): Promise<void> {
+export async function deliveriesReplay(io: CliIo, id: string, options: { json?: boolean } = {}): Promise<void> {
   const row = await withRelay(io, async (relay) => {
     const replayed = await relay.store.replayDelivery(id, relay.tickDeps.clock.now());
     if (!replayed) throw new NotFoundError(`no delivery with id ${id}`);
     return replayed;
   });
-  io.out(`replaying ${row.id}: due now, sent by the next run\n`);
+  io.out(options.json ? json(deliveryView(row)) : `replaying ${row.id}: due now, sent by the next run\n`);
 }

@@ -8,26 +8,30 @@ import { taskRoutes } from "./tasks.js";
 import { webhookRoutes } from "./webhooks.js";
 
 export function apiRoutes(deps: ApiDeps): Route[] {
+  const healthz = async () => {
+    try {
+      await deps.store.getSetting("healthz");
+      return json(200, { ok: true });
+    } catch {
+      return json(503, {
+        ok: false,
+        error: { code: "store_unavailable", message: "the store does not answer", details: [] },
+      });
+    }
+  };
   const routes: Route[] = [...taskRoutes(deps), ...webhookRoutes(deps), ...deliveryRoutes(deps)];
   routes.push(
-    route({
-      method: "GET",
-      path: "/v1/healthz",
-      summary: "Liveness: checks that the store answers (no auth)",
-      auth: false,
-      responses: { 200: "healthy", 503: "the store does not answer" },
-      handler: async () => {
-        try {
-          await deps.store.getSetting("healthz");
-          return json(200, { ok: true });
-        } catch {
-          return json(503, {
-            ok: false,
-            error: { code: "store_unavailable", message: "the store does not answer", details: [] },
-          });
-        }
-      },
-    }),
+    // At the root too: load balancers and FC health checks probe /healthz.
+    ...["/v1/healthz", "/healthz"].map((path) =>
+      route({
+        method: "GET",
+        path,
+        summary: "Liveness: checks that the store answers (no auth)",
+        auth: false,
+        responses: { 200: "healthy", 503: "the store does not answer" },
+        handler: healthz,
+      }),
+    ),
     route({
       method: "GET",
       path: "/v1/openapi.json",

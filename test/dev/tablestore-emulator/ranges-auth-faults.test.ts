@@ -3,6 +3,8 @@ import { once } from "node:events";
 import { createInterface } from "node:readline";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { EMULATOR_CREDENTIAL } from "../../../dev/tablestore-emulator/server.js";
+import { EXIT } from "../../../lib/cli/io.js";
+import { runCli } from "../../support/cli.js";
 import { cond, failure, L, pk, setUp, TableStore } from "./support.js";
 
 describe("Tablestore emulator, driven by the tablestore SDK: ranges, signatures and faults", () => {
@@ -189,5 +191,57 @@ describe("quanmiao-relay tablestore-emulator", () => {
     child.kill("SIGINT");
     const [code] = await once(child, "exit");
     expect(code).toBe(0);
+  });
+
+  it("--instance names its instance, and the relay's own AccessKey and STS token (ALIBABA_CLOUD_*) work too", async () => {
+    const key = { accessKeyId: "STS.relay-dev", accessKeySecret: "relay-dev-secret", securityToken: "relay-dev-token" };
+    const child = spawn(
+      process.execPath,
+      [
+        new URL("../../../bin/quanmiao-relay.js", import.meta.url).pathname,
+        "tablestore-emulator",
+        "--port",
+        "0",
+        "--instance",
+        "relay-dev",
+      ],
+      {
+        stdio: ["ignore", "pipe", "ignore"],
+        env: {
+          PATH: process.env.PATH,
+          ALIBABA_CLOUD_ACCESS_KEY_ID: key.accessKeyId,
+          ALIBABA_CLOUD_ACCESS_KEY_SECRET: key.accessKeySecret,
+          ALIBABA_CLOUD_SECURITY_TOKEN: key.securityToken,
+        },
+      },
+    );
+    onTestFinished(() => {
+      child.kill("SIGKILL");
+    });
+    const [url] = (await once(createInterface({ input: child.stdout }), "line")) as [string];
+    const client = (
+      instancename: string,
+      c: { accessKeyId: string; accessKeySecret: string; securityToken?: string },
+    ) =>
+      new TableStore.Client({
+        endpoint: url,
+        instancename,
+        accessKeyId: c.accessKeyId,
+        secretAccessKey: c.accessKeySecret,
+        ...(c.securityToken ? { stsToken: c.securityToken } : {}),
+        maxRetries: 0,
+      });
+    expect((await client("relay-dev", key).listTable({})).tableNames).toEqual([]);
+    expect((await client("relay-dev", EMULATOR_CREDENTIAL).listTable({})).tableNames).toEqual([]);
+    expect((await failure(client("relay", key).listTable({}))).code).toBe(403);
+    expect((await failure(client("relay-dev", { ...key, securityToken: "other" }).listTable({}))).code).toBe(403);
+    child.kill("SIGINT");
+    expect((await once(child, "exit"))[0]).toBe(0);
+  });
+
+  it("refuses an instance name Tablestore would not accept", async () => {
+    const result = await runCli(["tablestore-emulator", "--port", "0", "--instance", "no_underscores"], {});
+    expect(result.code).toBe(EXIT.usage);
+    expect(result.err).toMatch(/--instance "no_underscores"/);
   });
 });

@@ -29,6 +29,7 @@ describe("OpenAPI document", () => {
         "GET /v1/deliveries",
         "POST /v1/deliveries/{id}/replay",
         "GET /v1/healthz",
+        "GET /healthz",
         "GET /v1/openapi.json",
       ].sort(),
     );

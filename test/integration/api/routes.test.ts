@@ -125,6 +125,8 @@ describe.each(["node", "fc"] as const)("every route through %s", (via) => {
     expect((await h.call(via, { method: "DELETE", path: `/v1/webhooks/${id}` })).status).toBe(204);
     expect((await h.call(via, { method: "GET", path: `/v1/webhooks/${id}` })).status).toBe(404);
     expect((await h.call(via, { method: "GET", path: "/v1/healthz", auth: false })).json).toEqual({ ok: true });
+    // At the root too, where load balancers and FC health checks probe.
+    expect((await h.call(via, { method: "GET", path: "/healthz", auth: false })).json).toEqual({ ok: true });
     expect((await h.call(via, { method: "GET", path: "/v1/openapi.json", auth: false })).json.openapi).toBe("3.1.0");
   });
 

@@ -199,4 +199,27 @@ describe("relay CLI commands", () => {
     expect(result.err).toContain("RELAY_RETRY_SCHEDULE");
     expect(result.err).toContain("RELAY_STORE");
   });
+
+  it("every command that prints JSON takes --json, as scripts pass it everywhere", async () => {
+    const { env, sim } = await cliEnv();
+    const rx = await startReceiver({ secret: () => [], now: () => Date.now() });
+    const json = async (argv: string[]) => {
+      const result = await runCli([...argv, "--json"], env);
+      expect(result.code, `${argv.join(" ")}: ${result.err}`).toBe(EXIT.ok);
+      return JSON.parse(result.out);
+    };
+    expect(await json(["init"])).toMatchObject({ created: [] });
+    const hook = await json(["webhooks", "add", rx.url]);
+    expect(hook.secret).toMatch(/^whsec_/);
+    expect(await json(["webhooks", "disable", hook.id])).toMatchObject({ enabled: false });
+    expect(await json(["webhooks", "enable", hook.id])).toMatchObject({ enabled: true });
+    expect((await json(["webhooks", "rotate-secret", hook.id])).secret).toMatch(/^whsec_/);
+    expect((await json(["webhooks", "default-secret"])).secret).toMatch(/^whsec_/);
+    const task = sim.addTask("llm-cli", { outcome: "SUCCESSED", runMs: 0, submittedAtMs: Date.now() - 1_000 });
+    await json(["tasks", "add", "llm-cli", task.taskId]);
+    expect(await json(["tick"])).toMatchObject({ polled: 1, delivered: 1 });
+    const [delivery] = (await json(["deliveries", "list"])).items;
+    expect(await json(["deliveries", "replay", delivery.id])).toMatchObject({ id: delivery.id, status: "pending" });
+    expect(await json(["webhooks", "delete", hook.id])).toEqual({ id: hook.id, deleted: true });
+  });
 });

@@ -1,5 +1,6 @@
 /** The OpenAPI 3.1 document, generated from the route table and its zod schemas. */
 import { z } from "zod";
+import { eventTypes } from "../event-schemas.js";
 import { VERSION } from "../version.js";
 import type { Route } from "./router.js";
 
@@ -94,5 +95,26 @@ export function openApiDocument(routes: readonly Route[]): Record<string, unknow
       schemas: { Error: errorSchema },
     },
     paths,
+    // What the relay sends (OpenAPI 3.1): one entry per event type, its body's JSON Schema.
+    webhooks: Object.fromEntries(
+      eventTypes().map(({ type, description, schema }) => {
+        const { $schema: _ignored, ...body } = schema;
+        return [
+          type,
+          {
+            post: {
+              summary: description,
+              description:
+                "Signed per Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature). Answer 2xx to accept; anything else is retried on the schedule.",
+              requestBody: { required: true, content: { "application/json": { schema: body } } },
+              responses: {
+                "2XX": { description: "accepted" },
+                "410": { description: "stop: the endpoint is disabled" },
+              },
+            },
+          },
+        ];
+      }),
+    ),
   };
 }

@@ -1,4 +1,5 @@
 /** The API's endpoints under /v1, by resource; each validates through its schemas and calls the library. */
+import { eventTypes } from "../../event-schemas.js";
 import type { ApiDeps } from "../deps.js";
 import { json } from "../http.js";
 import { openApiDocument } from "../openapi.js";
@@ -32,6 +33,14 @@ export function apiRoutes(deps: ApiDeps): Route[] {
         handler: healthz,
       }),
     ),
+    route({
+      method: "GET",
+      path: "/v1/event-types",
+      summary: "Every event type a subscriber can receive, with its JSON Schema (no auth)",
+      auth: false,
+      responses: { 200: "the event types" },
+      handler: async () => json(200, { items: eventTypes() }),
+    }),
     route({
       method: "GET",
       path: "/v1/openapi.json",

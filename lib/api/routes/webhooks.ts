@@ -1,7 +1,9 @@
 /** /v1/webhooks: subscribe, list, change, delete, rotate the secret, and send a test event. */
 import { randomUUID } from "node:crypto";
+import type { z } from "zod";
 import { sendSigned } from "../../delivery/signed-send.js";
 import { RefusedTargetError } from "../../errors.js";
+import type { TEST_EVENT_SCHEMA } from "../../event-schemas.js";
 import { createWebhook, deleteWebhook, patchWebhook, rotateWebhookSecret } from "../../webhooks.js";
 import type { ApiDeps } from "../deps.js";
 import { HttpError, json } from "../http.js";
@@ -92,11 +94,12 @@ export function webhookRoutes(deps: ApiDeps): Route[] {
         if (!webhook) throw new HttpError(404, "not_found", "no such webhook");
         const nowMs = deps.clock.now();
         const msgId = `msg_test_${randomUUID().replaceAll("-", "")}`;
-        const body = JSON.stringify({
+        const test: z.input<typeof TEST_EVENT_SCHEMA> = {
           type: "webhook.test",
           timestamp: new Date(nowMs).toISOString(),
           data: { webhookId: webhook.id },
-        });
+        };
+        const body = JSON.stringify(test);
         const outcome = { delivered: false, webhookId: msgId };
         try {
           const r = await sendSigned(

@@ -30,6 +30,7 @@ describe("OpenAPI document", () => {
         "POST /v1/deliveries/{id}/replay",
         "GET /v1/healthz",
         "GET /healthz",
+        "GET /v1/event-types",
         "GET /v1/openapi.json",
       ].sort(),
     );
@@ -38,5 +39,23 @@ describe("OpenAPI document", () => {
     expect(schema.required).toEqual(["url"]);
     expect(schema.properties.url.maxLength).toBe(2048);
     expect(schema.properties.events.items.enum).toContain("video_analysis.succeeded");
+    // What the relay sends: one webhook per event type, its body's schema the one GET /v1/event-types gives.
+    expect(Object.keys(doc.webhooks).sort()).toEqual(
+      [
+        "video_analysis.succeeded",
+        "video_analysis.failed",
+        "video_analysis.canceled",
+        "video_analysis.expired",
+        "video_analysis.running",
+        "webhook.test",
+      ].sort(),
+    );
+    const types = (await h.call("node", { method: "GET", path: "/v1/event-types", auth: false })).json.items;
+    const succeeded = types.find((t: { type: string }) => t.type === "video_analysis.succeeded");
+    const published = doc.webhooks["video_analysis.succeeded"].post.requestBody.content["application/json"].schema;
+    expect(published.properties).toEqual(succeeded.schema.properties);
+    expect(succeeded.schema.properties.data.required).toEqual(
+      expect.arrayContaining(["workspaceId", "taskId", "taskStatus", "task"]),
+    );
   });
 });

@@ -1,6 +1,7 @@
 import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
 import { apiHarness, TOKEN } from "../../support/api.js";
+import { eventSchemaErrors } from "../../support/event-schemas.js";
 import { startReceiver } from "../../support/receiver.js";
 
 describe.each(["node", "fc"] as const)("every route through %s", (via) => {
@@ -47,6 +48,7 @@ describe.each(["node", "fc"] as const)("every route through %s", (via) => {
     expect(
       new Webhook(rotated.json.secret).verify(testRequest?.body ?? "", testRequest?.headers as Record<string, string>),
     ).toMatchObject({ type: "webhook.test" });
+    expect(eventSchemaErrors(JSON.parse(testRequest?.body ?? ""))).toBeUndefined();
 
     // Tasks
     const t1 = h.sim.addTask("llm-api", { outcome: "SUCCESSED", runMs: 0 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { defaultSecrets } from "../../../lib/secrets.js";
+import { eventSchemaErrors } from "../../support/event-schemas.js";
 import { startReceiver } from "../../support/receiver.js";
 import { relayHarness, type StoreKind } from "../../support/relay.js";
 
@@ -38,6 +39,8 @@ describe.each<StoreKind>(["sqlite", "tablestore"])("relay end to end on a fake c
     for (const r of [...all.received, ...succeededOnly.received, ...perTask.received]) {
       expect(r.verifyError).toBeUndefined();
       expect(r.verified).toBeDefined();
+      // …and matches the JSON Schema the relay publishes for its type (GET /v1/event-types).
+      expect(eventSchemaErrors(r.verified)).toBeUndefined();
     }
     const byTask = (received: typeof all.received) =>
       received

@@ -117,6 +117,22 @@ Exit codes: 0 ok, 1 failure, 2 usage, 3 configuration, 4 task not found, 5 auth,
     });
 
   program
+    .command("listen")
+    .description(
+      "forward a running relay's new events to a local URL, signed with a secret it prints first (like `stripe listen`)",
+    )
+    .requiredOption("--forward-to <url>", "where to POST each event, e.g. http://localhost:3000/hook")
+    .option("--relay <url>", "the relay's HTTP API (default http://127.0.0.1:RELAY_API_PORT, what npm start serves)")
+    .option("--token <token>", "a bearer token for it (default the first of RELAY_API_TOKEN)")
+    .option("--secret <whsec>", "sign with this secret instead of a new one")
+    .option("--event <type>", "only this event type (repeatable)", collect)
+    .option("--interval <duration>", "how often to look for new events", "1s")
+    .action(async (options) => {
+      const { listenCommand } = await import("./cli/listen-command.js");
+      await listenCommand(io, options);
+    });
+
+  program
     .command("init")
     .description("create the store's tables (Tablestore) or schema (SQLite); safe to run again")
     .option("--json", JSON_ALWAYS)

@@ -69,4 +69,16 @@ export const listDeliveriesQuery = z.strictObject({
   cursor,
 });
 
+/** An ISO time or epoch milliseconds, as epoch milliseconds. */
+const time = z.union([
+  z.coerce.number().int().nonnegative(),
+  z.iso.datetime({ offset: true }).transform((text) => Date.parse(text)),
+]);
+
+export const listEventsQuery = z.strictObject({
+  since: time.optional(),
+  after: cursor,
+  limit,
+});
+
 export const emptyQuery = z.strictObject({});

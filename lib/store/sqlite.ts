@@ -10,6 +10,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
+import { decodeCursor, encodeCursor } from "./cursor.js";
 import {
   type Row,
   toDelivery,
@@ -268,6 +269,17 @@ export class SqliteStore implements Store {
 
   async listEventsForTask(workspaceId: string, taskId: string): Promise<EventRow[]> {
     return (this.stmt(SQL.eventsOfTask).all(workspaceId, taskId) as Row[]).map(toEvent);
+  }
+
+  async listEvents(filter: { limit: number; sinceMs?: number; cursor?: string }): Promise<Page<EventRow>> {
+    const [atMs, id] = decodeCursor(filter.cursor, 2) ?? ["-1", ""];
+    const rows = this.stmt(SQL.eventsInOrder).all(filter.sinceMs ?? 0, Number(atMs), id, filter.limit + 1) as Row[];
+    const items = rows.slice(0, filter.limit).map(toEvent);
+    const last = items[items.length - 1];
+    return {
+      items,
+      cursor: rows.length > filter.limit && last ? encodeCursor([String(last.createdAtMs), last.id]) : undefined,
+    };
   }
 
   async createDeliveries(rows: readonly NewDelivery[]): Promise<string[]> {

@@ -235,6 +235,11 @@ export interface Store {
   createEvent(row: EventRow): Promise<{ event: EventRow; created: boolean }>;
   getEvent(id: string): Promise<EventRow | undefined>;
   listEventsForTask(workspaceId: string, taskId: string): Promise<EventRow[]>;
+  /**
+   * Every event in creation order (createdAtMs, id), from `sinceMs` on and strictly after the page
+   * the cursor ends: what `quanmiao-relay listen` follows.
+   */
+  listEvents(filter: { limit: number; sinceMs?: number; cursor?: string }): Promise<Page<EventRow>>;
   /** Creates each delivery that is absent; returns the ids actually created. */
   createDeliveries(rows: readonly NewDelivery[]): Promise<string[]>;
   getDelivery(id: string): Promise<DeliveryRow | undefined>;

@@ -135,6 +135,10 @@ export class TablestoreStore implements S.Store {
     return this.events.listForTask(workspaceId, taskId);
   }
 
+  listEvents(filter: { limit: number; sinceMs?: number; cursor?: string }): Promise<S.Page<S.EventRow>> {
+    return this.events.list(filter);
+  }
+
   createDeliveries(rows: readonly S.NewDelivery[]): Promise<string[]> {
     return this.deliveries.create(rows);
   }

@@ -206,6 +206,40 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
       expect((await store.listDeliveries({ eventId: "evt_1", limit: 10 })).items).toHaveLength(4);
     });
 
+    it("lists every event in creation order, from a time on, page by page", async () => {
+      const store = await open();
+      const event = (id: string, atMs: number) => ({
+        id,
+        type: "video_analysis.succeeded",
+        workspaceId: "w",
+        taskId: id,
+        body: `{"id":"${id}"}`,
+        createdAtMs: atMs,
+      });
+      // Out of order, and two in the same millisecond (then ordered by id).
+      for (const [id, at] of [
+        ["evt_c", T0 + 2],
+        ["evt_a", T0],
+        ["evt_e", T0 + 3],
+        ["evt_b2", T0 + 1],
+        ["evt_b1", T0 + 1],
+      ] as const)
+        await store.createEvent(event(id, at));
+      const all: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await store.listEvents({ limit: 2, ...(cursor ? { cursor } : {}) });
+        all.push(...page.items.map((e) => e.id));
+        cursor = page.cursor;
+      } while (cursor);
+      expect(all).toEqual(["evt_a", "evt_b1", "evt_b2", "evt_c", "evt_e"]);
+      const since = await store.listEvents({ limit: 10, sinceMs: T0 + 2 });
+      expect(since.items.map((e) => e.id)).toEqual(["evt_c", "evt_e"]);
+      expect(since.cursor).toBeUndefined();
+      expect(since.items[0]?.body).toBe('{"id":"evt_c"}');
+      await expect(store.listEvents({ limit: 10, cursor: "not-ours" })).rejects.toThrow(/cursor/);
+    });
+
     it("claims deliveries with leases, records attempts only for the lease holder, replays", async () => {
       const store = await open();
       await store.createDeliveries([

@@ -2,7 +2,7 @@
 import type Database from "better-sqlite3";
 
 /** Versioned migrations: entry i brings the schema from version i to i + 1. Never edit one; append. */
-const MIGRATIONS: readonly string[] = [
+export const MIGRATIONS: readonly string[] = [
   `
   CREATE TABLE tasks (
     workspace_id TEXT NOT NULL,
@@ -86,6 +86,9 @@ const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE tasks ADD COLUMN running_since_ms INTEGER;
   ALTER TABLE tasks ADD COLUMN profile TEXT;
+  `,
+  `
+  CREATE INDEX events_by_time ON events (created_at_ms, id);
   `,
 ];
 

@@ -42,6 +42,8 @@ export const SQL = {
   allWebhooks: "SELECT * FROM webhooks ORDER BY created_at_ms, id",
   eventById: "SELECT * FROM events WHERE id = ?",
   eventsOfTask: "SELECT * FROM events WHERE workspace_id = ? AND task_id = ? ORDER BY created_at_ms, id",
+  eventsInOrder: `SELECT * FROM events WHERE created_at_ms >= ? AND (created_at_ms, id) > (?, ?)
+    ORDER BY created_at_ms, id LIMIT ?`,
   deliveryById: "SELECT * FROM deliveries WHERE id = ?",
   settingByKey: "SELECT value FROM settings WHERE key = ?",
   insertWebhook: insertRow("webhooks", WEBHOOK),

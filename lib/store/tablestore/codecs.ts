@@ -80,4 +80,5 @@ export const keys = {
   taskDue: (due: number, ws: string, task: string): Pk => [{ shard: SHARD }, { due_at: long(due) }, { ws }, { task }],
   taskQueue: (ws: string, at: number, task: string): Pk => [{ ws }, { submitted_at: long(at) }, { task }],
   deliveryDue: (due: number, id: string): Pk => [{ shard: SHARD }, { due_at: long(due) }, { id }],
+  eventTime: (at: number, id: string): Pk => [{ shard: SHARD }, { created_at: long(at) }, { id }],
 };

@@ -1,7 +1,9 @@
 /** Events on Tablestore: the event row (its body in chunks) and the per-task index of event ids. */
-import type { EventRow } from "../store.js";
+import type { Pk } from "tablestore";
+import { decodeCursor, encodeCursor } from "../cursor.js";
+import type { EventRow, Page } from "../store.js";
 import { condition, EXPECT_NOT_EXIST, putColumns, type TablestoreClient, TS } from "./client.js";
-import { type Attrs, EVENT, long, numOf, read, strOf } from "./codecs.js";
+import { type Attrs, EVENT, keys, long, numOf, read, SHARD, strOf } from "./codecs.js";
 import { TABLES } from "./schema.js";
 
 /** A column holds at most 2 MB; a body is split in chunks below that. */
@@ -19,6 +21,7 @@ export class EventTable {
 
   async create(e: EventRow): Promise<{ event: EventRow; created: boolean }> {
     await this.db.putIndex(TABLES.taskEvents, [{ ws: e.workspaceId }, { task: e.taskId }, { event_id: e.id }]);
+    await this.db.putIndex(TABLES.eventTime, keys.eventTime(e.createdAtMs, e.id));
     const chunks: Record<string, string> = {};
     for (let i = 0, n = 0; i < e.body.length || n === 0; i += CHUNK, n++)
       chunks[`body_${n}`] = e.body.slice(i, i + CHUNK);
@@ -43,6 +46,46 @@ export class EventTable {
     const stored = await this.get(e.id);
     if (!stored) throw new Error(`event ${e.id} was neither created nor found`);
     return { event: stored, created: false };
+  }
+
+  /**
+   * In creation order, through the time index. An entry without its event (a creator that crashed,
+   * or the loser of a create race, whose time differs) is passed over.
+   */
+  async list(filter: { limit: number; sinceMs?: number; cursor?: string }): Promise<Page<EventRow>> {
+    const after = decodeCursor(filter.cursor, 2);
+    const start: Pk = after
+      ? [{ shard: SHARD }, { created_at: long(Number(after[0])) }, { id: `${after[1]}\u0000` }]
+      : [{ shard: SHARD }, { created_at: long(filter.sinceMs ?? 0) }, { id: TS.INF_MIN }];
+    const end: Pk = [{ shard: SHARD }, { created_at: TS.INF_MAX }, { id: TS.INF_MAX }];
+    const items: EventRow[] = [];
+    let from = start;
+    let more = true;
+    while (items.length <= filter.limit && more) {
+      const entries = await this.db.range(TABLES.eventTime, from, end, filter.limit + 1);
+      more = entries.length === filter.limit + 1;
+      const rows = await this.db.batchGet(
+        TABLES.events,
+        entries.map((r) => [{ id: String(r.id) }]),
+      );
+      for (const [i, a] of rows.entries()) {
+        const at = numOf(entries[i]?.created_at);
+        if (a && at !== undefined && numOf(a.created_at) === at && at >= (filter.sinceMs ?? 0)) items.push(toEvent(a));
+      }
+      const last = entries[entries.length - 1];
+      if (last)
+        from = [
+          { shard: SHARD },
+          { created_at: long(numOf(last.created_at) ?? 0) },
+          { id: `${String(last.id)}\u0000` },
+        ];
+    }
+    const page = items.slice(0, filter.limit);
+    const tail = page[page.length - 1];
+    return {
+      items: page,
+      cursor: items.length > filter.limit && tail ? encodeCursor([String(tail.createdAtMs), tail.id]) : undefined,
+    };
   }
 
   async get(id: string): Promise<EventRow | undefined> {

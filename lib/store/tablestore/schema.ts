@@ -34,6 +34,14 @@ export const TABLES = {
       ["event_id", "STRING"],
     ],
   },
+  eventTime: {
+    name: "relay_event_time",
+    pk: [
+      ["shard", "STRING"],
+      ["created_at", "INTEGER"],
+      ["id", "STRING"],
+    ],
+  },
   workspaces: { name: "relay_workspaces", pk: [["ws", "STRING"]] },
   webhooks: { name: "relay_webhooks", pk: [["id", "STRING"]] },
   settings: { name: "relay_settings", pk: [["key", "STRING"]] },

@@ -31,6 +31,7 @@ describe("OpenAPI document", () => {
         "GET /v1/healthz",
         "GET /healthz",
         "GET /v1/event-types",
+        "GET /v1/events",
         "GET /v1/openapi.json",
       ].sort(),
     );

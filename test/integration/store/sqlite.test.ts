@@ -3,6 +3,8 @@ import { once } from "node:events";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { describe, expect, it, onTestFinished } from "vitest";
+import { MIGRATIONS } from "../../../lib/store/sqlite/migrations.js";
+import { SQL } from "../../../lib/store/sqlite/queries.js";
 import { DUE_WORK_SQL, SCHEMA_VERSION, SqliteStore } from "../../../lib/store/sqlite.js";
 import { tempDir } from "../../support/relay.js";
 import { storeConformance } from "../../support/store-conformance.js";
@@ -38,6 +40,8 @@ describe("SQLite specifics", () => {
       /SEARCH tasks USING COVERING INDEX tasks_queue \(workspace_id=\? AND submitted_at_ms<\?\)/,
     );
     for (const sql of Object.values(DUE_WORK_SQL)) expect(plan(store, sql)).not.toMatch(/SCAN/);
+    // What `listen` follows: events in creation order, through their own index.
+    expect(plan(store, SQL.eventsInOrder)).toMatch(/SEARCH events USING INDEX events_by_time/);
   });
 
   it("runs in WAL mode with a busy timeout, and migrates a new file to the current version", () => {
@@ -45,19 +49,14 @@ describe("SQLite specifics", () => {
     expect(store.db.pragma("journal_mode", { simple: true })).toBe("wal");
     expect(Number(store.db.pragma("busy_timeout", { simple: true }))).toBeGreaterThan(0);
     expect(Number(store.db.pragma("user_version", { simple: true }))).toBe(SCHEMA_VERSION);
-    expect(SCHEMA_VERSION).toBe(2);
+    expect(SCHEMA_VERSION).toBe(3);
   });
 
   it("migrates a version-1 file in place: its tasks stay, with the new columns empty", async () => {
     const path = join(tempDir(), "v1.db");
-    // A file as the first release wrote it: the version-1 tasks table and one row.
+    // A file as the first release wrote it: the version-1 schema and one row.
     const old = new Database(path);
-    old.exec(`CREATE TABLE tasks (workspace_id TEXT NOT NULL, task_id TEXT NOT NULL, state TEXT NOT NULL, status TEXT,
-      submitted_at_ms INTEGER NOT NULL, registered_at_ms INTEGER NOT NULL, next_poll_at_ms INTEGER NOT NULL,
-      poll_count INTEGER NOT NULL DEFAULT 0, polls_in_status INTEGER NOT NULL DEFAULT 0, last_polled_at_ms INTEGER,
-      last_error TEXT, lease_owner TEXT, lease_until_ms INTEGER NOT NULL DEFAULT 0,
-      webhook_urls TEXT NOT NULL DEFAULT '[]', metadata TEXT NOT NULL DEFAULT '{}', terminal_at_ms INTEGER,
-      PRIMARY KEY (workspace_id, task_id)) WITHOUT ROWID;
+    old.exec(`${MIGRATIONS[0]}
       INSERT INTO tasks (workspace_id, task_id, state, status, submitted_at_ms, registered_at_ms, next_poll_at_ms)
         VALUES ('w', 'old', 'active', 'RUNNING', 1, 2, 3);
       PRAGMA user_version = 1;`);

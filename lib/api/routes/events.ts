@@ -1,0 +1,27 @@
+/** /v1/events: every event in creation order, cursor-paged — what `quanmiao-relay listen` follows. */
+import type { ApiDeps } from "../deps.js";
+import { json } from "../http.js";
+import { eventView, pageView } from "../presenters.js";
+import { type Route, route } from "../router.js";
+import * as s from "../schemas.js";
+
+export function eventRoutes(deps: ApiDeps): Route[] {
+  return [
+    route({
+      method: "GET",
+      path: "/v1/events",
+      summary: "Events in creation order: `since` a time, then `after` the cursor of the page before",
+      auth: true,
+      query: s.listEventsQuery,
+      responses: { 200: "a page of events (each with its body as subscribers receive it) and the next cursor" },
+      handler: async ({ query }) => {
+        const page = await deps.store.listEvents({
+          limit: query.limit ?? 100,
+          ...(query.since !== undefined ? { sinceMs: query.since } : {}),
+          ...(query.after !== undefined ? { cursor: query.after } : {}),
+        });
+        return json(200, pageView(page, eventView));
+      },
+    }),
+  ];
+}

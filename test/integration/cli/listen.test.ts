@@ -1,0 +1,91 @@
+import { describe, expect, it, vi } from "vitest";
+import { EXIT, main } from "../../../lib/cli.js";
+import { apiHarness, TOKEN } from "../../support/api.js";
+import { eventSchemaErrors } from "../../support/event-schemas.js";
+import { startReceiver } from "../../support/receiver.js";
+
+async function finishTask(h: Awaited<ReturnType<typeof apiHarness>>, ws: string) {
+  const task = h.sim.addTask(ws, { outcome: "SUCCESSED", runMs: 0 });
+  const registered = await h.call("node", {
+    method: "POST",
+    path: "/v1/tasks",
+    body: { workspaceId: ws, taskId: task.taskId },
+  });
+  expect(registered.status).toBe(201);
+  await h.relay.tick(5_000);
+  return task.taskId;
+}
+
+describe("quanmiao-relay listen", () => {
+  it("forwards each new event to a local URL, signed with the secret it prints first; older events stay", async () => {
+    const h = await apiHarness();
+    const before = await finishTask(h, "llm-listen");
+    let secret = "";
+    const rx = await startReceiver({ secret: () => secret, now: () => Date.now() });
+    let out = "";
+    let err = "";
+    let stop: () => void = () => {};
+    const stopSignal = new Promise<void>((resolve) => {
+      stop = resolve;
+    });
+    const running = main(
+      ["listen", "--forward-to", rx.url, "--relay", h.server.url, "--token", TOKEN, "--interval", "50ms"],
+      {
+        out: (t) => {
+          out += t;
+        },
+        err: (t) => {
+          err += t;
+        },
+        env: {},
+        stopSignal,
+      },
+    );
+    await vi.waitFor(() => expect(out).toMatch(/^whsec_\S+\n/), { timeout: 5_000 });
+    secret = out.split("\n")[0] as string;
+    expect(err).toContain(`to ${rx.url}`);
+
+    const after = await finishTask(h, "llm-listen");
+    await vi.waitFor(() => expect(rx.received).toHaveLength(1), { timeout: 5_000 });
+    const [request] = rx.received;
+    expect(request?.verifyError).toBeUndefined();
+    expect(request?.verified).toMatchObject({ type: "video_analysis.succeeded", data: { taskId: after } });
+    expect(eventSchemaErrors(request?.verified)).toBeUndefined();
+    expect(JSON.stringify(rx.received)).not.toContain(before);
+    expect(out).toMatch(new RegExp(`→ video_analysis.succeeded  llm-listen/${after}  \\[200\\]`));
+
+    stop();
+    expect(await running).toBe(EXIT.ok);
+  });
+
+  it("says what is wrong with its options, and with a relay that refuses it", async () => {
+    const bad = async (argv: string[]) => {
+      let err = "";
+      const io = {
+        out: () => {},
+        err: (t: string) => {
+          err += t;
+        },
+        env: {},
+      };
+      const code = await main(["listen", ...argv], io);
+      return { code, err };
+    };
+    expect(await bad(["--forward-to", "localhost:3000"])).toMatchObject({ code: EXIT.usage, err: /--forward-to/ });
+    expect(await bad(["--forward-to", "http://127.0.0.1:9/h", "--interval", "0s"])).toMatchObject({
+      code: EXIT.usage,
+      err: /--interval/,
+    });
+    const h = await apiHarness();
+    const refused = await bad([
+      "--forward-to",
+      "http://127.0.0.1:9/h",
+      "--relay",
+      h.server.url,
+      "--token",
+      "wrong-token-0123456789",
+    ]);
+    expect(refused.code).toBe(EXIT.failure);
+    expect(refused.err).toMatch(/HTTP 401/);
+  });
+});

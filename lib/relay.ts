@@ -16,6 +16,7 @@ import { WebhookSender } from "./delivery/send.js";
 import { createFcInvoker } from "./fc/invoke.js";
 import { realSleep, type Sleep } from "./limiter.js";
 import { jsonLog, type Log } from "./log.js";
+import type { PrometheusMetrics } from "./prometheus.js";
 import { createQuanmiaoClient, type QuanmiaoClient } from "./quanmiao/client.js";
 import { type CredentialsProvider, resolveCredentials } from "./quanmiao/credentials.js";
 import { runTick, type TickDeps, type TickSummary } from "./run/run.js";
@@ -33,6 +34,7 @@ export interface Relay {
   readonly tickDeps: TickDeps;
   /** The relay's log (a no-op when it has none). */
   readonly log: Log;
+  readonly metrics: PrometheusMetrics | undefined;
   tick(budgetMs?: number): Promise<TickSummary>;
   /** Attempts these deliveries now (a fan-out batch); rows not due or leased elsewhere are left alone. */
   deliver(ids: readonly string[], budgetMs: number): Promise<DeliveryCounts>;
@@ -54,6 +56,8 @@ export interface OpenRelayOptions {
   readonly logTo?: (line: string) => void;
   /** Replaces the FC invoker that RELAY_DISPATCH=fc builds. */
   readonly invoker?: AsyncInvoker;
+  /** Counts what this process's runs do, for GET /metrics (npm start passes one). */
+  readonly metrics?: PrometheusMetrics;
 }
 
 /** FC answers an asynchronous invocation once it is queued: quickly, or something is wrong. */
@@ -85,6 +89,7 @@ export async function openRelay(options: OpenRelayOptions): Promise<Relay> {
     resolve: options.resolve,
     log,
     invoker,
+    metrics: options.metrics,
   };
   const registration: RegistrationDeps = {
     store,
@@ -102,6 +107,7 @@ export async function openRelay(options: OpenRelayOptions): Promise<Relay> {
     registration,
     tickDeps,
     log: log ?? (() => {}),
+    metrics: options.metrics,
     tick: (budgetMs = config.tick.budgetMs) => runTick(tickDeps, { budgetMs }),
     async deliver(ids, budgetMs) {
       const counts: DeliveryCounts = { delivered: 0, retried: 0, dead: 0, errors: 0 };
@@ -115,6 +121,7 @@ export async function openRelay(options: OpenRelayOptions): Promise<Relay> {
         resolve: options.resolve,
         owner: `deliver-${randomUUID()}`,
         log,
+        metrics: options.metrics,
       });
       await deliverDue(run, counts, {
         ids,

@@ -15,6 +15,7 @@ import { loadConfig } from "../../lib/config.js";
 import { formatDuration } from "../../lib/duration.js";
 import { coerceError } from "../../lib/errors.js";
 import { realSleep } from "../../lib/limiter.js";
+import { PrometheusMetrics } from "../../lib/prometheus.js";
 import { createQuanmiaoClient } from "../../lib/quanmiao/client.js";
 import { CREDENTIAL_ENV, staticCredentials } from "../../lib/quanmiao/credentials.js";
 import { openRelay, type Relay } from "../../lib/relay.js";
@@ -62,6 +63,8 @@ export async function devCommand(io: CliIo): Promise<void> {
   // A lingering run wakes at Ctrl-C (and then ends: it was woken before its due time).
   const sleep = (ms: number) => Promise.race([realSleep(ms), stop.then(() => undefined)]);
   let relay: Relay;
+  // One process runs the ticks and serves the API: GET /metrics counts what its runs did.
+  const metrics = new PrometheusMetrics();
   const cleanups: Array<() => unknown> = [];
 
   if (sandbox) {
@@ -93,6 +96,7 @@ export async function devCommand(io: CliIo): Promise<void> {
       credentials: staticCredentials(SIM_CREDENTIAL),
       logTo: io.err,
       sleep,
+      metrics,
     });
     const secrets: string[] = [];
     const receiver = await startPrintingReceiver(io, () => secrets);
@@ -128,7 +132,7 @@ export async function devCommand(io: CliIo): Promise<void> {
     );
   } else {
     const env = { RELAY_LINGER: io.env.RELAY_TICK_INTERVAL ?? "10s", ...io.env };
-    relay = await openRelay({ env, logTo: io.err, sleep });
+    relay = await openRelay({ env, logTo: io.err, sleep, metrics });
     io.out(
       `quanmiao-relay: ticking every ${formatDuration(relay.config.tick.intervalMs)} against ${relay.config.quanmiao.endpoint}` +
         ` (store ${relay.config.store.kind === "sqlite" ? relay.config.store.path : "tablestore"}). Ctrl-C stops.\n`,

@@ -1,6 +1,7 @@
 import type { Clock } from "../clock.js";
 import type { Config } from "../config.js";
 import type { WebhookSender } from "../delivery/send.js";
+import type { PrometheusMetrics } from "../prometheus.js";
 import type { QuanmiaoClient } from "../quanmiao/client.js";
 import type { Store } from "../store/store.js";
 import type { RegistrationDeps } from "../tasks.js";
@@ -13,4 +14,6 @@ export interface ApiDeps {
   readonly client: QuanmiaoClient;
   readonly sender: WebhookSender;
   readonly config: Config;
+  /** Counters of this process's runs, when it has any (npm start); GET /metrics works without. */
+  readonly metrics?: PrometheusMetrics | undefined;
 }

@@ -7,6 +7,7 @@
 import { request } from "undici";
 import { loadConfig } from "../config.js";
 import { webhookHeaders } from "../delivery/sign.js";
+import { traceparent } from "../delivery/signed-send.js";
 import { parseDuration } from "../duration.js";
 import { coerceError, InputError } from "../errors.js";
 import { deliveryId } from "../ids.js";
@@ -86,7 +87,10 @@ export async function listenCommand(io: CliIo, options: ListenOptions): Promise<
   async function forward(event: EventItem): Promise<void> {
     const body = JSON.stringify(event.body);
     const nowMs = Date.now();
-    const headers = webhookHeaders({ msgId: deliveryId(event.id, "listen"), secrets: [secret], nowMs, body });
+    const headers = {
+      ...webhookHeaders({ msgId: deliveryId(event.id, "listen"), secrets: [secret], nowMs, body }),
+      traceparent: traceparent(event.id.slice("evt_".length)),
+    };
     const what = `${event.type}  ${event.body.data?.workspaceId ?? "?"}/${event.body.data?.taskId ?? "?"}`;
     try {
       const res = await request(target, {

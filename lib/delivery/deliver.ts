@@ -7,6 +7,7 @@
 import type { Clock } from "../clock.js";
 import type { DeliveryConfig } from "../config.js";
 import { RefusedTargetError } from "../errors.js";
+import type { RelayMetrics } from "../metrics.js";
 import { defaultSecrets } from "../secrets.js";
 import type { DeliveryRow, DeliveryUpdate, EventRow, Store, WebhookRow, WebhookSecret } from "../store/store.js";
 import type { Resolver } from "./guard.js";
@@ -28,6 +29,7 @@ export interface DeliveryDeps {
   /** Quick retries of connection errors inside the run (p-retry); 0 turns them off. */
   readonly quickRetries?: number;
   readonly log?: ((entry: Record<string, unknown>) => void) | undefined;
+  readonly metrics?: RelayMetrics | undefined;
 }
 
 /**
@@ -97,6 +99,19 @@ function describeFailure(result: AttemptResult): string {
 }
 
 export async function attemptDelivery(row: DeliveryRow, run: DeliveryRun): Promise<DeliveryOutcome> {
+  const seen: Seen = { eventType: undefined, durationMs: 0 };
+  const outcome = await attempt(row, run, seen);
+  run.deps.metrics?.attempted(outcome, seen.eventType ?? "unknown", seen.durationMs);
+  return outcome;
+}
+
+/** What an attempt learned on the way, for the metrics. */
+interface Seen {
+  eventType: string | undefined;
+  durationMs: number;
+}
+
+async function attempt(row: DeliveryRow, run: DeliveryRun, seen: Seen): Promise<DeliveryOutcome> {
   const { deps } = run;
   const { store, clock, config } = deps;
   const attempts = row.attempts + 1;
@@ -125,6 +140,7 @@ export async function attemptDelivery(row: DeliveryRow, run: DeliveryRun): Promi
 
   const event = await run.event(row.eventId);
   if (!event) return dead("its event no longer exists", undefined, undefined, false);
+  seen.eventType = event.type;
 
   let url = row.url;
   let secrets: readonly WebhookSecret[];
@@ -145,7 +161,8 @@ export async function attemptDelivery(row: DeliveryRow, run: DeliveryRun): Promi
   let result: AttemptResult;
   try {
     result = await sendSigned(
-      { url, msgId: row.id, body: event.body, secrets, custom },
+      // The event id's hex is the trace id: every attempt of every delivery of one event is one trace.
+      { url, msgId: row.id, body: event.body, secrets, custom, traceId: event.id.slice("evt_".length) },
       {
         clock,
         sender: deps.sender,
@@ -160,9 +177,14 @@ export async function attemptDelivery(row: DeliveryRow, run: DeliveryRun): Promi
     return dead(`refused target: ${error.message}`);
   }
 
+  seen.durationMs = result.durationMs;
   deps.log?.({
     msg: "delivery attempt",
     deliveryId: row.id,
+    webhookId: row.webhookId,
+    eventId: row.eventId,
+    workspaceId: event.workspaceId,
+    taskId: event.taskId,
     attempt: attempts,
     status: result.statusCode,
     error: result.error,

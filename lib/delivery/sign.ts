@@ -16,6 +16,7 @@ const RESERVED = new Set([
   "host",
   "user-agent",
   "connection",
+  "traceparent",
 ]);
 
 const signers = new Map<string, Webhook>();

@@ -3,6 +3,7 @@
  * of sending, and quick retries of connection errors. Shared by every delivery attempt and by the
  * API's test send, so a test event travels exactly as a real one does.
  */
+import { randomBytes } from "node:crypto";
 import pRetry from "p-retry";
 import type { Clock } from "../clock.js";
 import { coerceError, RefusedTargetError } from "../errors.js";
@@ -19,6 +20,18 @@ export interface SignedMessage {
   readonly body: string;
   readonly secrets: readonly WebhookSecret[];
   readonly custom?: Readonly<Record<string, string>> | undefined;
+  /**
+   * W3C trace id (32 lowercase hex) for the `traceparent` header: an event's attempts share one,
+   * each with its own span, so a receiver's tracing joins them up. Random when not given.
+   */
+  readonly traceId?: string | undefined;
+}
+
+/** `traceparent` (W3C Trace Context, version 00, sampled): the trace's id, a new span per request. */
+export function traceparent(traceId: string | undefined): string {
+  const trace =
+    traceId && /^[0-9a-f]{32}$/.test(traceId) && !/^0+$/.test(traceId) ? traceId : randomBytes(16).toString("hex");
+  return `00-${trace}-${randomBytes(8).toString("hex")}-01`;
 }
 
 export interface SignedSendDeps {
@@ -42,13 +55,16 @@ export async function sendSigned(message: SignedMessage, deps: SignedSendDeps): 
     return await pRetry(
       async () => {
         // Signed per try: the timestamp must be fresh when the receiver checks it.
-        const headers = webhookHeaders({
-          msgId: message.msgId,
-          secrets: activeSecrets(message.secrets, clock.now()),
-          nowMs: clock.now(),
-          body: message.body,
-          custom: message.custom ?? {},
-        });
+        const headers = {
+          ...webhookHeaders({
+            msgId: message.msgId,
+            secrets: activeSecrets(message.secrets, clock.now()),
+            nowMs: clock.now(),
+            body: message.body,
+            custom: message.custom ?? {},
+          }),
+          traceparent: traceparent(message.traceId),
+        };
         const r = await deps.sender.send({ target, headers, body: message.body }, () => clock.now());
         if (r.connectionError) throw Object.assign(new Error(r.error), { result: r });
         return r;

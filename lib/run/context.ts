@@ -11,6 +11,7 @@ import type { Resolver } from "../delivery/guard.js";
 import type { WebhookSender } from "../delivery/send.js";
 import { RateLimiter, type Sleep } from "../limiter.js";
 import type { Log } from "../log.js";
+import type { RelayMetrics } from "../metrics.js";
 import type { QuanmiaoClient } from "../quanmiao/client.js";
 import type { Store, TaskRow } from "../store/store.js";
 
@@ -29,6 +30,8 @@ export interface TickDeps {
   readonly log?: Log | undefined;
   /** With RELAY_DISPATCH=fc: queues invocations of the deliver function (fan-out). */
   readonly invoker?: AsyncInvoker | undefined;
+  /** Where a process that serves GET /metrics counts what its runs did. */
+  readonly metrics?: RelayMetrics | undefined;
 }
 
 export interface TickSummary {

@@ -85,6 +85,7 @@ export class Poller {
       await this.failed(task, new Error("the answer has no taskStatus"));
       return;
     }
+    this.run.deps.metrics?.polled(isTerminalStatus(status) ? "ended" : status === "RUNNING" ? "running" : "waiting");
     if (isTerminalStatus(status)) {
       await this.finish(task, eventTypeForStatus(status) as EventType, { status, polled: true, raw: answer.raw });
       return;
@@ -139,8 +140,10 @@ export class Poller {
     this.parts.linger.delete(task);
     const nowMs = clock.now();
     const target = policy.detectionTargetMs;
-    if (endedWhileRunning && target !== undefined && task.lastPolledAtMs !== undefined) {
-      if (nowMs - task.lastPolledAtMs > target) summary.lateEnds++;
+    if (endedWhileRunning && task.lastPolledAtMs !== undefined) {
+      const delayMs = nowMs - task.lastPolledAtMs;
+      this.run.deps.metrics?.detected(delayMs);
+      if (target !== undefined && delayMs > target) summary.lateEnds++;
     }
     if (polled) {
       // A start is estimated to within half the maximum interval (estimateStartMs).
@@ -167,6 +170,15 @@ export class Poller {
   private async failed(task: TaskRow, error: unknown): Promise<void> {
     const { store, clock } = this.run.deps;
     const { policy, owner, summary } = this.run;
+    this.run.deps.metrics?.polled(
+      error instanceof TaskNotFoundError
+        ? "not_found"
+        : error instanceof AuthError
+          ? "refused"
+          : error instanceof ThrottledError
+            ? "throttled"
+            : "error",
+    );
     if (error instanceof TaskNotFoundError) {
       await this.finish(task, "video_analysis.failed", {
         status: task.status,

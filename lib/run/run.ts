@@ -64,6 +64,7 @@ export async function runTick(deps: TickDeps, options: { budgetMs: number }): Pr
     owner,
     quickRetries: deps.quickRetries,
     log: deps.log,
+    metrics: deps.metrics,
   });
   const fanOut = fanOutFor(run);
   const pump = new DeliveryPump(run, deliveryRun, fanOut);

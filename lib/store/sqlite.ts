@@ -331,6 +331,12 @@ export class SqliteStore implements Store {
     return rows.map((r) => ({ id: String(r.id), dueMs: Number(r.next_attempt_at_ms) }));
   }
 
+  async pendingDeliveries(nowMs: number, limit: number): Promise<{ count: number; oldestDueMs: number | undefined }> {
+    const { n } = this.stmt(DUE_WORK_SQL.pendingCount).get(limit) as { n: number };
+    const { at } = this.stmt(DUE_WORK_SQL.oldestPending).get(nowMs) as { at: number | null };
+    return { count: Number(n), oldestDueMs: at ?? undefined };
+  }
+
   async claimDueDeliveries(claim: Claim & { ids?: readonly string[] }): Promise<DeliveryRow[]> {
     const only = claim.ids ? `AND id IN (SELECT value FROM json_each(?))` : "";
     const rows = this.stmt(

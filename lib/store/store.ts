@@ -256,6 +256,11 @@ export interface Store {
    * claim: whoever receives the ids still claims them.
    */
   dueDeliveries(nowMs: number, limit: number, after?: DuePosition): Promise<DuePosition[]>;
+  /**
+   * How many deliveries are pending (counted up to `limit`), and when the longest-waiting one that
+   * is due at `nowMs` came due (undefined when none is due): the metrics' backlog gauges.
+   */
+  pendingDeliveries(nowMs: number, limit: number): Promise<{ count: number; oldestDueMs: number | undefined }>;
   /** Pending deliveries due now and not leased, now leased to `owner`. `ids` restricts the claim. */
   claimDueDeliveries(claim: Claim & { ids?: readonly string[] }): Promise<DeliveryRow[]>;
   /** Records an attempt on a delivery this caller claimed, and releases the lease; false if `owner` no longer holds it. */

@@ -157,6 +157,9 @@ export class TablestoreStore implements S.Store {
   dueDeliveries(nowMs: number, limit: number, after?: S.DuePosition): Promise<S.DuePosition[]> {
     return this.deliveries.due(nowMs, limit, after);
   }
+  pendingDeliveries(nowMs: number, limit: number): Promise<{ count: number; oldestDueMs: number | undefined }> {
+    return this.deliveries.pending(nowMs, limit);
+  }
   claimDueDeliveries(claim: S.Claim & { ids?: readonly string[] }): Promise<S.DeliveryRow[]> {
     return this.deliveries.claimDue(claim);
   }

@@ -1,5 +1,6 @@
 /** The API's endpoints under /v1, by resource; each validates through its schemas and calls the library. */
 import { eventTypes } from "../../event-schemas.js";
+import type { PrometheusMetrics } from "../../prometheus.js";
 import type { ApiDeps } from "../deps.js";
 import { json } from "../http.js";
 import { openApiDocument } from "../openapi.js";
@@ -10,6 +11,7 @@ import { taskRoutes } from "./tasks.js";
 import { webhookRoutes } from "./webhooks.js";
 
 export function apiRoutes(deps: ApiDeps): Route[] {
+  let metrics: PrometheusMetrics | undefined;
   const healthz = async () => {
     try {
       await deps.store.getSetting("healthz");
@@ -34,6 +36,19 @@ export function apiRoutes(deps: ApiDeps): Route[] {
         handler: healthz,
       }),
     ),
+    route({
+      method: "GET",
+      path: "/metrics",
+      summary: "Prometheus metrics: delivery and poll counters of this process, the store's backlog gauges",
+      auth: true,
+      responses: { 200: "the metrics, in Prometheus's text format" },
+      handler: async () => {
+        // Loaded on the first scrape: a process that is never scraped never loads prom-client.
+        metrics ??= deps.metrics ?? new (await import("../../prometheus.js")).PrometheusMetrics();
+        const { contentType, body } = await metrics.render(deps.store, deps.clock.now());
+        return { status: 200, headers: { "content-type": contentType }, body };
+      },
+    }),
     route({
       method: "GET",
       path: "/v1/event-types",

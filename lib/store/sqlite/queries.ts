@@ -22,6 +22,10 @@ export const DUE_WORK_SQL = {
     ORDER BY next_attempt_at_ms, id LIMIT ?`,
   queueHead: `SELECT * FROM tasks INDEXED BY tasks_queue WHERE state = 'active' AND workspace_id = ?
     ORDER BY submitted_at_ms, task_id LIMIT ?`,
+  pendingCount: `SELECT COUNT(*) AS n FROM (SELECT 1 FROM deliveries INDEXED BY deliveries_due
+    WHERE status = 'pending' LIMIT ?)`,
+  oldestPending: `SELECT MIN(next_attempt_at_ms) AS at FROM deliveries INDEXED BY deliveries_due
+    WHERE status = 'pending' AND next_attempt_at_ms <= ?`,
   queuedAhead: `SELECT task_id FROM tasks INDEXED BY tasks_queue
     WHERE state = 'active' AND workspace_id = ? AND submitted_at_ms <= ? LIMIT ?`,
 } as const;

@@ -139,6 +139,18 @@ export class DeliveryTable {
     return due;
   }
 
+  /** From the due index: its entries count the pending (a stale one may count too), its first is the oldest. */
+  async pending(nowMs: number, limit: number): Promise<{ count: number; oldestDueMs: number | undefined }> {
+    const entries = await this.db.range(
+      TABLES.deliveryDue,
+      [{ shard: SHARD }, { due_at: TS.INF_MIN }, { id: TS.INF_MIN }],
+      [{ shard: SHARD }, { due_at: TS.INF_MAX }, { id: TS.INF_MAX }],
+      limit,
+    );
+    const first = numOf(entries[0]?.due_at);
+    return { count: entries.length, oldestDueMs: first !== undefined && first <= nowMs ? first : undefined };
+  }
+
   async claimDue(claim: Claim & { ids?: readonly string[] }): Promise<DeliveryRow[]> {
     const candidates: Array<{ id: string; due: number | undefined }> = claim.ids
       ? claim.ids.map((id) => ({ id, due: undefined }))

@@ -30,6 +30,7 @@ describe("OpenAPI document", () => {
         "POST /v1/deliveries/{id}/replay",
         "GET /v1/healthz",
         "GET /healthz",
+        "GET /metrics",
         "GET /v1/event-types",
         "GET /v1/events",
         "GET /v1/openapi.json",

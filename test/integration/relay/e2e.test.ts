@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { PrometheusMetrics } from "../../../lib/prometheus.js";
 import { defaultSecrets } from "../../../lib/secrets.js";
 import { eventSchemaErrors } from "../../support/event-schemas.js";
 import { startReceiver } from "../../support/receiver.js";
@@ -9,6 +10,8 @@ const WS = "llm-e2e";
 describe.each<StoreKind>(["sqlite", "tablestore"])("relay end to end on a fake clock, %s store", (store) => {
   it("delivers one verified event per finished task to each matching subscriber", async () => {
     const h = await relayHarness({ store, sim: { workspaces: { [WS]: 2, "llm-other": 2 } } });
+    const metrics = new PrometheusMetrics();
+    Object.assign(h.deps, { metrics });
     let secretAll = "";
     let secretSucceeded = "";
     let secretOther = "";
@@ -84,6 +87,31 @@ describe.each<StoreKind>(["sqlite", "tablestore"])("relay end to end on a fake c
     }
     const delivered = await h.store.listDeliveries({ status: "delivered", limit: 100 });
     expect(delivered.items).toHaveLength(all.received.length + succeededOnly.received.length + perTask.received.length);
+
+    // traceparent (W3C): one trace per event, shared by its deliveries to every subscriber; a span each.
+    const every = [...all.received, ...succeededOnly.received, ...perTask.received];
+    const traces = new Map<string, Set<string>>();
+    for (const r of every) {
+      const m = /^00-([0-9a-f]{32})-([0-9a-f]{16})-01$/.exec(String(r.headers.traceparent));
+      expect(m, String(r.headers.traceparent)).not.toBeNull();
+      const taskId = String((r.verified?.data as { taskId?: string } | undefined)?.taskId);
+      traces.set(taskId, (traces.get(taskId) ?? new Set()).add(m?.[1] as string));
+    }
+    expect([...traces.values()].every((ids) => ids.size === 1)).toBe(true);
+    expect(new Set([...traces.values()].map((ids) => [...ids][0])).size).toBe(tasks.length);
+    expect(new Set(every.map((r) => String(r.headers.traceparent).split("-")[2])).size).toBe(every.length);
+
+    // What GET /metrics reports of this run: polls that saw ends, attempts by type, no backlog left.
+    const { body } = await metrics.render(h.store, h.clock.now());
+    expect(body).toMatch(/quanmiao_relay_polls_total\{outcome="ended"\} 6/);
+    expect(body).toMatch(
+      new RegExp(
+        `quanmiao_relay_delivery_attempts_total\\{outcome="delivered",event_type="video_analysis.succeeded"\\} ${all.received.length - 3 + succeededOnly.received.length + perTask.received.length}`,
+      ),
+    );
+    expect(body).toMatch(/quanmiao_relay_delivery_duration_seconds_count\{event_type="video_analysis.failed"\} 2/);
+    expect(body).toMatch(/quanmiao_relay_detection_delay_seconds_count 6/);
+    expect(body).toMatch(/quanmiao_relay_pending_deliveries 0/);
   });
 
   it("respects asyncConcurrency: never more than N window tasks polled before a slot frees", async () => {

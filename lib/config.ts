@@ -131,6 +131,7 @@ const schema = z.object({
   RELAY_POLL_SWEEP_INTERVAL: duration(DEFAULTS.poll.sweepIntervalMs, { min: 10_000, max: 24 * 3_600_000 }),
   RELAY_DETECTION_TARGET: optionalDuration(DEFAULTS.poll.detectionTargetMs, { min: 1_000, max: 3_600_000 }),
   RELAY_LINGER: optionalDuration(undefined, { min: 1_000, max: 3_600_000 }),
+  RELAY_RETENTION: optionalDuration(undefined, { min: 60_000, max: 10 * 365 * 86_400_000 }),
   RELAY_API_QPS: number(DEFAULTS.poll.apiQps, 0.1, 1_000),
   RELAY_API_CONCURRENCY: integer(DEFAULTS.poll.apiConcurrency, 1, 256),
   RELAY_TASK_MAX_AGE: duration(DEFAULTS.poll.taskMaxAgeMs, { min: 60_000, max: 30 * 86_400_000 }),
@@ -257,6 +258,11 @@ export interface Config {
     readonly lingerMs: number | undefined;
   };
   readonly logLevel: LogLevel;
+  /**
+   * RELAY_RETENTION: events (their payloads) and their deliveries older than this are deleted in
+   * runs' spare time, never one with a pending delivery; undefined keeps everything.
+   */
+  readonly retentionMs: number | undefined;
   /** Bearer tokens for the HTTP API (several during a rotation); undefined when none is set. */
   readonly api: { readonly tokens: readonly string[] | undefined; readonly port: number };
   readonly dispatch: DispatchConfig;
@@ -369,6 +375,7 @@ export function loadConfig(env: Env): Config {
     },
     api: { tokens: v.RELAY_API_TOKEN, port: v.RELAY_API_PORT },
     logLevel: v.RELAY_LOG_LEVEL,
+    retentionMs: v.RELAY_RETENTION,
     dispatch: dispatchConfig(v),
   });
 }

@@ -55,6 +55,8 @@ export interface TickSummary {
   lateEnds: number;
   /** Time this run spent asleep waiting for its running tasks' next polls (RELAY_LINGER). */
   lingeredMs: number;
+  /** Events (with their deliveries) this run deleted under RELAY_RETENTION. */
+  purged: number;
   /** Workspaces backed off after an AuthError in this run. */
   authFailures: string[];
   /** True when the run stopped because its budget ran out with work left. */
@@ -77,6 +79,7 @@ export function emptySummary(): TickSummary {
     errors: 0,
     lateEnds: 0,
     lingeredMs: 0,
+    purged: 0,
     authFailures: [],
     budgetExhausted: false,
     durationMs: 0,

@@ -49,6 +49,22 @@ function endedByStore(run: RunContext, error: unknown): void {
   run.log({ level: "error", msg: "run ended early: the store failed", error: describeError(error) });
 }
 
+/** Events a run deletes at most under RELAY_RETENTION: a backlog is worked off a run at a time. */
+const PURGE_PER_RUN = 200;
+
+/** Retention, in a run's spare time; a failure is counted and logged, and the next run tries again. */
+async function purge(run: RunContext, retentionMs: number): Promise<void> {
+  const { store, clock } = run.deps;
+  try {
+    const { events, deliveries } = await store.purgeBefore(clock.now() - retentionMs, PURGE_PER_RUN);
+    run.summary.purged += events;
+    if (events > 0) run.log({ level: "info", msg: "retention: deleted old events", events, deliveries });
+  } catch (error) {
+    run.summary.errors++;
+    run.log({ level: "warn", msg: "retention: the purge failed", error: describeError(error) });
+  }
+}
+
 export async function runTick(deps: TickDeps, options: { budgetMs: number }): Promise<TickSummary> {
   const run = runContext(deps, options.budgetMs);
   const { store, clock, config } = deps;
@@ -112,6 +128,7 @@ export async function runTick(deps: TickDeps, options: { budgetMs: number }): Pr
     });
   }
   summary.budgetExhausted ||= !run.timeLeft() || poller.limiterRefused;
+  if (config.retentionMs !== undefined && run.timeLeft() && !pump.failed) await purge(run, config.retentionMs);
   await pump.stop();
   await stats.flush(deps.log);
   if (pump.failed) endedByStore(run, pump.error);

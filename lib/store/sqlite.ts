@@ -332,9 +332,36 @@ export class SqliteStore implements Store {
   }
 
   async pendingDeliveries(nowMs: number, limit: number): Promise<{ count: number; oldestDueMs: number | undefined }> {
-    const { n } = this.stmt(DUE_WORK_SQL.pendingCount).get(limit) as { n: number };
-    const { at } = this.stmt(DUE_WORK_SQL.oldestPending).get(nowMs) as { at: number | null };
+    const { n } = this.stmt(SQL.pendingCount).get(limit) as { n: number };
+    const { at } = this.stmt(SQL.oldestPending).get(nowMs) as { at: number | null };
     return { count: Number(n), oldestDueMs: at ?? undefined };
+  }
+
+  async purgeBefore(beforeMs: number, limit: number): Promise<{ events: number; deliveries: number }> {
+    const run = this.db.transaction(() => {
+      const ids = (this.stmt(SQL.purgeableEvents).all(beforeMs, limit) as Array<{ id: string }>).map((r) => r.id);
+      return { events: ids.length, deliveries: this.deleteEvents(ids) };
+    });
+    return run.immediate();
+  }
+
+  async eraseTask(workspaceId: string, taskId: string): Promise<boolean> {
+    const run = this.db.transaction(() => {
+      const ids = (this.stmt(SQL.eventIdsOfTask).all(workspaceId, taskId) as Array<{ id: string }>).map((r) => r.id);
+      this.deleteEvents(ids);
+      return this.stmt(SQL.deleteTask).run(workspaceId, taskId).changes === 1;
+    });
+    return run.immediate();
+  }
+
+  /** Deletes events with every delivery of theirs; returns how many deliveries went. */
+  private deleteEvents(ids: readonly string[]): number {
+    let deliveries = 0;
+    for (const id of ids) {
+      deliveries += this.stmt(SQL.deliveriesOfEvent).run(id).changes;
+      this.stmt(SQL.deleteEvent).run(id);
+    }
+    return deliveries;
   }
 
   async claimDueDeliveries(claim: Claim & { ids?: readonly string[] }): Promise<DeliveryRow[]> {

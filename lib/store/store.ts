@@ -265,6 +265,13 @@ export interface Store {
   claimDueDeliveries(claim: Claim & { ids?: readonly string[] }): Promise<DeliveryRow[]>;
   /** Records an attempt on a delivery this caller claimed, and releases the lease; false if `owner` no longer holds it. */
   updateDelivery(claimed: DeliveryRow, owner: string, update: DeliveryUpdate): Promise<boolean>;
+  /**
+   * Retention: deletes up to `limit` events created before `beforeMs`, each with its deliveries,
+   * but never an event that still has a pending delivery. Returns how many of each went.
+   */
+  purgeBefore(beforeMs: number, limit: number): Promise<{ events: number; deliveries: number }>;
+  /** Forgets a task: its row, its events and all their deliveries (pending ones too). False if unknown. */
+  eraseTask(workspaceId: string, taskId: string): Promise<boolean>;
   /** Makes a delivery pending and due at `nowMs` again, keeping its id and attempt history. */
   replayDelivery(id: string, nowMs: number): Promise<DeliveryRow | undefined>;
 

@@ -31,6 +31,7 @@
 import type * as S from "./store.js";
 import { TablestoreClient, type TablestoreStoreOptions } from "./tablestore/client.js";
 import { DeliveryTable } from "./tablestore/deliveries.js";
+import { Eraser } from "./tablestore/erase.js";
 import { EventTable } from "./tablestore/events.js";
 import { createMissingTables } from "./tablestore/schema.js";
 import { TaskTable } from "./tablestore/tasks.js";
@@ -47,6 +48,7 @@ export class TablestoreStore implements S.Store {
   private readonly webhooks: WebhookTable;
   private readonly workspaces: WorkspaceTable;
   private readonly settings: SettingTable;
+  private readonly eraser: Eraser;
 
   constructor(options: TablestoreStoreOptions) {
     this.db = new TablestoreClient(options);
@@ -56,6 +58,7 @@ export class TablestoreStore implements S.Store {
     this.webhooks = new WebhookTable(this.db);
     this.workspaces = new WorkspaceTable(this.db);
     this.settings = new SettingTable(this.db);
+    this.eraser = new Eraser(this.db);
   }
 
   registerTask(input: S.RegisterTaskInput, nowMs: number): Promise<{ task: S.TaskRow; created: boolean }> {
@@ -168,6 +171,13 @@ export class TablestoreStore implements S.Store {
   }
   replayDelivery(id: string, nowMs: number): Promise<S.DeliveryRow | undefined> {
     return this.deliveries.replay(id, nowMs);
+  }
+
+  purgeBefore(beforeMs: number, limit: number): Promise<{ events: number; deliveries: number }> {
+    return this.eraser.purgeBefore(beforeMs, limit);
+  }
+  eraseTask(workspaceId: string, taskId: string): Promise<boolean> {
+    return this.eraser.eraseTask(workspaceId, taskId);
   }
 
   /** Creates every table that is missing; safe to run again. */

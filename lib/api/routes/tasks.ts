@@ -133,5 +133,17 @@ export function taskRoutes(deps: ApiDeps): Route[] {
         });
       },
     }),
+    route({
+      method: "DELETE",
+      path: "/v1/tasks/{workspaceId}/{taskId}",
+      summary: "Erase a task: its row, its events' payloads and all their deliveries (pending ones are never sent)",
+      auth: true,
+      responses: { 204: "erased", 404: "not registered" },
+      handler: async ({ params }) => {
+        if (!(await store.eraseTask(params.workspaceId, params.taskId)))
+          throw new HttpError(404, "not_found", "no such task is registered");
+        return { status: 204, headers: {}, body: "" };
+      },
+    }),
   ];
 }

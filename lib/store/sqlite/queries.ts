@@ -22,10 +22,6 @@ export const DUE_WORK_SQL = {
     ORDER BY next_attempt_at_ms, id LIMIT ?`,
   queueHead: `SELECT * FROM tasks INDEXED BY tasks_queue WHERE state = 'active' AND workspace_id = ?
     ORDER BY submitted_at_ms, task_id LIMIT ?`,
-  pendingCount: `SELECT COUNT(*) AS n FROM (SELECT 1 FROM deliveries INDEXED BY deliveries_due
-    WHERE status = 'pending' LIMIT ?)`,
-  oldestPending: `SELECT MIN(next_attempt_at_ms) AS at FROM deliveries INDEXED BY deliveries_due
-    WHERE status = 'pending' AND next_attempt_at_ms <= ?`,
   queuedAhead: `SELECT task_id FROM tasks INDEXED BY tasks_queue
     WHERE state = 'active' AND workspace_id = ? AND submitted_at_ms <= ? LIMIT ?`,
 } as const;
@@ -50,6 +46,19 @@ export const SQL = {
     ORDER BY created_at_ms, id LIMIT ?`,
   deliveryById: "SELECT * FROM deliveries WHERE id = ?",
   settingByKey: "SELECT value FROM settings WHERE key = ?",
+  // The metrics' backlog: the pending are counted (a bounded walk of their partial index).
+  pendingCount: `SELECT COUNT(*) AS n FROM (SELECT 1 FROM deliveries INDEXED BY deliveries_due
+    WHERE status = 'pending' LIMIT ?)`,
+  oldestPending: `SELECT MIN(next_attempt_at_ms) AS at FROM deliveries INDEXED BY deliveries_due
+    WHERE status = 'pending' AND next_attempt_at_ms <= ?`,
+  /** Old events none of whose deliveries is pending: what retention may delete. */
+  purgeableEvents: `SELECT id FROM events e INDEXED BY events_by_time WHERE created_at_ms < ?
+    AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id AND d.status = 'pending')
+    ORDER BY created_at_ms, id LIMIT ?`,
+  deliveriesOfEvent: "DELETE FROM deliveries WHERE event_id = ?",
+  deleteEvent: "DELETE FROM events WHERE id = ?",
+  eventIdsOfTask: "SELECT id FROM events WHERE workspace_id = ? AND task_id = ?",
+  deleteTask: "DELETE FROM tasks WHERE workspace_id = ? AND task_id = ?",
   insertWebhook: insertRow("webhooks", WEBHOOK),
   // Every column set from the row (the key to itself), so cleared fields are cleared.
   updateWebhook: `UPDATE webhooks SET (${names(WEBHOOK).join(", ")}) = (${marks(names(WEBHOOK).length)}) WHERE id = ?`,

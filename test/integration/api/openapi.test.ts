@@ -19,6 +19,7 @@ describe("OpenAPI document", () => {
         "GET /v1/tasks",
         "POST /v1/tasks/submit",
         "GET /v1/tasks/{workspaceId}/{taskId}",
+        "DELETE /v1/tasks/{workspaceId}/{taskId}",
         "POST /v1/webhooks",
         "GET /v1/webhooks",
         "GET /v1/webhooks/{id}",

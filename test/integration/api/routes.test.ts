@@ -123,6 +123,16 @@ describe.each(["node", "fc"] as const)("every route through %s", (via) => {
     expect(replay.status).toBe(202);
     expect(replay.json.status).toBe("pending");
 
+    // Erase a task: its payloads go, and so does it.
+    const erase = { method: "DELETE", path: `/v1/tasks/llm-api/${t1.taskId}` };
+    expect((await h.call(via, erase)).status).toBe(204);
+    expect((await h.call(via, { method: "GET", path: `/v1/tasks/llm-api/${t1.taskId}` })).status).toBe(404);
+    const left = (await h.call(via, { method: "GET", path: `/v1/deliveries?webhookId=${id}` })).json.items;
+    const erased = new Set(shown.json.deliveries.map((d: { id: string }) => d.id));
+    expect(erased.size).toBe(1);
+    expect(left.filter((d: { id: string }) => erased.has(d.id))).toEqual([]);
+    expect((await h.call(via, erase)).status).toBe(404);
+
     // Delete, health, the document
     expect((await h.call(via, { method: "DELETE", path: `/v1/webhooks/${id}` })).status).toBe(204);
     expect((await h.call(via, { method: "GET", path: `/v1/webhooks/${id}` })).status).toBe(404);

@@ -42,6 +42,10 @@ describe("SQLite specifics", () => {
     for (const sql of Object.values(DUE_WORK_SQL)) expect(plan(store, sql)).not.toMatch(/SCAN/);
     // What `listen` follows: events in creation order, through their own index.
     expect(plan(store, SQL.eventsInOrder)).toMatch(/SEARCH events USING INDEX events_by_time/);
+    // Retention walks events by time; the backlog gauges read only the pending deliveries' index.
+    expect(plan(store, SQL.purgeableEvents)).toMatch(/SEARCH e USING (COVERING )?INDEX events_by_time/);
+    expect(plan(store, SQL.pendingCount)).toMatch(/deliveries USING COVERING INDEX deliveries_due/);
+    expect(plan(store, SQL.oldestPending)).toMatch(/deliveries USING COVERING INDEX deliveries_due/);
   });
 
   it("runs in WAL mode with a busy timeout, and migrates a new file to the current version", () => {

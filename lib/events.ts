@@ -104,6 +104,7 @@ export function deliveriesFor(
     url,
     nextAttemptAtMs: times.firstAttemptAtMs,
     createdAtMs: times.nowMs,
+    eventType: event.type,
   });
   const rows = webhooks.filter((w) => webhookWants(w, event)).map((w) => row(w.id, w.url));
   if (taskUrlsWant(event)) for (const url of task.webhookUrls) rows.push(row(taskTargetId(url), url));

@@ -38,6 +38,7 @@ export function deliveryView(d: DeliveryRow) {
     webhookId: d.webhookId,
     url: d.url,
     status: d.status,
+    eventType: d.eventType ?? null,
     attempts: d.attempts,
     nextAttemptAt: d.status === "pending" ? iso(d.nextAttemptAtMs) : null,
     lastAttemptAt: iso(d.lastAttemptAtMs),
@@ -45,6 +46,30 @@ export function deliveryView(d: DeliveryRow) {
     lastError: d.lastError ?? null,
     lastResponse: d.lastResponse ?? null,
     deliveredAt: iso(d.deliveredAtMs),
+  };
+}
+
+/** A delivery in full: every attempt it keeps (signature headers are never stored, so never shown). */
+export function deliveryDetail(d: DeliveryRow, event: EventRow | undefined) {
+  return {
+    ...deliveryView(d),
+    attemptLog: (d.attemptLog ?? []).map((a) => ({
+      at: iso(a.atMs),
+      durationMs: a.durationMs,
+      statusCode: a.statusCode ?? null,
+      failure: a.failure ?? null,
+      error: a.error ?? null,
+      response: a.response ?? null,
+    })),
+    event: event
+      ? {
+          id: event.id,
+          type: event.type,
+          workspaceId: event.workspaceId,
+          taskId: event.taskId,
+          createdAt: iso(event.createdAtMs),
+        }
+      : null,
   };
 }
 

@@ -62,18 +62,21 @@ export const listTasksQuery = z.strictObject({
   cursor,
 });
 
-export const listDeliveriesQuery = z.strictObject({
-  status: z.enum(["pending", "delivered", "dead"]).optional(),
-  webhookId: id.optional(),
-  limit,
-  cursor,
-});
-
 /** An ISO time or epoch milliseconds, as epoch milliseconds. */
 const time = z.union([
   z.coerce.number().int().nonnegative(),
   z.iso.datetime({ offset: true }).transform((text) => Date.parse(text)),
 ]);
+
+export const listDeliveriesQuery = z.strictObject({
+  status: z.enum(["pending", "delivered", "dead"]).optional(),
+  webhookId: id.optional(),
+  eventType: eventType.optional(),
+  /** Created at or after this time. */
+  since: time.optional(),
+  limit,
+  cursor,
+});
 
 export const listEventsQuery = z.strictObject({
   since: time.optional(),

@@ -9,7 +9,16 @@ import type { DeliveryConfig } from "../config.js";
 import { RefusedTargetError } from "../errors.js";
 import type { RelayMetrics } from "../metrics.js";
 import { defaultSecrets } from "../secrets.js";
-import type { DeliveryRow, DeliveryUpdate, EventRow, Store, WebhookRow, WebhookSecret } from "../store/store.js";
+import {
+  ATTEMPT_LOG_SIZE,
+  type AttemptRecord,
+  type DeliveryRow,
+  type DeliveryUpdate,
+  type EventRow,
+  type Store,
+  type WebhookRow,
+  type WebhookSecret,
+} from "../store/store.js";
 import type { Resolver } from "./guard.js";
 import { attemptDelay, boundedRetryAfter } from "./schedule.js";
 import type { AttemptResult, WebhookSender } from "./send.js";
@@ -88,6 +97,9 @@ export function openDeliveryRun(deps: Omit<DeliveryDeps, "defaultSecrets">): Del
   });
 }
 
+/** The first bytes of an answer kept per attempt (the last answer keeps up to 4 KiB on the row). */
+const RESPONSE_BYTES_LOGGED = 256;
+
 const isTaskTarget = (webhookId: string) => webhookId.startsWith("task:");
 
 function describeFailure(result: AttemptResult): string {
@@ -117,11 +129,14 @@ async function attempt(row: DeliveryRow, run: DeliveryRun, seen: Seen): Promise<
   const attempts = row.attempts + 1;
   const nowMs = clock.now();
 
+  /** This attempt, for the delivery's log (set once a request was made or refused). */
+  let record: AttemptRecord | undefined;
   const finish = async (update: Omit<DeliveryUpdate, "attempts" | "lastAttemptAtMs">, counted = true) => {
     const written = await store.updateDelivery(row, deps.owner, {
       ...update,
       attempts: counted ? attempts : row.attempts,
       lastAttemptAtMs: nowMs,
+      ...(record ? { attemptLog: [...(row.attemptLog ?? []), record].slice(-ATTEMPT_LOG_SIZE) } : {}),
     });
     return written;
   };
@@ -174,10 +189,19 @@ async function attempt(row: DeliveryRow, run: DeliveryRun, seen: Seen): Promise<
   } catch (error) {
     if (!(error instanceof RefusedTargetError)) throw error;
     // No request left: the target is refused by policy, which waiting will not change.
+    record = { atMs: nowMs, durationMs: 0, failure: "refused_target", error: error.message };
     return dead(`refused target: ${error.message}`);
   }
 
   seen.durationMs = result.durationMs;
+  record = {
+    atMs: nowMs,
+    durationMs: Math.round(result.durationMs),
+    ...(result.statusCode !== undefined ? { statusCode: result.statusCode } : {}),
+    ...(result.failure ? { failure: result.failure } : {}),
+    ...(result.error ? { error: result.error } : {}),
+    ...(result.excerpt ? { response: result.excerpt.slice(0, RESPONSE_BYTES_LOGGED) } : {}),
+  };
   deps.log?.({
     msg: "delivery attempt",
     deliveryId: row.id,

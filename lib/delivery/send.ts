@@ -20,8 +20,13 @@ export interface Attempt {
   readonly body: string;
 }
 
+/** What kind of failure an attempt without an HTTP answer met (shown per attempt in the console). */
+export type FailureClass = "timeout" | "connection" | "tls" | "dns" | "refused_target" | "other";
+
 export interface AttemptResult {
   readonly statusCode: number | undefined;
+  /** Set when no HTTP answer came back. */
+  readonly failure?: FailureClass | undefined;
   /** Network-level failure text; undefined when an HTTP answer came back. */
   readonly error: string | undefined;
   /** Refused or reset before any answer: worth an immediate quick retry. */
@@ -116,8 +121,16 @@ export class WebhookSender {
       const timedOut =
         name === "TimeoutError" || code === "UND_ERR_CONNECT_TIMEOUT" || code === "UND_ERR_HEADERS_TIMEOUT";
       const message = coerceError(cause).message;
+      const tls = typeof code === "string" && /^(ERR_TLS|ERR_SSL|CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED)/.test(code);
       return {
         statusCode: undefined,
+        failure: timedOut
+          ? "timeout"
+          : tls
+            ? "tls"
+            : typeof code === "string" && CONNECTION_CODES.has(code)
+              ? "connection"
+              : "other",
         error: timedOut
           ? `timed out after ${this.options.timeoutMs} ms`
           : `${typeof code === "string" ? `${code}: ` : ""}${message}`,

@@ -78,6 +78,7 @@ export async function sendSigned(message: SignedMessage, deps: SignedSendDeps): 
     if (error instanceof RefusedTargetError && !error.retryable) throw error;
     return {
       statusCode: undefined,
+      failure: error instanceof RefusedTargetError ? "dns" : "other",
       error: coerceError(error).message,
       connectionError: false,
       excerpt: undefined,

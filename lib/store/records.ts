@@ -35,7 +35,8 @@ export const DELIVERY_FIELDS = record<DeliveryRow>()({
   str: ["id", "eventId", "webhookId", "url", "status"],
   int: ["attempts", "nextAttemptAtMs", "leaseUntilMs", "createdAtMs"],
   optional: {
-    str: ["lastError", "lastResponse", "leaseOwner"],
+    str: ["lastError", "lastResponse", "leaseOwner", "eventType"],
     int: ["lastAttemptAtMs", "lastStatusCode", "deliveredAtMs"],
+    json: ["attemptLog"],
   },
 });

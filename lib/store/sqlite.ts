@@ -22,12 +22,13 @@ import {
   WEBHOOK,
   WORKSPACE,
 } from "./sqlite/codecs.js";
+import { eraseTask, purgeBefore } from "./sqlite/erase.js";
 import { migrate, SCHEMA_VERSION } from "./sqlite/migrations.js";
 import { DUE_WORK_SQL, page, SQL } from "./sqlite/queries.js";
 import type {
   Claim,
+  DeliveryFilter,
   DeliveryRow,
-  DeliveryStatus,
   DeliveryUpdate,
   DuePosition,
   EventRow,
@@ -284,12 +285,14 @@ export class SqliteStore implements Store {
 
   async createDeliveries(rows: readonly NewDelivery[]): Promise<string[]> {
     const insert = this.stmt(
-      `INSERT INTO deliveries (id, event_id, webhook_id, url, status, next_attempt_at_ms, created_at_ms)
-       VALUES (?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT (id) DO NOTHING`,
+      `INSERT INTO deliveries (id, event_id, webhook_id, url, status, next_attempt_at_ms, created_at_ms, event_type)
+       VALUES (?, ?, ?, ?, 'pending', ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
     );
     const run = this.db.transaction(() =>
       rows.filter(
-        (d) => insert.run(d.id, d.eventId, d.webhookId, d.url, d.nextAttemptAtMs, d.createdAtMs).changes === 1,
+        (d) =>
+          insert.run(d.id, d.eventId, d.webhookId, d.url, d.nextAttemptAtMs, d.createdAtMs, d.eventType ?? null)
+            .changes === 1,
       ),
     );
     return run.immediate().map((d) => d.id);
@@ -300,19 +303,13 @@ export class SqliteStore implements Store {
     return r ? toDelivery(r as Row) : undefined;
   }
 
-  async listDeliveries(filter: {
-    status?: DeliveryStatus;
-    webhookId?: string;
-    eventId?: string;
-    limit: number;
-    cursor?: string;
-  }): Promise<Page<DeliveryRow>> {
-    const { status, webhookId, eventId } = filter;
+  async listDeliveries(filter: DeliveryFilter): Promise<Page<DeliveryRow>> {
+    const { status, webhookId, eventId, eventType, sinceMs } = filter;
     return page(
       (sql) => this.stmt(sql),
       "deliveries",
       ["id"],
-      { status, webhook_id: webhookId, event_id: eventId },
+      { status, webhook_id: webhookId, event_id: eventId, event_type: eventType, "created_at_ms >=": sinceMs },
       filter,
       toDelivery,
       (d) => [d.id],
@@ -338,30 +335,11 @@ export class SqliteStore implements Store {
   }
 
   async purgeBefore(beforeMs: number, limit: number): Promise<{ events: number; deliveries: number }> {
-    const run = this.db.transaction(() => {
-      const ids = (this.stmt(SQL.purgeableEvents).all(beforeMs, limit) as Array<{ id: string }>).map((r) => r.id);
-      return { events: ids.length, deliveries: this.deleteEvents(ids) };
-    });
-    return run.immediate();
+    return purgeBefore(this.db, (sql) => this.stmt(sql), beforeMs, limit);
   }
 
   async eraseTask(workspaceId: string, taskId: string): Promise<boolean> {
-    const run = this.db.transaction(() => {
-      const ids = (this.stmt(SQL.eventIdsOfTask).all(workspaceId, taskId) as Array<{ id: string }>).map((r) => r.id);
-      this.deleteEvents(ids);
-      return this.stmt(SQL.deleteTask).run(workspaceId, taskId).changes === 1;
-    });
-    return run.immediate();
-  }
-
-  /** Deletes events with every delivery of theirs; returns how many deliveries went. */
-  private deleteEvents(ids: readonly string[]): number {
-    let deliveries = 0;
-    for (const id of ids) {
-      deliveries += this.stmt(SQL.deliveriesOfEvent).run(id).changes;
-      this.stmt(SQL.deleteEvent).run(id);
-    }
-    return deliveries;
+    return eraseTask(this.db, (sql) => this.stmt(sql), workspaceId, taskId);
   }
 
   async claimDueDeliveries(claim: Claim & { ids?: readonly string[] }): Promise<DeliveryRow[]> {
@@ -386,6 +364,7 @@ export class SqliteStore implements Store {
     const result = this.stmt(
       `UPDATE deliveries SET status = ?, attempts = ?, next_attempt_at_ms = ?, last_attempt_at_ms = ?,
            last_status_code = ?, last_error = ?, last_response = ?, delivered_at_ms = COALESCE(?, delivered_at_ms),
+           attempt_log = COALESCE(?, attempt_log),
            lease_owner = NULL, lease_until_ms = 0
          WHERE id = ? AND lease_owner = ?`,
     ).run(
@@ -397,6 +376,7 @@ export class SqliteStore implements Store {
       u.lastError ?? null,
       u.lastResponse ?? null,
       u.deliveredAtMs ?? null,
+      u.attemptLog === undefined ? null : JSON.stringify(u.attemptLog),
       id,
       owner,
     );

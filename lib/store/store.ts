@@ -106,6 +106,20 @@ export interface EventRow {
 
 export type DeliveryStatus = "pending" | "delivered" | "dead";
 
+/** One attempt of a delivery, as the console shows it; a delivery keeps its last ATTEMPT_LOG_SIZE. */
+export interface AttemptRecord {
+  readonly atMs: number;
+  readonly durationMs: number;
+  readonly statusCode?: number | undefined;
+  /** No HTTP answer: timeout, connection, tls, dns, refused_target, other. */
+  readonly failure?: string | undefined;
+  readonly error?: string | undefined;
+  /** The answer's first bytes. */
+  readonly response?: string | undefined;
+}
+
+export const ATTEMPT_LOG_SIZE = 10;
+
 export interface DeliveryRow {
   readonly id: string;
   readonly eventId: string;
@@ -124,6 +138,10 @@ export interface DeliveryRow {
   readonly leaseUntilMs: number;
   readonly createdAtMs: number;
   readonly deliveredAtMs: number | undefined;
+  /** Undefined for deliveries created before the relay kept it. */
+  readonly eventType: string | undefined;
+  /** The last ATTEMPT_LOG_SIZE attempts, oldest first (undefined before the first). */
+  readonly attemptLog: readonly AttemptRecord[] | undefined;
 }
 
 export interface Claim {
@@ -162,6 +180,8 @@ export interface DeliveryUpdate {
   readonly lastError: string | undefined;
   readonly lastResponse: string | undefined;
   readonly deliveredAtMs?: number | undefined;
+  /** The attempt log with this attempt appended (kept when absent). */
+  readonly attemptLog?: readonly AttemptRecord[] | undefined;
 }
 
 /** A delivery's place in the due order. */
@@ -177,6 +197,19 @@ export interface NewDelivery {
   readonly url: string;
   readonly nextAttemptAtMs: number;
   readonly createdAtMs: number;
+  /** The event's type, kept on the delivery so deliveries can be listed by it. */
+  readonly eventType?: string | undefined;
+}
+
+/** What deliveries can be listed by; `sinceMs` bounds their creation time. */
+export interface DeliveryFilter {
+  readonly status?: DeliveryStatus | undefined;
+  readonly webhookId?: string | undefined;
+  readonly eventId?: string | undefined;
+  readonly eventType?: string | undefined;
+  readonly sinceMs?: number | undefined;
+  readonly limit: number;
+  readonly cursor?: string | undefined;
 }
 
 export interface Store {
@@ -243,13 +276,7 @@ export interface Store {
   /** Creates each delivery that is absent; returns the ids actually created. */
   createDeliveries(rows: readonly NewDelivery[]): Promise<string[]>;
   getDelivery(id: string): Promise<DeliveryRow | undefined>;
-  listDeliveries(filter: {
-    status?: DeliveryStatus;
-    webhookId?: string;
-    eventId?: string;
-    limit: number;
-    cursor?: string;
-  }): Promise<Page<DeliveryRow>>;
+  listDeliveries(filter: DeliveryFilter): Promise<Page<DeliveryRow>>;
   /**
    * Pending deliveries due at `nowMs` and not leased, in (due, id) order, strictly after `after`:
    * what fan-out hands to the deliver function, read page by page within one run. A read, not a

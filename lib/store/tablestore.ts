@@ -148,13 +148,7 @@ export class TablestoreStore implements S.Store {
   getDelivery(id: string): Promise<S.DeliveryRow | undefined> {
     return this.deliveries.get(id);
   }
-  listDeliveries(filter: {
-    status?: S.DeliveryStatus;
-    webhookId?: string;
-    eventId?: string;
-    limit: number;
-    cursor?: string;
-  }): Promise<S.Page<S.DeliveryRow>> {
+  listDeliveries(filter: S.DeliveryFilter): Promise<S.Page<S.DeliveryRow>> {
     return this.deliveries.list(filter);
   }
   dueDeliveries(nowMs: number, limit: number, after?: S.DuePosition): Promise<S.DuePosition[]> {

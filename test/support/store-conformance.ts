@@ -4,8 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import type { DeliveryRow, Store, TaskRow, WebhookRow } from "../../lib/store/store.js";
-
-const T0 = Date.parse("2026-11-25T12:00:00Z");
+import { eventHistoryConformance, T0 } from "./store-conformance-events.js";
 
 const webhook = (id: string, extra: Partial<WebhookRow> = {}): WebhookRow => ({
   id,
@@ -33,6 +32,7 @@ const markDone = (store: Store, task: TaskRow, owner: string) =>
   });
 
 export function storeConformance(name: string, open: () => Promise<Store>): void {
+  eventHistoryConformance(name, open);
   describe(`Store contract: ${name}`, () => {
     it("registers a task once; a repeat only adds new per-task URLs", async () => {
       const store = await open();
@@ -204,107 +204,6 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
         "msg_4",
       ]);
       expect((await store.listDeliveries({ eventId: "evt_1", limit: 10 })).items).toHaveLength(4);
-    });
-
-    it("lists every event in creation order, from a time on, page by page", async () => {
-      const store = await open();
-      const event = (id: string, atMs: number) => ({
-        id,
-        type: "video_analysis.succeeded",
-        workspaceId: "w",
-        taskId: id,
-        body: `{"id":"${id}"}`,
-        createdAtMs: atMs,
-      });
-      // Out of order, and two in the same millisecond (then ordered by id).
-      for (const [id, at] of [
-        ["evt_c", T0 + 2],
-        ["evt_a", T0],
-        ["evt_e", T0 + 3],
-        ["evt_b2", T0 + 1],
-        ["evt_b1", T0 + 1],
-      ] as const)
-        await store.createEvent(event(id, at));
-      const all: string[] = [];
-      let cursor: string | undefined;
-      do {
-        const page = await store.listEvents({ limit: 2, ...(cursor ? { cursor } : {}) });
-        all.push(...page.items.map((e) => e.id));
-        cursor = page.cursor;
-      } while (cursor);
-      expect(all).toEqual(["evt_a", "evt_b1", "evt_b2", "evt_c", "evt_e"]);
-      const since = await store.listEvents({ limit: 10, sinceMs: T0 + 2 });
-      expect(since.items.map((e) => e.id)).toEqual(["evt_c", "evt_e"]);
-      expect(since.cursor).toBeUndefined();
-      expect(since.items[0]?.body).toBe('{"id":"evt_c"}');
-      await expect(store.listEvents({ limit: 10, cursor: "not-ours" })).rejects.toThrow(/cursor/);
-    });
-
-    it("retention deletes old events with their deliveries, never one with a pending delivery; erasing forgets a task", async () => {
-      const store = await open();
-      const { task } = await store.registerTask({ workspaceId: "w", taskId: "t1" }, T0);
-      const event = (id: string, taskId: string, atMs: number) => ({
-        id,
-        type: "video_analysis.succeeded",
-        workspaceId: "w",
-        taskId,
-        body: "{}",
-        createdAtMs: atMs,
-      });
-      const delivery = (id: string, eventId: string) => ({
-        id,
-        eventId,
-        webhookId: "wh",
-        url: "u",
-        nextAttemptAtMs: T0,
-        createdAtMs: T0,
-      });
-      await store.createEvent(event("evt_old_done", "t0", T0));
-      await store.createEvent(event("evt_old_pending", "t0", T0 + 1));
-      await store.createEvent(event("evt_new", "t0", T0 + 100_000));
-      await store.createDeliveries([
-        delivery("msg_done", "evt_old_done"),
-        delivery("msg_pending", "evt_old_pending"),
-        delivery("msg_new", "evt_new"),
-      ]);
-      const [claimed] = await store.claimDueDeliveries({
-        owner: "o",
-        nowMs: T0,
-        leaseMs: 1_000,
-        limit: 1,
-        ids: ["msg_done"],
-      });
-      await store.updateDelivery(claimed as DeliveryRow, "o", {
-        status: "delivered",
-        attempts: 1,
-        nextAttemptAtMs: T0,
-        lastAttemptAtMs: T0,
-        lastStatusCode: 200,
-        lastError: undefined,
-        lastResponse: undefined,
-        deliveredAtMs: T0,
-      });
-      expect(await store.purgeBefore(T0 + 50_000, 100)).toEqual({ events: 1, deliveries: 1 });
-      expect(await store.getEvent("evt_old_done")).toBeUndefined();
-      expect(await store.getDelivery("msg_done")).toBeUndefined();
-      expect(await store.getEvent("evt_old_pending")).toBeDefined();
-      expect(await store.getDelivery("msg_pending")).toBeDefined();
-      expect(await store.getEvent("evt_new")).toBeDefined();
-      expect((await store.listEvents({ limit: 10 })).items.map((e) => e.id)).toEqual(["evt_old_pending", "evt_new"]);
-      expect(await store.purgeBefore(T0 + 50_000, 100)).toEqual({ events: 0, deliveries: 0 });
-
-      await store.createEvent(event("evt_t1", "t1", T0 + 2));
-      await store.createDeliveries([delivery("msg_t1", "evt_t1")]);
-      expect(await store.eraseTask("w", "t1")).toBe(true);
-      expect(await store.getTask("w", task.taskId)).toBeUndefined();
-      expect(await store.listEventsForTask("w", "t1")).toEqual([]);
-      expect(await store.getDelivery("msg_t1")).toBeUndefined();
-      // The erased pending delivery is not claimed later, and the task is not polled.
-      expect(
-        await store.claimDueDeliveries({ owner: "p", nowMs: T0 + 10, leaseMs: 1_000, limit: 10, ids: ["msg_t1"] }),
-      ).toEqual([]);
-      expect(await store.claimDueTasks({ owner: "p", nowMs: T0 + 10, leaseMs: 1_000, limit: 10 })).toEqual([]);
-      expect(await store.eraseTask("w", "t1")).toBe(false);
     });
 
     it("claims deliveries with leases, records attempts only for the lease holder, replays", async () => {

@@ -1,13 +1,25 @@
 /** /v1/deliveries: list, and replay one (same webhook-id) in the next run. */
 import type { ApiDeps } from "../deps.js";
 import { HttpError, json } from "../http.js";
-import { deliveryView, pageView } from "../presenters.js";
+import { deliveryDetail, deliveryView, pageView } from "../presenters.js";
 import { type Route, route } from "../router.js";
 import * as s from "../schemas.js";
 
 export function deliveryRoutes(deps: ApiDeps): Route[] {
   const { store } = deps;
   return [
+    route({
+      method: "GET",
+      path: "/v1/deliveries/{id}",
+      summary: "One delivery with its last attempts (when, how long, status, failure class, first bytes of the answer)",
+      auth: true,
+      responses: { 200: "the delivery", 404: "no such delivery" },
+      handler: async ({ params }) => {
+        const delivery = await store.getDelivery(params.id);
+        if (!delivery) throw new HttpError(404, "not_found", "no such delivery");
+        return json(200, deliveryDetail(delivery, await store.getEvent(delivery.eventId)));
+      },
+    }),
     route({
       method: "POST",
       path: "/v1/deliveries/{id}/replay",
@@ -27,8 +39,11 @@ export function deliveryRoutes(deps: ApiDeps): Route[] {
       auth: true,
       query: s.listDeliveriesQuery,
       responses: { 200: "a page of deliveries and the next cursor" },
-      handler: async ({ query }) =>
-        json(200, pageView(await store.listDeliveries({ ...query, limit: query.limit ?? 100 }), deliveryView)),
+      handler: async ({ query }) => {
+        const { since, ...rest } = query;
+        const page = await store.listDeliveries({ ...rest, sinceMs: since, limit: query.limit ?? 100 });
+        return json(200, pageView(page, deliveryView));
+      },
     }),
   ];
 }

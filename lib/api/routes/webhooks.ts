@@ -4,6 +4,7 @@ import type { z } from "zod";
 import { sendSigned } from "../../delivery/signed-send.js";
 import { RefusedTargetError } from "../../errors.js";
 import type { TEST_EVENT_SCHEMA } from "../../event-schemas.js";
+import type { WebhookRow } from "../../store/store.js";
 import { createWebhook, deleteWebhook, patchWebhook, rotateWebhookSecret } from "../../webhooks.js";
 import type { ApiDeps } from "../deps.js";
 import { HttpError, json } from "../http.js";
@@ -11,8 +12,37 @@ import { webhookView } from "../presenters.js";
 import { type Route, route } from "../router.js";
 import * as s from "../schemas.js";
 
+const DAY_MS = 86_400_000;
+
+/**
+ * A subscription's last 24 hours, from its deliveries' attempt logs (the latest 1,000 deliveries):
+ * attempts answered 2xx, attempts that failed, and the latest attempt's outcome.
+ */
+async function last24h(deps: ApiDeps, webhookId: string) {
+  const nowMs = deps.clock.now();
+  const { items } = await deps.store.listDeliveries({ webhookId, limit: 1_000 });
+  let succeeded = 0;
+  let failed = 0;
+  let last: { atMs: number; statusCode?: number | undefined; failure?: string | undefined } | undefined;
+  for (const d of items) {
+    for (const a of d.attemptLog ?? []) {
+      if (a.atMs < nowMs - DAY_MS) continue;
+      if (a.statusCode !== undefined && a.statusCode >= 200 && a.statusCode < 300) succeeded++;
+      else failed++;
+      if (!last || a.atMs > last.atMs) last = a;
+    }
+  }
+  return {
+    succeeded,
+    failed,
+    lastStatus: last ? (last.statusCode ?? last.failure ?? null) : null,
+    lastAttemptAt: last ? new Date(last.atMs).toISOString() : null,
+  };
+}
+
 export function webhookRoutes(deps: ApiDeps): Route[] {
   const { store } = deps;
+  const withStats = async (w: WebhookRow) => ({ ...webhookView(w), last24h: await last24h(deps, w.id) });
   return [
     route({
       method: "POST",
@@ -29,10 +59,10 @@ export function webhookRoutes(deps: ApiDeps): Route[] {
     route({
       method: "GET",
       path: "/v1/webhooks",
-      summary: "List webhooks (without secrets)",
+      summary: "List webhooks (without secrets), each with its last 24 hours of attempts",
       auth: true,
       responses: { 200: "the webhooks" },
-      handler: async () => json(200, { items: (await store.listWebhooks()).map(webhookView) }),
+      handler: async () => json(200, { items: await Promise.all((await store.listWebhooks()).map(withStats)) }),
     }),
     route({
       method: "GET",
@@ -43,7 +73,7 @@ export function webhookRoutes(deps: ApiDeps): Route[] {
       handler: async ({ params }) => {
         const webhook = await store.getWebhook(params.id);
         if (!webhook) throw new HttpError(404, "not_found", "no such webhook");
-        return json(200, webhookView(webhook));
+        return json(200, await withStats(webhook));
       },
     }),
     route({

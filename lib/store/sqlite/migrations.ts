@@ -90,6 +90,10 @@ export const MIGRATIONS: readonly string[] = [
   `
   CREATE INDEX events_by_time ON events (created_at_ms, id);
   `,
+  `
+  ALTER TABLE deliveries ADD COLUMN attempt_log TEXT;
+  ALTER TABLE deliveries ADD COLUMN event_type TEXT;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -85,7 +85,8 @@ export function page<T>(
   const args: unknown[] = [];
   for (const [column, value] of Object.entries(equal)) {
     if (!value) continue;
-    where.push(`${column} = ?`);
+    // A key may carry its operator ("created_at_ms >="); a bare column is compared for equality.
+    where.push(/\s/.test(column) ? `${column} ?` : `${column} = ?`);
     args.push(value);
   }
   const after = decodeCursor(paging.cursor, key.length);

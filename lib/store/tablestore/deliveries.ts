@@ -5,7 +5,7 @@
  */
 import type { Pk } from "tablestore";
 import { decodeCursor, encodeCursor } from "../cursor.js";
-import type { Claim, DeliveryRow, DeliveryStatus, DeliveryUpdate, DuePosition, NewDelivery, Page } from "../store.js";
+import type { Claim, DeliveryFilter, DeliveryRow, DeliveryUpdate, DuePosition, NewDelivery, Page } from "../store.js";
 import {
   all,
   atMost,
@@ -62,6 +62,7 @@ export class DeliveryTable {
             next_attempt_at: long(d.nextAttemptAtMs),
             lease_until: long(0),
             created_at: long(d.createdAtMs),
+            event_type: d.eventType,
           }),
         ),
       })),
@@ -74,13 +75,7 @@ export class DeliveryTable {
     return a ? toDelivery(a) : undefined;
   }
 
-  async list(filter: {
-    status?: DeliveryStatus;
-    webhookId?: string;
-    eventId?: string;
-    limit: number;
-    cursor?: string;
-  }): Promise<Page<DeliveryRow>> {
+  async list(filter: DeliveryFilter): Promise<Page<DeliveryRow>> {
     const after = decodeCursor(filter.cursor, 1)?.[0];
     const from = after === undefined ? TS.INF_MIN : `${after}\u0000`;
     const lookup = async (table: { name: string }, column: string, value: string) =>
@@ -103,7 +98,9 @@ export class DeliveryTable {
       (d) =>
         (!filter.status || d.status === filter.status) &&
         (!filter.webhookId || d.webhookId === filter.webhookId) &&
-        (!filter.eventId || d.eventId === filter.eventId),
+        (!filter.eventId || d.eventId === filter.eventId) &&
+        (!filter.eventType || d.eventType === filter.eventType) &&
+        (!filter.sinceMs || d.createdAtMs >= filter.sinceMs),
     );
     const items = matching.slice(0, filter.limit);
     const last = items[items.length - 1];
@@ -223,6 +220,7 @@ export class DeliveryTable {
           last_error: u.lastError,
           last_response: u.lastResponse,
           ...(u.deliveredAtMs !== undefined ? { delivered_at: long(u.deliveredAtMs) } : {}),
+          ...(u.attemptLog !== undefined ? { attempt_log: JSON.stringify(u.attemptLog) } : {}),
           lease_owner: undefined,
           lease_until: long(0),
         }),

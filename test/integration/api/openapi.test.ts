@@ -29,6 +29,7 @@ describe("OpenAPI document", () => {
         "POST /v1/webhooks/{id}/test",
         "GET /v1/deliveries",
         "POST /v1/deliveries/{id}/replay",
+        "GET /v1/deliveries/{id}",
         "GET /v1/healthz",
         "GET /healthz",
         "GET /metrics",

@@ -74,6 +74,8 @@ export const listDeliveriesQuery = z.strictObject({
   eventType: eventType.optional(),
   /** Created at or after this time. */
   since: time.optional(),
+  /** `task`: each item names its event's task (one event read per distinct event). */
+  expand: z.literal("task").optional(),
   limit,
   cursor,
 });

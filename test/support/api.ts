@@ -82,7 +82,11 @@ export async function apiHarness(env: Record<string, string> = {}) {
   async function call(via: "node" | "fc", c: Call): Promise<Answer> {
     const { headers, body } = encode(c);
     if (via === "node") {
-      const res = await fetch(`${server.url}${c.path}`, { method: c.method, headers, ...(body ? { body } : {}) });
+      const res = await fetch(`${server.url}${c.path}`, {
+        method: c.method,
+        headers,
+        ...(body ? { body: new Uint8Array(body) } : {}),
+      });
       return parse(res.status, Object.fromEntries(res.headers), await res.text());
     }
     const [rawPath = "/", search = ""] = c.path.split("?");

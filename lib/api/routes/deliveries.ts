@@ -1,4 +1,5 @@
 /** /v1/deliveries: list, and replay one (same webhook-id) in the next run. */
+import type { EventRow } from "../../store/store.js";
 import type { ApiDeps } from "../deps.js";
 import { HttpError, json } from "../http.js";
 import { deliveryDetail, deliveryView, pageView } from "../presenters.js";
@@ -40,9 +41,18 @@ export function deliveryRoutes(deps: ApiDeps): Route[] {
       query: s.listDeliveriesQuery,
       responses: { 200: "a page of deliveries and the next cursor" },
       handler: async ({ query }) => {
-        const { since, ...rest } = query;
+        const { since, expand, ...rest } = query;
         const page = await store.listDeliveries({ ...rest, sinceMs: since, limit: query.limit ?? 100 });
-        return json(200, pageView(page, deliveryView));
+        if (expand !== "task") return json(200, pageView(page, deliveryView));
+        const events = new Map<string, EventRow | undefined>();
+        for (const d of page.items) if (!events.has(d.eventId)) events.set(d.eventId, await store.getEvent(d.eventId));
+        return json(
+          200,
+          pageView(page, (d) => {
+            const e = events.get(d.eventId);
+            return { ...deliveryView(d), task: e ? { workspaceId: e.workspaceId, taskId: e.taskId } : null };
+          }),
+        );
       },
     }),
   ];

@@ -1,4 +1,5 @@
 /** The API's endpoints under /v1, by resource; each validates through its schemas and calls the library. */
+import { CONSOLE_HTML } from "../../console/page.js";
 import { eventTypes } from "../../event-schemas.js";
 import type { PrometheusMetrics } from "../../prometheus.js";
 import type { ApiDeps } from "../deps.js";
@@ -34,6 +35,27 @@ export function apiRoutes(deps: ApiDeps): Route[] {
         auth: false,
         responses: { 200: "healthy", 503: "the store does not answer" },
         handler: healthz,
+      }),
+    ),
+    // The operator console: a page with no data in it (the browser signs in with the token).
+    ...["/", "/console"].map((path) =>
+      route({
+        method: "GET",
+        path,
+        summary: "The operator console (a page; its data comes from this API with the operator's token)",
+        auth: false,
+        responses: { 200: "the page" },
+        handler: async () => ({
+          status: 200,
+          headers: {
+            "content-type": "text/html; charset=utf-8",
+            "cache-control": "no-store",
+            "x-frame-options": "DENY",
+            "content-security-policy":
+              "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'",
+          },
+          body: CONSOLE_HTML,
+        }),
       }),
     ),
     route({

@@ -33,6 +33,8 @@ describe("OpenAPI document", () => {
         "GET /v1/healthz",
         "GET /healthz",
         "GET /metrics",
+        "GET /",
+        "GET /console",
         "GET /v1/event-types",
         "GET /v1/events",
         "GET /v1/openapi.json",

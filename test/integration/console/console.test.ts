@@ -1,0 +1,81 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { apiHarness, TOKEN } from "../../support/api.js";
+import { launchChromium } from "../../support/browser.js";
+import { startReceiver } from "../../support/receiver.js";
+import { tempDir } from "../../support/relay.js";
+
+describe("the operator console, in headless Chromium", () => {
+  it("signs in, lists deliveries, replays a dead one and sees it delivered", async () => {
+    // One attempt only: a failed delivery is dead at once.
+    const h = await apiHarness({ RELAY_RETRY_SCHEDULE: "0" });
+    let secret = "";
+    let answer = 503;
+    const rx = await startReceiver({ secret: () => secret, now: () => Date.now(), reply: () => ({ status: answer }) });
+    secret = (await h.call("node", { method: "POST", path: "/v1/webhooks", body: { url: rx.url } })).json.secret;
+    const task = h.sim.addTask("llm-console", { outcome: "SUCCESSED", runMs: 0 });
+    await h.call("node", {
+      method: "POST",
+      path: "/v1/tasks",
+      body: { workspaceId: "llm-console", taskId: task.taskId },
+    });
+    await h.relay.tick(5_000);
+    const [dead] = (await h.call("node", { method: "GET", path: "/v1/deliveries?status=dead" })).json.items;
+    expect(dead?.id).toBeDefined();
+
+    const browser = await launchChromium();
+    const page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
+    const errors: string[] = [];
+    page.on("pageerror", (e) => errors.push(e.message));
+    page.setDefaultTimeout(10_000);
+    await page.goto(`${h.server.url}/console`);
+
+    // Sign in: a wrong token is refused, the right one kept for this tab only.
+    await page.fill("#token", "not-the-token-at-all");
+    await page.click("#login button[type=submit]");
+    await page.waitForSelector("#notice.error");
+    expect(await page.textContent("#notice")).toContain("refused");
+    await page.fill("#token", TOKEN);
+    await page.click("#login button[type=submit]");
+    await page.waitForSelector("table[aria-label=deliveries]");
+
+    // Deliveries, filtered to the dead: the failed one is there with its last HTTP status.
+    await page.selectOption("select[name=status]", "dead");
+    await page.click("form.filters button[type=submit]");
+    const row = page.locator("table[aria-label=deliveries] tbody tr", { hasText: dead.id });
+    await row.waitFor();
+    expect(await row.textContent()).toContain("503");
+    expect(await row.textContent()).toContain(`llm-console/${task.taskId}`);
+    expect(await page.locator("table[aria-label=deliveries] tbody tr").count()).toBe(1);
+
+    // Replay it; the endpoint is fixed now; the next run sends it.
+    answer = 200;
+    await row.getByRole("button", { name: "Replay" }).click();
+    await page.waitForSelector("#notice.info");
+    await h.relay.tick(5_000);
+
+    // Its page shows it delivered, with both attempts.
+    await page.goto(`${h.server.url}/console#/delivery/${dead.id}`);
+    await page.waitForSelector("table[aria-label=attempts] tbody tr:nth-child(2)");
+    expect(await page.locator("dl").textContent()).toContain("delivered");
+    const statuses = await page.locator("table[aria-label=attempts] tbody tr td:nth-child(3)").allTextContents();
+    expect(statuses).toEqual(["503", "200"]);
+    expect(rx.received.filter((r) => r.verified !== undefined)).toHaveLength(2);
+
+    // Subscriptions: the last 24 hours add up.
+    await page.click("nav a[href='#/subscriptions']");
+    const hook = page.locator("table[aria-label=subscriptions] tbody tr").first();
+    await hook.waitFor();
+    expect(await hook.textContent()).toContain("1 ok / 1 failed");
+
+    await page.goto(`${h.server.url}/console#/deliveries`);
+    await page.waitForSelector("table[aria-label=deliveries] tbody tr");
+    const shot = join(process.env.CONSOLE_SCREENSHOT_DIR ?? tempDir(), "console.png");
+    await page.screenshot({ path: shot });
+    expect(readFileSync(shot).subarray(1, 4).toString()).toBe("PNG");
+    expect(errors).toEqual([]);
+    // Nothing of the token is kept but in the tab's session storage.
+    expect(await page.evaluate(() => [document.cookie, localStorage.length])).toEqual(["", 0]);
+  });
+});

@@ -1,9 +1,11 @@
 /**
- * Standard Webhooks headers for one attempt. Signing uses the `standardwebhooks` package itself,
- * so what receivers verify with that package is exactly what was signed. Each attempt is signed
- * afresh with the current time; during a secret rotation every valid secret adds a signature.
+ * Standard Webhooks headers for one attempt: `v1,` + base64 HMAC-SHA256 of `<id>.<seconds>.<body>`
+ * under the secret's base64-decoded bytes, signed with node:crypto (the `standardwebhooks` package
+ * signs with a pure-JS SHA-256, the costliest step of a delivery). Tests prove the two byte for byte,
+ * on the official vectors and on random ids, times, bodies and secrets. Each attempt is signed afresh
+ * with the current time; during a secret rotation every valid secret adds a signature.
  */
-import { Webhook } from "standardwebhooks";
+import { createHmac } from "node:crypto";
 import { USER_AGENT } from "../version.js";
 
 /** Headers a webhook's custom headers may not override. */
@@ -19,22 +21,23 @@ const RESERVED = new Set([
   "traceparent",
 ]);
 
-const signers = new Map<string, Webhook>();
+const keys = new Map<string, Buffer>();
 
-function signer(secret: string): Webhook {
-  let webhook = signers.get(secret);
-  if (!webhook) {
-    webhook = new Webhook(secret);
+/** The HMAC key: the secret's base64 after `whsec_`, decoded (as the package does). */
+function keyOf(secret: string): Buffer {
+  let key = keys.get(secret);
+  if (!key) {
+    key = Buffer.from(secret.startsWith("whsec_") ? secret.slice("whsec_".length) : secret, "base64");
     // Bounded: secrets are few, but a long-lived process should not grow without limit.
-    if (signers.size > 1000) signers.clear();
-    signers.set(secret, webhook);
+    if (keys.size > 1000) keys.clear();
+    keys.set(secret, key);
   }
-  return webhook;
+  return key;
 }
 
 export function signatureHeader(secrets: readonly string[], msgId: string, nowMs: number, body: string): string {
-  const at = new Date(nowMs);
-  return secrets.map((secret) => signer(secret).sign(msgId, at, body)).join(" ");
+  const signed = `${msgId}.${Math.floor(nowMs / 1000)}.${body}`;
+  return secrets.map((secret) => `v1,${createHmac("sha256", keyOf(secret)).update(signed).digest("base64")}`).join(" ");
 }
 
 export function webhookHeaders(input: {

@@ -38,6 +38,24 @@ describe("Standard Webhooks signatures", () => {
     ).toBe("v1,tZ1I4/hDygAJgO5TYxiSd6Sd0kDW6hPenDe+bTa3Kkw=");
   });
 
+  it("signs byte for byte as the standardwebhooks package does, on random ids, times, bodies and secrets", () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ minLength: 24, maxLength: 64 }),
+        fc.stringMatching(/^msg_[A-Za-z0-9_-]{1,40}$/),
+        fc.integer({ min: 0, max: 4_102_444_800_000 }),
+        fc.string({ unit: "binary", maxLength: 2_000 }),
+        (key, msgId, nowMs, body) => {
+          const secret = `whsec_${Buffer.from(key).toString("base64")}`;
+          expect(signatureHeader([secret], msgId, nowMs, body)).toBe(
+            new Webhook(secret).sign(msgId, new Date(nowMs), body),
+          );
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
   it("during rotation both secrets sign, space-separated, and a receiver holding either verifies", () => {
     const [oldSecret, newSecretValue] = [newSecret(), newSecret()];
     const now = Date.now();

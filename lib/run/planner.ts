@@ -117,7 +117,7 @@ export class WorkspacePlanner {
     // The queue head holds every running task, whoever polled it last.
     for (const t of oldest) if (t.status === "RUNNING") this.onRunning(t);
     for (const change of planWorkspace(oldest, concurrency, clock.now(), this.run.policy)) {
-      await store.pollSooner(change.task.workspaceId, change.task.taskId, change.dueAtMs, clock.now());
+      await store.pollSooner(change.task, change.dueAtMs, clock.now());
     }
   }
 

@@ -36,6 +36,7 @@ import type {
   Page,
   RegisterTaskInput,
   Store,
+  TaskDue,
   TaskRow,
   TaskState,
   TaskUpdate,
@@ -154,11 +155,12 @@ export class SqliteStore implements Store {
     return this.stmt(DUE_WORK_SQL.queuedAhead).all(workspaceId, submittedAtMs, limit).length;
   }
 
-  async pollSooner(workspaceId: string, taskId: string, nextPollAtMs: number, nowMs: number): Promise<boolean> {
+  async pollSooner(task: TaskDue, nextPollAtMs: number, nowMs: number): Promise<boolean> {
+    if (task.nextPollAtMs <= nextPollAtMs) return false;
     const result = this.stmt(
       `UPDATE tasks SET next_poll_at_ms = ?
-         WHERE workspace_id = ? AND task_id = ? AND state = 'active' AND next_poll_at_ms > ? AND lease_until_ms <= ?`,
-    ).run(nextPollAtMs, workspaceId, taskId, nextPollAtMs, nowMs);
+         WHERE workspace_id = ? AND task_id = ? AND state = 'active' AND next_poll_at_ms = ? AND lease_until_ms <= ?`,
+    ).run(nextPollAtMs, task.workspaceId, task.taskId, task.nextPollAtMs, nowMs);
     return result.changes === 1;
   }
 

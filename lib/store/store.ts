@@ -144,6 +144,9 @@ export interface DeliveryRow {
   readonly attemptLog: readonly AttemptRecord[] | undefined;
 }
 
+/** A task as a planner read it: which one, and when it was due then. */
+export type TaskDue = Pick<TaskRow, "workspaceId" | "taskId" | "nextPollAtMs">;
+
 export interface Claim {
   readonly owner: string;
   readonly nowMs: number;
@@ -234,8 +237,12 @@ export interface Store {
    * it may count a task that has just ended.
    */
   countQueuedAhead(workspaceId: string, submittedAtMs: number, limit: number): Promise<number>;
-  /** Moves an unleased active task's next poll earlier; false if it is leased or not earlier. */
-  pollSooner(workspaceId: string, taskId: string, nextPollAtMs: number, nowMs: number): Promise<boolean>;
+  /**
+   * Moves an unleased active task's next poll earlier. `task` is the row as the caller read it: the
+   * move happens only while the task is still due then (one conditional write, no read first);
+   * false if it moved on, is leased, or the time is not earlier.
+   */
+  pollSooner(task: TaskDue, nextPollAtMs: number, nowMs: number): Promise<boolean>;
   /**
    * Applies a poll's outcome to a task this caller claimed, and releases the lease; false if `owner`
    * no longer holds it. The claimed row is passed whole: while the lease holds, its due time cannot

@@ -85,8 +85,8 @@ export class TablestoreStore implements S.Store {
   oldestActiveTasks(workspaceId: string, limit: number): Promise<S.TaskRow[]> {
     return this.tasks.oldestActive(workspaceId, limit);
   }
-  pollSooner(workspaceId: string, taskId: string, nextPollAtMs: number, nowMs: number): Promise<boolean> {
-    return this.tasks.pollSooner(workspaceId, taskId, nextPollAtMs, nowMs);
+  pollSooner(task: S.TaskDue, nextPollAtMs: number, nowMs: number): Promise<boolean> {
+    return this.tasks.pollSooner(task, nextPollAtMs, nowMs);
   }
   updateTask(t: S.TaskRow, owner: string, u: S.TaskUpdate): Promise<boolean> {
     return this.tasks.update(t, owner, u);

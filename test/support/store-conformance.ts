@@ -152,13 +152,20 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
       expect(all.map((t) => t.taskId).sort()).toEqual(["early", "elsewhere", "late"]);
     });
 
-    it("pollSooner only moves an unleased task earlier", async () => {
+    it("pollSooner only moves an unleased task earlier, and only while it is due as read", async () => {
       const store = await open();
       await store.registerTask({ workspaceId: "w", taskId: "t", firstPollAtMs: T0 + 1_000 }, T0);
-      expect(await store.pollSooner("w", "t", T0 + 2_000, T0)).toBe(false);
-      expect(await store.pollSooner("w", "t", T0 + 500, T0)).toBe(true);
+      const read = { workspaceId: "w", taskId: "t", nextPollAtMs: T0 + 1_000 };
+      expect(await store.pollSooner(read, T0 + 2_000, T0)).toBe(false);
+      expect(await store.pollSooner(read, T0 + 500, T0)).toBe(true);
+      expect((await store.getTask("w", "t"))?.nextPollAtMs).toBe(T0 + 500);
+      // What the caller read is stale now: no move.
+      expect(await store.pollSooner(read, T0 + 400, T0)).toBe(false);
+      const moved = { ...read, nextPollAtMs: T0 + 500 };
       await store.claimDueTasks({ owner: "o", nowMs: T0 + 500, leaseMs: 1_000, limit: 1 });
-      expect(await store.pollSooner("w", "t", T0 + 600, T0 + 600)).toBe(false);
+      expect(await store.pollSooner(moved, T0 + 450, T0 + 600)).toBe(false);
+      // Claimed and ended: never moved again.
+      expect((await store.getTask("w", "t"))?.nextPollAtMs).toBe(T0 + 500);
     });
 
     it("pages tasks and deliveries with opaque cursors", async () => {

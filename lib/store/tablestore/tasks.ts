@@ -5,7 +5,7 @@
  */
 import type { AttributeValue, Pk } from "tablestore";
 import { decodeCursor, encodeCursor } from "../cursor.js";
-import type { Claim, Page, RegisterTaskInput, TaskRow, TaskState, TaskUpdate } from "../store.js";
+import type { Claim, Page, RegisterTaskInput, TaskDue, TaskRow, TaskState, TaskUpdate } from "../store.js";
 import {
   all,
   atMost,
@@ -210,15 +210,16 @@ export class TaskTable {
     if (to !== from) await this.db.deleteRow(TABLES.taskDue, keys.taskDue(from, ws, task));
   }
 
-  async pollSooner(workspaceId: string, taskId: string, nextPollAtMs: number, nowMs: number): Promise<boolean> {
-    const t = await this.get(workspaceId, taskId);
-    if (t?.state !== "active" || t.nextPollAtMs <= nextPollAtMs || t.leaseUntilMs > nowMs) return false;
+  // A write, not a read and a write: the condition holds the task to what the planner read.
+  async pollSooner(t: TaskDue, nextPollAtMs: number, nowMs: number): Promise<boolean> {
+    const { workspaceId, taskId } = t;
+    if (t.nextPollAtMs <= nextPollAtMs) return false;
     const ok = await this.db.write((c) =>
       c.updateRow({
         tableName: TABLES.tasks.name,
         condition: condition(
           EXPECT_EXIST,
-          all(eq("next_poll_at", long(t.nextPollAtMs)), atMost("lease_until", long(nowMs))),
+          all(eq("state", "active"), eq("next_poll_at", long(t.nextPollAtMs)), atMost("lease_until", long(nowMs))),
         ),
         primaryKey: keys.task(workspaceId, taskId),
         updateOfAttributeColumns: [{ PUT: [{ next_poll_at: long(nextPollAtMs) }] }],

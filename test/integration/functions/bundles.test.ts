@@ -67,6 +67,19 @@ describe("FC bundles (npm run build → dist/<fn>/index.js)", () => {
     const shown = JSON.parse(answer.body);
     expect(shown.task.state).toBe("done");
 
+    // The console from the minified api bundle: HTML whose script still compiles.
+    const page = await invokeBundle(
+      isolated("api"),
+      { ...httpEvent, rawPath: "/console", headers: {}, requestContext: { http: { method: "GET", path: "/console" } } },
+      context,
+      env,
+    );
+    expect(page.statusCode).toBe(200);
+    expect(page.headers["content-type"]).toMatch(/^text\/html/);
+    const script = /<script>([\s\S]*)<\/script>/.exec(page.body)?.[1] ?? "";
+    expect(script.length).toBeGreaterThan(1_000);
+    expect(() => new Function(script)).not.toThrow();
+
     const [delivery] = shown.deliveries as Array<{ id: string }>;
     await store.replayDelivery(delivery?.id ?? "", Date.now());
     const counts = await invokeBundle(isolated("deliver"), { deliveryIds: [delivery?.id] }, context, env);
@@ -74,6 +87,13 @@ describe("FC bundles (npm run build → dist/<fn>/index.js)", () => {
     expect(rx.received).toHaveLength(2);
     expect(rx.received[1]?.headers["webhook-id"]).toBe(delivery?.id);
   }, 60_000);
+
+  it("leave prom-client out of poll and deliver: they serve no metrics", () => {
+    for (const fn of ["poll", "deliver"]) {
+      const text = readFileSync(new URL(`../../../dist/${fn}/index.js`, import.meta.url), "utf8");
+      expect(text.includes("quanmiao_relay_polls_total")).toBe(false);
+    }
+  });
 
   it("leave better-sqlite3 out, with a stub that says why", () => {
     for (const fn of ["poll", "deliver", "api"]) {

@@ -191,6 +191,28 @@ export class TablestoreClient {
     );
   }
 
+  /**
+   * Index entries in several tables with one BatchWriteRow (a request saved per entry). An entry
+   * the batch could not write is written alone; they are idempotent, so writing one twice is harmless.
+   */
+  async putIndexes(entries: ReadonlyArray<{ readonly table: Table; readonly pk: Pk }>): Promise<void> {
+    const tables = new Map<string, Array<Record<string, unknown>>>();
+    for (const { table, pk } of entries) {
+      const rows = tables.get(table.name) ?? [];
+      rows.push({ type: "PUT", condition: condition(IGNORE), primaryKey: pk, attributeColumns: [{ _: true }] });
+      tables.set(table.name, rows);
+    }
+    let outcome: Array<{ isOk: boolean }> = [];
+    await this.write(async (c) => {
+      outcome = (await c.batchWriteRow({ tables: [...tables].map(([tableName, rows]) => ({ tableName, rows })) }))
+        .tables;
+    });
+    // The answer lists the rows table by table, in the order they were sent.
+    const sent = [...tables].flatMap(([name, rows]) => rows.map((r) => ({ name, pk: r.primaryKey as Pk })));
+    for (const [i, row] of sent.entries())
+      if (outcome[i]?.isOk !== true) await this.putIndex({ name: row.name }, row.pk);
+  }
+
   /** BatchWriteRow, 200 rows a request; rows that failed for a retryable reason are written one by one. */
   async batchWrite(tableName: string, rows: Array<Record<string, unknown>>): Promise<boolean[]> {
     const results: boolean[] = [];

@@ -20,8 +20,10 @@ export class EventTable {
   constructor(private readonly db: TablestoreClient) {}
 
   async create(e: EventRow): Promise<{ event: EventRow; created: boolean }> {
-    await this.db.putIndex(TABLES.taskEvents, [{ ws: e.workspaceId }, { task: e.taskId }, { event_id: e.id }]);
-    await this.db.putIndex(TABLES.eventTime, keys.eventTime(e.createdAtMs, e.id));
+    await this.db.putIndexes([
+      { table: TABLES.taskEvents, pk: [{ ws: e.workspaceId }, { task: e.taskId }, { event_id: e.id }] },
+      { table: TABLES.eventTime, pk: keys.eventTime(e.createdAtMs, e.id) },
+    ]);
     const chunks: Record<string, string> = {};
     for (let i = 0, n = 0; i < e.body.length || n === 0; i += CHUNK, n++)
       chunks[`body_${n}`] = e.body.slice(i, i + CHUNK);

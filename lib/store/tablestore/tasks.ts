@@ -47,8 +47,10 @@ export class TaskTable {
       const submittedAtMs = input.submittedAtMs ?? nowMs;
       const nextPollAtMs = input.firstPollAtMs ?? nowMs;
       // Index rows first: a crash after them leaves entries the readers repair, never a lost task.
-      await this.db.putIndex(TABLES.taskDue, keys.taskDue(nextPollAtMs, input.workspaceId, input.taskId));
-      await this.db.putIndex(TABLES.taskQueue, keys.taskQueue(input.workspaceId, submittedAtMs, input.taskId));
+      await this.db.putIndexes([
+        { table: TABLES.taskDue, pk: keys.taskDue(nextPollAtMs, input.workspaceId, input.taskId) },
+        { table: TABLES.taskQueue, pk: keys.taskQueue(input.workspaceId, submittedAtMs, input.taskId) },
+      ]);
       const created = await this.db.write((c) =>
         c.putRow({
           tableName: TABLES.tasks.name,

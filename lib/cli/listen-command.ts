@@ -10,6 +10,7 @@ import { webhookHeaders } from "../delivery/sign.js";
 import { traceparent } from "../delivery/signed-send.js";
 import { parseDuration } from "../duration.js";
 import { coerceError, InputError } from "../errors.js";
+import { EVENT_TYPES, isEventType } from "../events.js";
 import { deliveryId } from "../ids.js";
 import { newSecret } from "../secrets.js";
 import type { CliIo } from "./io.js";
@@ -60,6 +61,9 @@ export async function listenCommand(io: CliIo, options: ListenOptions): Promise<
   if (!/^whsec_[A-Za-z0-9+/=]{20,}$/.test(secret))
     throw new InputError("must look like whsec_<base64>", { field: "--secret" });
   const token = options.token ?? config.api.tokens?.[0];
+  const unknown = (options.event ?? []).filter((type) => !isEventType(type));
+  if (unknown.length > 0)
+    throw new InputError(`"${unknown[0]}" is not an event type (${EVENT_TYPES.join(", ")})`, { field: "--event" });
   const wanted = options.event && options.event.length > 0 ? new Set(options.event) : undefined;
   const stop = io.stopSignal ?? untilSignal();
   let stopping = false;

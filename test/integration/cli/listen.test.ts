@@ -72,6 +72,10 @@ describe("quanmiao-relay listen", () => {
       return { code, err };
     };
     expect(await bad(["--forward-to", "localhost:3000"])).toMatchObject({ code: EXIT.usage, err: /--forward-to/ });
+    expect(await bad(["--forward-to", "http://127.0.0.1:9/h", "--event", "video_analysis.done"])).toMatchObject({
+      code: EXIT.usage,
+      err: /--event: "video_analysis.done" is not an event type/,
+    });
     expect(await bad(["--forward-to", "http://127.0.0.1:9/h", "--interval", "0s"])).toMatchObject({
       code: EXIT.usage,
       err: /--interval/,

@@ -86,4 +86,7 @@ export const listEventsQuery = z.strictObject({
   limit,
 });
 
+/** `last24h`: each webhook with its last 24 hours of attempts (a read of its latest deliveries). */
+export const webhooksQuery = z.strictObject({ expand: z.literal("last24h").optional() });
+
 export const emptyQuery = z.strictObject({});

@@ -107,7 +107,7 @@ export function consoleApp(): void {
   }
 
   async function subscriptions(): Promise<void> {
-    const { json } = await api("GET", "/v1/webhooks");
+    const { json } = await api("GET", "/v1/webhooks?expand=last24h");
     const rows = (json.items as Json[]).map((w) => [
       w.url,
       w.events ? (w.events as string[]).join(", ") : "terminal events",

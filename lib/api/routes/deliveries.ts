@@ -44,8 +44,11 @@ export function deliveryRoutes(deps: ApiDeps): Route[] {
         const { since, expand, ...rest } = query;
         const page = await store.listDeliveries({ ...rest, sinceMs: since, limit: query.limit ?? 100 });
         if (expand !== "task") return json(200, pageView(page, deliveryView));
-        const events = new Map<string, EventRow | undefined>();
-        for (const d of page.items) if (!events.has(d.eventId)) events.set(d.eventId, await store.getEvent(d.eventId));
+        // Each distinct event read once, side by side (a page holds at most 1,000 deliveries).
+        const ids = [...new Set(page.items.map((d) => d.eventId))];
+        const events = new Map<string, EventRow | undefined>(
+          await Promise.all(ids.map(async (id) => [id, await store.getEvent(id)] as const)),
+        );
         return json(
           200,
           pageView(page, (d) => {

@@ -42,7 +42,11 @@ describe("deliveries in detail (what the console shows)", () => {
     expect(JSON.stringify(detail.json)).not.toMatch(/v1,|webhook-signature|whsec_/);
     expect((await h.call("node", { method: "GET", path: "/v1/deliveries/msg_nope" })).status).toBe(404);
 
-    const hooks = await h.call("node", { method: "GET", path: "/v1/webhooks" });
+    const hooks = await h.call("node", { method: "GET", path: "/v1/webhooks?expand=last24h" });
     expect(hooks.json.items[0].last24h).toMatchObject({ succeeded: 1, failed: 1, lastStatus: 200 });
+    const one = await h.call("node", { method: "GET", path: `/v1/webhooks/${created.json.id}?expand=last24h` });
+    expect(one.json.last24h).toEqual(hooks.json.items[0].last24h);
+    // Not asked for, not read.
+    expect((await h.call("node", { method: "GET", path: "/v1/webhooks" })).json.items[0].last24h).toBeUndefined();
   });
 });

@@ -3,7 +3,7 @@
  * CLI's exit code, and the level it is logged at. The router and the CLI both read it, so a new
  * error class is classified once, and the two never disagree on whose fault a failure is.
  */
-import { ConfigError } from "./config.js";
+import { ConfigError, type LogLevel } from "./config.js";
 import { coerceError, InputError, InvalidCursorError, NotFoundError, RefusedTargetError } from "./errors.js";
 import { ApiError, AuthError, CredentialsError, QuanmiaoError, TaskNotFoundError } from "./quanmiao/errors.js";
 
@@ -18,8 +18,6 @@ export const EXIT = {
   /** Transient, throttled or malformed answer: the same command may work later. */
   retryable: 6,
 } as const;
-
-export type LogLevel = "info" | "warn" | "error";
 
 export interface ErrorClass {
   readonly httpStatus: number;

@@ -7,7 +7,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { z } from "zod";
 import { classifyError, errorMessage, UNEXPECTED } from "../error-policy.js";
-import { coerceError, InputError } from "../errors.js";
+import { coerceError, describeError, InputError } from "../errors.js";
 import {
   type ApiRequest,
   type ApiResponse,
@@ -178,6 +178,14 @@ export function createRouter(routes: readonly Route[], options: RouterOptions): 
       if (error instanceof HttpError) return errorResponse(error);
       const found = classifyError(error);
       if (found !== UNEXPECTED) {
+        // The client's mistakes are its own to read; upstream and configuration failures the operator's.
+        if (found.logLevel !== "info")
+          options.log?.({
+            level: found.logLevel,
+            msg: "api request failed",
+            path: req.path,
+            error: describeError(error),
+          });
         const details =
           error instanceof InputError && error.field ? [{ field: error.field, message: error.message }] : [];
         return errorResponse(new HttpError(found.httpStatus, found.code, errorMessage(error), details));

@@ -23,8 +23,9 @@ import {
   WORKSPACE,
 } from "./sqlite/codecs.js";
 import { eraseTask, purgeBefore } from "./sqlite/erase.js";
+import { GroupCommit } from "./sqlite/group-commit.js";
 import { migrate, SCHEMA_VERSION } from "./sqlite/migrations.js";
-import { DUE_WORK_SQL, page, SQL } from "./sqlite/queries.js";
+import { DUE_WORK_SQL, page, SQL, WRITE_SQL } from "./sqlite/queries.js";
 import type {
   Claim,
   DeliveryFilter,
@@ -62,6 +63,15 @@ export class SqliteStore implements Store {
     this.db.pragma("synchronous = NORMAL");
     this.db.pragma("foreign_keys = ON");
     migrate(this.db);
+    this.group = new GroupCommit(this.db);
+  }
+
+  /** Every write goes through the group: see sqlite/group-commit.ts. */
+  private readonly group: GroupCommit;
+
+  /** One write statement, in the group; resolves to the rows it changed once they are committed. */
+  private changes(sql: string, ...params: unknown[]): Promise<number> {
+    return this.group.write(() => this.stmt(sql).run(...params).changes);
   }
 
   private readonly statements = new Map<string, Database.Statement>();
@@ -79,7 +89,7 @@ export class SqliteStore implements Store {
   // ── tasks ────────────────────────────────────────────────────────────────
 
   async registerTask(input: RegisterTaskInput, nowMs: number): Promise<{ task: TaskRow; created: boolean }> {
-    const run = this.db.transaction(() => {
+    return this.group.write(() => {
       const existing = this.stmt(SQL.taskByKey).get(input.workspaceId, input.taskId) as Row | undefined;
       if (existing) {
         const task = toTask(existing);
@@ -93,11 +103,7 @@ export class SqliteStore implements Store {
         );
         return { task: { ...task, webhookUrls }, created: false };
       }
-      this.stmt(
-        `INSERT INTO tasks (workspace_id, task_id, state, submitted_at_ms, registered_at_ms, next_poll_at_ms,
-             webhook_urls, metadata, profile)
-           VALUES (?, ?, 'active', ?, ?, ?, ?, ?, ?)`,
-      ).run(
+      this.stmt(WRITE_SQL.insertTask).run(
         input.workspaceId,
         input.taskId,
         input.submittedAtMs ?? nowMs,
@@ -110,7 +116,6 @@ export class SqliteStore implements Store {
       const task = toTask(this.stmt(SQL.taskByKey).get(input.workspaceId, input.taskId) as Row);
       return { task, created: true };
     });
-    return run.immediate();
   }
 
   async getTask(workspaceId: string, taskId: string): Promise<TaskRow | undefined> {
@@ -138,11 +143,14 @@ export class SqliteStore implements Store {
   }
 
   async claimDueTasks(claim: Claim): Promise<TaskRow[]> {
-    const rows = this.stmt(
-      `UPDATE tasks SET lease_owner = ?, lease_until_ms = ?
+    const rows = await this.group.write(
+      () =>
+        this.stmt(
+          `UPDATE tasks SET lease_owner = ?, lease_until_ms = ?
          WHERE (workspace_id, task_id) IN (${DUE_WORK_SQL.dueTasks})
          RETURNING *`,
-    ).all(claim.owner, claim.nowMs + claim.leaseMs, claim.nowMs, claim.nowMs, claim.limit) as Row[];
+        ).all(claim.owner, claim.nowMs + claim.leaseMs, claim.nowMs, claim.nowMs, claim.limit) as Row[],
+    );
     return rows.map(toTask).sort((a, b) => a.nextPollAtMs - b.nextPollAtMs);
   }
 
@@ -157,22 +165,21 @@ export class SqliteStore implements Store {
 
   async pollSooner(task: TaskDue, nextPollAtMs: number, nowMs: number): Promise<boolean> {
     if (task.nextPollAtMs <= nextPollAtMs) return false;
-    const result = this.stmt(
-      `UPDATE tasks SET next_poll_at_ms = ?
-         WHERE workspace_id = ? AND task_id = ? AND state = 'active' AND next_poll_at_ms = ? AND lease_until_ms <= ?`,
-    ).run(nextPollAtMs, task.workspaceId, task.taskId, task.nextPollAtMs, nowMs);
-    return result.changes === 1;
+    const changed = await this.changes(
+      WRITE_SQL.pollSooner,
+      nextPollAtMs,
+      task.workspaceId,
+      task.taskId,
+      task.nextPollAtMs,
+      nowMs,
+    );
+    return changed === 1;
   }
 
   async updateTask(claimed: TaskRow, owner: string, u: TaskUpdate): Promise<boolean> {
     const { workspaceId, taskId } = claimed;
-    const result = this.stmt(
-      `UPDATE tasks SET status = COALESCE(?, status), state = COALESCE(?, state), next_poll_at_ms = ?,
-           poll_count = ?, polls_in_status = ?, last_polled_at_ms = COALESCE(?, last_polled_at_ms),
-           last_error = ?, terminal_at_ms = COALESCE(?, terminal_at_ms),
-           running_since_ms = COALESCE(?, running_since_ms), lease_owner = NULL, lease_until_ms = 0
-         WHERE workspace_id = ? AND task_id = ? AND lease_owner = ?`,
-    ).run(
+    const changed = await this.changes(
+      WRITE_SQL.finishPoll,
       u.status ?? null,
       u.state ?? null,
       u.nextPollAtMs,
@@ -186,16 +193,13 @@ export class SqliteStore implements Store {
       taskId,
       owner,
     );
-    return result.changes === 1;
+    return changed === 1;
   }
 
   async releaseTask(claimed: TaskRow, owner: string, nextPollAtMs: number): Promise<boolean> {
     const { workspaceId, taskId } = claimed;
-    const result = this.stmt(
-      `UPDATE tasks SET next_poll_at_ms = ?, lease_owner = NULL, lease_until_ms = 0
-         WHERE workspace_id = ? AND task_id = ? AND lease_owner = ?`,
-    ).run(nextPollAtMs, workspaceId, taskId, owner);
-    return result.changes === 1;
+    const changed = await this.changes(WRITE_SQL.releaseTask, nextPollAtMs, workspaceId, taskId, owner);
+    return changed === 1;
   }
 
   // ── workspaces ───────────────────────────────────────────────────────────
@@ -210,13 +214,13 @@ export class SqliteStore implements Store {
   }
 
   async putWorkspace(w: WorkspaceRow): Promise<void> {
-    this.stmt(SQL.upsertWorkspace).run(...values(WORKSPACE, w));
+    await this.changes(SQL.upsertWorkspace, ...values(WORKSPACE, w));
   }
 
   // ── webhooks ─────────────────────────────────────────────────────────────
 
   async createWebhook(w: WebhookRow): Promise<void> {
-    this.stmt(SQL.insertWebhook).run(...values(WEBHOOK, w));
+    await this.changes(SQL.insertWebhook, ...values(WEBHOOK, w));
   }
 
   async getWebhook(id: string): Promise<WebhookRow | undefined> {
@@ -229,11 +233,11 @@ export class SqliteStore implements Store {
   }
 
   async updateWebhook(w: WebhookRow): Promise<boolean> {
-    return this.stmt(SQL.updateWebhook).run(...values(WEBHOOK, w), w.id).changes === 1;
+    return (await this.changes(SQL.updateWebhook, ...values(WEBHOOK, w), w.id)) === 1;
   }
 
   async deleteWebhook(id: string): Promise<boolean> {
-    return this.stmt("DELETE FROM webhooks WHERE id = ?").run(id).changes === 1;
+    return (await this.changes("DELETE FROM webhooks WHERE id = ?", id)) === 1;
   }
 
   // ── settings ─────────────────────────────────────────────────────────────
@@ -244,25 +248,22 @@ export class SqliteStore implements Store {
   }
 
   async compareAndSetSetting(key: string, expected: string | undefined, value: string): Promise<boolean> {
-    const result =
+    const changed =
       expected === undefined
-        ? this.stmt("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING").run(key, value)
-        : this.stmt("UPDATE settings SET value = ? WHERE key = ? AND value = ?").run(value, key, expected);
-    return result.changes === 1;
+        ? await this.changes("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING", key, value)
+        : await this.changes("UPDATE settings SET value = ? WHERE key = ? AND value = ?", value, key, expected);
+    return changed === 1;
   }
 
   // ── events and deliveries ────────────────────────────────────────────────
 
   async createEvent(e: EventRow): Promise<{ event: EventRow; created: boolean }> {
-    const created =
-      this.stmt(
-        `INSERT INTO events (id, type, workspace_id, task_id, body, created_at_ms) VALUES (?, ?, ?, ?, ?, ?)
-           ON CONFLICT (id) DO NOTHING`,
-      ).run(e.id, e.type, e.workspaceId, e.taskId, e.body, e.createdAtMs).changes === 1;
-    return {
-      event: created ? e : toEvent(this.stmt(SQL.eventById).get(e.id) as Row),
-      created,
-    };
+    return this.group.write(() => {
+      const created =
+        this.stmt(WRITE_SQL.insertEvent).run(e.id, e.type, e.workspaceId, e.taskId, e.body, e.createdAtMs).changes ===
+        1;
+      return { event: created ? e : toEvent(this.stmt(SQL.eventById).get(e.id) as Row), created };
+    });
   }
 
   async getEvent(id: string): Promise<EventRow | undefined> {
@@ -286,18 +287,15 @@ export class SqliteStore implements Store {
   }
 
   async createDeliveries(rows: readonly NewDelivery[]): Promise<string[]> {
-    const insert = this.stmt(
-      `INSERT INTO deliveries (id, event_id, webhook_id, url, status, next_attempt_at_ms, created_at_ms, event_type)
-       VALUES (?, ?, ?, ?, 'pending', ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
-    );
-    const run = this.db.transaction(() =>
+    const insert = this.stmt(WRITE_SQL.insertDelivery);
+    const created = await this.group.write(() =>
       rows.filter(
         (d) =>
           insert.run(d.id, d.eventId, d.webhookId, d.url, d.nextAttemptAtMs, d.createdAtMs, d.eventType ?? null)
             .changes === 1,
       ),
     );
-    return run.immediate().map((d) => d.id);
+    return created.map((d) => d.id);
   }
 
   async getDelivery(id: string): Promise<DeliveryRow | undefined> {
@@ -337,39 +335,37 @@ export class SqliteStore implements Store {
   }
 
   async purgeBefore(beforeMs: number, limit: number): Promise<{ events: number; deliveries: number }> {
-    return purgeBefore(this.db, (sql) => this.stmt(sql), beforeMs, limit);
+    return this.group.write(() => purgeBefore(this.db, (sql) => this.stmt(sql), beforeMs, limit));
   }
 
   async eraseTask(workspaceId: string, taskId: string): Promise<boolean> {
-    return eraseTask(this.db, (sql) => this.stmt(sql), workspaceId, taskId);
+    return this.group.write(() => eraseTask(this.db, (sql) => this.stmt(sql), workspaceId, taskId));
   }
 
   async claimDueDeliveries(claim: Claim & { ids?: readonly string[] }): Promise<DeliveryRow[]> {
     const only = claim.ids ? `AND id IN (SELECT value FROM json_each(?))` : "";
-    const rows = this.stmt(
-      `UPDATE deliveries SET lease_owner = ?, lease_until_ms = ?
+    const rows = await this.group.write(
+      () =>
+        this.stmt(
+          `UPDATE deliveries SET lease_owner = ?, lease_until_ms = ?
          WHERE id IN (${DUE_WORK_SQL.dueDeliveries} ${only} ORDER BY next_attempt_at_ms LIMIT ?)
          RETURNING *`,
-    ).all(
-      claim.owner,
-      claim.nowMs + claim.leaseMs,
-      claim.nowMs,
-      claim.nowMs,
-      ...(claim.ids ? [JSON.stringify(claim.ids)] : []),
-      claim.limit,
-    ) as Row[];
+        ).all(
+          claim.owner,
+          claim.nowMs + claim.leaseMs,
+          claim.nowMs,
+          claim.nowMs,
+          ...(claim.ids ? [JSON.stringify(claim.ids)] : []),
+          claim.limit,
+        ) as Row[],
+    );
     return rows.map(toDelivery).sort((a, b) => a.nextAttemptAtMs - b.nextAttemptAtMs);
   }
 
   async updateDelivery(claimed: DeliveryRow, owner: string, u: DeliveryUpdate): Promise<boolean> {
     const { id } = claimed;
-    const result = this.stmt(
-      `UPDATE deliveries SET status = ?, attempts = ?, next_attempt_at_ms = ?, last_attempt_at_ms = ?,
-           last_status_code = ?, last_error = ?, last_response = ?, delivered_at_ms = COALESCE(?, delivered_at_ms),
-           attempt_log = COALESCE(?, attempt_log),
-           lease_owner = NULL, lease_until_ms = 0
-         WHERE id = ? AND lease_owner = ?`,
-    ).run(
+    const changed = await this.changes(
+      WRITE_SQL.finishAttempt,
       u.status,
       u.attempts,
       u.nextAttemptAtMs,
@@ -382,18 +378,16 @@ export class SqliteStore implements Store {
       id,
       owner,
     );
-    return result.changes === 1;
+    return changed === 1;
   }
 
   async replayDelivery(id: string, nowMs: number): Promise<DeliveryRow | undefined> {
-    const r = this.stmt(
-      `UPDATE deliveries SET status = 'pending', next_attempt_at_ms = ?, lease_owner = NULL, lease_until_ms = 0
-         WHERE id = ? RETURNING *`,
-    ).get(nowMs, id);
+    const r = await this.group.write(() => this.stmt(WRITE_SQL.replayDelivery).get(nowMs, id));
     return r ? toDelivery(r as Row) : undefined;
   }
 
   async close(): Promise<void> {
+    this.group.flush();
     this.db.close();
   }
 }

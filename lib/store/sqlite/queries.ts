@@ -101,3 +101,30 @@ export function page<T>(
   const last = items[items.length - 1];
   return { items, cursor: rows.length > paging.limit && last ? encodeCursor(keyOf(last)) : undefined };
 }
+
+/** The writes of the due-work cycle (claims, results, new rows). */
+export const WRITE_SQL = {
+  insertTask: `INSERT INTO tasks (workspace_id, task_id, state, submitted_at_ms, registered_at_ms, next_poll_at_ms,
+    webhook_urls, metadata, profile)
+    VALUES (?, ?, 'active', ?, ?, ?, ?, ?, ?)`,
+  pollSooner: `UPDATE tasks SET next_poll_at_ms = ?
+    WHERE workspace_id = ? AND task_id = ? AND state = 'active' AND next_poll_at_ms = ? AND lease_until_ms <= ?`,
+  finishPoll: `UPDATE tasks SET status = COALESCE(?, status), state = COALESCE(?, state), next_poll_at_ms = ?,
+    poll_count = ?, polls_in_status = ?, last_polled_at_ms = COALESCE(?, last_polled_at_ms),
+    last_error = ?, terminal_at_ms = COALESCE(?, terminal_at_ms),
+    running_since_ms = COALESCE(?, running_since_ms), lease_owner = NULL, lease_until_ms = 0
+    WHERE workspace_id = ? AND task_id = ? AND lease_owner = ?`,
+  releaseTask: `UPDATE tasks SET next_poll_at_ms = ?, lease_owner = NULL, lease_until_ms = 0
+    WHERE workspace_id = ? AND task_id = ? AND lease_owner = ?`,
+  insertEvent: `INSERT INTO events (id, type, workspace_id, task_id, body, created_at_ms) VALUES (?, ?, ?, ?, ?, ?)
+    ON CONFLICT (id) DO NOTHING`,
+  insertDelivery: `INSERT INTO deliveries (id, event_id, webhook_id, url, status, next_attempt_at_ms, created_at_ms, event_type)
+    VALUES (?, ?, ?, ?, 'pending', ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+  finishAttempt: `UPDATE deliveries SET status = ?, attempts = ?, next_attempt_at_ms = ?, last_attempt_at_ms = ?,
+    last_status_code = ?, last_error = ?, last_response = ?, delivered_at_ms = COALESCE(?, delivered_at_ms),
+    attempt_log = COALESCE(?, attempt_log),
+    lease_owner = NULL, lease_until_ms = 0
+    WHERE id = ? AND lease_owner = ?`,
+  replayDelivery: `UPDATE deliveries SET status = 'pending', next_attempt_at_ms = ?, lease_owner = NULL, lease_until_ms = 0
+    WHERE id = ? RETURNING *`,
+} as const;

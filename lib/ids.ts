@@ -3,7 +3,7 @@
  * crash writes the same rows instead of new ones; a delivery's id is its `webhook-id` header.
  * Standard Webhooks ids must not contain `.`: these are prefix + lowercase hex.
  */
-import { createHash, randomBytes } from "node:crypto";
+import { createHash, randomBytes, randomFillSync } from "node:crypto";
 
 function digest(...parts: string[]): string {
   // Length-prefixed, so no two different part lists can produce the same input.
@@ -30,4 +30,20 @@ export type RandomBytes = (size: number) => Buffer;
 
 export function newWebhookId(random: RandomBytes = randomBytes): string {
   return `wh_${random(12).toString("hex")}`;
+}
+
+// One getrandom call per 4 KiB rather than per id: span ids are made for every request.
+const POOL = Buffer.alloc(4096);
+let poolOffset = POOL.length;
+
+/** `bytes` random bytes as lowercase hex, drawn from a pooled buffer (at most 256 bytes a call). */
+export function randomHex(bytes: number): string {
+  if (bytes > 256) throw new RangeError("randomHex draws at most 256 bytes");
+  if (poolOffset + bytes > POOL.length) {
+    randomFillSync(POOL);
+    poolOffset = 0;
+  }
+  const hex = POOL.toString("hex", poolOffset, poolOffset + bytes);
+  poolOffset += bytes;
+  return hex;
 }

@@ -3,10 +3,10 @@
  * of sending, and quick retries of connection errors. Shared by every delivery attempt and by the
  * API's test send, so a test event travels exactly as a real one does.
  */
-import { randomBytes } from "node:crypto";
 import pRetry from "p-retry";
 import type { Clock } from "../clock.js";
 import { coerceError, RefusedTargetError } from "../errors.js";
+import { randomHex } from "../ids.js";
 import { activeSecrets } from "../secrets.js";
 import type { WebhookSecret } from "../store/store.js";
 import { checkTarget, type Resolver } from "./guard.js";
@@ -29,9 +29,8 @@ export interface SignedMessage {
 
 /** `traceparent` (W3C Trace Context, version 00, sampled): the trace's id, a new span per request. */
 export function traceparent(traceId: string | undefined): string {
-  const trace =
-    traceId && /^[0-9a-f]{32}$/.test(traceId) && !/^0+$/.test(traceId) ? traceId : randomBytes(16).toString("hex");
-  return `00-${trace}-${randomBytes(8).toString("hex")}-01`;
+  const trace = traceId && /^[0-9a-f]{32}$/.test(traceId) && !/^0+$/.test(traceId) ? traceId : randomHex(16);
+  return `00-${trace}-${randomHex(8)}-01`;
 }
 
 export interface SignedSendDeps {

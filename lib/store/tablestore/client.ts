@@ -6,6 +6,7 @@
 import TableStoreSdk, { type AttributeValue, type Client, type Pk } from "tablestore";
 import type { Credentials, CredentialsProvider } from "../../quanmiao/credentials.js";
 import { type Attrs, attrsOf } from "./codecs.js";
+import { type IndexEntry, IndexWrites } from "./index-writes.js";
 
 // A static import, so that the FC bundles carry the SDK (CommonJS: the default import is its exports).
 export const TS = TableStoreSdk;
@@ -61,6 +62,10 @@ export interface TablestoreStoreOptions {
   readonly timeoutMs?: number;
   /** Waits between retries; injectable for tests. */
   readonly sleep?: (ms: number) => Promise<void>;
+  /** How many shards the due indexes are spread over (see shards.ts); only ever raise it. */
+  readonly dueShards?: number | undefined;
+  /** Where this process starts its round of the shards. */
+  readonly random?: (() => number) | undefined;
 }
 
 type Table = { readonly name: string };
@@ -69,7 +74,15 @@ export class TablestoreClient {
   private client: Client | undefined;
   private clientFor: string | undefined;
 
-  constructor(private readonly options: TablestoreStoreOptions) {}
+  /** Index entries, batched across this process's concurrent work (see index-writes.ts). */
+  private readonly indexes: IndexWrites;
+
+  constructor(private readonly options: TablestoreStoreOptions) {
+    this.indexes = new IndexWrites({
+      batch: (entries) => this.writeIndexes(entries),
+      single: (entry) => this.writeIndex(entry),
+    });
+  }
 
   /** One SDK client per credential set: on FC the STS credentials rotate between invocations. */
   async sdk(): Promise<Client> {
@@ -179,38 +192,47 @@ export class TablestoreClient {
     await this.write((c) => c.deleteRow({ tableName: table.name, condition: condition(IGNORE), primaryKey: pk }));
   }
 
-  /** An index entry: its key is all it says. */
-  async putIndex(table: Table, pk: Pk): Promise<void> {
-    await this.write((c) =>
-      c.putRow({
-        tableName: table.name,
-        condition: condition(IGNORE),
-        primaryKey: pk,
-        attributeColumns: [{ _: true }],
-      }),
-    );
+  /** An index entry: its key is all it says. Batched with the others of this turn. */
+  putIndex(table: Table, pk: Pk): Promise<void> {
+    return this.indexes.put(table.name, pk);
   }
 
-  /**
-   * Index entries in several tables with one BatchWriteRow (a request saved per entry). An entry
-   * the batch could not write is written alone; they are idempotent, so writing one twice is harmless.
-   */
+  /** Index entries, in several tables: the same batch carries them all. */
   async putIndexes(entries: ReadonlyArray<{ readonly table: Table; readonly pk: Pk }>): Promise<void> {
-    const tables = new Map<string, Array<Record<string, unknown>>>();
-    for (const { table, pk } of entries) {
-      const rows = tables.get(table.name) ?? [];
-      rows.push({ type: "PUT", condition: condition(IGNORE), primaryKey: pk, attributeColumns: [{ _: true }] });
-      tables.set(table.name, rows);
+    await Promise.all(entries.map((e) => this.indexes.put(e.table.name, e.pk)));
+  }
+
+  /** Drops an index entry (batched like puts). */
+  deleteIndex(table: Table, pk: Pk): Promise<void> {
+    return this.indexes.remove(table.name, pk);
+  }
+
+  private async writeIndexes(entries: readonly IndexEntry[]): Promise<boolean[]> {
+    const tables = new Map<string, Array<{ entry: number; row: Record<string, unknown> }>>();
+    for (const [i, e] of entries.entries()) {
+      const rows = tables.get(e.table) ?? [];
+      rows.push({ entry: i, row: indexRow(e) });
+      tables.set(e.table, rows);
     }
     let outcome: Array<{ isOk: boolean }> = [];
     await this.write(async (c) => {
-      outcome = (await c.batchWriteRow({ tables: [...tables].map(([tableName, rows]) => ({ tableName, rows })) }))
-        .tables;
+      outcome = (
+        await c.batchWriteRow({
+          tables: [...tables].map(([tableName, rows]) => ({ tableName, rows: rows.map((r) => r.row) })),
+        })
+      ).tables;
     });
     // The answer lists the rows table by table, in the order they were sent.
-    const sent = [...tables].flatMap(([name, rows]) => rows.map((r) => ({ name, pk: r.primaryKey as Pk })));
-    for (const [i, row] of sent.entries())
-      if (outcome[i]?.isOk !== true) await this.putIndex({ name: row.name }, row.pk);
+    const written = entries.map(() => false);
+    for (const [i, sent] of [...tables.values()].flat().entries()) written[sent.entry] = outcome[i]?.isOk === true;
+    return written;
+  }
+
+  private async writeIndex(e: IndexEntry): Promise<void> {
+    const row = { tableName: e.table, condition: condition(IGNORE), primaryKey: e.pk };
+    await this.write((c) =>
+      e.op === "PUT" ? c.putRow({ ...row, attributeColumns: [{ _: true }] }) : c.deleteRow(row),
+    );
   }
 
   /** BatchWriteRow, 200 rows a request; rows that failed for a retryable reason are written one by one. */
@@ -244,4 +266,10 @@ export class TablestoreClient {
     }
     return results;
   }
+}
+
+function indexRow(e: IndexEntry): Record<string, unknown> {
+  return e.op === "PUT"
+    ? { type: "PUT", condition: condition(IGNORE), primaryKey: e.pk, attributeColumns: [{ _: true }] }
+    : { type: "DELETE", condition: condition(IGNORE), primaryKey: e.pk };
 }

@@ -17,6 +17,8 @@ export type Env = Readonly<Record<string, string | undefined>>;
 export const DEFAULTS = {
   quanmiao: { endpoint: DEFAULT_ENDPOINT, connectTimeoutMs: 5_000, requestTimeoutMs: 30_000, connections: 8 },
   store: ".relay/relay.db",
+  /** Shards of Tablestore's due indexes (lib/store/tablestore/shards.ts). */
+  tablestore: { dueShards: 4, maxDueShards: 64 },
   poll: {
     intervalMinMs: 10_000,
     intervalMaxMs: 120_000,
@@ -63,6 +65,7 @@ const schema = z.object({
   RELAY_STORE: variable<StoreConfig>({ kind: "sqlite", path: DEFAULTS.store }, parseStore),
   TABLESTORE_ENDPOINT: variable<string | undefined>(undefined, (text) => text),
   TABLESTORE_INSTANCE: variable<string | undefined>(undefined, (text) => text),
+  TABLESTORE_DUE_SHARDS: integer(DEFAULTS.tablestore.dueShards, 1, DEFAULTS.tablestore.maxDueShards),
   RELAY_POLL_INTERVAL_MIN: duration(DEFAULTS.poll.intervalMinMs, { min: 1_000, max: 3_600_000 }),
   RELAY_POLL_INTERVAL_MAX: duration(DEFAULTS.poll.intervalMaxMs, { min: 1_000, max: 6 * 3_600_000 }),
   RELAY_POLL_SWEEP_INTERVAL: duration(DEFAULTS.poll.sweepIntervalMs, { min: 10_000, max: 24 * 3_600_000 }),
@@ -180,7 +183,12 @@ export interface Config {
   readonly credentials: Credentials | undefined;
   readonly quanmiao: QuanmiaoConfig;
   readonly store: StoreConfig;
-  readonly tablestore: { readonly endpoint: string | undefined; readonly instance: string | undefined };
+  readonly tablestore: {
+    readonly endpoint: string | undefined;
+    readonly instance: string | undefined;
+    /** How many shards the due indexes are spread over; raise it, never lower it (shards.ts). */
+    readonly dueShards: number;
+  };
   readonly poll: PollConfig;
   readonly delivery: DeliveryConfig;
   /**
@@ -286,7 +294,11 @@ export function loadConfig(env: Env): Config {
       connections: v.QUANMIAO_CONNECTIONS,
     },
     store: v.RELAY_STORE,
-    tablestore: { endpoint: v.TABLESTORE_ENDPOINT, instance: v.TABLESTORE_INSTANCE },
+    tablestore: {
+      endpoint: v.TABLESTORE_ENDPOINT,
+      instance: v.TABLESTORE_INSTANCE,
+      dueShards: v.TABLESTORE_DUE_SHARDS,
+    },
     poll: {
       intervalMinMs: v.RELAY_POLL_INTERVAL_MIN,
       intervalMaxMs: v.RELAY_POLL_INTERVAL_MAX,

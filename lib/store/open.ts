@@ -13,8 +13,8 @@ export async function openStore(
     return new SqliteStore(config.store.path);
   }
   const { TablestoreStore } = await import("./tablestore.js");
-  const { endpoint, instance } = config.tablestore;
+  const { endpoint, instance, dueShards } = config.tablestore;
   if (!endpoint || !instance)
     throw new Error("RELAY_STORE=tablestore needs TABLESTORE_ENDPOINT and TABLESTORE_INSTANCE");
-  return new TablestoreStore({ endpoint, instance, credentials });
+  return new TablestoreStore({ endpoint, instance, credentials, dueShards });
 }

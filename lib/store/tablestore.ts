@@ -3,7 +3,7 @@
  *
  * Tables (primary key → columns):
  *   relay_tasks            (ws, task)                    → the task row (S.TaskRow's fields)
- *   relay_task_due         (shard, due_at, ws, task)     → index of active tasks by next_poll_at
+ *   relay_task_due         (shard, due_at, ws, task)     → index of active tasks by next_poll_at (sharded: shards.ts)
  *   relay_task_queue       (ws, submitted_at, task)      → index of active tasks in submission order
  *   relay_task_events      (ws, task, event_id)          → which events a task has
  *   relay_workspaces       (ws)                          → S.WorkspaceRow
@@ -11,7 +11,7 @@
  *   relay_settings         (key)                         → value
  *   relay_events           (id)                          → the event, its body in ≤ 1.5 MB chunks
  *   relay_deliveries       (id)                          → S.DeliveryRow
- *   relay_delivery_due     (shard, due_at, id)           → index of pending deliveries by next_attempt_at
+ *   relay_delivery_due     (shard, due_at, id)           → index of pending deliveries by next_attempt_at (sharded)
  *   relay_delivery_by_event   (event_id, id)   and   relay_delivery_by_webhook (webhook_id, id)
  *
  * Due work in O(due): a claim reads the due index from the start up to now (GetRange), then takes
@@ -34,6 +34,7 @@ import { DeliveryTable } from "./tablestore/deliveries.js";
 import { Eraser } from "./tablestore/erase.js";
 import { EventTable } from "./tablestore/events.js";
 import { createMissingTables } from "./tablestore/schema.js";
+import { DEFAULT_DUE_SHARDS, DueShards } from "./tablestore/shards.js";
 import { TaskTable } from "./tablestore/tasks.js";
 import { SettingTable, WebhookTable, WorkspaceTable } from "./tablestore/webhooks.js";
 
@@ -52,13 +53,14 @@ export class TablestoreStore implements S.Store {
 
   constructor(options: TablestoreStoreOptions) {
     this.db = new TablestoreClient(options);
-    this.tasks = new TaskTable(this.db);
-    this.deliveries = new DeliveryTable(this.db);
+    this.settings = new SettingTable(this.db);
+    const shards = new DueShards(options.dueShards ?? DEFAULT_DUE_SHARDS, this.settings, options.random);
+    this.tasks = new TaskTable(this.db, shards);
+    this.deliveries = new DeliveryTable(this.db, shards);
     this.events = new EventTable(this.db);
     this.webhooks = new WebhookTable(this.db);
     this.workspaces = new WorkspaceTable(this.db);
-    this.settings = new SettingTable(this.db);
-    this.eraser = new Eraser(this.db);
+    this.eraser = new Eraser(this.db, shards);
   }
 
   registerTask(input: S.RegisterTaskInput, nowMs: number): Promise<{ task: S.TaskRow; created: boolean }> {

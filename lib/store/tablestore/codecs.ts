@@ -72,13 +72,18 @@ export const EVENT = columns(EVENT_FIELDS, named(KEYS)).filter((c) => c.field !=
 >;
 export const DELIVERY = columns(DELIVERY_FIELDS, named());
 
-/** Every due index has one partition today; the key column is there to shard it later. */
+/** The event-time index has one partition (see shards.ts for the due indexes, which have several). */
 export const SHARD = "0";
 
 export const keys = {
   task: (ws: string, task: string): Pk => [{ ws }, { task }],
-  taskDue: (due: number, ws: string, task: string): Pk => [{ shard: SHARD }, { due_at: long(due) }, { ws }, { task }],
+  taskDue: (shard: string, due: number, ws: string, task: string): Pk => [
+    { shard },
+    { due_at: long(due) },
+    { ws },
+    { task },
+  ],
   taskQueue: (ws: string, at: number, task: string): Pk => [{ ws }, { submitted_at: long(at) }, { task }],
-  deliveryDue: (due: number, id: string): Pk => [{ shard: SHARD }, { due_at: long(due) }, { id }],
+  deliveryDue: (shard: string, due: number, id: string): Pk => [{ shard }, { due_at: long(due) }, { id }],
   eventTime: (at: number, id: string): Pk => [{ shard: SHARD }, { created_at: long(at) }, { id }],
 };

@@ -14,38 +14,53 @@ import {
   EXPECT_EXIST,
   EXPECT_NOT_EXIST,
   eq,
-  IGNORE,
   putColumns,
   type TablestoreClient,
   TS,
 } from "./client.js";
-import { type Attrs, DELIVERY, keys, long, numOf, read, SHARD } from "./codecs.js";
+import { type Attrs, DELIVERY, keys, long, numOf, read } from "./codecs.js";
+import { LeasesSeen } from "./leases-seen.js";
 import { CREATE_GRACE_MS, TABLES } from "./schema.js";
+import type { DueShards } from "./shards.js";
 
 const toDelivery = (a: Attrs) => read(DELIVERY, a);
 const byId = (ids: readonly string[]): Pk[] => ids.map((id) => [{ id }]);
 const present = (rows: Array<Attrs | undefined>): DeliveryRow[] =>
   rows.filter((a): a is Attrs => a !== undefined).map(toDelivery);
 
+/** A due entry: a delivery due at a time (a rescheduled delivery is a new entry). */
+const entryKey = (id: string, due: number) => `${id}\u0000${due}`;
+
+interface DueEntry {
+  readonly shard: string;
+  readonly due: number;
+}
+
+/** A delivery to claim: found through its due entry, or named by id (a fan-out batch). */
+interface Candidate {
+  readonly id: string;
+  readonly entry?: DueEntry;
+}
+
 export class DeliveryTable {
-  constructor(private readonly db: TablestoreClient) {}
+  /** Leased rows whose due entries claims pass over (see leases-seen.ts). */
+  private readonly leases = new LeasesSeen();
+
+  constructor(
+    private readonly db: TablestoreClient,
+    private readonly shards: DueShards,
+  ) {}
 
   async create(rows: readonly NewDelivery[]): Promise<string[]> {
-    const index = (table: { name: string }, pk: Pk) => ({
-      table: table.name,
-      row: { type: "PUT", condition: condition(IGNORE), primaryKey: pk, attributeColumns: [{ _: true }] },
-    });
-    const indexRows = rows.flatMap((d) => [
-      index(TABLES.deliveryDue, keys.deliveryDue(d.nextAttemptAtMs, d.id)),
-      index(TABLES.deliveryByEvent, [{ event_id: d.eventId }, { id: d.id }]),
-      index(TABLES.deliveryByWebhook, [{ webhook_id: d.webhookId }, { id: d.id }]),
-    ]);
-    for (const table of new Set(indexRows.map((r) => r.table))) {
-      await this.db.batchWrite(
-        table,
-        indexRows.filter((r) => r.table === table).map((r) => r.row),
-      );
-    }
+    // Index entries first (one batch across the three tables): a crash after them leaves entries
+    // that readers repair, never a delivery no index finds.
+    await this.db.putIndexes(
+      rows.flatMap((d) => [
+        { table: TABLES.deliveryDue, pk: this.shards.deliveryDue(d.nextAttemptAtMs, d.id) },
+        { table: TABLES.deliveryByEvent, pk: [{ event_id: d.eventId }, { id: d.id }] as Pk },
+        { table: TABLES.deliveryByWebhook, pk: [{ webhook_id: d.webhookId }, { id: d.id }] as Pk },
+      ]),
+    );
     const created = await this.db.batchWrite(
       TABLES.deliveries.name,
       rows.map((d) => ({
@@ -111,16 +126,12 @@ export class DeliveryTable {
     // The index also holds leased (in-flight) and stale entries; reading the rows (100 per request)
     // filters them, which is cheaper than handing a deliver function ids it cannot claim. Reading
     // goes on past them, up to a bound, so a large in-flight set does not hide what is due behind it.
-    const end: Pk = [{ shard: SHARD }, { due_at: long(nowMs + 1) }, { id: TS.INF_MIN }];
+    const shards = await this.shards.round();
     const due: DuePosition[] = [];
+    const chunk = Math.min(limit * 2, 1_000);
     let from = after;
     for (let scanned = 0; due.length < limit && scanned < limit * 10; ) {
-      const start: Pk = from
-        ? keys.deliveryDue(from.dueMs, from.id)
-        : [{ shard: SHARD }, { due_at: TS.INF_MIN }, { id: TS.INF_MIN }];
-      const entries = (await this.db.range(TABLES.deliveryDue, start, end, Math.min(limit * 2, 1_000) + 1))
-        .map((r) => ({ id: String(r.id), dueMs: numOf(r.due_at) ?? 0 }))
-        .filter((e) => !from || e.dueMs !== from.dueMs || e.id !== from.id);
+      const { entries, complete } = await this.dueAfter(shards, from, nowMs, chunk);
       if (entries.length === 0) break;
       scanned += entries.length;
       from = entries[entries.length - 1];
@@ -130,82 +141,142 @@ export class DeliveryTable {
         if (!attrs || !entry || due.length >= limit) return;
         const d = toDelivery(attrs);
         // A stale entry (the row moved on) is skipped here; claims repair the index.
-        if (d.status === "pending" && d.nextAttemptAtMs === entry.dueMs && d.leaseUntilMs <= nowMs) due.push(entry);
+        if (d.status === "pending" && d.nextAttemptAtMs === entry.dueMs && d.leaseUntilMs <= nowMs)
+          due.push({ id: entry.id, dueMs: entry.dueMs });
       });
+      if (complete) break;
     }
     return due;
   }
 
+  /**
+   * Due entries strictly after `from` in (due, id) order across the shards: each shard read up to
+   * `chunk`, merged, and cut where the first full shard stops (beyond it another entry may sort in).
+   */
+  private async dueAfter(shards: readonly string[], from: DuePosition | undefined, nowMs: number, chunk: number) {
+    const reads = await Promise.all(
+      shards.map(async (shard) => {
+        const start: Pk = from
+          ? keys.deliveryDue(shard, from.dueMs, `${from.id}\u0000`)
+          : [{ shard }, { due_at: TS.INF_MIN }, { id: TS.INF_MIN }];
+        const end: Pk = [{ shard }, { due_at: long(nowMs + 1) }, { id: TS.INF_MIN }];
+        const rows = await this.db.range(TABLES.deliveryDue, start, end, chunk);
+        return {
+          full: rows.length >= chunk,
+          rows: rows.map((r) => ({ id: String(r.id), dueMs: numOf(r.due_at) ?? 0 })),
+        };
+      }),
+    );
+    const order = (a: DuePosition, b: DuePosition) => a.dueMs - b.dueMs || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+    const horizon = reads
+      .filter((r) => r.full)
+      .map((r) => r.rows[r.rows.length - 1] as DuePosition)
+      .sort(order)[0];
+    const entries = reads
+      .flatMap((r) => r.rows)
+      .filter((e) => !horizon || order(e, horizon) <= 0)
+      .sort(order);
+    return { entries, complete: horizon === undefined };
+  }
+
   /** From the due index: its entries count the pending (a stale one may count too), its first is the oldest. */
   async pending(nowMs: number, limit: number): Promise<{ count: number; oldestDueMs: number | undefined }> {
-    const entries = await this.db.range(
-      TABLES.deliveryDue,
-      [{ shard: SHARD }, { due_at: TS.INF_MIN }, { id: TS.INF_MIN }],
-      [{ shard: SHARD }, { due_at: TS.INF_MAX }, { id: TS.INF_MAX }],
-      limit,
-    );
-    const first = numOf(entries[0]?.due_at);
-    return { count: entries.length, oldestDueMs: first !== undefined && first <= nowMs ? first : undefined };
+    let count = 0;
+    let oldest: number | undefined;
+    for (const shard of await this.shards.round()) {
+      if (count >= limit) break;
+      const entries = await this.db.range(
+        TABLES.deliveryDue,
+        [{ shard }, { due_at: TS.INF_MIN }, { id: TS.INF_MIN }],
+        [{ shard }, { due_at: TS.INF_MAX }, { id: TS.INF_MAX }],
+        limit - count,
+      );
+      count += entries.length;
+      const first = numOf(entries[0]?.due_at);
+      if (first !== undefined && first <= nowMs && (oldest === undefined || first < oldest)) oldest = first;
+    }
+    return { count, oldestDueMs: oldest };
   }
 
   async claimDue(claim: Claim & { ids?: readonly string[] }): Promise<DeliveryRow[]> {
-    const candidates: Array<{ id: string; due: number | undefined }> = claim.ids
-      ? claim.ids.map((id) => ({ id, due: undefined }))
-      : (
-          await this.db.range(
-            TABLES.deliveryDue,
-            [{ shard: SHARD }, { due_at: TS.INF_MIN }, { id: TS.INF_MIN }],
-            [{ shard: SHARD }, { due_at: long(claim.nowMs + 1) }, { id: TS.INF_MIN }],
-            claim.limit * 4,
-          )
-        ).map((r) => ({ id: String(r.id), due: numOf(r.due_at) }));
     const claimed: string[] = [];
-    const tryClaim = async ({ id, due }: { id: string; due: number | undefined }): Promise<void> => {
-      const dueCondition =
-        due === undefined ? atMost("next_attempt_at", long(claim.nowMs)) : eq("next_attempt_at", long(due));
-      const ok = await this.db.write((c) =>
-        c.updateRow({
-          tableName: TABLES.deliveries.name,
-          condition: condition(
-            EXPECT_EXIST,
-            all(eq("status", "pending"), dueCondition, atMost("lease_until", long(claim.nowMs))),
-          ),
-          primaryKey: [{ id }],
-          updateOfAttributeColumns: [
-            { PUT: [{ lease_owner: claim.owner }, { lease_until: long(claim.nowMs + claim.leaseMs) }] },
-          ],
-        }),
-      );
-      if (ok) claimed.push(id);
-      else if (due !== undefined) await this.repairDue(id, due, claim.nowMs);
-    };
     // Conditional updates in parallel, never more at once than the claims still wanted, so a claim
     // is one round trip's latency per group rather than per row, and never takes more than `limit`.
-    for (let next = 0; claimed.length < claim.limit && next < candidates.length; ) {
-      const group = candidates.slice(next, next + claim.limit - claimed.length);
-      next += group.length;
-      await Promise.all(group.map(tryClaim));
-    }
+    const take = async (candidates: readonly Candidate[]) => {
+      for (let next = 0; claimed.length < claim.limit && next < candidates.length; ) {
+        const group = candidates.slice(next, next + claim.limit - claimed.length);
+        next += group.length;
+        await Promise.all(
+          group.map(async (c) => {
+            if (await this.claimOne(c, claim)) claimed.push(c.id);
+          }),
+        );
+      }
+    };
+    if (claim.ids) await take(claim.ids.map((id) => ({ id })));
+    else
+      for (const shard of await this.shards.round()) {
+        if (claimed.length >= claim.limit) break;
+        const entries = await this.db.range(
+          TABLES.deliveryDue,
+          [{ shard }, { due_at: TS.INF_MIN }, { id: TS.INF_MIN }],
+          [{ shard }, { due_at: long(claim.nowMs + 1) }, { id: TS.INF_MIN }],
+          Math.min(5_000, (claim.limit - claimed.length) * 4 + this.leases.size),
+        );
+        await take(
+          entries
+            .map((r) => ({ id: String(r.id), entry: { shard, due: numOf(r.due_at) ?? 0 } }))
+            .filter((c) => !this.leases.held(entryKey(c.id, c.entry.due), claim.nowMs)),
+        );
+      }
     const rows = present(await this.db.batchGet(TABLES.deliveries, byId(claimed)));
     return rows.sort((a, b) => a.nextAttemptAtMs - b.nextAttemptAtMs);
   }
 
-  /** Re-indexes or drops a due entry that disagrees with its delivery. */
-  private async repairDue(id: string, due: number, nowMs: number): Promise<void> {
+  private async claimOne({ id, entry }: Candidate, claim: Claim): Promise<boolean> {
+    const dueCondition =
+      entry === undefined ? atMost("next_attempt_at", long(claim.nowMs)) : eq("next_attempt_at", long(entry.due));
+    const ok = await this.db.write((c) =>
+      c.updateRow({
+        tableName: TABLES.deliveries.name,
+        condition: condition(
+          EXPECT_EXIST,
+          all(eq("status", "pending"), dueCondition, atMost("lease_until", long(claim.nowMs))),
+        ),
+        primaryKey: [{ id }],
+        updateOfAttributeColumns: [
+          { PUT: [{ lease_owner: claim.owner }, { lease_until: long(claim.nowMs + claim.leaseMs) }] },
+        ],
+      }),
+    );
+    if (ok && entry) this.leases.hold(entryKey(id, entry.due), claim.nowMs + claim.leaseMs);
+    else if (!ok && entry) await this.repairDue(id, entry, claim.nowMs);
+    return ok;
+  }
+
+  /** After a claim that failed: re-indexes or drops a due entry that disagrees with its delivery. */
+  private async repairDue(id: string, entry: DueEntry, nowMs: number): Promise<void> {
     const d = await this.get(id);
-    if (!d && due > nowMs - CREATE_GRACE_MS) return; // its delivery may still be being created
-    if (d?.status === "pending" && d.nextAttemptAtMs === due) return;
-    if (d?.status === "pending") await this.db.putIndex(TABLES.deliveryDue, keys.deliveryDue(d.nextAttemptAtMs, id));
-    await this.db.deleteRow(TABLES.deliveryDue, keys.deliveryDue(due, id));
+    if (!d && entry.due > nowMs - CREATE_GRACE_MS) return; // its delivery may still be being created
+    if (d?.status === "pending" && d.nextAttemptAtMs === entry.due) {
+      // Leased by another claimer: the entry is right, and not worth trying again before the lease ends.
+      if (d.leaseUntilMs > nowMs) this.leases.hold(entryKey(id, entry.due), d.leaseUntilMs);
+      return;
+    }
+    if (d?.status === "pending")
+      await this.db.putIndex(TABLES.deliveryDue, this.shards.deliveryDue(d.nextAttemptAtMs, id));
+    // Where it was found: written under another shard count, it is not where this count puts it.
+    await this.db.deleteIndex(TABLES.deliveryDue, keys.deliveryDue(entry.shard, entry.due, id));
   }
 
   private async moveDue(id: string, from: number, to: number | undefined): Promise<void> {
-    if (to !== undefined && to !== from) await this.db.putIndex(TABLES.deliveryDue, keys.deliveryDue(to, id));
-    if (to !== from) await this.db.deleteRow(TABLES.deliveryDue, keys.deliveryDue(from, id));
+    if (to !== undefined && to !== from) await this.db.putIndex(TABLES.deliveryDue, this.shards.deliveryDue(to, id));
+    if (to !== from) await this.db.deleteIndex(TABLES.deliveryDue, this.shards.deliveryDue(from, id));
   }
 
   async update(d: DeliveryRow, owner: string, u: DeliveryUpdate): Promise<boolean> {
     const { id } = d;
+    this.leases.release(entryKey(id, d.nextAttemptAtMs));
     const ok = await this.db.write((c) =>
       c.updateRow({
         tableName: TABLES.deliveries.name,
@@ -247,9 +318,9 @@ export class DeliveryTable {
       }),
     );
     if (!ok) return undefined;
-    await this.db.putIndex(TABLES.deliveryDue, keys.deliveryDue(nowMs, id));
+    await this.db.putIndex(TABLES.deliveryDue, this.shards.deliveryDue(nowMs, id));
     if (d.status === "pending" && d.nextAttemptAtMs !== nowMs)
-      await this.db.deleteRow(TABLES.deliveryDue, keys.deliveryDue(d.nextAttemptAtMs, id));
+      await this.db.deleteIndex(TABLES.deliveryDue, this.shards.deliveryDue(d.nextAttemptAtMs, id));
     return this.get(id);
   }
 }

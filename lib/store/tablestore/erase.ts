@@ -7,9 +7,13 @@ import type { Pk } from "tablestore";
 import { type TablestoreClient, TS } from "./client.js";
 import { type Attrs, DELIVERY, keys, long, numOf, read, SHARD } from "./codecs.js";
 import { TABLES } from "./schema.js";
+import type { DueShards } from "./shards.js";
 
 export class Eraser {
-  constructor(private readonly db: TablestoreClient) {}
+  constructor(
+    private readonly db: TablestoreClient,
+    private readonly shards: DueShards,
+  ) {}
 
   /**
    * Up to `limit` events created before `beforeMs`, oldest first, each with its deliveries — but
@@ -60,7 +64,7 @@ export class Eraser {
     const task = await this.db.get(TABLES.tasks, keys.task(workspaceId, taskId));
     if (!task) return false;
     await this.db.deleteRow(TABLES.tasks, keys.task(workspaceId, taskId));
-    await this.db.deleteRow(TABLES.taskDue, keys.taskDue(numOf(task.next_poll_at) ?? 0, workspaceId, taskId));
+    await this.db.deleteRow(TABLES.taskDue, this.shards.taskDue(numOf(task.next_poll_at) ?? 0, workspaceId, taskId));
     await this.db.deleteRow(TABLES.taskQueue, keys.taskQueue(workspaceId, numOf(task.submitted_at) ?? 0, taskId));
     return true;
   }
@@ -85,7 +89,7 @@ export class Eraser {
     for (const d of deliveries) {
       await this.db.deleteRow(TABLES.deliveries, [{ id: d.id }]);
       if (d.status === "pending")
-        await this.db.deleteRow(TABLES.deliveryDue, keys.deliveryDue(d.nextAttemptAtMs, d.id));
+        await this.db.deleteRow(TABLES.deliveryDue, this.shards.deliveryDue(d.nextAttemptAtMs, d.id));
       await this.db.deleteRow(TABLES.deliveryByWebhook, [{ webhook_id: d.webhookId }, { id: d.id }]);
     }
     for (const r of index)

@@ -18,13 +18,31 @@ import {
   type TablestoreClient,
   TS,
 } from "./client.js";
-import { type Attrs, keys, long, numOf, read, SHARD, TASK } from "./codecs.js";
+import { type Attrs, keys, long, numOf, read, TASK } from "./codecs.js";
+import { LeasesSeen } from "./leases-seen.js";
 import { CREATE_GRACE_MS, TABLES } from "./schema.js";
+import type { DueShards } from "./shards.js";
 
 const toTask = (a: Attrs) => read(TASK, a);
+/** A due entry: a task due at a time (a moved task is a new entry). */
+const entryKey = (ws: string, task: string, due: number) => `${ws}\u0000${task}\u0000${due}`;
+
+interface DueEntry {
+  readonly shard: string;
+  readonly due: number;
+  readonly ws: string;
+  readonly task: string;
+}
 
 export class TaskTable {
-  constructor(private readonly db: TablestoreClient) {}
+  private readonly leases = new LeasesSeen();
+  /** Claimed entries found outside the shard their key hashes to now (the count changed since). */
+  private readonly strays = new Map<string, string>();
+
+  constructor(
+    private readonly db: TablestoreClient,
+    private readonly shards: DueShards,
+  ) {}
 
   async register(input: RegisterTaskInput, nowMs: number): Promise<{ task: TaskRow; created: boolean }> {
     for (;;) {
@@ -48,34 +66,31 @@ export class TaskTable {
       const nextPollAtMs = input.firstPollAtMs ?? nowMs;
       // Index rows first: a crash after them leaves entries the readers repair, never a lost task.
       await this.db.putIndexes([
-        { table: TABLES.taskDue, pk: keys.taskDue(nextPollAtMs, input.workspaceId, input.taskId) },
+        { table: TABLES.taskDue, pk: this.shards.taskDue(nextPollAtMs, input.workspaceId, input.taskId) },
         { table: TABLES.taskQueue, pk: keys.taskQueue(input.workspaceId, submittedAtMs, input.taskId) },
       ]);
+      const columns = {
+        state: "active",
+        submitted_at: long(submittedAtMs),
+        registered_at: long(nowMs),
+        next_poll_at: long(nextPollAtMs),
+        poll_count: long(0),
+        polls_in_status: long(0),
+        lease_until: long(0),
+        webhook_urls: JSON.stringify([...new Set(input.webhookUrls ?? [])]),
+        metadata: JSON.stringify(input.metadata ?? {}),
+        profile: input.profile,
+      };
       const created = await this.db.write((c) =>
         c.putRow({
           tableName: TABLES.tasks.name,
           condition: condition(EXPECT_NOT_EXIST),
           primaryKey: keys.task(input.workspaceId, input.taskId),
-          attributeColumns: putColumns(
-            Object.entries({
-              state: "active",
-              submitted_at: long(submittedAtMs),
-              registered_at: long(nowMs),
-              next_poll_at: long(nextPollAtMs),
-              poll_count: long(0),
-              polls_in_status: long(0),
-              lease_until: long(0),
-              webhook_urls: JSON.stringify([...new Set(input.webhookUrls ?? [])]),
-              metadata: JSON.stringify(input.metadata ?? {}),
-              profile: input.profile,
-            }),
-          ),
+          attributeColumns: putColumns(Object.entries(columns)),
         }),
       );
-      if (created) {
-        const task = await this.get(input.workspaceId, input.taskId);
-        if (task) return { task, created: true };
-      }
+      // The row is what was just written: no read to return it.
+      if (created) return { task: toTask({ ...columns, ws: input.workspaceId, task: input.taskId } as Attrs), created };
     }
   }
 
@@ -118,36 +133,32 @@ export class TaskTable {
     };
   }
 
+  /**
+   * Shard by shard (this process's round), the due entries up to now; each taken by a conditional
+   * update of its task, in parallel but never more at once than the claims still wanted.
+   */
   async claimDue(claim: Claim): Promise<TaskRow[]> {
-    const candidates = await this.db.range(
-      TABLES.taskDue,
-      [{ shard: SHARD }, { due_at: TS.INF_MIN }, { ws: TS.INF_MIN }, { task: TS.INF_MIN }],
-      [{ shard: SHARD }, { due_at: long(claim.nowMs + 1) }, { ws: TS.INF_MIN }, { task: TS.INF_MIN }],
-      claim.limit * 4,
-    );
     const claimed: Array<[string, string]> = [];
-    for (const c of candidates) {
+    for (const shard of await this.shards.round()) {
       if (claimed.length >= claim.limit) break;
-      const due = numOf(c.due_at) ?? 0;
-      const ws = String(c.ws);
-      const task = String(c.task);
-      const ok = await this.db.write((client) =>
-        client.updateRow({
-          tableName: TABLES.tasks.name,
-          condition: condition(
-            EXPECT_EXIST,
-            all(eq("state", "active"), eq("next_poll_at", long(due)), atMost("lease_until", long(claim.nowMs))),
-          ),
-          primaryKey: keys.task(ws, task),
-          updateOfAttributeColumns: [
-            { PUT: [{ lease_owner: claim.owner }, { lease_until: long(claim.nowMs + claim.leaseMs) }] },
-          ],
-        }),
-      );
-      if (ok) claimed.push([ws, task]);
-      else {
-        const t = await this.get(ws, task);
-        if (t?.state !== "active" || t.nextPollAtMs !== due) await this.repairDue(due, ws, task, claim.nowMs);
+      const entries = (
+        await this.db.range(
+          TABLES.taskDue,
+          [{ shard }, { due_at: TS.INF_MIN }, { ws: TS.INF_MIN }, { task: TS.INF_MIN }],
+          [{ shard }, { due_at: long(claim.nowMs + 1) }, { ws: TS.INF_MIN }, { task: TS.INF_MIN }],
+          Math.min(5_000, (claim.limit - claimed.length) * 4 + this.leases.size),
+        )
+      )
+        .map((c): DueEntry => ({ shard, due: numOf(c.due_at) ?? 0, ws: String(c.ws), task: String(c.task) }))
+        .filter((e) => !this.leases.held(entryKey(e.ws, e.task, e.due), claim.nowMs));
+      for (let next = 0; claimed.length < claim.limit && next < entries.length; ) {
+        const group = entries.slice(next, next + claim.limit - claimed.length);
+        next += group.length;
+        await Promise.all(
+          group.map(async (e) => {
+            if (await this.claimOne(e, claim)) claimed.push([e.ws, e.task]);
+          }),
+        );
       }
     }
     const rows = await this.db.batchGet(
@@ -160,15 +171,41 @@ export class TaskTable {
       .sort((a, b) => a.nextPollAtMs - b.nextPollAtMs);
   }
 
-  /** Re-indexes or drops a due entry that disagrees with its task. */
-  private async repairDue(due: number, ws: string, task: string, nowMs: number): Promise<void> {
-    const t = await this.get(ws, task);
-    if (!t && due > nowMs - CREATE_GRACE_MS) return; // its task may still be being created
-    if (t && t.state === "active" && t.nextPollAtMs !== due) {
-      await this.db.putIndex(TABLES.taskDue, keys.taskDue(t.nextPollAtMs, ws, task));
+  private async claimOne(e: DueEntry, claim: Claim): Promise<boolean> {
+    const ok = await this.db.write((client) =>
+      client.updateRow({
+        tableName: TABLES.tasks.name,
+        condition: condition(
+          EXPECT_EXIST,
+          all(eq("state", "active"), eq("next_poll_at", long(e.due)), atMost("lease_until", long(claim.nowMs))),
+        ),
+        primaryKey: keys.task(e.ws, e.task),
+        updateOfAttributeColumns: [
+          { PUT: [{ lease_owner: claim.owner }, { lease_until: long(claim.nowMs + claim.leaseMs) }] },
+        ],
+      }),
+    );
+    const key = entryKey(e.ws, e.task, e.due);
+    if (ok) {
+      this.leases.hold(key, claim.nowMs + claim.leaseMs);
+      if (e.shard !== this.shards.taskShard(e.ws, e.task) && this.strays.size < 10_000) this.strays.set(key, e.shard);
+    } else await this.repairDue(e, claim.nowMs);
+    return ok;
+  }
+
+  /** After a claim that failed: re-indexes or drops a due entry that disagrees with its task. */
+  private async repairDue(e: DueEntry, nowMs: number): Promise<void> {
+    const t = await this.get(e.ws, e.task);
+    if (!t && e.due > nowMs - CREATE_GRACE_MS) return; // its task may still be being created
+    if (t?.state === "active" && t.nextPollAtMs === e.due) {
+      // Leased by another claimer: the entry is right, and not worth trying again before the lease ends.
+      if (t.leaseUntilMs > nowMs) this.leases.hold(entryKey(e.ws, e.task, e.due), t.leaseUntilMs);
+      return;
     }
-    if (t?.state !== "active" || t.nextPollAtMs !== due)
-      await this.db.deleteRow(TABLES.taskDue, keys.taskDue(due, ws, task));
+    if (t?.state === "active")
+      await this.db.putIndex(TABLES.taskDue, this.shards.taskDue(t.nextPollAtMs, e.ws, e.task));
+    // Where it was found: written under another shard count, it is not where this count puts it.
+    await this.db.deleteIndex(TABLES.taskDue, keys.taskDue(e.shard, e.due, e.ws, e.task));
   }
 
   // The queue index alone: one GetRange, no rows read (an entry a crash left behind counts too).
@@ -194,7 +231,7 @@ export class TaskTable {
         const t = a ? toTask(a) : undefined;
         const at = numOf(e.submitted_at) ?? 0;
         if (t && t.state === "active" && t.submittedAtMs === at) out.push(t);
-        else await this.db.deleteRow(TABLES.taskQueue, keys.taskQueue(workspaceId, at, String(e.task))); // stale
+        else await this.db.deleteIndex(TABLES.taskQueue, keys.taskQueue(workspaceId, at, String(e.task))); // stale
       }
       const last = entries[entries.length - 1] as Attrs;
       from = [
@@ -206,10 +243,18 @@ export class TaskTable {
     return out;
   }
 
+  /** The due entry a task is leaving: where its claim found it, else where its key hashes to. */
+  private heldEntry(due: number, ws: string, task: string): Pk {
+    const key = entryKey(ws, task, due);
+    const shard = this.strays.get(key) ?? this.shards.taskShard(ws, task);
+    this.strays.delete(key);
+    return keys.taskDue(shard, due, ws, task);
+  }
+
   /** Moves a task's due entry from `from` to `to` (new entry first: a crash leaves a repairable extra). */
   private async moveDue(ws: string, task: string, from: number, to: number | undefined): Promise<void> {
-    if (to !== undefined && to !== from) await this.db.putIndex(TABLES.taskDue, keys.taskDue(to, ws, task));
-    if (to !== from) await this.db.deleteRow(TABLES.taskDue, keys.taskDue(from, ws, task));
+    if (to !== undefined && to !== from) await this.db.putIndex(TABLES.taskDue, this.shards.taskDue(to, ws, task));
+    if (to !== from) await this.db.deleteIndex(TABLES.taskDue, this.heldEntry(from, ws, task));
   }
 
   // A write, not a read and a write: the condition holds the task to what the planner read.
@@ -248,9 +293,12 @@ export class TaskTable {
     if (u.terminalAtMs !== undefined) values.terminal_at = long(u.terminalAtMs);
     if (u.runningSinceMs !== undefined) values.running_since = long(u.runningSinceMs);
     if (!(await this.leasedUpdate(t, owner, values))) return false;
-    const done = (u.state ?? t.state) === "done";
-    await this.moveDue(workspaceId, taskId, t.nextPollAtMs, done ? undefined : u.nextPollAtMs);
-    if (done) await this.db.deleteRow(TABLES.taskQueue, keys.taskQueue(workspaceId, t.submittedAtMs, taskId));
+    if ((u.state ?? t.state) !== "done") await this.moveDue(workspaceId, taskId, t.nextPollAtMs, u.nextPollAtMs);
+    else
+      await Promise.all([
+        this.db.deleteIndex(TABLES.taskDue, this.heldEntry(t.nextPollAtMs, workspaceId, taskId)),
+        this.db.deleteIndex(TABLES.taskQueue, keys.taskQueue(workspaceId, t.submittedAtMs, taskId)),
+      ]);
     return true;
   }
 
@@ -263,6 +311,7 @@ export class TaskTable {
 
   /** An update that only the lease's holder can make. */
   private leasedUpdate(t: TaskRow, owner: string, values: Record<string, AttributeValue | undefined>) {
+    this.leases.release(entryKey(t.workspaceId, t.taskId, t.nextPollAtMs));
     return this.db.write((c) =>
       c.updateRow({
         tableName: TABLES.tasks.name,

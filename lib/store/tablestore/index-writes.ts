@@ -37,6 +37,8 @@ export class IndexWrites {
   private pending: Pending[] = [];
   private readonly keys = new Set<string>();
   private scheduled = false;
+  /** A batch the next one must follow: the one sent early because a row was written twice. */
+  private before: Promise<void> | undefined;
 
   constructor(
     private readonly writer: IndexWriter,
@@ -52,9 +54,10 @@ export class IndexWrites {
   }
 
   private add(entry: IndexEntry): Promise<void> {
-    // A batch may not name one row twice; a second write of a row starts the next batch.
+    // A batch may not name one row twice; a second write of a row starts the next batch, sent only
+    // after the first is written, so the row ends as its last write says.
     const key = `${entry.table}\u0000${JSON.stringify(entry.pk)}`;
-    if (this.keys.has(key)) this.flush();
+    if (this.keys.has(key)) this.before = this.flush();
     const done = new Promise<void>((resolve, reject) => this.pending.push({ ...entry, resolve, reject }));
     this.keys.add(key);
     if (this.pending.length >= MAX_BATCH_ROWS) this.flush();
@@ -68,13 +71,15 @@ export class IndexWrites {
     return done;
   }
 
-  /** Sends what is pending now. */
-  flush(): void {
-    if (this.pending.length === 0) return;
+  /** Sends what is pending now; resolves when it is written (its callers hear of failures). */
+  flush(): Promise<void> {
+    if (this.pending.length === 0) return Promise.resolve();
     const batch = this.pending;
     this.pending = [];
     this.keys.clear();
-    void this.send(batch);
+    const before = this.before;
+    this.before = undefined;
+    return before ? before.then(() => this.send(batch)) : this.send(batch);
   }
 
   private async send(batch: readonly Pending[]): Promise<void> {

@@ -1,6 +1,11 @@
 import type { Pk } from "tablestore";
 import { describe, expect, it } from "vitest";
-import { type IndexEntry, IndexWrites, MAX_BATCH_ROWS } from "../../../../lib/store/tablestore/index-writes.js";
+import {
+  type IndexEntry,
+  type IndexOp,
+  IndexWrites,
+  MAX_BATCH_ROWS,
+} from "../../../../lib/store/tablestore/index-writes.js";
 
 /** A writer that records each request and fails the rows (or whole requests) it is told to. */
 function recorder(options: { failRows?: (e: IndexEntry) => boolean; failBatch?: Error; failSingle?: Error } = {}) {
@@ -90,5 +95,32 @@ describe("index writes", () => {
     runFlushes();
     await Promise.all(many);
     expect(batches.map((b) => b.length)).toEqual([MAX_BATCH_ROWS, 5]);
+  });
+
+  it("the batch after a row's second write is sent only once the first is written", async () => {
+    const sent: IndexOp[][] = [];
+    let finishFirst: (() => void) | undefined;
+    const flushes: Array<() => void> = [];
+    const writes = new IndexWrites(
+      {
+        batch(entries) {
+          sent.push(entries.map((e) => e.op));
+          if (sent.length > 1) return Promise.resolve(entries.map(() => true));
+          return new Promise((resolve) => {
+            finishFirst = () => resolve(entries.map(() => true));
+          });
+        },
+        async single() {},
+      },
+      (flush) => flushes.push(flush),
+    );
+    const put = writes.put("a", pk("1"));
+    const removed = writes.remove("a", pk("1"));
+    for (const f of flushes.splice(0)) f();
+    await new Promise((r) => setImmediate(r));
+    expect(sent).toEqual([["PUT"]]); // the delete waits: sent now, it could overtake the put
+    finishFirst?.();
+    await Promise.all([put, removed]);
+    expect(sent).toEqual([["PUT"], ["DELETE"]]);
   });
 });

@@ -35,6 +35,7 @@ export interface ShardSettings {
 export class DueShards {
   private readable: Promise<number> | undefined;
   private cursor: number;
+  private readonly random: () => number;
 
   constructor(
     /** How many shards new entries are spread over. */
@@ -44,7 +45,19 @@ export class DueShards {
   ) {
     if (!Number.isInteger(count) || count < 1 || count > MAX_DUE_SHARDS)
       throw new RangeError(`due shards must be an integer from 1 to ${MAX_DUE_SHARDS}, not ${count}`);
+    this.random = random;
     this.cursor = Math.floor(random() * count);
+  }
+
+  /**
+   * A shard's due window, starting at a random entry and wrapping round: with several shards, several processes claim from one window at once, and different
+   * starting points keep them off the same rows. Order within a shard is then only approximately
+   * soonest first, as it is across shards; with one shard it stays exact (offset 0).
+   */
+  rotate<T>(window: readonly T[], shardsRead: number): T[] {
+    if (shardsRead <= 1 || window.length < 2) return [...window];
+    const start = Math.floor(this.random() * window.length);
+    return [...window.slice(start), ...window.slice(0, start)];
   }
 
   /** The shard of an entry, from the key of what it indexes. */

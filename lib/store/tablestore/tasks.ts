@@ -139,26 +139,31 @@ export class TaskTable {
    */
   async claimDue(claim: Claim): Promise<TaskRow[]> {
     const claimed: Array<[string, string]> = [];
-    for (const shard of await this.shards.round()) {
+    const shards = await this.shards.round();
+    for (const shard of shards) {
       if (claimed.length >= claim.limit) break;
-      const entries = (
+      const window = (
         await this.db.range(
           TABLES.taskDue,
           [{ shard }, { due_at: TS.INF_MIN }, { ws: TS.INF_MIN }, { task: TS.INF_MIN }],
           [{ shard }, { due_at: long(claim.nowMs + 1) }, { ws: TS.INF_MIN }, { task: TS.INF_MIN }],
-          Math.min(5_000, (claim.limit - claimed.length) * 4 + this.leases.size),
+          Math.min(5_000, (claim.limit - claimed.length) * 8 + this.leases.size),
         )
       )
         .map((c): DueEntry => ({ shard, due: numOf(c.due_at) ?? 0, ws: String(c.ws), task: String(c.task) }))
         .filter((e) => !this.leases.held(entryKey(e.ws, e.task, e.due), claim.nowMs));
+      const entries = this.shards.rotate(window, shards.length);
       for (let next = 0; claimed.length < claim.limit && next < entries.length; ) {
         const group = entries.slice(next, next + claim.limit - claimed.length);
         next += group.length;
+        const failed: DueEntry[] = [];
         await Promise.all(
           group.map(async (e) => {
             if (await this.claimOne(e, claim)) claimed.push([e.ws, e.task]);
+            else failed.push(e);
           }),
         );
+        await this.repairDue(failed, claim.nowMs);
       }
     }
     const rows = await this.db.batchGet(
@@ -189,23 +194,36 @@ export class TaskTable {
     if (ok) {
       this.leases.hold(key, claim.nowMs + claim.leaseMs);
       if (e.shard !== this.shards.taskShard(e.ws, e.task) && this.strays.size < 10_000) this.strays.set(key, e.shard);
-    } else await this.repairDue(e, claim.nowMs);
+    }
     return ok;
   }
 
-  /** After a claim that failed: re-indexes or drops a due entry that disagrees with its task. */
-  private async repairDue(e: DueEntry, nowMs: number): Promise<void> {
-    const t = await this.get(e.ws, e.task);
-    if (!t && e.due > nowMs - CREATE_GRACE_MS) return; // its task may still be being created
-    if (t?.state === "active" && t.nextPollAtMs === e.due) {
-      // Leased by another claimer: the entry is right, and not worth trying again before the lease ends.
-      if (t.leaseUntilMs > nowMs) this.leases.hold(entryKey(e.ws, e.task, e.due), t.leaseUntilMs);
-      return;
-    }
-    if (t?.state === "active")
-      await this.db.putIndex(TABLES.taskDue, this.shards.taskDue(t.nextPollAtMs, e.ws, e.task));
-    // Where it was found: written under another shard count, it is not where this count puts it.
-    await this.db.deleteIndex(TABLES.taskDue, keys.taskDue(e.shard, e.due, e.ws, e.task));
+  /**
+   * After claims that failed: their tasks read in one request, and each entry that disagrees with
+   * its task re-indexed or dropped; one that is right is leased by another claimer, and passed over
+   * until that lease ends.
+   */
+  private async repairDue(failed: readonly DueEntry[], nowMs: number): Promise<void> {
+    if (failed.length === 0) return;
+    const rows = await this.db.batchGet(
+      TABLES.tasks,
+      failed.map((e) => keys.task(e.ws, e.task)),
+    );
+    await Promise.all(
+      failed.map(async (e, i) => {
+        const a = rows[i];
+        const t = a ? toTask(a) : undefined;
+        if (!t && e.due > nowMs - CREATE_GRACE_MS) return; // its task may still be being created
+        if (t?.state === "active" && t.nextPollAtMs === e.due) {
+          if (t.leaseUntilMs > nowMs) this.leases.hold(entryKey(e.ws, e.task, e.due), t.leaseUntilMs);
+          return;
+        }
+        if (t?.state === "active")
+          await this.db.putIndex(TABLES.taskDue, this.shards.taskDue(t.nextPollAtMs, e.ws, e.task));
+        // Where it was found: written under another shard count, it is not where this count puts it.
+        await this.db.deleteIndex(TABLES.taskDue, keys.taskDue(e.shard, e.due, e.ws, e.task));
+      }),
+    );
   }
 
   // The queue index alone: one GetRange, no rows read (an entry a crash left behind counts too).

@@ -54,6 +54,12 @@ describe("due shards", () => {
     expect(await new DueShards(1, settings()).round()).toEqual(["0"]);
   });
 
+  it("with several shards, a claim starts at a random point of its window; with one, in order", () => {
+    const window = ["a", "b", "c", "d"];
+    expect(new DueShards(4, settings(), () => 0.5).rotate(window, 4)).toEqual(["c", "d", "a", "b"]);
+    expect(new DueShards(1, settings(), () => 0.5).rotate(window, 1)).toEqual(window);
+  });
+
   it("refuses a count out of range, saying what is allowed", () => {
     expect(() => new DueShards(0, settings())).toThrow(/from 1 to 64/);
     expect(() => new DueShards(65, settings())).toThrow(/from 1 to 64/);

@@ -7,7 +7,7 @@
  */
 import { deliveryId, eventId, taskTargetId } from "./ids.js";
 import type { JsonObject } from "./quanmiao/schema.js";
-import type { EventRow, NewDelivery, TaskRow, WebhookRow } from "./store/store.js";
+import type { DeliveryRow, EventRow, NewDelivery, TaskRow, WebhookRow } from "./store/store.js";
 
 export const EVENT_TYPES = [
   "video_analysis.succeeded",
@@ -91,6 +91,29 @@ export function taskUrlsWant(event: Pick<EventRow, "type">): boolean {
  * was registered with (terminal events only). Ids are derived from (event, target), so writing them
  * again creates nothing twice.
  */
+/** A delivery as its row reads right after `createDeliveries` wrote it. */
+export function createdDelivery(d: NewDelivery): DeliveryRow {
+  return {
+    id: d.id,
+    eventId: d.eventId,
+    webhookId: d.webhookId,
+    url: d.url,
+    status: "pending",
+    attempts: 0,
+    nextAttemptAtMs: d.nextAttemptAtMs,
+    lastAttemptAtMs: undefined,
+    lastStatusCode: undefined,
+    lastError: undefined,
+    lastResponse: undefined,
+    leaseOwner: d.leaseOwner,
+    leaseUntilMs: d.leaseUntilMs ?? 0,
+    createdAtMs: d.createdAtMs,
+    deliveredAtMs: undefined,
+    eventType: d.eventType,
+    attemptLog: undefined,
+  };
+}
+
 export function deliveriesFor(
   event: EventRow,
   webhooks: readonly WebhookRow[],

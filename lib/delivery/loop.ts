@@ -23,6 +23,8 @@ export interface DeliveryLoopOptions {
   readonly timeLeft: () => boolean;
   /** Only these deliveries (a fan-out batch); otherwise whatever is due. */
   readonly ids?: readonly string[] | undefined;
+  /** Deliveries already leased to this run, taken (from the front) before any claimed one. */
+  readonly owned?: DeliveryRow[] | undefined;
 }
 
 export function countOutcome(counts: DeliveryCounts, outcome: DeliveryOutcome): void {
@@ -81,7 +83,7 @@ export async function deliverDue(
     for (;;) {
       if (claimed.length <= claimSize / 2) void claimMore();
       // Rows already claimed are attempted even when time is short: the run's reserve is for them.
-      const row = claimed.shift();
+      const row = options.owned?.shift() ?? claimed.shift();
       if (row) return row;
       if (drained || !options.timeLeft()) return undefined;
       await claimMore();

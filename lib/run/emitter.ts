@@ -1,12 +1,17 @@
 /**
  * The emitter: an event and its deliveries, created if absent (deterministic ids), so that a run
  * that repeats a crashed run's work creates nothing twice. Webhooks are read once per run.
+ *
+ * Deliveries due at once, when the run delivers them itself, are created leased to the run and
+ * handed straight to it: no claim (a request each on Tablestore, a statement on SQLite), and no
+ * other process racing for them. They are due for everyone else when that lease ends, which is
+ * where a crash of this run leaves them.
  */
 import type { DeliveryRun } from "../delivery/deliver.js";
 import { attemptDelay } from "../delivery/schedule.js";
-import { buildEvent, deliveriesFor, type EventType } from "../events.js";
+import { buildEvent, createdDelivery, deliveriesFor, type EventType } from "../events.js";
 import type { JsonObject } from "../quanmiao/schema.js";
-import type { TaskRow, WebhookRow } from "../store/store.js";
+import type { DeliveryRow, TaskRow, WebhookRow } from "../store/store.js";
 import type { RunContext } from "./context.js";
 
 export interface EventExtra {
@@ -15,14 +20,21 @@ export interface EventExtra {
   readonly reason?: JsonObject | undefined;
 }
 
+/** Where new deliveries go. */
+export interface DeliverySink {
+  /** Told when new deliveries were written, with when the first of them is due. */
+  noteNew(firstAttemptAtMs: number): void;
+  /** When set, deliveries due at once are created leased to the run and handed here. */
+  readonly adopt?: ((rows: readonly DeliveryRow[]) => void) | undefined;
+}
+
 export class Emitter {
   private webhooks: Promise<WebhookRow[]> | undefined;
 
   constructor(
     private readonly run: RunContext,
     private readonly deliveryRun: DeliveryRun,
-    /** Told when new deliveries were written, with when the first of them is due. */
-    private readonly onNewDeliveries: (firstAttemptAtMs: number) => void,
+    private readonly sink: DeliverySink,
   ) {}
 
   async emit(task: TaskRow, type: EventType, extra: EventExtra): Promise<void> {
@@ -33,9 +45,17 @@ export class Emitter {
     this.deliveryRun.remember(event);
     const firstAttemptAtMs = nowMs + (attemptDelay(config.delivery.retryScheduleMs, 1, random) ?? 0);
     this.webhooks ??= store.listWebhooks();
-    const rows = deliveriesFor(event, await this.webhooks, task, { nowMs, firstAttemptAtMs });
+    const adopt = firstAttemptAtMs <= nowMs ? this.sink.adopt : undefined;
+    const lease = adopt ? { leaseOwner: this.run.owner, leaseUntilMs: nowMs + this.run.leaseMs } : undefined;
+    const rows = deliveriesFor(event, await this.webhooks, task, {
+      nowMs,
+      firstAttemptAtMs: lease?.leaseUntilMs ?? firstAttemptAtMs,
+    }).map((d) => ({ ...d, ...lease }));
     if (rows.length === 0) return;
-    await store.createDeliveries(rows);
-    this.onNewDeliveries(firstAttemptAtMs);
+    const written = new Set(await store.createDeliveries(rows));
+    // Only what this call created is the run's: a delivery that already existed (a repeat of a
+    // crashed run's work) keeps its own lease and schedule, and is claimed as usual.
+    adopt?.(rows.filter((d) => written.has(d.id)).map(createdDelivery));
+    this.sink.noteNew(firstAttemptAtMs);
   }
 }

@@ -7,6 +7,7 @@ import { KeyedSemaphore } from "../concurrency.js";
 import type { DeliveryRun } from "../delivery/deliver.js";
 import type { FanOut } from "../delivery/fanout.js";
 import { deliverDue } from "../delivery/loop.js";
+import type { DeliveryRow } from "../store/store.js";
 import type { RunContext } from "./context.js";
 
 /** How long the pump waits, once woken, for more deliveries to claim together. */
@@ -20,6 +21,8 @@ export class DeliveryPump {
   /** The store error that stopped the pump, if one did. */
   error: unknown;
   private readonly endpointSlots: KeyedSemaphore;
+  /** Deliveries created leased to this run (see emitter.ts): attempted before any claim. */
+  private readonly owned: DeliveryRow[] = [];
 
   constructor(
     private readonly run: RunContext,
@@ -35,6 +38,13 @@ export class DeliveryPump {
 
   start(): void {
     this.running ??= this.loop();
+  }
+
+  /** Deliveries this run holds the lease of: deliver them soon. */
+  adopt(rows: readonly DeliveryRow[]): void {
+    if (rows.length === 0) return;
+    this.owned.push(...rows);
+    this.kick();
   }
 
   /** New deliveries may be due: deliver them soon. */
@@ -81,6 +91,7 @@ export class DeliveryPump {
       concurrency: this.run.deps.config.delivery.concurrency,
       endpointSlots: this.endpointSlots,
       timeLeft,
+      owned: this.owned,
     };
     const handedOff =
       this.fanOut?.usable === true &&

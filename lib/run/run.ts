@@ -87,9 +87,13 @@ export async function runTick(deps: TickDeps, options: { budgetMs: number }): Pr
   const stats = new RunTimeStats({ store, clock });
   const linger = new LingerSchedule(run);
   const planner = new WorkspacePlanner(run, (task) => linger.set(task, task.nextPollAtMs));
-  const emitter = new Emitter(run, deliveryRun, (firstAttemptAtMs) => {
-    fanOut?.noteNew(firstAttemptAtMs);
-    pump.kick();
+  const emitter = new Emitter(run, deliveryRun, {
+    noteNew(firstAttemptAtMs) {
+      fanOut?.noteNew(firstAttemptAtMs);
+      pump.kick();
+    },
+    // With fan-out, deliver functions claim what is due: nothing is created leased to this run.
+    adopt: fanOut ? undefined : (rows) => pump.adopt(rows),
   });
   const poller = new Poller(run, { planner, emitter, linger, stats });
 

@@ -12,6 +12,7 @@ import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { decodeCursor, encodeCursor } from "./cursor.js";
 import {
+  newDeliveryValues,
   type Row,
   toDelivery,
   toEvent,
@@ -288,13 +289,7 @@ export class SqliteStore implements Store {
 
   async createDeliveries(rows: readonly NewDelivery[]): Promise<string[]> {
     const insert = this.stmt(WRITE_SQL.insertDelivery);
-    const created = await this.group.write(() =>
-      rows.filter(
-        (d) =>
-          insert.run(d.id, d.eventId, d.webhookId, d.url, d.nextAttemptAtMs, d.createdAtMs, d.eventType ?? null)
-            .changes === 1,
-      ),
-    );
+    const created = await this.group.write(() => rows.filter((d) => insert.run(...newDeliveryValues(d)).changes === 1));
     return created.map((d) => d.id);
   }
 

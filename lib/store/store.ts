@@ -202,6 +202,12 @@ export interface NewDelivery {
   readonly createdAtMs: number;
   /** The event's type, kept on the delivery so deliveries can be listed by it. */
   readonly eventType?: string | undefined;
+  /**
+   * Created already leased (to the run that will attempt it at once, without a claim): then
+   * `nextAttemptAtMs` is the lease's end, when anyone else may take it if that run did not.
+   */
+  readonly leaseOwner?: string | undefined;
+  readonly leaseUntilMs?: number | undefined;
 }
 
 /** What deliveries can be listed by; `sinceMs` bounds their creation time. */

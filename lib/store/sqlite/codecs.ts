@@ -1,6 +1,7 @@
 /** Rows as SQLite holds them: columns named after their fields (snake_case), JSON as text, booleans as 0/1. */
 import { type Column, type Columns, columns, decode, encode, snakeCase } from "../columns.js";
 import { DELIVERY_FIELDS, EVENT_FIELDS, TASK_FIELDS, WEBHOOK_FIELDS, WORKSPACE_FIELDS } from "../records.js";
+import type { NewDelivery } from "../store.js";
 
 export type Row = Record<string, unknown>;
 
@@ -27,6 +28,19 @@ export const WORKSPACE = columns(WORKSPACE_FIELDS, snakeCase);
 export const WEBHOOK = columns(WEBHOOK_FIELDS, snakeCase);
 export const EVENT = columns(EVENT_FIELDS, snakeCase);
 export const DELIVERY = columns(DELIVERY_FIELDS, snakeCase);
+
+/** A new delivery's values, in the order of WRITE_SQL.insertDelivery's placeholders. */
+export const newDeliveryValues = (d: NewDelivery): unknown[] => [
+  d.id,
+  d.eventId,
+  d.webhookId,
+  d.url,
+  d.nextAttemptAtMs,
+  d.createdAtMs,
+  d.eventType ?? null,
+  d.leaseOwner ?? null,
+  d.leaseUntilMs ?? 0,
+];
 
 export const toTask = (r: Row) => decode(TASK, readColumn(r));
 export const toWorkspace = (r: Row) => decode(WORKSPACE, readColumn(r));

@@ -118,8 +118,9 @@ export const WRITE_SQL = {
     WHERE workspace_id = ? AND task_id = ? AND lease_owner = ?`,
   insertEvent: `INSERT INTO events (id, type, workspace_id, task_id, body, created_at_ms) VALUES (?, ?, ?, ?, ?, ?)
     ON CONFLICT (id) DO NOTHING`,
-  insertDelivery: `INSERT INTO deliveries (id, event_id, webhook_id, url, status, next_attempt_at_ms, created_at_ms, event_type)
-    VALUES (?, ?, ?, ?, 'pending', ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+  insertDelivery: `INSERT INTO deliveries (id, event_id, webhook_id, url, status, next_attempt_at_ms, created_at_ms, event_type,
+    lease_owner, lease_until_ms)
+    VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
   finishAttempt: `UPDATE deliveries SET status = ?, attempts = ?, next_attempt_at_ms = ?, last_attempt_at_ms = ?,
     last_status_code = ?, last_error = ?, last_response = ?, delivered_at_ms = COALESCE(?, delivered_at_ms),
     attempt_log = COALESCE(?, attempt_log),

@@ -75,7 +75,8 @@ export class DeliveryTable {
             status: "pending",
             attempts: long(0),
             next_attempt_at: long(d.nextAttemptAtMs),
-            lease_until: long(0),
+            lease_owner: d.leaseOwner,
+            lease_until: long(d.leaseUntilMs ?? 0),
             created_at: long(d.createdAtMs),
             event_type: d.eventType,
           }),
@@ -206,29 +207,33 @@ export class DeliveryTable {
       for (let next = 0; claimed.length < claim.limit && next < candidates.length; ) {
         const group = candidates.slice(next, next + claim.limit - claimed.length);
         next += group.length;
+        const failed: Array<{ id: string; entry: DueEntry }> = [];
         await Promise.all(
           group.map(async (c) => {
             if (await this.claimOne(c, claim)) claimed.push(c.id);
+            else if (c.entry) failed.push({ id: c.id, entry: c.entry });
           }),
         );
+        await this.repairDue(failed, claim.nowMs);
       }
     };
     if (claim.ids) await take(claim.ids.map((id) => ({ id })));
-    else
-      for (const shard of await this.shards.round()) {
+    else {
+      const shards = await this.shards.round();
+      for (const shard of shards) {
         if (claimed.length >= claim.limit) break;
         const entries = await this.db.range(
           TABLES.deliveryDue,
           [{ shard }, { due_at: TS.INF_MIN }, { id: TS.INF_MIN }],
           [{ shard }, { due_at: long(claim.nowMs + 1) }, { id: TS.INF_MIN }],
-          Math.min(5_000, (claim.limit - claimed.length) * 4 + this.leases.size),
+          Math.min(5_000, (claim.limit - claimed.length) * 8 + this.leases.size),
         );
-        await take(
-          entries
-            .map((r) => ({ id: String(r.id), entry: { shard, due: numOf(r.due_at) ?? 0 } }))
-            .filter((c) => !this.leases.held(entryKey(c.id, c.entry.due), claim.nowMs)),
-        );
+        const window = entries
+          .map((r) => ({ id: String(r.id), entry: { shard, due: numOf(r.due_at) ?? 0 } }))
+          .filter((c) => !this.leases.held(entryKey(c.id, c.entry.due), claim.nowMs));
+        await take(this.shards.rotate(window, shards.length));
       }
+    }
     const rows = present(await this.db.batchGet(TABLES.deliveries, byId(claimed)));
     return rows.sort((a, b) => a.nextAttemptAtMs - b.nextAttemptAtMs);
   }
@@ -250,23 +255,32 @@ export class DeliveryTable {
       }),
     );
     if (ok && entry) this.leases.hold(entryKey(id, entry.due), claim.nowMs + claim.leaseMs);
-    else if (!ok && entry) await this.repairDue(id, entry, claim.nowMs);
     return ok;
   }
 
-  /** After a claim that failed: re-indexes or drops a due entry that disagrees with its delivery. */
-  private async repairDue(id: string, entry: DueEntry, nowMs: number): Promise<void> {
-    const d = await this.get(id);
-    if (!d && entry.due > nowMs - CREATE_GRACE_MS) return; // its delivery may still be being created
-    if (d?.status === "pending" && d.nextAttemptAtMs === entry.due) {
-      // Leased by another claimer: the entry is right, and not worth trying again before the lease ends.
-      if (d.leaseUntilMs > nowMs) this.leases.hold(entryKey(id, entry.due), d.leaseUntilMs);
-      return;
-    }
-    if (d?.status === "pending")
-      await this.db.putIndex(TABLES.deliveryDue, this.shards.deliveryDue(d.nextAttemptAtMs, id));
-    // Where it was found: written under another shard count, it is not where this count puts it.
-    await this.db.deleteIndex(TABLES.deliveryDue, keys.deliveryDue(entry.shard, entry.due, id));
+  /**
+   * After claims that failed: their deliveries read in one request, and each entry that disagrees
+   * with its delivery re-indexed or dropped; one that is right is leased by another claimer, and
+   * passed over until that lease ends.
+   */
+  private async repairDue(failed: ReadonlyArray<{ id: string; entry: DueEntry }>, nowMs: number): Promise<void> {
+    if (failed.length === 0) return;
+    const rows = await this.db.batchGet(TABLES.deliveries, byId(failed.map((f) => f.id)));
+    await Promise.all(
+      failed.map(async ({ id, entry }, i) => {
+        const a = rows[i];
+        const d = a ? toDelivery(a) : undefined;
+        if (!d && entry.due > nowMs - CREATE_GRACE_MS) return; // its delivery may still be being created
+        if (d?.status === "pending" && d.nextAttemptAtMs === entry.due) {
+          if (d.leaseUntilMs > nowMs) this.leases.hold(entryKey(id, entry.due), d.leaseUntilMs);
+          return;
+        }
+        if (d?.status === "pending")
+          await this.db.putIndex(TABLES.deliveryDue, this.shards.deliveryDue(d.nextAttemptAtMs, id));
+        // Where it was found: written under another shard count, it is not where this count puts it.
+        await this.db.deleteIndex(TABLES.deliveryDue, keys.deliveryDue(entry.shard, entry.due, id));
+      }),
+    );
   }
 
   private async moveDue(id: string, from: number, to: number | undefined): Promise<void> {

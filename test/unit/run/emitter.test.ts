@@ -62,7 +62,7 @@ describe("the emitter", () => {
     const { task } = await p.register("llm-a", "t1", { webhooks: ["http://127.0.0.1:9/task"] });
     const told: number[] = [];
     const run = openDeliveryRun({ ...p.deps, config: p.config.delivery, owner: "test-run" });
-    const emitter = new Emitter(p.run, run, (at) => told.push(at));
+    const emitter = new Emitter(p.run, run, { noteNew: (at) => told.push(at) });
     await emitter.emit(task, "video_analysis.succeeded", { taskStatus: "SUCCESSED", raw: { taskStatus: "SUCCESSED" } });
     await emitter.emit(task, "video_analysis.succeeded", { taskStatus: "SUCCESSED", raw: { taskStatus: "SUCCESSED" } });
     expect(p.run.summary.events).toBe(1);
@@ -79,9 +79,9 @@ describe("the emitter", () => {
     const p = phases();
     const { task } = await p.register("llm-a", "t1");
     const told: number[] = [];
-    const emitter = new Emitter(p.run, openDeliveryRun({ ...p.deps, config: p.config.delivery, owner: "x" }), (at) =>
-      told.push(at),
-    );
+    const emitter = new Emitter(p.run, openDeliveryRun({ ...p.deps, config: p.config.delivery, owner: "x" }), {
+      noteNew: (at) => told.push(at),
+    });
     await emitter.emit(task, "video_analysis.running", { taskStatus: "RUNNING" });
     expect(p.run.summary.events).toBe(1);
     expect(told).toEqual([]);

@@ -14,7 +14,7 @@ async function pollerFor(answers: Record<string, Answer>, env: Record<string, st
   const linger = new LingerSchedule(p.run);
   const planner = new WorkspacePlanner(p.run, (t) => linger.set(t, t.nextPollAtMs));
   const deliveryRun = openDeliveryRun({ ...p.deps, config: p.config.delivery, owner: p.run.owner });
-  const emitter = new Emitter(p.run, deliveryRun, () => {});
+  const emitter = new Emitter(p.run, deliveryRun, { noteNew: () => {} });
   const stats = new RunTimeStats({ store: p.store, clock: p.clock });
   const poller = new Poller(p.run, { planner, emitter, linger, stats });
   /** Claims the task as a run would, and polls it. */

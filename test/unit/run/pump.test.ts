@@ -13,8 +13,10 @@ async function pumpFor() {
   );
   const deliveryRun = openDeliveryRun({ ...p.deps, config: p.config.delivery, owner: p.run.owner });
   const pump = new DeliveryPump(p.run, deliveryRun, undefined);
-  const emitter = new Emitter(p.run, deliveryRun, () => pump.kick());
-  return { ...p, pump, emitter };
+  const emitter = new Emitter(p.run, deliveryRun, { noteNew: () => pump.kick() });
+  // As a run without fan-out wires it: deliveries due at once are created leased to the run.
+  const adopting = new Emitter(p.run, deliveryRun, { noteNew: () => pump.kick(), adopt: (rows) => pump.adopt(rows) });
+  return { ...p, pump, emitter, adopting };
 }
 
 describe("the delivery pump", () => {
@@ -43,5 +45,30 @@ describe("the delivery pump", () => {
     await p.pump.stop();
     expect(p.pump.failed).toBe(true);
     expect((p.pump.error as Error).message).toBe("the store is gone");
+  });
+
+  it("delivers what the run created leased to itself without claiming it; others cannot claim it meanwhile", async () => {
+    const p = await pumpFor();
+    const { task } = await p.register("llm-a", "t1");
+    const claimedByPump: string[] = [];
+    const claim = p.store.claimDueDeliveries.bind(p.store);
+    p.store.claimDueDeliveries = async (c) => {
+      const rows = await claim(c);
+      claimedByPump.push(...rows.map((r) => r.id));
+      return rows;
+    };
+    await p.adopting.emit(task, "video_analysis.succeeded", { taskStatus: "SUCCESSED" });
+    const [created] = (await p.store.listDeliveries({ limit: 10 })).items;
+    expect(created).toMatchObject({ status: "pending", leaseOwner: p.run.owner });
+    // Due for anyone else only when the run's lease ends: a crash of this run leaves it there.
+    expect(created?.nextAttemptAtMs).toBe(p.clock.now() + p.run.leaseMs);
+    expect(await claim({ owner: "another-run", nowMs: p.clock.now(), leaseMs: 60_000, limit: 10 })).toEqual([]);
+    p.pump.start();
+    await p.pump.stop();
+    expect(p.sent).toHaveLength(1);
+    expect(p.run.summary.delivered).toBe(1);
+    expect((await p.store.getDelivery(created?.id as string))?.status).toBe("delivered");
+    expect(claimedByPump).toEqual([]);
+    expect(await claim({ owner: "x", nowMs: p.clock.now() + p.run.leaseMs, leaseMs: 1, limit: 10 })).toEqual([]);
   });
 });

@@ -6,10 +6,12 @@
  */
 import { parseArgs } from "node:util";
 import { benchBacklog } from "./backlog.js";
+import { benchContention } from "./contention.js";
 import { benchPollingEconomy } from "./economy.js";
 import { benchFanOut } from "./fanout.js";
 import { benchLatencyBound } from "./latency.js";
 import { benchQuanmiaoClient } from "./quanmiao-client.js";
+import { benchShards } from "./shards.js";
 import { benchStoreCost } from "./store-cost.js";
 import { report, type ScenarioRow } from "./support.js";
 import { benchThroughput } from "./throughput.js";
@@ -32,7 +34,9 @@ const scenarios: Record<string, () => Promise<ScenarioRow[]>> = {
       : benchPollingEconomy(5_000, 24, ["uniform", "learnable"]),
   backlog: () => (quick ? benchBacklog(5_000, 1_000) : benchBacklog(100_000, 20_000)),
   "store-cost": () => benchStoreCost(quick ? 50 : 500),
+  contention: () => benchContention(quick ? 200 : 2_000, 4),
   fanout: () => benchFanOut(quick ? 200 : 2_000, quick ? [1, 4] : [1, 4, 16]),
+  shards: () => (quick ? benchShards(2_000, 8, 8, 1_000) : benchShards(100_000, 8, 8, 10)),
 };
 const only = values.only?.split(",") ?? Object.keys(scenarios);
 const unknown = only.filter((name) => !(name in scenarios));

@@ -57,6 +57,8 @@ export interface Emulator {
   inject(rule: FaultRule): void;
   clearFaults(): void;
   stats(): { requests: Record<string, number>; faults: number; rejected: number };
+  /** Row operations on a table by partition (its first key column's value). */
+  partitionOps(table: string): Record<string, number>;
   close(): Promise<void>;
 }
 
@@ -376,6 +378,7 @@ export async function startTablestoreEmulator(options: EmulatorOptions = {}): Pr
       rules = [];
     },
     stats: () => ({ requests: { ...requests }, faults, rejected }),
+    partitionOps: (table) => Object.fromEntries(instance.table(table).partitionOps),
     close: loopback.close,
   };
 }

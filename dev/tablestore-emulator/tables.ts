@@ -121,6 +121,17 @@ export interface ReadOptions {
 export class Table {
   /** Rows in primary-key order. */
   private rows: StoredRow[] = [];
+  /**
+   * Row operations by partition (the first key column's value, as Tablestore partitions): what a
+   * benchmark reads to see whether one partition takes most of the load.
+   */
+  readonly partitionOps = new Map<string, number>();
+
+  private touch(pk: readonly Value[]): void {
+    const first = pk[0];
+    const key = first === undefined || !("value" in first) ? "" : String(first.value);
+    this.partitionOps.set(key, (this.partitionOps.get(key) ?? 0) + 1);
+  }
 
   constructor(readonly schema: TableSchema) {}
 
@@ -160,6 +171,11 @@ export class Table {
   }
 
   get(pk: readonly Value[]): StoredRow | undefined {
+    this.touch(pk);
+    return this.peek(pk);
+  }
+
+  private peek(pk: readonly Value[]): StoredRow | undefined {
     const { index, found } = this.find(pk);
     return found ? this.rows[index] : undefined;
   }
@@ -171,7 +187,8 @@ export class Table {
   }
 
   put(pk: readonly Value[], attributes: readonly Cell[], condition: WriteCondition, nowMs: number): void {
-    this.check(this.get(pk), condition);
+    this.touch(pk);
+    this.check(this.peek(pk), condition);
     const columns = new Map<string, StoredColumn>();
     for (const cell of attributes) {
       if (!cell.value) throw invalid(`The column ${cell.name} has no value.`);
@@ -182,7 +199,8 @@ export class Table {
 
   /** Returns the columns INCREMENT changed, for ReturnType RT_AFTER_MODIFY. */
   update(pk: readonly Value[], changes: readonly Cell[], condition: WriteCondition, nowMs: number): Cell[] {
-    const current = this.get(pk);
+    this.touch(pk);
+    const current = this.peek(pk);
     this.check(current, condition);
     const columns = new Map(current?.columns ?? []);
     const incremented: Cell[] = [];
@@ -207,6 +225,7 @@ export class Table {
   }
 
   delete(pk: readonly Value[], condition: WriteCondition): void {
+    this.touch(pk);
     const { index, found } = this.find(pk);
     this.check(found ? this.rows[index] : undefined, condition);
     if (found) this.rows.splice(index, 1);
@@ -226,6 +245,7 @@ export class Table {
     limit: number,
     maxBytes: number,
   ): { rows: StoredRow[]; next: readonly Value[] | undefined } {
+    this.touch(start);
     const rows: StoredRow[] = [];
     let bytes = 0;
     const inRange = (pk: readonly Value[]) =>

@@ -226,7 +226,7 @@ export class DeliveryTable {
           TABLES.deliveryDue,
           [{ shard }, { due_at: TS.INF_MIN }, { id: TS.INF_MIN }],
           [{ shard }, { due_at: long(claim.nowMs + 1) }, { id: TS.INF_MIN }],
-          Math.min(5_000, (claim.limit - claimed.length) * 8 + this.leases.size),
+          this.leases.window(claim.limit - claimed.length, claim.nowMs),
         );
         const window = entries
           .map((r) => ({ id: String(r.id), entry: { shard, due: numOf(r.due_at) ?? 0 } }))

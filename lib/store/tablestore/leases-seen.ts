@@ -6,14 +6,22 @@
  * Only a hint: skipping an entry whose lease has in fact ended early delays it until the lease
  * would have ended, never loses it.
  */
+/** The most due entries one claim reads from one shard. */
+const MAX_WINDOW = 2_000;
+
 export class LeasesSeen {
   private readonly until = new Map<string, number>();
 
   constructor(private readonly capacity = 10_000) {}
 
-  /** How many are remembered (some may have ended): how far past its own in-flight rows a claim reads. */
-  get size(): number {
-    return this.until.size;
+  /**
+   * How many due entries a claim of `wanted` reads from a shard: enough to start at a random point
+   * and to pass the entries of the leases known at `nowMs` (ended ones are forgotten here), which
+   * sit among the due ones it wants — bounded, since Tablestore bills a range by its size.
+   */
+  window(wanted: number, nowMs: number): number {
+    for (const [key, until] of this.until) if (until <= nowMs) this.until.delete(key);
+    return Math.min(MAX_WINDOW, wanted * 8 + this.until.size);
   }
 
   /** Whether `key` is known to be leased at `nowMs`. */

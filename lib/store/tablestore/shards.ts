@@ -50,9 +50,10 @@ export class DueShards {
   }
 
   /**
-   * A shard's due window, starting at a random entry and wrapping round: with several shards, several processes claim from one window at once, and different
-   * starting points keep them off the same rows. Order within a shard is then only approximately
-   * soonest first, as it is across shards; with one shard it stays exact (offset 0).
+   * A shard's due window, starting at a random entry and wrapping round: several processes claim
+   * from one window at once, and different starting points keep them off the same rows. Order
+   * within a shard is then only roughly soonest first, as it is across shards; with one shard the
+   * contract's exact order holds (no rotation).
    */
   rotate<T>(window: readonly T[], shardsRead: number): T[] {
     if (shardsRead <= 1 || window.length < 2) return [...window];

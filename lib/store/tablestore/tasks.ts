@@ -147,7 +147,7 @@ export class TaskTable {
           TABLES.taskDue,
           [{ shard }, { due_at: TS.INF_MIN }, { ws: TS.INF_MIN }, { task: TS.INF_MIN }],
           [{ shard }, { due_at: long(claim.nowMs + 1) }, { ws: TS.INF_MIN }, { task: TS.INF_MIN }],
-          Math.min(5_000, (claim.limit - claimed.length) * 8 + this.leases.size),
+          this.leases.window(claim.limit - claimed.length, claim.nowMs),
         )
       )
         .map((c): DueEntry => ({ shard, due: numOf(c.due_at) ?? 0, ws: String(c.ws), task: String(c.task) }))

@@ -80,4 +80,13 @@ describe("leases seen", () => {
     seen.release("d");
     expect(seen.held("d", 0)).toBe(false);
   });
+
+  it("a claim's window passes the leases still running, and no more than 2,000 entries", () => {
+    const seen = new LeasesSeen();
+    seen.hold("running", 2_000);
+    seen.hold("ended", 500);
+    expect(seen.window(10, 1_000)).toBe(81);
+    for (let i = 0; i < 5_000; i++) seen.hold(`k${i}`, 10_000);
+    expect(seen.window(10, 1_000)).toBe(2_000);
+  });
 });

@@ -25,6 +25,8 @@ export interface DeliveryLoopOptions {
   readonly ids?: readonly string[] | undefined;
   /** Deliveries already leased to this run, taken (from the front) before any claimed one. */
   readonly owned?: DeliveryRow[] | undefined;
+  /** False: only the `owned` deliveries, no claim from the store. */
+  readonly claim?: boolean | undefined;
 }
 
 export function countOutcome(counts: DeliveryCounts, outcome: DeliveryOutcome): void {
@@ -44,7 +46,7 @@ export async function deliverDue(
   // the row is attempted, so a run that ends early leaves the rest free for someone else.
   const batch = options.ids ? [...new Set(options.ids)] : undefined;
   const claimed: DeliveryRow[] = [];
-  let drained = false;
+  let drained = options.claim === false;
   let claimError: unknown;
   let claiming: Promise<void> | undefined;
 

@@ -55,7 +55,8 @@ export class Emitter {
     const written = new Set(await store.createDeliveries(rows));
     // Only what this call created is the run's: a delivery that already existed (a repeat of a
     // crashed run's work) keeps its own lease and schedule, and is claimed as usual.
-    adopt?.(rows.filter((d) => written.has(d.id)).map(createdDelivery));
-    this.sink.noteNew(firstAttemptAtMs);
+    const adopted = adopt ? rows.filter((d) => written.has(d.id)) : [];
+    if (adopted.length > 0) adopt?.(adopted.map(createdDelivery));
+    if (adopted.length < rows.length) this.sink.noteNew(firstAttemptAtMs);
   }
 }

@@ -15,6 +15,12 @@ export const PUMP_GATHER_MS = 20;
 
 export class DeliveryPump {
   private wanted = true;
+  /**
+   * Whether the next pass must claim from the store: something may be due there that this run
+   * does not hold (at the start, after a kick). A pass for adopted deliveries alone claims nothing,
+   * which on Tablestore saves reading every shard of the due index each time a task finishes.
+   */
+  private claimWanted = true;
   private stopping = false;
   private wake: (() => void) | undefined;
   private running: Promise<void> | undefined;
@@ -44,12 +50,14 @@ export class DeliveryPump {
   adopt(rows: readonly DeliveryRow[]): void {
     if (rows.length === 0) return;
     this.owned.push(...rows);
-    this.kick();
+    this.wanted = true;
+    this.wake?.();
   }
 
   /** New deliveries may be due: deliver them soon. */
   kick(): void {
     this.wanted = true;
+    this.claimWanted = true;
     this.wake?.();
   }
 
@@ -92,7 +100,9 @@ export class DeliveryPump {
       endpointSlots: this.endpointSlots,
       timeLeft,
       owned: this.owned,
+      claim: this.claimWanted,
     };
+    this.claimWanted = false;
     const handedOff =
       this.fanOut?.usable === true &&
       (await this.fanOut.handOff(summary, timeLeft, (ids) => deliverDue(this.deliveryRun, summary, { ...loop, ids })));

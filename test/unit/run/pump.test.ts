@@ -71,4 +71,24 @@ describe("the delivery pump", () => {
     expect(claimedByPump).toEqual([]);
     expect(await claim({ owner: "x", nowMs: p.clock.now() + p.run.leaseMs, leaseMs: 1, limit: 10 })).toEqual([]);
   });
+
+  it("claims from the store at its start and when kicked, not for each adopted delivery", async () => {
+    const p = await pumpFor();
+    let claims = 0;
+    const claim = p.store.claimDueDeliveries.bind(p.store);
+    p.store.claimDueDeliveries = async (c) => {
+      claims++;
+      return claim(c);
+    };
+    p.pump.start();
+    await vi.waitFor(() => expect(claims).toBe(1)); // the first pass: something may be due from before
+    for (const id of ["t1", "t2", "t3"]) {
+      const { task } = await p.register("llm-a", id);
+      await p.adopting.emit(task, "video_analysis.succeeded", { taskStatus: "SUCCESSED" });
+    }
+    await vi.waitFor(() => expect(p.sent).toHaveLength(3));
+    expect(claims).toBe(1);
+    await p.pump.stop(); // its last pass claims once more: retries this run scheduled may be due
+    expect(claims).toBe(2);
+  });
 });

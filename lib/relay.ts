@@ -19,6 +19,7 @@ import { jsonLog, type Log } from "./log.js";
 import type { PrometheusMetrics } from "./prometheus.js";
 import { createQuanmiaoClient, type QuanmiaoClient } from "./quanmiao/client.js";
 import { type CredentialsProvider, resolveCredentials } from "./quanmiao/credentials.js";
+import { RecentWorkspaces } from "./recent-workspaces.js";
 import { runTick, type TickDeps, type TickSummary } from "./run/run.js";
 import { openStore } from "./store/open.js";
 import type { Store } from "./store/store.js";
@@ -97,6 +98,7 @@ export async function openRelay(options: OpenRelayOptions): Promise<Relay> {
     poll: config.poll,
     allowPrivateTargets: config.delivery.allowPrivateTargets,
     resolve: options.resolve,
+    workspaces: new RecentWorkspaces(),
   };
   return {
     config,

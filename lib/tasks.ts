@@ -6,6 +6,7 @@ import { InputError, RefusedTargetError } from "./errors.js";
 import { DEFAULT_CONCURRENCY, firstPollAtMs } from "./poll.js";
 import type { JsonObject } from "./quanmiao/schema.js";
 import { checkId } from "./quanmiao/validate.js";
+import type { RecentWorkspaces } from "./recent-workspaces.js";
 import type { Store, TaskRow, WorkspaceRow } from "./store/store.js";
 
 export const MAX_TASK_WEBHOOKS = 10;
@@ -29,6 +30,8 @@ export interface RegistrationDeps {
   readonly poll: PollConfig;
   readonly allowPrivateTargets: boolean;
   readonly resolve?: Resolver | undefined;
+  /** Workspace rows kept a few seconds between registrations; without it each reads its own. */
+  readonly workspaces?: RecentWorkspaces | undefined;
 }
 
 function id(field: string, value: unknown): string {
@@ -112,7 +115,9 @@ export async function registerTask(
   // Local checks first: the URL checks may resolve host names.
   const webhookUrls: string[] = [];
   for (const [i, url] of urls.entries()) webhookUrls.push(await checkWebhookUrl(`webhooks[${i}]`, url, deps));
-  const workspace = await deps.store.getWorkspace(workspaceId);
+  const workspace = deps.workspaces
+    ? await deps.workspaces.get(deps.store, workspaceId, nowMs)
+    : await deps.store.getWorkspace(workspaceId);
   const result = await deps.store.registerTask(
     {
       workspaceId,

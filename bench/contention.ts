@@ -12,6 +12,7 @@ import { EMULATOR_CREDENTIAL, startTablestoreEmulator } from "../dev/tablestore-
 import { systemClock } from "../lib/clock.js";
 import { loadConfig } from "../lib/config.js";
 import { staticCredentials } from "../lib/quanmiao/credentials.js";
+import { RecentWorkspaces } from "../lib/recent-workspaces.js";
 import { TablestoreStore } from "../lib/store/tablestore.js";
 import { registerTask } from "../lib/tasks.js";
 import { createWebhook } from "../lib/webhooks.js";
@@ -32,7 +33,14 @@ async function requestsPerTask(tasks: number, processes: number): Promise<number
       credentials: staticCredentials(SIM_CREDENTIAL),
     });
     await store.init();
-    const deps = { store, clock: systemClock, poll: loadConfig({}).poll, allowPrivateTargets: true };
+    // As the relay's API registers: workspace rows kept a few seconds between registrations.
+    const deps = {
+      store,
+      clock: systemClock,
+      poll: loadConfig({}).poll,
+      allowPrivateTargets: true,
+      workspaces: new RecentWorkspaces(),
+    };
     await createWebhook(deps, { url: `${receiver.url}/hook` });
     for (let w = 0; w < WORKSPACES; w++) {
       await store.putWorkspace({

@@ -4,11 +4,10 @@
  * in rounds until every task is delivered), against the same work done by one process. Counts every
  * Tablestore request from registration on; the workspaces' concurrency is known, as in a steady state.
  */
-import { spawn } from "node:child_process";
-import { once } from "node:events";
 import { fileURLToPath } from "node:url";
 import { SIM_CREDENTIAL, startSimulator } from "../dev/quanmiao-simulator/server.js";
 import { EMULATOR_CREDENTIAL, startTablestoreEmulator } from "../dev/tablestore-emulator/server.js";
+import { relayOnEmulatorsEnv, tickProcess } from "../dev/tick-process.js";
 import { systemClock } from "../lib/clock.js";
 import { loadConfig } from "../lib/config.js";
 import { staticCredentials } from "../lib/quanmiao/credentials.js";
@@ -60,32 +59,11 @@ async function requestsPerTask(tasks: number, processes: number): Promise<number
       await registerTask(deps, { workspaceId: ws, taskId: t.taskId });
     }
     await store.close();
-    const env = {
-      PATH: process.env.PATH,
-      RELAY_STORE: "tablestore",
-      TABLESTORE_ENDPOINT: emulator.url,
-      TABLESTORE_INSTANCE: emulator.instance,
-      QUANMIAO_ENDPOINT: sim.url,
-      ALIBABA_CLOUD_ACCESS_KEY_ID: SIM_CREDENTIAL.accessKeyId,
-      ALIBABA_CLOUD_ACCESS_KEY_SECRET: SIM_CREDENTIAL.accessKeySecret,
-      RELAY_ALLOW_PRIVATE_TARGETS: "true",
-      RELAY_API_QPS: "1000",
-      RELAY_API_CONCURRENCY: "8",
-      RELAY_TICK_BUDGET: "20s",
-    };
-    const tick = async (): Promise<number> => {
-      const child = spawn(process.execPath, [CLI, "tick"], { env, stdio: ["ignore", "pipe", "inherit"] });
-      let out = "";
-      child.stdout?.on("data", (d) => {
-        out += d;
-      });
-      const [code] = await once(child, "exit");
-      if (code !== 0) throw new Error(`tick exited with ${code}`);
-      return (JSON.parse(out) as { delivered: number }).delivered;
-    };
+    const env = relayOnEmulatorsEnv({ tablestore: emulator, quanmiaoUrl: sim.url });
     let delivered = 0;
     for (let round = 0; round < 50 && delivered < tasks; round++)
-      for (const n of await Promise.all(Array.from({ length: processes }, tick))) delivered += n;
+      for (const t of await Promise.all(Array.from({ length: processes }, () => tickProcess(CLI, env))))
+        delivered += t.delivered;
     if (delivered !== tasks) throw new Error(`contention: ${delivered} of ${tasks} delivered`);
     return (sent() - before) / tasks;
   } finally {

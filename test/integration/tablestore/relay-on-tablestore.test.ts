@@ -1,9 +1,8 @@
-import { spawn } from "node:child_process";
-import { once } from "node:events";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { SIM_CREDENTIAL, startSimulator } from "../../../dev/quanmiao-simulator/server.js";
 import { EMULATOR_CREDENTIAL, startTablestoreEmulator } from "../../../dev/tablestore-emulator/server.js";
+import { relayOnEmulatorsEnv, tickProcess } from "../../../dev/tick-process.js";
 import { systemClock } from "../../../lib/clock.js";
 import { loadConfig } from "../../../lib/config.js";
 import { staticCredentials } from "../../../lib/quanmiao/credentials.js";
@@ -54,19 +53,7 @@ describe("the relay on Tablestore", () => {
     });
     let secret = "";
     const rx = await startReceiver({ secret: () => secret, now: () => Date.now() });
-    const env = {
-      PATH: process.env.PATH,
-      RELAY_STORE: "tablestore",
-      TABLESTORE_ENDPOINT: emulator.url,
-      TABLESTORE_INSTANCE: emulator.instance,
-      QUANMIAO_ENDPOINT: sim.url,
-      ALIBABA_CLOUD_ACCESS_KEY_ID: SIM_CREDENTIAL.accessKeyId,
-      ALIBABA_CLOUD_ACCESS_KEY_SECRET: SIM_CREDENTIAL.accessKeySecret,
-      RELAY_ALLOW_PRIVATE_TARGETS: "true",
-      RELAY_API_QPS: "1000",
-      RELAY_API_CONCURRENCY: "8",
-      RELAY_TICK_BUDGET: "20s",
-    };
+    const env = relayOnEmulatorsEnv({ tablestore: emulator, quanmiaoUrl: sim.url });
     const store = new TablestoreStore({
       endpoint: emulator.url,
       instance: emulator.instance,
@@ -83,16 +70,7 @@ describe("the relay on Tablestore", () => {
       ids.push(t.taskId);
     }
     const before = emulator.stats().requests;
-    const tick = async () => {
-      const child = spawn(process.execPath, [CLI, "tick"], { env, stdio: ["ignore", "pipe", "inherit"] });
-      let out = "";
-      child.stdout.on("data", (d) => {
-        out += d;
-      });
-      const [code] = await once(child, "exit");
-      expect(code).toBe(0);
-      return JSON.parse(out) as { polled: number; delivered: number };
-    };
+    const tick = () => tickProcess(CLI, env);
     const started = performance.now();
     // Rounds until every task is delivered: some are scheduled a little later at registration (their
     // workspace's concurrency is not known yet), so a fast round can end before they are due.

@@ -8,7 +8,12 @@
  * that fails undoes only its own statements. Its promise settles when the group commits (at the
  * check phase of the same turn): a caller that has been told "written" has it on disk, and when a
  * commit fails every write of the group is told so. The write lock is held only from the group's
- * first write to the end of that turn, with no I/O awaited in between.
+ * first write to the end of that turn, with no I/O awaited in between (other processes sharing the
+ * file wait for it within their busy timeout).
+ *
+ * Reads on this connection run inside the open group and see its writes before they commit. Only
+ * a failed commit (disk full, an I/O error) could make such a read have seen a write that then did
+ * not happen; the writer is told, and its work is retried as after any failed write.
  */
 import type Database from "better-sqlite3";
 import { RelayError } from "../../errors.js";

@@ -52,7 +52,11 @@ describe("quanmiao-relay listen", () => {
     expect(request?.verified).toMatchObject({ type: "video_analysis.succeeded", data: { taskId: after } });
     expect(eventSchemaErrors(request?.verified)).toBeUndefined();
     expect(JSON.stringify(rx.received)).not.toContain(before);
-    expect(out).toMatch(new RegExp(`→ video_analysis.succeeded  llm-listen/${after}  \\[200\\]`));
+    // The line is printed once the answer is back, which can be a moment after the receiver has it.
+    await vi.waitFor(
+      () => expect(out).toMatch(new RegExp(`→ video_analysis.succeeded  llm-listen/${after}  \\[200\\]`)),
+      { timeout: 5_000 },
+    );
 
     stop();
     expect(await running).toBe(EXIT.ok);

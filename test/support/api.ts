@@ -7,6 +7,7 @@ import { serveApi } from "../../lib/api/node-server.js";
 import { loadConfig } from "../../lib/config.js";
 import { staticCredentials } from "../../lib/quanmiao/credentials.js";
 import { openRelay } from "../../lib/relay.js";
+import { startReceiver } from "./receiver.js";
 import { tempDir } from "./relay.js";
 
 export const TOKEN = "test-token-0123456789abcdef";
@@ -110,4 +111,23 @@ export async function apiHarness(env: Record<string, string> = {}) {
   }
 
   return { sim, relay, call, server };
+}
+
+/**
+ * A signature-verifying receiver subscribed through the API (answering what `status()` says at
+ * the time), and a task of `workspaceId` registered through the API and finished by one run.
+ */
+export async function subscribeAndFinishTask(
+  h: Awaited<ReturnType<typeof apiHarness>>,
+  workspaceId: string,
+  status: () => number,
+) {
+  let secret = "";
+  const rx = await startReceiver({ secret: () => secret, now: () => Date.now(), reply: () => ({ status: status() }) });
+  const webhook = await h.call("node", { method: "POST", path: "/v1/webhooks", body: { url: rx.url } });
+  secret = webhook.json.secret;
+  const task = h.sim.addTask(workspaceId, { outcome: "SUCCESSED", runMs: 0 });
+  await h.call("node", { method: "POST", path: "/v1/tasks", body: { workspaceId, taskId: task.taskId } });
+  await h.relay.tick(5_000);
+  return { rx, webhookId: String(webhook.json.id), taskId: task.taskId };
 }

@@ -1,22 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { apiHarness } from "../../support/api.js";
-import { startReceiver } from "../../support/receiver.js";
+import { apiHarness, subscribeAndFinishTask } from "../../support/api.js";
 
 describe("deliveries in detail (what the console shows)", () => {
   it("keeps each attempt, filters by event type and time, and sums a subscription's last 24 hours", async () => {
     const h = await apiHarness({ RELAY_RETRY_SCHEDULE: "0,1s,1s" });
-    let secret = "";
     let answer = 500;
-    const rx = await startReceiver({ secret: () => secret, now: () => Date.now(), reply: () => ({ status: answer }) });
-    const created = await h.call("node", { method: "POST", path: "/v1/webhooks", body: { url: rx.url } });
-    secret = created.json.secret;
-    const task = h.sim.addTask("llm-console", { outcome: "SUCCESSED", runMs: 0 });
-    await h.call("node", {
-      method: "POST",
-      path: "/v1/tasks",
-      body: { workspaceId: "llm-console", taskId: task.taskId },
-    });
-    await h.relay.tick(5_000);
+    const { webhookId, taskId } = await subscribeAndFinishTask(h, "llm-console", () => answer);
     answer = 200;
     await new Promise((r) => setTimeout(r, 1_300));
     await h.relay.tick(5_000);
@@ -35,7 +24,7 @@ describe("deliveries in detail (what the console shows)", () => {
     expect((await h.call("node", { method: "GET", path: `/v1/deliveries?since=${future}` })).json.items).toEqual([]);
 
     const detail = await h.call("node", { method: "GET", path: `/v1/deliveries/${listed.json.items[0].id}` });
-    expect(detail.json.event).toMatchObject({ type: "video_analysis.succeeded", taskId: task.taskId });
+    expect(detail.json.event).toMatchObject({ type: "video_analysis.succeeded", taskId });
     expect(detail.json.attemptLog.map((a: { statusCode: number }) => a.statusCode)).toEqual([500, 200]);
     expect(detail.json.attemptLog[0]).toMatchObject({ failure: null, response: "ok" });
     expect(detail.json.attemptLog[1].durationMs).toBeGreaterThanOrEqual(0);
@@ -44,7 +33,7 @@ describe("deliveries in detail (what the console shows)", () => {
 
     const hooks = await h.call("node", { method: "GET", path: "/v1/webhooks?expand=last24h" });
     expect(hooks.json.items[0].last24h).toMatchObject({ succeeded: 1, failed: 1, lastStatus: 200 });
-    const one = await h.call("node", { method: "GET", path: `/v1/webhooks/${created.json.id}?expand=last24h` });
+    const one = await h.call("node", { method: "GET", path: `/v1/webhooks/${webhookId}?expand=last24h` });
     expect(one.json.last24h).toEqual(hooks.json.items[0].last24h);
     // Not asked for, not read.
     expect((await h.call("node", { method: "GET", path: "/v1/webhooks" })).json.items[0].last24h).toBeUndefined();

@@ -1,26 +1,16 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { apiHarness, TOKEN } from "../../support/api.js";
+import { apiHarness, subscribeAndFinishTask, TOKEN } from "../../support/api.js";
 import { launchChromium } from "../../support/browser.js";
-import { startReceiver } from "../../support/receiver.js";
 import { tempDir } from "../../support/relay.js";
 
 describe("the operator console, in headless Chromium", () => {
   it("signs in, lists deliveries, replays a dead one and sees it delivered", async () => {
     // One attempt only: a failed delivery is dead at once.
     const h = await apiHarness({ RELAY_RETRY_SCHEDULE: "0" });
-    let secret = "";
     let answer = 503;
-    const rx = await startReceiver({ secret: () => secret, now: () => Date.now(), reply: () => ({ status: answer }) });
-    secret = (await h.call("node", { method: "POST", path: "/v1/webhooks", body: { url: rx.url } })).json.secret;
-    const task = h.sim.addTask("llm-console", { outcome: "SUCCESSED", runMs: 0 });
-    await h.call("node", {
-      method: "POST",
-      path: "/v1/tasks",
-      body: { workspaceId: "llm-console", taskId: task.taskId },
-    });
-    await h.relay.tick(5_000);
+    const { rx, taskId } = await subscribeAndFinishTask(h, "llm-console", () => answer);
     const [dead] = (await h.call("node", { method: "GET", path: "/v1/deliveries?status=dead" })).json.items;
     expect(dead?.id).toBeDefined();
 
@@ -46,7 +36,7 @@ describe("the operator console, in headless Chromium", () => {
     const row = page.locator("table[aria-label=deliveries] tbody tr", { hasText: dead.id });
     await row.waitFor();
     expect(await row.textContent()).toContain("503");
-    expect(await row.textContent()).toContain(`llm-console/${task.taskId}`);
+    expect(await row.textContent()).toContain(`llm-console/${taskId}`);
     expect(await page.locator("table[aria-label=deliveries] tbody tr").count()).toBe(1);
 
     // Replay it; the endpoint is fixed now; the next run sends it.

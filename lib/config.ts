@@ -3,9 +3,17 @@
  * reported together in one ConfigError that names each variable and what is wrong with it.
  */
 
-import { z } from "zod";
 import { DEFAULT_RETRY_SCHEDULE, parseRetrySchedule } from "./delivery/schedule.js";
-import { boolean, duration, integer, number, optionalDuration, variable } from "./env-variables.js";
+import {
+  boolean,
+  duration,
+  integer,
+  number,
+  optionalDuration,
+  readVariables,
+  type Values,
+  variable,
+} from "./env-variables.js";
 import { RelayError } from "./errors.js";
 import { DEFAULT_ENDPOINT } from "./quanmiao/actions.js";
 import type { Credentials } from "./quanmiao/credentials.js";
@@ -53,7 +61,7 @@ export class ConfigError extends RelayError {
   }
 }
 
-const schema = z.object({
+const VARIABLES = {
   // The standard Alibaba Cloud variables; without them the @alicloud/credentials default chain is asked.
   ALIBABA_CLOUD_ACCESS_KEY_ID: variable<string | undefined>(undefined, (text) => text),
   ALIBABA_CLOUD_ACCESS_KEY_SECRET: variable<string | undefined>(undefined, (text) => text),
@@ -120,7 +128,9 @@ const schema = z.object({
     if (!/^[a-z0-9-]{2,40}$/.test(text)) throw new Error(`"${text}" is not a region id`);
     return text;
   }),
-});
+};
+
+type Variables = Values<typeof VARIABLES>;
 
 export type StoreConfig = { readonly kind: "sqlite"; readonly path: string } | { readonly kind: "tablestore" };
 
@@ -249,15 +259,8 @@ export function loadKeyPair(env: Env): Credentials | undefined {
 }
 
 export function loadConfig(env: Env): Config {
-  const result = schema.safeParse(env);
-  const problems = result.success
-    ? []
-    : result.error.issues.map((issue) => ({
-        variable: String(issue.path[0] ?? "environment"),
-        message: issue.message,
-      }));
-  if (result.success) {
-    const v = result.data;
+  const { values: v, problems } = readVariables(VARIABLES, env);
+  if (problems.length === 0) {
     if (v.RELAY_POLL_INTERVAL_MIN > v.RELAY_POLL_INTERVAL_MAX) {
       problems.push({
         variable: "RELAY_POLL_INTERVAL_MIN",
@@ -283,8 +286,7 @@ export function loadConfig(env: Env): Config {
       }
     }
   }
-  if (problems.length > 0 || !result.success) throw new ConfigError(problems);
-  const v = result.data;
+  if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze({
     credentials: keyPair(v),
     quanmiao: {
@@ -329,7 +331,7 @@ export function loadConfig(env: Env): Config {
   });
 }
 
-function dispatchConfig(v: z.infer<typeof schema>): DispatchConfig {
+function dispatchConfig(v: Variables): DispatchConfig {
   if (v.RELAY_DISPATCH === "inline") return { mode: "inline" };
   // Checked above: the account id is set, and so is the region or the endpoint.
   const accountId = v.FC_ACCOUNT_ID ?? "";

@@ -6,7 +6,7 @@
  *     "data": { workspaceId, taskId, taskStatus, metadata, task: <the API's data object, verbatim> } }
  */
 import { deliveryId, eventId, taskTargetId } from "./ids.js";
-import type { JsonObject } from "./quanmiao/schema.js";
+import type { JsonObject } from "./quanmiao/task.js";
 import type { DeliveryRow, EventRow, NewDelivery, TaskRow, WebhookRow } from "./store/store.js";
 
 export const EVENT_TYPES = [

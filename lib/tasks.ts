@@ -4,7 +4,7 @@ import type { PollConfig } from "./config.js";
 import { checkTarget, type Resolver } from "./delivery/guard.js";
 import { InputError, RefusedTargetError } from "./errors.js";
 import { DEFAULT_CONCURRENCY, firstPollAtMs } from "./poll.js";
-import type { JsonObject } from "./quanmiao/schema.js";
+import type { JsonObject } from "./quanmiao/task.js";
 import { checkId } from "./quanmiao/validate.js";
 import type { RecentWorkspaces } from "./recent-workspaces.js";
 import type { Store, TaskRow, WorkspaceRow } from "./store/store.js";

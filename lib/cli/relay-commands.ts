@@ -3,7 +3,7 @@ import { readFile } from "node:fs/promises";
 import { deliveryView, webhookView } from "../api/presenters.js";
 import { parseDuration } from "../duration.js";
 import { InputError, NotFoundError } from "../errors.js";
-import type { JsonObject } from "../quanmiao/schema.js";
+import type { JsonObject } from "../quanmiao/task.js";
 import { openRelay, type Relay } from "../relay.js";
 import { taskTiming } from "../runtime-stats.js";
 import { defaultSecrets, rotateDefaultSecret } from "../secrets.js";

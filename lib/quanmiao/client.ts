@@ -16,9 +16,9 @@ import type { CredentialsProvider } from "./credentials.js";
 import { parseEndpoint } from "./endpoint.js";
 import { CredentialsError, MalformedResponseError, QuanmiaoError, TransientError } from "./errors.js";
 import { type Envelope, interpretAnswer } from "./response.js";
-import { configDataSchema, type JsonObject, type ParsedTask, parseTaskData, submitDataSchema } from "./schema.js";
 import { acsDate, authorization, canonicalQuery, EMPTY_BODY_SHA256, sha256Hex } from "./sign.js";
 import { encodeForm, type SubmitTaskRequest, toFormFields } from "./submit.js";
+import { type JsonObject, looseNumber, type ParsedTask, parseTaskData } from "./task.js";
 import { checkId } from "./validate.js";
 
 export interface QuanmiaoClientOptions {
@@ -187,15 +187,18 @@ export function createQuanmiaoClient(options: QuanmiaoClientOptions): QuanmiaoCl
     async getConfig(workspaceId) {
       checkId("workspaceId", workspaceId);
       const envelope = await call("GetVideoAnalysisConfig", workspaceId, {});
-      const view = configDataSchema.parse(envelope.data);
-      return { asyncConcurrency: view.asyncConcurrency, raw: envelope.data, requestId: envelope.requestId };
+      return {
+        asyncConcurrency: looseNumber(envelope.data.asyncConcurrency),
+        raw: envelope.data,
+        requestId: envelope.requestId,
+      };
     },
 
     async submitTask(workspaceId, request) {
       checkId("workspaceId", workspaceId);
       if (request.deduplicationId !== undefined) checkId("deduplicationId", request.deduplicationId);
       const envelope = await call("SubmitVideoAnalysisTask", workspaceId, {}, toFormFields(request));
-      const taskId = submitDataSchema.parse(envelope.data).taskId;
+      const taskId = typeof envelope.data.taskId === "string" ? envelope.data.taskId : undefined;
       if (!taskId) {
         throw new MalformedResponseError("SubmitVideoAnalysisTask answered without data.taskId", {
           action: "SubmitVideoAnalysisTask",

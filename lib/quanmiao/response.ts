@@ -15,7 +15,7 @@ import {
   ThrottledError,
   TransientError,
 } from "./errors.js";
-import type { JsonObject } from "./schema.js";
+import type { JsonObject } from "./task.js";
 
 export interface HttpAnswer {
   readonly status: number;

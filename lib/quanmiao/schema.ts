@@ -1,17 +1,17 @@
 /**
- * The GetVideoAnalysisTask answer, parsed loosely (reference §3): every field is optional, unknown
+ * The GetVideoAnalysisTask answer's typed view, parsed loosely (reference §3): every field is optional, unknown
  * fields are kept, numbers the docs show as strings are accepted, and a field of an unexpected type
  * becomes `undefined` in the typed view instead of failing the whole task. The raw `data` object is
- * kept untouched next to the view, because subscribers receive exactly what the API said.
+ * kept untouched next to the view (task.ts), because subscribers receive exactly what the API said.
  */
 import { z } from "zod";
+import { NUMERIC, type ParsedTask } from "./task.js";
 
 /** A field that may be absent or malformed; either way the typed view holds `undefined`. */
 function opt<T extends z.ZodType>(schema: T) {
   return schema.optional().catch(undefined);
 }
 
-const NUMERIC = /^\s*-?\d+(\.\d+)?([eE][+-]?\d+)?\s*$/;
 const num = z.union([z.number(), z.string().regex(NUMERIC).transform(Number)]);
 const bool = z.union([z.boolean(), z.enum(["true", "false"]).transform((v) => v === "true")]);
 const str = z.string();
@@ -107,46 +107,11 @@ export const taskDataSchema = z.looseObject({
 export type TaskData = z.infer<typeof taskDataSchema>;
 export type TaskOutput = z.infer<typeof outputSchema>;
 
-/** The API's spelling: SUCCESSED (sic) and CANCELED. SUSPENDED is undocumented and treated as live. */
-export const TASK_STATUSES = ["PENDING", "RUNNING", "SUCCESSED", "SUSPENDED", "FAILED", "CANCELED"] as const;
-export type TaskStatus = (typeof TASK_STATUSES)[number];
-export const TERMINAL_STATUSES: ReadonlySet<string> = new Set(["SUCCESSED", "FAILED", "CANCELED"]);
-
-export function isTerminalStatus(status: string | undefined): boolean {
-  return status !== undefined && TERMINAL_STATUSES.has(status);
-}
-
-export type JsonObject = Record<string, unknown>;
-
 /**
- * One task as the API answered it: `raw` is the `data` object exactly as sent (what subscribers
- * receive); `view` is the typed, coerced reading for the relay's own decisions. The view is built on
- * first use: most polls need only the status, and parsing a large result is the costliest step of a
- * call. Building it never throws: every field has a fallback.
+ * The typed, coerced reading of a task's `data`. The relay itself decides on the status alone, so
+ * this is for describing events (event-schemas.ts) and for callers who want typed fields; it lives
+ * apart from ParsedTask so that the FC bundles carry no schema library.
  */
-export class ParsedTask {
-  #view: TaskData | undefined;
-
-  constructor(
-    readonly raw: JsonObject,
-    readonly requestId?: string | undefined,
-  ) {}
-
-  get view(): TaskData {
-    this.#view ??= taskDataSchema.parse(this.raw);
-    return this.#view;
-  }
-
-  /** The status alone, without building the view. */
-  get status(): string | undefined {
-    const status = this.raw.taskStatus;
-    return typeof status === "string" ? status : undefined;
-  }
+export function viewOf(task: ParsedTask): TaskData {
+  return taskDataSchema.parse(task.raw);
 }
-
-export function parseTaskData(raw: JsonObject, requestId?: string): ParsedTask {
-  return new ParsedTask(raw, requestId);
-}
-
-export const configDataSchema = z.looseObject({ asyncConcurrency: opt(num) });
-export const submitDataSchema = z.looseObject({ taskId: opt(str) });

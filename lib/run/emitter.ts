@@ -10,7 +10,7 @@
 import type { DeliveryRun } from "../delivery/deliver.js";
 import { attemptDelay } from "../delivery/schedule.js";
 import { buildEvent, createdDelivery, deliveriesFor, type EventType } from "../events.js";
-import type { JsonObject } from "../quanmiao/schema.js";
+import type { JsonObject } from "../quanmiao/task.js";
 import type { DeliveryRow, TaskRow, WebhookRow } from "../store/store.js";
 import type { RunContext } from "./context.js";
 

@@ -10,7 +10,7 @@ import type { EventType } from "../events.js";
 import { eventTypeForStatus } from "../events.js";
 import { afterAnswer, afterRetryableError, estimateStartMs, isExpired, type Running, type Tier } from "../poll.js";
 import { AuthError, TaskNotFoundError, ThrottledError } from "../quanmiao/errors.js";
-import { isTerminalStatus, type JsonObject } from "../quanmiao/schema.js";
+import { isTerminalStatus, type JsonObject } from "../quanmiao/task.js";
 import type { RunTimeStats } from "../runtime-stats.js";
 import { modelFor, runTimeOf } from "../runtimes.js";
 import type { TaskRow } from "../store/store.js";

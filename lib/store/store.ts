@@ -14,7 +14,7 @@
  *
  * All times are epoch milliseconds in fields ending `Ms`.
  */
-import type { JsonObject } from "../quanmiao/schema.js";
+import type { JsonObject } from "../quanmiao/task.js";
 
 export type TaskState = "active" | "done";
 

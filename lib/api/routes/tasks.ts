@@ -2,8 +2,8 @@
 import { randomUUID } from "node:crypto";
 import { InputError } from "../../errors.js";
 import { ApiError } from "../../quanmiao/errors.js";
-import type { JsonObject } from "../../quanmiao/schema.js";
 import { type SubmitTaskRequest, submissionProfile } from "../../quanmiao/submit.js";
+import type { JsonObject } from "../../quanmiao/task.js";
 import { taskTiming } from "../../runtime-stats.js";
 import type { DeliveryRow } from "../../store/store.js";
 import { checkWebhookUrl, registerTask } from "../../tasks.js";

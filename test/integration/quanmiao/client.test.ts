@@ -16,6 +16,7 @@ import {
   ThrottledError,
   TransientError,
 } from "../../../lib/quanmiao/errors.js";
+import { viewOf } from "../../../lib/quanmiao/schema.js";
 import { rejection, simulatorWithClient } from "../../support/quanmiao.js";
 
 const WS = "llm-test";
@@ -38,12 +39,13 @@ describe("client against the simulator over loopback HTTP", () => {
     const task = sim.addTask(WS, { runMs: 60_000, outcome: "SUCCESSED" });
     clock.advance(61_000);
     const result = await client.getTask(WS, task.taskId);
-    expect(result.view.taskStatus).toBe("SUCCESSED");
+    expect(result.status).toBe("SUCCESSED");
     expect(result.raw).toEqual(sim.taskData(WS, task.taskId));
-    expect(Object.keys(result.view.payload?.output ?? {}).sort()).toEqual([...SUB_RESULTS].sort());
+    const view = viewOf(result);
+    expect(Object.keys(view.payload?.output ?? {}).sort()).toEqual([...SUB_RESULTS].sort());
     expect(result.requestId).toMatch(/^[0-9A-F-]{36}$/);
     // The typed view is usable whether the numbers came as numbers or as strings.
-    const usage = result.view.payload?.usage;
+    const usage = view.payload?.usage;
     expect(typeof usage?.totalTokens).toBe("number");
   });
 
@@ -51,15 +53,15 @@ describe("client against the simulator over loopback HTTP", () => {
     const { sim, client, clock } = await simulatorWithClient({ workspaces: { [WS]: 1 } });
     const first = sim.addTask(WS, { runMs: 10_000, outcome: "FAILED" });
     const second = sim.addTask(WS, { runMs: 10_000, outcome: "CANCELED" });
-    const status = async (id: string) => (await client.getTask(WS, id)).view.taskStatus;
+    const status = async (id: string) => (await client.getTask(WS, id)).status;
     expect([await status(first.taskId), await status(second.taskId)]).toEqual(["RUNNING", "PENDING"]);
     clock.advance(10_000);
     expect([await status(first.taskId), await status(second.taskId)]).toEqual(["FAILED", "RUNNING"]);
     clock.advance(10_000);
     const canceled = await client.getTask(WS, second.taskId);
-    expect(canceled.view.taskStatus).toBe("CANCELED");
+    expect(canceled.status).toBe("CANCELED");
     const failed = await client.getTask(WS, first.taskId);
-    expect(failed.view.errorMessage).toBeTruthy();
+    expect(failed.raw.errorMessage).toBeTruthy();
   });
 
   it("reads the workspace's asyncConcurrency", async () => {
@@ -94,7 +96,7 @@ describe("client against the simulator over loopback HTTP", () => {
     const { sim, client } = await simulatorWithClient();
     const odd = "llm a/b?c#d%中";
     const task = sim.addTask(odd, { runMs: 0 });
-    expect((await client.getTask(odd, task.taskId)).view.taskId).toBe(task.taskId);
+    expect((await client.getTask(odd, task.taskId)).raw.taskId).toBe(task.taskId);
   });
 
   it("signs STS requests: token and key id headers are sent and signed (the gateway insists)", async () => {
@@ -104,7 +106,7 @@ describe("client against the simulator over loopback HTTP", () => {
       { credentials: staticCredentials(sts) },
     );
     const task = sim.addTask(WS);
-    expect((await client.getTask(WS, task.taskId)).view.taskId).toBe(task.taskId);
+    expect((await client.getTask(WS, task.taskId)).raw.taskId).toBe(task.taskId);
     const wrong = createQuanmiaoClient({
       endpoint: sim.url,
       clock,
@@ -148,7 +150,7 @@ describe("every failure maps to the class that says what to do", () => {
     expect(error).toBeInstanceOf(errorClass);
     expect((error as QuanmiaoError).action).toBe("GetVideoAnalysisTask");
     // The fault was one-off: the same call now succeeds.
-    expect((await client.getTask(WS, task.taskId)).view.taskId).toBe(task.taskId);
+    expect((await client.getTask(WS, task.taskId)).raw.taskId).toBe(task.taskId);
   });
 
   it("throttling carries the server's retry-after and the request id", async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { isTerminalStatus, parseTaskData } from "../../../lib/quanmiao/schema.js";
+import { viewOf } from "../../../lib/quanmiao/schema.js";
+import { isTerminalStatus, looseNumber, parseTaskData } from "../../../lib/quanmiao/task.js";
 
 // The documentation's own sample (shared/seed/GetVideoAnalysisTask.zh.md), trimmed to what matters.
 const docSample = {
@@ -34,9 +35,9 @@ const docSample = {
   errorMessage: "Access was denied, message: No such namespace namespaces/mjp-test-default.",
 };
 
-describe("parseTaskData", () => {
+describe("viewOf", () => {
   it("parses the documentation's sample", () => {
-    const { view } = parseTaskData(docSample);
+    const view = viewOf(parseTaskData(docSample));
     expect(view.taskStatus).toBe("SUCCESSED");
     expect(view.payload?.output?.videoAnalysisResult?.videoShotAnalysisResults?.[0]?.endTime).toBe(1710432000000);
     expect(view.payload?.output?.videoCaptionResult?.videoCaptions?.[0]?.startTimeFormat).toBe("2025-01-07 11:52:06");
@@ -52,7 +53,9 @@ describe("parseTaskData", () => {
       },
     };
     const copy = structuredClone(raw);
-    const { view, raw: kept } = parseTaskData(raw);
+    const task = parseTaskData(raw);
+    const view = viewOf(task);
+    const kept = task.raw;
     expect(view.taskRunInfo?.responseTime).toBe(1234);
     expect(view.taskRunInfo?.concurrentChargeEnable).toBe(true);
     expect(view.payload?.usage?.totalTokens).toBe(42);
@@ -62,13 +65,15 @@ describe("parseTaskData", () => {
   });
 
   it("keeps unknown fields and turns a malformed field into undefined instead of failing", () => {
-    const { view } = parseTaskData({
-      taskStatus: "RUNNING",
-      brandNewField: { a: 1 },
-      taskRunInfo: { responseTime: "00:01" },
-      header: "not an object",
-      payload: { output: { videoGenerateResult: { modelReduce: "qwen-plus-latest", text: 7 }, futureResult: [1] } },
-    });
+    const view = viewOf(
+      parseTaskData({
+        taskStatus: "RUNNING",
+        brandNewField: { a: 1 },
+        taskRunInfo: { responseTime: "00:01" },
+        header: "not an object",
+        payload: { output: { videoGenerateResult: { modelReduce: "qwen-plus-latest", text: 7 }, futureResult: [1] } },
+      }),
+    );
     expect(view.brandNewField).toEqual({ a: 1 });
     expect(view.taskRunInfo?.responseTime).toBeUndefined();
     expect(view.header).toBeUndefined();
@@ -77,13 +82,23 @@ describe("parseTaskData", () => {
     expect(view.payload?.output?.futureResult).toEqual([1]);
   });
 
-  it("reads the status without building the view", () => {
+  it("reads the status from the raw data", () => {
     expect(parseTaskData({ taskStatus: "RUNNING" }).status).toBe("RUNNING");
     expect(parseTaskData({ taskStatus: 3 }).status).toBeUndefined();
   });
 
   it("parses an empty object (every field is optional)", () => {
-    expect(parseTaskData({}).view).toEqual({});
+    expect(viewOf(parseTaskData({}))).toEqual({});
+  });
+
+  it("reads loose numbers as the API sends them: numbers or numeric text", () => {
+    expect(looseNumber(4)).toBe(4);
+    expect(looseNumber(" 12 ")).toBe(12);
+    expect(looseNumber("1.5e2")).toBe(150);
+    expect(looseNumber("twelve")).toBeUndefined();
+    expect(looseNumber("")).toBeUndefined();
+    expect(looseNumber(null)).toBeUndefined();
+    expect(looseNumber(Number.NaN)).toBeUndefined();
   });
 
   it("terminal statuses use the API's spelling; SUSPENDED and unknown ones are not terminal", () => {

@@ -6,7 +6,7 @@ import { onTestFinished } from "vitest";
 import { type Env, loadConfig } from "../../../lib/config.js";
 import type { AttemptResult, WebhookSender } from "../../../lib/delivery/send.js";
 import type { ConfigResult, QuanmiaoClient } from "../../../lib/quanmiao/client.js";
-import { type JsonObject, type ParsedTask, parseTaskData } from "../../../lib/quanmiao/schema.js";
+import { type JsonObject, type ParsedTask, parseTaskData } from "../../../lib/quanmiao/task.js";
 import { type RunContext, runContext, type TickDeps } from "../../../lib/run/context.js";
 import { SqliteStore } from "../../../lib/store/sqlite.js";
 import { registerTask } from "../../../lib/tasks.js";

@@ -14,6 +14,8 @@ import type { TaskRow } from "../lib/store/store.js";
 import { condition, IGNORE, putColumns, TablestoreClient } from "../lib/store/tablestore/client.js";
 import { attributesOf, keys, TASK } from "../lib/store/tablestore/codecs.js";
 import { DueShards } from "../lib/store/tablestore/shards.js";
+import type { RowChange } from "../lib/store/tablestore/wire/messages.js";
+import type { AttributeValue, Pk } from "../lib/store/tablestore/wire/values.js";
 import { TABLES, TablestoreStore } from "../lib/store/tablestore.js";
 import { row, type ScenarioRow } from "./support.js";
 
@@ -21,13 +23,13 @@ const CLAIMER = fileURLToPath(new URL("./shard-claimer.js", import.meta.url));
 
 /** Writes the tasks straight into their tables, 200 rows a request: registering each would take minutes. */
 async function prefill(client: TablestoreClient, shards: DueShards, tasks: number, nowMs: number) {
-  const put = (primaryKey: unknown, attributeColumns: unknown) => ({
+  const put = (primaryKey: Pk, attributeColumns: Array<Record<string, AttributeValue>>): RowChange => ({
     type: "PUT",
     condition: condition(IGNORE),
     primaryKey,
     attributeColumns,
   });
-  const rows = { tasks: [] as unknown[], due: [] as unknown[], queue: [] as unknown[] };
+  const rows = { tasks: [] as RowChange[], due: [] as RowChange[], queue: [] as RowChange[] };
   for (let i = 0; i < tasks; i++) {
     const task: TaskRow = {
       workspaceId: `bench-ws-${i % 100}`,
@@ -55,9 +57,9 @@ async function prefill(client: TablestoreClient, shards: DueShards, tasks: numbe
     rows.due.push(put(shards.taskDue(task.nextPollAtMs, task.workspaceId, task.taskId), [{ _: true }]));
     rows.queue.push(put(keys.taskQueue(task.workspaceId, task.submittedAtMs, task.taskId), [{ _: true }]));
   }
-  await client.batchWrite(TABLES.tasks.name, rows.tasks as Array<Record<string, unknown>>);
-  await client.batchWrite(TABLES.taskDue.name, rows.due as Array<Record<string, unknown>>);
-  await client.batchWrite(TABLES.taskQueue.name, rows.queue as Array<Record<string, unknown>>);
+  await client.batchWrite(TABLES.tasks.name, rows.tasks);
+  await client.batchWrite(TABLES.taskDue.name, rows.due);
+  await client.batchWrite(TABLES.taskQueue.name, rows.queue);
 }
 
 async function claimAll(endpoint: string, shards: number, processes: number, claims: number): Promise<number> {

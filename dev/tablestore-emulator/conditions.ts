@@ -1,5 +1,6 @@
 /** Decoding what a write asks for: its row condition, its column condition, and its attribute limits. */
-import { type Cell, decodeVariant } from "./plainbuffer.js";
+import type { Cell } from "../../lib/store/tablestore/wire/plainbuffer.js";
+import { decodeVariant } from "../../lib/store/tablestore/wire/plainbuffer-decode.js";
 import { filterMessage } from "./proto.js";
 import { type ColumnCondition, type Comparator, invalid, type PkType, type WriteCondition } from "./tables.js";
 

@@ -12,11 +12,12 @@ import { createHash, randomUUID } from "node:crypto";
 import type { ServerResponse } from "node:http";
 import { type Clock, systemClock } from "../../lib/clock.js";
 import { coerceError } from "../../lib/errors.js";
+import { type Cell, encodeRow, encodeRows, type Row, type Value } from "../../lib/store/tablestore/wire/plainbuffer.js";
+import { decodeRow } from "../../lib/store/tablestore/wire/plainbuffer-decode.js";
 import { listenOnLoopback } from "../loopback.js";
 import { seededRandom } from "../seeded-random.js";
 import { authenticate, type EmulatorCredential } from "./auth.js";
 import { bytes, checkAttributes, decodeCondition, PK_TYPES } from "./conditions.js";
-import { type Cell, decodeRow, encodeRow, encodeRows, type Row, type Value } from "./plainbuffer.js";
 import { message } from "./proto.js";
 import { Instance, invalid, OtsError, type Table, toRow, type WriteCondition } from "./tables.js";
 

@@ -3,7 +3,7 @@
  * rules for conditions, updates and ranges. Pure and synchronous: the server turns protocol messages
  * into these calls and errors into protocol errors.
  */
-import type { Cell, Row, Value } from "./plainbuffer.js";
+import type { Cell, Row, Value } from "../../lib/store/tablestore/wire/plainbuffer.js";
 
 export class OtsError extends Error {
   constructor(

@@ -21,11 +21,12 @@
  * a transaction; a crash in between leaves an index entry that disagrees with its row, which the
  * next reader that meets it repairs (re-index at the row's real time, or delete it).
  *
- * Integers are Long; the SDK retries reads only, so every request is retried here (503, 409, 5xx,
- * network) a bounded number of times. Every request has an HTTP timeout.
+ * Integers are Int64 (a JS number would be a DOUBLE column). Every request is retried (503, 409,
+ * 5xx, network) a bounded number of times, and has a timeout.
  *
- * This module is the Store; each record's operations live in tablestore/: client.ts (the SDK and
- * the retries), schema.ts (tables, creating them), codecs.ts (columns and keys), tasks.ts,
+ * This module is the Store; each record's operations live in tablestore/: client.ts (the
+ * operations and the retries), wire/ (the relay's own protocol client: protobuf, PlainBuffer,
+ * signing — the official SDK is only the tests' oracle), schema.ts (tables, creating them), codecs.ts (columns and keys), tasks.ts,
  * deliveries.ts, events.ts, webhooks.ts (webhooks, workspaces, settings).
  */
 import type * as S from "./store.js";
@@ -181,7 +182,7 @@ export class TablestoreStore implements S.Store {
     return createMissingTables(this.db);
   }
 
-  async close(): Promise<void> {
-    this.db.forget();
+  close(): Promise<void> {
+    return this.db.close();
   }
 }

@@ -1,33 +1,49 @@
 /**
- * The SDK client and the few operations the store is built from, each with the store's own bounded
- * retry (the SDK retries reads only, and gives up after three tries) and an HTTP timeout. Writes
- * report a failed condition as `false`, never as an error: that is how claims lose races.
+ * The Tablestore client (wire/ots-client.ts) and the few operations the store is built from, each
+ * with the store's own bounded retry and the client's timeout. Writes report a failed condition as
+ * `false`, never as an error: that is how claims lose races.
  */
-import TableStoreSdk, { type AttributeValue, type Client, type Pk } from "tablestore";
-import type { Credentials, CredentialsProvider } from "../../quanmiao/credentials.js";
+import { RelayError } from "../../errors.js";
+import type { CredentialsProvider } from "../../quanmiao/credentials.js";
 import { type Attrs, attrsOf } from "./codecs.js";
 import { type IndexEntry, IndexWrites } from "./index-writes.js";
+import {
+  type ColumnCondition,
+  type Comparator,
+  type Condition,
+  EXPECT_EXIST,
+  EXPECT_NOT_EXIST,
+  IGNORE,
+  type RowChange,
+  type RowExistence,
+  type UpdateColumns,
+} from "./wire/messages.js";
+import { OtsClient, TablestoreError } from "./wire/ots-client.js";
+import type { AttributeValue, Pk } from "./wire/values.js";
 
-// A static import, so that the FC bundles carry the SDK (CommonJS: the default import is its exports).
-export const TS = TableStoreSdk;
+export { EXPECT_EXIST, EXPECT_NOT_EXIST, IGNORE };
 
-const MAX_TRIES = 6;
-export const { IGNORE, EXPECT_EXIST, EXPECT_NOT_EXIST } = TS.RowExistenceExpectation;
-const CT = TS.ComparatorType;
+// Back-off 50 ms, 100 ms, … capped at 1 s: about 3.5 s of a busy partition before a call gives up.
+const MAX_TRIES = 8;
 
-export const condition = (existence: number, column: unknown = null) => new TS.Condition(existence, column);
-export const eq = (column: string, value: AttributeValue) =>
-  new TS.SingleColumnCondition(column, value, CT.EQUAL, false, true);
-export const atMost = (column: string, value: AttributeValue) =>
-  new TS.SingleColumnCondition(column, value, CT.LESS_EQUAL, false, true);
-export function all(...conditions: unknown[]) {
-  const c = new TS.CompositeCondition(TS.LogicalOperator.AND);
-  for (const x of conditions) c.addSubCondition(x);
-  return c;
-}
+export const condition = (existence: RowExistence, column?: ColumnCondition): Condition => ({ existence, column });
+const single = (column: string, comparator: Comparator, value: AttributeValue): ColumnCondition => ({
+  kind: "single",
+  column,
+  comparator,
+  value,
+  passIfMissing: true,
+});
+export const eq = (column: string, value: AttributeValue) => single(column, "EQUAL", value);
+export const atMost = (column: string, value: AttributeValue) => single(column, "LESS_EQUAL", value);
+export const all = (...conditions: ColumnCondition[]): ColumnCondition => ({
+  kind: "composite",
+  operator: "AND",
+  conditions,
+});
 
 /** Columns to PUT: undefined means "clear it" (DELETE_ALL). */
-export function changes(values: Record<string, AttributeValue | undefined>): Array<Record<string, unknown>> {
+export function changes(values: Record<string, AttributeValue | undefined>): UpdateColumns {
   const put: Array<Record<string, AttributeValue>> = [];
   const clear: string[] = [];
   for (const [k, v] of Object.entries(values)) {
@@ -45,14 +61,12 @@ export function putColumns(values: Iterable<[string, unknown]>): Array<Record<st
 }
 
 function isConditionFail(error: unknown): boolean {
-  const e = error as { code?: unknown; message?: unknown };
-  return e?.code === 403 && String(e.message).includes("OTSConditionCheckFail");
+  return error instanceof TablestoreError && error.code === "OTSConditionCheckFail";
 }
 
 function isRetryable(error: unknown): boolean {
-  const e = error as { code?: unknown };
-  if (typeof e?.code === "number") return e.code === 409 || e.code >= 500;
-  return true; // network errors carry string codes (ECONNRESET, …) or none
+  // Not one of ours (a credentials provider's own failure, say): worth another try.
+  return error instanceof RelayError ? error.retryable : true;
 }
 
 export interface TablestoreStoreOptions {
@@ -71,8 +85,7 @@ export interface TablestoreStoreOptions {
 type Table = { readonly name: string };
 
 export class TablestoreClient {
-  private client: Client | undefined;
-  private clientFor: string | undefined;
+  private client: OtsClient | undefined;
 
   /** Index entries, batched across this process's concurrent work (see index-writes.ts). */
   private readonly indexes: IndexWrites;
@@ -84,39 +97,32 @@ export class TablestoreClient {
     });
   }
 
-  /** One SDK client per credential set: on FC the STS credentials rotate between invocations. */
-  async sdk(): Promise<Client> {
-    const c: Credentials = await this.options.credentials();
-    const key = `${c.accessKeyId}\u0000${c.securityToken ?? ""}`;
-    if (!this.client || this.clientFor !== key) {
-      this.client = new TS.Client({
-        endpoint: this.options.endpoint,
-        instancename: this.options.instance,
-        accessKeyId: c.accessKeyId,
-        secretAccessKey: c.accessKeySecret,
-        ...(c.securityToken ? { stsToken: c.securityToken } : {}),
-        maxRetries: 3,
-        httpOptions: { timeout: this.options.timeoutMs ?? 10_000, maxSockets: 32 },
-      });
-      this.clientFor = key;
-    }
+  /** One client (one connection pool) for the store's life; it asks for credentials per request. */
+  ots(): OtsClient {
+    this.client ??= new OtsClient({
+      endpoint: this.options.endpoint,
+      instance: this.options.instance,
+      credentials: this.options.credentials,
+      timeoutMs: this.options.timeoutMs ?? 10_000,
+    });
     return this.client;
   }
 
-  forget(): void {
+  async close(): Promise<void> {
+    const client = this.client;
     this.client = undefined;
+    await client?.close();
   }
 
   /**
-   * The store's own bounded retry (503, 409, 5xx, network), with back-off. Writes need it (the SDK
-   * retries reads only); reads get it too, since the SDK gives up after three tries and one read
-   * that fails ends a run — which long-lived runs, reading far more often, made a real risk.
+   * The store's own bounded retry (503, 409, 5xx, network), with back-off, for reads and writes
+   * alike: one read that fails ends a run, which long-lived runs, reading often, made a real risk.
    */
-  async retrying<T>(op: (client: Client) => Promise<T>): Promise<T> {
+  async retrying<T>(op: (client: OtsClient) => Promise<T>): Promise<T> {
     const sleep = this.options.sleep ?? ((ms: number) => new Promise((r) => setTimeout(r, ms)));
     for (let attempt = 1; ; attempt++) {
       try {
-        return await op(await this.sdk());
+        return await op(this.ots());
       } catch (error) {
         if (isConditionFail(error) || attempt >= MAX_TRIES || !isRetryable(error)) throw error;
         await sleep(Math.min(1_000, 25 * 2 ** attempt) * (0.5 + Math.random() / 2));
@@ -125,7 +131,7 @@ export class TablestoreClient {
   }
 
   /** A write with the bounded retry; false when its condition failed. */
-  async write(op: (client: Client) => Promise<unknown>): Promise<boolean> {
+  async write(op: (client: OtsClient) => Promise<unknown>): Promise<boolean> {
     try {
       await this.retrying(op);
       return true;
@@ -137,12 +143,7 @@ export class TablestoreClient {
 
   async get(table: Table, pk: Pk, columnsToGet?: string[]): Promise<Attrs | undefined> {
     const { row } = await this.retrying((client) =>
-      client.getRow({
-        tableName: table.name,
-        primaryKey: pk,
-        maxVersions: 1,
-        ...(columnsToGet ? { columnsToGet } : {}),
-      }),
+      client.getRow({ tableName: table.name, primaryKey: pk, ...(columnsToGet ? { columnsToGet } : {}) }),
     );
     return attrsOf(row);
   }
@@ -152,13 +153,15 @@ export class TablestoreClient {
     const out: Array<Attrs | undefined> = [];
     for (let i = 0; i < pks.length; i += 100) {
       const slice = pks.slice(i, i + 100);
-      const result = await this.retrying((client) =>
-        client.batchGetRow({ tables: [{ tableName: table.name, primaryKey: slice, maxVersions: 1 }] }),
-      );
-      for (const r of result.tables[0] ?? []) {
-        if (!r.isOk) throw new Error(`BatchGetRow failed: ${r.errorCode} ${r.errorMessage}`);
-        out.push(attrsOf(r));
-      }
+      const rows = await this.retrying(async (client) => {
+        const result = await client.batchGetRow({ tables: [{ tableName: table.name, primaryKey: slice }] });
+        const failed = result.tables[0]?.find((r) => !r.isOk);
+        // A row's own failure (a busy partition) is worth another try of the whole read.
+        if (failed)
+          throw new TablestoreError("BatchGetRow", undefined, failed.errorCode, failed.errorMessage ?? "a row failed");
+        return result.tables[0] ?? [];
+      });
+      for (const r of rows) out.push(attrsOf(r));
     }
     return out;
   }
@@ -172,18 +175,16 @@ export class TablestoreClient {
       const r = await this.retrying((client) =>
         client.getRange({
           tableName: table.name,
-          direction: TS.Direction.FORWARD,
           inclusiveStartPrimaryKey: from,
           exclusiveEndPrimaryKey: end,
           limit: Math.min(5_000, limit - rows.length),
-          maxVersions: 1,
         }),
       );
       for (const row of r.rows) {
         const a = attrsOf(row);
         if (a) rows.push(a);
       }
-      next = r.nextStartPrimaryKey ? r.nextStartPrimaryKey.map((c) => ({ [c.name]: c.value })) : null;
+      next = r.nextStartPrimaryKey;
     }
     return rows;
   }
@@ -208,7 +209,7 @@ export class TablestoreClient {
   }
 
   private async writeIndexes(entries: readonly IndexEntry[]): Promise<boolean[]> {
-    const tables = new Map<string, Array<{ entry: number; row: Record<string, unknown> }>>();
+    const tables = new Map<string, Array<{ entry: number; row: RowChange }>>();
     for (const [i, e] of entries.entries()) {
       const rows = tables.get(e.table) ?? [];
       rows.push({ entry: i, row: indexRow(e) });
@@ -236,7 +237,7 @@ export class TablestoreClient {
   }
 
   /** BatchWriteRow, 200 rows a request; rows that failed for a retryable reason are written one by one. */
-  async batchWrite(tableName: string, rows: Array<Record<string, unknown>>): Promise<boolean[]> {
+  async batchWrite(tableName: string, rows: RowChange[]): Promise<boolean[]> {
     const results: boolean[] = [];
     for (let i = 0; i < rows.length; i += 200) {
       const slice = rows.slice(i, i + 200);
@@ -249,17 +250,14 @@ export class TablestoreClient {
           results.push(r.isOk);
           continue;
         }
-        const row = slice[j] as { type: string; primaryKey: Pk; attributeColumns: unknown; condition: unknown };
+        const row = slice[j] as RowChange;
         results.push(
           await this.write((c) =>
             row.type === "PUT"
-              ? c.putRow({
-                  tableName,
-                  condition: row.condition,
-                  primaryKey: row.primaryKey,
-                  attributeColumns: row.attributeColumns,
-                })
-              : c.deleteRow({ tableName, condition: row.condition, primaryKey: row.primaryKey }),
+              ? c.putRow({ tableName, ...row })
+              : row.type === "UPDATE"
+                ? c.updateRow({ tableName, ...row })
+                : c.deleteRow({ tableName, ...row }),
           ),
         );
       }
@@ -268,7 +266,7 @@ export class TablestoreClient {
   }
 }
 
-function indexRow(e: IndexEntry): Record<string, unknown> {
+function indexRow(e: IndexEntry): RowChange {
   return e.op === "PUT"
     ? { type: "PUT", condition: condition(IGNORE), primaryKey: e.pk, attributeColumns: [{ _: true }] }
     : { type: "DELETE", condition: condition(IGNORE), primaryKey: e.pk };

@@ -1,22 +1,19 @@
 /**
- * Rows as Tablestore holds them: each record's columns declared once (integers as Long, JSON as
+ * Rows as Tablestore holds them: each record's columns declared once (integers as Int64, JSON as
  * text, booleans native), primary keys, and the key builders of every table and index.
  */
-import TableStoreSdk, { type AttributeValue, type Int64, type Pk, type RowResult } from "tablestore";
+
 import { type Column, type Columns, columns, decode, encode, snakeCase } from "../columns.js";
 import { DELIVERY_FIELDS, EVENT_FIELDS, TASK_FIELDS, WEBHOOK_FIELDS, WORKSPACE_FIELDS } from "../records.js";
 import type { EventRow } from "../store.js";
-
-const TS = TableStoreSdk;
+import { type AttributeValue, Int64, type Pk, type RowResult } from "./wire/values.js";
 
 /** A row's columns by name, primary key columns included. */
 export type Attrs = Record<string, AttributeValue>;
 
-export const long = (n: number) => TS.Long.fromNumber(n);
-const isInt64 = (v: unknown): v is Int64 =>
-  typeof v === "object" && v !== null && typeof (v as Int64).toBuffer === "function";
+export const long = (n: number) => Int64.from(n);
 export const numOf = (v: unknown): number | undefined =>
-  isInt64(v) ? v.toNumber() : typeof v === "number" ? v : undefined;
+  v instanceof Int64 ? v.toNumber() : typeof v === "number" ? v : undefined;
 export const strOf = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
 
 export function attrsOf(row: RowResult | undefined): Attrs | undefined {

@@ -3,7 +3,7 @@
  * and two lookup indexes (by event, by webhook) for listing. Claims are conditional updates in
  * parallel; an index entry that disagrees with its row is repaired by the claimer that meets it.
  */
-import type { Pk } from "tablestore";
+
 import { decodeCursor, encodeCursor } from "../cursor.js";
 import type { Claim, DeliveryFilter, DeliveryRow, DeliveryUpdate, DuePosition, NewDelivery, Page } from "../store.js";
 import {
@@ -16,12 +16,12 @@ import {
   eq,
   putColumns,
   type TablestoreClient,
-  TS,
 } from "./client.js";
 import { type Attrs, DELIVERY, keys, long, numOf, read } from "./codecs.js";
 import { LeasesSeen } from "./leases-seen.js";
 import { CREATE_GRACE_MS, TABLES } from "./schema.js";
 import type { DueShards } from "./shards.js";
+import { INF_MAX, INF_MIN, type Pk } from "./wire/values.js";
 
 const toDelivery = (a: Attrs) => read(DELIVERY, a);
 const byId = (ids: readonly string[]): Pk[] => ids.map((id) => [{ id }]);
@@ -93,15 +93,10 @@ export class DeliveryTable {
 
   async list(filter: DeliveryFilter): Promise<Page<DeliveryRow>> {
     const after = decodeCursor(filter.cursor, 1)?.[0];
-    const from = after === undefined ? TS.INF_MIN : `${after}\u0000`;
+    const from = after === undefined ? INF_MIN : `${after}\u0000`;
     const lookup = async (table: { name: string }, column: string, value: string) =>
       (
-        await this.db.range(
-          table,
-          [{ [column]: value }, { id: from }],
-          [{ [column]: value }, { id: TS.INF_MAX }],
-          10_000,
-        )
+        await this.db.range(table, [{ [column]: value }, { id: from }], [{ [column]: value }, { id: INF_MAX }], 10_000)
       ).map((r) => String(r.id));
     let ids: string[] | undefined;
     if (filter.eventId !== undefined) ids = await lookup(TABLES.deliveryByEvent, "event_id", filter.eventId);
@@ -109,7 +104,7 @@ export class DeliveryTable {
       ids = await lookup(TABLES.deliveryByWebhook, "webhook_id", filter.webhookId);
     const rows = ids
       ? present(await this.db.batchGet(TABLES.deliveries, byId(ids)))
-      : (await this.db.range(TABLES.deliveries, [{ id: from }], [{ id: TS.INF_MAX }], 100_000)).map(toDelivery);
+      : (await this.db.range(TABLES.deliveries, [{ id: from }], [{ id: INF_MAX }], 100_000)).map(toDelivery);
     const matching = rows.filter(
       (d) =>
         (!filter.status || d.status === filter.status) &&
@@ -159,8 +154,8 @@ export class DeliveryTable {
       shards.map(async (shard) => {
         const start: Pk = from
           ? keys.deliveryDue(shard, from.dueMs, `${from.id}\u0000`)
-          : [{ shard }, { due_at: TS.INF_MIN }, { id: TS.INF_MIN }];
-        const end: Pk = [{ shard }, { due_at: long(nowMs + 1) }, { id: TS.INF_MIN }];
+          : [{ shard }, { due_at: INF_MIN }, { id: INF_MIN }];
+        const end: Pk = [{ shard }, { due_at: long(nowMs + 1) }, { id: INF_MIN }];
         const rows = await this.db.range(TABLES.deliveryDue, start, end, chunk);
         return {
           full: rows.length >= chunk,
@@ -188,8 +183,8 @@ export class DeliveryTable {
       if (count >= limit) break;
       const entries = await this.db.range(
         TABLES.deliveryDue,
-        [{ shard }, { due_at: TS.INF_MIN }, { id: TS.INF_MIN }],
-        [{ shard }, { due_at: TS.INF_MAX }, { id: TS.INF_MAX }],
+        [{ shard }, { due_at: INF_MIN }, { id: INF_MIN }],
+        [{ shard }, { due_at: INF_MAX }, { id: INF_MAX }],
         limit - count,
       );
       count += entries.length;
@@ -224,8 +219,8 @@ export class DeliveryTable {
         if (claimed.length >= claim.limit) break;
         const entries = await this.db.range(
           TABLES.deliveryDue,
-          [{ shard }, { due_at: TS.INF_MIN }, { id: TS.INF_MIN }],
-          [{ shard }, { due_at: long(claim.nowMs + 1) }, { id: TS.INF_MIN }],
+          [{ shard }, { due_at: INF_MIN }, { id: INF_MIN }],
+          [{ shard }, { due_at: long(claim.nowMs + 1) }, { id: INF_MIN }],
           this.leases.window(claim.limit - claimed.length, claim.nowMs),
         );
         const window = entries

@@ -3,11 +3,12 @@
  * (retention, and erasing a task). Rows go before the index entries that lead to them, so a crash
  * in between leaves entries without rows, which every reader already passes over.
  */
-import type { Pk } from "tablestore";
-import { type TablestoreClient, TS } from "./client.js";
+
+import type { TablestoreClient } from "./client.js";
 import { type Attrs, DELIVERY, keys, long, numOf, read, SHARD } from "./codecs.js";
 import { TABLES } from "./schema.js";
 import type { DueShards } from "./shards.js";
+import { INF_MAX, INF_MIN, type Pk } from "./wire/values.js";
 
 export class Eraser {
   constructor(
@@ -22,8 +23,8 @@ export class Eraser {
   async purgeBefore(beforeMs: number, limit: number): Promise<{ events: number; deliveries: number }> {
     const entries = await this.db.range(
       TABLES.eventTime,
-      [{ shard: SHARD }, { created_at: TS.INF_MIN }, { id: TS.INF_MIN }],
-      [{ shard: SHARD }, { created_at: long(beforeMs) }, { id: TS.INF_MIN }],
+      [{ shard: SHARD }, { created_at: INF_MIN }, { id: INF_MIN }],
+      [{ shard: SHARD }, { created_at: long(beforeMs) }, { id: INF_MIN }],
       limit,
     );
     const purged = { events: 0, deliveries: 0 };
@@ -50,8 +51,8 @@ export class Eraser {
   async eraseTask(workspaceId: string, taskId: string): Promise<boolean> {
     const events = await this.db.range(
       TABLES.taskEvents,
-      [{ ws: workspaceId }, { task: taskId }, { event_id: TS.INF_MIN }],
-      [{ ws: workspaceId }, { task: taskId }, { event_id: TS.INF_MAX }],
+      [{ ws: workspaceId }, { task: taskId }, { event_id: INF_MIN }],
+      [{ ws: workspaceId }, { task: taskId }, { event_id: INF_MAX }],
       1_000,
     );
     for (const e of events) {
@@ -76,8 +77,8 @@ export class Eraser {
   private async eraseEvent(eventId: string, options: { keepIfPending: boolean }): Promise<number | undefined> {
     const index = await this.db.range(
       TABLES.deliveryByEvent,
-      [{ event_id: eventId }, { id: TS.INF_MIN }],
-      [{ event_id: eventId }, { id: TS.INF_MAX }],
+      [{ event_id: eventId }, { id: INF_MIN }],
+      [{ event_id: eventId }, { id: INF_MAX }],
       10_000,
     );
     const rows = await this.db.batchGet(

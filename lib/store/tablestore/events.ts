@@ -1,10 +1,11 @@
 /** Events on Tablestore: the event row (its body in chunks) and the per-task index of event ids. */
-import type { Pk } from "tablestore";
+
 import { decodeCursor, encodeCursor } from "../cursor.js";
 import type { EventRow, Page } from "../store.js";
-import { condition, EXPECT_NOT_EXIST, putColumns, type TablestoreClient, TS } from "./client.js";
+import { condition, EXPECT_NOT_EXIST, putColumns, type TablestoreClient } from "./client.js";
 import { type Attrs, EVENT, keys, long, numOf, read, SHARD, strOf } from "./codecs.js";
 import { TABLES } from "./schema.js";
+import { INF_MAX, INF_MIN, type Pk } from "./wire/values.js";
 
 /** A column holds at most 2 MB; a body is split in chunks below that. */
 const CHUNK = 1_500_000;
@@ -58,8 +59,8 @@ export class EventTable {
     const after = decodeCursor(filter.cursor, 2);
     const start: Pk = after
       ? [{ shard: SHARD }, { created_at: long(Number(after[0])) }, { id: `${after[1]}\u0000` }]
-      : [{ shard: SHARD }, { created_at: long(filter.sinceMs ?? 0) }, { id: TS.INF_MIN }];
-    const end: Pk = [{ shard: SHARD }, { created_at: TS.INF_MAX }, { id: TS.INF_MAX }];
+      : [{ shard: SHARD }, { created_at: long(filter.sinceMs ?? 0) }, { id: INF_MIN }];
+    const end: Pk = [{ shard: SHARD }, { created_at: INF_MAX }, { id: INF_MAX }];
     const items: EventRow[] = [];
     let from = start;
     let more = true;
@@ -98,8 +99,8 @@ export class EventTable {
   async listForTask(workspaceId: string, taskId: string): Promise<EventRow[]> {
     const index = await this.db.range(
       TABLES.taskEvents,
-      [{ ws: workspaceId }, { task: taskId }, { event_id: TS.INF_MIN }],
-      [{ ws: workspaceId }, { task: taskId }, { event_id: TS.INF_MAX }],
+      [{ ws: workspaceId }, { task: taskId }, { event_id: INF_MIN }],
+      [{ ws: workspaceId }, { task: taskId }, { event_id: INF_MAX }],
       1_000,
     );
     const rows = await this.db.batchGet(

@@ -8,7 +8,7 @@
  * alone, and each caller's promise settles only when its own entries are written: a caller that
  * awaits an entry (the new due entry of a move, before the old one goes) can rely on it.
  */
-import type { Pk } from "tablestore";
+import type { Pk } from "./wire/values.js";
 
 export type IndexOp = "PUT" | "DELETE";
 

@@ -1,5 +1,6 @@
 /** The store's tables and indexes (see the design in ../tablestore.ts), and creating them. */
 import type { TablestoreClient } from "./client.js";
+import { TablestoreError } from "./wire/ots-client.js";
 
 export const TABLES = {
   tasks: {
@@ -79,20 +80,17 @@ export const CREATE_GRACE_MS = 60_000;
 
 /** Creates every table that is missing; safe to run again. Returns the names created. */
 export async function createMissingTables(tablestore: TablestoreClient): Promise<string[]> {
-  const client = await tablestore.sdk();
-  const existing = new Set((await client.listTable({})).tableNames);
+  const client = tablestore.ots();
+  const existing = new Set((await tablestore.retrying((c) => c.listTable())).tableNames);
   const created: string[] = [];
   for (const table of Object.values(TABLES)) {
     if (existing.has(table.name)) continue;
     try {
-      await client.createTable({
-        tableMeta: { tableName: table.name, primaryKey: table.pk.map(([name, type]) => ({ name, type })) },
-        reservedThroughput: { capacityUnit: { read: 0, write: 0 } },
-        tableOptions: { timeToLive: -1, maxVersions: 1 },
-      });
+      // Reserved throughput 0/0, no expiry, one version: see wire/messages.ts.
+      await client.createTable({ tableName: table.name, primaryKey: table.pk.map(([name, type]) => ({ name, type })) });
       created.push(table.name);
     } catch (error) {
-      if (!String((error as Error).message).includes("OTSObjectAlreadyExist")) throw error;
+      if (!(error instanceof TablestoreError && error.code === "OTSObjectAlreadyExist")) throw error;
     }
   }
   return created;

@@ -9,9 +9,10 @@
  * new entries are written over the configured count. Entries written under another count are found
  * all the same (readers read every shard) and repaired where they were found.
  */
-import type { Pk } from "tablestore";
+
 import { DEFAULTS } from "../../config.js";
 import { keys } from "./codecs.js";
+import type { Pk } from "./wire/values.js";
 
 export const DEFAULT_DUE_SHARDS = DEFAULTS.tablestore.dueShards;
 const MAX_DUE_SHARDS = DEFAULTS.tablestore.maxDueShards;

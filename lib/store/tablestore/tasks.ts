@@ -3,7 +3,7 @@
  * index (submission order per workspace, what `oldestActiveTasks` reads). Index entries are moved
  * new-first, so a crash leaves an extra entry that the next reader repairs, never a lost task.
  */
-import type { AttributeValue, Pk } from "tablestore";
+
 import { decodeCursor, encodeCursor } from "../cursor.js";
 import type { Claim, Page, RegisterTaskInput, TaskDue, TaskRow, TaskState, TaskUpdate } from "../store.js";
 import {
@@ -16,12 +16,12 @@ import {
   eq,
   putColumns,
   type TablestoreClient,
-  TS,
 } from "./client.js";
 import { type Attrs, keys, long, numOf, read, TASK } from "./codecs.js";
 import { LeasesSeen } from "./leases-seen.js";
 import { CREATE_GRACE_MS, TABLES } from "./schema.js";
 import type { DueShards } from "./shards.js";
+import { type AttributeValue, INF_MAX, INF_MIN, type Pk } from "./wire/values.js";
 
 const toTask = (a: Attrs) => read(TASK, a);
 /** A due entry: a task due at a time (a moved task is a new entry). */
@@ -109,8 +109,8 @@ export class TaskTable {
     const after = decodeCursor(filter.cursor, 2);
     const start: Pk = after
       ? [{ ws: after[0] as string }, { task: `${after[1]}\u0000` }]
-      : [{ ws: filter.workspaceId ?? TS.INF_MIN }, { task: TS.INF_MIN }];
-    const end: Pk = [{ ws: filter.workspaceId ?? TS.INF_MAX }, { task: TS.INF_MAX }];
+      : [{ ws: filter.workspaceId ?? INF_MIN }, { task: INF_MIN }];
+    const end: Pk = [{ ws: filter.workspaceId ?? INF_MAX }, { task: INF_MAX }];
     const items: TaskRow[] = [];
     let from = start;
     for (;;) {
@@ -145,8 +145,8 @@ export class TaskTable {
       const window = (
         await this.db.range(
           TABLES.taskDue,
-          [{ shard }, { due_at: TS.INF_MIN }, { ws: TS.INF_MIN }, { task: TS.INF_MIN }],
-          [{ shard }, { due_at: long(claim.nowMs + 1) }, { ws: TS.INF_MIN }, { task: TS.INF_MIN }],
+          [{ shard }, { due_at: INF_MIN }, { ws: INF_MIN }, { task: INF_MIN }],
+          [{ shard }, { due_at: long(claim.nowMs + 1) }, { ws: INF_MIN }, { task: INF_MIN }],
           this.leases.window(claim.limit - claimed.length, claim.nowMs),
         )
       )
@@ -228,15 +228,15 @@ export class TaskTable {
 
   // The queue index alone: one GetRange, no rows read (an entry a crash left behind counts too).
   async countQueuedAhead(workspaceId: string, submittedAtMs: number, limit: number): Promise<number> {
-    const from: Pk = [{ ws: workspaceId }, { submitted_at: TS.INF_MIN }, { task: TS.INF_MIN }];
-    const end: Pk = [{ ws: workspaceId }, { submitted_at: long(submittedAtMs) }, { task: TS.INF_MAX }];
+    const from: Pk = [{ ws: workspaceId }, { submitted_at: INF_MIN }, { task: INF_MIN }];
+    const end: Pk = [{ ws: workspaceId }, { submitted_at: long(submittedAtMs) }, { task: INF_MAX }];
     return (await this.db.range(TABLES.taskQueue, from, end, limit)).length;
   }
 
   async oldestActive(workspaceId: string, limit: number): Promise<TaskRow[]> {
     const out: TaskRow[] = [];
-    let from: Pk = [{ ws: workspaceId }, { submitted_at: TS.INF_MIN }, { task: TS.INF_MIN }];
-    const end: Pk = [{ ws: workspaceId }, { submitted_at: TS.INF_MAX }, { task: TS.INF_MAX }];
+    let from: Pk = [{ ws: workspaceId }, { submitted_at: INF_MIN }, { task: INF_MIN }];
+    const end: Pk = [{ ws: workspaceId }, { submitted_at: INF_MAX }, { task: INF_MAX }];
     while (out.length < limit) {
       const entries = await this.db.range(TABLES.taskQueue, from, end, limit - out.length);
       if (entries.length === 0) break;

@@ -4,18 +4,11 @@
  */
 
 import type { WebhookRow, WorkspaceRow } from "../store.js";
-import {
-  condition,
-  EXPECT_EXIST,
-  EXPECT_NOT_EXIST,
-  eq,
-  IGNORE,
-  putColumns,
-  type TablestoreClient,
-  TS,
-} from "./client.js";
+import { condition, EXPECT_EXIST, EXPECT_NOT_EXIST, eq, IGNORE, putColumns, type TablestoreClient } from "./client.js";
 import { attributesOf, read, strOf, WEBHOOK, WORKSPACE } from "./codecs.js";
 import { TABLES } from "./schema.js";
+import type { RowExistence } from "./wire/messages.js";
+import { INF_MAX, INF_MIN } from "./wire/values.js";
 
 /** Every webhook and workspace fits one range read: there are tens, not thousands. */
 const ALL = 100_000;
@@ -32,7 +25,7 @@ export class WebhookTable {
     return this.put(w, EXPECT_EXIST);
   }
 
-  private put(w: WebhookRow, existence: number): Promise<boolean> {
+  private put(w: WebhookRow, existence: RowExistence): Promise<boolean> {
     return this.db.write((c) =>
       c.putRow({
         tableName: TABLES.webhooks.name,
@@ -49,7 +42,7 @@ export class WebhookTable {
   }
 
   async list(): Promise<WebhookRow[]> {
-    const rows = await this.db.range(TABLES.webhooks, [{ id: TS.INF_MIN }], [{ id: TS.INF_MAX }], ALL);
+    const rows = await this.db.range(TABLES.webhooks, [{ id: INF_MIN }], [{ id: INF_MAX }], ALL);
     return rows.map((a) => read(WEBHOOK, a)).sort((a, b) => a.createdAtMs - b.createdAtMs || (a.id < b.id ? -1 : 1));
   }
 
@@ -69,7 +62,7 @@ export class WorkspaceTable {
   }
 
   async list(): Promise<WorkspaceRow[]> {
-    const rows = await this.db.range(TABLES.workspaces, [{ ws: TS.INF_MIN }], [{ ws: TS.INF_MAX }], ALL);
+    const rows = await this.db.range(TABLES.workspaces, [{ ws: INF_MIN }], [{ ws: INF_MAX }], ALL);
     return rows.map((a) => read(WORKSPACE, a));
   }
 

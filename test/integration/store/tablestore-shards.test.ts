@@ -1,9 +1,9 @@
-import type { Pk } from "tablestore";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { EMULATOR_CREDENTIAL, startTablestoreEmulator } from "../../../dev/tablestore-emulator/server.js";
 import { staticCredentials } from "../../../lib/quanmiao/credentials.js";
 import type { DeliveryRow, TaskRow } from "../../../lib/store/store.js";
-import { TablestoreClient, TS } from "../../../lib/store/tablestore/client.js";
+import { TablestoreClient } from "../../../lib/store/tablestore/client.js";
+import { INF_MAX, INF_MIN, type Pk } from "../../../lib/store/tablestore/wire/values.js";
 import { TABLES, TablestoreStore } from "../../../lib/store/tablestore.js";
 
 const T0 = 1_700_000_000_000;
@@ -42,8 +42,8 @@ async function emulatorWithStores() {
 
 const rest = (table: { name: string }) =>
   table.name === TABLES.taskDue.name ? ["due_at", "ws", "task"] : ["due_at", "id"];
-const infMin = (table: { name: string }): Pk => rest(table).map((c) => ({ [c]: TS.INF_MIN }));
-const infMax = (table: { name: string }): Pk => rest(table).map((c) => ({ [c]: TS.INF_MAX }));
+const infMin = (table: { name: string }): Pk => rest(table).map((c) => ({ [c]: INF_MIN }));
+const infMax = (table: { name: string }): Pk => rest(table).map((c) => ({ [c]: INF_MAX }));
 
 const done = (store: TablestoreStore, task: TaskRow, owner: string) =>
   store.updateTask(task, owner, {

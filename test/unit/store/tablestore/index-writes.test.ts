@@ -1,4 +1,3 @@
-import type { Pk } from "tablestore";
 import { describe, expect, it } from "vitest";
 import {
   type IndexEntry,
@@ -6,6 +5,7 @@ import {
   IndexWrites,
   MAX_BATCH_ROWS,
 } from "../../../../lib/store/tablestore/index-writes.js";
+import type { Pk } from "../../../../lib/store/tablestore/wire/values.js";
 
 /** A writer that records each request and fails the rows (or whole requests) it is told to. */
 function recorder(options: { failRows?: (e: IndexEntry) => boolean; failBatch?: Error; failSingle?: Error } = {}) {

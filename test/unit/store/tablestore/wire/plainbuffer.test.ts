@@ -3,11 +3,11 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   type Cell,
-  decodeRow,
   encodeRow,
   PlainBufferError,
   type Value,
-} from "../../../dev/tablestore-emulator/plainbuffer.js";
+} from "../../../../../lib/store/tablestore/wire/plainbuffer.js";
+import { decodeRow } from "../../../../../lib/store/tablestore/wire/plainbuffer-decode.js";
 
 // The oracle: the tablestore SDK's own PlainBuffer encoder and decoder.
 const require = createRequire(import.meta.url);

@@ -6,6 +6,7 @@
  */
 import { parseArgs } from "node:util";
 import { benchBacklog } from "./backlog.js";
+import { benchColdStart } from "./cold-start.js";
 import { benchContention } from "./contention.js";
 import { benchPollingEconomy } from "./economy.js";
 import { benchFanOut } from "./fanout.js";
@@ -37,6 +38,7 @@ const scenarios: Record<string, () => Promise<ScenarioRow[]>> = {
   contention: () => benchContention(quick ? 200 : 2_000, 4),
   fanout: () => benchFanOut(quick ? 200 : 2_000, quick ? [1, 4] : [1, 4, 16]),
   shards: () => (quick ? benchShards(2_000, 8, 8, 1_000) : benchShards(100_000, 8, 8, 10)),
+  "cold-start": () => benchColdStart(7),
 };
 const only = values.only?.split(",") ?? Object.keys(scenarios);
 const unknown = only.filter((name) => !(name in scenarios));

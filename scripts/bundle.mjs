@@ -2,6 +2,7 @@
 // source map and only what that function imports. better-sqlite3 stays out: on FC the store is
 // Tablestore, so the SQLite store is replaced by a stub that says so.
 import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { build } from "esbuild";
 
 /** The SQLite store (and with it better-sqlite3) is swapped for a stub that says why. */
@@ -36,6 +37,36 @@ module.exports = new Proxy(fail, { get: (_, key) => (key === "__esModule" ? fals
   },
 };
 
+/**
+ * The relay's own modules use undici's Pool and Agent (and Dispatcher's request API) only. Its
+ * index also loads fetch, WebSocket, EventSource, the cache and mocks — and with them Node's own
+ * web streams — about a third of a function's cold start. In the bundles `undici` is the dispatchers
+ * alone, assembled the way undici's index assembles them; anything else imported from it is an error.
+ */
+const UNDICI_ALL = Object.keys(createRequire(import.meta.url)("undici"));
+const undiciDispatchersOnly = {
+  name: "undici-dispatchers-only",
+  setup(b) {
+    b.onResolve({ filter: /^undici$/ }, (args) =>
+      args.importer.includes("/node_modules/") ? undefined : { path: "undici", namespace: "undici-dispatchers" },
+    );
+    b.onLoad({ filter: /.*/, namespace: "undici-dispatchers" }, () => ({
+      contents: `const Dispatcher = require("undici/lib/dispatcher/dispatcher");
+Object.assign(Dispatcher.prototype, require("undici/lib/api"));
+const used = { Dispatcher, Pool: require("undici/lib/dispatcher/pool"), Agent: require("undici/lib/dispatcher/agent") };
+const left = new Set(${JSON.stringify(UNDICI_ALL)});
+module.exports = new Proxy(used, {
+  get(target, key) {
+    if (key in target || !left.has(key)) return target[key];
+    throw new Error("undici." + String(key) + " is not in this bundle (scripts/bundle.mjs)");
+  },
+});`,
+      resolveDir: new URL("..", import.meta.url).pathname,
+      loader: "js",
+    }));
+  },
+};
+
 const FUNCTIONS = ["poll", "deliver", "api"];
 const { version } = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
 
@@ -55,7 +86,7 @@ for (const fn of FUNCTIONS) {
     minify: true,
     keepNames: true,
     legalComments: "none",
-    plugins: [withoutSqlite, withoutFc2Extras],
+    plugins: [withoutSqlite, withoutFc2Extras, undiciDispatchersOnly],
     // Our modules read import.meta.url (createRequire); in CommonJS it comes from __filename.
     define: { __RELAY_VERSION__: JSON.stringify(version), "import.meta.url": "__relayModuleUrl" },
     banner: { js: 'const __relayModuleUrl = require("node:url").pathToFileURL(__filename).href;' },

@@ -44,43 +44,33 @@ export class TaskTable {
     private readonly shards: DueShards,
   ) {}
 
+  /**
+   * Written optimistically, since most registrations are of new tasks: the index entries, then the
+   * row if there is none — no read first. When the task exists, the entries stay where they are:
+   * one may share its key with the row's own live entry, and only a reader, which checks the row,
+   * can tell a stale entry from a live one (it repairs the stale ones it meets).
+   */
   async register(input: RegisterTaskInput, nowMs: number): Promise<{ task: TaskRow; created: boolean }> {
+    const submittedAtMs = input.submittedAtMs ?? nowMs;
+    const nextPollAtMs = input.firstPollAtMs ?? nowMs;
+    // Index rows first: a crash after them leaves entries the readers repair, never a lost task.
+    await this.db.putIndexes([
+      { table: TABLES.taskDue, pk: this.shards.taskDue(nextPollAtMs, input.workspaceId, input.taskId) },
+      { table: TABLES.taskQueue, pk: keys.taskQueue(input.workspaceId, submittedAtMs, input.taskId) },
+    ]);
+    const columns = {
+      state: "active",
+      submitted_at: long(submittedAtMs),
+      registered_at: long(nowMs),
+      next_poll_at: long(nextPollAtMs),
+      poll_count: long(0),
+      polls_in_status: long(0),
+      lease_until: long(0),
+      webhook_urls: JSON.stringify([...new Set(input.webhookUrls ?? [])]),
+      metadata: JSON.stringify(input.metadata ?? {}),
+      profile: input.profile,
+    };
     for (;;) {
-      const existing = await this.get(input.workspaceId, input.taskId);
-      if (existing) {
-        const added = (input.webhookUrls ?? []).filter((u) => !existing.webhookUrls.includes(u));
-        if (added.length === 0) return { task: existing, created: false };
-        const webhookUrls = [...existing.webhookUrls, ...added];
-        const ok = await this.db.write((c) =>
-          c.updateRow({
-            tableName: TABLES.tasks.name,
-            condition: condition(EXPECT_EXIST, eq("webhook_urls", JSON.stringify(existing.webhookUrls))),
-            primaryKey: keys.task(input.workspaceId, input.taskId),
-            updateOfAttributeColumns: [{ PUT: [{ webhook_urls: JSON.stringify(webhookUrls) }] }],
-          }),
-        );
-        if (ok) return { task: { ...existing, webhookUrls }, created: false };
-        continue; // someone else changed it: read again
-      }
-      const submittedAtMs = input.submittedAtMs ?? nowMs;
-      const nextPollAtMs = input.firstPollAtMs ?? nowMs;
-      // Index rows first: a crash after them leaves entries the readers repair, never a lost task.
-      await this.db.putIndexes([
-        { table: TABLES.taskDue, pk: this.shards.taskDue(nextPollAtMs, input.workspaceId, input.taskId) },
-        { table: TABLES.taskQueue, pk: keys.taskQueue(input.workspaceId, submittedAtMs, input.taskId) },
-      ]);
-      const columns = {
-        state: "active",
-        submitted_at: long(submittedAtMs),
-        registered_at: long(nowMs),
-        next_poll_at: long(nextPollAtMs),
-        poll_count: long(0),
-        polls_in_status: long(0),
-        lease_until: long(0),
-        webhook_urls: JSON.stringify([...new Set(input.webhookUrls ?? [])]),
-        metadata: JSON.stringify(input.metadata ?? {}),
-        profile: input.profile,
-      };
       const created = await this.db.write((c) =>
         c.putRow({
           tableName: TABLES.tasks.name,
@@ -91,6 +81,21 @@ export class TaskTable {
       );
       // The row is what was just written: no read to return it.
       if (created) return { task: toTask({ ...columns, ws: input.workspaceId, task: input.taskId } as Attrs), created };
+      const existing = await this.get(input.workspaceId, input.taskId);
+      if (!existing) continue; // erased in between: create it after all
+      const added = (input.webhookUrls ?? []).filter((u) => !existing.webhookUrls.includes(u));
+      if (added.length === 0) return { task: existing, created: false };
+      const webhookUrls = [...existing.webhookUrls, ...added];
+      const ok = await this.db.write((c) =>
+        c.updateRow({
+          tableName: TABLES.tasks.name,
+          condition: condition(EXPECT_EXIST, eq("webhook_urls", JSON.stringify(existing.webhookUrls))),
+          primaryKey: keys.task(input.workspaceId, input.taskId),
+          updateOfAttributeColumns: [{ PUT: [{ webhook_urls: JSON.stringify(webhookUrls) }] }],
+        }),
+      );
+      if (ok) return { task: { ...existing, webhookUrls }, created: false };
+      // Someone else changed it, or erased it: try again from the create.
     }
   }
 

@@ -30,10 +30,14 @@ async function emulatorWithStores() {
   const entries = async (table: { name: string }, shards: number) => {
     const client = new TablestoreClient(options);
     const out = new Map<string, number>();
-    for (let i = 0; i < shards; i++) {
-      const shard = String(i);
-      const rows = await client.range(table, [{ shard }, ...infMin(table)], [{ shard }, ...infMax(table)], 10_000);
-      if (rows.length > 0) out.set(shard, rows.length);
+    try {
+      for (let i = 0; i < shards; i++) {
+        const shard = String(i);
+        const rows = await client.range(table, [{ shard }, ...infMin(table)], [{ shard }, ...infMax(table)], 10_000);
+        if (rows.length > 0) out.set(shard, rows.length);
+      }
+    } finally {
+      await client.close();
     }
     return out;
   };
@@ -56,6 +60,25 @@ const done = (store: TablestoreStore, task: TaskRow, owner: string) =>
   });
 
 describe("Tablestore due indexes over shards", () => {
+  it("registering an existing task merges its webhooks; the entry it wrote first is repaired by the next claim", async () => {
+    const { open, entries } = await emulatorWithStores();
+    const store = await open(1);
+    const first = { workspaceId: "w", taskId: "t", firstPollAtMs: T0 + 60_000, webhookUrls: ["https://a.example/"] };
+    expect((await store.registerTask(first, T0)).created).toBe(true);
+    const again = await store.registerTask({ ...first, firstPollAtMs: T0, webhookUrls: ["https://b.example/"] }, T0);
+    expect(again.created).toBe(false);
+    expect(again.task).toMatchObject({
+      nextPollAtMs: T0 + 60_000,
+      webhookUrls: ["https://a.example/", "https://b.example/"],
+    });
+    // The live entry, and the one the second registration wrote before it found the row.
+    expect((await entries(TABLES.taskDue, 1)).get("0")).toBe(2);
+    expect(await store.claimDueTasks({ owner: "x", nowMs: T0 + 1, leaseMs: 60_000, limit: 10 })).toEqual([]);
+    expect((await entries(TABLES.taskDue, 1)).get("0")).toBe(1);
+    const claimed = await store.claimDueTasks({ owner: "x", nowMs: T0 + 60_000, leaseMs: 60_000, limit: 10 });
+    expect(claimed.map((t) => t.taskId)).toEqual(["t"]);
+  });
+
   it("spread tasks over the shards; claims from two processes take every due task once, none early", async () => {
     const { open, entries } = await emulatorWithStores();
     const one = await open(4, () => 0);

@@ -6,7 +6,7 @@
 import { RelayError } from "../../errors.js";
 import type { CredentialsProvider } from "../../quanmiao/credentials.js";
 import { type Attrs, attrsOf } from "./codecs.js";
-import { type IndexEntry, IndexWrites } from "./index-writes.js";
+import { indexDelete, indexPut, type RowWrite, RowWrites } from "./row-writes.js";
 import {
   type ColumnCondition,
   type Comparator,
@@ -87,14 +87,11 @@ type Table = { readonly name: string };
 export class TablestoreClient {
   private client: OtsClient | undefined;
 
-  /** Index entries, batched across this process's concurrent work (see index-writes.ts). */
-  private readonly indexes: IndexWrites;
+  /** Small writes, batched across this process's concurrent work (see row-writes.ts). */
+  private readonly rows: RowWrites;
 
   constructor(private readonly options: TablestoreStoreOptions) {
-    this.indexes = new IndexWrites({
-      batch: (entries) => this.writeIndexes(entries),
-      single: (entry) => this.writeIndex(entry),
-    });
+    this.rows = new RowWrites({ batch: (writes) => this.writeBatch(writes), single: (w) => this.writeAlone(w) });
   }
 
   /** One client (one connection pool) for the store's life; it asks for credentials per request. */
@@ -193,81 +190,63 @@ export class TablestoreClient {
     await this.write((c) => c.deleteRow({ tableName: table.name, condition: condition(IGNORE), primaryKey: pk }));
   }
 
-  /** An index entry: its key is all it says. Batched with the others of this turn. */
-  putIndex(table: Table, pk: Pk): Promise<void> {
-    return this.indexes.put(table.name, pk);
+  /** An index entry: its key is all it says. Batched with the other writes of this turn. */
+  async putIndex(table: Table, pk: Pk): Promise<void> {
+    await this.rows.write(table.name, indexPut(pk));
   }
 
   /** Index entries, in several tables: the same batch carries them all. */
   async putIndexes(entries: ReadonlyArray<{ readonly table: Table; readonly pk: Pk }>): Promise<void> {
-    await Promise.all(entries.map((e) => this.indexes.put(e.table.name, e.pk)));
+    await Promise.all(entries.map((e) => this.rows.write(e.table.name, indexPut(e.pk))));
   }
 
   /** Drops an index entry (batched like puts). */
-  deleteIndex(table: Table, pk: Pk): Promise<void> {
-    return this.indexes.remove(table.name, pk);
+  async deleteIndex(table: Table, pk: Pk): Promise<void> {
+    await this.rows.write(table.name, indexDelete(pk));
   }
 
-  private async writeIndexes(entries: readonly IndexEntry[]): Promise<boolean[]> {
-    const tables = new Map<string, Array<{ entry: number; row: RowChange }>>();
-    for (const [i, e] of entries.entries()) {
-      const rows = tables.get(e.table) ?? [];
-      rows.push({ entry: i, row: indexRow(e) });
-      tables.set(e.table, rows);
+  /** A conditional UpdateRow, batched with the other writes of this turn; false when its condition failed. */
+  update(p: { tableName: string; condition: Condition; primaryKey: Pk; updateOfAttributeColumns: UpdateColumns }) {
+    const { tableName, ...change } = p;
+    return this.rows.write(tableName, { type: "UPDATE", ...change });
+  }
+
+  /** Small rows (no event bodies), batched with the other writes of this turn; false where a condition failed. */
+  batchWrite(tableName: string, rows: RowChange[]): Promise<boolean[]> {
+    return Promise.all(rows.map((r) => this.rows.write(tableName, r)));
+  }
+
+  private async writeBatch(writes: readonly RowWrite[]): Promise<Array<boolean | undefined>> {
+    const tables = new Map<string, Array<{ at: number; change: RowChange }>>();
+    for (const [at, w] of writes.entries()) {
+      const rows = tables.get(w.table) ?? [];
+      rows.push({ at, change: w.change });
+      tables.set(w.table, rows);
     }
-    let outcome: Array<{ isOk: boolean }> = [];
+    let outcome: Array<{ isOk: boolean; errorCode?: string | undefined }> = [];
     await this.write(async (c) => {
       outcome = (
         await c.batchWriteRow({
-          tables: [...tables].map(([tableName, rows]) => ({ tableName, rows: rows.map((r) => r.row) })),
+          tables: [...tables].map(([tableName, rows]) => ({ tableName, rows: rows.map((r) => r.change) })),
         })
       ).tables;
     });
     // The answer lists the rows table by table, in the order they were sent.
-    const written = entries.map(() => false);
-    for (const [i, sent] of [...tables.values()].flat().entries()) written[sent.entry] = outcome[i]?.isOk === true;
+    const written: Array<boolean | undefined> = writes.map(() => undefined);
+    for (const [i, sent] of [...tables.values()].flat().entries()) {
+      const r = outcome[i];
+      written[sent.at] = r?.isOk ? true : r?.errorCode === "OTSConditionCheckFail" ? false : undefined;
+    }
     return written;
   }
 
-  private async writeIndex(e: IndexEntry): Promise<void> {
-    const row = { tableName: e.table, condition: condition(IGNORE), primaryKey: e.pk };
-    await this.write((c) =>
-      e.op === "PUT" ? c.putRow({ ...row, attributeColumns: [{ _: true }] }) : c.deleteRow(row),
+  private writeAlone({ table: tableName, change }: RowWrite): Promise<boolean> {
+    return this.write((c) =>
+      change.type === "PUT"
+        ? c.putRow({ tableName, ...change })
+        : change.type === "UPDATE"
+          ? c.updateRow({ tableName, ...change })
+          : c.deleteRow({ tableName, ...change }),
     );
   }
-
-  /** BatchWriteRow, 200 rows a request; rows that failed for a retryable reason are written one by one. */
-  async batchWrite(tableName: string, rows: RowChange[]): Promise<boolean[]> {
-    const results: boolean[] = [];
-    for (let i = 0; i < rows.length; i += 200) {
-      const slice = rows.slice(i, i + 200);
-      let outcome: Array<{ isOk: boolean; errorCode?: string | null }> = [];
-      await this.write(async (c) => {
-        outcome = (await c.batchWriteRow({ tables: [{ tableName, rows: slice }] })).tables;
-      });
-      for (const [j, r] of outcome.entries()) {
-        if (r.isOk || r.errorCode === "OTSConditionCheckFail") {
-          results.push(r.isOk);
-          continue;
-        }
-        const row = slice[j] as RowChange;
-        results.push(
-          await this.write((c) =>
-            row.type === "PUT"
-              ? c.putRow({ tableName, ...row })
-              : row.type === "UPDATE"
-                ? c.updateRow({ tableName, ...row })
-                : c.deleteRow({ tableName, ...row }),
-          ),
-        );
-      }
-    }
-    return results;
-  }
-}
-
-function indexRow(e: IndexEntry): RowChange {
-  return e.op === "PUT"
-    ? { type: "PUT", condition: condition(IGNORE), primaryKey: e.pk, attributeColumns: [{ _: true }] }
-    : { type: "DELETE", condition: condition(IGNORE), primaryKey: e.pk };
 }

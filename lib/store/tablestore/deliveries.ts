@@ -236,19 +236,17 @@ export class DeliveryTable {
   private async claimOne({ id, entry }: Candidate, claim: Claim): Promise<boolean> {
     const dueCondition =
       entry === undefined ? atMost("next_attempt_at", long(claim.nowMs)) : eq("next_attempt_at", long(entry.due));
-    const ok = await this.db.write((c) =>
-      c.updateRow({
-        tableName: TABLES.deliveries.name,
-        condition: condition(
-          EXPECT_EXIST,
-          all(eq("status", "pending"), dueCondition, atMost("lease_until", long(claim.nowMs))),
-        ),
-        primaryKey: [{ id }],
-        updateOfAttributeColumns: [
-          { PUT: [{ lease_owner: claim.owner }, { lease_until: long(claim.nowMs + claim.leaseMs) }] },
-        ],
-      }),
-    );
+    const ok = await this.db.update({
+      tableName: TABLES.deliveries.name,
+      condition: condition(
+        EXPECT_EXIST,
+        all(eq("status", "pending"), dueCondition, atMost("lease_until", long(claim.nowMs))),
+      ),
+      primaryKey: [{ id }],
+      updateOfAttributeColumns: [
+        { PUT: [{ lease_owner: claim.owner }, { lease_until: long(claim.nowMs + claim.leaseMs) }] },
+      ],
+    });
     if (ok && entry) this.leases.hold(entryKey(id, entry.due), claim.nowMs + claim.leaseMs);
     return ok;
   }
@@ -286,26 +284,24 @@ export class DeliveryTable {
   async update(d: DeliveryRow, owner: string, u: DeliveryUpdate): Promise<boolean> {
     const { id } = d;
     this.leases.release(entryKey(id, d.nextAttemptAtMs));
-    const ok = await this.db.write((c) =>
-      c.updateRow({
-        tableName: TABLES.deliveries.name,
-        condition: condition(EXPECT_EXIST, eq("lease_owner", owner)),
-        primaryKey: [{ id }],
-        updateOfAttributeColumns: changes({
-          status: u.status,
-          attempts: long(u.attempts),
-          next_attempt_at: long(u.nextAttemptAtMs),
-          last_attempt_at: long(u.lastAttemptAtMs),
-          last_status_code: u.lastStatusCode === undefined ? undefined : long(u.lastStatusCode),
-          last_error: u.lastError,
-          last_response: u.lastResponse,
-          ...(u.deliveredAtMs !== undefined ? { delivered_at: long(u.deliveredAtMs) } : {}),
-          ...(u.attemptLog !== undefined ? { attempt_log: JSON.stringify(u.attemptLog) } : {}),
-          lease_owner: undefined,
-          lease_until: long(0),
-        }),
+    const ok = await this.db.update({
+      tableName: TABLES.deliveries.name,
+      condition: condition(EXPECT_EXIST, eq("lease_owner", owner)),
+      primaryKey: [{ id }],
+      updateOfAttributeColumns: changes({
+        status: u.status,
+        attempts: long(u.attempts),
+        next_attempt_at: long(u.nextAttemptAtMs),
+        last_attempt_at: long(u.lastAttemptAtMs),
+        last_status_code: u.lastStatusCode === undefined ? undefined : long(u.lastStatusCode),
+        last_error: u.lastError,
+        last_response: u.lastResponse,
+        ...(u.deliveredAtMs !== undefined ? { delivered_at: long(u.deliveredAtMs) } : {}),
+        ...(u.attemptLog !== undefined ? { attempt_log: JSON.stringify(u.attemptLog) } : {}),
+        lease_owner: undefined,
+        lease_until: long(0),
       }),
-    );
+    });
     if (ok) await this.moveDue(id, d.nextAttemptAtMs, u.status === "pending" ? u.nextAttemptAtMs : undefined);
     return ok;
   }
@@ -313,19 +309,17 @@ export class DeliveryTable {
   async replay(id: string, nowMs: number): Promise<DeliveryRow | undefined> {
     const d = await this.get(id);
     if (!d) return undefined;
-    const ok = await this.db.write((c) =>
-      c.updateRow({
-        tableName: TABLES.deliveries.name,
-        condition: condition(EXPECT_EXIST),
-        primaryKey: [{ id }],
-        updateOfAttributeColumns: changes({
-          status: "pending",
-          next_attempt_at: long(nowMs),
-          lease_owner: undefined,
-          lease_until: long(0),
-        }),
+    const ok = await this.db.update({
+      tableName: TABLES.deliveries.name,
+      condition: condition(EXPECT_EXIST),
+      primaryKey: [{ id }],
+      updateOfAttributeColumns: changes({
+        status: "pending",
+        next_attempt_at: long(nowMs),
+        lease_owner: undefined,
+        lease_until: long(0),
       }),
-    );
+    });
     if (!ok) return undefined;
     await this.db.putIndex(TABLES.deliveryDue, this.shards.deliveryDue(nowMs, id));
     if (d.status === "pending" && d.nextAttemptAtMs !== nowMs)

@@ -86,14 +86,12 @@ export class TaskTable {
       const added = (input.webhookUrls ?? []).filter((u) => !existing.webhookUrls.includes(u));
       if (added.length === 0) return { task: existing, created: false };
       const webhookUrls = [...existing.webhookUrls, ...added];
-      const ok = await this.db.write((c) =>
-        c.updateRow({
-          tableName: TABLES.tasks.name,
-          condition: condition(EXPECT_EXIST, eq("webhook_urls", JSON.stringify(existing.webhookUrls))),
-          primaryKey: keys.task(input.workspaceId, input.taskId),
-          updateOfAttributeColumns: [{ PUT: [{ webhook_urls: JSON.stringify(webhookUrls) }] }],
-        }),
-      );
+      const ok = await this.db.update({
+        tableName: TABLES.tasks.name,
+        condition: condition(EXPECT_EXIST, eq("webhook_urls", JSON.stringify(existing.webhookUrls))),
+        primaryKey: keys.task(input.workspaceId, input.taskId),
+        updateOfAttributeColumns: [{ PUT: [{ webhook_urls: JSON.stringify(webhookUrls) }] }],
+      });
       if (ok) return { task: { ...existing, webhookUrls }, created: false };
       // Someone else changed it, or erased it: try again from the create.
     }
@@ -182,19 +180,17 @@ export class TaskTable {
   }
 
   private async claimOne(e: DueEntry, claim: Claim): Promise<boolean> {
-    const ok = await this.db.write((client) =>
-      client.updateRow({
-        tableName: TABLES.tasks.name,
-        condition: condition(
-          EXPECT_EXIST,
-          all(eq("state", "active"), eq("next_poll_at", long(e.due)), atMost("lease_until", long(claim.nowMs))),
-        ),
-        primaryKey: keys.task(e.ws, e.task),
-        updateOfAttributeColumns: [
-          { PUT: [{ lease_owner: claim.owner }, { lease_until: long(claim.nowMs + claim.leaseMs) }] },
-        ],
-      }),
-    );
+    const ok = await this.db.update({
+      tableName: TABLES.tasks.name,
+      condition: condition(
+        EXPECT_EXIST,
+        all(eq("state", "active"), eq("next_poll_at", long(e.due)), atMost("lease_until", long(claim.nowMs))),
+      ),
+      primaryKey: keys.task(e.ws, e.task),
+      updateOfAttributeColumns: [
+        { PUT: [{ lease_owner: claim.owner }, { lease_until: long(claim.nowMs + claim.leaseMs) }] },
+      ],
+    });
     const key = entryKey(e.ws, e.task, e.due);
     if (ok) {
       this.leases.hold(key, claim.nowMs + claim.leaseMs);
@@ -284,17 +280,15 @@ export class TaskTable {
   async pollSooner(t: TaskDue, nextPollAtMs: number, nowMs: number): Promise<boolean> {
     const { workspaceId, taskId } = t;
     if (t.nextPollAtMs <= nextPollAtMs) return false;
-    const ok = await this.db.write((c) =>
-      c.updateRow({
-        tableName: TABLES.tasks.name,
-        condition: condition(
-          EXPECT_EXIST,
-          all(eq("state", "active"), eq("next_poll_at", long(t.nextPollAtMs)), atMost("lease_until", long(nowMs))),
-        ),
-        primaryKey: keys.task(workspaceId, taskId),
-        updateOfAttributeColumns: [{ PUT: [{ next_poll_at: long(nextPollAtMs) }] }],
-      }),
-    );
+    const ok = await this.db.update({
+      tableName: TABLES.tasks.name,
+      condition: condition(
+        EXPECT_EXIST,
+        all(eq("state", "active"), eq("next_poll_at", long(t.nextPollAtMs)), atMost("lease_until", long(nowMs))),
+      ),
+      primaryKey: keys.task(workspaceId, taskId),
+      updateOfAttributeColumns: [{ PUT: [{ next_poll_at: long(nextPollAtMs) }] }],
+    });
     if (ok) await this.moveDue(workspaceId, taskId, t.nextPollAtMs, nextPollAtMs);
     return ok;
   }
@@ -335,13 +329,11 @@ export class TaskTable {
   /** An update that only the lease's holder can make. */
   private leasedUpdate(t: TaskRow, owner: string, values: Record<string, AttributeValue | undefined>) {
     this.leases.release(entryKey(t.workspaceId, t.taskId, t.nextPollAtMs));
-    return this.db.write((c) =>
-      c.updateRow({
-        tableName: TABLES.tasks.name,
-        condition: condition(EXPECT_EXIST, eq("lease_owner", owner)),
-        primaryKey: keys.task(t.workspaceId, t.taskId),
-        updateOfAttributeColumns: changes(values),
-      }),
-    );
+    return this.db.update({
+      tableName: TABLES.tasks.name,
+      condition: condition(EXPECT_EXIST, eq("lease_owner", owner)),
+      primaryKey: keys.task(t.workspaceId, t.taskId),
+      updateOfAttributeColumns: changes(values),
+    });
   }
 }

@@ -11,6 +11,8 @@
  * CRC-8 runs over its cells' checksums and ends with 1 or 0 for the delete marker.
  */
 
+import { RelayError } from "../../../errors.js";
+
 export const HEADER = 0x75;
 export const TAG = {
   ROW_PK: 0x1,
@@ -62,11 +64,11 @@ export interface Row {
   readonly deleteMarker?: boolean;
 }
 
-export class PlainBufferError extends Error {
+/** Bytes that are not PlainBuffer, or fail their checksums. */
+export class PlainBufferError extends RelayError {
   readonly retryable = false;
   constructor(message: string) {
     super(`PlainBuffer: ${message}`);
-    this.name = "PlainBufferError";
   }
 }
 

@@ -3,17 +3,18 @@
  * bytes and nested messages. The relay sends and reads a dozen messages; a generated library for
  * all of Tablestore's (the SDK's) was most of its cold start.
  */
+import { RelayError } from "../../../errors.js";
 
 const VARINT = 0;
 const I64 = 1;
 const LEN = 2;
 const I32 = 5;
 
-export class ProtobufError extends Error {
+/** Bytes that are not the message expected: a corrupt answer, not a moment to wait out. */
+export class ProtobufError extends RelayError {
   readonly retryable = false;
   constructor(message: string) {
     super(`protobuf: ${message}`);
-    this.name = "ProtobufError";
   }
 }
 

@@ -2,6 +2,7 @@
  * The values and rows the store hands the client, in the shapes the store was written against
  * (`[{column: value}]` keys, `{primaryKey, attributes}` results), and their PlainBuffer cells.
  */
+import { RelayError } from "../../../errors.js";
 import type { Cell, Row, Value } from "./plainbuffer.js";
 
 /**
@@ -11,8 +12,9 @@ import type { Cell, Row, Value } from "./plainbuffer.js";
 export class Int64 {
   constructor(readonly value: bigint) {}
 
-  /** Like the SDK's Long.fromNumber: the fraction of a non-integer is dropped. */
+  /** The fraction of a non-integer is dropped (as the SDK's Long.fromNumber does); NaN is refused. */
   static from(n: number): Int64 {
+    if (!Number.isFinite(n)) throw new TablestoreValueError(`${n} is not an integer Tablestore can hold`);
     return new Int64(BigInt(Math.trunc(n)));
   }
 
@@ -43,12 +45,9 @@ export interface RowResult {
   attributes?: Array<{ columnName: string; columnValue: AttributeValue }>;
 }
 
-export class TablestoreValueError extends Error {
+/** A value the relay cannot write or read: a bug to fix, not a moment to wait out. */
+export class TablestoreValueError extends RelayError {
   readonly retryable = false;
-  constructor(message: string) {
-    super(message);
-    this.name = "TablestoreValueError";
-  }
 }
 
 export function toValue(v: PkValue | AttributeValue): Value {

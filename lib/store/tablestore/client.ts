@@ -26,6 +26,9 @@ export { EXPECT_EXIST, EXPECT_NOT_EXIST, IGNORE };
 // Back-off 50 ms, 100 ms, … capped at 1 s: about 3.5 s of a busy partition before a call gives up.
 const MAX_TRIES = 8;
 
+/** Rows smaller than this share the turn's BatchWriteRow (its limit is 4 MB for up to 200 rows). */
+const BATCHED_PUT_BYTES = 256 * 1024;
+
 export const condition = (existence: RowExistence, column?: ColumnCondition): Condition => ({ existence, column });
 const single = (column: string, comparator: Comparator, value: AttributeValue): ColumnCondition => ({
   kind: "single",
@@ -209,6 +212,25 @@ export class TablestoreClient {
   update(p: { tableName: string; condition: Condition; primaryKey: Pk; updateOfAttributeColumns: UpdateColumns }) {
     const { tableName, ...change } = p;
     return this.rows.write(tableName, { type: "UPDATE", ...change });
+  }
+
+  /**
+   * A conditional PutRow; false when its condition failed. A row under BATCHED_PUT_BYTES joins the
+   * other writes of this turn; a larger one (an event with a big result) goes alone, unordered with
+   * batched writes of the same row — so it suits rows written once, as events are.
+   */
+  put(
+    p: {
+      tableName: string;
+      condition: Condition;
+      primaryKey: Pk;
+      attributeColumns: Array<Record<string, AttributeValue>>;
+    },
+    bytes: number,
+  ): Promise<boolean> {
+    const { tableName, ...change } = p;
+    if (bytes < BATCHED_PUT_BYTES) return this.rows.write(tableName, { type: "PUT", ...change });
+    return this.write((c) => c.putRow(p));
   }
 
   /** Small rows (no event bodies), batched with the other writes of this turn; false where a condition failed. */

@@ -28,8 +28,8 @@ export class EventTable {
     const chunks: Record<string, string> = {};
     for (let i = 0, n = 0; i < e.body.length || n === 0; i += CHUNK, n++)
       chunks[`body_${n}`] = e.body.slice(i, i + CHUNK);
-    const created = await this.db.write((c) =>
-      c.putRow({
+    const created = await this.db.put(
+      {
         tableName: TABLES.events.name,
         condition: condition(EXPECT_NOT_EXIST),
         primaryKey: [{ id: e.id }],
@@ -43,7 +43,9 @@ export class EventTable {
             ...chunks,
           }),
         ),
-      }),
+      },
+      // UTF-8 takes at most three bytes for each UTF-16 unit.
+      e.body.length * 3,
     );
     if (created) return { event: e, created: true };
     const stored = await this.get(e.id);

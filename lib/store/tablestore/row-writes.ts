@@ -1,7 +1,7 @@
 /**
  * Row writes batched across the process: every small write issued in the same turn of the event
- * loop — index entries put or dropped, claims, results, new deliveries, by any task or delivery
- * this process is working on — goes in one BatchWriteRow (up to 200 rows, across tables).
+ * loop — index entries put or dropped, claims, results, new events and deliveries, by any task or
+ * delivery this process is working on — goes in one BatchWriteRow (up to 200 rows, across tables).
  * Tablestore bills per request, and a run claims, finishes and delivers many tasks at once.
  *
  * Each row keeps its own condition, and BatchWriteRow answers row by row, so a batched write means

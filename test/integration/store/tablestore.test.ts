@@ -87,4 +87,31 @@ describe("Tablestore store specifics", () => {
       }),
     ).rejects.toMatchObject(BUSY);
   });
+
+  it("events share the turn's BatchWriteRow; one with a large body is written alone", async () => {
+    const { store, emulator } = await onEmulator();
+    const event = (id: string, body: string) => ({
+      id,
+      type: "video_analysis.succeeded",
+      workspaceId: "w",
+      taskId: id,
+      body,
+      createdAtMs: 1_700_000_000_000,
+    });
+    const count = () => ({ ...emulator.stats().requests });
+    const before = count();
+    const small = await Promise.all(
+      ["evt_a", "evt_b", "evt_c"].map((id) => store.createEvent(event(id, '{"ok":true}'))),
+    );
+    expect(small.every((r) => r.created)).toBe(true);
+    const after = count();
+    // One batch for the six index entries, one for the three rows; no PutRow.
+    expect((after.BatchWriteRow ?? 0) - (before.BatchWriteRow ?? 0)).toBe(2);
+    expect((after.PutRow ?? 0) - (before.PutRow ?? 0)).toBe(0);
+    const big = "x".repeat(300 * 1024);
+    expect((await store.createEvent(event("evt_big", big))).created).toBe(true);
+    expect((count().PutRow ?? 0) - (after.PutRow ?? 0)).toBe(1);
+    expect((await store.getEvent("evt_big"))?.body).toBe(big);
+    expect((await store.getEvent("evt_b"))?.body).toBe('{"ok":true}');
+  });
 });

@@ -184,4 +184,31 @@ describe("row writes", () => {
     await Promise.all(rows);
     expect(batches.map((b) => b.length)).toEqual([1, 1, 1]);
   });
+
+  it("a request refused for good is written row by row, so one bad row fails only its own caller", async () => {
+    const permanent = Object.assign(new Error("OTSParameterInvalid: a column is too large"), { retryable: false });
+    const badRow = new Error("the bad row, alone");
+    const singles: string[] = [];
+    const flushes: Array<() => void> = [];
+    const writes = new RowWrites(
+      {
+        async batch() {
+          throw permanent;
+        },
+        async single(w) {
+          const id = String(w.change.primaryKey[0]?.id);
+          singles.push(id);
+          if (id === "bad") throw badRow;
+          return true;
+        },
+      },
+      (flush) => flushes.push(flush),
+    );
+    const good = writes.write("a", indexPut(pk("good")));
+    const bad = writes.write("a", indexPut(pk("bad")));
+    for (const f of flushes.splice(0)) f();
+    await expect(good).resolves.toBe(true);
+    await expect(bad).rejects.toBe(badRow);
+    expect(singles.sort()).toEqual(["bad", "good"]);
+  });
 });

@@ -103,8 +103,8 @@ export class RowWrites {
       // Refused for good (a parameter the service rejects): one row may have spoiled the request for
       // all, so each is written alone and fails only its own caller. Failed after its retries:
       // Tablestore is not answering, and 200 more requests would not help; every caller hears why.
-      if ((error as { retryable?: unknown }).retryable === false && batch.length > 1) {
-        await this.alone(
+      if ((error as { retryable?: unknown } | undefined)?.retryable === false && batch.length > 1) {
+        await this.settle(
           batch,
           batch.map(() => undefined),
         );
@@ -113,11 +113,11 @@ export class RowWrites {
       for (const w of batch) w.reject(error);
       return;
     }
-    await this.alone(batch, written);
+    await this.settle(batch, written);
   }
 
   /** Settles each write: by the batch's outcome for it, or written alone where it has none. */
-  private async alone(batch: readonly Pending[], written: ReadonlyArray<boolean | undefined>): Promise<void> {
+  private async settle(batch: readonly Pending[], written: ReadonlyArray<boolean | undefined>): Promise<void> {
     await Promise.all(
       batch.map(async (w, i) => {
         try {

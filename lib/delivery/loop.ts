@@ -6,6 +6,7 @@
 
 import type { KeyedSemaphore } from "../concurrency.js";
 import { describeError } from "../errors.js";
+import type { Fifo } from "../fifo.js";
 import type { DeliveryRow } from "../store/store.js";
 import { attemptDelivery, type DeliveryOutcome, type DeliveryRun } from "./deliver.js";
 
@@ -24,7 +25,7 @@ export interface DeliveryLoopOptions {
   /** Only these deliveries (a fan-out batch); otherwise whatever is due. */
   readonly ids?: readonly string[] | undefined;
   /** Deliveries already leased to this run, taken (from the front) before any claimed one. */
-  readonly owned?: DeliveryRow[] | undefined;
+  readonly owned?: Fifo<DeliveryRow> | undefined;
   /** False: only the `owned` deliveries, no claim from the store. */
   readonly claim?: boolean | undefined;
 }

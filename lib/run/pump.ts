@@ -7,6 +7,7 @@ import { KeyedSemaphore } from "../concurrency.js";
 import type { DeliveryRun } from "../delivery/deliver.js";
 import type { FanOut } from "../delivery/fanout.js";
 import { deliverDue } from "../delivery/loop.js";
+import { Fifo } from "../fifo.js";
 import type { DeliveryRow } from "../store/store.js";
 import type { RunContext } from "./context.js";
 
@@ -28,7 +29,7 @@ export class DeliveryPump {
   error: unknown;
   private readonly endpointSlots: KeyedSemaphore;
   /** Deliveries created leased to this run (see emitter.ts): attempted before any claim. */
-  private readonly owned: DeliveryRow[] = [];
+  private readonly owned = new Fifo<DeliveryRow>();
 
   constructor(
     private readonly run: RunContext,
@@ -49,7 +50,7 @@ export class DeliveryPump {
   /** Deliveries this run holds the lease of: deliver them soon. */
   adopt(rows: readonly DeliveryRow[]): void {
     if (rows.length === 0) return;
-    this.owned.push(...rows);
+    this.owned.push(rows);
     this.wanted = true;
     this.wake?.();
   }

@@ -26,7 +26,7 @@ import {
 import { eraseTask, purgeBefore } from "./sqlite/erase.js";
 import { GroupCommit } from "./sqlite/group-commit.js";
 import { migrate, SCHEMA_VERSION } from "./sqlite/migrations.js";
-import { DUE_WORK_SQL, page, SQL, WRITE_SQL } from "./sqlite/queries.js";
+import { DUE_WORK_SQL, page, SQL, UNFINISHED_DELIVERY, WRITE_SQL } from "./sqlite/queries.js";
 import type {
   Claim,
   DeliveryFilter,
@@ -308,6 +308,8 @@ export class SqliteStore implements Store {
       filter,
       toDelivery,
       (d) => [d.id],
+      // The pending and the dead are listed through their partial index (see the migrations).
+      status && status !== "delivered" ? [UNFINISHED_DELIVERY] : [],
     );
   }
 

@@ -94,6 +94,13 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE deliveries ADD COLUMN attempt_log TEXT;
   ALTER TABLE deliveries ADD COLUMN event_type TEXT;
   `,
+  // Delivered rows, most of the table, leave the status index: each one cost three B-tree pages
+  // written at random places (in as pending, out, in as delivered), the largest share of a finished
+  // task's writes. Listing the delivered walks the table in key order instead, where they abound.
+  `
+  DROP INDEX deliveries_by_status;
+  CREATE INDEX deliveries_unfinished ON deliveries (status, id) WHERE status <> 'delivered';
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

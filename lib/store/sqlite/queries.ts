@@ -26,6 +26,9 @@ export const DUE_WORK_SQL = {
     WHERE state = 'active' AND workspace_id = ? AND submitted_at_ms <= ? LIMIT ?`,
 } as const;
 
+/** The WHERE of the partial index deliveries_unfinished, word for word. */
+export const UNFINISHED_DELIVERY = "status <> 'delivered'";
+
 const names = (cols: readonly Column[]) => cols.map((c) => c.name);
 const marks = (n: number) => Array.from({ length: n }, () => "?").join(", ");
 
@@ -70,7 +73,8 @@ export const SQL = {
 
 /**
  * A page of a table in key order: `equal` holds column = value filters (unset ones are left
- * out), and the cursor is the last key of the page before.
+ * out), and the cursor is the last key of the page before. `terms` are fixed SQL conditions (never
+ * caller input), written out literally so that a partial index whose WHERE they repeat can be used.
  */
 export function page<T>(
   stmt: (sql: string) => Database.Statement,
@@ -80,8 +84,9 @@ export function page<T>(
   paging: { readonly limit: number; readonly cursor?: string | undefined },
   decode: (r: Row) => T,
   keyOf: (row: T) => string[],
+  terms: readonly string[] = [],
 ): Page<T> {
-  const where: string[] = [];
+  const where: string[] = [...terms];
   const args: unknown[] = [];
   for (const [column, value] of Object.entries(equal)) {
     if (!value) continue;

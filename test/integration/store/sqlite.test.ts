@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { join } from "node:path";
 import Database from "better-sqlite3";
-import { describe, expect, it, onTestFinished } from "vitest";
+import { describe, expect, it, onTestFinished, vi } from "vitest";
 import { MIGRATIONS } from "../../../lib/store/sqlite/migrations.js";
 import { SQL } from "../../../lib/store/sqlite/queries.js";
 import { DUE_WORK_SQL, SCHEMA_VERSION, SqliteStore } from "../../../lib/store/sqlite.js";
@@ -53,7 +53,30 @@ describe("SQLite specifics", () => {
     expect(store.db.pragma("journal_mode", { simple: true })).toBe("wal");
     expect(Number(store.db.pragma("busy_timeout", { simple: true }))).toBeGreaterThan(0);
     expect(Number(store.db.pragma("user_version", { simple: true }))).toBe(SCHEMA_VERSION);
-    expect(SCHEMA_VERSION).toBe(4);
+    expect(SCHEMA_VERSION).toBe(5);
+  });
+
+  it("lists the pending and the dead through their partial index, and the delivered by key", async () => {
+    const store = openTemp();
+    const prepared: string[] = [];
+    const prepare = store.db.prepare.bind(store.db);
+    vi.spyOn(store.db, "prepare").mockImplementation((sql: string) => {
+      prepared.push(sql);
+      return prepare(sql);
+    });
+    const sqlOf = async (status: "pending" | "dead" | "delivered") => {
+      prepared.length = 0;
+      await store.listDeliveries({ status, limit: 10 });
+      return prepared.find((s) => s.startsWith("SELECT * FROM deliveries"));
+    };
+    const unfinished = await sqlOf("pending");
+    expect(plan(store, unfinished ?? "")).toMatch(/deliveries USING INDEX deliveries_unfinished \(status=\?\)/);
+    // The dead are listed by the same statement, already prepared.
+    expect(await sqlOf("dead")).toBeUndefined();
+    // Delivered rows are most of the table: no index holds them, the walk in key order finds them.
+    const delivered = await sqlOf("delivered");
+    expect(delivered).not.toBe(unfinished);
+    expect(plan(store, delivered ?? "")).toMatch(/SCAN deliveries/);
   });
 
   it("migrates a version-1 file in place: its tasks stay, with the new columns empty", async () => {

@@ -54,6 +54,8 @@ describe("SQLite specifics", () => {
     expect(Number(store.db.pragma("busy_timeout", { simple: true }))).toBeGreaterThan(0);
     expect(Number(store.db.pragma("user_version", { simple: true }))).toBe(SCHEMA_VERSION);
     expect(SCHEMA_VERSION).toBe(5);
+    // Checkpoints run less often than SQLite's default: each one rewrites the pages it copies.
+    expect(Number(store.db.pragma("wal_autocheckpoint", { simple: true }))).toBe(4000);
   });
 
   it("lists the pending and the dead through their partial index, and the delivered by key", async () => {

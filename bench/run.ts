@@ -17,15 +17,8 @@ import { benchStoreCost } from "./store-cost.js";
 import { report, type ScenarioRow } from "./support.js";
 import { benchThroughput } from "./throughput.js";
 
-const { values } = parseArgs({
-  options: {
-    json: { type: "boolean", default: false },
-    quick: { type: "boolean", default: false },
-    only: { type: "string" },
-  },
-});
-const quick = values.quick;
-const scenarios: Record<string, () => Promise<ScenarioRow[]>> = {
+/** Each scenario at full size, or at smoke-run size when `quick`. */
+const scenariosOf = (quick: boolean): Record<string, () => Promise<ScenarioRow[]>> => ({
   client: () => benchQuanmiaoClient(quick ? 500 : 10_000, quick ? 1 : 3),
   throughput: () => benchThroughput(quick ? 500 : 10_000),
   latency: () => benchLatencyBound(quick ? 100 : 500),
@@ -39,11 +32,39 @@ const scenarios: Record<string, () => Promise<ScenarioRow[]>> = {
   fanout: () => benchFanOut(quick ? 200 : 2_000, quick ? [1, 4] : [1, 4, 16]),
   shards: () => (quick ? benchShards(2_000, 8, 8, 1_000) : benchShards(100_000, 8, 8, 10)),
   "cold-start": () => benchColdStart(7),
-};
-const only = values.only?.split(",") ?? Object.keys(scenarios);
+});
+const names = Object.keys(scenariosOf(false));
+const USAGE = `usage: npm run bench -- [--quick] [--json] [--only a,b]
+  --quick   a smoke run with small sizes (under a minute)
+  --json    one JSON object on stdout instead of the table
+  --only    these scenarios, comma-separated: `;
+
+function parseOptions() {
+  try {
+    return parseArgs({
+      options: {
+        json: { type: "boolean", default: false },
+        quick: { type: "boolean", default: false },
+        only: { type: "string" },
+        help: { type: "boolean", short: "h", default: false },
+      },
+    }).values;
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n${USAGE}${names.join(", ")}\n`);
+    process.exit(2);
+  }
+}
+
+const values = parseOptions();
+if (values.help) {
+  process.stdout.write(`${USAGE}${names.join(", ")}\n`);
+  process.exit(0);
+}
+const scenarios = scenariosOf(values.quick);
+const only = values.only?.split(",") ?? names;
 const unknown = only.filter((name) => !(name in scenarios));
 if (unknown.length > 0) {
-  process.stderr.write(`unknown scenario ${unknown.join(", ")}; choose from ${Object.keys(scenarios).join(", ")}\n`);
+  process.stderr.write(`unknown scenario ${unknown.join(", ")}; choose from ${names.join(", ")}\n`);
   process.exit(2);
 }
 const rows: ScenarioRow[] = [];

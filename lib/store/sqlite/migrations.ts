@@ -101,6 +101,54 @@ export const MIGRATIONS: readonly string[] = [
   DROP INDEX deliveries_by_status;
   CREATE INDEX deliveries_unfinished ON deliveries (status, id) WHERE status <> 'delivered';
   `,
+  // Events and deliveries become rowid tables: a row lands at the table's end instead of a random
+  // leaf picked by its hash id, so the rows a commit writes share pages; only the id index is
+  // written at random. An event's body (kilobytes) no longer splits random leaves.
+  `
+  CREATE TABLE events_v6 (
+    id TEXT PRIMARY KEY NOT NULL,
+    type TEXT NOT NULL,
+    workspace_id TEXT NOT NULL,
+    task_id TEXT NOT NULL,
+    body TEXT NOT NULL,
+    created_at_ms INTEGER NOT NULL
+  );
+  INSERT INTO events_v6 (id, type, workspace_id, task_id, body, created_at_ms)
+    SELECT id, type, workspace_id, task_id, body, created_at_ms FROM events ORDER BY created_at_ms, id;
+  DROP TABLE events;
+  ALTER TABLE events_v6 RENAME TO events;
+  CREATE INDEX events_by_task ON events (workspace_id, task_id);
+  CREATE INDEX events_by_time ON events (created_at_ms, id);
+
+  CREATE TABLE deliveries_v6 (
+    id TEXT PRIMARY KEY NOT NULL,
+    event_id TEXT NOT NULL,
+    webhook_id TEXT NOT NULL,
+    url TEXT NOT NULL,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at_ms INTEGER NOT NULL,
+    last_attempt_at_ms INTEGER,
+    last_status_code INTEGER,
+    last_error TEXT,
+    last_response TEXT,
+    lease_owner TEXT,
+    lease_until_ms INTEGER NOT NULL DEFAULT 0,
+    created_at_ms INTEGER NOT NULL,
+    delivered_at_ms INTEGER,
+    attempt_log TEXT,
+    event_type TEXT
+  );
+  INSERT INTO deliveries_v6 SELECT id, event_id, webhook_id, url, status, attempts, next_attempt_at_ms,
+    last_attempt_at_ms, last_status_code, last_error, last_response, lease_owner, lease_until_ms,
+    created_at_ms, delivered_at_ms, attempt_log, event_type FROM deliveries ORDER BY created_at_ms, id;
+  DROP TABLE deliveries;
+  ALTER TABLE deliveries_v6 RENAME TO deliveries;
+  CREATE INDEX deliveries_due ON deliveries (next_attempt_at_ms) WHERE status = 'pending';
+  CREATE INDEX deliveries_unfinished ON deliveries (status, id) WHERE status <> 'delivered';
+  CREATE INDEX deliveries_by_webhook ON deliveries (webhook_id, id);
+  CREATE INDEX deliveries_by_event ON deliveries (event_id);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -53,7 +53,7 @@ describe("SQLite specifics", () => {
     expect(store.db.pragma("journal_mode", { simple: true })).toBe("wal");
     expect(Number(store.db.pragma("busy_timeout", { simple: true }))).toBeGreaterThan(0);
     expect(Number(store.db.pragma("user_version", { simple: true }))).toBe(SCHEMA_VERSION);
-    expect(SCHEMA_VERSION).toBe(5);
+    expect(SCHEMA_VERSION).toBe(6);
     // Checkpoints run less often than SQLite's default: each one rewrites the pages it copies.
     expect(Number(store.db.pragma("wal_autocheckpoint", { simple: true }))).toBe(4000);
   });
@@ -75,7 +75,7 @@ describe("SQLite specifics", () => {
     expect(plan(store, unfinished ?? "")).toMatch(/deliveries USING INDEX deliveries_unfinished \(status=\?\)/);
     // The dead are listed by the same statement, already prepared.
     expect(await sqlOf("dead")).toBeUndefined();
-    // Delivered rows are most of the table: no index holds them, the walk in key order finds them.
+    // Delivered rows are most of the table: no partial index holds them, the walk in id order finds them.
     const delivered = await sqlOf("delivered");
     expect(delivered).not.toBe(unfinished);
     expect(plan(store, delivered ?? "")).toMatch(/SCAN deliveries/);
@@ -99,6 +99,47 @@ describe("SQLite specifics", () => {
       runningSinceMs: undefined,
       profile: undefined,
     });
+  });
+
+  it("migrates a version-5 file's events and deliveries to rowid tables, every row and column kept", () => {
+    const path = join(tempDir(), "v5.db");
+    const old = new Database(path);
+    old.exec(`${MIGRATIONS.slice(0, 5).join("\n")}
+      INSERT INTO events (id, type, workspace_id, task_id, body, created_at_ms)
+        VALUES ('evt_b', 'task.succeeded', 'w', 't1', '{"a":1}', 20), ('evt_a', 'task.failed', 'w', 't2', '{}', 10);
+      INSERT INTO deliveries (id, event_id, webhook_id, url, status, attempts, next_attempt_at_ms,
+          last_attempt_at_ms, last_status_code, last_error, last_response, lease_owner, lease_until_ms,
+          created_at_ms, delivered_at_ms, attempt_log, event_type)
+        VALUES ('msg_1', 'evt_b', 'wh_1', 'https://a.example/h', 'delivered', 1, 30, 25, 200, NULL, 'ok', NULL, 0,
+          20, 25, '[{"atMs":25}]', 'task.succeeded'),
+          ('msg_2', 'evt_a', 'wh_1', 'https://a.example/h', 'pending', 2, 40, 35, 500, 'HTTP 500', 'no', 'run-1',
+          99, 10, NULL, NULL, 'task.failed');
+      PRAGMA user_version = 5;`);
+    const rows = (db: Database.Database) => ({
+      events: db.prepare("SELECT * FROM events ORDER BY id").all(),
+      deliveries: db.prepare("SELECT * FROM deliveries ORDER BY id").all(),
+    });
+    const before = rows(old);
+    old.close();
+
+    const store = new SqliteStore(path);
+    onTestFinished(() => store.close());
+    expect(Number(store.db.pragma("user_version", { simple: true }))).toBe(SCHEMA_VERSION);
+    expect(rows(store.db)).toEqual(before);
+    const tables = store.db.pragma("table_list") as Array<{ name: string; wr: number }>;
+    for (const name of ["events", "deliveries"]) expect(tables.find((t) => t.name === name)?.wr).toBe(0);
+    const indexes = (table: string) =>
+      (store.db.pragma(`index_list(${table})`) as Array<{ name: string }>).map((i) => i.name).sort();
+    expect(indexes("events")).toEqual(["events_by_task", "events_by_time", "sqlite_autoindex_events_1"]);
+    expect(indexes("deliveries")).toEqual([
+      "deliveries_by_event",
+      "deliveries_by_webhook",
+      "deliveries_due",
+      "deliveries_unfinished",
+      "sqlite_autoindex_deliveries_1",
+    ]);
+    // The id stays unique: the same event written twice is still one row.
+    expect(() => store.db.exec("INSERT INTO events SELECT * FROM events WHERE id = 'evt_a'")).toThrow(/UNIQUE/);
   });
 
   it("two processes claiming from one file never get the same task", async () => {

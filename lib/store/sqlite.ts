@@ -26,7 +26,7 @@ import {
 import { eraseTask, purgeBefore } from "./sqlite/erase.js";
 import { GroupCommit } from "./sqlite/group-commit.js";
 import { migrate, SCHEMA_VERSION } from "./sqlite/migrations.js";
-import { DUE_WORK_SQL, page, SQL, UNFINISHED_DELIVERY, WRITE_SQL } from "./sqlite/queries.js";
+import { ACTIVE_TASK, DUE_WORK_SQL, page, SQL, UNFINISHED_DELIVERY, WRITE_SQL } from "./sqlite/queries.js";
 import type {
   Claim,
   DeliveryFilter,
@@ -144,6 +144,8 @@ export class SqliteStore implements Store {
       filter,
       toTask,
       (t) => [t.workspaceId, t.taskId],
+      // The active are listed through their partial index (see the migrations).
+      state === "active" ? [ACTIVE_TASK] : [],
     );
   }
 

@@ -28,6 +28,8 @@ export const DUE_WORK_SQL = {
 
 /** The WHERE of the partial index deliveries_unfinished, word for word. */
 export const UNFINISHED_DELIVERY = "status <> 'delivered'";
+/** The WHERE of the partial index tasks_active, word for word. */
+export const ACTIVE_TASK = "state = 'active'";
 
 const names = (cols: readonly Column[]) => cols.map((c) => c.name);
 const marks = (n: number) => Array.from({ length: n }, () => "?").join(", ");

@@ -53,7 +53,7 @@ describe("SQLite specifics", () => {
     expect(store.db.pragma("journal_mode", { simple: true })).toBe("wal");
     expect(Number(store.db.pragma("busy_timeout", { simple: true }))).toBeGreaterThan(0);
     expect(Number(store.db.pragma("user_version", { simple: true }))).toBe(SCHEMA_VERSION);
-    expect(SCHEMA_VERSION).toBe(6);
+    expect(SCHEMA_VERSION).toBe(7);
     // Checkpoints run less often than SQLite's default: each one rewrites the pages it copies.
     expect(Number(store.db.pragma("wal_autocheckpoint", { simple: true }))).toBe(4000);
   });
@@ -79,6 +79,25 @@ describe("SQLite specifics", () => {
     const delivered = await sqlOf("delivered");
     expect(delivered).not.toBe(unfinished);
     expect(plan(store, delivered ?? "")).toMatch(/SCAN deliveries/);
+  });
+
+  it("lists the active tasks through their partial index, and the done by key", async () => {
+    const store = openTemp();
+    const prepared: string[] = [];
+    const prepare = store.db.prepare.bind(store.db);
+    vi.spyOn(store.db, "prepare").mockImplementation((sql: string) => {
+      prepared.push(sql);
+      return prepare(sql);
+    });
+    const sqlOf = async (state: "active" | "done") => {
+      prepared.length = 0;
+      await store.listTasks({ state, limit: 10 });
+      return prepared.find((s) => s.startsWith("SELECT * FROM tasks"));
+    };
+    // The whole partial index is the answer, so the planner walks it from the start.
+    expect(plan(store, (await sqlOf("active")) ?? "")).toMatch(/^SCAN tasks USING INDEX tasks_active$/);
+    // Finished tasks are most of the table: no index holds them, the walk in key order finds them.
+    expect(plan(store, (await sqlOf("done")) ?? "")).toMatch(/^SCAN tasks$/);
   });
 
   it("migrates a version-1 file in place: its tasks stay, with the new columns empty", async () => {

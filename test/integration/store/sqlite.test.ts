@@ -27,6 +27,22 @@ describe("SQLite specifics", () => {
       .map((r) => r.detail)
       .join("\n");
 
+  /** The statement starting with `prefix` that `work` prepares, if it prepares a new one. */
+  const newlyPrepared = async (store: SqliteStore, prefix: string, work: () => Promise<unknown>) => {
+    const prepared: string[] = [];
+    const prepare = store.db.prepare.bind(store.db);
+    const spy = vi.spyOn(store.db, "prepare").mockImplementation((sql: string) => {
+      prepared.push(sql);
+      return prepare(sql);
+    });
+    try {
+      await work();
+    } finally {
+      spy.mockRestore();
+    }
+    return prepared.find((sql) => sql.startsWith(prefix));
+  };
+
   it("finds due work through the partial indexes, not a scan", async () => {
     const store = openTemp();
     // Rows in other states make a scan visible in the plan, and give the planner something to weigh.
@@ -60,17 +76,8 @@ describe("SQLite specifics", () => {
 
   it("lists the pending and the dead through their partial index, and the delivered by key", async () => {
     const store = openTemp();
-    const prepared: string[] = [];
-    const prepare = store.db.prepare.bind(store.db);
-    vi.spyOn(store.db, "prepare").mockImplementation((sql: string) => {
-      prepared.push(sql);
-      return prepare(sql);
-    });
-    const sqlOf = async (status: "pending" | "dead" | "delivered") => {
-      prepared.length = 0;
-      await store.listDeliveries({ status, limit: 10 });
-      return prepared.find((s) => s.startsWith("SELECT * FROM deliveries"));
-    };
+    const sqlOf = (status: "pending" | "dead" | "delivered") =>
+      newlyPrepared(store, "SELECT * FROM deliveries", () => store.listDeliveries({ status, limit: 10 }));
     const unfinished = await sqlOf("pending");
     expect(plan(store, unfinished ?? "")).toMatch(/deliveries USING INDEX deliveries_unfinished \(status=\?\)/);
     // The dead are listed by the same statement, already prepared.
@@ -83,17 +90,8 @@ describe("SQLite specifics", () => {
 
   it("lists the active tasks through their partial index, and the done by key", async () => {
     const store = openTemp();
-    const prepared: string[] = [];
-    const prepare = store.db.prepare.bind(store.db);
-    vi.spyOn(store.db, "prepare").mockImplementation((sql: string) => {
-      prepared.push(sql);
-      return prepare(sql);
-    });
-    const sqlOf = async (state: "active" | "done") => {
-      prepared.length = 0;
-      await store.listTasks({ state, limit: 10 });
-      return prepared.find((s) => s.startsWith("SELECT * FROM tasks"));
-    };
+    const sqlOf = (state: "active" | "done") =>
+      newlyPrepared(store, "SELECT * FROM tasks", () => store.listTasks({ state, limit: 10 }));
     // The whole partial index is the answer, so the planner walks it from the start.
     expect(plan(store, (await sqlOf("active")) ?? "")).toMatch(/^SCAN tasks USING INDEX tasks_active$/);
     // Finished tasks are most of the table: no index holds them, the walk in key order finds them.

@@ -103,7 +103,8 @@ export const MIGRATIONS: readonly string[] = [
   `,
   // Events and deliveries become rowid tables: a row lands at the table's end instead of a random
   // leaf picked by its hash id, so the rows a commit writes share pages; only the id index is
-  // written at random. An event's body (kilobytes) no longer splits random leaves.
+  // written at random. An event's body (kilobytes) no longer splits random leaves. Reads in id order
+  // (the delivered list of version 5 among them) now walk the id index rather than the table.
   `
   CREATE TABLE events_v6 (
     id TEXT PRIMARY KEY NOT NULL,

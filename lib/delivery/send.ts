@@ -7,6 +7,7 @@
 
 import type { LookupAddress } from "node:dns";
 import { Agent, type Dispatcher } from "undici";
+import { withDeadline } from "../deadline.js";
 import { coerceError } from "../errors.js";
 import type { ResolvedAddress, Target } from "./guard.js";
 
@@ -98,23 +99,25 @@ export class WebhookSender {
     this.pins.set(target.url.hostname.replace(/^\[|\]$/g, ""), target.address);
     const started = performance.now();
     try {
-      const response = await this.dispatcher.request({
-        origin: target.url.origin,
-        path: `${target.url.pathname}${target.url.search}`,
-        method: "POST",
-        headers: attempt.headers,
-        body: attempt.body,
-        signal: AbortSignal.timeout(this.options.timeoutMs),
+      return await withDeadline(this.options.timeoutMs, async (signal) => {
+        const response = await this.dispatcher.request({
+          origin: target.url.origin,
+          path: `${target.url.pathname}${target.url.search}`,
+          method: "POST",
+          headers: attempt.headers,
+          body: attempt.body,
+          signal,
+        });
+        const excerpt = await readExcerpt(response.body);
+        return {
+          statusCode: response.statusCode,
+          error: undefined,
+          connectionError: false,
+          excerpt,
+          retryAfterMs: retryAfter(response.headers["retry-after"], nowMs()),
+          durationMs: performance.now() - started,
+        };
       });
-      const excerpt = await readExcerpt(response.body);
-      return {
-        statusCode: response.statusCode,
-        error: undefined,
-        connectionError: false,
-        excerpt,
-        retryAfterMs: retryAfter(response.headers["retry-after"], nowMs()),
-        durationMs: performance.now() - started,
-      };
     } catch (cause) {
       const code = (cause as { code?: unknown }).code;
       const name = (cause as { name?: unknown }).name;

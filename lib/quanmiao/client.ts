@@ -9,13 +9,14 @@ import type { Dispatcher } from "undici";
 import { Pool } from "undici";
 import { type Clock, systemClock } from "../clock.js";
 import { DEFAULTS } from "../config.js";
+import { withDeadline } from "../deadline.js";
 import { coerceError } from "../errors.js";
 import { USER_AGENT } from "../version.js";
 import { ACTIONS, type ActionName, API_VERSION, actionPath, DEFAULT_ENDPOINT } from "./actions.js";
 import type { CredentialsProvider } from "./credentials.js";
 import { parseEndpoint } from "./endpoint.js";
 import { CredentialsError, MalformedResponseError, QuanmiaoError, TransientError } from "./errors.js";
-import { type Envelope, interpretAnswer } from "./response.js";
+import { type Envelope, type HttpAnswer, interpretAnswer } from "./response.js";
 import { acsDate, authorization, canonicalQuery, EMPTY_BODY_SHA256, sha256Hex } from "./sign.js";
 import { encodeForm, type SubmitTaskRequest, toFormFields } from "./submit.js";
 import { type JsonObject, looseNumber, type ParsedTask, parseTaskData } from "./task.js";
@@ -154,26 +155,25 @@ export function createQuanmiaoClient(options: QuanmiaoClientOptions): QuanmiaoCl
     headers.accept = "application/json";
 
     const search = canonicalQuery(query);
-    let status: number;
-    let responseHeaders: Dispatcher.ResponseData["headers"];
-    let text: string;
+    let answer: HttpAnswer;
     try {
-      const response = await dispatcher.request({
-        origin: origin.origin,
-        method: ACTIONS[action].method,
-        path: search ? `${pathname}?${search}` : pathname,
-        headers,
-        body: body || null,
-        signal: AbortSignal.timeout(requestTimeoutMs),
+      answer = await withDeadline(requestTimeoutMs, async (signal) => {
+        const response = await dispatcher.request({
+          origin: origin.origin,
+          method: ACTIONS[action].method,
+          path: search ? `${pathname}?${search}` : pathname,
+          headers,
+          body: body || null,
+          signal,
+        });
+        const text = await readBody(response, maxResponseBytes, action);
+        return { status: response.statusCode, headers: response.headers, body: text };
       });
-      status = response.statusCode;
-      responseHeaders = response.headers;
-      text = await readBody(response, maxResponseBytes, action);
     } catch (cause) {
       if (cause instanceof QuanmiaoError) throw cause;
       throw networkError(action, cause);
     }
-    return interpretAnswer(action, { status, headers: responseHeaders, body: text }, clock.now());
+    return interpretAnswer(action, answer, clock.now());
   }
 
   return {

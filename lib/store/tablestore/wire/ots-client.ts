@@ -5,6 +5,7 @@
  */
 import { createHash, createHmac } from "node:crypto";
 import { Pool } from "undici";
+import { withDeadline } from "../../../deadline.js";
 import { RelayError } from "../../../errors.js";
 import {
   decode,
@@ -169,19 +170,20 @@ export class OtsClient {
     // Asked outside the try: a credentials provider's failure is its own error, not the network's.
     const headers = await this.headers(operation, body);
     try {
-      const response = await this.pool.request({
-        origin: this.origin,
-        method: "POST",
-        path: `/${operation}`,
-        headers,
-        body,
-        // The pool's timeouts bound each phase; this bounds the whole exchange.
-        signal: AbortSignal.timeout(this.options.timeoutMs),
-      });
-      status = response.statusCode;
-      const id = response.headers["x-ots-requestid"] ?? response.headers["x-ots-request-id"];
-      requestId = Array.isArray(id) ? id[0] : id;
-      answer = await readAnswer(response.body, operation);
+      // The pool's timeouts bound each phase; the deadline bounds the whole exchange.
+      ({ status, requestId, answer } = await withDeadline(this.options.timeoutMs, async (signal) => {
+        const response = await this.pool.request({
+          origin: this.origin,
+          method: "POST",
+          path: `/${operation}`,
+          headers,
+          body,
+          signal,
+        });
+        const id = response.headers["x-ots-requestid"] ?? response.headers["x-ots-request-id"];
+        const answer = await readAnswer(response.body, operation);
+        return { status: response.statusCode, requestId: Array.isArray(id) ? id[0] : id, answer };
+      }));
     } catch (cause) {
       if (cause instanceof TablestoreError) throw cause;
       throw new TablestoreError(operation, undefined, undefined, String((cause as Error)?.message ?? cause), { cause });

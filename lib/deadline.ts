@@ -1,0 +1,44 @@
+/**
+ * A whole-request deadline to hand undici as its `signal`. undici takes an EventEmitter there as
+ * well as an AbortSignal, and the emitter is far cheaper: `AbortSignal.timeout` costs about 13 µs a
+ * call and each of the two listeners undici adds to an AbortSignal (an EventTarget) about 8 µs,
+ * some 30 µs a request, where this costs under 1 µs. At three requests a task that was about 5 % of
+ * the relay's CPU. It also stops its timer once the request is done; AbortSignal.timeout's timer
+ * stays until it fires, one per request made in the last timeout.
+ *
+ * The abort reason is a DOMException named "TimeoutError", as AbortSignal.timeout's is, so callers
+ * tell a timeout from other failures the same way.
+ */
+import { EventEmitter } from "node:events";
+
+export class Deadline extends EventEmitter {
+  aborted = false;
+  reason: unknown = undefined;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(readonly ms: number) {
+    super();
+    this.timer = setTimeout(() => {
+      this.aborted = true;
+      this.reason = new DOMException(`timed out after ${ms} ms`, "TimeoutError");
+      this.emit("abort");
+    }, ms);
+    // Like AbortSignal.timeout's: a pending deadline alone does not keep the process up.
+    this.timer.unref();
+  }
+
+  /** The request is over (answered or failed): the deadline will not fire. */
+  clear(): void {
+    clearTimeout(this.timer);
+  }
+}
+
+/** Runs `work` under a deadline of `ms`, cleared however `work` ends. */
+export async function withDeadline<T>(ms: number, work: (signal: Deadline) => Promise<T>): Promise<T> {
+  const deadline = new Deadline(ms);
+  try {
+    return await work(deadline);
+  } finally {
+    deadline.clear();
+  }
+}

@@ -1,0 +1,79 @@
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { systemClock } from "../../lib/clock.js";
+import type { AttemptResult, WebhookSender } from "../../lib/delivery/send.js";
+import { sendSigned } from "../../lib/delivery/signed-send.js";
+import { newSecret } from "../../lib/secrets.js";
+
+// The quick retries' schedule, on fake timers. A real cut connection retried inside an attempt is
+// covered end to end in test/integration/relay/polling.test.ts; here the sender is scripted so the
+// schedule itself can be read off.
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+function result(over: Partial<AttemptResult>): AttemptResult {
+  return {
+    statusCode: undefined,
+    error: undefined,
+    connectionError: false,
+    excerpt: undefined,
+    retryAfterMs: undefined,
+    durationMs: 1,
+    ...over,
+  };
+}
+const CUT = result({ failure: "connection", error: "ECONNRESET: socket hang up", connectionError: true });
+const OK = result({ statusCode: 204, excerpt: "" });
+
+function scripted(answers: AttemptResult[]) {
+  const calls: Array<{ atMs: number; signature: string | undefined }> = [];
+  const sender = {
+    async send(attempt: { headers: Readonly<Record<string, string>> }) {
+      calls.push({ atMs: Date.now(), signature: attempt.headers["webhook-signature"] });
+      return answers[Math.min(calls.length - 1, answers.length - 1)] as AttemptResult;
+    },
+  } as unknown as WebhookSender;
+  return { sender, calls };
+}
+
+async function send(sender: WebhookSender, quickRetries?: number) {
+  const message = { url: "http://127.0.0.1:9/hook", msgId: "msg_1", body: "{}", secrets: [{ secret: newSecret() }] };
+  const pending = sendSigned(message, { clock: systemClock, sender, allowPrivateTargets: true, quickRetries });
+  await vi.runAllTimersAsync();
+  return pending;
+}
+
+describe("sendSigned quick retries", () => {
+  it("makes one request when the first answers, whatever the answer", async () => {
+    vi.useFakeTimers();
+    for (const answer of [OK, result({ statusCode: 500, excerpt: "" }), result({ failure: "timeout", error: "t" })]) {
+      const { sender, calls } = scripted([answer]);
+      expect(await send(sender)).toEqual(answer);
+      expect(calls).toHaveLength(1);
+    }
+  });
+
+  it("retries a connection error 100 ms, then 200 ms later, and returns the first answer", async () => {
+    vi.useFakeTimers();
+    const { sender, calls } = scripted([CUT, CUT, OK]);
+    const started = Date.now();
+    expect(await send(sender)).toEqual(OK);
+    expect(calls.map((c) => c.atMs - started)).toEqual([0, 100, 300]);
+    // Every try is signed on its own.
+    expect(calls.every((c) => c.signature?.startsWith("v1,"))).toBe(true);
+  });
+
+  it("gives back the last connection error once the quick retries are spent", async () => {
+    vi.useFakeTimers();
+    const { sender, calls } = scripted([CUT]);
+    expect(await send(sender, 2)).toEqual(CUT);
+    expect(calls).toHaveLength(3);
+  });
+
+  it("makes one try with quick retries off", async () => {
+    vi.useFakeTimers();
+    const { sender, calls } = scripted([CUT, OK]);
+    expect(await send(sender, 0)).toEqual(CUT);
+    expect(calls).toHaveLength(1);
+  });
+});

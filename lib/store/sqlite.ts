@@ -76,7 +76,7 @@ export class SqliteStore implements Store {
 
   /** One write statement, in the group; resolves to the rows it changed once they are committed. */
   private changes(sql: string, ...params: unknown[]): Promise<number> {
-    return this.group.write(() => this.stmt(sql).run(...params).changes);
+    return this.group.writeOne(() => this.stmt(sql).run(...params).changes);
   }
 
   private readonly statements = new Map<string, Database.Statement>();
@@ -150,7 +150,7 @@ export class SqliteStore implements Store {
   }
 
   async claimDueTasks(claim: Claim): Promise<TaskRow[]> {
-    const rows = await this.group.write(
+    const rows = await this.group.writeOne(
       () =>
         this.stmt(
           `UPDATE tasks SET lease_owner = ?, lease_until_ms = ?
@@ -265,7 +265,8 @@ export class SqliteStore implements Store {
   // ── events and deliveries ────────────────────────────────────────────────
 
   async createEvent(e: EventRow): Promise<{ event: EventRow; created: boolean }> {
-    return this.group.write(() => {
+    // One insert; the read after it only runs when the insert changed nothing.
+    return this.group.writeOne(() => {
       const created =
         this.stmt(WRITE_SQL.insertEvent).run(e.id, e.type, e.workspaceId, e.taskId, e.body, e.createdAtMs).changes ===
         1;
@@ -347,7 +348,7 @@ export class SqliteStore implements Store {
 
   async claimDueDeliveries(claim: Claim & { ids?: readonly string[] }): Promise<DeliveryRow[]> {
     const only = claim.ids ? `AND id IN (SELECT value FROM json_each(?))` : "";
-    const rows = await this.group.write(
+    const rows = await this.group.writeOne(
       () =>
         this.stmt(
           `UPDATE deliveries SET lease_owner = ?, lease_until_ms = ?
@@ -385,7 +386,7 @@ export class SqliteStore implements Store {
   }
 
   async replayDelivery(id: string, nowMs: number): Promise<DeliveryRow | undefined> {
-    const r = await this.group.write(() => this.stmt(WRITE_SQL.replayDelivery).get(nowMs, id));
+    const r = await this.group.writeOne(() => this.stmt(WRITE_SQL.replayDelivery).get(nowMs, id));
     return r ? toDelivery(r as Row) : undefined;
   }
 

@@ -63,6 +63,21 @@ describe("group commit", () => {
     expect(seen()).toEqual(["a", "b"]);
   });
 
+  it("a failing one-statement write, made without a savepoint, leaves no trace; the rest of the group commits", async () => {
+    const { db, group, insert, seen, flushes, settled } = open();
+    const first = insert("a");
+    // One statement inserting three rows, failing on the third: SQLite backs out the two before it.
+    const failing = group.writeOne(() => db.prepare("INSERT INTO t (id) VALUES ('x'), ('y'), ('a')").run());
+    const last = group.writeOne(() => db.prepare("INSERT INTO t (id) VALUES ('b')").run());
+    expect(db.inTransaction).toBe(true);
+    flushes[0]?.();
+    const [a, f, b] = await Promise.all([first, failing, last].map((p) => settled(p as Promise<unknown>)));
+    expect(a?.ok && b?.ok).toBe(true);
+    expect(f?.ok).toBe(false);
+    expect(String((f as { error: unknown }).error)).toMatch(/UNIQUE/);
+    expect(seen()).toEqual(["a", "b"]);
+  });
+
   it("when the commit fails, every write of the group is told so, nothing is kept, and the next group works", async () => {
     const { insert, seen, flushes, settled } = open();
     // A deferred foreign key is checked at COMMIT: a real commit failure.

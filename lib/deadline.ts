@@ -20,7 +20,7 @@ export class Deadline extends EventEmitter {
     super();
     this.timer = setTimeout(() => {
       this.aborted = true;
-      this.reason = new DOMException(`timed out after ${ms} ms`, "TimeoutError");
+      this.reason = new DOMException(`the request took longer than ${ms} ms`, "TimeoutError");
       this.emit("abort");
     }, ms);
     // Like AbortSignal.timeout's: a pending deadline alone does not keep the process up.

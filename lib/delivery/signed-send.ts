@@ -52,7 +52,7 @@ export async function sendSigned(message: SignedMessage, deps: SignedSendDeps): 
   try {
     const target = await checkTarget(message.url, { allowPrivate: deps.allowPrivateTargets, resolve: deps.resolve });
     // Signed per try: the timestamp must be fresh when the receiver checks it.
-    const once = () => {
+    const sendOnce = () => {
       const headers = {
         ...webhookHeaders({
           msgId: message.msgId,
@@ -68,12 +68,12 @@ export async function sendSigned(message: SignedMessage, deps: SignedSendDeps): 
     // The first try runs outside p-retry, which costs about 18 µs a call (more than signing the
     // body) and is needed only after a connection error. Its result is handed to p-retry as p-retry's
     // own first attempt, so the retry schedule is the same as if p-retry had made it.
-    const first = await once();
+    const first = await sendOnce();
     const retries = deps.quickRetries ?? 2;
     if (!first.connectionError || retries === 0) return first;
     return await pRetry(
       async (attempt) => {
-        const r = attempt === 1 ? first : await once();
+        const r = attempt === 1 ? first : await sendOnce();
         if (r.connectionError) throw Object.assign(new Error(r.error), { result: r });
         return r;
       },

@@ -19,7 +19,7 @@ describe("Deadline", () => {
     expect(aborts).toHaveLength(1);
     expect(deadline.reason).toBeInstanceOf(DOMException);
     expect((deadline.reason as DOMException).name).toBe("TimeoutError");
-    expect((deadline.reason as DOMException).message).toBe("timed out after 1000 ms");
+    expect((deadline.reason as DOMException).message).toBe("the request took longer than 1000 ms");
     vi.advanceTimersByTime(10_000);
     expect(aborts).toHaveLength(1);
   });

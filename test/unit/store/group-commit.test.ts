@@ -46,32 +46,27 @@ describe("group commit", () => {
     expect(seen()).toEqual(["a", "b", "c"]);
   });
 
-  it("a failing write undoes only its own statements; the rest of the group commits", async () => {
+  it.each([
+    {
+      kind: "a write of two statements, the second failing (undone by its savepoint)",
+      failing: (group: GroupCommit, db: Database.Database) =>
+        group.write(() => {
+          db.prepare("INSERT INTO t (id) VALUES ('x')").run();
+          db.prepare("INSERT INTO t (id) VALUES ('a')").run();
+        }),
+    },
+    {
+      kind: "a one-statement write failing on its third row (no savepoint: SQLite backs the statement out)",
+      failing: (group: GroupCommit, db: Database.Database) =>
+        group.writeOne(() => db.prepare("INSERT INTO t (id) VALUES ('x'), ('y'), ('a')").run()),
+    },
+  ])("$kind leaves no trace; the rest of the group commits", async ({ failing }) => {
     const { db, group, insert, seen, flushes, settled } = open();
     const first = insert("a");
-    // Two statements, the second failing: the first of them must not survive.
-    const failing = group.write(() => {
-      db.prepare("INSERT INTO t (id) VALUES ('x')").run();
-      db.prepare("INSERT INTO t (id) VALUES ('a')").run();
-    });
-    const last = insert("b");
-    flushes[0]?.();
-    const [a, f, b] = await Promise.all([first, failing, last].map((p) => settled(p as Promise<unknown>)));
-    expect(a?.ok && b?.ok).toBe(true);
-    expect(f?.ok).toBe(false);
-    expect(String((f as { error: unknown }).error)).toMatch(/UNIQUE/);
-    expect(seen()).toEqual(["a", "b"]);
-  });
-
-  it("a failing one-statement write, made without a savepoint, leaves no trace; the rest of the group commits", async () => {
-    const { db, group, insert, seen, flushes, settled } = open();
-    const first = insert("a");
-    // One statement inserting three rows, failing on the third: SQLite backs out the two before it.
-    const failing = group.writeOne(() => db.prepare("INSERT INTO t (id) VALUES ('x'), ('y'), ('a')").run());
+    const failed = failing(group, db);
     const last = group.writeOne(() => db.prepare("INSERT INTO t (id) VALUES ('b')").run());
-    expect(db.inTransaction).toBe(true);
     flushes[0]?.();
-    const [a, f, b] = await Promise.all([first, failing, last].map((p) => settled(p as Promise<unknown>)));
+    const [a, f, b] = await Promise.all([first, failed, last].map((p) => settled(p as Promise<unknown>)));
     expect(a?.ok && b?.ok).toBe(true);
     expect(f?.ok).toBe(false);
     expect(String((f as { error: unknown }).error)).toMatch(/UNIQUE/);

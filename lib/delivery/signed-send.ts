@@ -53,11 +53,12 @@ export async function sendSigned(message: SignedMessage, deps: SignedSendDeps): 
     const target = await checkTarget(message.url, { allowPrivate: deps.allowPrivateTargets, resolve: deps.resolve });
     // Signed per try: the timestamp must be fresh when the receiver checks it.
     const sendOnce = () => {
+      const nowMs = clock.now();
       const headers = {
         ...webhookHeaders({
           msgId: message.msgId,
-          secrets: activeSecrets(message.secrets, clock.now()),
-          nowMs: clock.now(),
+          secrets: activeSecrets(message.secrets, nowMs),
+          nowMs,
           body: message.body,
           custom: message.custom ?? {},
         }),

@@ -1,8 +1,9 @@
 /**
  * Throughput: the whole relay on SQLite — finished tasks polled, events written, two webhooks each
- * signed and POSTed — against a bare loop doing the same HTTP work (GET the task, POST it to both
- * receivers) with the same concurrency. Simulator and receivers run in their own processes, so the
- * CPU measured (this process's) is the relay's or the loop's own.
+ * signed and POSTed — against two baselines with the same concurrency: a bare loop doing the same
+ * HTTP work (GET the task, POST it to both receivers), and the minimal durable loop (durable-loop.ts)
+ * that also signs and records what any relay must. Simulator and receivers run in their own
+ * processes, so the CPU measured (this process's) is the relay's or the loop's own.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -10,6 +11,7 @@ import { join } from "node:path";
 import { Pool } from "undici";
 import { forEachLimit } from "../lib/concurrency.js";
 import { actionPath } from "../lib/quanmiao/actions.js";
+import { durableLoop } from "./durable-loop.js";
 import {
   measure,
   relayUntilDelivered,
@@ -60,6 +62,14 @@ export async function benchThroughput(tasks: number): Promise<ScenarioRow[]> {
     await api.close();
     await Promise.all(posts.map((p) => p.close()));
 
+    const durable = await durableLoop({
+      simUrl: sim.url,
+      receiverUrls: receivers.map((r) => `${r.url}/hook`),
+      tasks: ids,
+      concurrency: CONCURRENCY,
+      dir,
+    });
+
     // The relay, from registered tasks to delivered webhooks.
     const relay = await relayUntilDelivered({
       simUrl: sim.url,
@@ -74,11 +84,15 @@ export async function benchThroughput(tasks: number): Promise<ScenarioRow[]> {
     });
     const relayRate = tasks / relay.seconds;
     const bareRate = tasks / bare.seconds;
+    const durableRate = tasks / durable.seconds;
     const name = `throughput (${tasks} tasks × 2 webhooks)`;
     return [
       row(name, "tasks (vs bare GET + 2 POST loop)", relayRate, "tasks/s", bareRate),
       row(name, "deliveries (vs bare loop)", relayRate * 2, "deliveries/s", bareRate * 2),
       row(name, "CPU per task (vs bare loop)", relay.cpuMs / tasks, "ms", bare.cpuMs / tasks),
+      row(name, "tasks (vs minimal durable loop)", relayRate, "tasks/s", durableRate),
+      row(name, "CPU per task (vs minimal durable loop)", relay.cpuMs / tasks, "ms", durable.cpuMs / tasks),
+      row(name, "minimal durable loop: CPU per task (vs bare loop)", durable.cpuMs / tasks, "ms", bare.cpuMs / tasks),
     ];
   } finally {
     await sim.stop();

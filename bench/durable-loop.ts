@@ -1,0 +1,130 @@
+/**
+ * The least any relay that keeps its promise must do per task, as a second baseline for the
+ * throughput scenario: the bare loop's HTTP work, plus signing the API call (ACS3) and both webhooks
+ * (Standard Webhooks), parsing the answer into an event body, and recording on disk — before the
+ * webhooks leave — the event and its deliveries, then each delivery's result and the task's end.
+ *
+ * It writes through the relay's own group commit to a SQLite file (WAL, synchronous NORMAL, as the
+ * store opens it) with three tables and no secondary index: no leases, listings, retries, logs or
+ * metrics. The distance from this loop to the relay is what those cost; the distance from the bare
+ * loop to this one is what durability and signing cost whatever the design.
+ */
+import { randomUUID } from "node:crypto";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { Pool } from "undici";
+import { forEachLimit } from "../lib/concurrency.js";
+import { webhookHeaders } from "../lib/delivery/sign.js";
+import { deliveryId, eventId } from "../lib/ids.js";
+import { API_VERSION, actionPath } from "../lib/quanmiao/actions.js";
+import { acsDate, authorization, EMPTY_BODY_SHA256 } from "../lib/quanmiao/sign.js";
+import { GroupCommit } from "../lib/store/sqlite/group-commit.js";
+import { measure, type SubmittedTask } from "./support.js";
+
+const SCHEMA = `
+  CREATE TABLE tasks (workspace_id TEXT, task_id TEXT, state TEXT NOT NULL,
+    PRIMARY KEY (workspace_id, task_id)) WITHOUT ROWID;
+  CREATE TABLE events (id TEXT PRIMARY KEY, body TEXT NOT NULL) WITHOUT ROWID;
+  CREATE TABLE deliveries (id TEXT PRIMARY KEY, event_id TEXT NOT NULL, status TEXT NOT NULL,
+    status_code INTEGER) WITHOUT ROWID;`;
+
+const KEY = { accessKeyId: "bench-key", accessKeySecret: "bench-secret" };
+const SECRETS = ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"];
+const EVENT_TYPE = "video_analysis.succeeded";
+
+/**
+ * Runs the loop over `tasks` with `concurrency` in flight; throws unless every task ended with every
+ * delivery made, so a broken loop cannot pass for a fast one.
+ */
+export async function durableLoop(options: {
+  simUrl: string;
+  receiverUrls: readonly string[];
+  tasks: readonly SubmittedTask[];
+  concurrency: number;
+  dir: string;
+}): Promise<{ seconds: number; cpuMs: number }> {
+  const db = new Database(join(options.dir, "durable-loop.db"));
+  db.pragma("journal_mode = WAL");
+  db.pragma("synchronous = NORMAL");
+  db.exec(SCHEMA);
+  const addTask = db.prepare("INSERT INTO tasks VALUES (?, ?, 'active')");
+  db.transaction(() => {
+    for (const { ws, taskId } of options.tasks) addTask.run(ws, taskId);
+  })();
+  const sql = {
+    event: db.prepare("INSERT INTO events VALUES (?, ?)"),
+    delivery: db.prepare("INSERT INTO deliveries VALUES (?, ?, 'pending', NULL)"),
+    result: db.prepare("UPDATE deliveries SET status = ?, status_code = ? WHERE id = ?"),
+    end: db.prepare("UPDATE tasks SET state = 'done' WHERE workspace_id = ? AND task_id = ?"),
+  };
+  const group = new GroupCommit(db);
+  const api = new Pool(options.simUrl, { connections: options.concurrency });
+  const receivers = options.receiverUrls.map((url) => ({
+    url: new URL(url),
+    pool: new Pool(new URL(url).origin, { connections: options.concurrency }),
+  }));
+  const origin = new URL(options.simUrl);
+
+  try {
+    const measured = await measure(() =>
+      forEachLimit(options.tasks, options.concurrency, async ({ ws, taskId }) => {
+        const pathname = actionPath("GetVideoAnalysisTask", ws);
+        const query = { taskId };
+        const headers: Record<string, string> = {
+          host: origin.host,
+          "x-acs-action": "GetVideoAnalysisTask",
+          "x-acs-version": API_VERSION,
+          "x-acs-date": acsDate(Date.now()),
+          "x-acs-signature-nonce": randomUUID().replaceAll("-", ""),
+          "x-acs-content-sha256": EMPTY_BODY_SHA256,
+        };
+        headers.authorization = authorization(
+          { method: "GET", pathname, query, headers, payloadHash: EMPTY_BODY_SHA256 },
+          KEY,
+        );
+        const res = await api.request({ method: "GET", path: `${pathname}?taskId=${taskId}`, headers });
+        const answer = JSON.parse(await res.body.text()) as { data?: { taskStatus?: string } };
+        const task = answer.data;
+        if (res.statusCode !== 200 || !task?.taskStatus) throw new Error(`no task in the answer for ${taskId}`);
+        const body = JSON.stringify({
+          type: EVENT_TYPE,
+          timestamp: new Date().toISOString(),
+          data: { workspaceId: ws, taskId, taskStatus: task.taskStatus, task },
+        });
+        const event = eventId(ws, taskId, EVENT_TYPE);
+        const ids = receivers.map((_, i) => deliveryId(event, `wh_${i}`));
+        await group.write(() => {
+          sql.event.run(event, body);
+          for (const id of ids) sql.delivery.run(id, event);
+        });
+        await Promise.all(
+          receivers.map(async ({ url, pool }, i) => {
+            const msgId = ids[i] as string;
+            const sent = await pool.request({
+              method: "POST",
+              path: url.pathname,
+              body,
+              headers: webhookHeaders({ msgId, secrets: SECRETS, nowMs: Date.now(), body }),
+            });
+            await sent.body.text();
+            const ok = sent.statusCode >= 200 && sent.statusCode < 300;
+            await group.writeOne(() => sql.result.run(ok ? "delivered" : "failed", sent.statusCode, msgId));
+          }),
+        );
+        await group.writeOne(() => sql.end.run(ws, taskId));
+      }),
+    );
+    const count = (query: string) => (db.prepare(query).get() as { n: number }).n;
+    const delivered = count("SELECT COUNT(*) AS n FROM deliveries WHERE status = 'delivered'");
+    const ended = count("SELECT COUNT(*) AS n FROM tasks WHERE state = 'done'");
+    const wanted = options.tasks.length * receivers.length;
+    if (delivered !== wanted || ended !== options.tasks.length) {
+      throw new Error(`the durable loop delivered ${delivered} of ${wanted} and ended ${ended} tasks`);
+    }
+    return measured;
+  } finally {
+    await api.close();
+    await Promise.all(receivers.map((r) => r.pool.close()));
+    db.close();
+  }
+}

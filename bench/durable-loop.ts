@@ -1,23 +1,24 @@
 /**
  * The least any relay that keeps its promise must do per task, as a second baseline for the
- * throughput scenario: the bare loop's HTTP work, plus signing the API call (ACS3) and both webhooks
- * (Standard Webhooks), parsing the answer into an event body, and recording on disk — before the
- * webhooks leave — the event and its deliveries, then each delivery's result and the task's end.
+ * throughput scenario: the bare loop's HTTP work, plus the API call through the relay's own client
+ * (ACS3-signed, its answer checked), both webhooks signed (Standard Webhooks), the answer made an
+ * event body, and recorded on disk — before the webhooks leave — the event and its deliveries, then
+ * each delivery's result and the task's end.
  *
  * It writes through the relay's own group commit to a SQLite file (WAL, synchronous NORMAL, as the
  * store opens it) with three tables and no secondary index: no leases, listings, retries, logs or
  * metrics. The distance from this loop to the relay is what those cost; the distance from the bare
- * loop to this one is what durability and signing cost whatever the design.
+ * loop to this one is what durability, signing and checking the answer cost whatever the design.
  */
-import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { Pool } from "undici";
+import { SIM_CREDENTIAL } from "../dev/quanmiao-simulator/server.js";
 import { forEachLimit } from "../lib/concurrency.js";
 import { webhookHeaders } from "../lib/delivery/sign.js";
 import { deliveryId, eventId } from "../lib/ids.js";
-import { API_VERSION, actionPath } from "../lib/quanmiao/actions.js";
-import { acsDate, authorization, EMPTY_BODY_SHA256 } from "../lib/quanmiao/sign.js";
+import { createQuanmiaoClient } from "../lib/quanmiao/client.js";
+import { staticCredentials } from "../lib/quanmiao/credentials.js";
 import { GroupCommit } from "../lib/store/sqlite/group-commit.js";
 import { measure, type SubmittedTask } from "./support.js";
 
@@ -28,7 +29,6 @@ const SCHEMA = `
   CREATE TABLE deliveries (id TEXT PRIMARY KEY, event_id TEXT NOT NULL, status TEXT NOT NULL,
     status_code INTEGER) WITHOUT ROWID;`;
 
-const KEY = { accessKeyId: "bench-key", accessKeySecret: "bench-secret" };
 const SECRETS = ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"];
 const EVENT_TYPE = "video_analysis.succeeded";
 
@@ -58,38 +58,25 @@ export async function durableLoop(options: {
     end: db.prepare("UPDATE tasks SET state = 'done' WHERE workspace_id = ? AND task_id = ?"),
   };
   const group = new GroupCommit(db);
-  const api = new Pool(options.simUrl, { connections: options.concurrency });
+  const api = createQuanmiaoClient({
+    endpoint: options.simUrl,
+    credentials: staticCredentials(SIM_CREDENTIAL),
+    connections: options.concurrency,
+  });
   const receivers = options.receiverUrls.map((url) => ({
     url: new URL(url),
     pool: new Pool(new URL(url).origin, { connections: options.concurrency }),
   }));
-  const origin = new URL(options.simUrl);
 
   try {
     const measured = await measure(() =>
       forEachLimit(options.tasks, options.concurrency, async ({ ws, taskId }) => {
-        const pathname = actionPath("GetVideoAnalysisTask", ws);
-        const query = { taskId };
-        const headers: Record<string, string> = {
-          host: origin.host,
-          "x-acs-action": "GetVideoAnalysisTask",
-          "x-acs-version": API_VERSION,
-          "x-acs-date": acsDate(Date.now()),
-          "x-acs-signature-nonce": randomUUID().replaceAll("-", ""),
-          "x-acs-content-sha256": EMPTY_BODY_SHA256,
-        };
-        headers.authorization = authorization(
-          { method: "GET", pathname, query, headers, payloadHash: EMPTY_BODY_SHA256 },
-          KEY,
-        );
-        const res = await api.request({ method: "GET", path: `${pathname}?taskId=${taskId}`, headers });
-        const answer = JSON.parse(await res.body.text()) as { data?: { taskStatus?: string } };
-        const task = answer.data;
-        if (res.statusCode !== 200 || !task?.taskStatus) throw new Error(`no task in the answer for ${taskId}`);
+        const task = await api.getTask(ws, taskId);
+        if (task.status !== "SUCCESSED") throw new Error(`task ${taskId} is ${task.status}, not finished`);
         const body = JSON.stringify({
           type: EVENT_TYPE,
           timestamp: new Date().toISOString(),
-          data: { workspaceId: ws, taskId, taskStatus: task.taskStatus, task },
+          data: { workspaceId: ws, taskId, taskStatus: task.status, task: task.raw },
         });
         const event = eventId(ws, taskId, EVENT_TYPE);
         const ids = receivers.map((_, i) => deliveryId(event, `wh_${i}`));

@@ -63,10 +63,10 @@ export async function durableLoop(options: {
     credentials: staticCredentials(SIM_CREDENTIAL),
     connections: options.concurrency,
   });
-  const receivers = options.receiverUrls.map((url) => ({
-    url: new URL(url),
-    pool: new Pool(new URL(url).origin, { connections: options.concurrency }),
-  }));
+  const receivers = options.receiverUrls.map((href) => {
+    const url = new URL(href);
+    return { url, pool: new Pool(url.origin, { connections: options.concurrency }) };
+  });
 
   try {
     const measured = await measure(() =>

@@ -5,13 +5,12 @@
  * event body, and recorded on disk — before the webhooks leave — the event and its deliveries, then
  * each delivery's result and the task's end.
  *
- * It writes through the relay's own group commit to a SQLite file (WAL, synchronous NORMAL, as the
- * store opens it) with three tables and no secondary index: no leases, listings, retries, logs or
- * metrics. The distance from this loop to the relay is what those cost; the distance from the bare
+ * It writes through the relay's own group commit to a SQLite file opened as the store opens it (WAL,
+ * synchronous NORMAL, the same checkpoint interval), with three tables and no secondary index: no
+ * leases, listings, retries, logs or metrics. The distance from this loop to the relay is what those cost; the distance from the bare
  * loop to this one is what durability, signing and checking the answer cost whatever the design.
  */
 import { join } from "node:path";
-import Database from "better-sqlite3";
 import { Pool } from "undici";
 import { SIM_CREDENTIAL } from "../dev/quanmiao-simulator/server.js";
 import { forEachLimit } from "../lib/concurrency.js";
@@ -19,6 +18,7 @@ import { webhookHeaders } from "../lib/delivery/sign.js";
 import { deliveryId, eventId } from "../lib/ids.js";
 import { createQuanmiaoClient } from "../lib/quanmiao/client.js";
 import { staticCredentials } from "../lib/quanmiao/credentials.js";
+import { openDatabase } from "../lib/store/sqlite/connection.js";
 import { GroupCommit } from "../lib/store/sqlite/group-commit.js";
 import { measure, type SubmittedTask } from "./support.js";
 
@@ -43,9 +43,7 @@ export async function durableLoop(options: {
   concurrency: number;
   dir: string;
 }): Promise<{ seconds: number; cpuMs: number }> {
-  const db = new Database(join(options.dir, "durable-loop.db"));
-  db.pragma("journal_mode = WAL");
-  db.pragma("synchronous = NORMAL");
+  const db = openDatabase(join(options.dir, "durable-loop.db"));
   db.exec(SCHEMA);
   const addTask = db.prepare("INSERT INTO tasks VALUES (?, ?, 'active')");
   db.transaction(() => {

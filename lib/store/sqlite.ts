@@ -375,6 +375,10 @@ export class SqliteStore implements Store {
     return changed === 1;
   }
 
+  async releaseDelivery(claimed: DeliveryRow, owner: string, nextAttemptAtMs: number): Promise<boolean> {
+    return (await this.changes(WRITE_SQL.releaseDelivery, nextAttemptAtMs, claimed.id, owner)) === 1;
+  }
+
   async replayDelivery(id: string, nowMs: number): Promise<DeliveryRow | undefined> {
     const r = await this.group.writeOne(() => this.stmt(WRITE_SQL.replayDelivery).get(nowMs, id));
     return r ? toDelivery(r as Row) : undefined;

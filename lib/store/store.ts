@@ -303,6 +303,11 @@ export interface Store {
   pendingDeliveries(nowMs: number, limit: number): Promise<{ count: number; oldestDueMs: number | undefined }>;
   /** Pending deliveries due now and not leased, now leased to `owner`. `ids` restricts the claim. */
   claimDueDeliveries(claim: Claim & { ids?: readonly string[] }): Promise<DeliveryRow[]>;
+  /**
+   * Gives back a delivery this caller holds without an attempt (its attempt count and log
+   * unchanged), due at `nextAttemptAtMs`; false if `owner` no longer holds it.
+   */
+  releaseDelivery(claimed: DeliveryRow, owner: string, nextAttemptAtMs: number): Promise<boolean>;
   /** Records an attempt on a delivery this caller claimed, and releases the lease; false if `owner` no longer holds it. */
   updateDelivery(claimed: DeliveryRow, owner: string, update: DeliveryUpdate): Promise<boolean>;
   /**

@@ -166,6 +166,9 @@ export class TablestoreStore implements S.Store {
   updateDelivery(d: S.DeliveryRow, owner: string, u: S.DeliveryUpdate): Promise<boolean> {
     return this.deliveries.update(d, owner, u);
   }
+  releaseDelivery(d: S.DeliveryRow, owner: string, nextAttemptAtMs: number): Promise<boolean> {
+    return this.deliveries.release(d, owner, nextAttemptAtMs);
+  }
   replayDelivery(id: string, nowMs: number): Promise<S.DeliveryRow | undefined> {
     return this.deliveries.replay(id, nowMs);
   }

@@ -248,6 +248,42 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
       ).toEqual(["msg_a"]);
     });
 
+    it("gives a delivery back without an attempt: only its holder can, and it is due when asked", async () => {
+      const store = await open();
+      await store.createDeliveries([
+        { id: "msg_r", eventId: "e", webhookId: "wh", url: "u", nextAttemptAtMs: T0, createdAtMs: T0 },
+        // Created leased to a run, its due time the lease's end (as a run's own new deliveries are).
+        {
+          id: "msg_own",
+          eventId: "e",
+          webhookId: "wh",
+          url: "u",
+          nextAttemptAtMs: T0 + 90_000,
+          createdAtMs: T0,
+          leaseOwner: "o",
+          leaseUntilMs: T0 + 90_000,
+        },
+      ]);
+      const [r] = await store.claimDueDeliveries({ owner: "o", nowMs: T0, leaseMs: 60_000, limit: 10 });
+      expect(await store.releaseDelivery(r as DeliveryRow, "p", T0 + 30_000)).toBe(false);
+      expect(await store.releaseDelivery(r as DeliveryRow, "o", T0 + 30_000)).toBe(true);
+      expect(await store.getDelivery("msg_r")).toMatchObject({
+        status: "pending",
+        attempts: 0,
+        nextAttemptAtMs: T0 + 30_000,
+        leaseOwner: undefined,
+        leaseUntilMs: 0,
+        lastAttemptAtMs: undefined,
+      });
+      // Deferred: not due before its time, due after it, to anyone.
+      expect(await store.claimDueDeliveries({ owner: "q", nowMs: T0 + 29_999, leaseMs: 1, limit: 10 })).toEqual([]);
+      const own = (await store.getDelivery("msg_own")) as DeliveryRow;
+      expect(await store.releaseDelivery(own, "o", T0)).toBe(true);
+      const due = await store.claimDueDeliveries({ owner: "q", nowMs: T0 + 30_000, leaseMs: 1, limit: 10 });
+      expect(due.map((d) => d.id).sort()).toEqual(["msg_own", "msg_r"]);
+      expect(await store.dueDeliveries(T0 + 30_001, 10)).toHaveLength(2);
+    });
+
     it("lists due delivery ids without claiming them: not leased, not future, not finished", async () => {
       const store = await open();
       const row = (id: string, dueMs: number) => ({

@@ -133,6 +133,8 @@ export const WRITE_SQL = {
     attempt_log = COALESCE(?, attempt_log),
     lease_owner = NULL, lease_until_ms = 0
     WHERE id = ? AND lease_owner = ?`,
+  releaseDelivery: `UPDATE deliveries SET next_attempt_at_ms = ?, lease_owner = NULL, lease_until_ms = 0
+    WHERE id = ? AND lease_owner = ? AND status = 'pending'`,
   replayDelivery: `UPDATE deliveries SET status = 'pending', next_attempt_at_ms = ?, lease_owner = NULL, lease_until_ms = 0
     WHERE id = ? RETURNING *`,
 } as const;

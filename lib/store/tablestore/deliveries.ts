@@ -306,6 +306,23 @@ export class DeliveryTable {
     return ok;
   }
 
+  async release(d: DeliveryRow, owner: string, nextAttemptAtMs: number): Promise<boolean> {
+    const { id } = d;
+    this.leases.release(entryKey(id, d.nextAttemptAtMs));
+    const ok = await this.db.update({
+      tableName: TABLES.deliveries.name,
+      condition: condition(EXPECT_EXIST, all(eq("lease_owner", owner), eq("status", "pending"))),
+      primaryKey: [{ id }],
+      updateOfAttributeColumns: changes({
+        next_attempt_at: long(nextAttemptAtMs),
+        lease_owner: undefined,
+        lease_until: long(0),
+      }),
+    });
+    if (ok) await this.moveDue(id, d.nextAttemptAtMs, nextAttemptAtMs);
+    return ok;
+  }
+
   async replay(id: string, nowMs: number): Promise<DeliveryRow | undefined> {
     const d = await this.get(id);
     if (!d) return undefined;

@@ -43,6 +43,14 @@ export interface SignedSendDeps {
 }
 
 /**
+ * Only a connection refused or reset at once is tried again at once: one that took its time (a
+ * reset after a long wait) is no blip, and another try could double the attempt's length, which
+ * the run's budget and a circuit's probe allow only once.
+ */
+export const QUICK_RETRY_WITHIN_MS = 1_000;
+const quicklyRetried = (r: AttemptResult) => r.connectionError && r.durationMs < QUICK_RETRY_WITHIN_MS;
+
+/**
  * Sends, and says what came back. A target the guard refuses by policy throws RefusedTargetError
  * (no request was made, and waiting will not change that); every other failure, a DNS one
  * included, is a result with `error` set.
@@ -71,11 +79,11 @@ export async function sendSigned(message: SignedMessage, deps: SignedSendDeps): 
     // own first attempt, so the retry schedule is the same as if p-retry had made it.
     const first = await sendOnce();
     const retries = deps.quickRetries ?? 2;
-    if (!first.connectionError || retries === 0) return first;
+    if (!quicklyRetried(first) || retries === 0) return first;
     return await pRetry(
       async (attempt) => {
         const r = attempt === 1 ? first : await sendOnce();
-        if (r.connectionError) throw Object.assign(new Error(r.error), { result: r });
+        if (quicklyRetried(r)) throw Object.assign(new Error(r.error), { result: r });
         return r;
       },
       { retries, minTimeout: 100, maxTimeout: 400, randomize: false },

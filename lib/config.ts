@@ -3,6 +3,7 @@
  * reported together in one ConfigError that names each variable and what is wrong with it.
  */
 
+import type { CircuitConfig } from "./delivery/circuit.js";
 import { DEFAULT_RETRY_SCHEDULE, parseRetrySchedule } from "./delivery/schedule.js";
 import {
   boolean,
@@ -42,6 +43,7 @@ export const DEFAULTS = {
     concurrency: 16,
     perEndpointConcurrency: 4,
     disableAfterMs: 5 * 86_400_000,
+    circuit: { failures: 5, cooldownMs: 30_000, cooldownMaxMs: 600_000 },
   },
   /** On FC the budget comes from the function's timeout instead (fc/context.ts). */
   tick: { budgetMs: 50_000, intervalMs: 10_000 },
@@ -89,6 +91,9 @@ const VARIABLES = {
   RELAY_DELIVERY_CONCURRENCY: integer(DEFAULTS.delivery.concurrency, 1, 1_000),
   RELAY_ENDPOINT_CONCURRENCY: integer(DEFAULTS.delivery.perEndpointConcurrency, 1, 100),
   RELAY_ENDPOINT_DISABLE_AFTER: duration(DEFAULTS.delivery.disableAfterMs, { min: 60_000, max: 365 * 86_400_000 }),
+  RELAY_CIRCUIT_FAILURES: integer(DEFAULTS.delivery.circuit.failures, 1, 1_000),
+  RELAY_CIRCUIT_COOLDOWN: duration(DEFAULTS.delivery.circuit.cooldownMs, { min: 1_000, max: 3_600_000 }),
+  RELAY_CIRCUIT_COOLDOWN_MAX: duration(DEFAULTS.delivery.circuit.cooldownMaxMs, { min: 1_000, max: 24 * 3_600_000 }),
   RELAY_TICK_BUDGET: optionalDuration(undefined, { min: 1_000, max: 3_600_000 }),
   RELAY_TICK_INTERVAL: duration(DEFAULTS.tick.intervalMs, { min: 100, max: 3_600_000 }),
   RELAY_API_TOKEN: variable<string[] | undefined>(undefined, (text) => {
@@ -169,6 +174,8 @@ export interface DeliveryConfig {
   readonly concurrency: number;
   readonly perEndpointConcurrency: number;
   readonly disableAfterMs: number;
+  /** The circuit per endpoint (delivery/circuit.ts). */
+  readonly circuit: CircuitConfig;
 }
 
 /**
@@ -279,6 +286,12 @@ export function loadConfig(env: Env): Config {
           message: "is required when RELAY_DISPATCH=fc, unless RELAY_FC_ENDPOINT is set (Function Compute sets it)",
         });
     }
+    if (v.RELAY_CIRCUIT_COOLDOWN > v.RELAY_CIRCUIT_COOLDOWN_MAX) {
+      problems.push({
+        variable: "RELAY_CIRCUIT_COOLDOWN",
+        message: "must not be longer than RELAY_CIRCUIT_COOLDOWN_MAX",
+      });
+    }
     problems.push(...keyPairProblems(v));
     if (v.RELAY_STORE.kind === "tablestore") {
       for (const name of ["TABLESTORE_ENDPOINT", "TABLESTORE_INSTANCE"] as const) {
@@ -317,6 +330,11 @@ export function loadConfig(env: Env): Config {
       concurrency: v.RELAY_DELIVERY_CONCURRENCY,
       perEndpointConcurrency: v.RELAY_ENDPOINT_CONCURRENCY,
       disableAfterMs: v.RELAY_ENDPOINT_DISABLE_AFTER,
+      circuit: {
+        failures: v.RELAY_CIRCUIT_FAILURES,
+        cooldownMs: v.RELAY_CIRCUIT_COOLDOWN,
+        cooldownMaxMs: v.RELAY_CIRCUIT_COOLDOWN_MAX,
+      },
     },
     tick: {
       budgetMs: v.RELAY_TICK_BUDGET ?? DEFAULTS.tick.budgetMs,

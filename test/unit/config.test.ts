@@ -33,6 +33,29 @@ describe("loadConfig", () => {
     expect(Object.isFrozen(config.quanmiao)).toBe(true);
   });
 
+  it("the circuit per endpoint: 5 failures, 30 s doubling to 10 min by default; out of range is an error at start", () => {
+    expect(loadConfig({}).delivery.circuit).toEqual({ failures: 5, cooldownMs: 30_000, cooldownMaxMs: 600_000 });
+    expect(
+      loadConfig({ RELAY_CIRCUIT_FAILURES: "3", RELAY_CIRCUIT_COOLDOWN: "10s", RELAY_CIRCUIT_COOLDOWN_MAX: "1h" })
+        .delivery.circuit,
+    ).toEqual({ failures: 3, cooldownMs: 10_000, cooldownMaxMs: 3_600_000 });
+    const problems = (env: Record<string, string>) => {
+      try {
+        loadConfig(env);
+      } catch (error) {
+        return (error as ConfigError).problems.map((p) => p.variable);
+      }
+      return [];
+    };
+    expect(problems({ RELAY_CIRCUIT_FAILURES: "0" })).toEqual(["RELAY_CIRCUIT_FAILURES"]);
+    expect(problems({ RELAY_CIRCUIT_FAILURES: "2.5" })).toEqual(["RELAY_CIRCUIT_FAILURES"]);
+    expect(problems({ RELAY_CIRCUIT_COOLDOWN: "10ms" })).toEqual(["RELAY_CIRCUIT_COOLDOWN"]);
+    expect(problems({ RELAY_CIRCUIT_COOLDOWN_MAX: "2d" })).toEqual(["RELAY_CIRCUIT_COOLDOWN_MAX"]);
+    expect(problems({ RELAY_CIRCUIT_COOLDOWN: "5m", RELAY_CIRCUIT_COOLDOWN_MAX: "1m" })).toEqual([
+      "RELAY_CIRCUIT_COOLDOWN",
+    ]);
+  });
+
   it("blank means unset", () => {
     expect(loadConfig({ QUANMIAO_REQUEST_TIMEOUT: " " }).quanmiao.requestTimeoutMs).toBe(30_000);
   });

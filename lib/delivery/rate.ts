@@ -1,0 +1,47 @@
+/**
+ * A rate limit per endpoint (`rateLimitPerSecond` on the webhook), shared by every run and process
+ * through the store: a reservation clock (GCRA, burst 1). The stored value is the earliest time the
+ * next request may start; a request takes that slot (or now, if later) and moves the value one
+ * interval on, by compare-and-set. So requests to one endpoint start at least `1000 / rate` ms
+ * apart on the relay's clocks, whichever process sends them.
+ *
+ * How closely it holds: exactly within one clock; across hosts, off by their clock skew. A slot
+ * taken by a run that then ends without sending is lost capacity, never an extra request.
+ */
+import type { Clock } from "../clock.js";
+import type { Store } from "../store/store.js";
+
+export const rateKey = (endpoint: string) => `rate:${endpoint}`;
+
+/** Lost races in a row after which a reservation gives up for now (the delivery waits a little). */
+const MAX_RACES = 5;
+
+export class RateLimits {
+  constructor(private readonly deps: { store: Pick<Store, "getSetting" | "compareAndSetSetting">; clock: Clock }) {}
+
+  /**
+   * Takes the next slot for `endpoint` unless it starts after `latestMs` (then nothing is taken):
+   * returns when the request may start, or `{ notBeforeMs }` when the next free slot is too late.
+   */
+  async reserve(
+    endpoint: string,
+    perSecond: number,
+    latestMs: number,
+  ): Promise<{ atMs: number } | { notBeforeMs: number }> {
+    const intervalMs = 1000 / perSecond;
+    const key = rateKey(endpoint);
+    let expected = await this.deps.store.getSetting(key);
+    for (let race = 0; ; race++) {
+      const nowMs = this.deps.clock.now();
+      const stored = expected === undefined ? Number.NaN : Number(expected);
+      // A missing or unreadable value, or one far in the future (a changed clock, a lowered limit): start from now.
+      const next = Number.isFinite(stored) && stored <= nowMs + 2 * intervalMs + 60_000 ? stored : nowMs;
+      const atMs = Math.max(nowMs, next);
+      if (atMs > latestMs) return { notBeforeMs: atMs };
+      const value = String(atMs + intervalMs);
+      if (await this.deps.store.compareAndSetSetting(key, expected, value)) return { atMs };
+      if (race >= MAX_RACES) return { notBeforeMs: nowMs + intervalMs };
+      expected = await this.deps.store.getSetting(key);
+    }
+  }
+}

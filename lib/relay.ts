@@ -6,12 +6,11 @@
 
 import { randomUUID } from "node:crypto";
 import { type Clock, systemClock } from "./clock.js";
-import { KeyedSemaphore } from "./concurrency.js";
 import { type Config, type Env, loadConfig } from "./config.js";
 import { openDeliveryRun } from "./delivery/deliver.js";
 import type { AsyncInvoker } from "./delivery/fanout.js";
 import type { Resolver } from "./delivery/guard.js";
-import { type DeliveryCounts, deliverDue } from "./delivery/loop.js";
+import { type DeliveryCounts, deliverDue, emptyCounts } from "./delivery/loop.js";
 import { WebhookSender } from "./delivery/send.js";
 import { createFcInvoker } from "./fc/invoke.js";
 import { realSleep, type Sleep } from "./limiter.js";
@@ -112,11 +111,12 @@ export async function openRelay(options: OpenRelayOptions): Promise<Relay> {
     metrics: options.metrics,
     tick: (budgetMs = config.tick.budgetMs) => runTick(tickDeps, { budgetMs }),
     async deliver(ids, budgetMs) {
-      const counts: DeliveryCounts = { delivered: 0, retried: 0, dead: 0, errors: 0 };
+      const counts: DeliveryCounts = emptyCounts();
       const deadline = clock.now() + budgetMs;
       const run = openDeliveryRun({
         store,
         clock,
+        sleep: tickDeps.sleep,
         random: tickDeps.random,
         config: config.delivery,
         sender,
@@ -129,8 +129,7 @@ export async function openRelay(options: OpenRelayOptions): Promise<Relay> {
         ids,
         leaseMs: budgetMs + 60_000,
         concurrency: config.delivery.concurrency,
-        endpointSlots: new KeyedSemaphore(config.delivery.perEndpointConcurrency),
-        timeLeft: () => clock.now() < deadline,
+        startBeforeMs: deadline,
       });
       return counts;
     },

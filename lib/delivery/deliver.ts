@@ -6,7 +6,8 @@
  */
 import type { Clock } from "../clock.js";
 import type { DeliveryConfig } from "../config.js";
-import { RefusedTargetError } from "../errors.js";
+import { describeError, RefusedTargetError } from "../errors.js";
+import type { Sleep } from "../limiter.js";
 import type { RelayMetrics } from "../metrics.js";
 import { defaultSecrets } from "../secrets.js";
 import {
@@ -19,7 +20,9 @@ import {
   type WebhookRow,
   type WebhookSecret,
 } from "../store/store.js";
+import { CircuitBreakers } from "./circuit.js";
 import type { Resolver } from "./guard.js";
+import { RateLimits } from "./rate.js";
 import { attemptDelay, boundedRetryAfter } from "./schedule.js";
 import type { AttemptResult, WebhookSender } from "./send.js";
 import { sendSigned } from "./signed-send.js";
@@ -29,6 +32,7 @@ export type DeliveryOutcome = "delivered" | "retry" | "dead" | "skipped";
 export interface DeliveryDeps {
   readonly store: Store;
   readonly clock: Clock;
+  readonly sleep: Sleep;
   readonly random: () => number;
   readonly config: DeliveryConfig;
   readonly sender: WebhookSender;
@@ -51,7 +55,19 @@ export const WEBHOOK_CACHE_MS = 5_000;
 export class DeliveryRun {
   private readonly webhooks = new Map<string, { row: Promise<WebhookRow | undefined>; readAtMs: number }>();
   private readonly events = new Map<string, Promise<EventRow | undefined>>();
-  constructor(readonly deps: DeliveryDeps) {}
+  readonly circuits: CircuitBreakers;
+  readonly rates: RateLimits;
+  constructor(readonly deps: DeliveryDeps) {
+    this.circuits = new CircuitBreakers(deps, deps.config.circuit, probeWindowMs(deps.config));
+    this.rates = new RateLimits(deps);
+  }
+
+  /** The endpoint's rate limit (per-task URLs have none). */
+  async rateLimitOf(row: DeliveryRow): Promise<number | undefined> {
+    if (isTaskTarget(row.webhookId)) return undefined;
+    // TODO(merge): WebhookRow.rateLimitPerSecond lands with the registration change.
+    return ((await this.webhook(row.webhookId)) as { rateLimitPerSecond?: number } | undefined)?.rateLimitPerSecond;
+  }
 
   webhook(id: string): Promise<WebhookRow | undefined> {
     const nowMs = this.deps.clock.now();
@@ -102,6 +118,12 @@ const RESPONSE_BYTES_LOGGED = 256;
 
 const isTaskTarget = (webhookId: string) => webhookId.startsWith("task:");
 
+/**
+ * The longest one attempt can take: the timeout, and after fast connection failures up to two
+ * quick retries (signed-send.ts) with their pauses. A probe holds its circuit this long.
+ */
+export const probeWindowMs = (config: Pick<DeliveryConfig, "timeoutMs">) => config.timeoutMs + 3_000;
+
 function describeFailure(result: AttemptResult): string {
   if (result.error) return result.error;
   const status = result.statusCode ?? 0;
@@ -110,9 +132,13 @@ function describeFailure(result: AttemptResult): string {
   return `HTTP ${status}`;
 }
 
-export async function attemptDelivery(row: DeliveryRow, run: DeliveryRun): Promise<DeliveryOutcome> {
+export async function attemptDelivery(
+  row: DeliveryRow,
+  run: DeliveryRun,
+  options: { readonly probe?: boolean } = {},
+): Promise<DeliveryOutcome> {
   const seen: Seen = { eventType: undefined, durationMs: 0 };
-  const outcome = await attempt(row, run, seen);
+  const outcome = await attempt(row, run, seen, options.probe === true);
   run.deps.metrics?.attempted(outcome, seen.eventType ?? "unknown", seen.durationMs);
   return outcome;
 }
@@ -123,7 +149,7 @@ interface Seen {
   durationMs: number;
 }
 
-async function attempt(row: DeliveryRow, run: DeliveryRun, seen: Seen): Promise<DeliveryOutcome> {
+async function attempt(row: DeliveryRow, run: DeliveryRun, seen: Seen, probe: boolean): Promise<DeliveryOutcome> {
   const { deps } = run;
   const { store, clock, config } = deps;
   const attempts = row.attempts + 1;
@@ -194,6 +220,7 @@ async function attempt(row: DeliveryRow, run: DeliveryRun, seen: Seen): Promise<
   }
 
   seen.durationMs = result.durationMs;
+  await recordCircuit(run, row.webhookId, result, probe);
   record = {
     atMs: nowMs,
     durationMs: Math.round(result.durationMs),
@@ -251,6 +278,29 @@ async function attempt(row: DeliveryRow, run: DeliveryRun, seen: Seen): Promise<
     lastResponse: result.excerpt,
   });
   return written ? "retry" : "skipped";
+}
+
+/** The attempt's word to the endpoint's circuit; a store failure there must not undo the attempt's record. */
+async function recordCircuit(run: DeliveryRun, endpoint: string, result: AttemptResult, probe: boolean) {
+  const { log } = run.deps;
+  try {
+    const failure = result.statusCode === undefined ? (result.failure ?? "other") : undefined;
+    const { state, changed } = await run.circuits.record(endpoint, failure, probe);
+    if (!changed) return;
+    if (state.openUntilMs !== undefined && !state.probing) {
+      log?.({
+        level: "warn",
+        msg: probe ? "endpoint circuit reopened: the probe failed" : "endpoint circuit opened",
+        endpoint,
+        consecutiveFailures: state.failures,
+        openUntil: new Date(state.openUntilMs).toISOString(),
+      });
+    } else if (probe && state.openUntilMs === undefined) {
+      log?.({ level: "info", msg: "endpoint circuit closed: the probe was answered", endpoint });
+    }
+  } catch (error) {
+    log?.({ level: "warn", msg: "could not record the endpoint's circuit", endpoint, error: describeError(error) });
+  }
 }
 
 /**

@@ -1,32 +1,50 @@
 /**
- * Claims due deliveries (or the given ids) and attempts them, a bounded number at once and at most
- * `perEndpointConcurrency` per endpoint, until none are due or time is up. Shared by the tick and by
- * the FC deliver function that fan-out invokes.
+ * One delivery pass: claims due deliveries (or the given ids) and attempts them, `concurrency` at
+ * once and at most the per-endpoint limit per endpoint, until none are due or time is up. Shared by
+ * the timer run's pump and by the FC deliver function that fan-out invokes.
+ *
+ * Work-conserving: a free worker always takes a row whose endpoint can accept it (EndpointQueues);
+ * rows for a busy, paused or rate-limited endpoint wait without holding a worker, and the pass
+ * claims past them while its workers would otherwise idle. An endpoint whose circuit is open has
+ * its rows deferred to the end of the cool-down (circuit.ts). Nothing starts once the pass's time
+ * is up: rows it holds then are given back, due as before, for the next run.
  */
-
-import type { KeyedSemaphore } from "../concurrency.js";
 import { describeError } from "../errors.js";
 import type { Fifo } from "../fifo.js";
 import type { DeliveryRow } from "../store/store.js";
 import { attemptDelivery, type DeliveryOutcome, type DeliveryRun } from "./deliver.js";
+import { EndpointQueues } from "./endpoint-queues.js";
 
 export interface DeliveryCounts {
   delivered: number;
   retried: number;
   dead: number;
   errors: number;
+  /** Deliveries put off without an attempt: their endpoint's circuit is open, or its rate limit is reached. */
+  deferred: number;
+  /** Deliveries this run held but had no time to attempt, given back for the next run. */
+  released: number;
 }
+
+export const emptyCounts = (): DeliveryCounts => ({
+  delivered: 0,
+  retried: 0,
+  dead: 0,
+  errors: 0,
+  deferred: 0,
+  released: 0,
+});
 
 export interface DeliveryLoopOptions {
   readonly leaseMs: number;
   readonly concurrency: number;
-  readonly endpointSlots: KeyedSemaphore;
-  readonly timeLeft: () => boolean;
+  /** No attempt starts at or after this: what started before ends within one delivery timeout of it. */
+  readonly startBeforeMs: number;
   /** Only these deliveries (a fan-out batch); otherwise whatever is due. */
   readonly ids?: readonly string[] | undefined;
-  /** Deliveries already leased to this run, taken (from the front) before any claimed one. */
+  /** Deliveries already leased to this run, taken before any claimed one. */
   readonly owned?: Fifo<DeliveryRow> | undefined;
-  /** False: only the `owned` deliveries, no claim from the store. */
+  /** False: only the `owned` deliveries, no claim from the store (until `poke(true)`). */
   readonly claim?: boolean | undefined;
 }
 
@@ -36,83 +54,224 @@ export function countOutcome(counts: DeliveryCounts, outcome: DeliveryOutcome): 
   else if (outcome === "dead") counts.dead++;
 }
 
-export async function deliverDue(
-  run: DeliveryRun,
-  counts: DeliveryCounts,
-  options: DeliveryLoopOptions,
-): Promise<void> {
-  const { store, clock, owner, log } = run.deps;
-  const claimSize = options.concurrency;
-  // A batch is claimed a slice at a time, like the due queue: a lease is taken only shortly before
-  // the row is attempted, so a run that ends early leaves the rest free for someone else.
-  const batch = options.ids ? [...new Set(options.ids)] : undefined;
-  const claimed: DeliveryRow[] = [];
-  let drained = options.claim === false;
-  let claimError: unknown;
-  let claiming: Promise<void> | undefined;
+/** Rows one pass holds at most (claimed and waiting for their endpoint), per worker. */
+const HELD_PER_WORKER = 64;
 
-  /** One claim at a time, started before the claimed rows run out, so attempts never wait on it long. */
-  function claimMore(): Promise<void> {
-    if (claiming || drained || !options.timeLeft()) return claiming ?? Promise.resolve();
-    claiming = (async () => {
-      try {
-        while (!drained && options.timeLeft()) {
-          const ids = batch?.splice(0, claimSize);
-          if (ids?.length === 0) break;
-          const rows = await store.claimDueDeliveries({
-            owner,
-            nowMs: clock.now(),
-            leaseMs: options.leaseMs,
-            limit: claimSize,
-            ...(ids ? { ids } : {}),
-          });
-          claimed.push(...rows);
-          if (rows.length > 0) return;
-          // Nothing due (or this slice of the batch was taken elsewhere): the next slice, or done.
-          if (!ids) break;
+/** How far ahead a rate-limited endpoint's next slot may be reserved; later slots are asked for again then. */
+export const RATE_RESERVE_AHEAD_MS = 1_000;
+
+const endpointOf = (row: DeliveryRow) => row.webhookId;
+
+export class DeliveryPass {
+  private readonly queues: EndpointQueues<DeliveryRow>;
+  /** Attempts in flight, each holding a worker. */
+  private active = 0;
+  private claiming = false;
+  private drained: boolean;
+  private claimError: unknown;
+  private readonly batch: string[] | undefined;
+  /** Reserved rate-limit slots of rows put back to wait for them. */
+  private readonly reserved = new Map<string, number>();
+  private wakeAtMs: number | undefined;
+  private ended = false;
+  private finish: () => void = () => {};
+  private readonly maxHeld: number;
+
+  constructor(
+    private readonly delivery: DeliveryRun,
+    private readonly counts: DeliveryCounts,
+    private readonly options: DeliveryLoopOptions,
+  ) {
+    this.queues = new EndpointQueues(delivery.deps.config.perEndpointConcurrency, endpointOf);
+    this.batch = options.ids ? [...new Set(options.ids)] : undefined;
+    this.drained = options.claim === false;
+    this.maxHeld = Math.max(options.concurrency * HELD_PER_WORKER, 256);
+  }
+
+  private timeLeft(): boolean {
+    return this.delivery.deps.clock.now() < this.options.startBeforeMs;
+  }
+
+  /** New work for this pass: rows adopted into `owned`, and with `claim`, rows due in the store. */
+  poke(claim: boolean): void {
+    if (claim && !this.batch) this.drained = false;
+    this.fill();
+  }
+
+  /** Resolves when every attempt it started has ended; throws the claim error that stopped it, if one did. */
+  async run(): Promise<void> {
+    await new Promise<void>((resolve) => {
+      this.finish = resolve;
+      this.fill();
+    });
+    if (this.claimError !== undefined) throw this.claimError;
+  }
+
+  /** Starts what can start; claims when workers would idle; ends the pass when nothing is left. */
+  private fill(): void {
+    if (this.ended) return;
+    const nowMs = this.delivery.deps.clock.now();
+    const timeLeft = this.timeLeft();
+    const { owned, concurrency } = this.options;
+    if (owned) for (let row = owned.shift(); row; row = owned.shift()) this.queues.push(row);
+    if (timeLeft) {
+      while (this.active < concurrency) {
+        const next = this.queues.take(nowMs);
+        if (!next) break;
+        this.active++;
+        void this.attempt(next.row, next.key);
+      }
+      const wanted = concurrency - this.active + Math.ceil(concurrency / 2);
+      if (!this.drained && !this.claiming && this.queues.takeable(nowMs) < wanted && this.queues.size < this.maxHeld)
+        void this.claim();
+      this.wakeForPaused(nowMs);
+    }
+    if (this.active > 0 || this.claiming) return;
+    const waiting = this.queues.size > 0;
+    if (timeLeft && (waiting || !this.drained)) return; // a paused endpoint's wake, or a claim, will come
+    this.ended = true;
+    void this.giveBack().finally(this.finish);
+  }
+
+  /** A timer for the soonest paused endpoint with rows waiting, within the pass's time. */
+  private wakeForPaused(nowMs: number): void {
+    const at = this.queues.nextUnpauseMs(nowMs);
+    if (at === undefined || (this.wakeAtMs !== undefined && this.wakeAtMs <= at && this.wakeAtMs > nowMs)) return;
+    const wakeAt = Math.min(at, this.options.startBeforeMs);
+    this.wakeAtMs = wakeAt;
+    void this.delivery.deps.sleep(Math.max(0, wakeAt - nowMs)).then(() => {
+      if (this.wakeAtMs === wakeAt) this.wakeAtMs = undefined;
+      this.fill();
+    });
+  }
+
+  private async claim(): Promise<void> {
+    const { store, clock, owner } = this.delivery.deps;
+    const claimSize = this.options.concurrency;
+    this.claiming = true;
+    try {
+      for (;;) {
+        const ids = this.batch?.splice(0, claimSize);
+        if (ids?.length === 0) {
+          this.drained = true;
+          break;
         }
-        drained = true;
-      } catch (error) {
-        claimError ??= error;
-        drained = true;
-      } finally {
-        claiming = undefined;
-      }
-    })();
-    return claiming;
-  }
-
-  async function next(): Promise<DeliveryRow | undefined> {
-    for (;;) {
-      if (claimed.length <= claimSize / 2) void claimMore();
-      // Rows already claimed are attempted even when time is short: the run's reserve is for them.
-      const row = options.owned?.shift() ?? claimed.shift();
-      if (row) return row;
-      if (drained || !options.timeLeft()) return undefined;
-      await claimMore();
-    }
-  }
-
-  async function worker(): Promise<void> {
-    for (let row = await next(); row; row = await next()) {
-      const release = await options.endpointSlots.acquire(row.webhookId.startsWith("task:") ? row.url : row.webhookId);
-      try {
-        countOutcome(counts, await attemptDelivery(row, run));
-      } catch (error) {
-        counts.errors++;
-        log?.({
-          level: "error",
-          msg: "delivery failed unexpectedly",
-          deliveryId: row.id,
-          error: describeError(error),
+        const rows = await store.claimDueDeliveries({
+          owner,
+          nowMs: clock.now(),
+          leaseMs: this.options.leaseMs,
+          limit: claimSize,
+          ...(ids ? { ids } : {}),
         });
-      } finally {
-        release();
+        for (const row of rows) this.queues.push(row);
+        if (rows.length > 0) break;
+        // Nothing due (or this slice of the batch was taken elsewhere): the next slice, or done.
+        if (!ids) {
+          this.drained = true;
+          break;
+        }
       }
+    } catch (error) {
+      // A claim that failed (the store is unreachable) ends this pass; the caller decides what it means.
+      this.claimError ??= error;
+      this.drained = true;
+    } finally {
+      this.claiming = false;
+    }
+    this.fill();
+  }
+
+  private async attempt(row: DeliveryRow, key: string): Promise<void> {
+    let inFlight = true;
+    try {
+      const go = await this.gate(row, key);
+      if (go === "put-back") {
+        inFlight = false;
+        this.queues.putBack(key, row);
+        return;
+      }
+      if (go === "deferred") return;
+      countOutcome(this.counts, await attemptDelivery(row, this.delivery, { probe: go === "probe" }));
+    } catch (error) {
+      this.counts.errors++;
+      this.delivery.deps.log?.({
+        level: "error",
+        msg: "delivery failed unexpectedly",
+        deliveryId: row.id,
+        error: describeError(error),
+      });
+    } finally {
+      this.active--;
+      if (inFlight) this.queues.done(key);
+      this.fill();
     }
   }
 
-  await Promise.all(Array.from({ length: options.concurrency }, worker));
-  // A claim that failed (the store is unreachable) ends this loop; the caller decides what it means.
-  if (claimError !== undefined) throw claimError;
+  /**
+   * Whether this row is attempted now: "go" or "probe" (the one attempt of a circuit past its
+   * cool-down); "deferred" (circuit open: it and its endpoint's waiting rows are put off); or
+   * "put-back" (its rate-limit slot is still ahead: it waits in its queue, the endpoint paused).
+   */
+  private async gate(row: DeliveryRow, key: string): Promise<"go" | "probe" | "deferred" | "put-back"> {
+    // The rate limit first: a slot taken for a row the circuit then defers is lost capacity, while a
+    // probe taken for a row that must then wait for its slot would hold the circuit shut.
+    const limit = await this.delivery.rateLimitOf(row);
+    if (limit !== undefined) {
+      const nowMs = this.delivery.deps.clock.now();
+      const slot = this.reserved.get(row.id);
+      if (slot === undefined) {
+        const r = await this.delivery.rates.reserve(key, limit, nowMs + RATE_RESERVE_AHEAD_MS);
+        const startAtMs = "atMs" in r ? r.atMs : r.notBeforeMs;
+        if (startAtMs > this.delivery.deps.clock.now()) {
+          if ("atMs" in r) this.reserved.set(row.id, r.atMs);
+          this.queues.pause(key, startAtMs);
+          return "put-back";
+        }
+      } else if (slot > nowMs) {
+        this.queues.pause(key, slot);
+        return "put-back";
+      } else this.reserved.delete(row.id);
+    }
+    const gate = await this.delivery.circuits.gate(key);
+    if (!gate.go) {
+      await this.defer([row, ...this.queues.drainEndpoint(key)], gate.untilMs);
+      return "deferred";
+    }
+    return gate.probe ? "probe" : "go";
+  }
+
+  /** Gives rows back without an attempt, due at `untilMs` (their attempt count unchanged). */
+  private async defer(rows: readonly DeliveryRow[], untilMs: number): Promise<void> {
+    const { store, owner } = this.delivery.deps;
+    await Promise.all(
+      rows.map(async (row) => {
+        if (await store.releaseDelivery(row, owner, untilMs)) this.counts.deferred++;
+      }),
+    );
+  }
+
+  /** The pass is over: rows still waiting are given back, due as they were (or now, if created leased). */
+  private async giveBack(): Promise<void> {
+    const rows = this.queues.drain();
+    if (rows.length === 0) return;
+    const { store, owner, clock, log } = this.delivery.deps;
+    const nowMs = clock.now();
+    let released = 0;
+    try {
+      await Promise.all(
+        rows.map(async (row) => {
+          if (await store.releaseDelivery(row, owner, Math.min(row.nextAttemptAtMs, nowMs))) released++;
+        }),
+      );
+    } catch (error) {
+      // Their leases run out by themselves: the next run after that takes them.
+      log?.({ level: "warn", msg: "could not give back unattempted deliveries", error: describeError(error) });
+    }
+    this.counts.released += released;
+    if (released > 0) log?.({ level: "info", msg: "gave back deliveries there was no time for", released });
+  }
+}
+
+export async function deliverDue(run: DeliveryRun, counts: DeliveryCounts, options: DeliveryLoopOptions) {
+  await new DeliveryPass(run, counts, options).run();
 }

@@ -42,6 +42,10 @@ export interface TickSummary {
   delivered: number;
   retried: number;
   dead: number;
+  /** Deliveries put off without an attempt: their endpoint's circuit is open, or its rate limit is reached. */
+  deferred: number;
+  /** Deliveries the run held but had no time to attempt, given back for the next run. */
+  released: number;
   /** Deliveries handed to the deliver function, and the invocations that carried them. */
   handedOff: number;
   invocations: number;
@@ -72,6 +76,8 @@ export function emptySummary(): TickSummary {
     delivered: 0,
     retried: 0,
     dead: 0,
+    deferred: 0,
+    released: 0,
     handedOff: 0,
     invocations: 0,
     throttled: 0,

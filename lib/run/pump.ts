@@ -3,10 +3,9 @@
  * finished task's webhook leaves while polling goes on. With fan-out it hands batches to the deliver
  * function instead, and delivers inline what it cannot hand off.
  */
-import { KeyedSemaphore } from "../concurrency.js";
 import type { DeliveryRun } from "../delivery/deliver.js";
 import type { FanOut } from "../delivery/fanout.js";
-import { deliverDue } from "../delivery/loop.js";
+import { type DeliveryLoopOptions, DeliveryPass } from "../delivery/loop.js";
 import { Fifo } from "../fifo.js";
 import type { DeliveryRow } from "../store/store.js";
 import type { RunContext } from "./context.js";
@@ -27,7 +26,8 @@ export class DeliveryPump {
   private running: Promise<void> | undefined;
   /** The store error that stopped the pump, if one did. */
   error: unknown;
-  private readonly endpointSlots: KeyedSemaphore;
+  /** The pass under way, told of new work as it comes (it would otherwise see it only when an attempt ends). */
+  private pass: DeliveryPass | undefined;
   /** Deliveries created leased to this run (see emitter.ts): attempted before any claim. */
   private readonly owned = new Fifo<DeliveryRow>();
 
@@ -35,9 +35,7 @@ export class DeliveryPump {
     private readonly run: RunContext,
     private readonly deliveryRun: DeliveryRun,
     private readonly fanOut: FanOut | undefined,
-  ) {
-    this.endpointSlots = new KeyedSemaphore(run.deps.config.delivery.perEndpointConcurrency);
-  }
+  ) {}
 
   get failed(): boolean {
     return this.error !== undefined;
@@ -53,6 +51,7 @@ export class DeliveryPump {
     this.owned.push(rows);
     this.wanted = true;
     this.wake?.();
+    this.pass?.poke(false);
   }
 
   /** New deliveries may be due: deliver them soon. */
@@ -60,6 +59,7 @@ export class DeliveryPump {
     this.wanted = true;
     this.claimWanted = true;
     this.wake?.();
+    this.pass?.poke(true);
   }
 
   /** One last pass over what is due, then stops. */
@@ -94,20 +94,27 @@ export class DeliveryPump {
   }
 
   private async deliverDueNow(): Promise<void> {
-    const { summary, timeLeft, leaseMs } = this.run;
-    const loop = {
+    const { summary, stopStartingAtMs, timeLeft, leaseMs } = this.run;
+    const loop: DeliveryLoopOptions = {
       leaseMs,
       concurrency: this.run.deps.config.delivery.concurrency,
-      endpointSlots: this.endpointSlots,
-      timeLeft,
+      startBeforeMs: stopStartingAtMs,
       owned: this.owned,
       claim: this.claimWanted,
     };
     this.claimWanted = false;
+    const pass = async (options: DeliveryLoopOptions) => {
+      const pass = new DeliveryPass(this.deliveryRun, summary, options);
+      this.pass = pass;
+      try {
+        await pass.run();
+      } finally {
+        if (this.pass === pass) this.pass = undefined;
+      }
+    };
     const handedOff =
-      this.fanOut?.usable === true &&
-      (await this.fanOut.handOff(summary, timeLeft, (ids) => deliverDue(this.deliveryRun, summary, { ...loop, ids })));
-    if (!handedOff) await deliverDue(this.deliveryRun, summary, loop);
+      this.fanOut?.usable === true && (await this.fanOut.handOff(summary, timeLeft, (ids) => pass({ ...loop, ids })));
+    if (!handedOff) await pass(loop);
     summary.budgetExhausted ||= !timeLeft();
   }
 }

@@ -73,6 +73,7 @@ export async function runTick(deps: TickDeps, options: { budgetMs: number }): Pr
   const deliveryRun = openDeliveryRun({
     store,
     clock,
+    sleep: deps.sleep,
     random: deps.random,
     config: config.delivery,
     sender: deps.sender,

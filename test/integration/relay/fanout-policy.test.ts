@@ -168,7 +168,7 @@ describe("a handed-off batch, delivered", () => {
     });
     onTestFinished(() => relay.close());
     const counts = await relay.deliver(ids, 30_000);
-    expect(counts).toEqual({ delivered: summary.handedOff, retried: 0, dead: 0, errors: 0 });
+    expect(counts).toEqual({ delivered: summary.handedOff, retried: 0, dead: 0, errors: 0, deferred: 0, released: 0 });
     const webhookIds = rx.received.map((r) => r.headers["webhook-id"]);
     expect(webhookIds).toHaveLength(60);
     expect(new Set(webhookIds).size).toBe(60);

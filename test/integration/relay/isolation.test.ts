@@ -1,0 +1,148 @@
+/**
+ * Isolation between subscribers: endpoints that never answer beside a healthy one, with real
+ * loopback receivers (the hang is real; the relay's clock is fake). The healthy endpoint's
+ * deliveries must not wait behind the stuck ones, an open circuit must cost one probe per
+ * cool-down, and a run must not start attempts after its budget.
+ */
+import { describe, expect, it } from "vitest";
+import { readCircuit } from "../../../lib/delivery/circuit.js";
+import { relayHarness } from "../../support/relay.js";
+
+const WS = "llm-isolation";
+type Harness = Awaited<ReturnType<typeof relayHarness>>;
+
+async function finishedTasks(h: Harness, n: number) {
+  for (let i = 0; i < n; i++) {
+    const task = h.sim.addTask(WS, { outcome: "SUCCESSED", runMs: 0 });
+    await h.register({ workspaceId: WS, taskId: task.taskId });
+  }
+}
+
+/** A subscriber that accepts the request and never answers (until the test ends and closes it). */
+const stuck = (h: Harness) => h.subscriber({ reply: () => ({ delayMs: 60_000 }) });
+
+async function deliveriesOf(h: Harness, webhookId: string) {
+  return (await h.store.listDeliveries({ webhookId, limit: 100 })).items;
+}
+
+describe("isolation between subscribers", () => {
+  it("a healthy endpoint's deliveries all leave while two stuck endpoints hold their slots", async () => {
+    const h = await relayHarness({
+      sim: { workspaces: { [WS]: 30 } },
+      env: { RELAY_DELIVERY_TIMEOUT: "3s", RELAY_CIRCUIT_FAILURES: "2", RELAY_ENDPOINT_CONCURRENCY: "4" },
+    });
+    const [a, b] = [await stuck(h), await stuck(h)];
+    const startedAt = performance.now();
+    const healthyAt: number[] = [];
+    const healthy = await h.subscriber({
+      reply: () => {
+        healthyAt.push(performance.now() - startedAt);
+        return { status: 204 };
+      },
+    });
+    await finishedTasks(h, 10);
+    const summary = await h.tick();
+
+    expect(healthy.received).toHaveLength(10);
+    // Every healthy delivery left before the first stuck request could time out (3 s): none waited for one.
+    expect(Math.max(...healthyAt)).toBeLessThan(3_000);
+    // Each stuck endpoint got one round (its 4 slots) and no more: by then its circuit was open.
+    for (const rx of [a, b]) {
+      expect(rx.received.length).toBeLessThanOrEqual(4);
+      // Failures stop counting once it is open: the stragglers of the same round do not extend it.
+      expect(await readCircuit(h.store, rx.webhook.id)).toMatchObject({ failures: 2, cooldownMs: 30_000 });
+      const rows = await deliveriesOf(h, rx.webhook.id);
+      const untried = rows.filter((d) => d.attempts === 0);
+      expect(untried).toHaveLength(10 - rx.received.length);
+      // Deferred, not failed: pending, unleased, due when the cool-down ends.
+      for (const d of untried) expect(d).toMatchObject({ status: "pending", leaseOwner: undefined });
+      expect(Math.min(...untried.map((d) => d.nextAttemptAtMs))).toBeGreaterThanOrEqual(h.clock.now() + 29_000);
+    }
+    expect(summary.deferred).toBe(20 - a.received.length - b.received.length);
+    expect(summary.delivered).toBe(10);
+  });
+
+  it("an open circuit costs one attempt per cool-down; an answered probe closes it and the rest follow", async () => {
+    const h = await relayHarness({
+      sim: { workspaces: { [WS]: 10 } },
+      env: {
+        RELAY_DELIVERY_TIMEOUT: "1s",
+        RELAY_CIRCUIT_FAILURES: "1",
+        RELAY_ENDPOINT_CONCURRENCY: "1",
+        RELAY_CIRCUIT_COOLDOWN: "30s",
+      },
+    });
+    let hanging = true;
+    const rx = await h.subscriber({ reply: () => (hanging ? { delayMs: 60_000 } : { status: 200 }) });
+    await finishedTasks(h, 5);
+    await h.tick();
+    expect(rx.received).toHaveLength(1);
+    expect(await readCircuit(h.store, rx.webhook.id)).toMatchObject({ cooldownMs: 30_000 });
+
+    // Runs during the cool-down attempt nothing.
+    for (let i = 0; i < 3; i++) {
+      h.clock.advance(9_000);
+      await h.tick();
+    }
+    expect(rx.received).toHaveLength(1);
+
+    // Past it: one probe, which fails; the next cool-down is twice as long.
+    h.clock.advance(5_000);
+    await h.tick();
+    expect(rx.received).toHaveLength(2);
+    expect(await readCircuit(h.store, rx.webhook.id)).toMatchObject({ cooldownMs: 60_000, probing: undefined });
+    h.clock.advance(59_000);
+    await h.tick();
+    expect(rx.received).toHaveLength(2);
+
+    // The endpoint is back; the probe is answered and every deferred delivery goes.
+    hanging = false;
+    h.clock.advance(2_000);
+    await h.tick();
+    expect(rx.received).toHaveLength(2 + 4);
+    // The first delivery made two real attempts (the round that opened it, and the failed probe):
+    // its own retry schedule puts its third 5 minutes (±20 %) after the probe.
+    const waiting = (await deliveriesOf(h, rx.webhook.id)).filter((d) => d.status !== "delivered");
+    expect(waiting).toMatchObject([{ status: "pending", attempts: 2 }]);
+    h.clock.advance(6 * 60_000);
+    await h.tick();
+    const rows = await deliveriesOf(h, rx.webhook.id);
+    expect(rows.every((d) => d.status === "delivered")).toBe(true);
+    expect(rx.received).toHaveLength(2 + 5);
+    // Deferral did not use up the retry schedule: only the attempts actually made are counted.
+    expect(rows.map((d) => d.attempts).sort()).toEqual([1, 1, 1, 1, 3]);
+    expect(await readCircuit(h.store, rx.webhook.id)).toEqual({ failures: 0 });
+  });
+
+  it("a run starts no attempt after its budget: what it holds then goes back, untried and due", async () => {
+    const h = await relayHarness({
+      sim: { workspaces: { [WS]: 10 } },
+      env: { RELAY_DELIVERY_TIMEOUT: "1s", RELAY_ENDPOINT_CONCURRENCY: "1", RELAY_CIRCUIT_FAILURES: "100" },
+    });
+    let hang = true;
+    const rx = await h.subscriber({
+      reply: () => {
+        if (!hang) return { status: 200 };
+        // While the first request hangs, the run's budget (10 s) runs out.
+        h.clock.advance(20_000);
+        return { delayMs: 60_000 };
+      },
+    });
+    await finishedTasks(h, 5);
+    const summary = await h.tick(10_000);
+    expect(rx.received).toHaveLength(1);
+    expect(summary.released).toBe(4);
+    const rows = await deliveriesOf(h, rx.webhook.id);
+    const untried = rows.filter((d) => d.attempts === 0);
+    expect(untried).toHaveLength(4);
+    for (const d of untried) {
+      expect(d).toMatchObject({ status: "pending", leaseOwner: undefined, leaseUntilMs: 0 });
+      expect(d.nextAttemptAtMs).toBeLessThanOrEqual(h.clock.now());
+    }
+
+    // The next run takes them at once, without waiting for a lease to run out.
+    hang = false;
+    await h.tick(10_000);
+    expect((await deliveriesOf(h, rx.webhook.id)).filter((d) => d.status === "delivered")).toHaveLength(5);
+  });
+});

@@ -11,6 +11,8 @@ export interface RelayMetrics {
   polled(outcome: PollOutcome): void;
   /** One delivery attempt: its outcome, its event's type, how long the POST took. */
   attempted(outcome: AttemptOutcome, eventType: string, durationMs: number): void;
+  /** Deliveries put off without an attempt: their endpoint's circuit was open. */
+  deferred(count: number): void;
   /** A running task's end, noticed this long after the poll before it (an upper bound of the delay). */
   detected(delayMs: number): void;
 }

@@ -5,6 +5,7 @@
  * the JSON logs are the fleet-wide view.
  */
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { isOpen, readCircuit } from "./delivery/circuit.js";
 import type { AttemptOutcome, PollOutcome, RelayMetrics } from "./metrics.js";
 import type { Store } from "./store/store.js";
 
@@ -38,6 +39,23 @@ export class PrometheusMetrics implements RelayMetrics {
     buckets: [1, 2, 5, 10, 20, 30, 60, 120, 300],
     registers: [this.registry],
   });
+  private readonly deferrals = new Counter({
+    name: "quanmiao_relay_deliveries_deferred_total",
+    help: "Deliveries put off without an attempt because their endpoint's circuit was open",
+    registers: [this.registry],
+  });
+  private readonly circuitOpen = new Gauge({
+    name: "quanmiao_relay_endpoint_circuit_open",
+    help: "1 while a webhook's circuit is open (deliveries deferred, one probe per cool-down), else 0",
+    labelNames: ["webhook_id"] as const,
+    registers: [this.registry],
+  });
+  private readonly endpointFailures = new Gauge({
+    name: "quanmiao_relay_endpoint_consecutive_failures",
+    help: "Timeouts and connection failures in a row of a webhook's endpoint (0 after any HTTP answer)",
+    labelNames: ["webhook_id"] as const,
+    registers: [this.registry],
+  });
   private readonly pending = new Gauge({
     name: "quanmiao_relay_pending_deliveries",
     help: `Deliveries waiting to be sent or retried (counted up to ${PENDING_COUNT_LIMIT})`,
@@ -58,6 +76,10 @@ export class PrometheusMetrics implements RelayMetrics {
     if (outcome !== "skipped") this.duration.observe({ event_type: eventType }, durationMs / 1000);
   }
 
+  deferred(count: number): void {
+    this.deferrals.inc(count);
+  }
+
   detected(delayMs: number): void {
     this.detection.observe(delayMs / 1000);
   }
@@ -67,6 +89,14 @@ export class PrometheusMetrics implements RelayMetrics {
     const { count, oldestDueMs } = await store.pendingDeliveries(nowMs, PENDING_COUNT_LIMIT);
     this.pending.set(count);
     this.oldest.set(oldestDueMs === undefined ? 0 : Math.max(0, nowMs - oldestDueMs) / 1000);
+    // Every webhook's circuit, read now (one setting each): the same answer whichever process scrapes.
+    this.circuitOpen.reset();
+    this.endpointFailures.reset();
+    for (const w of await store.listWebhooks()) {
+      const circuit = await readCircuit(store, w.id);
+      this.circuitOpen.set({ webhook_id: w.id }, isOpen(circuit) ? 1 : 0);
+      this.endpointFailures.set({ webhook_id: w.id }, circuit.failures);
+    }
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
   }
 }

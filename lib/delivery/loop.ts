@@ -20,7 +20,7 @@ export interface DeliveryCounts {
   retried: number;
   dead: number;
   errors: number;
-  /** Deliveries put off without an attempt: their endpoint's circuit is open, or its rate limit is reached. */
+  /** Deliveries put off without an attempt: their endpoint's circuit is open. */
   deferred: number;
   /** Deliveries this run held but had no time to attempt, given back for the next run. */
   released: number;
@@ -242,12 +242,15 @@ export class DeliveryPass {
 
   /** Gives rows back without an attempt, due at `untilMs` (their attempt count unchanged). */
   private async defer(rows: readonly DeliveryRow[], untilMs: number): Promise<void> {
-    const { store, owner } = this.delivery.deps;
+    const { store, owner, metrics } = this.delivery.deps;
+    let deferred = 0;
     await Promise.all(
       rows.map(async (row) => {
-        if (await store.releaseDelivery(row, owner, untilMs)) this.counts.deferred++;
+        if (await store.releaseDelivery(row, owner, untilMs)) deferred++;
       }),
     );
+    this.counts.deferred += deferred;
+    metrics?.deferred(deferred);
   }
 
   /** The pass is over: rows still waiting are given back, due as they were (or now, if created leased). */

@@ -42,7 +42,7 @@ export interface TickSummary {
   delivered: number;
   retried: number;
   dead: number;
-  /** Deliveries put off without an attempt: their endpoint's circuit is open, or its rate limit is reached. */
+  /** Deliveries put off without an attempt: their endpoint's circuit is open. */
   deferred: number;
   /** Deliveries the run held but had no time to attempt, given back for the next run. */
   released: number;

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { circuitKey } from "../../../lib/delivery/circuit.js";
 import { apiHarness } from "../../support/api.js";
 
 describe("GET /metrics", () => {
@@ -27,7 +28,27 @@ describe("GET /metrics", () => {
           createdAtMs: nowMs,
         },
       ]);
+      // A webhook whose circuit is open, and one with a closed circuit.
+      const hook = (id: string) => ({
+        id,
+        url: `https://${id}.example/`,
+        secrets: [{ secret: "whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" }],
+        events: undefined,
+        workspaceId: undefined,
+        headers: {},
+        enabled: true,
+        disabledReason: undefined,
+        failingSinceMs: undefined,
+        createdAtMs: nowMs,
+      });
+      await h.relay.store.createWebhook(hook("wh_open"));
+      await h.relay.store.createWebhook(hook("wh_fine"));
+      const open = { failures: 5, openUntilMs: nowMs + 30_000, cooldownMs: 30_000, openedAtMs: nowMs };
+      await h.relay.store.compareAndSetSetting(circuitKey("wh_open"), undefined, JSON.stringify(open));
       const scraped = await h.call(via, { method: "GET", path: "/metrics" });
+      expect(scraped.text).toMatch(/^quanmiao_relay_endpoint_circuit_open\{webhook_id="wh_open"\} 1$/m);
+      expect(scraped.text).toMatch(/^quanmiao_relay_endpoint_circuit_open\{webhook_id="wh_fine"\} 0$/m);
+      expect(scraped.text).toMatch(/^quanmiao_relay_endpoint_consecutive_failures\{webhook_id="wh_open"\} 5$/m);
       expect(scraped.status).toBe(200);
       expect(scraped.headers["content-type"]).toMatch(/^text\/plain; version=0\.0\.4/);
       expect(scraped.text).toMatch(/^# HELP quanmiao_relay_pending_deliveries /m);
@@ -40,6 +61,7 @@ describe("GET /metrics", () => {
         "delivery_attempts_total",
         "delivery_duration_seconds",
         "detection_delay_seconds",
+        "deliveries_deferred_total",
       ])
         expect(scraped.text).toContain(`# TYPE quanmiao_relay_${name} `);
     },

@@ -1,6 +1,7 @@
 /** Managing webhook subscriptions: create, enable/disable, rotate secrets, delete. */
 import { randomBytes } from "node:crypto";
 import type { Clock } from "./clock.js";
+import { CLOSED, circuitKey, isOpen, parseCircuit } from "./delivery/circuit.js";
 import { isReservedHeader } from "./delivery/sign.js";
 import { InputError, NotFoundError } from "./errors.js";
 import { EVENT_TYPES, isEventType } from "./events.js";
@@ -105,7 +106,20 @@ export async function setWebhookEnabled(
     ? { ...current, enabled: true, disabledReason: undefined, failingSinceMs: undefined }
     : { ...current, enabled: false, disabledReason: reason ?? "disabled by its owner" };
   await store.updateWebhook(next);
+  if (enabled) await closeCircuit(store, id);
   return next;
+}
+
+/**
+ * Enabling an endpoint is its owner saying "try it now": its circuit closes, so deliveries go at
+ * once instead of after the cool-down (a still-dead endpoint opens it again after N failures).
+ */
+async function closeCircuit(store: Store, id: string): Promise<void> {
+  for (let tries = 0; tries < 3; tries++) {
+    const raw = await store.getSetting(circuitKey(id));
+    if (raw === undefined || !isOpen(parseCircuit(raw))) return;
+    if (await store.compareAndSetSetting(circuitKey(id), raw, JSON.stringify(CLOSED))) return;
+  }
 }
 
 /** A new secret; the old one keeps signing for 24 h, so both signatures are sent meanwhile. */
@@ -154,5 +168,6 @@ export async function patchWebhook(deps: WebhookDeps, id: string, patch: PatchWe
   if (patch.enabled === true) next = { ...next, enabled: true, disabledReason: undefined, failingSinceMs: undefined };
   if (patch.enabled === false) next = { ...next, enabled: false, disabledReason: "disabled by its owner" };
   if (!(await deps.store.updateWebhook(next))) throw new NotFoundError(`no webhook with id ${id}`);
+  if (patch.enabled === true) await closeCircuit(deps.store, id);
   return next;
 }

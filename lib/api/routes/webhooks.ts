@@ -1,6 +1,7 @@
 /** /v1/webhooks: subscribe, list, change, delete, rotate the secret, and send a test event. */
 import { randomUUID } from "node:crypto";
 import type { z } from "zod";
+import { circuitView, readCircuit } from "../../delivery/circuit.js";
 import { sendSigned } from "../../delivery/signed-send.js";
 import { RefusedTargetError } from "../../errors.js";
 import type { TEST_EVENT_SCHEMA } from "../../event-schemas.js";
@@ -42,9 +43,12 @@ async function last24h(deps: ApiDeps, webhookId: string) {
 
 export function webhookRoutes(deps: ApiDeps): Route[] {
   const { store } = deps;
-  // Asked for, not always given: it reads up to 1,000 deliveries per webhook.
-  const view = async (w: WebhookRow, expand: "last24h" | undefined) =>
-    expand === "last24h" ? { ...webhookView(w), last24h: await last24h(deps, w.id) } : webhookView(w);
+  // The circuit is one setting read per webhook; last24h is asked for, not always given: it reads
+  // up to 1,000 deliveries per webhook.
+  const view = async (w: WebhookRow, expand: "last24h" | undefined) => {
+    const shown = { ...webhookView(w), circuit: circuitView(await readCircuit(store, w.id)) };
+    return expand === "last24h" ? { ...shown, last24h: await last24h(deps, w.id) } : shown;
+  };
   return [
     route({
       method: "POST",
@@ -61,7 +65,8 @@ export function webhookRoutes(deps: ApiDeps): Route[] {
     route({
       method: "GET",
       path: "/v1/webhooks",
-      summary: "List webhooks (without secrets); ?expand=last24h adds each one's last 24 hours of attempts",
+      summary:
+        "List webhooks (without secrets), each with its circuit; ?expand=last24h adds each one's last 24 hours of attempts",
       auth: true,
       query: s.webhooksQuery,
       responses: { 200: "the webhooks" },
@@ -71,7 +76,7 @@ export function webhookRoutes(deps: ApiDeps): Route[] {
     route({
       method: "GET",
       path: "/v1/webhooks/{id}",
-      summary: "One webhook; ?expand=last24h adds its last 24 hours of attempts",
+      summary: "One webhook with its circuit; ?expand=last24h adds its last 24 hours of attempts",
       auth: true,
       query: s.webhooksQuery,
       responses: { 200: "the webhook", 404: "no such webhook" },
@@ -89,7 +94,7 @@ export function webhookRoutes(deps: ApiDeps): Route[] {
       body: s.patchWebhookBody,
       responses: { 200: "the webhook", 404: "no such webhook", 422: "the SSRF guard refuses the URL" },
       handler: async ({ params, body }) =>
-        json(200, webhookView(await patchWebhook(deps.registration, params.id, body))),
+        json(200, await view(await patchWebhook(deps.registration, params.id, body), undefined)),
     }),
     route({
       method: "DELETE",

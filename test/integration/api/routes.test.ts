@@ -1,5 +1,6 @@
 import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
+import { circuitKey } from "../../../lib/delivery/circuit.js";
 import { apiHarness, TOKEN } from "../../support/api.js";
 import { eventSchemaErrors } from "../../support/event-schemas.js";
 import { startReceiver } from "../../support/receiver.js";
@@ -28,6 +29,18 @@ describe.each(["node", "fc"] as const)("every route through %s", (via) => {
       id,
       enabled: true,
       headers: ["X-Tenant"],
+      circuit: { state: "closed", consecutiveFailures: 0, openUntil: null },
+    });
+    // A circuit opened by failed deliveries shows in the webhook; enabling it again closes it.
+    const openUntilMs = Date.now() + 60_000;
+    const open = { failures: 5, openUntilMs, cooldownMs: 60_000, openedAtMs: openUntilMs - 120_000 };
+    await h.relay.store.compareAndSetSetting(circuitKey(id), undefined, JSON.stringify(open));
+    expect((await h.call(via, { method: "GET", path: "/v1/webhooks" })).json.items[0].circuit).toEqual({
+      state: "open",
+      consecutiveFailures: 5,
+      openUntil: new Date(openUntilMs).toISOString(),
+      openedAt: new Date(openUntilMs - 120_000).toISOString(),
+      cooldownMs: 60_000,
     });
     const patched = await h.call(via, {
       method: "PATCH",
@@ -37,7 +50,7 @@ describe.each(["node", "fc"] as const)("every route through %s", (via) => {
     expect(patched.json).toMatchObject({ events: ["video_analysis.succeeded"], enabled: false });
     expect(
       (await h.call(via, { method: "PATCH", path: `/v1/webhooks/${id}`, body: { enabled: true, events: null } })).json,
-    ).toMatchObject({ enabled: true, events: null });
+    ).toMatchObject({ enabled: true, events: null, circuit: { state: "closed" } });
     const rotated = await h.call(via, { method: "POST", path: `/v1/webhooks/${id}/rotate-secret` });
     expect(rotated.status).toBe(200);
     expect(rotated.json.secret).not.toBe(created.json.secret);

@@ -1,5 +1,6 @@
 import { describe, expect, it, onTestFinished } from "vitest";
 import {
+  CIRCUIT_CACHE_MS,
   CircuitBreakers,
   type CircuitConfig,
   circuitView,
@@ -74,7 +75,7 @@ describe("CircuitBreakers on a shared store", () => {
     expect(await b.gate("wh_1")).toEqual({ go: true, probe: true });
     // The probe is answered (any HTTP status): closed for everyone.
     await b.record("wh_1", undefined, true);
-    clock.advance(CIRCUIT_CACHE_FOR_TEST);
+    clock.advance(CIRCUIT_CACHE_MS);
     expect(await a.gate("wh_1")).toEqual({ go: true, probe: false });
     expect(await readCircuit(store, "wh_1")).toEqual({ failures: 0 });
   });
@@ -100,5 +101,3 @@ describe("CircuitBreakers on a shared store", () => {
     expect(await b.gate("wh_1")).toEqual({ go: true, probe: true });
   });
 });
-
-const CIRCUIT_CACHE_FOR_TEST = 1_000;

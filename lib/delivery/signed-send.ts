@@ -43,12 +43,11 @@ export interface SignedSendDeps {
 }
 
 /**
- * Only a connection refused or reset at once is tried again at once: one that took its time (a
- * reset after a long wait) is no blip, and another try could double the attempt's length, which
- * the run's budget and a circuit's probe allow only once.
+ * Quick retries happen only while the tries so far took less than this in all: a connection
+ * refused or reset at once is a blip, one after a long wait is not, and another try could double
+ * the attempt's length, which the run's budget and a circuit's probe allow for only once.
  */
 export const QUICK_RETRY_WITHIN_MS = 1_000;
-const quicklyRetried = (r: AttemptResult) => r.connectionError && r.durationMs < QUICK_RETRY_WITHIN_MS;
 
 /**
  * Sends, and says what came back. A target the guard refuses by policy throws RefusedTargetError
@@ -79,11 +78,17 @@ export async function sendSigned(message: SignedMessage, deps: SignedSendDeps): 
     // own first attempt, so the retry schedule is the same as if p-retry had made it.
     const first = await sendOnce();
     const retries = deps.quickRetries ?? 2;
-    if (!quicklyRetried(first) || retries === 0) return first;
+    let spentMs = first.durationMs;
+    const again = (r: AttemptResult) => r.connectionError && spentMs < QUICK_RETRY_WITHIN_MS;
+    if (!again(first) || retries === 0) return first;
     return await pRetry(
       async (attempt) => {
-        const r = attempt === 1 ? first : await sendOnce();
-        if (quicklyRetried(r)) throw Object.assign(new Error(r.error), { result: r });
+        let r = first;
+        if (attempt > 1) {
+          r = await sendOnce();
+          spentMs += r.durationMs;
+        }
+        if (again(r)) throw Object.assign(new Error(r.error), { result: r });
         return r;
       },
       { retries, minTimeout: 100, maxTimeout: 400, randomize: false },

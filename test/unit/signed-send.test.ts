@@ -70,6 +70,19 @@ describe("sendSigned quick retries", () => {
     expect(calls).toHaveLength(3);
   });
 
+  it("stops retrying once the tries so far took a second in all: a slow cut is no blip", async () => {
+    vi.useFakeTimers();
+    const slowCut = { ...CUT, durationMs: 1_200 };
+    const first = scripted([slowCut, OK]);
+    expect(await send(first.sender, 2)).toEqual(slowCut);
+    expect(first.calls).toHaveLength(1);
+    // 600 ms, then another 600 ms: the second try brings the total past a second, so no third.
+    const halfCut = { ...CUT, durationMs: 600 };
+    const second = scripted([halfCut, halfCut, OK]);
+    expect(await send(second.sender, 2)).toEqual(halfCut);
+    expect(second.calls).toHaveLength(2);
+  });
+
   it("makes one try with quick retries off", async () => {
     vi.useFakeTimers();
     const { sender, calls } = scripted([CUT, OK]);

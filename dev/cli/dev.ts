@@ -30,7 +30,19 @@ const SANDBOX_DB = ".relay/sandbox.db";
 const SAMPLE_WORKSPACE = "llm-sandbox";
 
 function interesting(s: TickSummary): boolean {
-  return s.polled + s.events + s.delivered + s.retried + s.dead + s.handedOff + s.errors + s.throttled > 0;
+  return (
+    s.polled +
+      s.events +
+      s.delivered +
+      s.retried +
+      s.dead +
+      s.deferred +
+      s.released +
+      s.handedOff +
+      s.errors +
+      s.throttled >
+    0
+  );
 }
 
 function startPrintingReceiver(io: CliIo, secrets: () => string[]) {

@@ -83,6 +83,7 @@ export async function createWebhook(
     enabled: true,
     disabledReason: undefined,
     failingSinceMs: undefined,
+    rateLimitPerSecond: undefined,
     createdAtMs: deps.clock.now(),
   };
   await deps.store.createWebhook(webhook);

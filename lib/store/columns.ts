@@ -1,11 +1,12 @@
 /**
  * Each record's fields, declared once for both stores (records.ts): which fields there are and how
- * each is stored (text, integer, boolean, JSON; required or optional). A store names the columns
+ * each is stored (text, integer, number, boolean, JSON; required or optional). A store names the columns
  * by its own rule and reads and writes rows through the declaration, so a new field is one word in
  * one place rather than a line in every reader and writer.
  */
-export type Kind = "str" | "int" | "bool" | "json";
-const KINDS: readonly Kind[] = ["str", "int", "bool", "json"];
+/** `int` is a whole number (Tablestore's Int64 drops a fraction); `num` may have one (a double). */
+export type Kind = "str" | "int" | "num" | "bool" | "json";
+const KINDS: readonly Kind[] = ["str", "int", "num", "bool", "json"];
 
 export interface Field {
   readonly field: string;

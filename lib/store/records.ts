@@ -23,7 +23,12 @@ export const WEBHOOK_FIELDS = record<WebhookRow>()({
   int: ["createdAtMs"],
   bool: ["enabled"],
   json: ["secrets", "headers"],
-  optional: { str: ["workspaceId", "disabledReason"], int: ["failingSinceMs"], json: ["events"] },
+  optional: {
+    str: ["workspaceId", "disabledReason"],
+    int: ["failingSinceMs"],
+    num: ["rateLimitPerSecond"],
+    json: ["events"],
+  },
 });
 
 export const EVENT_FIELDS = record<EventRow>()({

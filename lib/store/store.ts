@@ -91,6 +91,12 @@ export interface WebhookRow {
   readonly disabledReason: string | undefined;
   /** First failure since the last success: the 5-day disable clock. */
   readonly failingSinceMs: number | undefined;
+  /**
+   * Requests per second this endpoint accepts, as its owner set it at registration; a fraction is
+   * slower than one a second (0.5: one every 2 s). Undefined: no limit beyond the per-endpoint
+   * concurrency.
+   */
+  readonly rateLimitPerSecond: number | undefined;
   readonly createdAtMs: number;
 }
 

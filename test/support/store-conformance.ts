@@ -16,6 +16,7 @@ const webhook = (id: string, extra: Partial<WebhookRow> = {}): WebhookRow => ({
   enabled: true,
   disabledReason: undefined,
   failingSinceMs: undefined,
+  rateLimitPerSecond: undefined,
   createdAtMs: T0,
   ...extra,
 });
@@ -384,6 +385,31 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
       expect(await store.compareAndSetSetting("k", "wrong", "c")).toBe(false);
       expect(await store.compareAndSetSetting("k", value, "c")).toBe(true);
       expect(await store.getSetting("k")).toBe("c");
+    });
+
+    it("keeps a webhook's rate limit, fractions included, and its absence; an update clears it", async () => {
+      const store = await open();
+      await store.createWebhook(webhook("wh_slow", { rateLimitPerSecond: 0.5 }));
+      await store.createWebhook(webhook("wh_fast", { rateLimitPerSecond: 10_000, createdAtMs: T0 + 1 }));
+      await store.createWebhook(webhook("wh_free", { createdAtMs: T0 + 2 }));
+      expect((await store.getWebhook("wh_slow"))?.rateLimitPerSecond).toBe(0.5);
+      expect((await store.getWebhook("wh_fast"))?.rateLimitPerSecond).toBe(10_000);
+      const free = await store.getWebhook("wh_free");
+      expect(free).toEqual(webhook("wh_free", { createdAtMs: T0 + 2 }));
+      // Absent, not null or 0: no limit.
+      expect(free?.rateLimitPerSecond).toBeUndefined();
+      expect((await store.listWebhooks()).map((w) => [w.id, w.rateLimitPerSecond])).toEqual([
+        ["wh_slow", 0.5],
+        ["wh_fast", 10_000],
+        ["wh_free", undefined],
+      ]);
+      // A whole-row replace: a limit set then removed is gone, not left behind.
+      expect(await store.updateWebhook(webhook("wh_free", { rateLimitPerSecond: 1 / 3, createdAtMs: T0 + 2 }))).toBe(
+        true,
+      );
+      expect((await store.getWebhook("wh_free"))?.rateLimitPerSecond).toBe(1 / 3);
+      expect(await store.updateWebhook(webhook("wh_slow", { rateLimitPerSecond: undefined }))).toBe(true);
+      expect((await store.getWebhook("wh_slow"))?.rateLimitPerSecond).toBeUndefined();
     });
 
     it("keeps a large event body (near a Tablestore column's 2 MB limit) byte for byte", async () => {

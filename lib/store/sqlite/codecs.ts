@@ -9,7 +9,7 @@ function readColumn(r: Row) {
   return (c: Column): unknown => {
     const v = r[c.name];
     if (v === null || v === undefined) return undefined;
-    if (c.kind === "int") return Number(v);
+    if (c.kind === "int" || c.kind === "num") return Number(v);
     if (c.kind === "bool") return Number(v) === 1;
     if (c.kind === "json") return JSON.parse(String(v));
     return String(v);

@@ -157,6 +157,11 @@ export const MIGRATIONS: readonly string[] = [
   DROP INDEX tasks_by_state;
   CREATE INDEX tasks_active ON tasks (workspace_id, task_id) WHERE state = 'active';
   `,
+  // REAL, not INTEGER: a rate may be a fraction (0.5 a second). NULL, as every existing row gets,
+  // means no limit, so webhooks registered before keep delivering as they did.
+  `
+  ALTER TABLE webhooks ADD COLUMN rate_limit_per_second REAL;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

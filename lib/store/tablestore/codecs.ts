@@ -1,6 +1,7 @@
 /**
- * Rows as Tablestore holds them: each record's columns declared once (integers as Int64, JSON as
- * text, booleans native), primary keys, and the key builders of every table and index.
+ * Rows as Tablestore holds them: each record's columns declared once (integers as Int64, other
+ * numbers as doubles, JSON as text, booleans native), primary keys, and the key builders of every
+ * table and index.
  */
 
 import { type Column, type Columns, columns, decode, encode, snakeCase } from "../columns.js";
@@ -28,7 +29,7 @@ function readColumn(a: Attrs) {
   return (c: Column): unknown => {
     const v = a[c.name];
     if (v === undefined || v === null) return undefined;
-    if (c.kind === "int") return numOf(v);
+    if (c.kind === "int" || c.kind === "num") return numOf(v);
     if (c.kind === "bool") return v === true;
     if (c.kind === "json") return JSON.parse(String(v));
     return String(v);
@@ -38,6 +39,7 @@ function readColumn(a: Attrs) {
 /** Rows written before a column existed: a count or time of zero, a flag that is off. */
 const fallback = (c: Column): unknown => (c.kind === "int" ? 0 : c.kind === "bool" ? false : undefined);
 
+// A `num` stays a JS number, which the wire writes as a DOUBLE: Int64 would drop its fraction.
 const writeColumn = (v: unknown, c: Column): unknown =>
   c.kind === "int" ? long(v as number) : c.kind === "json" ? JSON.stringify(v) : v;
 

@@ -69,7 +69,7 @@ describe("SQLite specifics", () => {
     expect(store.db.pragma("journal_mode", { simple: true })).toBe("wal");
     expect(Number(store.db.pragma("busy_timeout", { simple: true }))).toBeGreaterThan(0);
     expect(Number(store.db.pragma("user_version", { simple: true }))).toBe(SCHEMA_VERSION);
-    expect(SCHEMA_VERSION).toBe(7);
+    expect(SCHEMA_VERSION).toBe(8);
     // Checkpoints run less often than SQLite's default: each one rewrites the pages it copies.
     expect(Number(store.db.pragma("wal_autocheckpoint", { simple: true }))).toBe(4000);
   });
@@ -157,6 +157,39 @@ describe("SQLite specifics", () => {
     ]);
     // The id stays unique: the same event written twice is still one row.
     expect(() => store.db.exec("INSERT INTO events SELECT * FROM events WHERE id = 'evt_a'")).toThrow(/UNIQUE/);
+  });
+
+  it("migrates a version-7 file's webhooks in place: every column kept, no rate limit, and a fraction stored", async () => {
+    const path = join(tempDir(), "v7.db");
+    const old = new Database(path);
+    old.exec(`${MIGRATIONS.slice(0, 7).join("\n")}
+      INSERT INTO webhooks (id, url, secrets, events, workspace_id, headers, enabled, disabled_reason,
+          failing_since_ms, created_at_ms)
+        VALUES ('wh_old', 'https://a.example/h', '[{"secret":"whsec_AAAA"}]', '["video_analysis.running"]', 'llm-a',
+          '{"X-Tenant":"acme"}', 0, 'by its owner', 7, 5);
+      PRAGMA user_version = 7;`);
+    old.close();
+    const store = new SqliteStore(path);
+    onTestFinished(() => store.close());
+    expect(Number(store.db.pragma("user_version", { simple: true }))).toBe(SCHEMA_VERSION);
+    const migrated = await store.getWebhook("wh_old");
+    expect(migrated).toEqual({
+      id: "wh_old",
+      url: "https://a.example/h",
+      secrets: [{ secret: "whsec_AAAA" }],
+      events: ["video_analysis.running"],
+      workspaceId: "llm-a",
+      headers: { "X-Tenant": "acme" },
+      enabled: false,
+      disabledReason: "by its owner",
+      failingSinceMs: 7,
+      createdAtMs: 5,
+    });
+    expect(migrated?.rateLimitPerSecond).toBeUndefined();
+    // The column is REAL: a fraction comes back as written, not rounded to an integer.
+    await store.updateWebhook({ ...(migrated as NonNullable<typeof migrated>), rateLimitPerSecond: 0.25 });
+    expect(store.db.prepare("SELECT typeof(rate_limit_per_second) AS t FROM webhooks").get()).toEqual({ t: "real" });
+    expect((await store.getWebhook("wh_old"))?.rateLimitPerSecond).toBe(0.25);
   });
 
   it("two processes claiming from one file never get the same task", async () => {

@@ -16,6 +16,7 @@ const webhook = (id: string, over: Partial<WebhookRow> = {}): WebhookRow => ({
   enabled: true,
   disabledReason: undefined,
   failingSinceMs: undefined,
+  rateLimitPerSecond: undefined,
   createdAtMs: 0,
   ...over,
 });

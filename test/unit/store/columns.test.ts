@@ -2,7 +2,9 @@ import { describe, expect, it } from "vitest";
 import { snakeCase } from "../../../lib/store/columns.js";
 import * as sqlite from "../../../lib/store/sqlite/codecs.js";
 import { SqliteStore } from "../../../lib/store/sqlite.js";
+import type { WebhookRow } from "../../../lib/store/store.js";
 import * as tablestore from "../../../lib/store/tablestore/codecs.js";
+import { Int64 } from "../../../lib/store/tablestore/wire/values.js";
 
 const names = (cols: ReadonlyArray<{ name: string }>) => cols.map((c) => c.name).sort();
 
@@ -58,10 +60,37 @@ describe("each record's columns, declared once", () => {
       enabled: false,
       disabledReason: "by its owner",
       failingSinceMs: undefined,
+      rateLimitPerSecond: 0.5,
       createdAtMs: 5,
     };
     const row = Object.fromEntries(sqlite.WEBHOOK.map((c, i) => [c.name, sqlite.values(sqlite.WEBHOOK, webhook)[i]]));
     expect(sqlite.toWebhook(row)).toEqual(webhook);
     expect(snakeCase("nextPollAtMs")).toBe("next_poll_at_ms");
   });
+
+  it("keeps a number's fraction in Tablestore (a double), where an int column would truncate it", () => {
+    const attrs = Object.fromEntries(tablestore.attributesOf(tablestore.WEBHOOK, webhookWithRate(0.5), ["id"]));
+    expect(attrs.rate_limit_per_second).toBe(0.5);
+    expect(attrs.created_at).toBeInstanceOf(Int64);
+    const back = tablestore.read(tablestore.WEBHOOK, { ...attrs, id: "wh_1" } as tablestore.Attrs);
+    expect(back.rateLimitPerSecond).toBe(0.5);
+    const unset = Object.fromEntries(tablestore.attributesOf(tablestore.WEBHOOK, webhookWithRate(undefined), ["id"]));
+    expect(unset.rate_limit_per_second).toBeUndefined();
+  });
 });
+
+function webhookWithRate(rateLimitPerSecond: number | undefined): WebhookRow {
+  return {
+    id: "wh_1",
+    url: "https://example.com/hook",
+    secrets: [],
+    events: undefined,
+    workspaceId: undefined,
+    headers: {},
+    enabled: true,
+    disabledReason: undefined,
+    failingSinceMs: undefined,
+    rateLimitPerSecond,
+    createdAtMs: 5,
+  };
+}

@@ -4,7 +4,14 @@
  * error class is classified once, and the two never disagree on whose fault a failure is.
  */
 import { ConfigError, type LogLevel } from "./config.js";
-import { coerceError, InputError, InvalidCursorError, NotFoundError, RefusedTargetError } from "./errors.js";
+import {
+  coerceError,
+  InputError,
+  InvalidCursorError,
+  InvalidValueError,
+  NotFoundError,
+  RefusedTargetError,
+} from "./errors.js";
 import { ApiError, AuthError, CredentialsError, QuanmiaoError, TaskNotFoundError } from "./quanmiao/errors.js";
 
 /** Exit codes scripts can branch on. */
@@ -41,6 +48,7 @@ type ErrorConstructor = abstract new (...args: any[]) => Error;
 const TABLE: ReadonlyArray<readonly [ErrorConstructor, ErrorClass]> = [
   [RefusedTargetError, cls(422, "refused_target", EXIT.usage, "info")],
   [InvalidCursorError, cls(400, "invalid_cursor", EXIT.usage, "info")],
+  [InvalidValueError, cls(422, "invalid_value", EXIT.usage, "info")],
   [InputError, cls(400, "invalid_request", EXIT.usage, "info")],
   [NotFoundError, cls(404, "not_found", EXIT.notFound, "info")],
   [TaskNotFoundError, cls(404, "not_found", EXIT.notFound, "info")],

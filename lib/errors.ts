@@ -62,6 +62,13 @@ export class RefusedTargetError extends InputError {
   }
 }
 
+/**
+ * Input of the right shape whose value the relay cannot accept (a rate limit out of range, a
+ * header it cannot send): the API answers 422, since the request parsed and only its meaning is
+ * refused.
+ */
+export class InvalidValueError extends InputError {}
+
 /** A paging cursor that this store did not issue (or that was altered). */
 export class InvalidCursorError extends InputError {
   constructor() {

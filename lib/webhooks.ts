@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import type { Clock } from "./clock.js";
 import { CLOSED, circuitKey, isOpen, parseCircuit } from "./delivery/circuit.js";
 import { isReservedHeader } from "./delivery/sign.js";
-import { InputError, NotFoundError } from "./errors.js";
+import { InputError, InvalidValueError, NotFoundError } from "./errors.js";
 import { EVENT_TYPES, isEventType } from "./events.js";
 import { newWebhookId, type RandomBytes } from "./ids.js";
 import { checkId } from "./quanmiao/validate.js";
@@ -16,6 +16,8 @@ export interface CreateWebhookRequest {
   readonly events?: readonly string[];
   readonly workspaceId?: string;
   readonly headers?: Readonly<Record<string, string>>;
+  /** Requests per second the endpoint accepts (0.5: one every 2 s); absent: no limit. */
+  readonly rateLimitPerSecond?: number;
 }
 
 export type WebhookDeps = Pick<RegistrationDeps, "store" | "clock" | "allowPrivateTargets" | "resolve"> & {
@@ -23,6 +25,35 @@ export type WebhookDeps = Pick<RegistrationDeps, "store" | "clock" | "allowPriva
 };
 
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$/;
+
+/**
+ * The highest rate limit a webhook may set: at most 100 requests in flight to one endpoint
+ * (RELAY_ENDPOINT_CONCURRENCY's ceiling) would each need to finish in 10 ms to reach it, so a
+ * higher limit could never bind. Bounded at all so that a slip (1e9, say) is refused rather than
+ * stored as a limit that means nothing.
+ */
+export const MAX_RATE_LIMIT_PER_SECOND = 10_000;
+
+const shown = (value: unknown): string =>
+  typeof value === "string"
+    ? JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)
+    : typeof value === "number" || value === null
+      ? String(value)
+      : typeof value;
+
+/**
+ * A rate limit as given (API body, CLI option, library call), checked alike for all of them. JSON
+ * cannot carry NaN, but it can carry 1e400, which parses as Infinity.
+ */
+export function checkRateLimit(value: unknown, field = "rateLimitPerSecond"): number {
+  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0 || value > MAX_RATE_LIMIT_PER_SECOND) {
+    throw new InvalidValueError(
+      `must be a number of requests per second above 0 and at most ${MAX_RATE_LIMIT_PER_SECOND} (0.5: one every 2 s); got ${shown(value)}`,
+      { field },
+    );
+  }
+  return value;
+}
 
 function checkEvents(events: unknown): string[] | undefined {
   if (events === undefined) return undefined;
@@ -62,6 +93,8 @@ export async function createWebhook(
   // Local checks first: the URL check may resolve the host name.
   const events = checkEvents(request.events);
   const headers = checkHeaders(request.headers);
+  const rateLimitPerSecond =
+    request.rateLimitPerSecond === undefined ? undefined : checkRateLimit(request.rateLimitPerSecond);
   let workspaceId: string | undefined;
   if (request.workspaceId !== undefined) {
     try {
@@ -83,7 +116,7 @@ export async function createWebhook(
     enabled: true,
     disabledReason: undefined,
     failingSinceMs: undefined,
-    rateLimitPerSecond: undefined,
+    rateLimitPerSecond,
     createdAtMs: deps.clock.now(),
   };
   await deps.store.createWebhook(webhook);
@@ -146,6 +179,8 @@ export interface PatchWebhookRequest {
   /** null: every workspace. */
   readonly workspaceId?: string | null;
   readonly headers?: Readonly<Record<string, string>>;
+  /** null: no limit. */
+  readonly rateLimitPerSecond?: number | null;
   readonly enabled?: boolean;
 }
 
@@ -155,6 +190,12 @@ export async function patchWebhook(deps: WebhookDeps, id: string, patch: PatchWe
   const events =
     patch.events === undefined ? current.events : patch.events === null ? undefined : checkEvents(patch.events);
   const headers = patch.headers === undefined ? current.headers : checkHeaders(patch.headers);
+  const rateLimitPerSecond =
+    patch.rateLimitPerSecond === undefined
+      ? current.rateLimitPerSecond
+      : patch.rateLimitPerSecond === null
+        ? undefined
+        : checkRateLimit(patch.rateLimitPerSecond);
   let workspaceId = current.workspaceId;
   if (patch.workspaceId === null) workspaceId = undefined;
   else if (patch.workspaceId !== undefined) {
@@ -165,7 +206,7 @@ export async function patchWebhook(deps: WebhookDeps, id: string, patch: PatchWe
     }
   }
   const url = patch.url === undefined ? current.url : await checkWebhookUrl("url", patch.url, deps);
-  let next: WebhookRow = { ...current, url, events, headers, workspaceId };
+  let next: WebhookRow = { ...current, url, events, headers, workspaceId, rateLimitPerSecond };
   if (patch.enabled === true) next = { ...next, enabled: true, disabledReason: undefined, failingSinceMs: undefined };
   if (patch.enabled === false) next = { ...next, enabled: false, disabledReason: "disabled by its owner" };
   if (!(await deps.store.updateWebhook(next))) throw new NotFoundError(`no webhook with id ${id}`);

@@ -81,6 +81,7 @@ export function webhookView(w: WebhookRow) {
     events: w.events ?? null,
     workspaceId: w.workspaceId ?? null,
     headers: Object.keys(w.headers),
+    rateLimitPerSecond: w.rateLimitPerSecond ?? null,
     enabled: w.enabled,
     disabledReason: w.disabledReason ?? null,
     failingSince: iso(w.failingSinceMs),

@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { EVENT_TYPES } from "../events.js";
+import { MAX_RATE_LIMIT_PER_SECOND } from "../webhooks.js";
 
 const id = z.string().min(1).max(256);
 const url = z.string().min(1).max(2048);
@@ -36,11 +37,24 @@ export const submitTaskBody = z.strictObject({
 
 const eventType = z.enum(EVENT_TYPES);
 
+/**
+ * What a rate limit must be, for the document only: the schemas below let any value through and
+ * webhooks.ts checks it, so a bad one is refused alike from the API, the CLI and the library (422,
+ * naming the field), whatever was wrong with it.
+ */
+const rateLimitDoc = (type: "number" | ["number", "null"]) => ({
+  type,
+  exclusiveMinimum: 0,
+  maximum: MAX_RATE_LIMIT_PER_SECOND,
+  description: `Requests per second this endpoint accepts; a fraction is slower than one a second (0.5: one every 2 s). Absent: no limit beyond the per-endpoint concurrency.${type === "number" ? "" : " null removes the limit."}`,
+});
+
 export const createWebhookBody = z.strictObject({
   url,
   events: z.array(eventType).min(1).optional(),
   workspaceId: id.optional(),
   headers: headers.optional(),
+  rateLimitPerSecond: z.custom<number>().meta(rateLimitDoc("number")).optional(),
 });
 
 export const patchWebhookBody = z.strictObject({
@@ -48,6 +62,10 @@ export const patchWebhookBody = z.strictObject({
   events: z.array(eventType).min(1).nullable().optional(),
   workspaceId: id.nullable().optional(),
   headers: headers.optional(),
+  rateLimitPerSecond: z
+    .custom<number | null>()
+    .meta(rateLimitDoc(["number", "null"]))
+    .optional(),
   enabled: z.boolean().optional(),
 });
 

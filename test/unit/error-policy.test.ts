@@ -2,7 +2,13 @@ import { describe, expect, it } from "vitest";
 import { createRouter, route } from "../../lib/api/router.js";
 import { ConfigError } from "../../lib/config.js";
 import { classifyError, EXIT } from "../../lib/error-policy.js";
-import { InputError, InvalidCursorError, NotFoundError, RefusedTargetError } from "../../lib/errors.js";
+import {
+  InputError,
+  InvalidCursorError,
+  InvalidValueError,
+  NotFoundError,
+  RefusedTargetError,
+} from "../../lib/errors.js";
 import { ApiError, AuthError, ThrottledError } from "../../lib/quanmiao/errors.js";
 
 describe("the error table", () => {
@@ -18,6 +24,12 @@ describe("the error table", () => {
       "info",
     ]);
     expect(row(new InvalidCursorError())).toEqual([400, "invalid_cursor", EXIT.usage, "info"]);
+    expect(row(new InvalidValueError("too fast", { field: "rateLimitPerSecond" }))).toEqual([
+      422,
+      "invalid_value",
+      EXIT.usage,
+      "info",
+    ]);
     expect(row(new InputError("bad"))).toEqual([400, "invalid_request", EXIT.usage, "info"]);
     expect(row(new NotFoundError("none"))).toEqual([404, "not_found", EXIT.notFound, "info"]);
     expect(row(new ConfigError([]))).toEqual([500, "misconfigured", EXIT.config, "error"]);

@@ -56,7 +56,10 @@ export function webhookRoutes(deps: ApiDeps): Route[] {
       summary: "Subscribe a URL; the secret is returned once",
       auth: true,
       body: s.createWebhookBody,
-      responses: { 201: "the webhook and its secret", 422: "the SSRF guard refuses the URL" },
+      responses: {
+        201: "the webhook and its secret",
+        422: "the SSRF guard refuses the URL, or the rate limit is out of range",
+      },
       handler: async ({ body }) => {
         const { webhook, secret } = await createWebhook(deps.registration, body);
         return json(201, { ...webhookView(webhook), secret });
@@ -89,10 +92,14 @@ export function webhookRoutes(deps: ApiDeps): Route[] {
     route({
       method: "PATCH",
       path: "/v1/webhooks/{id}",
-      summary: "Change a webhook's URL, filters, headers, or enable/disable it",
+      summary: "Change a webhook's URL, filters, headers or rate limit, or enable/disable it",
       auth: true,
       body: s.patchWebhookBody,
-      responses: { 200: "the webhook", 404: "no such webhook", 422: "the SSRF guard refuses the URL" },
+      responses: {
+        200: "the webhook",
+        404: "no such webhook",
+        422: "the SSRF guard refuses the URL, or the rate limit is out of range",
+      },
       handler: async ({ params, body }) =>
         json(200, await view(await patchWebhook(deps.registration, params.id, body), undefined)),
     }),

@@ -45,6 +45,14 @@ describe("OpenAPI document", () => {
     expect(schema.required).toEqual(["url"]);
     expect(schema.properties.url.maxLength).toBe(2048);
     expect(schema.properties.events.items.enum).toContain("video_analysis.succeeded");
+    expect(schema.properties.rateLimitPerSecond).toMatchObject({
+      type: "number",
+      exclusiveMinimum: 0,
+      maximum: 10_000,
+    });
+    const patch = doc.paths["/v1/webhooks/{id}"].patch.requestBody.content["application/json"].schema;
+    expect(patch.properties.rateLimitPerSecond).toMatchObject({ type: ["number", "null"], maximum: 10_000 });
+    expect(patch.properties.rateLimitPerSecond.description).toMatch(/null removes the limit/);
     // What the relay sends: one webhook per event type, its body's schema the one GET /v1/event-types gives.
     expect(Object.keys(doc.webhooks).sort()).toEqual(
       [

@@ -2,7 +2,7 @@
 import { randomBytes } from "node:crypto";
 import type { Clock } from "./clock.js";
 import { CLOSED, circuitKey, isOpen, parseCircuit } from "./delivery/circuit.js";
-import { isReservedHeader } from "./delivery/sign.js";
+import { isConnectionHeader, isReservedHeader } from "./delivery/sign.js";
 import { InputError, InvalidValueError, NotFoundError } from "./errors.js";
 import { EVENT_TYPES, isEventType } from "./events.js";
 import { newWebhookId, type RandomBytes } from "./ids.js";
@@ -76,6 +76,13 @@ function checkHeaders(headers: unknown): Record<string, string> {
   if (entries.length > 20) throw new InputError("at most 20 headers", { field: "headers" });
   for (const [name, value] of entries) {
     if (!HEADER_NAME.test(name)) throw new InputError(`"${name}" is not a valid header name`, { field: "headers" });
+    // Refused at registration: once stored, such a header made every delivery to the endpoint fail.
+    if (isConnectionHeader(name)) {
+      throw new InvalidValueError(
+        `"${name}" is a hop-by-hop/connection header that the relay's HTTP client sets itself; it cannot be sent`,
+        { field: "headers" },
+      );
+    }
     if (isReservedHeader(name))
       throw new InputError(`"${name}" is set by the relay and cannot be overridden`, { field: "headers" });
     // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point

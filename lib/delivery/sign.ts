@@ -8,17 +8,36 @@
 import { createHmac } from "node:crypto";
 import { USER_AGENT } from "../version.js";
 
-/** Headers a webhook's custom headers may not override. */
+/** Headers a webhook's custom headers may not override: the relay sets them on every request. */
 const RESERVED = new Set([
   "webhook-id",
   "webhook-timestamp",
   "webhook-signature",
   "content-type",
-  "content-length",
-  "host",
   "user-agent",
-  "connection",
   "traceparent",
+]);
+
+/**
+ * Headers about the connection rather than the message: hop-by-hop ones (RFC 9110 §7.6.1, with
+ * the obsolete Keep-Alive and Proxy-Connection) and the framing and target that the HTTP client
+ * derives from the body and the URL. undici throws on Transfer-Encoding, Upgrade, Keep-Alive and
+ * Expect, so every attempt would fail; the others would contradict the request's own length or
+ * target, or speak to a proxy that is not there.
+ */
+const CONNECTION_HEADERS = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "transfer-encoding",
+  "te",
+  "trailer",
+  "upgrade",
+  "expect",
+  "host",
+  "content-length",
+  "proxy-authenticate",
+  "proxy-authorization",
 ]);
 
 const keys = new Map<string, Buffer>();
@@ -49,7 +68,9 @@ export function webhookHeaders(input: {
 }): Record<string, string> {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(input.custom ?? {})) {
-    if (!RESERVED.has(name.toLowerCase())) headers[name] = value;
+    const lower = name.toLowerCase();
+    // Registration refuses both kinds; a webhook stored before it did still delivers, without them.
+    if (!RESERVED.has(lower) && !CONNECTION_HEADERS.has(lower)) headers[name] = value;
   }
   return {
     ...headers,
@@ -63,4 +84,9 @@ export function webhookHeaders(input: {
 
 export function isReservedHeader(name: string): boolean {
   return RESERVED.has(name.toLowerCase());
+}
+
+/** Whether a header belongs to the connection, which the relay's HTTP client manages itself. */
+export function isConnectionHeader(name: string): boolean {
+  return CONNECTION_HEADERS.has(name.toLowerCase());
 }

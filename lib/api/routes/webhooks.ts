@@ -58,7 +58,7 @@ export function webhookRoutes(deps: ApiDeps): Route[] {
       body: s.createWebhookBody,
       responses: {
         201: "the webhook and its secret",
-        422: "the SSRF guard refuses the URL, or the rate limit is out of range",
+        422: "the SSRF guard refuses the URL, or a header cannot be sent or the rate limit is out of range",
       },
       handler: async ({ body }) => {
         const { webhook, secret } = await createWebhook(deps.registration, body);
@@ -98,7 +98,7 @@ export function webhookRoutes(deps: ApiDeps): Route[] {
       responses: {
         200: "the webhook",
         404: "no such webhook",
-        422: "the SSRF guard refuses the URL, or the rate limit is out of range",
+        422: "the SSRF guard refuses the URL, or a header cannot be sent or the rate limit is out of range",
       },
       handler: async ({ params, body }) =>
         json(200, await view(await patchWebhook(deps.registration, params.id, body), undefined)),

@@ -186,6 +186,38 @@ describe("relay CLI commands", () => {
     expect(JSON.parse((await runCli(["webhooks", "list", "--json"], env)).out)).toEqual([]);
   });
 
+  it("webhooks add refuses each hop-by-hop/connection header by name (exit 2), and keeps the others", async () => {
+    const { env } = await cliEnv();
+    const names = [
+      "Transfer-Encoding",
+      "expect",
+      "UPGRADE",
+      "Keep-Alive",
+      "connection",
+      "Host",
+      "content-length",
+      "TE",
+      "trailer",
+      "Proxy-Connection",
+      "proxy-authenticate",
+      "Proxy-Authorization",
+    ];
+    for (const name of names) {
+      const result = await runCli(["webhooks", "add", "http://127.0.0.1:9/h", "--header", `${name}: x`], env);
+      expect(result.code, name).toBe(EXIT.usage);
+      expect(result.err).toBe(
+        `error: headers: "${name}" is a hop-by-hop/connection header that the relay's HTTP client sets itself; it cannot be sent\n`,
+      );
+    }
+    expect(JSON.parse((await runCli(["webhooks", "list", "--json"], env)).out)).toEqual([]);
+    const kept = await runCli(
+      ["webhooks", "add", "http://127.0.0.1:9/h", "--header", "Authorization: Bearer t", "--header", "X-Tenant: a"],
+      env,
+    );
+    expect(kept.code).toBe(EXIT.ok);
+    expect(JSON.parse(kept.out).headers).toEqual(["Authorization", "X-Tenant"]);
+  });
+
   it("a bad RELAY_* variable is named in one configuration error (exit 3)", async () => {
     const { env } = await cliEnv();
     const result = await runCli(["tick"], {

@@ -211,13 +211,23 @@ Exit codes: 0 ok, 1 failure, 2 usage, 3 configuration, 4 task not found, 5 auth,
     .option("--event <type>", "an event type to receive (repeatable; default: the four terminal types)", collect)
     .option("--workspace <id>", "only events of this workspace")
     .option("--header <name:value>", "a custom header on every delivery (repeatable)", collect)
+    .option(
+      "--rate-limit <per-second>",
+      "at most this many requests a second to the endpoint, 0.5 = one every 2 s (default: no limit)",
+    )
     .option("--json", JSON_ALWAYS)
     .action(async (url: string, options) => (await relay()).webhooksAdd(io, url, options));
   webhooks
     .command("list")
-    .description("list webhooks, enabled or disabled and why")
+    .description("list webhooks, enabled or disabled and why, with their rate limits")
     .option("--json", "print JSON")
     .action(async (options) => (await relay()).webhooksList(io, options));
+  webhooks
+    .command("show")
+    .description("one webhook as JSON (never its secret)")
+    .argument("<id>")
+    .option("--json", JSON_ALWAYS)
+    .action(async (id: string) => (await relay()).webhooksShow(io, id));
   webhooks
     .command("disable")
     .argument("<id>")

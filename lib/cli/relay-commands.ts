@@ -9,7 +9,7 @@ import { taskTiming } from "../runtime-stats.js";
 import { defaultSecrets, rotateDefaultSecret } from "../secrets.js";
 import type { DeliveryRow, DeliveryStatus, TaskRow, WebhookRow } from "../store/store.js";
 import { registerTask } from "../tasks.js";
-import { createWebhook, deleteWebhook, rotateWebhookSecret, setWebhookEnabled } from "../webhooks.js";
+import { checkRateLimit, createWebhook, deleteWebhook, rotateWebhookSecret, setWebhookEnabled } from "../webhooks.js";
 import { parseImport } from "./import.js";
 import type { CliIo } from "./io.js";
 import { table, when } from "./table.js";
@@ -226,17 +226,35 @@ function parseHeaders(specs: readonly string[]): Record<string, string> {
   return headers;
 }
 
+/**
+ * `--rate-limit 0.5`. Only decimal notation is read as a number (Number() would also take "0x10"
+ * or "" as 0); the range is the library's check, named after the option.
+ */
+function parseRateLimit(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(text.trim())) {
+    throw new InputError(`"${text}" is not a number of requests per second (e.g. 10, or 0.5 for one every 2 s)`, {
+      field: "--rate-limit",
+    });
+  }
+  return checkRateLimit(Number(text), "--rate-limit");
+}
+
+const perSecond = (w: WebhookRow) => (w.rateLimitPerSecond === undefined ? "-" : `${w.rateLimitPerSecond}/s`);
+
 export async function webhooksAdd(
   io: CliIo,
   url: string,
-  options: { event?: string[]; workspace?: string; header?: string[] },
+  options: { event?: string[]; workspace?: string; header?: string[]; rateLimit?: string },
 ): Promise<void> {
+  const rateLimitPerSecond = parseRateLimit(options.rateLimit);
   const { webhook, secret } = await withRelay(io, (relay) =>
     createWebhook(relay.registration, {
       url,
       ...(options.event && options.event.length > 0 ? { events: options.event } : {}),
       ...(options.workspace ? { workspaceId: options.workspace } : {}),
       headers: parseHeaders(options.header ?? []),
+      ...(rateLimitPerSecond !== undefined ? { rateLimitPerSecond } : {}),
     }),
   );
   io.out(json({ ...webhookView(webhook), secret }));
@@ -247,16 +265,23 @@ export async function webhooksList(io: CliIo, options: { json?: boolean }): Prom
   if (options.json) return io.out(json(hooks.map(webhookView)));
   io.out(
     table(
-      ["ID", "URL", "STATE", "EVENTS", "WORKSPACE"],
+      ["ID", "URL", "STATE", "EVENTS", "WORKSPACE", "RATE LIMIT"],
       hooks.map((w) => [
         w.id,
         w.url,
         w.enabled ? "enabled" : `disabled: ${w.disabledReason ?? ""}`,
         (w.events ?? ["(terminal)"]).join(","),
         w.workspaceId ?? "*",
+        perSecond(w),
       ]),
     ),
   );
+}
+
+export async function webhooksShow(io: CliIo, id: string): Promise<void> {
+  const webhook = await withRelay(io, (relay) => relay.store.getWebhook(id));
+  if (!webhook) throw new NotFoundError(`no webhook with id ${id}`);
+  io.out(json(webhookView(webhook)));
 }
 
 export async function webhooksSetEnabled(io: CliIo, id: string, enabled: boolean): Promise<void> {

@@ -170,6 +170,23 @@ describe("relay CLI commands", () => {
     [["webhooks", "add", "http://127.0.0.1:9/h", "--event", "video_analysis.done"], EXIT.usage, /is not an event type/],
     [["webhooks", "add", "http://127.0.0.1:9/h", "--header", "webhook-id: x"], EXIT.usage, /cannot be overridden/],
     [["webhooks", "disable", "wh_nope"], EXIT.notFound, /no webhook with id wh_nope/],
+    [["webhooks", "show", "wh_nope"], EXIT.notFound, /no webhook with id wh_nope/],
+    [["webhooks", "add", "http://127.0.0.1:9/h", "--rate-limit", "0"], EXIT.usage, /--rate-limit: must be .* got 0$/m],
+    [["webhooks", "add", "http://127.0.0.1:9/h", "--rate-limit=-2"], EXIT.usage, /--rate-limit: must be .* got -2$/m],
+    [
+      ["webhooks", "add", "http://127.0.0.1:9/h", "--rate-limit", "10001"],
+      EXIT.usage,
+      /--rate-limit: must be a number of requests per second above 0 and at most 10000/,
+    ],
+    [["webhooks", "add", "http://127.0.0.1:9/h", "--rate-limit", "1e400"], EXIT.usage, /got Infinity$/m],
+    [
+      ["webhooks", "add", "http://127.0.0.1:9/h", "--rate-limit", "fast"],
+      EXIT.usage,
+      /--rate-limit: "fast" is not a number of requests per second/,
+    ],
+    [["webhooks", "add", "http://127.0.0.1:9/h", "--rate-limit", "0x10"], EXIT.usage, /"0x10" is not a number/],
+    [["webhooks", "add", "http://127.0.0.1:9/h", "--rate-limit", "Infinity"], EXIT.usage, /"Infinity" is not a number/],
+    [["webhooks", "add", "http://127.0.0.1:9/h", "--rate-limit", ""], EXIT.usage, /"" is not a number/],
     [["tasks", "add", "llm-a", "t", "--metadata", "[1]"], EXIT.usage, /--metadata: must be a JSON object/],
     [["tasks", "add", "llm-a", " "], EXIT.usage, /taskId/],
     [["tasks", "show", "llm-a", "missing"], EXIT.notFound, /no task llm-a\/missing/],
@@ -184,6 +201,35 @@ describe("relay CLI commands", () => {
     expect(result.code).toBe(code);
     expect(result.err).toMatch(message);
     expect(JSON.parse((await runCli(["webhooks", "list", "--json"], env)).out)).toEqual([]);
+  });
+
+  it("webhooks add --rate-limit stores it; list and show print it, a dash or null without one", async () => {
+    const { env } = await cliEnv();
+    const slow = await runCli(["webhooks", "add", "http://127.0.0.1:9/slow", "--rate-limit", "0.5"], env);
+    expect(slow.code).toBe(EXIT.ok);
+    const hook = JSON.parse(slow.out) as { id: string; rateLimitPerSecond: number | null };
+    expect(hook.rateLimitPerSecond).toBe(0.5);
+    const free = JSON.parse((await runCli(["webhooks", "add", "http://127.0.0.1:9/free"], env)).out);
+    expect(free.rateLimitPerSecond).toBeNull();
+
+    const shown = await runCli(["webhooks", "show", hook.id], env);
+    expect(shown.code).toBe(EXIT.ok);
+    expect(JSON.parse(shown.out)).toMatchObject({
+      id: hook.id,
+      url: "http://127.0.0.1:9/slow",
+      rateLimitPerSecond: 0.5,
+    });
+    expect(shown.out).not.toContain("whsec_");
+    expect(JSON.parse((await runCli(["webhooks", "show", free.id, "--json"], env)).out).rateLimitPerSecond).toBeNull();
+
+    const listed = JSON.parse((await runCli(["webhooks", "list", "--json"], env)).out) as Array<{
+      rateLimitPerSecond: number | null;
+    }>;
+    expect(listed.map((w) => w.rateLimitPerSecond)).toEqual([0.5, null]);
+    const lines = (await runCli(["webhooks", "list"], env)).out.trimEnd().split("\n");
+    expect(lines[0]).toMatch(/ RATE LIMIT$/);
+    expect(lines.find((l) => l.startsWith(hook.id))).toMatch(/ 0\.5\/s$/);
+    expect(lines.find((l) => l.startsWith(free.id))).toMatch(/ -$/);
   });
 
   it("webhooks add refuses each hop-by-hop/connection header by name (exit 2), and keeps the others", async () => {
@@ -245,6 +291,7 @@ describe("relay CLI commands", () => {
     expect(hook.secret).toMatch(/^whsec_/);
     expect(await json(["webhooks", "disable", hook.id])).toMatchObject({ enabled: false });
     expect(await json(["webhooks", "enable", hook.id])).toMatchObject({ enabled: true });
+    expect(await json(["webhooks", "show", hook.id])).toMatchObject({ id: hook.id, rateLimitPerSecond: null });
     expect((await json(["webhooks", "rotate-secret", hook.id])).secret).toMatch(/^whsec_/);
     expect((await json(["webhooks", "default-secret"])).secret).toMatch(/^whsec_/);
     const task = sim.addTask("llm-cli", { outcome: "SUCCESSED", runMs: 0, submittedAtMs: Date.now() - 1_000 });

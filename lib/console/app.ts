@@ -111,6 +111,7 @@ export function consoleApp(): void {
     const rows = (json.items as Json[]).map((w) => [
       w.url,
       w.events ? (w.events as string[]).join(", ") : "terminal events",
+      w.rateLimitPerSecond === null ? "none" : `${w.rateLimitPerSecond}/s`,
       w.enabled ? "enabled" : `disabled: ${show(w.disabledReason)}`,
       show(w.last24h.lastStatus),
       `${w.last24h.succeeded} ok / ${w.last24h.failed} failed`,
@@ -137,7 +138,7 @@ export function consoleApp(): void {
     ]);
     main.replaceChildren(
       el("h1", { text: "Subscriptions" }),
-      table(["URL", "Events", "State", "Last status", "Last 24 h", ""], rows, "subscriptions"),
+      table(["URL", "Events", "Rate limit", "State", "Last status", "Last 24 h", ""], rows, "subscriptions"),
     );
   }
 

@@ -53,11 +53,25 @@ describe("the operator console, in headless Chromium", () => {
     expect(statuses).toEqual(["503", "200"]);
     expect(rx.received.filter((r) => r.verified !== undefined)).toHaveLength(2);
 
-    // Subscriptions: the last 24 hours add up.
+    // Subscriptions: the last 24 hours add up; each shows its rate limit, if it has one.
+    const limited = await h.call("node", {
+      method: "POST",
+      path: "/v1/webhooks",
+      body: { url: `${rx.url}/limited`, rateLimitPerSecond: 0.5 },
+    });
+    expect(limited.status).toBe(201);
     await page.click("nav a[href='#/subscriptions']");
     const hook = page.locator("table[aria-label=subscriptions] tbody tr").first();
     await hook.waitFor();
     expect(await hook.textContent()).toContain("1 ok / 1 failed");
+    const rateColumn = (await page.locator("table[aria-label=subscriptions] thead th").allTextContents()).indexOf(
+      "Rate limit",
+    );
+    expect(rateColumn).toBeGreaterThan(0);
+    const rates = await page
+      .locator(`table[aria-label=subscriptions] tbody tr td:nth-child(${rateColumn + 1})`)
+      .allTextContents();
+    expect(rates).toEqual(["none", "0.5/s"]);
 
     await page.goto(`${h.server.url}/console#/deliveries`);
     await page.waitForSelector("table[aria-label=deliveries] tbody tr");

@@ -1,8 +1,8 @@
 /**
  * Each record's fields, declared once for both stores (records.ts): which fields there are and how
- * each is stored (text, integer, number, boolean, JSON; required or optional). A store names the columns
- * by its own rule and reads and writes rows through the declaration, so a new field is one word in
- * one place rather than a line in every reader and writer.
+ * each is stored (text, integer, number, boolean, JSON; required or optional). A store names the
+ * columns by its own rule and reads and writes rows through the declaration, so a new field is one
+ * word in one place rather than a line in every reader and writer.
  */
 /** `int` is a whole number (Tablestore's Int64 drops a fraction); `num` may have one (a double). */
 export type Kind = "str" | "int" | "num" | "bool" | "json";

@@ -1,0 +1,72 @@
+/** The Store contract's small records: webhooks (with every optional field) and settings. */
+import { describe, expect, it } from "vitest";
+import type { Store, WebhookRow } from "../../lib/store/store.js";
+import { T0 } from "./store-conformance-events.js";
+
+const webhook = (id: string, extra: Partial<WebhookRow> = {}): WebhookRow => ({
+  id,
+  url: `https://example.com/${id}`,
+  secrets: [{ secret: "whsec_AAAA" }],
+  events: undefined,
+  workspaceId: undefined,
+  headers: {},
+  enabled: true,
+  disabledReason: undefined,
+  failingSinceMs: undefined,
+  rateLimitPerSecond: undefined,
+  createdAtMs: T0,
+  ...extra,
+});
+
+export function webhookConformance(name: string, open: () => Promise<Store>): void {
+  describe(`Store contract, webhooks and settings: ${name}`, () => {
+    it("stores webhooks and settings; compare-and-set settles races", async () => {
+      const store = await open();
+      await store.createWebhook(webhook("wh_1", { events: ["video_analysis.running"], headers: { "x-a": "1" } }));
+      await store.createWebhook(webhook("wh_2", { createdAtMs: T0 + 1 }));
+      expect((await store.listWebhooks()).map((w) => w.id)).toEqual(["wh_1", "wh_2"]);
+      expect(await store.getWebhook("wh_1")).toEqual(
+        webhook("wh_1", { events: ["video_analysis.running"], headers: { "x-a": "1" } }),
+      );
+      expect(await store.updateWebhook(webhook("wh_1", { enabled: false, disabledReason: "r" }))).toBe(true);
+      expect((await store.getWebhook("wh_1"))?.enabled).toBe(false);
+      expect(await store.updateWebhook(webhook("wh_none"))).toBe(false);
+      expect(await store.deleteWebhook("wh_2")).toBe(true);
+      expect(await store.deleteWebhook("wh_2")).toBe(false);
+      const sets = await Promise.all([
+        store.compareAndSetSetting("k", undefined, "a"),
+        store.compareAndSetSetting("k", undefined, "b"),
+      ]);
+      expect(sets.filter(Boolean)).toHaveLength(1);
+      const value = await store.getSetting("k");
+      expect(await store.compareAndSetSetting("k", "wrong", "c")).toBe(false);
+      expect(await store.compareAndSetSetting("k", value, "c")).toBe(true);
+      expect(await store.getSetting("k")).toBe("c");
+    });
+
+    it("keeps a webhook's rate limit, fractions included, and its absence; an update clears it", async () => {
+      const store = await open();
+      await store.createWebhook(webhook("wh_slow", { rateLimitPerSecond: 0.5 }));
+      await store.createWebhook(webhook("wh_fast", { rateLimitPerSecond: 10_000, createdAtMs: T0 + 1 }));
+      await store.createWebhook(webhook("wh_free", { createdAtMs: T0 + 2 }));
+      expect((await store.getWebhook("wh_slow"))?.rateLimitPerSecond).toBe(0.5);
+      expect((await store.getWebhook("wh_fast"))?.rateLimitPerSecond).toBe(10_000);
+      const free = await store.getWebhook("wh_free");
+      expect(free).toEqual(webhook("wh_free", { createdAtMs: T0 + 2 }));
+      // Absent, not null or 0: no limit.
+      expect(free?.rateLimitPerSecond).toBeUndefined();
+      expect((await store.listWebhooks()).map((w) => [w.id, w.rateLimitPerSecond])).toEqual([
+        ["wh_slow", 0.5],
+        ["wh_fast", 10_000],
+        ["wh_free", undefined],
+      ]);
+      // A whole-row replace: a limit set then removed is gone, not left behind.
+      expect(await store.updateWebhook(webhook("wh_free", { rateLimitPerSecond: 1 / 3, createdAtMs: T0 + 2 }))).toBe(
+        true,
+      );
+      expect((await store.getWebhook("wh_free"))?.rateLimitPerSecond).toBe(1 / 3);
+      expect(await store.updateWebhook(webhook("wh_slow", { rateLimitPerSecond: undefined }))).toBe(true);
+      expect((await store.getWebhook("wh_slow"))?.rateLimitPerSecond).toBeUndefined();
+    });
+  });
+}

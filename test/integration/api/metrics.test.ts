@@ -39,6 +39,7 @@ describe("GET /metrics", () => {
         enabled: true,
         disabledReason: undefined,
         failingSinceMs: undefined,
+        rateLimitPerSecond: undefined,
         createdAtMs: nowMs,
       });
       await h.relay.store.createWebhook(hook("wh_open"));

@@ -65,8 +65,7 @@ export class DeliveryRun {
   /** The endpoint's rate limit (per-task URLs have none). */
   async rateLimitOf(row: DeliveryRow): Promise<number | undefined> {
     if (isTaskTarget(row.webhookId)) return undefined;
-    // TODO(merge): WebhookRow.rateLimitPerSecond lands with the registration change.
-    return ((await this.webhook(row.webhookId)) as { rateLimitPerSecond?: number } | undefined)?.rateLimitPerSecond;
+    return (await this.webhook(row.webhookId))?.rateLimitPerSecond;
   }
 
   webhook(id: string): Promise<WebhookRow | undefined> {

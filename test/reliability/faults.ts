@@ -3,6 +3,7 @@
  * faults, and webhook endpoints that fail, hang or answer slowly.
  */
 import type { Fault } from "../../dev/quanmiao-simulator/faults.js";
+import type { Attempt, WebhookSender } from "../../lib/delivery/send.js";
 import type { Reply } from "../support/receiver.js";
 
 /**
@@ -60,6 +61,19 @@ export function killable<T extends Record<string, object>>(parts: T, after: numb
   return { ...wrapped, died, kill, drained };
 }
 
+/** `sender`, adding to `into` the webhook-id of every request it is asked to make. */
+export function notingSends(sender: WebhookSender, into: Set<string>): WebhookSender {
+  return new Proxy(sender, {
+    get(target, key, receiver) {
+      if (key !== "send") return Reflect.get(target, key, receiver);
+      return (attempt: Attempt, nowMs: () => number) => {
+        into.add(String(attempt.headers["webhook-id"]));
+        return target.send(attempt, nowMs);
+      };
+    },
+  });
+}
+
 export const SIM_FAULTS: readonly Fault[] = [
   { kind: "latency", ms: 150 },
   { kind: "throttle", retryAfterMs: 2_000 },
@@ -74,8 +88,8 @@ export const SIM_FAULTS: readonly Fault[] = [
  * The relay's per-attempt deadline in the trials, in real milliseconds: undici and the deadline run
  * on real timers, so an endpoint that hangs costs this much wall time whatever the fake clock says.
  * Small, so that the hangs add little to the suite's run time; above the event-loop stalls measured
- * during trials (GC, the in-process emulators: up to some 150 ms, mostly under 90), so that an answer
- * sent in time is not taken for a hang.
+ * during trials (the relay, receivers and emulators share one loop: up to some 150 ms, mostly under
+ * 90), so that an answer sent in time is not taken for a hang.
  */
 export const DELIVERY_TIMEOUT_MS = 200;
 

@@ -93,6 +93,13 @@ export const SIM_FAULTS: readonly Fault[] = [
  */
 export const DELIVERY_TIMEOUT_MS = 200;
 
+/**
+ * Real time a hung request may stay open. The relay's deadline ends it after DELIVERY_TIMEOUT_MS;
+ * the rest is room for a loaded machine. One the relay never ended stays open for the rest of the
+ * trial, far longer.
+ */
+export const HANG_LIMIT_MS = DELIVERY_TIMEOUT_MS + 3_000;
+
 /** What a receiver does with one request. */
 export type ReplyKind = "ok" | "error" | "throttle" | "reset" | "slow" | "late" | "stuck" | "gone";
 

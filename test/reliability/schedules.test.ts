@@ -28,20 +28,10 @@ import { SqliteStore } from "../../lib/store/sqlite.js";
 import type { DeliveryRow, Store, TaskRow } from "../../lib/store/store.js";
 import { TablestoreStore } from "../../lib/store/tablestore.js";
 import { registerTask } from "../../lib/tasks.js";
-import { createWebhook, setWebhookEnabled } from "../../lib/webhooks.js";
-import { type Hangs, type Received, startReceiver } from "../support/receiver.js";
+import { setWebhookEnabled } from "../../lib/webhooks.js";
 import { tempDir } from "../support/relay.js";
-import {
-  ACKNOWLEDGED,
-  DELIVERY_TIMEOUT_MS,
-  endpointSpells,
-  killable,
-  notingSends,
-  type ReplyKind,
-  receiverReply,
-  SIM_FAULTS,
-  SUCCESS_SENT,
-} from "./faults.js";
+import { hangsLeftOpen, type Subscriber, startEndpoints, tallyRequests } from "./endpoints.js";
+import { DELIVERY_TIMEOUT_MS, endpointSpells, HANG_LIMIT_MS, killable, notingSends, SIM_FAULTS } from "./faults.js";
 
 const PROFILES = {
   ci: { trials: 6, steps: 90, tasks: 30 },
@@ -60,12 +50,6 @@ const STEP_MS = 60_000;
 const RECOVERY_STEP_MS = 10 * 60_000;
 /** 50 hours of fake time: beyond the last retry of anything, however often it was put off. */
 const RECOVERY_RUNS = 300;
-/**
- * Real time a hung request may stay open. The relay's deadline ends it after DELIVERY_TIMEOUT_MS;
- * the rest is room for a loaded machine. One the relay never ended stays open for the rest of the
- * trial, far longer.
- */
-const HANG_LIMIT_MS = DELIVERY_TIMEOUT_MS + 3_000;
 
 const totals = {
   trials: 0,
@@ -149,59 +133,17 @@ async function trial(seed: string, storeKind: "sqlite" | "tablestore") {
   });
   const registration = { store, clock, poll: config.poll, allowPrivateTargets: true };
 
-  // Receivers: mostly healthy, with seeded failures; one answers 410 at some point (and is then
-  // disabled by the relay), one is disabled by its owner mid-trial; each may have a spell of
-  // hanging or answering slowly.
   let step = 0;
   let healthy = false;
-  let receiverFaults = 0;
-  const replyKind = (receiver: number, gone: { atStep?: number } | undefined): ReplyKind => {
-    // An endpoint that is gone stays gone.
-    if (gone?.atStep !== undefined) return "gone";
-    if (healthy) return "ok";
-    const spell = spells.find((s) => s.receiver === receiver && step >= s.fromStep && step < s.toStep);
-    if (spell) return spell.kind;
-    const roll = replies();
-    if (gone && step > 20 && roll < 0.1) {
-      gone.atStep = step;
-      return "gone";
-    }
-    if (roll < 0.6) return "ok";
-    if (roll < 0.7) return "error";
-    if (roll < 0.77) return "throttle";
-    if (roll < 0.84) return "reset";
-    if (roll < 0.89) return "slow";
-    if (roll < 0.93) return "late";
-    return "stuck";
-  };
-  const subscribers: Array<{
-    id: string;
-    received: Received[];
-    steps: number[];
-    kinds: ReplyKind[];
-    hangs: Readonly<Hangs>;
-    disabledFromStep?: number;
-  }> = [];
-  for (const [receiver, gone] of [undefined, undefined, {} as { atStep?: number }, undefined].entries()) {
-    let secret = "";
-    const steps: number[] = [];
-    const kinds: ReplyKind[] = [];
-    const rx = await startReceiver({
-      secret: () => secret,
-      now: () => clock.now(),
-      reply: (_r, i) => {
-        steps[i] = step;
-        const kind = replyKind(receiver, gone);
-        kinds[i] = kind;
-        if (kind !== "ok" && kind !== "gone") receiverFaults++;
-        return receiverReply(kind, replies);
-      },
-    });
-    const created = await createWebhook(registration, { url: rx.url });
-    secret = created.secret;
-    subscribers.push({ id: created.webhook.id, received: rx.received, steps, kinds, hangs: rx.hangs });
-  }
-  const ownerDisables = subscribers[3] as (typeof subscribers)[number];
+  const { subscribers, faults: receiverFaults } = await startEndpoints({
+    clock,
+    registration,
+    replies,
+    spells,
+    step: () => step,
+    healthy: () => healthy,
+  });
+  const ownerDisables = subscribers[3] as Subscriber;
   /** Notes, before a step's runs start, which webhooks the store has disabled by then. */
   const noteDisabled = async () => {
     for (const w of await store.listWebhooks()) {
@@ -326,12 +268,8 @@ async function trial(seed: string, storeKind: "sqlite" | "tablestore") {
     expect(sim.stats().calls.GetVideoAnalysisTask).toBeGreaterThan(0);
   }
   expect(await quiet()).toBe(true);
-  // Every request left hanging was ended by the relay's own deadline: each run has returned and
-  // each killed run's requests were waited out, so only the closing itself may still be on its way.
-  const hangsOpen = () => subscribers.reduce((n, s) => n + s.hangs.open, 0);
-  for (const until = performance.now() + HANG_LIMIT_MS; hangsOpen() > 0 && performance.now() < until; )
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  expect(hangsOpen(), `${seed}: requests still hanging after the runs ended`).toBe(0);
+  // Every request left hanging was ended by the relay's own deadline, not by the trial's end.
+  expect(await hangsLeftOpen(subscribers, HANG_LIMIT_MS), `${seed}: requests still hanging`).toBe(0);
   const longestHangMs = Math.max(0, ...subscribers.map((s) => s.hangs.longestMs));
   expect(longestHangMs, `${seed}: a hung request outlived the delivery timeout`).toBeLessThanOrEqual(HANG_LIMIT_MS);
   clock.advance(24 * 3_600_000); // every lease has run out by now, killed runs' included
@@ -370,21 +308,8 @@ async function trial(seed: string, storeKind: "sqlite" | "tablestore") {
       }
     }
   }
-  /** Requests per delivery that sent a 2xx status in time: only after one may it count as delivered. */
-  const successSent = new Map<string, number>();
-  /** Acknowledged sends per delivery: more than one means it was sent again after a success. */
-  const ackedSends = new Map<string, number>();
-  const answered = new Map<ReplyKind, number>();
-  for (const s of subscribers) {
-    for (const [i, r] of s.received.entries()) {
-      expect(r.verified, `${seed}: a request that did not verify`).toBeDefined();
-      const id = String(r.headers["webhook-id"]);
-      const kind = s.kinds[i] as ReplyKind;
-      answered.set(kind, (answered.get(kind) ?? 0) + 1);
-      if (SUCCESS_SENT.has(kind)) successSent.set(id, (successSent.get(id) ?? 0) + 1);
-      if (ACKNOWLEDGED.has(kind)) ackedSends.set(id, (ackedSends.get(id) ?? 0) + 1);
-    }
-  }
+  const { unverified, successSent, acknowledged, answered } = tallyRequests(subscribers);
+  expect(unverified, `${seed}: requests that did not verify`).toBe(0);
   for (const d of deliveries) {
     // Delivered or dead with a reason; never left pending or leased.
     expect(["delivered", "dead"], `${seed}: ${d.id} ${d.status}`).toContain(d.status);
@@ -406,10 +331,10 @@ async function trial(seed: string, storeKind: "sqlite" | "tablestore") {
   // At-least-once: a success can be sent again only if the run that got it never recorded it, which
   // only a killed run fails to do. Asked per delivery, so that one kill in a trial does not excuse
   // a resend elsewhere (a slow answer taken for a timeout, say).
-  const duplicateSends = [...ackedSends.values()].reduce((n, c) => n + c - 1, 0);
-  const resent = [...ackedSends].filter(([id, n]) => n > 1 && !sentByKilled.has(id)).map(([id]) => id);
+  const duplicateSends = [...acknowledged.values()].reduce((n, c) => n + c - 1, 0);
+  const resent = [...acknowledged].filter(([id, n]) => n > 1 && !sentByKilled.has(id)).map(([id]) => id);
   expect(resent, `${seed}: resent after a recorded success`).toEqual([]);
-  const faults = simFaults + receiverFaults + storeFaults();
+  const faults = simFaults + receiverFaults() + storeFaults();
   totals.trials++;
   totals.runs += runs;
   totals.overlapping += overlapping;

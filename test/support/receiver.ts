@@ -19,6 +19,19 @@ export interface Reply {
   readonly delayMs?: number;
   /** Cut the connection instead of answering. */
   readonly destroy?: boolean;
+  /**
+   * Never finish the answer: "silent" sends nothing, "mid-body" the status line, headers and part
+   * of the body. The request ends only when the client gives up on it (or the receiver is closed).
+   */
+  readonly hang?: "silent" | "mid-body";
+}
+
+/** Requests the receiver left hanging: how many are open now, at most at once, and the longest held. */
+export interface Hangs {
+  open: number;
+  peak: number;
+  total: number;
+  longestMs: number;
 }
 
 /**
@@ -32,6 +45,7 @@ export async function startReceiver(options: {
   reply?: (request: Received, index: number) => Reply;
 }) {
   const received: Received[] = [];
+  const hangs: Hangs = { open: 0, peak: 0, total: 0, longestMs: 0 };
   const loopback = await listenOnLoopback(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
@@ -64,9 +78,24 @@ export async function startReceiver(options: {
     if (reply.delayMs) await new Promise((r) => setTimeout(r, reply.delayMs));
     if (reply.destroy) return void req.socket.destroy();
     if (res.destroyed) return;
+    if (reply.hang) {
+      hangs.open++;
+      hangs.total++;
+      hangs.peak = Math.max(hangs.peak, hangs.open);
+      // Real time, not `now()`: what is measured is how long the client's own timer let it hang.
+      const since = performance.now();
+      if (reply.hang === "mid-body") {
+        res.writeHead(reply.status ?? 200, { "content-type": "text/plain", ...reply.headers });
+        res.write(reply.body ?? "o");
+      }
+      await new Promise((resolve) => res.once("close", resolve));
+      hangs.open--;
+      hangs.longestMs = Math.max(hangs.longestMs, performance.now() - since);
+      return;
+    }
     res.writeHead(reply.status ?? 200, { "content-type": "text/plain", ...reply.headers });
     res.end(reply.body ?? "ok");
   });
   onTestFinished(() => loopback.close());
-  return { url: `${loopback.url}/hook`, received };
+  return { url: `${loopback.url}/hook`, received, hangs: hangs as Readonly<Hangs> };
 }

@@ -15,6 +15,8 @@ export interface HealthyDeliveries {
   readonly latenciesMs: number[];
   /** Of those, still pending at the window's end. */
   readonly pending: number;
+  /** When each of the others was answered (epoch ms). */
+  readonly answeredAtMs: number[];
   readonly events: number;
 }
 
@@ -54,6 +56,7 @@ export async function healthyDeliveries(
   for (const a of records.answered) if (!answered.has(a.webhookId)) answered.set(a.webhookId, a);
   const events = await endEvents(store);
   const latenciesMs: number[] = [];
+  const answeredAtMs: number[] = [];
   let pending = 0;
   for (const event of events) {
     for (const { webhookId, server } of healthy) {
@@ -63,6 +66,7 @@ export async function healthyDeliveries(
         if (answer.server !== server || answer.eventId !== event.id || answer.timestampMs !== event.createdAtMs)
           throw new Error(`noisy-neighbours: ${id} arrived at the wrong endpoint or with the wrong timestamp`);
         latenciesMs.push(answer.answeredAtMs - event.createdAtMs);
+        answeredAtMs.push(answer.answeredAtMs);
         continue;
       }
       if (!(await stillPending(store, event, id))) throw new Error(`noisy-neighbours: healthy delivery ${id} lost`);
@@ -70,5 +74,5 @@ export async function healthyDeliveries(
       latenciesMs.push(windowEndMs - event.createdAtMs);
     }
   }
-  return { latenciesMs, pending, events: events.length };
+  return { latenciesMs, pending, answeredAtMs, events: events.length };
 }

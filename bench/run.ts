@@ -11,6 +11,7 @@ import { benchContention } from "./contention.js";
 import { benchPollingEconomy } from "./economy.js";
 import { benchFanOut } from "./fanout.js";
 import { benchLatencyBound } from "./latency.js";
+import { benchNoisyNeighbours } from "./noisy.js";
 import { benchQuanmiaoClient } from "./quanmiao-client.js";
 import { benchShards } from "./shards.js";
 import { benchStoreCost } from "./store-cost.js";
@@ -32,6 +33,17 @@ const scenariosOf = (quick: boolean): Record<string, () => Promise<ScenarioRow[]
   fanout: () => benchFanOut(quick ? 200 : 2_000, quick ? [1, 4] : [1, 4, 16]),
   shards: () => (quick ? benchShards(2_000, 8, 8, 1_000) : benchShards(100_000, 8, 8, 10)),
   "cold-start": () => benchColdStart(7),
+  "noisy-neighbours": () =>
+    benchNoisyNeighbours({
+      tasks: quick ? 100 : 2_000,
+      healthy: quick ? 4 : 20,
+      badOfEach: 2,
+      waves: quick ? 2 : 4,
+      runTimeMs: quick ? 2_000 : 8_000,
+      budgetMs: quick ? 4_000 : 10_000,
+      windowMs: quick ? 12_000 : 90_000,
+      baselineWindowMs: quick ? 20_000 : 240_000,
+    }),
 });
 const names = Object.keys(scenariosOf(false));
 const USAGE = `usage: npm run bench -- [--quick] [--json] [--only a,b]

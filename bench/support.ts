@@ -16,7 +16,8 @@ import type { Store } from "../lib/store/store.js";
 import { registerTask } from "../lib/tasks.js";
 import { createWebhook } from "../lib/webhooks.js";
 
-const CLI = fileURLToPath(new URL("../../bin/quanmiao-relay.js", import.meta.url));
+/** The built CLI, bin/quanmiao-relay.js. */
+export const CLI = fileURLToPath(new URL("../../bin/quanmiao-relay.js", import.meta.url));
 
 /** Starts `quanmiao-relay <args>` and resolves with its first stdout line (the URL) and the process. */
 export async function startCliServer(

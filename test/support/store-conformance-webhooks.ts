@@ -1,22 +1,11 @@
 /** The Store contract's small records: webhooks (with every optional field) and settings. */
 import { describe, expect, it } from "vitest";
 import type { Store, WebhookRow } from "../../lib/store/store.js";
+import { webhookRow } from "./rows.js";
 import { T0 } from "./store-conformance-events.js";
 
-const webhook = (id: string, extra: Partial<WebhookRow> = {}): WebhookRow => ({
-  id,
-  url: `https://example.com/${id}`,
-  secrets: [{ secret: "whsec_AAAA" }],
-  events: undefined,
-  workspaceId: undefined,
-  headers: {},
-  enabled: true,
-  disabledReason: undefined,
-  failingSinceMs: undefined,
-  rateLimitPerSecond: undefined,
-  createdAtMs: T0,
-  ...extra,
-});
+const webhook = (id: string, extra: Partial<WebhookRow> = {}): WebhookRow =>
+  webhookRow(id, { secrets: [{ secret: "whsec_AAAA" }], createdAtMs: T0, ...extra });
 
 export function webhookConformance(name: string, open: () => Promise<Store>): void {
   describe(`Store contract, webhooks and settings: ${name}`, () => {

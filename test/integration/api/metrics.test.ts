@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { circuitKey } from "../../../lib/delivery/circuit.js";
 import { apiHarness } from "../../support/api.js";
+import { webhookRow } from "../../support/rows.js";
 
 describe("GET /metrics", () => {
   it.each(["node", "fc"] as const)(
@@ -29,19 +30,8 @@ describe("GET /metrics", () => {
         },
       ]);
       // A webhook whose circuit is open, and one with a closed circuit.
-      const hook = (id: string) => ({
-        id,
-        url: `https://${id}.example/`,
-        secrets: [{ secret: "whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" }],
-        events: undefined,
-        workspaceId: undefined,
-        headers: {},
-        enabled: true,
-        disabledReason: undefined,
-        failingSinceMs: undefined,
-        rateLimitPerSecond: undefined,
-        createdAtMs: nowMs,
-      });
+      const hook = (id: string) =>
+        webhookRow(id, { secrets: [{ secret: "whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" }], createdAtMs: nowMs });
       await h.relay.store.createWebhook(hook("wh_open"));
       await h.relay.store.createWebhook(hook("wh_fine"));
       const open = { failures: 5, openUntilMs: nowMs + 30_000, cooldownMs: 30_000, openedAtMs: nowMs };

@@ -4,22 +4,11 @@ import { buildEvent, deliveriesFor } from "../../../lib/events.js";
 import { Emitter } from "../../../lib/run/emitter.js";
 import type { TaskRow, WebhookRow } from "../../../lib/store/store.js";
 import { createWebhook } from "../../../lib/webhooks.js";
+import { webhookRow } from "../../support/rows.js";
 import { phases } from "./support.js";
 
-const webhook = (id: string, over: Partial<WebhookRow> = {}): WebhookRow => ({
-  id,
-  url: `http://127.0.0.1:9/${id}`,
-  secrets: [],
-  events: undefined,
-  workspaceId: undefined,
-  headers: {},
-  enabled: true,
-  disabledReason: undefined,
-  failingSinceMs: undefined,
-  rateLimitPerSecond: undefined,
-  createdAtMs: 0,
-  ...over,
-});
+const webhook = (id: string, over: Partial<WebhookRow> = {}): WebhookRow =>
+  webhookRow(id, { url: `http://127.0.0.1:9/${id}`, ...over });
 
 describe("deliveriesFor", () => {
   const task = { workspaceId: "llm-a", taskId: "t1", webhookUrls: ["http://127.0.0.1:9/task"] } as unknown as TaskRow;

@@ -5,6 +5,7 @@ import { SqliteStore } from "../../../lib/store/sqlite.js";
 import type { WebhookRow } from "../../../lib/store/store.js";
 import * as tablestore from "../../../lib/store/tablestore/codecs.js";
 import { Int64 } from "../../../lib/store/tablestore/wire/values.js";
+import { webhookRow } from "../../support/rows.js";
 
 const names = (cols: ReadonlyArray<{ name: string }>) => cols.map((c) => c.name).sort();
 
@@ -80,17 +81,5 @@ describe("each record's columns, declared once", () => {
 });
 
 function webhookWithRate(rateLimitPerSecond: number | undefined): WebhookRow {
-  return {
-    id: "wh_1",
-    url: "https://example.com/hook",
-    secrets: [],
-    events: undefined,
-    workspaceId: undefined,
-    headers: {},
-    enabled: true,
-    disabledReason: undefined,
-    failingSinceMs: undefined,
-    rateLimitPerSecond,
-    createdAtMs: 5,
-  };
+  return webhookRow("wh_1", { url: "https://example.com/hook", rateLimitPerSecond, createdAtMs: 5 });
 }

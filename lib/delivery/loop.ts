@@ -244,6 +244,7 @@ export class DeliveryPass {
   private async defer(rows: readonly DeliveryRow[], untilMs: number): Promise<void> {
     const { store, owner, metrics } = this.delivery.deps;
     let deferred = 0;
+    for (const row of rows) this.reserved.delete(row.id);
     await Promise.all(
       rows.map(async (row) => {
         if (await store.releaseDelivery(row, owner, untilMs)) deferred++;

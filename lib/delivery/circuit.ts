@@ -164,6 +164,11 @@ export class CircuitBreakers {
     return { go: false, untilMs: Math.max(nowMs, taken.state.openUntilMs ?? nowMs) };
   }
 
+  /** Whether the endpoint's last request went unanswered, as last read (gate() has just read it). */
+  async failing(endpoint: string): Promise<boolean> {
+    return (await this.read(endpoint, false)).state.failures > 0;
+  }
+
   /**
    * An attempt's outcome: `failure` is its failure class, undefined when the endpoint answered.
    * Returns the state after, and whether this call changed it.

@@ -20,7 +20,7 @@ import {
   type WebhookRow,
   type WebhookSecret,
 } from "../store/store.js";
-import { CircuitBreakers } from "./circuit.js";
+import { CIRCUIT_FAILURES, CircuitBreakers } from "./circuit.js";
 import type { Resolver } from "./guard.js";
 import { RateLimits } from "./rate.js";
 import { attemptDelay, boundedRetryAfter } from "./schedule.js";
@@ -131,21 +131,28 @@ function describeFailure(result: AttemptResult): string {
   return `HTTP ${status}`;
 }
 
+/**
+ * What a request told of its endpoint: it answered (any HTTP status), or nobody answered in time
+ * (the circuit's failures); undefined when no request was made or it failed otherwise.
+ */
+export type Reached = "answered" | "unreachable" | undefined;
+
 export async function attemptDelivery(
   row: DeliveryRow,
   run: DeliveryRun,
   options: { readonly probe?: boolean } = {},
-): Promise<DeliveryOutcome> {
-  const seen: Seen = { eventType: undefined, durationMs: 0 };
+): Promise<{ outcome: DeliveryOutcome; reached: Reached }> {
+  const seen: Seen = { eventType: undefined, durationMs: 0, reached: undefined };
   const outcome = await attempt(row, run, seen, options.probe === true);
   run.deps.metrics?.attempted(outcome, seen.eventType ?? "unknown", seen.durationMs);
-  return outcome;
+  return { outcome, reached: seen.reached };
 }
 
-/** What an attempt learned on the way, for the metrics. */
+/** What an attempt learned on the way, for the metrics and the delivery pass. */
 interface Seen {
   eventType: string | undefined;
   durationMs: number;
+  reached: Reached;
 }
 
 async function attempt(row: DeliveryRow, run: DeliveryRun, seen: Seen, probe: boolean): Promise<DeliveryOutcome> {
@@ -219,6 +226,12 @@ async function attempt(row: DeliveryRow, run: DeliveryRun, seen: Seen, probe: bo
   }
 
   seen.durationMs = result.durationMs;
+  seen.reached =
+    result.statusCode !== undefined
+      ? "answered"
+      : result.failure !== undefined && CIRCUIT_FAILURES.has(result.failure)
+        ? "unreachable"
+        : undefined;
   await recordCircuit(run, row.webhookId, result, probe);
   record = {
     atMs: nowMs,

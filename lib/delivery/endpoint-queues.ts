@@ -3,28 +3,65 @@
  * row whose endpoint already has `limit` requests in flight (or is paused) waits in that endpoint's
  * queue without holding a worker. Endpoints take turns: one with more waiting goes to the back of
  * the line after each take, so a long queue for one endpoint never starves another.
+ *
+ * A worker held by an endpoint that does not answer is held for a whole timeout, and cannot be
+ * taken back, so endpoints earn their slots (as TCP's slow start does): one starts with
+ * `startLimit` in flight, gains a slot for each answer up to `limit`, and halves on each request
+ * nobody answered. One known to be failing starts at a single slot, and the failing ones together
+ * hold at most `failingShare` of the workers, so a handful of black holes cannot take them all.
  */
 import { Fifo } from "../fifo.js";
 
 interface Endpoint<T> {
   readonly queue: Fifo<T>;
   active: number;
+  /** Requests it may have in flight now (its window). */
+  limit: number;
+  /** Its last request went unanswered (or its circuit said so). */
+  failing: boolean;
   /** No take before then (a rate limit's next slot). */
   pausedUntilMs: number;
   /** Whether the endpoint's key is in the line of endpoints with something to take. */
   lined: boolean;
+  /** Not to be taken from until `unhold` (what is known of it is still being read). */
+  held: boolean;
+}
+
+export interface EndpointLimits {
+  /** The most requests one endpoint may have in flight. */
+  readonly limit: number;
+  /** An endpoint's window before it answered (default: `limit`, no slow start). */
+  readonly startLimit?: number;
+  /** The most requests in flight to failing endpoints, all together (default: no bound). */
+  readonly failingShare?: number;
+}
+
+/** What is known of an endpoint between its busy spells (kept for the pass, so it is learned once). */
+interface Health {
+  limit: number;
+  failing: boolean;
 }
 
 export class EndpointQueues<T> {
   private readonly endpoints = new Map<string, Endpoint<T>>();
+  private readonly health = new Map<string, Health>();
   /** Endpoints that may have a row to take, in turn order. */
   private readonly line = new Fifo<string>();
   private queued = 0;
+  private failingActive = 0;
+  private readonly limit: number;
+  private readonly startLimit: number;
+  private readonly failingShare: number;
 
   constructor(
-    private readonly limit: number,
+    limits: number | EndpointLimits,
     private readonly keyOf: (row: T) => string,
-  ) {}
+  ) {
+    const l = typeof limits === "number" ? { limit: limits } : limits;
+    this.limit = l.limit;
+    this.startLimit = Math.min(l.limit, l.startLimit ?? l.limit);
+    this.failingShare = l.failingShare ?? Number.POSITIVE_INFINITY;
+  }
 
   /** Rows waiting (not yet taken). */
   get size(): number {
@@ -34,14 +71,23 @@ export class EndpointQueues<T> {
   private endpoint(key: string): Endpoint<T> {
     let e = this.endpoints.get(key);
     if (!e) {
-      e = { queue: new Fifo<T>(), active: 0, pausedUntilMs: 0, lined: false };
+      const known = this.health.get(key);
+      e = {
+        queue: new Fifo<T>(),
+        active: 0,
+        limit: known?.limit ?? this.startLimit,
+        failing: known?.failing ?? false,
+        pausedUntilMs: 0,
+        lined: false,
+        held: false,
+      };
       this.endpoints.set(key, e);
     }
     return e;
   }
 
   private enline(key: string, e: Endpoint<T>): void {
-    if (e.lined || e.queue.length === 0 || e.active >= this.limit) return;
+    if (e.lined || e.held || e.queue.length === 0 || e.active >= e.limit) return;
     e.lined = true;
     this.line.push([key]);
   }
@@ -64,14 +110,15 @@ export class EndpointQueues<T> {
     for (let key = this.line.shift(); key !== undefined; key = this.line.shift()) {
       const e = this.endpoint(key);
       e.lined = false;
-      if (e.active >= this.limit || e.queue.length === 0) continue;
-      if (e.pausedUntilMs > nowMs) {
+      if (e.held || e.active >= e.limit || e.queue.length === 0) continue;
+      if (e.pausedUntilMs > nowMs || (e.failing && this.failingActive >= this.failingShare)) {
         skipped.push(key);
         continue;
       }
       const row = e.queue.shift() as T;
       this.queued--;
       e.active++;
+      if (e.failing) this.failingActive++;
       this.enline(key, e);
       taken = { row, key };
       break;
@@ -83,19 +130,69 @@ export class EndpointQueues<T> {
   /** A taken row's request is over: its endpoint may take another. */
   done(key: string): void {
     const e = this.endpoint(key);
-    e.active--;
+    this.release(e);
     this.enline(key, e);
-    if (e.active === 0 && e.queue.length === 0) this.endpoints.delete(key);
+    if (e.active === 0 && e.queue.length === 0) {
+      this.health.set(key, { limit: e.limit, failing: e.failing });
+      this.endpoints.delete(key);
+    }
+  }
+
+  private release(e: Endpoint<T>): void {
+    e.active--;
+    if (e.failing) this.failingActive--;
+  }
+
+  /** The endpoint answered a request (of any status): one more slot, up to the limit. */
+  answered(key: string): void {
+    const e = this.endpoint(key);
+    this.setFailing(e, false);
+    e.limit = Math.min(this.limit, e.limit + 1);
+    this.enline(key, e);
+  }
+
+  /** Nobody answered a request to it in time: half the slots, and it counts as failing. */
+  unanswered(key: string): void {
+    const e = this.endpoint(key);
+    this.setFailing(e, true);
+    e.limit = Math.max(1, Math.floor(e.limit / 2));
+  }
+
+  /** Known to be failing before this pass tried it (its circuit's count): one slot to start with. */
+  knownFailing(key: string): void {
+    const e = this.endpoint(key);
+    if (e.failing) return;
+    this.setFailing(e, true);
+    e.limit = 1;
+  }
+
+  /** Moves the endpoint's requests in flight in or out of the failing ones' count. */
+  private setFailing(e: Endpoint<T>, failing: boolean): void {
+    if (e.failing === failing) return;
+    this.failingActive += failing ? e.active : -e.active;
+    e.failing = failing;
   }
 
   /** A taken row goes back to the front of its endpoint's queue, not in flight after all. */
   putBack(key: string, row: T): void {
     const e = this.endpoint(key);
-    e.active--;
+    this.release(e);
     const rest: T[] = [];
     for (let r = e.queue.shift(); r !== undefined; r = e.queue.shift()) rest.push(r);
     e.queue.push([row, ...rest]);
     this.queued++;
+    this.enline(key, e);
+  }
+
+  /** No take from this endpoint until `unhold(key)`. */
+  hold(key: string): void {
+    this.endpoint(key).held = true;
+  }
+
+  unhold(key: string): void {
+    const e = this.endpoints.get(key);
+    if (!e) return;
+    e.held = false;
     this.enline(key, e);
   }
 
@@ -109,7 +206,7 @@ export class EndpointQueues<T> {
   nextUnpauseMs(nowMs: number): number | undefined {
     let soonest: number | undefined;
     for (const e of this.endpoints.values()) {
-      if (e.queue.length === 0 || e.active >= this.limit || e.pausedUntilMs <= nowMs) continue;
+      if (e.held || e.queue.length === 0 || e.active >= e.limit || e.pausedUntilMs <= nowMs) continue;
       soonest = Math.min(soonest ?? e.pausedUntilMs, e.pausedUntilMs);
     }
     return soonest;
@@ -118,11 +215,14 @@ export class EndpointQueues<T> {
   /** Rows an idle worker could take now, counting each endpoint's free slots only. */
   takeable(nowMs: number): number {
     let n = 0;
+    let failing = 0;
     for (const e of this.endpoints.values()) {
-      if (e.pausedUntilMs > nowMs) continue;
-      n += Math.min(e.queue.length, Math.max(0, this.limit - e.active));
+      if (e.held || e.pausedUntilMs > nowMs) continue;
+      const free = Math.min(e.queue.length, Math.max(0, e.limit - e.active));
+      if (e.failing) failing += free;
+      else n += free;
     }
-    return n;
+    return n + Math.min(failing, Math.max(0, this.failingShare - this.failingActive));
   }
 
   /** Every waiting row of `key`, removed. */

@@ -5,7 +5,8 @@
  *
  * Work-conserving: a free worker always takes a row whose endpoint can accept it (EndpointQueues);
  * rows for a busy, paused or rate-limited endpoint wait without holding a worker, and the pass
- * claims past them while its workers would otherwise idle. An endpoint whose circuit is open has
+ * claims past them while its workers would otherwise idle. Endpoints earn their share of workers by
+ * answering (EndpointQueues' slow start), so ones that hang cannot hold them all. An endpoint whose circuit is open has
  * its rows deferred to the end of the cool-down (circuit.ts). Nothing starts once the pass's time
  * is up: rows it holds then are given back, due as before, for the next run.
  */
@@ -62,6 +63,12 @@ export const RATE_RESERVE_AHEAD_MS = 1_000;
 
 const endpointOf = (row: DeliveryRow) => row.webhookId;
 
+/**
+ * Requests an endpoint may have in flight before it answered one in this pass: few enough that a
+ * black hole holds little, while one answering in 50 ms reaches its limit within a few round trips.
+ */
+const START_LIMIT = 2;
+
 export class DeliveryPass {
   private readonly queues: EndpointQueues<DeliveryRow>;
   /** Attempts in flight, each holding a worker. */
@@ -76,13 +83,22 @@ export class DeliveryPass {
   private ended = false;
   private finish: () => void = () => {};
   private readonly maxHeld: number;
+  /** Endpoints this pass has read the circuit of (or is reading), before taking any of their rows. */
+  private readonly known = new Set<string>();
 
   constructor(
     private readonly delivery: DeliveryRun,
     private readonly counts: DeliveryCounts,
     private readonly options: DeliveryLoopOptions,
   ) {
-    this.queues = new EndpointQueues(delivery.deps.config.perEndpointConcurrency, endpointOf);
+    this.queues = new EndpointQueues(
+      {
+        limit: delivery.deps.config.perEndpointConcurrency,
+        startLimit: START_LIMIT,
+        failingShare: Math.ceil(options.concurrency / 2),
+      },
+      endpointOf,
+    );
     this.batch = options.ids ? [...new Set(options.ids)] : undefined;
     this.drained = options.claim === false;
     this.maxHeld = Math.max(options.concurrency * HELD_PER_WORKER, 256);
@@ -113,7 +129,7 @@ export class DeliveryPass {
     const nowMs = this.delivery.deps.clock.now();
     const timeLeft = this.timeLeft();
     const { owned, concurrency } = this.options;
-    if (owned) for (let row = owned.shift(); row; row = owned.shift()) this.queues.push(row);
+    if (owned) for (let row = owned.shift(); row; row = owned.shift()) this.enqueue(row);
     if (timeLeft) {
       while (this.active < concurrency) {
         const next = this.queues.take(nowMs);
@@ -145,6 +161,33 @@ export class DeliveryPass {
     });
   }
 
+  /**
+   * A row for an endpoint new to this pass waits until its circuit is read: one that failed before
+   * must start with a single slot in the failing ones' share, not with the start window each of
+   * many black holes would fill before the first answer came back.
+   */
+  private enqueue(row: DeliveryRow): void {
+    const key = endpointOf(row);
+    const fresh = !this.known.has(key);
+    if (fresh) {
+      this.known.add(key);
+      this.queues.hold(key);
+    }
+    this.queues.push(row);
+    if (fresh) void this.learn(key);
+  }
+
+  private async learn(key: string): Promise<void> {
+    try {
+      if (await this.delivery.circuits.failing(key)) this.queues.knownFailing(key);
+    } catch {
+      // The gate reads the circuit again before the attempt, and reports what went wrong there.
+    } finally {
+      this.queues.unhold(key);
+      this.fill();
+    }
+  }
+
   private async claim(): Promise<void> {
     const { store, clock, owner } = this.delivery.deps;
     const claimSize = this.options.concurrency;
@@ -163,7 +206,7 @@ export class DeliveryPass {
           limit: claimSize,
           ...(ids ? { ids } : {}),
         });
-        for (const row of rows) this.queues.push(row);
+        for (const row of rows) this.enqueue(row);
         if (rows.length > 0) break;
         // Nothing due (or this slice of the batch was taken elsewhere): the next slice, or done.
         if (!ids) {
@@ -191,7 +234,10 @@ export class DeliveryPass {
         return;
       }
       if (go === "deferred") return;
-      countOutcome(this.counts, await attemptDelivery(row, this.delivery, { probe: go === "probe" }));
+      const { outcome, reached } = await attemptDelivery(row, this.delivery, { probe: go === "probe" });
+      if (reached === "answered") this.queues.answered(key);
+      else if (reached === "unreachable") this.queues.unanswered(key);
+      countOutcome(this.counts, outcome);
     } catch (error) {
       this.counts.errors++;
       this.delivery.deps.log?.({
@@ -237,6 +283,7 @@ export class DeliveryPass {
       await this.defer([row, ...this.queues.drainEndpoint(key)], gate.untilMs);
       return "deferred";
     }
+    if (gate.probe || (await this.delivery.circuits.failing(key))) this.queues.knownFailing(key);
     return gate.probe ? "probe" : "go";
   }
 

@@ -145,4 +145,43 @@ describe("isolation between subscribers", () => {
     await h.tick(10_000);
     expect((await deliveriesOf(h, rx.webhook.id)).filter((d) => d.status === "delivered")).toHaveLength(5);
   });
+
+  it("endpoints that failed before hold at most half the workers: a healthy one is never starved by many", async () => {
+    const h = await relayHarness({
+      sim: { workspaces: { [WS]: 30 } },
+      env: {
+        RELAY_DELIVERY_TIMEOUT: "2s",
+        RELAY_DELIVERY_CONCURRENCY: "4",
+        RELAY_ENDPOINT_CONCURRENCY: "4",
+        // Never open: this is about the workers they hold while still being tried.
+        RELAY_CIRCUIT_FAILURES: "1000",
+      },
+    });
+    // As many black holes as workers: without a bound, one request to each holds every worker.
+    // Once the healthy endpoint has everything, they answer 500 at once, so the run ends soon.
+    let holesHang = true;
+    const hole = () => h.subscriber({ reply: () => (holesHang ? { delayMs: 60_000 } : { status: 500 }) });
+    const holes = [await hole(), await hole(), await hole(), await hole()];
+    await finishedTasks(h, 1);
+    await h.tick();
+    for (const hole of holes) expect((await readCircuit(h.store, hole.webhook.id)).failures).toBeGreaterThan(0);
+
+    let startedAt = 0;
+    const healthyAt: number[] = [];
+    const healthy = await h.subscriber({
+      reply: () => {
+        healthyAt.push(performance.now() - startedAt);
+        if (healthyAt.length === 6) holesHang = false;
+        return { status: 204 };
+      },
+    });
+    await finishedTasks(h, 6);
+    h.clock.advance(2_000);
+    startedAt = performance.now();
+    const summary = await h.tick();
+    expect(healthy.received).toHaveLength(6);
+    // None waited for a black hole's timeout (2 s).
+    expect(Math.max(...healthyAt)).toBeLessThan(1_500);
+    expect(summary.delivered).toBe(6);
+  });
 });

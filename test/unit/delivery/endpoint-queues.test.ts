@@ -49,7 +49,7 @@ describe("EndpointQueues", () => {
       fc.record({ done: fc.constantFrom("a", "b", "c") }),
     );
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 3 }), fc.array(op, { maxLength: 200 }), (limit, ops) => {
+      fc.property(fc.integer({ min: 1, max: 3 }), fc.array(op, { maxLength: 200, size: "large" }), (limit, ops) => {
         const q = queues(limit);
         const inFlight = new Map<string, number>();
         const seen = new Set<number>();
@@ -76,6 +76,103 @@ describe("EndpointQueues", () => {
         expect(q.size).toBe(0);
         expect(new Set([...seen, ...rest]).size).toBe(pushed);
       }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("slow start: an endpoint starts with two in flight and earns one more per answer, up to its limit", () => {
+    const q = new EndpointQueues<Row>({ limit: 4, startLimit: 2 }, (r) => r.endpoint);
+    for (let n = 0; n < 10; n++) q.push({ endpoint: "a", n });
+    expect([q.take(0), q.take(0), q.take(0)].map((t) => t?.row.n)).toEqual([0, 1, undefined]);
+    q.answered("a");
+    q.done("a");
+    // Two free slots now (window 3, one in flight).
+    expect([q.take(0), q.take(0), q.take(0)].map((t) => t?.row.n)).toEqual([2, 3, undefined]);
+    for (let i = 0; i < 5; i++) q.answered("a");
+    expect(q.take(0)?.row.n).toBe(4);
+    expect(q.take(0)).toBeUndefined(); // capped at 4
+  });
+
+  it("an unanswered request halves the window, and what was learned outlives the endpoint's idle spell", () => {
+    const q = new EndpointQueues<Row>({ limit: 8, startLimit: 8 }, (r) => r.endpoint);
+    for (let n = 0; n < 8; n++) q.push({ endpoint: "a", n });
+    for (let n = 0; n < 8; n++) q.take(0);
+    q.unanswered("a");
+    q.unanswered("a");
+    for (let n = 0; n < 8; n++) q.done("a");
+    // Idle and forgotten by the queues, but its window (8 → 4 → 2) is remembered.
+    for (let n = 8; n < 12; n++) q.push({ endpoint: "a", n });
+    expect([q.take(0), q.take(0), q.take(0)].map((t) => t?.row.n)).toEqual([8, 9, undefined]);
+  });
+
+  it("failing endpoints together hold at most their share of workers; the others take the rest", () => {
+    const q = new EndpointQueues<Row>({ limit: 4, startLimit: 4, failingShare: 2 }, (r) => r.endpoint);
+    let n = 0;
+    for (const endpoint of ["x", "y", "z", "ok"]) for (let i = 0; i < 4; i++) q.push({ endpoint, n: n++ });
+    for (const failing of ["x", "y", "z"]) q.knownFailing(failing);
+    const taken = Array.from({ length: 8 }, () => q.take(0)?.key).filter((k) => k !== undefined);
+    expect(taken.filter((k) => k !== "ok")).toHaveLength(2);
+    expect(taken.filter((k) => k === "ok")).toHaveLength(4);
+    expect(q.takeable(0)).toBe(0);
+    // One of the failing ones answers: it is no longer failing, and frees a share for another.
+    q.answered(taken[0] as string);
+    expect(q.takeable(0)).toBeGreaterThan(0);
+  });
+
+  it("whatever the answers, an endpoint never exceeds its window and failing ones never take past their share", () => {
+    const endpoint = fc.constantFrom("a", "b", "c");
+    const op = fc.oneof(
+      { arbitrary: fc.record({ push: endpoint }), weight: 3 },
+      { arbitrary: fc.record({ take: fc.constant(true) }), weight: 3 },
+      {
+        arbitrary: fc.record({ done: endpoint, answer: fc.constantFrom("answered", "unanswered", "none") }),
+        weight: 2,
+      },
+      { arbitrary: fc.record({ knownFailing: endpoint }), weight: 2 },
+    );
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 4 }),
+        fc.integer({ min: 1, max: 3 }),
+        fc.array(op, { maxLength: 300, size: "large" }),
+        (limit, share, ops) => {
+          const q = new EndpointQueues<Row>({ limit, startLimit: 1, failingShare: share }, (r) => r.endpoint);
+          const inFlight = new Map<string, number>();
+          const failing = new Set<string>();
+          const window = new Map<string, number>();
+          const failingInFlight = () => [...failing].reduce((sum, k) => sum + (inFlight.get(k) ?? 0), 0);
+          let pushed = 0;
+          for (const o of ops) {
+            if ("push" in o) q.push({ endpoint: o.push, n: pushed++ });
+            else if ("take" in o) {
+              const before = failingInFlight();
+              const t = q.take(0);
+              if (!t) continue;
+              inFlight.set(t.key, (inFlight.get(t.key) ?? 0) + 1);
+              expect(inFlight.get(t.key)).toBeLessThanOrEqual(window.get(t.key) ?? 1);
+              if (failing.has(t.key)) expect(before).toBeLessThan(share);
+            } else if ("knownFailing" in o) {
+              if ((inFlight.get(o.knownFailing) ?? 0) === 0) continue;
+              if (!failing.has(o.knownFailing)) window.set(o.knownFailing, 1);
+              failing.add(o.knownFailing);
+              q.knownFailing(o.knownFailing);
+            } else if ((inFlight.get(o.done) ?? 0) > 0) {
+              const w = window.get(o.done) ?? 1;
+              if (o.answer === "answered") {
+                q.answered(o.done);
+                failing.delete(o.done);
+                window.set(o.done, Math.min(limit, w + 1));
+              } else if (o.answer === "unanswered") {
+                q.unanswered(o.done);
+                failing.add(o.done);
+                window.set(o.done, Math.max(1, Math.floor(w / 2)));
+              }
+              inFlight.set(o.done, (inFlight.get(o.done) ?? 0) - 1);
+              q.done(o.done);
+            }
+          }
+        },
+      ),
       { numRuns: 300 },
     );
   });

@@ -41,7 +41,7 @@ const scenariosOf = (quick: boolean): Record<string, () => Promise<ScenarioRow[]
       waves: quick ? 2 : 4,
       runTimeMs: quick ? 2_000 : 8_000,
       budgetMs: quick ? 4_000 : 10_000,
-      windowMs: quick ? 12_000 : 90_000,
+      windowMs: quick ? 12_000 : 240_000,
       baselineWindowMs: quick ? 20_000 : 240_000,
     }),
 });

@@ -1,6 +1,6 @@
 /** The relay's CLI commands: one run, tasks, webhooks, deliveries. */
 import { readFile } from "node:fs/promises";
-import { deliveryView, webhookView, webhookWithCircuit } from "../api/presenters.js";
+import { deliveryView, taskWebhookCircuits, webhookView, webhookWithCircuit } from "../api/presenters.js";
 import { parseDuration } from "../duration.js";
 import { InputError, NotFoundError } from "../errors.js";
 import type { JsonObject } from "../quanmiao/task.js";
@@ -167,12 +167,23 @@ export async function tasksShow(
     const deliveries: DeliveryRow[] = [];
     for (const e of events)
       deliveries.push(...(await relay.store.listDeliveries({ eventId: e.id, limit: 1_000 })).items);
-    const timing = await taskTiming(relay.store, task, relay.config.poll.detectionTargetMs, relay.tickDeps.clock.now());
-    return { task, timing, events: events.map((e) => ({ ...e, body: JSON.parse(e.body) as unknown })), deliveries };
+    const nowMs = relay.tickDeps.clock.now();
+    const timing = await taskTiming(relay.store, task, relay.config.poll.detectionTargetMs, nowMs);
+    const webhookCircuits = await taskWebhookCircuits(relay.store, task);
+    const shownEvents = events.map((e) => ({ ...e, body: JSON.parse(e.body) as unknown }));
+    return { task, timing, events: shownEvents, deliveries, webhookCircuits, nowMs };
   });
-  if (options.json) return io.out(json(view));
+  const { nowMs, ...shown } = view;
+  if (options.json) return io.out(json(shown));
   io.out(taskRows([view.task]));
   io.out(`\nTiming\n${timingLines(view.timing)}`);
+  if (view.webhookCircuits.length > 0)
+    io.out(
+      `\nWebhook URLs\n${table(
+        ["URL", "CIRCUIT"],
+        view.webhookCircuits.map((w) => [w.url, circuitText(w.circuit, nowMs)]),
+      )}`,
+    );
   io.out(
     `\nEvents\n${table(
       ["ID", "TYPE", "CREATED"],

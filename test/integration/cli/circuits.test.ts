@@ -1,8 +1,18 @@
+import { createServer } from "node:net";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { EXIT } from "../../../lib/cli.js";
 import { type CircuitState, CLOSED, circuitKey, circuitView, transitions } from "../../../lib/delivery/circuit.js";
 import { SqliteStore } from "../../../lib/store/sqlite.js";
 import { cliEnv, runCli } from "../../support/cli.js";
+
+/** A loopback port nothing listens on: connecting to it is refused at once. */
+async function refusedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
 
 describe("circuits in the CLI", () => {
   it("webhooks list shows each circuit in a short cell, webhooks show and --json the whole of it", async () => {
@@ -72,5 +82,31 @@ describe("circuits in the CLI", () => {
       openedAt: null,
       cooldownMs: null,
     });
+  });
+
+  it("tasks show lists the task's own webhook URLs with their circuits, opened here by a failed delivery", async () => {
+    const { env, sim } = await cliEnv();
+    const failing = { ...env, RELAY_CIRCUIT_FAILURES: "1" };
+    const url = `http://127.0.0.1:${await refusedPort()}/callback`;
+    const task = sim.addTask("llm-cli", { outcome: "SUCCESSED", runMs: 0, submittedAtMs: Date.now() - 1_000 });
+    await runCli(["tasks", "add", "llm-cli", task.taskId, "--webhook", url], failing);
+    const before = Date.now();
+    expect(JSON.parse((await runCli(["tick"], failing)).out)).toMatchObject({ events: 1, delivered: 0 });
+
+    const shown = await runCli(["tasks", "show", "llm-cli", task.taskId], failing);
+    expect(shown.code).toBe(EXIT.ok);
+    expect(shown.out).toMatch(
+      new RegExp(`\\nWebhook URLs\\nURL +CIRCUIT\\n${url} +open until \\d\\d:\\d\\d:\\d\\dZ \\(1 failure\\)\\n`),
+    );
+    const json = JSON.parse((await runCli(["tasks", "show", "llm-cli", task.taskId, "--json"], failing)).out);
+    expect(json.webhookCircuits).toMatchObject([
+      { url, circuit: { state: "open", consecutiveFailures: 1, cooldownMs: 30_000 } },
+    ]);
+    expect(Date.parse(json.webhookCircuits[0].circuit.openedAt)).toBeGreaterThanOrEqual(before);
+
+    // A task without URLs of its own has no such section.
+    const other = sim.addTask("llm-cli", { outcome: "SUCCESSED", runMs: 0, submittedAtMs: Date.now() - 1_000 });
+    await runCli(["tasks", "add", "llm-cli", other.taskId], failing);
+    expect((await runCli(["tasks", "show", "llm-cli", other.taskId], failing)).out).not.toContain("Webhook URLs");
   });
 });

@@ -219,12 +219,12 @@ Exit codes: 0 ok, 1 failure, 2 usage, 3 configuration, 4 task not found, 5 auth,
     .action(async (url: string, options) => (await relay()).webhooksAdd(io, url, options));
   webhooks
     .command("list")
-    .description("list webhooks, enabled or disabled and why, with their rate limits")
+    .description("list webhooks, enabled or disabled and why, with their circuits and rate limits")
     .option("--json", "print JSON")
     .action(async (options) => (await relay()).webhooksList(io, options));
   webhooks
     .command("show")
-    .description("one webhook as JSON (never its secret)")
+    .description("one webhook and its circuit as JSON (never its secret)")
     .argument("<id>")
     .option("--json", JSON_ALWAYS)
     .action(async (id: string) => (await relay()).webhooksShow(io, id));

@@ -2,7 +2,9 @@
  * What the API (and the CLI's JSON output) shows of each record: ISO times instead of epoch ms,
  * null instead of absent, and never a secret. One place, so every endpoint shows a record alike.
  */
-import type { DeliveryRow, EventRow, Page, TaskRow, WebhookRow } from "../store/store.js";
+import { circuitView, readCircuit } from "../delivery/circuit.js";
+import { taskTargetId } from "../ids.js";
+import type { DeliveryRow, EventRow, Page, Store, TaskRow, WebhookRow } from "../store/store.js";
 
 const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
 
@@ -87,6 +89,24 @@ export function webhookView(w: WebhookRow) {
     failingSince: iso(w.failingSinceMs),
     createdAt: iso(w.createdAtMs),
   };
+}
+
+/** A webhook with its circuit, which is kept apart from the row (a compare-and-set setting): one more read. */
+export async function webhookWithCircuit(store: Pick<Store, "getSetting">, w: WebhookRow) {
+  return { ...webhookView(w), circuit: circuitView(await readCircuit(store, w.id)) };
+}
+
+/**
+ * A task's own callback URLs with their circuits. The circuit is the URL's, not the task's: every
+ * task that names the same URL shares it, as deliveries to it do.
+ */
+export function taskWebhookCircuits(store: Pick<Store, "getSetting">, task: Pick<TaskRow, "webhookUrls">) {
+  return Promise.all(
+    task.webhookUrls.map(async (url) => ({
+      url,
+      circuit: circuitView(await readCircuit(store, taskTargetId(url))),
+    })),
+  );
 }
 
 /** An event with its body parsed: what subscribers received. */

@@ -1,6 +1,6 @@
 /** The relay's CLI commands: one run, tasks, webhooks, deliveries. */
 import { readFile } from "node:fs/promises";
-import { deliveryView, webhookView } from "../api/presenters.js";
+import { deliveryView, taskWebhookCircuits, webhookView, webhookWithCircuit } from "../api/presenters.js";
 import { parseDuration } from "../duration.js";
 import { InputError, NotFoundError } from "../errors.js";
 import type { JsonObject } from "../quanmiao/task.js";
@@ -10,6 +10,7 @@ import { defaultSecrets, rotateDefaultSecret } from "../secrets.js";
 import type { DeliveryRow, DeliveryStatus, TaskRow, WebhookRow } from "../store/store.js";
 import { registerTask } from "../tasks.js";
 import { checkRateLimit, createWebhook, deleteWebhook, rotateWebhookSecret, setWebhookEnabled } from "../webhooks.js";
+import { circuitText } from "./circuit-text.js";
 import { parseImport } from "./import.js";
 import type { CliIo } from "./io.js";
 import { table, when } from "./table.js";
@@ -166,12 +167,23 @@ export async function tasksShow(
     const deliveries: DeliveryRow[] = [];
     for (const e of events)
       deliveries.push(...(await relay.store.listDeliveries({ eventId: e.id, limit: 1_000 })).items);
-    const timing = await taskTiming(relay.store, task, relay.config.poll.detectionTargetMs, relay.tickDeps.clock.now());
-    return { task, timing, events: events.map((e) => ({ ...e, body: JSON.parse(e.body) as unknown })), deliveries };
+    const nowMs = relay.tickDeps.clock.now();
+    const timing = await taskTiming(relay.store, task, relay.config.poll.detectionTargetMs, nowMs);
+    const webhookCircuits = await taskWebhookCircuits(relay.store, task);
+    const shownEvents = events.map((e) => ({ ...e, body: JSON.parse(e.body) as unknown }));
+    return { task, timing, events: shownEvents, deliveries, webhookCircuits, nowMs };
   });
-  if (options.json) return io.out(json(view));
+  const { nowMs, ...shown } = view;
+  if (options.json) return io.out(json(shown));
   io.out(taskRows([view.task]));
   io.out(`\nTiming\n${timingLines(view.timing)}`);
+  if (view.webhookCircuits.length > 0)
+    io.out(
+      `\nWebhook URLs\n${table(
+        ["URL", "CIRCUIT"],
+        view.webhookCircuits.map((w) => [w.url, circuitText(w.circuit, nowMs)]),
+      )}`,
+    );
   io.out(
     `\nEvents\n${table(
       ["ID", "TYPE", "CREATED"],
@@ -261,15 +273,20 @@ export async function webhooksAdd(
 }
 
 export async function webhooksList(io: CliIo, options: { json?: boolean }): Promise<void> {
-  const hooks = await withRelay(io, (relay) => relay.store.listWebhooks());
-  if (options.json) return io.out(json(hooks.map(webhookView)));
+  const { hooks, shown, nowMs } = await withRelay(io, async (relay) => {
+    const hooks = await relay.store.listWebhooks();
+    const shown = await Promise.all(hooks.map((w) => webhookWithCircuit(relay.store, w)));
+    return { hooks, shown, nowMs: relay.tickDeps.clock.now() };
+  });
+  if (options.json) return io.out(json(shown));
   io.out(
     table(
-      ["ID", "URL", "STATE", "EVENTS", "WORKSPACE", "RATE LIMIT"],
-      hooks.map((w) => [
+      ["ID", "URL", "STATE", "CIRCUIT", "EVENTS", "WORKSPACE", "RATE LIMIT"],
+      hooks.map((w, i) => [
         w.id,
         w.url,
         w.enabled ? "enabled" : `disabled: ${w.disabledReason ?? ""}`,
+        shown[i] ? circuitText(shown[i].circuit, nowMs) : "-",
         (w.events ?? ["(terminal)"]).join(","),
         w.workspaceId ?? "*",
         perSecond(w),
@@ -279,9 +296,12 @@ export async function webhooksList(io: CliIo, options: { json?: boolean }): Prom
 }
 
 export async function webhooksShow(io: CliIo, id: string): Promise<void> {
-  const webhook = await withRelay(io, (relay) => relay.store.getWebhook(id));
-  if (!webhook) throw new NotFoundError(`no webhook with id ${id}`);
-  io.out(json(webhookView(webhook)));
+  const shown = await withRelay(io, async (relay) => {
+    const webhook = await relay.store.getWebhook(id);
+    return webhook && (await webhookWithCircuit(relay.store, webhook));
+  });
+  if (!shown) throw new NotFoundError(`no webhook with id ${id}`);
+  io.out(json(shown));
 }
 
 export async function webhooksSetEnabled(io: CliIo, id: string, enabled: boolean): Promise<void> {

@@ -43,6 +43,27 @@ export function consoleApp(): void {
   const when = (iso: unknown) => (typeof iso === "string" ? iso.replace("T", " ").replace(/\.\d+Z$/, "Z") : "-");
   const show = (v: unknown) => (v === null || v === undefined ? "-" : String(v));
 
+  /**
+   * A circuit as a badge: an open one stands out and says when the one probe may go. The browser's
+   * clock decides "probe due"; a few seconds of skew only moves that word.
+   */
+  function circuit(c: Json | null | undefined): HTMLElement {
+    if (!c) return el("span", { text: "-" });
+    const n = c.consecutiveFailures === 1 ? "1 failure" : `${c.consecutiveFailures} failures`;
+    if (c.state === "closed") return el("span", { text: c.consecutiveFailures ? `closed (${n})` : "closed" });
+    if (c.state === "probing") return el("span", { class: "circuit probing", text: `probing (${n})` });
+    const due = Date.parse(c.openUntil) <= Date.now();
+    return el(
+      "span",
+      {},
+      el("span", { class: "circuit open", text: due ? "open, probe due" : `open until ${when(c.openUntil)}` }),
+      el("span", {
+        class: "hint",
+        text: ` ${n}, opened ${when(c.openedAt)}, cool-down ${Math.round((c.cooldownMs ?? 0) / 1000)} s`,
+      }),
+    );
+  }
+
   async function api(method: string, path: string, body?: unknown): Promise<{ status: number; json: Json }> {
     const token = sessionStorage.getItem(TOKEN_KEY) ?? "";
     const res = await fetch(path, {
@@ -113,6 +134,7 @@ export function consoleApp(): void {
       w.events ? (w.events as string[]).join(", ") : "terminal events",
       w.rateLimitPerSecond === null ? "none" : `${w.rateLimitPerSecond}/s`,
       w.enabled ? "enabled" : `disabled: ${show(w.disabledReason)}`,
+      circuit(w.circuit),
       show(w.last24h.lastStatus),
       `${w.last24h.succeeded} ok / ${w.last24h.failed} failed`,
       el(
@@ -138,7 +160,7 @@ export function consoleApp(): void {
     ]);
     main.replaceChildren(
       el("h1", { text: "Subscriptions" }),
-      table(["URL", "Events", "Rate limit", "State", "Last status", "Last 24 h", ""], rows, "subscriptions"),
+      table(["URL", "Events", "Rate limit", "State", "Circuit", "Last status", "Last 24 h", ""], rows, "subscriptions"),
     );
   }
 
@@ -267,6 +289,16 @@ export function consoleApp(): void {
       el("p", { text: `${json.task.state}, ${show(json.task.status)}, ${json.task.pollCount} polls` }),
       el("h2", { text: "Timing" }),
       el("pre", { text: JSON.stringify(timing ?? null, null, 2) }),
+      ...(json.webhookCircuits?.length
+        ? [
+            el("h2", { text: "Webhook URLs" }),
+            table(
+              ["URL", "Circuit"],
+              (json.webhookCircuits as Json[]).map((w) => [w.url, circuit(w.circuit)]),
+              "task webhook urls",
+            ),
+          ]
+        : []),
       el("h2", { text: "Events" }),
       table(
         ["Event", "Created"],

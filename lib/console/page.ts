@@ -34,6 +34,9 @@ button[disabled] { opacity: .5; }
 .hint { color: #59636e; font-size: 12px; }
 dl { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; background: #fff; padding: .8rem; border: 1px solid #d0d7de; }
 dt { font-weight: 600; }
+.circuit { padding: 0 .35rem; border-radius: 3px; white-space: nowrap; }
+.circuit.open { background: #cf222e; color: #fff; font-weight: 600; }
+.circuit.probing { background: #fff8c5; }
 `;
 
 /**

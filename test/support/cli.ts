@@ -1,4 +1,8 @@
+import { join } from "node:path";
+import { onTestFinished } from "vitest";
+import { SIM_CREDENTIAL, startSimulator } from "../../dev/quanmiao-simulator/server.js";
 import { main } from "../../lib/cli.js";
+import { tempDir } from "./relay.js";
 
 /** Runs the CLI in-process with captured output. */
 export async function runCli(
@@ -17,4 +21,19 @@ export async function runCli(
     env,
   });
   return { code, out, err };
+}
+
+/** A simulator and the environment that points the CLI at it, over a new SQLite file. */
+export async function cliEnv() {
+  const sim = await startSimulator({ runMs: 0 });
+  onTestFinished(() => sim.close());
+  const dir = tempDir();
+  const env = {
+    RELAY_STORE: `sqlite:${join(dir, "relay.db")}`,
+    QUANMIAO_ENDPOINT: sim.url,
+    ALIBABA_CLOUD_ACCESS_KEY_ID: SIM_CREDENTIAL.accessKeyId,
+    ALIBABA_CLOUD_ACCESS_KEY_SECRET: SIM_CREDENTIAL.accessKeySecret,
+    RELAY_ALLOW_PRIVATE_TARGETS: "true",
+  };
+  return { sim, env, dir };
 }

@@ -9,7 +9,7 @@ import type { DeliveryRow } from "../../store/store.js";
 import { checkWebhookUrl, registerTask } from "../../tasks.js";
 import type { ApiDeps } from "../deps.js";
 import { HttpError, json } from "../http.js";
-import { deliveryView, eventView, pageView, taskView } from "../presenters.js";
+import { deliveryView, eventView, pageView, taskView, taskWebhookCircuits } from "../presenters.js";
 import { type Route, route } from "../router.js";
 import * as s from "../schemas.js";
 
@@ -114,7 +114,7 @@ export function taskRoutes(deps: ApiDeps): Route[] {
     route({
       method: "GET",
       path: "/v1/tasks/{workspaceId}/{taskId}",
-      summary: "A task: status, poll summary, events, deliveries and its last result",
+      summary: "A task: status, poll summary, events, deliveries, its last result and its own webhook URLs' circuits",
       auth: true,
       responses: { 200: "the task", 404: "not registered" },
       handler: async ({ params }) => {
@@ -129,6 +129,7 @@ export function taskRoutes(deps: ApiDeps): Route[] {
           timing: await taskTiming(store, task, deps.config.poll.detectionTargetMs, deps.clock.now()),
           events,
           deliveries: deliveries.map(deliveryView),
+          webhookCircuits: await taskWebhookCircuits(store, task),
           lastResult: last?.body.data?.task ?? null,
         });
       },

@@ -1,7 +1,6 @@
 /** /v1/webhooks: subscribe, list, change, delete, rotate the secret, and send a test event. */
 import { randomUUID } from "node:crypto";
 import type { z } from "zod";
-import { circuitView, readCircuit } from "../../delivery/circuit.js";
 import { sendSigned } from "../../delivery/signed-send.js";
 import { RefusedTargetError } from "../../errors.js";
 import type { TEST_EVENT_SCHEMA } from "../../event-schemas.js";
@@ -9,7 +8,7 @@ import type { WebhookRow } from "../../store/store.js";
 import { createWebhook, deleteWebhook, patchWebhook, rotateWebhookSecret } from "../../webhooks.js";
 import type { ApiDeps } from "../deps.js";
 import { HttpError, json } from "../http.js";
-import { webhookView } from "../presenters.js";
+import { webhookView, webhookWithCircuit } from "../presenters.js";
 import { type Route, route } from "../router.js";
 import * as s from "../schemas.js";
 
@@ -46,7 +45,7 @@ export function webhookRoutes(deps: ApiDeps): Route[] {
   // The circuit is one setting read per webhook; last24h is asked for, not always given: it reads
   // up to 1,000 deliveries per webhook.
   const view = async (w: WebhookRow, expand: "last24h" | undefined) => {
-    const shown = { ...webhookView(w), circuit: circuitView(await readCircuit(store, w.id)) };
+    const shown = await webhookWithCircuit(store, w);
     return expand === "last24h" ? { ...shown, last24h: await last24h(deps, w.id) } : shown;
   };
   return [

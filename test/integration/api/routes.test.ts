@@ -1,6 +1,7 @@
 import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
 import { circuitKey } from "../../../lib/delivery/circuit.js";
+import { taskTargetId } from "../../../lib/ids.js";
 import { apiHarness, TOKEN } from "../../support/api.js";
 import { eventSchemaErrors } from "../../support/event-schemas.js";
 import { startReceiver } from "../../support/receiver.js";
@@ -130,6 +131,18 @@ describe.each(["node", "fc"] as const)("every route through %s", (via) => {
     expect(shown.json.events.map((e: { type: string }) => e.type)).toEqual(["video_analysis.succeeded"]);
     expect(shown.json.lastResult).toEqual(h.sim.taskData("llm-api", t1.taskId));
     expect(shown.json.deliveries.map((d: { status: string }) => d.status)).toEqual(["delivered"]);
+    expect(shown.json.webhookCircuits).toEqual([]);
+    // A task's own URL: its circuit (the URL's, shared by every task naming it) shows with the task.
+    const own = "http://127.0.0.1:9/own";
+    await h.call(via, {
+      method: "POST",
+      path: "/v1/tasks",
+      body: { workspaceId: "llm-own", taskId: "o1", webhooks: [own] },
+    });
+    await h.relay.store.compareAndSetSetting(circuitKey(taskTargetId(own)), undefined, JSON.stringify(open));
+    expect((await h.call(via, { method: "GET", path: "/v1/tasks/llm-own/o1" })).json.webhookCircuits).toEqual([
+      { url: own, circuit: expect.objectContaining({ state: "open", consecutiveFailures: 5 }) },
+    ]);
     const deliveries = await h.call(via, { method: "GET", path: `/v1/deliveries?status=delivered&webhookId=${id}` });
     expect(deliveries.json.items.length).toBeGreaterThanOrEqual(1);
     const replay = await h.call(via, { method: "POST", path: `/v1/deliveries/${deliveries.json.items[0].id}/replay` });

@@ -1,27 +1,11 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
-import { SIM_CREDENTIAL, startSimulator } from "../../../dev/quanmiao-simulator/server.js";
 import { EXIT } from "../../../lib/cli.js";
 import { recordRunTime, serializeModels } from "../../../lib/runtimes.js";
 import { SqliteStore } from "../../../lib/store/sqlite.js";
-import { runCli } from "../../support/cli.js";
+import { cliEnv, runCli } from "../../support/cli.js";
 import { startReceiver } from "../../support/receiver.js";
-import { tempDir } from "../../support/relay.js";
-
-async function cliEnv() {
-  const sim = await startSimulator({ runMs: 0 });
-  onTestFinished(() => sim.close());
-  const dir = tempDir();
-  const env = {
-    RELAY_STORE: `sqlite:${join(dir, "relay.db")}`,
-    QUANMIAO_ENDPOINT: sim.url,
-    ALIBABA_CLOUD_ACCESS_KEY_ID: SIM_CREDENTIAL.accessKeyId,
-    ALIBABA_CLOUD_ACCESS_KEY_SECRET: SIM_CREDENTIAL.accessKeySecret,
-    RELAY_ALLOW_PRIVATE_TARGETS: "true",
-  };
-  return { sim, env, dir };
-}
 
 describe("relay CLI commands", () => {
   it("tasks add --profile, and tasks show prints what was learned about its run time", async () => {

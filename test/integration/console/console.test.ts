@@ -1,6 +1,8 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { type CircuitState, CLOSED, circuitKey, transitions } from "../../../lib/delivery/circuit.js";
+import { taskTargetId } from "../../../lib/ids.js";
 import { apiHarness, subscribeAndFinishTask, TOKEN } from "../../support/api.js";
 import { launchChromium } from "../../support/browser.js";
 import { tempDir } from "../../support/relay.js";
@@ -72,6 +74,41 @@ describe("the operator console, in headless Chromium", () => {
       .locator(`table[aria-label=subscriptions] tbody tr td:nth-child(${rateColumn + 1})`)
       .allTextContents();
     expect(rates).toEqual(["none", "0.5/s"]);
+
+    // An open circuit stands out, red, with when its probe may go; the 503s left the other closed.
+    const config = { failures: 5, cooldownMs: 60_000, cooldownMaxMs: 600_000 };
+    const openedAtMs = Math.floor(Date.now() / 1000) * 1000;
+    let open: CircuitState = CLOSED;
+    for (let i = 0; i < 5; i++) open = transitions.failed(open, openedAtMs, config);
+    await h.relay.store.compareAndSetSetting(circuitKey(limited.json.id), undefined, JSON.stringify(open));
+    const shown = (ms: number) => new Date(ms).toISOString().replace("T", " ").replace(".000Z", "Z");
+    await page.reload();
+    await hook.waitFor();
+    const circuitColumn = (await page.locator("table[aria-label=subscriptions] thead th").allTextContents()).indexOf(
+      "Circuit",
+    );
+    const circuits = await page
+      .locator(`table[aria-label=subscriptions] tbody tr td:nth-child(${circuitColumn + 1})`)
+      .allTextContents();
+    expect(circuits).toEqual([
+      "closed",
+      `open until ${shown(openedAtMs + 60_000)} 5 failures, opened ${shown(openedAtMs)}, cool-down 60 s`,
+    ]);
+    const badge = page.locator("table[aria-label=subscriptions] .circuit.open");
+    expect(await badge.evaluate((e) => getComputedStyle(e).backgroundColor)).toBe("rgb(207, 34, 46)");
+
+    // A task's own URL shows its circuit on the task's page.
+    const own = "http://127.0.0.1:9/own";
+    await h.call("node", {
+      method: "POST",
+      path: "/v1/tasks",
+      body: { workspaceId: "llm-own", taskId: "o1", webhooks: [own] },
+    });
+    await h.relay.store.compareAndSetSetting(circuitKey(taskTargetId(own)), undefined, JSON.stringify(open));
+    await page.goto(`${h.server.url}/console#/task/llm-own/o1`);
+    const ownRow = page.locator("table[aria-label='task webhook urls'] tbody tr");
+    await ownRow.waitFor();
+    expect(await ownRow.textContent()).toContain(`${own}open until ${shown(openedAtMs + 60_000)}`);
 
     await page.goto(`${h.server.url}/console#/deliveries`);
     await page.waitForSelector("table[aria-label=deliveries] tbody tr");

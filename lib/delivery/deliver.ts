@@ -119,7 +119,8 @@ const isTaskTarget = (webhookId: string) => webhookId.startsWith("task:");
 
 /**
  * The longest one attempt can take: the timeout, and after fast connection failures up to two
- * quick retries (signed-send.ts) with their pauses. A probe holds its circuit this long.
+ * quick retries (signed-send.ts) with their pauses, and under a rate limit their waits for a slot
+ * (RETRY_SLOT_WAIT_MS each). A probe holds its circuit this long.
  */
 export const probeWindowMs = (config: Pick<DeliveryConfig, "timeoutMs">) => config.timeoutMs + 3_000;
 
@@ -136,6 +137,19 @@ function describeFailure(result: AttemptResult): string {
  * (the circuit's failures); undefined when no request was made or it failed otherwise.
  */
 export type Reached = "answered" | "unreachable" | undefined;
+
+/** The longest a quick retry waits for its rate-limit slot; one later leaves the retry to the schedule. */
+export const RETRY_SLOT_WAIT_MS = 400;
+
+/** A slot for a quick retry to a rate-limited endpoint, waited for; false when none is free soon enough. */
+async function retrySlot(run: DeliveryRun, endpoint: string, perSecond: number): Promise<boolean> {
+  const { clock, sleep } = run.deps;
+  const r = await run.rates.reserve(endpoint, perSecond, clock.now() + RETRY_SLOT_WAIT_MS);
+  if (!("atMs" in r)) return false;
+  const waitMs = r.atMs - clock.now();
+  if (waitMs > 0) await sleep(waitMs);
+  return true;
+}
 
 export async function attemptDelivery(
   row: DeliveryRow,
@@ -205,6 +219,7 @@ async function attempt(row: DeliveryRow, run: DeliveryRun, seen: Seen, probe: bo
     custom = webhook.headers;
   }
 
+  const rate = webhook?.rateLimitPerSecond;
   let result: AttemptResult;
   try {
     result = await sendSigned(
@@ -216,6 +231,7 @@ async function attempt(row: DeliveryRow, run: DeliveryRun, seen: Seen, probe: bo
         allowPrivateTargets: config.allowPrivateTargets,
         resolve: deps.resolve,
         quickRetries: deps.quickRetries,
+        beforeRetry: rate ? () => retrySlot(run, row.webhookId, rate) : undefined,
       },
     );
   } catch (error) {

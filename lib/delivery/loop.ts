@@ -77,8 +77,14 @@ export class DeliveryPass {
   private drained: boolean;
   private claimError: unknown;
   private readonly batch: string[] | undefined;
-  /** Reserved rate-limit slots of rows put back to wait for them. */
+  /**
+   * Per rate-limited endpoint, the one slot this pass reserved ahead and has not used yet: whichever
+   * of the endpoint's rows is taken first once it is due uses it. One at most, and reservations made
+   * one at a time per endpoint (`rateTurns`): rows put back with slots of their own would all be
+   * taken together once the endpoint's pause (the latest of them) ended, a burst.
+   */
   private readonly reserved = new Map<string, number>();
+  private readonly rateTurns = new Map<string, Promise<unknown>>();
   private wakeAtMs: number | undefined;
   private ended = false;
   private finish: () => void = () => {};
@@ -262,22 +268,7 @@ export class DeliveryPass {
     // The rate limit first: a slot taken for a row the circuit then defers is lost capacity, while a
     // probe taken for a row that must then wait for its slot would hold the circuit shut.
     const limit = await this.delivery.rateLimitOf(row);
-    if (limit !== undefined) {
-      const nowMs = this.delivery.deps.clock.now();
-      const slot = this.reserved.get(row.id);
-      if (slot === undefined) {
-        const r = await this.delivery.rates.reserve(key, limit, nowMs + RATE_RESERVE_AHEAD_MS);
-        const startAtMs = "atMs" in r ? r.atMs : r.notBeforeMs;
-        if (startAtMs > this.delivery.deps.clock.now()) {
-          if ("atMs" in r) this.reserved.set(row.id, r.atMs);
-          this.queues.pause(key, startAtMs);
-          return "put-back";
-        }
-      } else if (slot > nowMs) {
-        this.queues.pause(key, slot);
-        return "put-back";
-      } else this.reserved.delete(row.id);
-    }
+    if (limit !== undefined && !(await this.rateTurn(key, () => this.takeSlot(key, limit)))) return "put-back";
     const gate = await this.delivery.circuits.gate(key);
     if (!gate.go) {
       await this.defer([row, ...this.queues.drainEndpoint(key)], gate.untilMs);
@@ -287,11 +278,47 @@ export class DeliveryPass {
     return gate.probe ? "probe" : "go";
   }
 
+  /** Runs `take` after the endpoint's previous reservation in this pass has settled. */
+  private rateTurn<T>(key: string, take: () => Promise<T>): Promise<T> {
+    const turn = (this.rateTurns.get(key) ?? Promise.resolve()).then(take, take);
+    const settled = turn.catch(() => {});
+    this.rateTurns.set(key, settled);
+    void settled.then(() => {
+      if (this.rateTurns.get(key) === settled) this.rateTurns.delete(key);
+    });
+    return turn;
+  }
+
+  /** Whether a request to `key` may start now on a slot of its own; if not, the endpoint is paused until its slot. */
+  private async takeSlot(key: string, perSecond: number): Promise<boolean> {
+    const { clock } = this.delivery.deps;
+    let held = this.reserved.get(key);
+    // A slot used late comes closer to the next one, which may be another run's: one a whole interval
+    // late (its rows were deferred, or waited for a worker) is dropped for a fresh one.
+    if (held !== undefined && held + 1000 / perSecond <= clock.now()) {
+      this.reserved.delete(key);
+      held = undefined;
+    }
+    if (held === undefined) {
+      const r = await this.delivery.rates.reserve(key, perSecond, clock.now() + RATE_RESERVE_AHEAD_MS);
+      const startAtMs = "atMs" in r ? r.atMs : r.notBeforeMs;
+      if (startAtMs <= clock.now()) return true;
+      if ("atMs" in r) this.reserved.set(key, r.atMs);
+      this.queues.pause(key, startAtMs);
+      return false;
+    }
+    if (held > clock.now()) {
+      this.queues.pause(key, held);
+      return false;
+    }
+    this.reserved.delete(key);
+    return true;
+  }
+
   /** Gives rows back without an attempt, due at `untilMs` (their attempt count unchanged). */
   private async defer(rows: readonly DeliveryRow[], untilMs: number): Promise<void> {
     const { store, owner, metrics } = this.delivery.deps;
     let deferred = 0;
-    for (const row of rows) this.reserved.delete(row.id);
     await Promise.all(
       rows.map(async (row) => {
         if (await store.releaseDelivery(row, owner, untilMs)) deferred++;

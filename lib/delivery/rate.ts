@@ -5,8 +5,10 @@
  * interval on, by compare-and-set. So requests to one endpoint start at least `1000 / rate` ms
  * apart on the relay's clocks, whichever process sends them.
  *
- * How closely it holds: exactly within one clock; across hosts, off by their clock skew. A slot
- * taken by a run that then ends without sending is lost capacity, never an extra request.
+ * How closely it holds: the slot is when a request may start, and it leaves somewhat after (timers,
+ * store reads, connecting), so two requests can be closer by how much later the first left after
+ * its slot than the second; across hosts, also by their clock skew. A slot taken by a run that then
+ * ends without sending is lost capacity, never an extra request.
  */
 import type { Clock } from "../clock.js";
 import type { Store } from "../store/store.js";

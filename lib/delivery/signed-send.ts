@@ -40,6 +40,11 @@ export interface SignedSendDeps {
   readonly resolve?: Resolver | undefined;
   /** Quick retries of connection errors (p-retry); 0 turns them off. */
   readonly quickRetries?: number | undefined;
+  /**
+   * Called before each quick retry; false: no more of them. A connection cut after the request was
+   * read reached the endpoint, so under a rate limit a retry needs a slot of its own (deliver.ts).
+   */
+  readonly beforeRetry?: (() => Promise<boolean>) | undefined;
 }
 
 /**
@@ -81,11 +86,14 @@ export async function sendSigned(message: SignedMessage, deps: SignedSendDeps): 
     let spentMs = first.durationMs;
     const again = (r: AttemptResult) => r.connectionError && spentMs < QUICK_RETRY_WITHIN_MS;
     if (!again(first) || retries === 0) return first;
+    let last = first;
     return await pRetry(
       async (attempt) => {
         let r = first;
         if (attempt > 1) {
+          if (deps.beforeRetry && !(await deps.beforeRetry())) return last;
           r = await sendOnce();
+          last = r;
           spentMs += r.durationMs;
         }
         if (again(r)) throw Object.assign(new Error(r.error), { result: r });

@@ -13,7 +13,7 @@ import { systemClock } from "../../lib/clock.js";
 import { loadConfig } from "../../lib/config.js";
 import { SqliteStore } from "../../lib/store/sqlite.js";
 import { registerTask } from "../../lib/tasks.js";
-import { createWebhook } from "../../lib/webhooks.js";
+import { type CreateWebhookRequest, createWebhook } from "../../lib/webhooks.js";
 import { startReceiver } from "./receiver.js";
 import { tempDir } from "./relay.js";
 
@@ -21,16 +21,24 @@ const CLI = fileURLToPath(new URL("../../bin/quanmiao-relay.js", import.meta.url
 const WS = "llm-proc";
 
 /**
- * A store with `tasks` tasks and two subscribers, and the env for `quanmiao-relay tick`. The tasks
- * are finished, or with `runningMs` still running for that long (in real time), and the runs then
- * linger (RELAY_LINGER) to notice their ends.
+ * A store with `tasks` tasks and two subscribers (or `subscribers`, each registered with those
+ * options), and the env for `quanmiao-relay tick`. The tasks are finished, or with `runningMs`
+ * still running for that long (in real time), and the runs then linger (RELAY_LINGER) to notice
+ * their ends. Receivers stamp arrivals with the wall clock, to the microsecond.
  */
-export async function scenario(tasks: number, workspaces = 1, options: { runningMs?: readonly number[] } = {}) {
+export async function scenario(
+  tasks: number,
+  workspaces = 1,
+  options: { runningMs?: readonly number[]; subscribers?: readonly Partial<CreateWebhookRequest>[] } = {},
+) {
   const sim = await startSimulator({ defaultConcurrency: 10, runMs: 0 });
   onTestFinished(() => sim.close());
+  const subscribers = options.subscribers ?? [{}, {}];
   const secrets: string[] = [];
   const rx = await Promise.all(
-    [0, 1].map((i) => startReceiver({ secret: () => secrets[i] ?? [], now: () => Date.now() })),
+    subscribers.map((_, i) =>
+      startReceiver({ secret: () => secrets[i] ?? [], now: () => performance.timeOrigin + performance.now() }),
+    ),
   );
   const path = join(tempDir(), "relay.db");
   const env = {
@@ -48,7 +56,8 @@ export async function scenario(tasks: number, workspaces = 1, options: { running
   const store = new SqliteStore(path);
   onTestFinished(() => store.close());
   const deps = { store, clock: systemClock, poll: config.poll, allowPrivateTargets: true };
-  for (const r of rx) secrets.push((await createWebhook(deps, { url: r.url })).secret);
+  for (const [i, r] of rx.entries())
+    secrets.push((await createWebhook(deps, { ...subscribers[i], url: r.url })).secret);
   const ids: Array<{ ws: string; taskId: string }> = [];
   for (let i = 0; i < tasks; i++) {
     const ws = workspaces === 1 ? WS : `${WS}-${i % workspaces}`;
@@ -85,7 +94,7 @@ export async function checkEverythingDelivered(s: Awaited<ReturnType<typeof scen
     expect(new Set(events.map((e) => e.type)).size).toBe(events.length);
   }
   const deliveries = (await s.store.listDeliveries({ limit: 10_000 })).items;
-  expect(deliveries).toHaveLength(s.ids.length * 2);
+  expect(deliveries).toHaveLength(s.ids.length * s.rx.length);
   expect(deliveries.every((d) => d.status === "delivered")).toBe(true);
   const received = new Set(s.rx.flatMap((r) => r.received.map((q) => String(q.headers["webhook-id"]))));
   for (const r of s.rx) expect(r.received.every((q) => q.verified !== undefined)).toBe(true);

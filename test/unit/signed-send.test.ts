@@ -36,9 +36,15 @@ function scripted(answers: AttemptResult[]) {
   return { sender, calls };
 }
 
-async function send(sender: WebhookSender, quickRetries?: number) {
+async function send(sender: WebhookSender, quickRetries?: number, beforeRetry?: () => Promise<boolean>) {
   const message = { url: "http://127.0.0.1:9/hook", msgId: "msg_1", body: "{}", secrets: [{ secret: newSecret() }] };
-  const pending = sendSigned(message, { clock: systemClock, sender, allowPrivateTargets: true, quickRetries });
+  const pending = sendSigned(message, {
+    clock: systemClock,
+    sender,
+    allowPrivateTargets: true,
+    quickRetries,
+    beforeRetry,
+  });
   await vi.runAllTimersAsync();
   return pending;
 }
@@ -81,6 +87,23 @@ describe("sendSigned quick retries", () => {
     const second = scripted([halfCut, halfCut, OK]);
     expect(await send(second.sender, 2)).toEqual(halfCut);
     expect(second.calls).toHaveLength(2);
+  });
+
+  it("asks before each retry (a rate limit's slot): a retry it refuses is not made", async () => {
+    vi.useFakeTimers();
+    const asked: number[] = [];
+    const started = Date.now();
+    const slot = async () => {
+      asked.push(Date.now() - started);
+      // A slot 50 ms on, waited for, the first time; none after that.
+      if (asked.length > 1) return false;
+      await new Promise((r) => setTimeout(r, 50));
+      return true;
+    };
+    const { sender, calls } = scripted([CUT, CUT, OK]);
+    expect(await send(sender, 2, slot)).toEqual(CUT);
+    expect(asked).toEqual([100, 350]);
+    expect(calls.map((c) => c.atMs - started)).toEqual([0, 150]);
   });
 
   it("makes one try with quick retries off", async () => {

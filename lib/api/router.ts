@@ -93,9 +93,12 @@ function issues(error: z.ZodError, prefix: string): ErrorDetail[] {
 
 const digest = (s: string) => createHash("sha256").update(s).digest();
 
-/** Compares against every token in constant time (digests, so lengths never leak). */
+/**
+ * Compares against every token in constant time (digests, so lengths never leak). The scheme is
+ * case-insensitive (RFC 7235), the token is not.
+ */
 function tokenMatches(header: string | undefined, tokens: readonly Buffer[]): boolean {
-  const m = /^Bearer ([^\s]+)$/.exec(header ?? "");
+  const m = /^Bearer ([^\s]+)$/i.exec(header ?? "");
   if (!m) return false;
   const given = digest(m[1] as string);
   let ok = false;

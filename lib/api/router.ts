@@ -1,7 +1,7 @@
 /**
- * A small router: match the path against the route table, check the bearer token, the content type
- * and size, validate body and query with the route's zod schemas, run the handler, and turn every
- * failure into a JSON error. Nothing a client sends can produce a 5xx from here; handlers report
+ * A small router: match the path against the route table, check the bearer token, the content type,
+ * size and encoding, validate body and query with the route's zod schemas, run the handler, and turn
+ * every failure into a JSON error. Nothing a client sends can produce a 5xx from here; handlers report
  * their own upstream failures explicitly.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
@@ -17,6 +17,7 @@ import {
   json,
   MAX_BODY_BYTES,
 } from "./http.js";
+import { hasLoneSurrogate, parseJsonBody } from "./request-guards.js";
 
 /** The names in a path template: `/v1/tasks/{workspaceId}/{taskId}` → "workspaceId" | "taskId". */
 export type PathParams<P extends string> = P extends `${string}{${infer Name}}${infer Rest}`
@@ -64,7 +65,12 @@ function segments(path: string): string[] | undefined {
     return path
       .split("/")
       .filter((s, i) => i > 0 || s !== "")
-      .map((s) => decodeURIComponent(s));
+      .map((s) => {
+        const decoded = decodeURIComponent(s);
+        // decodeURIComponent refuses escapes that are not UTF-8, but not a lone surrogate in an FC rawPath.
+        if (hasLoneSurrogate(decoded)) throw new URIError("lone surrogate");
+        return decoded;
+      });
   } catch {
     return undefined;
   }
@@ -141,11 +147,7 @@ export function createRouter(routes: readonly Route[], options: RouterOptions): 
       const type = (req.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase();
       if (type !== "application/json")
         throw new HttpError(415, "unsupported_media_type", "send the body as application/json");
-      try {
-        body = JSON.parse(req.body.toString("utf8"));
-      } catch {
-        throw new HttpError(400, "invalid_json", "the body is not valid JSON");
-      }
+      body = parseJsonBody(req.body);
       const parsed = route.body.safeParse(body);
       if (!parsed.success)
         throw new HttpError(400, "invalid_request", "the body does not match the schema", issues(parsed.error, "body"));

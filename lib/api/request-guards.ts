@@ -1,0 +1,57 @@
+/**
+ * Refusals for requests the API must not take as they are: text that is not UTF-8, which decoders
+ * would otherwise turn into U+FFFD, so that the relay stored an id other than the one sent.
+ */
+import { isUtf8 } from "node:buffer";
+import { HttpError } from "./http.js";
+
+export const invalidUtf8 = (what: string) => new HttpError(400, "invalid_utf8", `${what} is not valid UTF-8`);
+
+/** A lone surrogate (a JSON `\ud800` escape, an FC event string) has no UTF-8 form either. */
+export const hasLoneSurrogate = (s: string) => /\p{Cs}/u.test(s);
+
+/** The body as JSON, refusing what UTF-8 decoding or a lone `\uD8xx` escape would silently alter. */
+export function parseJsonBody(body: Buffer): unknown {
+  if (!isUtf8(body)) throw invalidUtf8("the body");
+  let lone = false;
+  let value: unknown;
+  try {
+    value = JSON.parse(body.toString("utf8"), (key, v: unknown) => {
+      if (hasLoneSurrogate(key) || (typeof v === "string" && hasLoneSurrogate(v))) lone = true;
+      return v;
+    });
+  } catch {
+    throw new HttpError(400, "invalid_json", "the body is not valid JSON");
+  }
+  if (lone)
+    throw new HttpError(
+      400,
+      "invalid_utf8",
+      "the body has a lone surrogate escape (\\uD800 to \\uDFFF): UTF-8 cannot carry it",
+    );
+  return value;
+}
+
+/** The bytes a percent-encoded ASCII string stands for; a `%` not followed by two hex digits is itself. */
+function percentDecoded(text: string): Buffer {
+  const bytes = Buffer.alloc(text.length);
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const hex = text[i] === "%" ? text.slice(i + 1, i + 3) : "";
+    if (/^[0-9a-f]{2}$/i.test(hex)) {
+      bytes[n++] = Number.parseInt(hex, 16);
+      i += 2;
+    } else bytes[n++] = text.charCodeAt(i);
+  }
+  return bytes.subarray(0, n);
+}
+
+/**
+ * A raw query string as URLSearchParams, refusing one whose percent-escapes are not UTF-8
+ * (URLSearchParams would put U+FFFD in their place). Node's parser has already refused raw
+ * non-ASCII bytes in the request target.
+ */
+export function parseQuery(search: string): URLSearchParams {
+  if (/[^\x20-\x7e]/.test(search) || !isUtf8(percentDecoded(search))) throw invalidUtf8("the query string");
+  return new URLSearchParams(search);
+}

@@ -11,7 +11,7 @@ interface FcHttpEvent {
   queryParameters?: unknown;
   body?: unknown;
   isBase64Encoded?: unknown;
-  requestContext?: { http?: { method?: unknown } };
+  requestContext?: { domainName?: unknown; http?: { method?: unknown } };
 }
 
 export interface FcHttpResponse {
@@ -39,6 +39,9 @@ export function fromFcEvent(event: unknown): ApiRequest | ApiResponse {
   if (e.headers && typeof e.headers === "object") {
     for (const [k, v] of Object.entries(e.headers)) if (typeof v === "string") headers[k.toLowerCase()] = v;
   }
+  // The trigger's domain stands in for a Host header the event may lack, for the Host and Origin checks.
+  const domain = e.requestContext?.domainName;
+  if (headers.host === undefined && typeof domain === "string") headers.host = domain;
   // The event's strings are already decoded: a lone surrogate in one has no UTF-8 form, and
   // URLSearchParams and Buffer.from would silently turn it into U+FFFD.
   const query = new URLSearchParams();

@@ -1,9 +1,44 @@
 /**
- * Refusals for requests the API must not take as they are: text that is not UTF-8, which decoders
- * would otherwise turn into U+FFFD, so that the relay stored an id other than the one sent.
+ * Refusals for requests the API must not take as they are: a Host the server should not answer to
+ * (DNS rebinding of a token-less loopback API), and text that is not UTF-8, which decoders would
+ * otherwise turn into U+FFFD, so that the relay stored an id other than the one sent.
  */
 import { isUtf8 } from "node:buffer";
-import { HttpError } from "./http.js";
+import { type ApiRequest, HttpError } from "./http.js";
+
+/** The name in a Host header, lower-case, without the port (IPv6 keeps its brackets); undefined when malformed. */
+export function hostName(header: string | undefined): string | undefined {
+  const m = /^(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(?::\d{1,5})?$/i.exec(header?.trim() ?? "");
+  return m ? (m[1] as string).toLowerCase() : undefined;
+}
+
+/** Names no public DNS answer can point at: a rebinding page never gets one of these as its Host. */
+export function isLoopbackName(host: string): boolean {
+  if (host === "localhost" || host.endsWith(".localhost") || host === "[::1]") return true;
+  const m = /^127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(host);
+  return m?.slice(1).every((octet) => Number(octet) <= 255) ?? false;
+}
+
+export interface HostPolicy {
+  /** Without a token nothing but the Host stands between a rebinding page and the API. */
+  readonly loopbackOnly: boolean;
+  /** RELAY_API_ALLOWED_HOSTS: names as hostName gives them. */
+  readonly allowed: readonly string[] | undefined;
+}
+
+export function checkHost(req: ApiRequest, policy: HostPolicy): void {
+  if (!policy.loopbackOnly && !policy.allowed) return;
+  const host = hostName(req.headers.host);
+  if (host !== undefined && (!policy.loopbackOnly || isLoopbackName(host)) && (policy.allowed?.includes(host) ?? true))
+    return;
+  throw new HttpError(
+    421,
+    "misdirected_request",
+    policy.loopbackOnly
+      ? "without RELAY_API_TOKEN the API answers only to a loopback Host (localhost, *.localhost, 127.x.x.x, [::1])"
+      : "the Host is not one of RELAY_API_ALLOWED_HOSTS",
+  );
+}
 
 export const invalidUtf8 = (what: string) => new HttpError(400, "invalid_utf8", `${what} is not valid UTF-8`);
 

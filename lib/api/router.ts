@@ -1,8 +1,8 @@
 /**
- * A small router: match the path against the route table, check the bearer token, the content type,
- * size and encoding, validate body and query with the route's zod schemas, run the handler, and turn
- * every failure into a JSON error. Nothing a client sends can produce a 5xx from here; handlers report
- * their own upstream failures explicitly.
+ * A small router: refuse a foreign Host (request-guards.ts), match the path against the route
+ * table, check the bearer token, the content type, size and encoding, validate body and query with
+ * the route's zod schemas, run the handler, and turn every failure into a JSON error. Nothing a
+ * client sends can produce a 5xx from here; handlers report their own upstream failures explicitly.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { z } from "zod";
@@ -17,7 +17,7 @@ import {
   json,
   MAX_BODY_BYTES,
 } from "./http.js";
-import { hasLoneSurrogate, parseJsonBody } from "./request-guards.js";
+import { checkHost, hasLoneSurrogate, parseJsonBody } from "./request-guards.js";
 
 /** The names in a path template: `/v1/tasks/{workspaceId}/{taskId}` → "workspaceId" | "taskId". */
 export type PathParams<P extends string> = P extends `${string}{${infer Name}}${infer Rest}`
@@ -115,6 +115,8 @@ function tokenMatches(header: string | undefined, tokens: readonly Buffer[]): bo
 export interface RouterOptions {
   /** Accepted bearer tokens; undefined turns auth off (loopback only, by the caller's choice). */
   readonly tokens: readonly string[] | undefined;
+  /** RELAY_API_ALLOWED_HOSTS: when set, the only Host names answered. */
+  readonly allowedHosts?: readonly string[] | undefined;
   readonly log?: ((entry: Record<string, unknown>) => void) | undefined;
 }
 
@@ -122,8 +124,11 @@ export type Handle = (req: ApiRequest) => Promise<ApiResponse>;
 
 export function createRouter(routes: readonly Route[], options: RouterOptions): Handle {
   const tokens = options.tokens?.map(digest);
+  const hostPolicy = { loopbackOnly: tokens === undefined, allowed: options.allowedHosts };
 
   async function dispatch(req: ApiRequest): Promise<ApiResponse> {
+    // Before routing, so that the page, /healthz and every error answer are refused too.
+    checkHost(req, hostPolicy);
     const parts = segments(req.path);
     if (!parts) throw new HttpError(400, "invalid_path", "the path is not valid percent-encoding");
     const candidates = routes.map((r) => ({ route: r, params: match(r, parts) })).filter((c) => c.params !== undefined);

@@ -1,10 +1,10 @@
 /**
- * Text that is not UTF-8, refused rather than stored altered; and the bearer scheme read
- * case-insensitively without anything else loosening.
+ * What a browser can be made to send, refused: a foreign Host (DNS rebinding), text that is not
+ * UTF-8; and the bearer scheme read case-insensitively without anything else loosening.
  */
 import { describe, expect, it } from "vitest";
 import { fromFcEvent } from "../../../lib/api/fc.js";
-import { apiHarness, TOKEN } from "../../support/api.js";
+import { apiHarness, rawCall as raw, TOKEN } from "../../support/api.js";
 
 const PROTECTED: Array<[string, string]> = [
   ["GET", "/metrics"],
@@ -131,5 +131,80 @@ describe("query strings and paths that are not UTF-8", () => {
     const answer = await h.call("fc", { method: "GET", path: "/v1/webhooks/wh_\ud800" });
     expect(answer.status).toBe(400);
     expect(answer.json.error.code).toBe("invalid_path");
+  });
+});
+
+describe("the Host, without a token (DNS rebinding)", () => {
+  it("421 for any Host that is not a loopback name or literal, on every route; loopback names on any port pass", async () => {
+    const h = await apiHarness({ RELAY_API_TOKEN: "" });
+    const port = new URL(h.server.url).port;
+    const paths = ["/v1/webhooks", "/", "/console", "/healthz", "/v1/healthz", "/metrics", "/v1/openapi.json", "/nope"];
+    const foreign = [
+      "rebind.example",
+      `rebind.example:${port}`,
+      "127.0.0.1.rebind.example",
+      "localhost.rebind.example",
+      "localhost.",
+      "10.0.0.1",
+      "128.0.0.1",
+      "127.0.0.256",
+      "[::2]",
+      "[::ffff:7f00:1]",
+      "user@localhost",
+    ];
+    for (const path of paths) {
+      for (const host of foreign) {
+        const answer = await raw(h.server.url, { path, headers: { host } });
+        expect(answer.status, `${path} Host: ${host}`).toBe(421);
+        expect(answer.json.error).toMatchObject({ code: "misdirected_request" });
+        expect(answer.json.error?.message).toContain("RELAY_API_TOKEN");
+      }
+    }
+    // A rebound page's write, the attack the report describes, does nothing.
+    const write = await raw(h.server.url, {
+      method: "POST",
+      path: "/v1/webhooks",
+      headers: { host: `rebind.example:${port}`, "content-type": "application/json" },
+      body: JSON.stringify({ url: "http://127.0.0.1:9/hook" }),
+    });
+    expect(write.status).toBe(421);
+    expect((await raw(h.server.url, { path: "/v1/webhooks" })).json.items).toEqual([]);
+    for (const host of [
+      "localhost",
+      `localhost:${port}`,
+      "LOCALHOST:1",
+      "relay.localhost:8787",
+      "127.0.0.1",
+      "127.255.0.9:80",
+      "[::1]",
+      `[::1]:${port}`,
+    ]) {
+      expect((await raw(h.server.url, { path: "/v1/webhooks", headers: { host } })).status, host).toBe(200);
+    }
+  });
+
+  it("with a token, any Host by default; RELAY_API_ALLOWED_HOSTS narrows it, on node and fc", async () => {
+    const open = await apiHarness();
+    expect((await raw(open.server.url, { path: "/v1/healthz", headers: { host: "relay.example.com" } })).status).toBe(
+      200,
+    );
+
+    const h = await apiHarness({ RELAY_API_ALLOWED_HOSTS: "Relay.Example.com, localhost" });
+    const auth = { authorization: `Bearer ${TOKEN}` };
+    for (const [host, status] of [
+      ["relay.example.com", 200],
+      ["RELAY.example.com:443", 200],
+      ["localhost:8787", 200],
+      ["127.0.0.1", 421],
+      ["other.example.com", 421],
+      ["relay.example.com.evil.example", 421],
+    ] as const) {
+      expect((await raw(h.server.url, { path: "/v1/webhooks", headers: { ...auth, host } })).status, host).toBe(status);
+      expect((await raw(h.server.url, { path: "/healthz", headers: { host } })).status, host).toBe(status);
+      const viaFc = await h.call("fc", { method: "GET", path: "/v1/webhooks", headers: { Host: host } });
+      expect(viaFc.status, `fc ${host}`).toBe(status);
+    }
+    const refused = await h.call("fc", { method: "GET", path: "/console", headers: { host: "evil.example" } });
+    expect(refused.json.error.message).toContain("RELAY_API_ALLOWED_HOSTS");
   });
 });

@@ -1,10 +1,17 @@
 /**
- * Refusals for requests the API must not take as they are: a Host the server should not answer to
- * (DNS rebinding of a token-less loopback API), and text that is not UTF-8, which decoders would
+ * Refusals for requests a browser can be made to send: a Host the server should not answer to
+ * (DNS rebinding of a token-less loopback API), a state-changing request from another site (a form
+ * or `no-cors` fetch needs no preflight), and text that is not UTF-8, which decoders would
  * otherwise turn into U+FFFD, so that the relay stored an id other than the one sent.
  */
 import { isUtf8 } from "node:buffer";
 import { type ApiRequest, HttpError } from "./http.js";
+
+const STATE_CHANGING = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+
+export function isStateChanging(method: string): boolean {
+  return STATE_CHANGING.has(method.toUpperCase());
+}
 
 /** The name in a Host header, lower-case, without the port (IPv6 keeps its brackets); undefined when malformed. */
 export function hostName(header: string | undefined): string | undefined {
@@ -38,6 +45,49 @@ export function checkHost(req: ApiRequest, policy: HostPolicy): void {
       ? "without RELAY_API_TOKEN the API answers only to a loopback Host (localhost, *.localhost, 127.x.x.x, [::1])"
       : "the Host is not one of RELAY_API_ALLOWED_HOSTS",
   );
+}
+
+/**
+ * The scheme is left out: behind a TLS-terminating proxy the relay cannot know it, and no other
+ * site can share the Host's name and port anyway.
+ */
+function isOwnOrigin(origin: string, hostHeader: string | undefined): boolean {
+  if (hostName(hostHeader) === undefined) return false;
+  try {
+    const o = new URL(origin);
+    if (o.protocol !== "http:" && o.protocol !== "https:") return false;
+    return o.host === new URL(`${o.protocol}//${(hostHeader as string).trim()}`).host;
+  } catch {
+    return false; // "null" (sandboxed frames, file: pages) and anything unreadable
+  }
+}
+
+/** A bearer token already keeps other sites out; this is what keeps them out without one. */
+export function checkSameOrigin(req: ApiRequest): void {
+  if (!isStateChanging(req.method)) return;
+  const site = req.headers["sec-fetch-site"]?.trim().toLowerCase();
+  const origin = req.headers.origin;
+  if (site === "cross-site" || (origin !== undefined && !isOwnOrigin(origin, req.headers.host)))
+    throw new HttpError(
+      403,
+      "cross_origin_refused",
+      "a state-changing request from another site is refused: call the API from its own origin or outside a browser",
+    );
+}
+
+/** The media type without parameters, lower-case; undefined when the header is absent or blank. */
+export function mediaType(req: ApiRequest): string | undefined {
+  return req.headers["content-type"]?.split(";")[0]?.trim().toLowerCase() || undefined;
+}
+
+/**
+ * A route without a body still refuses the form types: they are what another site can send
+ * without a preflight, so only JSON or nothing at all is taken.
+ */
+export function checkNoFormBody(req: ApiRequest): void {
+  const type = mediaType(req);
+  if (type === undefined ? req.body.length > 0 : type !== "application/json")
+    throw new HttpError(415, "unsupported_media_type", "this endpoint takes no body: send none, or application/json");
 }
 
 export const invalidUtf8 = (what: string) => new HttpError(400, "invalid_utf8", `${what} is not valid UTF-8`);

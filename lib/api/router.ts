@@ -1,8 +1,9 @@
 /**
- * A small router: refuse a foreign Host (request-guards.ts), match the path against the route
- * table, check the bearer token, the content type, size and encoding, validate body and query with
- * the route's zod schemas, run the handler, and turn every failure into a JSON error. Nothing a
- * client sends can produce a 5xx from here; handlers report their own upstream failures explicitly.
+ * A small router: refuse a foreign Host or a cross-site write (request-guards.ts), match the path
+ * against the route table, check the bearer token, the content type, size and encoding, validate
+ * body and query with the route's zod schemas, run the handler, and turn every failure into a JSON
+ * error. Nothing a client sends can produce a 5xx from here; handlers report their own upstream
+ * failures explicitly.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { z } from "zod";
@@ -17,7 +18,15 @@ import {
   json,
   MAX_BODY_BYTES,
 } from "./http.js";
-import { checkHost, hasLoneSurrogate, parseJsonBody } from "./request-guards.js";
+import {
+  checkHost,
+  checkNoFormBody,
+  checkSameOrigin,
+  hasLoneSurrogate,
+  isStateChanging,
+  mediaType,
+  parseJsonBody,
+} from "./request-guards.js";
 
 /** The names in a path template: `/v1/tasks/{workspaceId}/{taskId}` → "workspaceId" | "taskId". */
 export type PathParams<P extends string> = P extends `${string}{${infer Name}}${infer Rest}`
@@ -129,6 +138,7 @@ export function createRouter(routes: readonly Route[], options: RouterOptions): 
   async function dispatch(req: ApiRequest): Promise<ApiResponse> {
     // Before routing, so that the page, /healthz and every error answer are refused too.
     checkHost(req, hostPolicy);
+    checkSameOrigin(req);
     const parts = segments(req.path);
     if (!parts) throw new HttpError(400, "invalid_path", "the path is not valid percent-encoding");
     const candidates = routes.map((r) => ({ route: r, params: match(r, parts) })).filter((c) => c.params !== undefined);
@@ -148,9 +158,9 @@ export function createRouter(routes: readonly Route[], options: RouterOptions): 
       throw new HttpError(413, "payload_too_large", `the body is over ${MAX_BODY_BYTES} bytes`);
 
     let body: unknown;
+    if (!route.body && isStateChanging(req.method)) checkNoFormBody(req);
     if (route.body) {
-      const type = (req.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase();
-      if (type !== "application/json")
+      if (mediaType(req) !== "application/json")
         throw new HttpError(415, "unsupported_media_type", "send the body as application/json");
       body = parseJsonBody(req.body);
       const parsed = route.body.safeParse(body);

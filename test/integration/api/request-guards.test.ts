@@ -1,6 +1,7 @@
 /**
- * What a browser can be made to send, refused: a foreign Host (DNS rebinding), text that is not
- * UTF-8; and the bearer scheme read case-insensitively without anything else loosening.
+ * What a browser can be made to send, refused: a foreign Host (DNS rebinding), a cross-site write,
+ * a form-typed body, text that is not UTF-8; and the bearer scheme read case-insensitively without
+ * anything else loosening.
  */
 import { describe, expect, it } from "vitest";
 import { fromFcEvent } from "../../../lib/api/fc.js";
@@ -206,5 +207,121 @@ describe("the Host, without a token (DNS rebinding)", () => {
     }
     const refused = await h.call("fc", { method: "GET", path: "/console", headers: { host: "evil.example" } });
     expect(refused.json.error.message).toContain("RELAY_API_ALLOWED_HOSTS");
+  });
+});
+
+describe("cross-site writes (CSRF)", () => {
+  async function withWebhook(env: Record<string, string> = {}) {
+    const h = await apiHarness(env);
+    const created = await h.call("node", {
+      method: "POST",
+      path: "/v1/webhooks",
+      body: { url: "http://127.0.0.1:9/h" },
+    });
+    expect(created.status).toBe(201);
+    const id = String(created.json.id);
+    const secret = async () => JSON.stringify((await h.relay.store.getWebhook(id))?.secrets);
+    return { h, id, secret };
+  }
+
+  it("no token: 403 for a state-changing request with a foreign Origin or Sec-Fetch-Site cross-site; nothing changes", async () => {
+    const { h, id, secret } = await withWebhook({ RELAY_API_TOKEN: "" });
+    const own = new URL(h.server.url).host;
+    const before = await secret();
+    const simple = { "content-type": "text/plain" };
+    const attempts: Array<Record<string, string>> = [
+      { origin: "https://evil.example", ...simple },
+      { origin: "http://evil.example", "content-type": "application/json" },
+      { origin: "null", ...simple },
+      { origin: `http://${own.replace(/:\d+$/, ":1")}`, ...simple }, // same site, other port
+      { "sec-fetch-site": "cross-site", ...simple },
+      { "sec-fetch-site": "cross-site" },
+      { "sec-fetch-site": "cross-site", origin: `http://${own}` },
+    ];
+    const writes: Array<[string, string]> = [
+      ["POST", `/v1/webhooks/${id}/rotate-secret`],
+      ["POST", `/v1/webhooks/${id}/test`],
+      ["POST", "/v1/deliveries/d_x/replay"],
+      ["DELETE", `/v1/webhooks/${id}`],
+      ["PATCH", `/v1/webhooks/${id}`],
+      ["POST", "/v1/webhooks"],
+      ["PUT", "/v1/webhooks"],
+    ];
+    for (const [method, path] of writes) {
+      for (const headers of attempts) {
+        const answer = await raw(h.server.url, { method, path, headers });
+        expect(answer.status, `${method} ${path} ${JSON.stringify(headers)}`).toBe(403);
+        expect(answer.json.error?.code).toBe("cross_origin_refused");
+      }
+    }
+    expect(await secret()).toBe(before);
+    expect((await h.call("node", { method: "GET", path: "/v1/webhooks" })).json.items).toHaveLength(1);
+    // Reads are not refused: CORS keeps their answers from the other site.
+    const read = await raw(h.server.url, { path: "/v1/webhooks", headers: { origin: "https://evil.example" } });
+    expect(read.status).toBe(200);
+  });
+
+  it("no token: the body-less routes take no form type (415), but JSON or nothing at all from the own origin", async () => {
+    const { h, id, secret } = await withWebhook({ RELAY_API_TOKEN: "" });
+    const own = `http://${new URL(h.server.url).host}`;
+    const before = await secret();
+    const paths = [`/v1/webhooks/${id}/rotate-secret`, `/v1/webhooks/${id}/test`, "/v1/deliveries/d_x/replay"];
+    for (const path of paths) {
+      for (const type of [
+        "text/plain",
+        "text/plain;charset=UTF-8",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+        "TEXT/PLAIN",
+      ]) {
+        const answer = await raw(h.server.url, { method: "POST", path, headers: { "content-type": type }, body: "" });
+        expect(answer.status, `${path} ${type}`).toBe(415);
+        expect(answer.json.error?.code).toBe("unsupported_media_type");
+      }
+      const untyped = await raw(h.server.url, { method: "POST", path, body: "a=1" });
+      expect(untyped.status, `${path} untyped body`).toBe(415);
+    }
+    expect(await secret()).toBe(before);
+    // What the console, the CLI and curl send still passes.
+    const passing: Array<Record<string, string>> = [
+      { origin: own, "sec-fetch-site": "same-origin", "content-type": "application/json" },
+      { origin: own.replace("127.0.0.1", "LOCALHOST"), host: new URL(own).host.replace("127.0.0.1", "localhost") },
+      { "sec-fetch-site": "same-origin" },
+      { "sec-fetch-site": "none" },
+      {},
+    ];
+    for (const headers of passing) {
+      const rotated = await raw(h.server.url, {
+        method: "POST",
+        path: `/v1/webhooks/${id}/rotate-secret`,
+        headers,
+      });
+      expect(rotated.status, JSON.stringify(headers)).toBe(200);
+    }
+    const withJson = await raw(h.server.url, {
+      method: "POST",
+      path: `/v1/webhooks/${id}/rotate-secret`,
+      headers: { "content-type": "application/json" },
+      body: "{}",
+    });
+    expect(withJson.status).toBe(200);
+    expect(await secret()).not.toBe(before);
+  });
+
+  it("with a token too, through node and fc: the same refusals (the token is not the only guard)", async () => {
+    const { h, id } = await withWebhook();
+    const post = (via: "node" | "fc", path: string, headers: Record<string, string>) =>
+      via === "node"
+        ? raw(h.server.url, { method: "POST", path, headers: { authorization: `Bearer ${TOKEN}`, ...headers } })
+        : h.call("fc", { method: "POST", path, headers });
+    const host = "relay.example.com";
+    for (const via of ["node", "fc"] as const) {
+      const rotate = `/v1/webhooks/${id}/rotate-secret`;
+      expect((await post(via, rotate, { origin: "https://evil.example", host })).status, via).toBe(403);
+      expect((await post(via, rotate, { "sec-fetch-site": "cross-site", host })).status, via).toBe(403);
+      expect((await post(via, `/v1/webhooks/${id}/test`, { "content-type": "text/plain" })).status, via).toBe(415);
+      const own = await post(via, rotate, { origin: `https://${host}`, host, "sec-fetch-site": "same-origin" });
+      expect(own.status, via).toBe(200);
+    }
   });
 });

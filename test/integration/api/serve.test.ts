@@ -59,5 +59,12 @@ describe("quanmiao-relay serve", () => {
       expect(refused.json.error?.code).toBe("misdirected_request");
       expect((await rawCall(url, { path, headers: { host: `localhost:${port}` } })).status, path).toBe(200);
     }
+    const crossSite = await rawCall(url, {
+      method: "POST",
+      path: "/v1/webhooks",
+      headers: { origin: "https://evil.example", "content-type": "text/plain" },
+      body: JSON.stringify({ url: "http://127.0.0.1:9/h" }),
+    });
+    expect(crossSite.status).toBe(403);
   });
 });

@@ -107,6 +107,7 @@ const VARIABLES = {
     return tokens;
   }),
   RELAY_API_PORT: integer(DEFAULTS.api.port, 0, 65_535),
+  RELAY_API_ALLOWED_HOSTS: variable<string[] | undefined>(undefined, parseHostNames),
   RELAY_DISPATCH: variable<"inline" | "fc">("inline", (text) => {
     if (text === "inline" || text === "fc") return text;
     throw new Error(`"${text}" must be inline or fc`);
@@ -138,6 +139,24 @@ const VARIABLES = {
 type Variables = Values<typeof VARIABLES>;
 
 export type StoreConfig = { readonly kind: "sqlite"; readonly path: string } | { readonly kind: "tablestore" };
+
+/**
+ * Host names as the API compares them with a Host header: lower-case, no port, an IPv6 literal in
+ * brackets. A scheme, port or path is refused rather than dropped: it says the value was meant as a URL.
+ */
+function parseHostNames(text: string): string[] {
+  const names = text
+    .split(",")
+    .map((n) => n.trim().toLowerCase())
+    .filter(Boolean)
+    .map((n) => (n.includes(":") && !n.startsWith("[") ? `[${n}]` : n));
+  const label = "[a-z0-9](?:[a-z0-9-]*[a-z0-9])?";
+  const valid = new RegExp(`^(?:${label}(?:\\.${label})*|\\[[0-9a-f:.]+\\])$`);
+  const bad = names.find((n) => !valid.test(n));
+  if (bad !== undefined) throw new Error(`"${bad}" is not a host name (give names only: no scheme, port or path)`);
+  if (names.length === 0) throw new Error("names no host");
+  return names;
+}
 
 function parseStore(text: string): StoreConfig {
   if (text === "tablestore") return { kind: "tablestore" };
@@ -225,8 +244,15 @@ export interface Config {
    * runs' spare time, never one with a pending delivery; undefined keeps everything.
    */
   readonly retentionMs: number | undefined;
-  /** Bearer tokens for the HTTP API (several during a rotation); undefined when none is set. */
-  readonly api: { readonly tokens: readonly string[] | undefined; readonly port: number };
+  /**
+   * Bearer tokens for the HTTP API (several during a rotation); undefined when none is set.
+   * `allowedHosts` (RELAY_API_ALLOWED_HOSTS): when set, the only Host names the API answers to.
+   */
+  readonly api: {
+    readonly tokens: readonly string[] | undefined;
+    readonly port: number;
+    readonly allowedHosts: readonly string[] | undefined;
+  };
   readonly dispatch: DispatchConfig;
 }
 
@@ -342,7 +368,7 @@ export function loadConfig(env: Env): Config {
       intervalMs: v.RELAY_TICK_INTERVAL,
       lingerMs: v.RELAY_LINGER,
     },
-    api: { tokens: v.RELAY_API_TOKEN, port: v.RELAY_API_PORT },
+    api: { tokens: v.RELAY_API_TOKEN, port: v.RELAY_API_PORT, allowedHosts: v.RELAY_API_ALLOWED_HOSTS },
     logLevel: v.RELAY_LOG_LEVEL,
     retentionMs: v.RELAY_RETENTION,
     dispatch: dispatchConfig(v),

@@ -8,5 +8,5 @@ export function createApi(
   deps: ApiDeps,
   options: { tokens: readonly string[] | undefined; log?: Log | undefined },
 ): Handle {
-  return createRouter(apiRoutes(deps), options);
+  return createRouter(apiRoutes(deps), { ...options, allowedHosts: deps.config.api.allowedHosts });
 }

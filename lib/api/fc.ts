@@ -3,6 +3,7 @@
  * isBase64Encoded, requestContext.http.method) in, `{statusCode, headers, body, isBase64Encoded}` out.
  */
 import { type ApiRequest, type ApiResponse, errorResponse, HttpError, MAX_BODY_BYTES, tooLarge } from "./http.js";
+import { hasLoneSurrogate, invalidUtf8 } from "./request-guards.js";
 
 interface FcHttpEvent {
   rawPath?: unknown;
@@ -10,7 +11,7 @@ interface FcHttpEvent {
   queryParameters?: unknown;
   body?: unknown;
   isBase64Encoded?: unknown;
-  requestContext?: { http?: { method?: unknown } };
+  requestContext?: { domainName?: unknown; http?: { method?: unknown } };
 }
 
 export interface FcHttpResponse {
@@ -38,11 +39,21 @@ export function fromFcEvent(event: unknown): ApiRequest | ApiResponse {
   if (e.headers && typeof e.headers === "object") {
     for (const [k, v] of Object.entries(e.headers)) if (typeof v === "string") headers[k.toLowerCase()] = v;
   }
+  // The trigger's domain stands in for a Host header the event may lack, for the Host and Origin checks.
+  const domain = e.requestContext?.domainName;
+  if (headers.host === undefined && typeof domain === "string") headers.host = domain;
+  // The event's strings are already decoded: a lone surrogate in one has no UTF-8 form, and
+  // URLSearchParams and Buffer.from would silently turn it into U+FFFD.
   const query = new URLSearchParams();
   if (e.queryParameters && typeof e.queryParameters === "object") {
-    for (const [k, v] of Object.entries(e.queryParameters)) if (typeof v === "string") query.append(k, v);
+    for (const [k, v] of Object.entries(e.queryParameters)) {
+      if (typeof v !== "string") continue;
+      if (hasLoneSurrogate(k) || hasLoneSurrogate(v)) return errorResponse(invalidUtf8("the query string"));
+      query.append(k, v);
+    }
   }
   const raw = typeof e.body === "string" ? e.body : "";
+  if (e.isBase64Encoded !== true && hasLoneSurrogate(raw)) return errorResponse(invalidUtf8("the body"));
   const body = e.isBase64Encoded === true ? Buffer.from(raw, "base64") : Buffer.from(raw, "utf8");
   if (body.length > MAX_BODY_BYTES) return tooLarge();
   const method = typeof e.requestContext?.http?.method === "string" ? e.requestContext.http.method : "GET";

@@ -1,7 +1,8 @@
 /** The API on node:http (`quanmiao-relay serve`, `npm start`). */
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { type ApiRequest, MAX_BODY_BYTES, tooLarge } from "./http.js";
+import { type ApiRequest, type ApiResponse, errorResponse, HttpError, MAX_BODY_BYTES, tooLarge } from "./http.js";
+import { parseQuery } from "./request-guards.js";
 import type { Handle } from "./router.js";
 
 export async function serveApi(
@@ -23,14 +24,20 @@ export async function serveApi(
     const url = new URL(req.url ?? "/", "http://relay.invalid");
     const headers: Record<string, string | undefined> = {};
     for (const [k, v] of Object.entries(req.headers)) headers[k] = Array.isArray(v) ? v.join(", ") : v;
-    const request: ApiRequest = {
-      method: req.method ?? "GET",
-      path: (req.url ?? "/").split("?")[0] ?? "/",
-      query: url.searchParams,
-      headers,
-      body: Buffer.concat(chunks),
-    };
-    const response = over ? tooLarge() : await handle(request);
+    let response: ApiResponse;
+    try {
+      const request: ApiRequest = {
+        method: req.method ?? "GET",
+        path: (req.url ?? "/").split("?")[0] ?? "/",
+        query: parseQuery(url.search.slice(1)),
+        headers,
+        body: Buffer.concat(chunks),
+      };
+      response = over ? tooLarge() : await handle(request);
+    } catch (error) {
+      if (!(error instanceof HttpError)) throw error;
+      response = errorResponse(error);
+    }
     res.writeHead(response.status, { ...response.headers, ...(over ? { connection: "close" } : {}) });
     res.end(response.body);
   });

@@ -1,8 +1,9 @@
 /**
- * A small router: match the path against the route table, check the bearer token, the content type
- * and size, validate body and query with the route's zod schemas, run the handler, and turn every
- * failure into a JSON error. Nothing a client sends can produce a 5xx from here; handlers report
- * their own upstream failures explicitly.
+ * A small router: refuse a foreign Host or a cross-site write (request-guards.ts), match the path
+ * against the route table, check the bearer token, the content type, size and encoding, validate
+ * body and query with the route's zod schemas, run the handler, and turn every failure into a JSON
+ * error. Nothing a client sends can produce a 5xx from here; handlers report their own upstream
+ * failures explicitly.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { z } from "zod";
@@ -17,6 +18,15 @@ import {
   json,
   MAX_BODY_BYTES,
 } from "./http.js";
+import {
+  checkHost,
+  checkNoFormBody,
+  checkSameOrigin,
+  hasLoneSurrogate,
+  isStateChanging,
+  mediaType,
+  parseJsonBody,
+} from "./request-guards.js";
 
 /** The names in a path template: `/v1/tasks/{workspaceId}/{taskId}` → "workspaceId" | "taskId". */
 export type PathParams<P extends string> = P extends `${string}{${infer Name}}${infer Rest}`
@@ -64,7 +74,12 @@ function segments(path: string): string[] | undefined {
     return path
       .split("/")
       .filter((s, i) => i > 0 || s !== "")
-      .map((s) => decodeURIComponent(s));
+      .map((s) => {
+        const decoded = decodeURIComponent(s);
+        // decodeURIComponent refuses escapes that are not UTF-8, but not a lone surrogate in an FC rawPath.
+        if (hasLoneSurrogate(decoded)) throw new URIError("lone surrogate");
+        return decoded;
+      });
   } catch {
     return undefined;
   }
@@ -93,9 +108,12 @@ function issues(error: z.ZodError, prefix: string): ErrorDetail[] {
 
 const digest = (s: string) => createHash("sha256").update(s).digest();
 
-/** Compares against every token in constant time (digests, so lengths never leak). */
+/**
+ * Compares against every token in constant time (digests, so lengths never leak). The scheme is
+ * case-insensitive (RFC 7235), the token is not.
+ */
 function tokenMatches(header: string | undefined, tokens: readonly Buffer[]): boolean {
-  const m = /^Bearer ([^\s]+)$/.exec(header ?? "");
+  const m = /^Bearer ([^\s]+)$/i.exec(header ?? "");
   if (!m) return false;
   const given = digest(m[1] as string);
   let ok = false;
@@ -106,6 +124,8 @@ function tokenMatches(header: string | undefined, tokens: readonly Buffer[]): bo
 export interface RouterOptions {
   /** Accepted bearer tokens; undefined turns auth off (loopback only, by the caller's choice). */
   readonly tokens: readonly string[] | undefined;
+  /** RELAY_API_ALLOWED_HOSTS: when set, the only Host names answered. */
+  readonly allowedHosts?: readonly string[] | undefined;
   readonly log?: ((entry: Record<string, unknown>) => void) | undefined;
 }
 
@@ -113,8 +133,12 @@ export type Handle = (req: ApiRequest) => Promise<ApiResponse>;
 
 export function createRouter(routes: readonly Route[], options: RouterOptions): Handle {
   const tokens = options.tokens?.map(digest);
+  const hostPolicy = { loopbackOnly: tokens === undefined, allowed: options.allowedHosts };
 
   async function dispatch(req: ApiRequest): Promise<ApiResponse> {
+    // Before routing, so that the page, /healthz and every error answer are refused too.
+    checkHost(req, hostPolicy);
+    checkSameOrigin(req);
     const parts = segments(req.path);
     if (!parts) throw new HttpError(400, "invalid_path", "the path is not valid percent-encoding");
     const candidates = routes.map((r) => ({ route: r, params: match(r, parts) })).filter((c) => c.params !== undefined);
@@ -134,15 +158,11 @@ export function createRouter(routes: readonly Route[], options: RouterOptions): 
       throw new HttpError(413, "payload_too_large", `the body is over ${MAX_BODY_BYTES} bytes`);
 
     let body: unknown;
+    if (!route.body && isStateChanging(req.method)) checkNoFormBody(req);
     if (route.body) {
-      const type = (req.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase();
-      if (type !== "application/json")
+      if (mediaType(req) !== "application/json")
         throw new HttpError(415, "unsupported_media_type", "send the body as application/json");
-      try {
-        body = JSON.parse(req.body.toString("utf8"));
-      } catch {
-        throw new HttpError(400, "invalid_json", "the body is not valid JSON");
-      }
+      body = parseJsonBody(req.body);
       const parsed = route.body.safeParse(body);
       if (!parsed.success)
         throw new HttpError(400, "invalid_request", "the body does not match the schema", issues(parsed.error, "body"));

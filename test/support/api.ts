@@ -1,3 +1,4 @@
+import { request } from "node:http";
 import { join } from "node:path";
 import { onTestFinished } from "vitest";
 import { SIM_CREDENTIAL, startSimulator } from "../../dev/quanmiao-simulator/server.js";
@@ -130,4 +131,33 @@ export async function subscribeAndFinishTask(
   await h.call("node", { method: "POST", path: "/v1/tasks", body: { workspaceId, taskId: task.taskId } });
   await h.relay.tick(5_000);
   return { rx, webhookId: String(webhook.json.id), taskId: task.taskId };
+}
+
+/** node:http rather than fetch, which will not send another Host. */
+export function rawCall(
+  base: string,
+  c: { method?: string; path: string; headers?: Record<string, string>; body?: Buffer | string },
+): Promise<{ status: number; json: { error?: { code: string; message: string } } & Record<string, unknown> }> {
+  const url = new URL(base);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: url.hostname, port: url.port, method: c.method ?? "GET", path: c.path, headers: c.headers ?? {} },
+      (res) => {
+        let text = "";
+        res.setEncoding("utf8");
+        res.on("data", (d) => {
+          text += d;
+        });
+        res.on("end", () => {
+          let json = {};
+          try {
+            json = text ? JSON.parse(text) : {};
+          } catch {} // a page, say
+          resolve({ status: res.statusCode ?? 0, json });
+        });
+      },
+    );
+    req.on("error", reject);
+    req.end(c.body);
+  });
 }

@@ -56,6 +56,23 @@ describe("loadConfig", () => {
     ]);
   });
 
+  it("RELAY_API_ALLOWED_HOSTS: host names, lower-case, IPv6 in brackets; a URL, port or path is an error", () => {
+    expect(loadConfig({}).api.allowedHosts).toBeUndefined();
+    expect(
+      loadConfig({ RELAY_API_ALLOWED_HOSTS: " Relay.Example.com, localhost,::1,[::1],10.0.0.1 " }).api.allowedHosts,
+    ).toEqual(["relay.example.com", "localhost", "[::1]", "[::1]", "10.0.0.1"]);
+    for (const bad of [
+      "https://relay.example.com",
+      "relay.example.com:443",
+      "relay.example.com/v1",
+      "a b",
+      "-x.example",
+      ",",
+    ]) {
+      expect(() => loadConfig({ RELAY_API_ALLOWED_HOSTS: bad }), bad).toThrow(/RELAY_API_ALLOWED_HOSTS/);
+    }
+  });
+
   it("blank means unset", () => {
     expect(loadConfig({ QUANMIAO_REQUEST_TIMEOUT: " " }).quanmiao.requestTimeoutMs).toBe(30_000);
   });

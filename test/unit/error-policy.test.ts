@@ -60,7 +60,13 @@ describe("the error table", () => {
       },
     );
     const call = (path: string) =>
-      handle({ method: "GET", path, query: new URLSearchParams(), headers: {}, body: Buffer.alloc(0) });
+      handle({
+        method: "GET",
+        path,
+        query: new URLSearchParams(),
+        headers: { host: "127.0.0.1" },
+        body: Buffer.alloc(0),
+      });
     expect((await call("/x/InputError")).status).toBe(400);
     expect(logged).toEqual([]);
     const upstream = await call("/x/AuthError");

@@ -3,7 +3,7 @@ import { once } from "node:events";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { describe, expect, it, onTestFinished } from "vitest";
-import { TOKEN } from "../../support/api.js";
+import { rawCall, TOKEN } from "../../support/api.js";
 import { tempDir } from "../../support/relay.js";
 
 const CLI = new URL("../../../bin/quanmiao-relay.js", import.meta.url).pathname;
@@ -47,5 +47,24 @@ describe("quanmiao-relay serve", () => {
     const local = serve(["--port", "0", "--no-auth"], {});
     const [url] = (await once(createInterface({ input: local.child.stdout }), "line")) as [string];
     expect((await fetch(`${url}/v1/webhooks`)).status).toBe(200);
+  });
+
+  it("without a token answers only a loopback Host (DNS rebinding), page and health check included", async () => {
+    const local = serve(["--port", "0", "--no-auth"], {});
+    const [url] = (await once(createInterface({ input: local.child.stdout }), "line")) as [string];
+    const port = new URL(url).port;
+    for (const path of ["/v1/webhooks", "/console", "/healthz", "/metrics"]) {
+      const refused = await rawCall(url, { path, headers: { host: `rebind.example:${port}` } });
+      expect(refused.status, path).toBe(421);
+      expect(refused.json.error?.code).toBe("misdirected_request");
+      expect((await rawCall(url, { path, headers: { host: `localhost:${port}` } })).status, path).toBe(200);
+    }
+    const crossSite = await rawCall(url, {
+      method: "POST",
+      path: "/v1/webhooks",
+      headers: { origin: "https://evil.example", "content-type": "text/plain" },
+      body: JSON.stringify({ url: "http://127.0.0.1:9/h" }),
+    });
+    expect(crossSite.status).toBe(403);
   });
 });

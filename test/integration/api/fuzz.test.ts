@@ -64,6 +64,67 @@ const nearValid = fc.oneof(
   fc.record({ workspaceId: fc.string({ minLength: 1 }), request: fc.dictionary(fc.string(), jsonValue) }),
   fc.record({ enabled: fc.anything(), events: fc.anything(), url: fc.anything() }, { requiredKeys: [] }),
 );
+/** A JSON value nested `depth` deep (objects or arrays), as text: JSON.stringify could not build it. */
+const nested = fc
+  .tuple(fc.constantFrom(33, 1_000, 10_000), fc.boolean())
+  .map(([depth, arrays]) =>
+    arrays ? `${"[".repeat(depth)}1${"]".repeat(depth)}` : `${'{"a":'.repeat(depth)}1${"}".repeat(depth)}`,
+  );
+/** Every free-form place in every body, with the route that reads it. */
+const DEEP_TEMPLATES: Array<[string, string, string]> = [
+  ["POST", "/v1/tasks", '{"workspaceId":"llm-a","taskId":"t","metadata":{"k":$}}'],
+  [
+    "POST",
+    "/v1/tasks",
+    '{"tasks":[{"workspaceId":"llm-a","taskId":"t0"},{"workspaceId":"llm-a","taskId":"t1","metadata":{"k":$}}]}',
+  ],
+  ["POST", "/v1/tasks/submit", '{"workspaceId":"llm-a","request":{"videoUrl":"https://v.example/a.mp4","k":$}}'],
+  [
+    "POST",
+    "/v1/tasks/submit",
+    '{"workspaceId":"llm-a","request":{"videoUrl":"https://v.example/a.mp4"},"metadata":{"k":$}}',
+  ],
+  ["POST", "/v1/webhooks", '{"url":"https://hooks.example/h","headers":{"X-A":$}}'],
+  ["POST", "/v1/webhooks", '{"url":"https://hooks.example/h","rateLimitPerSecond":$}'],
+  ["PATCH", "/v1/webhooks/wh_x", '{"enabled":$,"events":$}'],
+  ["POST", "/v1/webhooks", "$"],
+];
+/** Each place an id, a URL or a name is given, with the route that reads it. */
+const TEXT_TEMPLATES: Array<[string, string, string]> = [
+  ["POST", "/v1/tasks", '{"workspaceId":"llm-a","taskId":"$"}'],
+  ["POST", "/v1/tasks", '{"workspaceId":"$","taskId":"t"}'],
+  ["POST", "/v1/tasks", '{"workspaceId":"llm-a","taskId":"t","profile":"$"}'],
+  ["POST", "/v1/tasks", '{"workspaceId":"llm-a","taskId":"t","webhooks":["https://hooks.example/$"]}'],
+  ["POST", "/v1/tasks", '{"tasks":[{"workspaceId":"llm-a","taskId":"ok"},{"workspaceId":"llm-a","taskId":"$"}]}'],
+  [
+    "POST",
+    "/v1/tasks/submit",
+    '{"workspaceId":"llm-a","request":{"videoUrl":"https://v.example/a.mp4"},"deduplicationId":"$"}',
+  ],
+  [
+    "POST",
+    "/v1/tasks/submit",
+    '{"workspaceId":"llm-a","request":{"videoUrl":"https://v.example/a.mp4"},"webhooks":["https://hooks.example/$"]}',
+  ],
+  ["POST", "/v1/webhooks", '{"url":"https://hooks.example/$"}'],
+  ["POST", "/v1/webhooks", '{"url":"https://hooks.example/h","workspaceId":"$"}'],
+  ["POST", "/v1/webhooks", '{"url":"https://hooks.example/h","headers":{"X-A":"$"}}'],
+];
+const aimed = (templates: Array<[string, string, string]>, values: fc.Arbitrary<string>) =>
+  fc.tuple(fc.constantFrom(...templates), values).map(([[method, path, template], value]) => ({
+    request: { method, path },
+    headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+    body: { text: template.replaceAll("$", value), base64: false },
+  }));
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding them raw is the point
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+/** Text with the characters that drive a terminal or reorder what it shows (JSON-escaped). */
+const hostile = fc
+  .tuple(
+    fc.string({ maxLength: 8 }),
+    fc.constantFrom("\\u001b[2J", "\\u0007", "\\r", "\\n", "\\u009b", "\\u007f", "\\u202e", "\\u2066", "\\u0000"),
+  )
+  .map(([text, c]) => `${JSON.stringify(text).slice(1, -1)}${c}x`);
 const body = fc.oneof(
   nearValid.map((v) => ({ text: JSON.stringify(v), base64: false })),
   jsonValue.map((v) => ({ text: JSON.stringify(v), base64: false })),
@@ -143,8 +204,15 @@ const headers = fc.record(
   { requiredKeys: [] },
 );
 
+/** Mostly anything; often JSON nested 10,000 deep or text with control characters, aimed where it is read. */
+const cases = fc.oneof(
+  { weight: 3, arbitrary: fc.record({ request, headers, body }) },
+  { weight: 1, arbitrary: aimed(DEEP_TEMPLATES, nested) },
+  { weight: 1, arbitrary: aimed(TEXT_TEMPLATES, hostile) },
+);
+
 describe("API fuzz", () => {
-  it("2,000 random requests: never a 5xx, never a change of state on a 4xx", async () => {
+  it("2,000 random requests, 10,000-deep JSON and control characters among them: never a 5xx, never a change of state on a 4xx", async () => {
     const sim = await startSimulator({ runMs: 0 });
     const store = new SqliteStore(join(tempDir(), "fuzz.db"));
     const client = createQuanmiaoClient({ endpoint: sim.url, credentials: staticCredentials(SIM_CREDENTIAL) });
@@ -189,7 +257,7 @@ describe("API fuzz", () => {
       ]);
     let statuses: Record<number, number> = {};
     await fc.assert(
-      fc.asyncProperty(request, headers, body, async ({ method, path: p }, h, b) => {
+      fc.asyncProperty(cases, async ({ request: { method, path: p }, headers: h, body: b }) => {
         const [rawPath = "", search = ""] = p.split("?");
         const event = {
           rawPath,
@@ -204,6 +272,10 @@ describe("API fuzz", () => {
         const response = "method" in request ? await handle(request) : request;
         statuses[response.status] = (statuses[response.status] ?? 0) + 1;
         expect(response.status).toBeLessThan(500);
+        // A bounded refusal: it names what was wrong, it never echoes a body back.
+        if (response.status >= 400) expect(response.body.length).toBeLessThan(8 * 1024);
+        // A refusal never carries what it refuses raw.
+        if (response.status >= 400) expect(response.body).not.toMatch(UNSAFE);
         expect(response.body).not.toContain(TOKEN);
         if (response.status >= 400) {
           expect(await snapshot()).toBe(before);

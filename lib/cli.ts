@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError } from "commander";
 import { type CliIo, EXIT } from "./cli/io.js";
+import { escapeUnsafeKeepingLines } from "./input.js";
 import { VERSION } from "./version.js";
 
 export { type CliIo, EXIT, processIo } from "./cli/io.js";
@@ -274,7 +275,22 @@ Exit codes: 0 ok, 1 failure, 2 usage, 3 configuration, 4 task not found, 5 auth,
   return { program, exitCode: () => exitCode };
 }
 
-export async function main(argv: readonly string[], io: CliIo): Promise<number> {
+/**
+ * Every byte the CLI prints passes here: a control or bidi character that reached the output from
+ * anywhere (the store, the API's answers, an argument echoed in an error) is shown escaped, so it
+ * cannot drive the terminal. Line breaks and tabs stay, being the output's own; commands escape
+ * them themselves inside values (tables, reasons, ids).
+ */
+function terminalSafe(io: CliIo): CliIo {
+  return {
+    ...io,
+    out: (text) => io.out(escapeUnsafeKeepingLines(text)),
+    err: (text) => io.err(escapeUnsafeKeepingLines(text)),
+  };
+}
+
+export async function main(argv: readonly string[], rawIo: CliIo): Promise<number> {
+  const io = terminalSafe(rawIo);
   const { program, exitCode } = buildProgram(io);
   try {
     await program.parseAsync([...argv], { from: "user" });

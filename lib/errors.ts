@@ -29,10 +29,13 @@ export class InputError extends RelayError {
   readonly retryable: boolean = false;
   /** What was wrong (a body field, a CLI option), when one thing was. */
   readonly field: string | undefined;
+  /** The message without the field, to say the same of another field (`tasks[3].metadata`). */
+  readonly detail: string;
 
   constructor(message: string, options: RelayErrorOptions & { readonly field?: string | undefined } = {}) {
     super(options.field === undefined ? message : `${options.field}: ${message}`, options);
     this.field = options.field;
+    this.detail = message;
   }
 }
 
@@ -67,7 +70,13 @@ export class RefusedTargetError extends InputError {
  * header it cannot send): the API answers 422, since the request parsed and only its meaning is
  * refused.
  */
-export class InvalidValueError extends InputError {}
+export class InvalidValueError extends InputError {
+  /** The same refusal, said of a field inside a larger request (`body.tasks[3].metadata.a`). */
+  within(prefix: string): InvalidValueError {
+    const field = this.field === undefined ? prefix : `${prefix}.${this.field}`;
+    return new InvalidValueError(this.detail, { field, cause: this.cause });
+  }
+}
 
 /** A paging cursor that this store did not issue (or that was altered). */
 export class InvalidCursorError extends InputError {

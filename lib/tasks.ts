@@ -2,7 +2,8 @@
 import type { Clock } from "./clock.js";
 import type { PollConfig } from "./config.js";
 import { checkTarget, type Resolver } from "./delivery/guard.js";
-import { InputError, RefusedTargetError } from "./errors.js";
+import { InputError, InvalidValueError, RefusedTargetError } from "./errors.js";
+import { checkJsonBounds, checkText, MAX_METADATA_BYTES } from "./input.js";
 import { DEFAULT_CONCURRENCY, firstPollAtMs } from "./poll.js";
 import type { JsonObject } from "./quanmiao/task.js";
 import { checkId } from "./quanmiao/validate.js";
@@ -10,7 +11,7 @@ import type { RecentWorkspaces } from "./recent-workspaces.js";
 import type { Store, TaskRow, WorkspaceRow } from "./store/store.js";
 
 export const MAX_TASK_WEBHOOKS = 10;
-export const MAX_METADATA_BYTES = 16 * 1024;
+export { MAX_METADATA_BYTES };
 
 export interface RegisterTaskRequest {
   readonly workspaceId: string;
@@ -34,11 +35,16 @@ export interface RegistrationDeps {
   readonly workspaces?: RecentWorkspaces | undefined;
 }
 
-function id(field: string, value: unknown): string {
+/** An id a caller gives (workspaceId, taskId, deduplicationId), refused with the field named. */
+export function checkIdField(field: string, value: unknown): string {
+  // Control characters first: they are a value the relay cannot accept (422), not a typo (400).
+  if (typeof value === "string") checkText(field, value);
   try {
     return checkId(field, value);
   } catch (error) {
-    throw new InputError((error as InputError).message.replace(`${field} `, ""), { field });
+    const detail = (error as InputError).message.replace(`${field} `, "");
+    if (error instanceof InvalidValueError) throw new InvalidValueError(detail, { field, cause: error });
+    throw new InputError(detail, { field, cause: error });
   }
 }
 
@@ -50,6 +56,8 @@ export async function checkWebhookUrl(
 ): Promise<string> {
   if (typeof url !== "string" || url.trim() === "") throw new InputError("must be a URL", { field });
   if (url.length > 2048) throw new InputError("must be at most 2048 characters", { field });
+  // URL parsing would drop a tab or a line break and keep other controls; the text as sent is what is stored.
+  checkText(field, url);
   try {
     await checkTarget(url, { allowPrivate: deps.allowPrivateTargets, resolve: deps.resolve });
   } catch (error) {
@@ -78,12 +86,22 @@ async function startsAtOnce(
   return (await store.countQueuedAhead(workspaceId, submittedAtMs, concurrency)) < concurrency;
 }
 
-export async function registerTask(
-  deps: RegistrationDeps,
-  request: RegisterTaskRequest,
-): Promise<{ task: TaskRow; created: boolean }> {
-  const workspaceId = id("workspaceId", request.workspaceId);
-  const taskId = id("taskId", request.taskId);
+/** A registration whose local checks passed: what is written, less the URLs' SSRF checks. */
+export interface CheckedRegistration {
+  readonly workspaceId: string;
+  readonly taskId: string;
+  readonly urls: readonly unknown[];
+  readonly metadata: JsonObject;
+  readonly submittedAtMs: number;
+  readonly profile: string | undefined;
+}
+
+/** Every field but the task id (which a submission only learns from the API). */
+export function checkRegistrationFields(
+  request: Omit<RegisterTaskRequest, "taskId">,
+  nowMs: number,
+): Omit<CheckedRegistration, "taskId"> {
+  const workspaceId = checkIdField("workspaceId", request.workspaceId);
   const urls = request.webhooks ?? [];
   if (!Array.isArray(urls) || urls.length > MAX_TASK_WEBHOOKS) {
     throw new InputError(`must be a list of at most ${MAX_TASK_WEBHOOKS} URLs`, { field: "webhooks" });
@@ -92,29 +110,47 @@ export async function registerTask(
   if (typeof metadata !== "object" || metadata === null || Array.isArray(metadata)) {
     throw new InputError("must be a JSON object", { field: "metadata" });
   }
-  if (Buffer.byteLength(JSON.stringify(metadata)) > MAX_METADATA_BYTES) {
-    throw new InputError(`must be at most ${MAX_METADATA_BYTES} bytes as JSON`, { field: "metadata" });
-  }
-  const nowMs = deps.clock.now();
+  checkJsonBounds("metadata", metadata, { maxBytes: MAX_METADATA_BYTES });
   const submittedAtMs = request.submittedAtMs ?? nowMs;
   if (!Number.isFinite(submittedAtMs) || submittedAtMs < 0 || submittedAtMs > nowMs + 86_400_000) {
     throw new InputError("must be an epoch time in milliseconds, not in the future", { field: "submittedAtMs" });
   }
   const profile = request.profile;
-  if (
-    profile !== undefined &&
-    (typeof profile !== "string" ||
-      profile.length === 0 ||
-      profile.length > MAX_PROFILE_LENGTH ||
-      [...profile].some((c) => c.charCodeAt(0) < 0x20))
-  ) {
-    throw new InputError(`must be 1 to ${MAX_PROFILE_LENGTH} characters, without control characters`, {
-      field: "profile",
-    });
+  if (profile !== undefined) {
+    if (typeof profile === "string") checkText("profile", profile);
+    if (typeof profile !== "string" || profile.length === 0 || profile.length > MAX_PROFILE_LENGTH) {
+      throw new InputError(`must be 1 to ${MAX_PROFILE_LENGTH} characters, without control characters`, {
+        field: "profile",
+      });
+    }
   }
-  // Local checks first: the URL checks may resolve host names.
-  const webhookUrls: string[] = [];
-  for (const [i, url] of urls.entries()) webhookUrls.push(await checkWebhookUrl(`webhooks[${i}]`, url, deps));
+  return { workspaceId, urls, metadata, submittedAtMs, profile };
+}
+
+/** The checks that need no store and no network, so a batch can make them for every item first. */
+export function checkRegistration(request: RegisterTaskRequest, nowMs: number): CheckedRegistration {
+  const fields = checkRegistrationFields(request, nowMs);
+  return { ...fields, taskId: checkIdField("taskId", request.taskId) };
+}
+
+/** The webhook URLs' SSRF checks (they may resolve host names). */
+export async function checkRegistrationUrls(
+  deps: Pick<RegistrationDeps, "allowPrivateTargets" | "resolve">,
+  urls: readonly unknown[],
+): Promise<string[]> {
+  const checked: string[] = [];
+  for (const [i, url] of urls.entries()) checked.push(await checkWebhookUrl(`webhooks[${i}]`, url, deps));
+  return checked;
+}
+
+/** Writes a registration whose checks all passed. */
+export async function writeRegistration(
+  deps: RegistrationDeps,
+  checked: CheckedRegistration,
+  webhookUrls: readonly string[],
+): Promise<{ task: TaskRow; created: boolean }> {
+  const { workspaceId, taskId, metadata, submittedAtMs, profile } = checked;
+  const nowMs = deps.clock.now();
   const workspace = deps.workspaces
     ? await deps.workspaces.get(deps.store, workspaceId, nowMs)
     : await deps.store.getWorkspace(workspaceId);
@@ -122,7 +158,7 @@ export async function registerTask(
     {
       workspaceId,
       taskId,
-      webhookUrls,
+      webhookUrls: [...webhookUrls],
       metadata,
       submittedAtMs,
       firstPollAtMs: (await startsAtOnce(deps.store, workspaceId, workspace, submittedAtMs))
@@ -143,4 +179,13 @@ export async function registerTask(
     });
   }
   return result;
+}
+
+export async function registerTask(
+  deps: RegistrationDeps,
+  request: RegisterTaskRequest,
+): Promise<{ task: TaskRow; created: boolean }> {
+  // Local checks first: the URL checks may resolve host names.
+  const checked = checkRegistration(request, deps.clock.now());
+  return writeRegistration(deps, checked, await checkRegistrationUrls(deps, checked.urls));
 }

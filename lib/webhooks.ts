@@ -6,10 +6,10 @@ import { isConnectionHeader, isReservedHeader } from "./delivery/sign.js";
 import { InputError, InvalidValueError, NotFoundError } from "./errors.js";
 import { EVENT_TYPES, isEventType } from "./events.js";
 import { newWebhookId, type RandomBytes } from "./ids.js";
-import { checkId } from "./quanmiao/validate.js";
+import { checkText } from "./input.js";
 import { newSecret, rotate } from "./secrets.js";
 import type { Store, WebhookRow } from "./store/store.js";
-import { checkWebhookUrl, type RegistrationDeps } from "./tasks.js";
+import { checkIdField, checkWebhookUrl, type RegistrationDeps } from "./tasks.js";
 
 export interface CreateWebhookRequest {
   readonly url: string;
@@ -85,8 +85,8 @@ function checkHeaders(headers: unknown): Record<string, string> {
     }
     if (isReservedHeader(name))
       throw new InputError(`"${name}" is set by the relay and cannot be overridden`, { field: "headers" });
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
-    if (typeof value !== "string" || value.length > 1024 || /[\u0000-\u001f\u007f]/.test(value)) {
+    if (typeof value === "string") checkText("headers", value);
+    if (typeof value !== "string" || value.length > 1024) {
       throw new InputError(`the value of "${name}" must be text of at most 1024 characters`, { field: "headers" });
     }
   }
@@ -103,13 +103,7 @@ export async function createWebhook(
   const rateLimitPerSecond =
     request.rateLimitPerSecond === undefined ? undefined : checkRateLimit(request.rateLimitPerSecond);
   let workspaceId: string | undefined;
-  if (request.workspaceId !== undefined) {
-    try {
-      workspaceId = checkId("workspaceId", request.workspaceId);
-    } catch (error) {
-      throw new InputError((error as Error).message, { field: "workspaceId" });
-    }
-  }
+  if (request.workspaceId !== undefined) workspaceId = checkIdField("workspaceId", request.workspaceId);
   const url = await checkWebhookUrl("url", request.url, deps);
   const random = deps.random ?? randomBytes;
   const secret = newSecret(random);
@@ -205,13 +199,7 @@ export async function patchWebhook(deps: WebhookDeps, id: string, patch: PatchWe
         : checkRateLimit(patch.rateLimitPerSecond);
   let workspaceId = current.workspaceId;
   if (patch.workspaceId === null) workspaceId = undefined;
-  else if (patch.workspaceId !== undefined) {
-    try {
-      workspaceId = checkId("workspaceId", patch.workspaceId);
-    } catch (error) {
-      throw new InputError((error as Error).message, { field: "workspaceId" });
-    }
-  }
+  else if (patch.workspaceId !== undefined) workspaceId = checkIdField("workspaceId", patch.workspaceId);
   const url = patch.url === undefined ? current.url : await checkWebhookUrl("url", patch.url, deps);
   let next: WebhookRow = { ...current, url, events, headers, workspaceId, rateLimitPerSecond };
   if (patch.enabled === true) next = { ...next, enabled: true, disabledReason: undefined, failingSinceMs: undefined };

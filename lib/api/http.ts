@@ -3,7 +3,7 @@
  * function, and the one error type handlers throw. Errors become
  * `{"error": {"code", "message", "details": []}}` and never carry a token or a secret.
  */
-import { RelayError } from "../errors.js";
+import { RelayError, type RelayErrorOptions } from "../errors.js";
 
 export interface ApiRequest {
   readonly method: string;
@@ -37,8 +37,9 @@ export class HttpError extends RelayError {
     message: string,
     readonly details: readonly ErrorDetail[] = [],
     readonly headers: Readonly<Record<string, string>> = {},
+    options: RelayErrorOptions = {},
   ) {
-    super(message);
+    super(message, options);
   }
 }
 

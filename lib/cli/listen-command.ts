@@ -12,6 +12,7 @@ import { parseDuration } from "../duration.js";
 import { coerceError, InputError } from "../errors.js";
 import { EVENT_TYPES, isEventType } from "../events.js";
 import { deliveryId } from "../ids.js";
+import { escapeUnsafe } from "../input.js";
 import { newSecret } from "../secrets.js";
 import type { CliIo } from "./io.js";
 import { untilSignal } from "./signals.js";
@@ -95,7 +96,10 @@ export async function listenCommand(io: CliIo, options: ListenOptions): Promise<
       ...webhookHeaders({ msgId: deliveryId(event.id, "listen"), secrets: [secret], nowMs, body }),
       traceparent: traceparent(event.id.slice("evt_".length)),
     };
-    const what = `${event.type}  ${event.body.data?.workspaceId ?? "?"}/${event.body.data?.taskId ?? "?"}`;
+    // The relay's answer is printed as one line whatever its ids hold.
+    const what = escapeUnsafe(
+      `${event.type}  ${event.body.data?.workspaceId ?? "?"}/${event.body.data?.taskId ?? "?"}`,
+    );
     try {
       const res = await request(target, {
         method: "POST",
@@ -107,7 +111,7 @@ export async function listenCommand(io: CliIo, options: ListenOptions): Promise<
       await res.body.dump();
       io.out(`→ ${what}  [${res.statusCode}] ${Date.now() - nowMs} ms\n`);
     } catch (error) {
-      io.out(`→ ${what}  [failed: ${coerceError(error).message}]\n`);
+      io.out(`→ ${what}  [failed: ${escapeUnsafe(coerceError(error).message)}]\n`);
     }
   }
 
@@ -143,7 +147,7 @@ export async function listenCommand(io: CliIo, options: ListenOptions): Promise<
       await look(false);
     } catch (error) {
       // The relay may restart or be briefly unreachable: say so and keep listening.
-      io.err(`listen: ${coerceError(error).message}; trying again\n`);
+      io.err(`listen: ${escapeUnsafe(coerceError(error).message)}; trying again\n`);
     }
   }
 }

@@ -2,6 +2,7 @@
 
 import { loadConfig } from "../config.js";
 import { InputError } from "../errors.js";
+import { escapeUnsafe } from "../input.js";
 import { createQuanmiaoClient, type QuanmiaoClient } from "../quanmiao/client.js";
 import { resolveCredentials } from "../quanmiao/credentials.js";
 import type { SubmitTaskRequest } from "../quanmiao/submit.js";
@@ -65,5 +66,5 @@ export async function submitCommand(io: CliIo, workspaceId: string, options: Rec
   checkId("workspaceId", workspaceId);
   const request = submitRequest(options);
   const result = await withClient(io, (client) => client.submitTask(workspaceId, request));
-  io.out(`${result.taskId}\n`);
+  io.out(`${escapeUnsafe(result.taskId)}\n`);
 }

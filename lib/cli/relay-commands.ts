@@ -8,12 +8,18 @@ import { openRelay, type Relay } from "../relay.js";
 import { taskTiming } from "../runtime-stats.js";
 import { defaultSecrets, rotateDefaultSecret } from "../secrets.js";
 import type { DeliveryRow, DeliveryStatus, TaskRow, WebhookRow } from "../store/store.js";
-import { registerTask } from "../tasks.js";
+import {
+  type CheckedRegistration,
+  checkRegistration,
+  checkRegistrationUrls,
+  registerTask,
+  writeRegistration,
+} from "../tasks.js";
 import { checkRateLimit, createWebhook, deleteWebhook, rotateWebhookSecret, setWebhookEnabled } from "../webhooks.js";
 import { circuitText } from "./circuit-text.js";
 import { parseImport } from "./import.js";
 import type { CliIo } from "./io.js";
-import { table, when } from "./table.js";
+import { shown, table, when } from "./table.js";
 
 export async function withRelay<T>(io: CliIo, run: (relay: Relay) => Promise<T>): Promise<T> {
   const relay = await openRelay({ env: io.env, logTo: io.err });
@@ -94,7 +100,7 @@ export async function tasksAdd(
   io.out(
     options.json
       ? json({ created, task })
-      : `${created ? "registered" : "already registered"}: ${task.workspaceId}/${task.taskId}\n`,
+      : `${created ? "registered" : "already registered"}: ${shown(task.workspaceId)}/${shown(task.taskId)}\n`,
   );
 }
 
@@ -137,7 +143,7 @@ const seconds = (ms: number | null | undefined) => (ms == null ? "–" : `${Math
 function timingLines(t: Awaited<ReturnType<typeof taskTiming>>): string {
   const lines = [
     `  detection target  ${t.detectionTargetMs === null ? "off (adaptive interval)" : seconds(t.detectionTargetMs)}`,
-    `  learned from      ${t.learnedFrom}${t.profile ? ` (profile ${t.profile})` : ""}, ${t.samples} ends`,
+    `  learned from      ${t.learnedFrom}${t.profile ? ` (profile ${shown(t.profile)})` : ""}, ${t.samples} ends`,
   ];
   if (t.runTimeMs)
     lines.push(
@@ -204,26 +210,38 @@ export async function tasksImport(io: CliIo, file: string): Promise<boolean> {
   let imported = 0;
   let existing = 0;
   await withRelay(io, async (relay) => {
-    for (const [i, entry] of entries.entries()) {
+    // Every line is checked before any is written, as the API checks a batch: a line the relay
+    // cannot take is reported by number, and never stops the good ones.
+    const nowMs = relay.tickDeps.clock.now();
+    const checked: Array<[number, CheckedRegistration]> = [];
+    for (const entry of entries) {
       try {
-        // A bad line is reported by number; it never stops the good ones.
-        const { created } = await registerTask(relay.registration, entry.request);
-        if (created) imported++;
-        else existing++;
+        checked.push([entry.line, checkRegistration(entry.request, nowMs)]);
       } catch (error) {
         if (!(error instanceof InputError)) throw error;
         problems.push({ line: entry.line, message: error.message });
       }
-      if (io.isTTY && (i % 50 === 0 || i === entries.length - 1)) {
+    }
+    for (const [i, [line, registration]] of checked.entries()) {
+      try {
+        const urls = await checkRegistrationUrls(relay.registration, registration.urls);
+        const { created } = await writeRegistration(relay.registration, registration, urls);
+        if (created) imported++;
+        else existing++;
+      } catch (error) {
+        if (!(error instanceof InputError)) throw error;
+        problems.push({ line, message: error.message });
+      }
+      if (io.isTTY && (i % 50 === 0 || i === checked.length - 1)) {
         const width = 30;
-        const filled = Math.round(((i + 1) / entries.length) * width);
-        io.err(`\r[${"#".repeat(filled)}${" ".repeat(width - filled)}] ${i + 1}/${entries.length}`);
+        const filled = Math.round(((i + 1) / checked.length) * width);
+        io.err(`\r[${"#".repeat(filled)}${" ".repeat(width - filled)}] ${i + 1}/${checked.length}`);
       }
     }
   });
   if (io.isTTY && entries.length > 0) io.err("\n");
   problems.sort((a, b) => a.line - b.line);
-  for (const p of problems) io.err(`line ${p.line}: ${p.message}\n`);
+  for (const p of problems) io.err(`line ${p.line}: ${shown(p.message)}\n`);
   io.out(`${JSON.stringify({ imported, alreadyRegistered: existing, rejected: problems.length })}\n`);
   return problems.length === 0;
 }
@@ -325,7 +343,7 @@ function graceEndsAtMs(webhook: WebhookRow): number {
 
 export async function webhooksDelete(io: CliIo, id: string, options: { json?: boolean } = {}): Promise<void> {
   await withRelay(io, (relay) => deleteWebhook(relay.store, id));
-  io.out(options.json ? json({ id, deleted: true }) : `deleted ${id}\n`);
+  io.out(options.json ? json({ id, deleted: true }) : `deleted ${shown(id)}\n`);
 }
 
 export async function webhooksDefaultSecret(io: CliIo, options: { rotate?: boolean; json?: boolean }): Promise<void> {
@@ -334,7 +352,7 @@ export async function webhooksDefaultSecret(io: CliIo, options: { rotate?: boole
       ? rotateDefaultSecret(relay.store, relay.tickDeps.clock.now())
       : ((await defaultSecrets(relay.store))[0]?.secret ?? ""),
   );
-  io.out(options.json ? json({ secret }) : `${secret}\n`);
+  io.out(options.json ? json({ secret }) : `${shown(secret)}\n`);
 }
 
 function deliveryRows(rows: readonly DeliveryRow[]): string {
@@ -376,5 +394,5 @@ export async function deliveriesReplay(io: CliIo, id: string, options: { json?: 
     if (!replayed) throw new NotFoundError(`no delivery with id ${id}`);
     return replayed;
   });
-  io.out(options.json ? json(deliveryView(row)) : `replaying ${row.id}: due now, sent by the next run\n`);
+  io.out(options.json ? json(deliveryView(row)) : `replaying ${shown(row.id)}: due now, sent by the next run\n`);
 }

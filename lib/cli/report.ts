@@ -1,5 +1,6 @@
 /** Turns any error into one clear stderr message and the exit code that goes with its class. */
 import { classifyError, errorMessage } from "../error-policy.js";
+import { escapeUnsafe } from "../input.js";
 import type { CliIo } from "./io.js";
 
 export function exitCodeFor(error: unknown): number {
@@ -7,6 +8,7 @@ export function exitCodeFor(error: unknown): number {
 }
 
 export function reportError(io: CliIo, error: unknown): number {
-  io.err(`error: ${errorMessage(error)}\n`);
+  // Messages may quote what was given (a header, an option): one line, whatever it held.
+  io.err(`error: ${escapeUnsafe(errorMessage(error))}\n`);
   return exitCodeFor(error);
 }

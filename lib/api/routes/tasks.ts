@@ -1,12 +1,23 @@
 /** /v1/tasks: register (one or a batch), list, submit-and-register, and one task in full. */
-import { randomUUID } from "node:crypto";
-import { InputError } from "../../errors.js";
+import { InputError, InvalidValueError } from "../../errors.js";
 import { ApiError } from "../../quanmiao/errors.js";
-import { type SubmitTaskRequest, submissionProfile } from "../../quanmiao/submit.js";
-import type { JsonObject } from "../../quanmiao/task.js";
+import type { SubmitTaskRequest } from "../../quanmiao/submit.js";
 import { taskTiming } from "../../runtime-stats.js";
 import type { DeliveryRow } from "../../store/store.js";
-import { checkWebhookUrl, registerTask } from "../../tasks.js";
+import {
+  SubmissionConflictError,
+  type Submitted,
+  submitAndRegister,
+  UnregisteredSubmissionError,
+} from "../../submissions.js";
+import {
+  type CheckedRegistration,
+  checkRegistration,
+  checkRegistrationUrls,
+  type RegisterTaskRequest,
+  registerTask,
+  writeRegistration,
+} from "../../tasks.js";
 import type { ApiDeps } from "../deps.js";
 import { HttpError, json } from "../http.js";
 import { deliveryView, eventView, pageView, taskView, taskWebhookCircuits } from "../presenters.js";
@@ -14,14 +25,32 @@ import { type Route, route } from "../router.js";
 import * as s from "../schemas.js";
 
 /**
- * A Quanmiao refusal on submit, said of the request: a repeated deduplicationId is a conflict, any
- * other business error the client's to fix. Everything else goes to the error table (502).
+ * A submission's failures, said of the request: a repeated deduplicationId is a conflict, any
+ * other business error the client's to fix, and a task submitted but not registered is named so
+ * the client can finish it. Everything else goes to the error table (422 for values, 502 upstream).
  */
 function upstream(error: unknown): never {
+  if (error instanceof UnregisteredSubmissionError) {
+    throw new HttpError(
+      503,
+      "registration_failed",
+      error.message,
+      [
+        { field: "taskId", message: error.taskId },
+        { field: "deduplicationId", message: error.deduplicationId },
+      ],
+      {},
+      { cause: error },
+    );
+  }
+  if (error instanceof SubmissionConflictError)
+    throw new HttpError(409, "duplicate_submission", error.message, [
+      { field: "deduplicationId", message: error.detail },
+    ]);
   if (error instanceof InputError && error.field === undefined)
     throw new HttpError(400, "invalid_request", error.message, [{ field: "request", message: error.message }]);
   if (error instanceof ApiError && /duplicat|idempot/i.test(error.code ?? "")) {
-    // The API refuses a deduplicationId it saw in the last 72 h: the same submission again.
+    // The API refuses a deduplicationId it saw in the last 72 h that this relay has no task for.
     throw new HttpError(409, "duplicate_submission", error.describe(), [
       { field: "deduplicationId", message: error.message },
     ]);
@@ -30,6 +59,53 @@ function upstream(error: unknown): never {
     throw new HttpError(422, "upstream_rejected", error.describe(), [{ field: "request", message: error.message }]);
   }
   throw error;
+}
+
+type ItemResult =
+  | { index: number; workspaceId: string; taskId: string; created: boolean }
+  | { index: number; workspaceId: string; taskId: string; error: { code: string; message: string } };
+
+/**
+ * A batch is checked whole before anything is written: a value the relay cannot accept in any item
+ * (too deep, too large, control characters) refuses the batch (422, the item named); other bad
+ * items get their own error result, as do URLs the SSRF guard refuses, and the rest are written.
+ */
+async function registerBatch(deps: ApiDeps, items: readonly RegisterTaskRequest[]): Promise<ItemResult[]> {
+  const results: ItemResult[] = [];
+  const refused = (index: number, item: RegisterTaskRequest, error: InputError) =>
+    results.push({
+      index,
+      workspaceId: item.workspaceId,
+      taskId: item.taskId,
+      error: { code: "invalid_request", message: error.message },
+    });
+  const nowMs = deps.clock.now();
+  const checked = new Map<number, CheckedRegistration>();
+  for (const [index, item] of items.entries()) {
+    try {
+      checked.set(index, checkRegistration(item, nowMs));
+    } catch (error) {
+      if (error instanceof InvalidValueError) throw error.within(`body.tasks[${index}]`);
+      if (!(error instanceof InputError)) throw error;
+      refused(index, item, error);
+    }
+  }
+  const ready: Array<[number, CheckedRegistration, string[]]> = [];
+  for (const [index, registration] of checked) {
+    try {
+      ready.push([index, registration, await checkRegistrationUrls(deps.registration, registration.urls)]);
+    } catch (error) {
+      // Nothing is written yet, so a URL the relay cannot accept still refuses the batch whole.
+      if (error instanceof InvalidValueError) throw error.within(`body.tasks[${index}]`);
+      if (!(error instanceof InputError)) throw error;
+      refused(index, items[index] as RegisterTaskRequest, error);
+    }
+  }
+  for (const [index, registration, urls] of ready) {
+    const { task, created } = await writeRegistration(deps.registration, registration, urls);
+    results.push({ index, workspaceId: task.workspaceId, taskId: task.taskId, created });
+  }
+  return results.sort((a, b) => a.index - b.index);
 }
 
 export function taskRoutes(deps: ApiDeps): Route[] {
@@ -43,25 +119,7 @@ export function taskRoutes(deps: ApiDeps): Route[] {
       body: s.registerTasksBody,
       responses: { 200: "already registered, or the per-item results of a batch", 201: "registered" },
       handler: async ({ body }) => {
-        if ("tasks" in body) {
-          const results = [];
-          for (const [index, item] of body.tasks.entries()) {
-            try {
-              const { task, created } = await registerTask(deps.registration, item);
-              results.push({ index, workspaceId: task.workspaceId, taskId: task.taskId, created });
-            } catch (error) {
-              // One bad item does not fail the batch; anything but bad input does.
-              if (!(error instanceof InputError)) throw error;
-              results.push({
-                index,
-                workspaceId: item.workspaceId,
-                taskId: item.taskId,
-                error: { code: "invalid_request", message: error.message },
-              });
-            }
-          }
-          return json(200, { results });
-        }
+        if ("tasks" in body) return json(200, { results: await registerBatch(deps, body.tasks) });
         const { task, created } = await registerTask(deps.registration, body);
         return json(created ? 201 : 200, { created, task: taskView(task) });
       },
@@ -83,32 +141,28 @@ export function taskRoutes(deps: ApiDeps): Route[] {
       auth: true,
       body: s.submitTaskBody,
       responses: {
+        200: "a repeat of an earlier submission (same deduplicationId): its task, registered",
         201: "submitted and registered",
-        409: "this deduplicationId was used within 72 h",
+        409: "this deduplicationId was used within 72 h for another submission, or outside this relay",
         422: "the API refused the submission",
         502: "the API failed",
+        503: "submitted, but not registered: repeat with the same deduplicationId (the task id is in the answer)",
       },
       handler: async ({ body }) => {
-        // Check what we register before submitting, so a bad webhook never leaves a task unwatched.
-        for (const [i, url] of (body.webhooks ?? []).entries())
-          await checkWebhookUrl(`webhooks[${i}]`, url, deps.registration);
-        const deduplicationId = body.deduplicationId ?? randomUUID();
-        const request = body.request as SubmitTaskRequest;
-        let taskId: string;
+        let submitted: Submitted;
         try {
-          ({ taskId } = await deps.client.submitTask(body.workspaceId, { ...request, deduplicationId }));
+          submitted = await submitAndRegister(deps, {
+            workspaceId: body.workspaceId,
+            request: body.request as SubmitTaskRequest,
+            deduplicationId: body.deduplicationId,
+            webhooks: body.webhooks,
+            metadata: body.metadata,
+          });
         } catch (error) {
           upstream(error);
         }
-        const { task } = await registerTask(deps.registration, {
-          workspaceId: body.workspaceId,
-          taskId,
-          ...(body.webhooks ? { webhooks: body.webhooks } : {}),
-          ...(body.metadata ? { metadata: body.metadata as JsonObject } : {}),
-          submittedAtMs: deps.clock.now(),
-          profile: submissionProfile(request),
-        });
-        return json(201, { taskId, deduplicationId, task: taskView(task) });
+        const { taskId, deduplicationId, task, created } = submitted;
+        return json(created ? 201 : 200, { created, taskId, deduplicationId, task: taskView(task) });
       },
     }),
     route({

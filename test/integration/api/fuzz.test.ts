@@ -13,6 +13,7 @@ import { createQuanmiaoClient } from "../../../lib/quanmiao/client.js";
 import { staticCredentials } from "../../../lib/quanmiao/credentials.js";
 import { SqliteStore } from "../../../lib/store/sqlite.js";
 import { TOKEN } from "../../support/api.js";
+import { DEEP_TEMPLATES, hostile, nested, TEXT_TEMPLATES, UNSAFE } from "../../support/fuzz-inputs.js";
 import { fcQuery, overHttp } from "../../support/fuzz-transport.js";
 import { tempDir } from "../../support/relay.js";
 
@@ -77,6 +78,12 @@ const notUtf8 = fc.constantFrom(
   [0xf4, 0x90, 0x80, 0x80],
   [0xe2, 0x82],
 );
+const aimed = (templates: Array<[string, string, string]>, values: fc.Arbitrary<string>) =>
+  fc.tuple(fc.constantFrom(...templates), values).map(([[method, path, template], value]) => ({
+    request: { method, path },
+    headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+    body: { text: template.replaceAll("$", value), base64: false },
+  }));
 const body = fc.oneof(
   nearValid.map((v) => ({ text: JSON.stringify(v), base64: false })),
   fc.tuple(nearValid, notUtf8, fc.nat()).map(([v, bad, at]) => {
@@ -216,6 +223,12 @@ const site = fc.record({
   origin: rarely(fc.constantFrom("own", "https://evil.example", "null", "http://localhost:1", "http://127.0.0.1:8788")),
   "sec-fetch-site": rarely(fc.constantFrom("same-origin", "same-site", "cross-site", "none")),
 });
+/** Mostly anything; often JSON nested 10,000 deep or text with control characters, aimed where it is read. */
+const cases = fc.oneof(
+  { weight: 3, arbitrary: fc.record({ request, headers, body }) },
+  { weight: 1, arbitrary: aimed(DEEP_TEMPLATES, nested) },
+  { weight: 1, arbitrary: aimed(TEXT_TEMPLATES, hostile) },
+);
 const STATE_CHANGING = ["POST", "PUT", "PATCH", "DELETE"];
 const FORM_TYPES = ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data"];
 
@@ -281,12 +294,10 @@ describe.each(SETUPS)("API fuzz, $name", ({ tokens, env }) => {
     let statuses: Record<number, number> = {};
     await fc.assert(
       fc.asyncProperty(
-        request,
-        headers,
+        cases,
         site,
-        body,
         fc.constantFrom("fc", "node"),
-        async ({ method, path: template }, h, s, b, via) => {
+        async ({ request: { method, path: template }, headers: h, body: b }, s, via) => {
           const p = template.replaceAll("SEEDED", seededId);
           const [rawPath = "", search = ""] = p.split("?");
           const host = s.host ?? (via === "node" ? "127.0.0.1:8787" : undefined);
@@ -322,6 +333,9 @@ describe.each(SETUPS)("API fuzz, $name", ({ tokens, env }) => {
           }
           statuses[response.status] = (statuses[response.status] ?? 0) + 1;
           expect(response.status).toBeLessThan(500);
+          // A bounded refusal: it names what was wrong, never echoes a body back, never carries what it refuses raw.
+          if (response.status >= 400) expect(response.body.length).toBeLessThan(8 * 1024);
+          if (response.status >= 400) expect(response.body).not.toMatch(UNSAFE);
           expect(response.body).not.toContain(TOKEN);
           const after = await snapshot();
           expect(after).not.toContain("\ufffd");

@@ -1,0 +1,164 @@
+/**
+ * Submit and register: SubmitVideoAnalysisTask, then the new task registered for the relay to
+ * watch. A submission is billable and cannot be taken back, so everything that could refuse the
+ * registration is checked before it, and each deduplicationId's outcome is kept (a setting per
+ * submission) so that a repeat answers with the task it made instead of submitting again.
+ */
+import { createHash, randomUUID } from "node:crypto";
+import { InputError, RelayError, type RelayErrorOptions } from "./errors.js";
+import { checkJsonBounds } from "./input.js";
+import type { QuanmiaoClient } from "./quanmiao/client.js";
+import { type SubmitTaskRequest, submissionProfile, toFormFields } from "./quanmiao/submit.js";
+import type { TaskRow } from "./store/store.js";
+import {
+  checkIdField,
+  checkRegistrationFields,
+  checkRegistrationUrls,
+  type RegistrationDeps,
+  writeRegistration,
+} from "./tasks.js";
+
+/** The API forgets a deduplicationId after 72 h; so does this record of it. */
+export const DEDUPLICATION_WINDOW_MS = 72 * 3_600_000;
+/** Registration attempts after a successful submit before the caller is told to finish it. */
+const REGISTER_ATTEMPTS = 3;
+
+export interface SubmitAndRegisterRequest {
+  readonly workspaceId: string;
+  readonly request: SubmitTaskRequest;
+  readonly deduplicationId?: string | undefined;
+  readonly webhooks?: readonly string[] | undefined;
+  readonly metadata?: Record<string, unknown> | undefined;
+}
+
+export interface Submitted {
+  readonly taskId: string;
+  readonly deduplicationId: string;
+  readonly task: TaskRow;
+  /** False when a repeat of an earlier submission only found (or finished) its registration. */
+  readonly created: boolean;
+}
+
+/** The same deduplicationId, for a different submission, or while the first is still being made. */
+export class SubmissionConflictError extends InputError {}
+
+/**
+ * The API accepted the submission but the relay could not register the task: the caller holds a
+ * task id nothing watches yet. Repeating the request with the same deduplicationId registers it.
+ */
+export class UnregisteredSubmissionError extends RelayError {
+  readonly retryable = true;
+  constructor(
+    readonly taskId: string,
+    readonly deduplicationId: string,
+    options: RelayErrorOptions = {},
+  ) {
+    super(
+      `submitted as task ${taskId} (deduplicationId ${deduplicationId}) but not registered; repeat this request ` +
+        `with the same deduplicationId, or register the task with POST /v1/tasks`,
+      options,
+    );
+  }
+}
+
+interface SubmissionRecord {
+  readonly atMs: number;
+  readonly fingerprint: string;
+  /** Absent while the submission is being made (or if it failed). */
+  readonly taskId?: string;
+}
+
+export const submissionKey = (workspaceId: string, deduplicationId: string) =>
+  `submission:${workspaceId}:${deduplicationId}`;
+
+function parseRecord(raw: string | undefined): SubmissionRecord | undefined {
+  if (raw === undefined) return undefined;
+  try {
+    const value = JSON.parse(raw) as Partial<SubmissionRecord>;
+    if (typeof value.atMs === "number" && typeof value.fingerprint === "string") return value as SubmissionRecord;
+  } catch {
+    // An unreadable record is treated as none: the API's own deduplication still holds.
+  }
+  return undefined;
+}
+
+/** Key order never makes two equal requests differ. Depth is bounded before this runs. */
+function stable(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stable).join(",")}]`;
+  if (typeof value === "object" && value !== null) {
+    const keys = Object.keys(value).sort();
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${stable((value as Record<string, unknown>)[k])}`).join(",")}}`;
+  }
+  return JSON.stringify(value) ?? "null";
+}
+
+export interface SubmitDeps {
+  readonly registration: RegistrationDeps;
+  readonly client: Pick<QuanmiaoClient, "submitTask">;
+}
+
+export async function submitAndRegister(deps: SubmitDeps, body: SubmitAndRegisterRequest): Promise<Submitted> {
+  const { store, clock } = deps.registration;
+  const nowMs = clock.now();
+  // Everything the registration will check, checked before anything is billed.
+  checkJsonBounds("request", body.request);
+  toFormFields(body.request);
+  const profile = submissionProfile(body.request);
+  const fields = checkRegistrationFields(
+    { workspaceId: body.workspaceId, webhooks: body.webhooks, metadata: body.metadata, submittedAtMs: nowMs, profile },
+    nowMs,
+  );
+  const urls = await checkRegistrationUrls(deps.registration, fields.urls);
+  const given = body.deduplicationId ?? body.request.deduplicationId;
+  const deduplicationId = given === undefined ? randomUUID() : checkIdField("deduplicationId", given);
+  const request = { ...body.request, deduplicationId };
+  const fingerprint = createHash("sha256")
+    .update(stable([fields.workspaceId, request]))
+    .digest("hex");
+
+  const register = (taskId: string) => writeRegistration(deps.registration, { ...fields, taskId }, urls);
+  const key = submissionKey(fields.workspaceId, deduplicationId);
+  const raw = await store.getSetting(key);
+  const earlier = parseRecord(raw);
+  const current = earlier && earlier.atMs > nowMs - DEDUPLICATION_WINDOW_MS ? earlier : undefined;
+  if (current && current.fingerprint !== fingerprint) {
+    throw new SubmissionConflictError("was used within 72 h for a different submission", { field: "deduplicationId" });
+  }
+  if (current?.taskId !== undefined) {
+    const taskId = current.taskId;
+    const { task } = await registerWithRetries(register, taskId, deduplicationId);
+    return { taskId, deduplicationId, task, created: false };
+  }
+
+  const pending: SubmissionRecord = { atMs: nowMs, fingerprint };
+  if (!(await store.compareAndSetSetting(key, raw, JSON.stringify(pending)))) {
+    throw new SubmissionConflictError("is being submitted by another request; repeat this one in a moment", {
+      field: "deduplicationId",
+    });
+  }
+  const { taskId } = await deps.client.submitTask(fields.workspaceId, request);
+  // Kept before registering, so that a repeat finds the task even if registering fails now. If
+  // keeping it fails, registering still goes ahead: a watched task matters more than a repeat.
+  const done: SubmissionRecord = { ...pending, taskId };
+  await store.compareAndSetSetting(key, JSON.stringify(pending), JSON.stringify(done)).catch(() => false);
+  const { task } = await registerWithRetries(register, taskId, deduplicationId);
+  return { taskId, deduplicationId, task, created: true };
+}
+
+async function registerWithRetries(
+  register: (taskId: string) => Promise<{ task: TaskRow; created: boolean }>,
+  taskId: string,
+  deduplicationId: string,
+): Promise<{ task: TaskRow; created: boolean }> {
+  let last: unknown;
+  for (let attempt = 1; attempt <= REGISTER_ATTEMPTS; attempt++) {
+    try {
+      return await register(taskId);
+    } catch (error) {
+      last = error;
+      // A task id the relay refuses (the API's, not the caller's) will be refused again.
+      if (error instanceof InputError) break;
+    }
+  }
+  throw new UnregisteredSubmissionError(taskId, deduplicationId, { cause: last });
+}

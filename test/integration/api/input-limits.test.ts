@@ -1,0 +1,119 @@
+/**
+ * What the API refuses as a value it cannot accept (422, `invalid_value`, the field named) before
+ * anything is written: metadata nested too deep or too large (alone or in a batch, whose every item
+ * is checked first), and control or bidi characters in ids, URLs, profiles and header values.
+ */
+import { describe, expect, it } from "vitest";
+import { apiHarness } from "../../support/api.js";
+
+/** `{"a":{"a":…1…}}`, `depth` objects deep, as text (a value this deep cannot be stringified). */
+const nested = (depth: number) => `${'{"a":'.repeat(depth)}1${"}".repeat(depth)}`;
+const path = (depth: number) => `metadata${".a".repeat(depth - 1)}`;
+
+describe.each(["node", "fc"] as const)("input limits through %s", (via) => {
+  it("metadata deeper than 32 levels or over 16 KiB: 422 naming where, nothing written", async () => {
+    const h = await apiHarness();
+    const post = (metadata: string, taskId = "t") =>
+      h.call(via, {
+        method: "POST",
+        path: "/v1/tasks",
+        headers: { "content-type": "application/json" },
+        body: `{"workspaceId":"llm-a","taskId":"${taskId}","metadata":${metadata}}`,
+      });
+    for (const depth of [33, 10_000, 100_000]) {
+      const answer = await post(nested(depth));
+      expect(answer.status).toBe(422);
+      expect(answer.json.error.code).toBe("invalid_value");
+      expect(answer.json.error.details[0].field).toBe(path(33));
+    }
+    const large = await post(JSON.stringify({ blob: "x".repeat(16 * 1024) }));
+    expect(large.status).toBe(422);
+    expect(large.json.error.code).toBe("invalid_value");
+    expect(large.json.error.details[0].field).toBe("metadata");
+    expect((await h.relay.store.listTasks({ limit: 10 })).items).toEqual([]);
+    // The limits are the limits: 32 deep and 16 KiB exactly are taken.
+    expect((await post(nested(32), "deep-enough")).status).toBe(201);
+    const fits = JSON.stringify({ blob: "x".repeat(16 * 1024 - '{"blob":""}'.length) });
+    expect((await post(fits, "large-enough")).status).toBe(201);
+  });
+
+  it("a batch with one bad item is refused whole before any item is written, the item named", async () => {
+    const h = await apiHarness();
+    const items = [0, 1, 2, 3, 4].map(
+      (i) => `{"workspaceId":"llm-a","taskId":"t${i}"${i === 3 ? `,"metadata":${nested(10_000)}` : ""}}`,
+    );
+    const answer = await h.call(via, {
+      method: "POST",
+      path: "/v1/tasks",
+      headers: { "content-type": "application/json" },
+      body: `{"tasks":[${items.join(",")}]}`,
+    });
+    expect(answer.status).toBe(422);
+    expect(answer.json.error.code).toBe("invalid_value");
+    expect(answer.json.error.details[0].field).toBe(`body.tasks[3].${path(33)}`);
+    expect((await h.relay.store.listTasks({ limit: 10 })).items).toEqual([]);
+
+    const controls = await h.call(via, {
+      method: "POST",
+      path: "/v1/tasks",
+      body: { tasks: [{ workspaceId: "llm-a", taskId: "ok", webhooks: ["http://127.0.0.1:9/\u001b]8;;x"] }] },
+    });
+    expect(controls.status).toBe(422);
+    expect(controls.json.error.details[0].field).toBe("body.tasks[0].webhooks[0]");
+    expect((await h.relay.store.listTasks({ limit: 10 })).items).toEqual([]);
+  });
+
+  it.each([
+    ["ESC", "\u001b[2J"],
+    ["BEL", "\u0007"],
+    ["CR", "\r"],
+    ["LF", "\nfake line"],
+    ["C1 CSI", "\u009b31m"],
+    ["DEL", "\u007f"],
+    ["RLO", "\u202e"],
+    ["isolate", "\u2066"],
+  ])("%s in an id, a URL, a profile or a header value: 422 naming the field, never stored", async (_, bad) => {
+    const h = await apiHarness();
+    const refused = async (c: { method: string; path: string; body: unknown }, field: string): Promise<void> => {
+      const answer = await h.call(via, c);
+      expect(answer.status, JSON.stringify(c)).toBe(422);
+      expect(answer.json.error.code).toBe("invalid_value");
+      expect(answer.json.error.details[0].field).toBe(field);
+      expect(answer.text).not.toContain(bad);
+    };
+    const task = { workspaceId: "llm-a", taskId: "t" };
+    await refused({ method: "POST", path: "/v1/tasks", body: { ...task, taskId: `t${bad}x` } }, "taskId");
+    await refused({ method: "POST", path: "/v1/tasks", body: { ...task, workspaceId: `llm${bad}x` } }, "workspaceId");
+    await refused({ method: "POST", path: "/v1/tasks", body: { ...task, profile: `p${bad}` } }, "profile");
+    await refused(
+      { method: "POST", path: "/v1/tasks", body: { ...task, webhooks: [`http://127.0.0.1:9/h${bad}`] } },
+      "webhooks[0]",
+    );
+    await refused({ method: "POST", path: "/v1/webhooks", body: { url: `http://127.0.0.1:9/h${bad}` } }, "url");
+    await refused(
+      { method: "POST", path: "/v1/webhooks", body: { url: "http://127.0.0.1:9/h", workspaceId: `w${bad}` } },
+      "workspaceId",
+    );
+    await refused(
+      { method: "POST", path: "/v1/webhooks", body: { url: "http://127.0.0.1:9/h", headers: { "X-A": `v${bad}` } } },
+      "headers",
+    );
+    const calls = h.sim.stats().calls.SubmitVideoAnalysisTask;
+    await refused(
+      {
+        method: "POST",
+        path: "/v1/tasks/submit",
+        body: { workspaceId: "llm-a", request: { videoUrl: "https://v.example/a.mp4" }, deduplicationId: `d${bad}` },
+      },
+      "deduplicationId",
+    );
+    expect(h.sim.stats().calls.SubmitVideoAnalysisTask).toBe(calls);
+    const created = await h.call(via, { method: "POST", path: "/v1/webhooks", body: { url: "http://127.0.0.1:9/h" } });
+    await refused(
+      { method: "PATCH", path: `/v1/webhooks/${created.json.id}`, body: { url: `http://127.0.0.1:9/${bad}` } },
+      "url",
+    );
+    expect((await h.relay.store.listTasks({ limit: 10 })).items).toEqual([]);
+    expect((await h.relay.store.listWebhooks()).map((w) => w.url)).toEqual(["http://127.0.0.1:9/h"]);
+  });
+});

@@ -37,13 +37,29 @@ const path = fc
   .tuple(fc.constantFrom(...PATHS), segment, segment, fc.option(fc.string({ maxLength: 30 }), { nil: undefined }))
   .map(([p, a, b, extra]) => p.replace("{a}", a).replace("{b}", b) + (extra === undefined ? "" : `?${extra}`));
 
+/** Webhook URLs whose host is an IPv4 address the guard refuses, written in IPv6 forms. */
+const REFUSED_IPV6_URLS = [
+  "http://[::127.0.0.1]/h",
+  "http://[::7f00:1]/h",
+  "http://[::ffff:0:127.0.0.1]/h",
+  "http://[::ffff:0:7f00:1]/h",
+  "http://[::ffff:127.0.0.1]/h",
+  "https://[::ffff:a9fe:a9fe]/latest/meta-data",
+  "http://[64:ff9b::10.0.0.1]/h",
+  "http://[64:ff9b:1::a00:1]/h",
+  "http://[2002:a00:1::1]/h",
+  "http://[2001:0:1:2::80ff:fffe]/h",
+  "http://[0:0:0:0:0:ffff:7f00:1]:8080/h",
+];
+const refusedUrl = fc.constantFrom(...REFUSED_IPV6_URLS);
+
 const jsonValue = fc.jsonValue({ maxDepth: 3 });
 const nearValid = fc.oneof(
   fc.record(
     {
       workspaceId: fc.string(),
       taskId: fc.string(),
-      webhooks: fc.array(fc.string(), { maxLength: 3 }),
+      webhooks: fc.array(fc.oneof(fc.string(), refusedUrl), { maxLength: 3 }),
       metadata: jsonValue,
     },
     { requiredKeys: [] },
@@ -55,14 +71,19 @@ const nearValid = fc.oneof(
   }),
   fc.record(
     {
-      url: fc.oneof(fc.webUrl(), fc.string()),
+      url: fc.oneof(fc.webUrl(), fc.string(), refusedUrl),
       events: fc.array(fc.string(), { maxLength: 3 }),
       headers: fc.dictionary(fc.string(), fc.string()),
     },
     { requiredKeys: [] },
   ),
   fc.record({ workspaceId: fc.string({ minLength: 1 }), request: fc.dictionary(fc.string(), jsonValue) }),
-  fc.record({ enabled: fc.anything(), events: fc.anything(), url: fc.anything() }, { requiredKeys: [] }),
+  fc.record(
+    { enabled: fc.anything(), events: fc.anything(), url: fc.oneof(fc.anything(), refusedUrl) },
+    {
+      requiredKeys: [],
+    },
+  ),
 );
 const body = fc.oneof(
   nearValid.map((v) => ({ text: JSON.stringify(v), base64: false })),
@@ -143,50 +164,55 @@ const headers = fc.record(
   { requiredKeys: [] },
 );
 
+/** The API over a fresh SQLite store; fuzzed webhook URLs may name public hosts, so no DNS is asked and nothing is sent. */
+async function fuzzApi() {
+  const sim = await startSimulator({ runMs: 0 });
+  const store = new SqliteStore(join(tempDir(), "fuzz.db"));
+  const client = createQuanmiaoClient({ endpoint: sim.url, credentials: staticCredentials(SIM_CREDENTIAL) });
+  onTestFinished(async () => {
+    await client.close();
+    await store.close();
+    await sim.close();
+  });
+  const config = loadConfig({ RELAY_ALLOW_PRIVATE_TARGETS: "false" });
+  const sent: unknown[] = [];
+  const sender = {
+    send: async (attempt: unknown) => {
+      sent.push(attempt);
+      return {
+        statusCode: 204,
+        error: undefined,
+        connectionError: false,
+        excerpt: "",
+        retryAfterMs: undefined,
+        durationMs: 0,
+      };
+    },
+  } as unknown as WebhookSender;
+  const resolve = async () => [{ address: "93.184.216.34", family: 4 as const }];
+  const handle = createApi(
+    {
+      store,
+      clock: systemClock,
+      client,
+      sender,
+      config,
+      registration: { store, clock: systemClock, poll: config.poll, allowPrivateTargets: false, resolve },
+    },
+    { tokens: [TOKEN] },
+  );
+  const snapshot = async () =>
+    JSON.stringify([
+      (await store.listTasks({ limit: 10_000 })).items,
+      await store.listWebhooks(),
+      (await store.listDeliveries({ limit: 10_000 })).items,
+    ]);
+  return { handle, store, snapshot, sent };
+}
+
 describe("API fuzz", () => {
   it("2,000 random requests: never a 5xx, never a change of state on a 4xx", async () => {
-    const sim = await startSimulator({ runMs: 0 });
-    const store = new SqliteStore(join(tempDir(), "fuzz.db"));
-    const client = createQuanmiaoClient({ endpoint: sim.url, credentials: staticCredentials(SIM_CREDENTIAL) });
-    onTestFinished(async () => {
-      await client.close();
-      await store.close();
-      await sim.close();
-    });
-    const config = loadConfig({ RELAY_ALLOW_PRIVATE_TARGETS: "false" });
-    // Fuzzed webhook URLs may name public hosts: no DNS is asked and nothing is ever sent.
-    const sent: unknown[] = [];
-    const sender = {
-      send: async (attempt: unknown) => {
-        sent.push(attempt);
-        return {
-          statusCode: 204,
-          error: undefined,
-          connectionError: false,
-          excerpt: "",
-          retryAfterMs: undefined,
-          durationMs: 0,
-        };
-      },
-    } as unknown as WebhookSender;
-    const resolve = async () => [{ address: "93.184.216.34", family: 4 as const }];
-    const handle = createApi(
-      {
-        store,
-        clock: systemClock,
-        client,
-        sender,
-        config,
-        registration: { store, clock: systemClock, poll: config.poll, allowPrivateTargets: false, resolve },
-      },
-      { tokens: [TOKEN] },
-    );
-    const snapshot = async () =>
-      JSON.stringify([
-        (await store.listTasks({ limit: 10_000 })).items,
-        await store.listWebhooks(),
-        (await store.listDeliveries({ limit: 10_000 })).items,
-      ]);
+    const { handle, snapshot, sent } = await fuzzApi();
     let statuses: Record<number, number> = {};
     await fc.assert(
       fc.asyncProperty(request, headers, body, async ({ method, path: p }, h, b) => {
@@ -204,9 +230,11 @@ describe("API fuzz", () => {
         const response = "method" in request ? await handle(request) : request;
         statuses[response.status] = (statuses[response.status] ?? 0) + 1;
         expect(response.status).toBeLessThan(500);
+        const after = await snapshot();
+        for (const refused of REFUSED_IPV6_URLS) expect(after).not.toContain(JSON.stringify(refused).slice(1, -1));
         expect(response.body).not.toContain(TOKEN);
         if (response.status >= 400) {
-          expect(await snapshot()).toBe(before);
+          expect(after).toBe(before);
           const error = JSON.parse(response.body) as { error: { code: string; message: string; details: unknown[] } };
           expect(typeof error.error.code).toBe("string");
           expect(Array.isArray(error.error.details)).toBe(true);
@@ -218,4 +246,32 @@ describe("API fuzz", () => {
     console.log(JSON.stringify({ statuses, webhookTestsSent: sent.length }));
     statuses = {};
   }, 120_000);
+
+  it("a webhook URL with a refused IPv4 address in an IPv6 form is refused with a 4xx wherever it is given", async () => {
+    const { handle, snapshot } = await fuzzApi();
+    const send = (method: string, path: string, body: unknown) =>
+      handle({
+        method,
+        path,
+        query: new URLSearchParams(),
+        headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+        body: Buffer.from(JSON.stringify(body)),
+      });
+    const existing = await send("POST", "/v1/webhooks", { url: "https://hooks.example.com/h" });
+    expect(existing.status).toBe(201);
+    const id = JSON.parse(existing.body).id as string;
+    const before = await snapshot();
+    for (const url of REFUSED_IPV6_URLS) {
+      for (const [method, path, body] of [
+        ["POST", "/v1/webhooks", { url }],
+        ["PATCH", `/v1/webhooks/${id}`, { url }],
+        ["POST", "/v1/tasks", { workspaceId: "llm-a", taskId: "t1", webhooks: [url] }],
+      ] as const) {
+        const answer = await send(method, path, body);
+        expect({ url, method, path, status: answer.status }).toEqual({ url, method, path, status: 422 });
+        expect(JSON.parse(answer.body).error.code).toBe("refused_target");
+      }
+    }
+    expect(await snapshot()).toBe(before);
+  });
 });

@@ -183,6 +183,8 @@ describe("SSRF guard", () => {
     "http://100.100.100.200/latest/meta-data",
     "http://[::1]/h",
     "http://[::ffff:127.0.0.1]/h",
+    "http://[::127.0.0.1]/h",
+    "http://[::ffff:0:127.0.0.1]/h",
     "http://localhost/h",
     "http://192.168.1.1/",
     "http://[fd00:ec2::254]/",

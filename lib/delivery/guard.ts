@@ -189,8 +189,9 @@ export async function checkTarget(
     throw new RefusedTargetError("URLs with credentials are not allowed; use a custom header", { kind: "syntax" });
   }
   const host = url.hostname.replace(/^\[|\]$/g, "");
+  const literal = isIP(host) !== 0;
   let addresses: ResolvedAddress[];
-  if (isIP(host)) {
+  if (literal) {
     addresses = [{ address: host, family: isIP(host) as 4 | 6 }];
   } else {
     try {
@@ -205,9 +206,11 @@ export async function checkTarget(
     for (const a of addresses) {
       const reason = forbiddenReason(a.address);
       if (reason) {
+        // The kind of address only: the caller must not learn what a name resolves to inside the
+        // network. The address goes to the operator's log with `address`.
         throw new RefusedTargetError(
-          `${host} resolves to ${a.address}, ${reason}; set RELAY_ALLOW_PRIVATE_TARGETS=true to allow it`,
-          { kind: "policy" },
+          `${host} ${literal ? "is" : "resolves to"} ${reason}; set RELAY_ALLOW_PRIVATE_TARGETS=true to allow it`,
+          { kind: "policy", address: a.address },
         );
       }
     }

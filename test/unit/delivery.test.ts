@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
-import { forbiddenReason } from "../../lib/delivery/guard.js";
+import { checkTarget, forbiddenReason } from "../../lib/delivery/guard.js";
 import {
   attemptDelay,
   boundedRetryAfter,
@@ -9,6 +9,7 @@ import {
   parseRetrySchedule,
 } from "../../lib/delivery/schedule.js";
 import { signatureHeader, webhookHeaders } from "../../lib/delivery/sign.js";
+import { RefusedTargetError } from "../../lib/errors.js";
 import { buildEvent, webhookWants } from "../../lib/events.js";
 import { deliveryId, eventId } from "../../lib/ids.js";
 import { activeSecrets, newSecret, rotate } from "../../lib/secrets.js";
@@ -194,6 +195,23 @@ describe("SSRF address policy", () => {
           expect(forbiddenReason(sixToFour), sixToFour).toBeDefined();
         },
       ),
+    );
+  });
+
+  it("tells the caller the kind of address a name resolves to, never the address", async () => {
+    const resolve = async () => [
+      { address: "93.184.216.34", family: 4 as const },
+      { address: "10.0.0.1", family: 4 as const },
+    ];
+    const refusal = await checkTarget("http://private.test/h", { allowPrivate: false, resolve }).catch((e) => e);
+    expect(refusal).toBeInstanceOf(RefusedTargetError);
+    expect(refusal.message).toMatch(/^private\.test resolves to a private address; /);
+    expect(refusal.message).not.toContain("10.0.0.1");
+    expect(refusal.forField("url").message).not.toContain("10.0.0.1");
+    // The operator's log gets the address from here.
+    expect(refusal.address).toBe("10.0.0.1");
+    await expect(checkTarget("http://[::ffff:0:127.0.0.1]/", { allowPrivate: false })).rejects.toThrow(
+      /^::ffff:0:7f00:1 is a loopback address, in IPv6 form/,
     );
   });
 });

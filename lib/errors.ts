@@ -48,20 +48,35 @@ export class RefusedTargetError extends InputError {
   readonly kind: "syntax" | "policy" | "dns";
   /** The guard's own words, without the field. */
   readonly reason: string;
+  /**
+   * The refused address a host name resolved to: for the operator's log only, since it maps the
+   * network's DNS for whoever reads it. Never in the message.
+   */
+  readonly address: string | undefined;
 
   constructor(
     reason: string,
-    options: RelayErrorOptions & { readonly kind: "syntax" | "policy" | "dns"; readonly field?: string | undefined },
+    options: RelayErrorOptions & {
+      readonly kind: "syntax" | "policy" | "dns";
+      readonly field?: string | undefined;
+      readonly address?: string | undefined;
+    },
   ) {
     super(reason, options);
     this.kind = options.kind;
     this.reason = reason;
+    this.address = options.address;
     this.retryable = options.kind === "dns";
   }
 
   /** The same refusal, said of a named input (`webhooks[0]`, `url`). */
   forField(field: string): RefusedTargetError {
-    return new RefusedTargetError(this.reason, { kind: this.kind, field, cause: this.cause });
+    return new RefusedTargetError(this.reason, {
+      kind: this.kind,
+      field,
+      cause: this.cause,
+      address: this.address,
+    });
   }
 }
 

@@ -68,7 +68,7 @@ export async function openRelay(options: OpenRelayOptions): Promise<Relay> {
   const log = options.log ?? (options.logTo ? jsonLog(options.logTo, config.logLevel) : undefined);
   const clock = options.clock ?? systemClock;
   const credentials = resolveCredentials(config.credentials, options.credentials);
-  const store = options.store ?? (await openStore(config, credentials));
+  const store = options.store ?? (await openStore(config, credentials, log));
   const client = createQuanmiaoClient({ ...config.quanmiao, credentials, clock });
   const sender = new WebhookSender({
     timeoutMs: config.delivery.timeoutMs,

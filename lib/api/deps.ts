@@ -1,6 +1,7 @@
 import type { Clock } from "../clock.js";
 import type { Config } from "../config.js";
 import type { WebhookSender } from "../delivery/send.js";
+import type { Log } from "../log.js";
 import type { PrometheusMetrics } from "../prometheus.js";
 import type { QuanmiaoClient } from "../quanmiao/client.js";
 import type { Store } from "../store/store.js";
@@ -16,4 +17,6 @@ export interface ApiDeps {
   readonly config: Config;
   /** Counters of this process's runs, when it has any (npm start); GET /metrics works without. */
   readonly metrics?: PrometheusMetrics | undefined;
+  /** The operator's log: what a caller is not told (a refused target's address) goes here. */
+  readonly log?: Log | undefined;
 }

@@ -8,7 +8,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { z } from "zod";
 import { classifyError, errorMessage, UNEXPECTED } from "../error-policy.js";
-import { coerceError, describeError, InputError } from "../errors.js";
+import { coerceError, describeError, InputError, RefusedTargetError } from "../errors.js";
 import {
   type ApiRequest,
   type ApiResponse,
@@ -205,6 +205,15 @@ export function createRouter(routes: readonly Route[], options: RouterOptions): 
             msg: "api request failed",
             path: req.path,
             error: describeError(error),
+          });
+        // The client is told the kind of address only; the operator may need the address itself.
+        if (error instanceof RefusedTargetError && error.address !== undefined)
+          options.log?.({
+            level: "info",
+            msg: "webhook target refused",
+            path: req.path,
+            address: error.address,
+            error: error.message,
           });
         const details =
           error instanceof InputError && error.field ? [{ field: error.field, message: error.message }] : [];

@@ -4,6 +4,7 @@
  * asset files to find at run time. The page holds no data; everything comes from the API with the
  * token the operator signs in with.
  */
+import { createHash } from "node:crypto";
 import { VERSION } from "../version.js";
 import { consoleApp } from "./app.js";
 
@@ -44,6 +45,19 @@ dt { font-weight: 600; }
  * inner functions in `__name(...)`: the browser gets a harmless stand-in for it.
  */
 const SCRIPT = `var __name = function (f) { return f; };\n(${consoleApp.toString()})();`;
+
+/**
+ * The page's Content-Security-Policy. Scripts run only when they hash to the page's own script,
+ * hashed here from the very string the page embeds: markup injected into the page (an inline
+ * `<script>`, an `onerror` attribute) does not run, and no nonce needs keeping per response.
+ */
+export const CONSOLE_CSP = [
+  "default-src 'none'",
+  `script-src 'sha256-${createHash("sha256").update(SCRIPT, "utf8").digest("base64")}'`,
+  "style-src 'unsafe-inline'",
+  "connect-src 'self'",
+  "frame-ancestors 'none'",
+].join("; ");
 
 export const CONSOLE_HTML = `<!doctype html>
 <html lang="en">

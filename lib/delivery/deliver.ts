@@ -238,6 +238,15 @@ async function attempt(row: DeliveryRow, run: DeliveryRun, seen: Seen, probe: bo
     if (!(error instanceof RefusedTargetError)) throw error;
     // No request left: the target is refused by policy, which waiting will not change.
     record = { atMs: nowMs, durationMs: 0, failure: "refused_target", error: error.message };
+    // The row (which API callers read) has the kind of address; the operator's log has the address.
+    deps.log?.({
+      level: "warn",
+      msg: "delivery refused: the target is not allowed",
+      deliveryId: row.id,
+      webhookId: row.webhookId,
+      address: error.address,
+      error: error.message,
+    });
     return dead(`refused target: ${error.message}`);
   }
 

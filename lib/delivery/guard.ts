@@ -5,7 +5,8 @@
  *
  * Refused: loopback, private, link-local, CGNAT 100.64.0.0/10 (Alibaba's metadata 100.100.100.200
  * and VPC DNS live there), multicast, broadcast, reserved and documentation ranges, IPv6 ULA and
- * link-local, and IPv4 addresses hidden in IPv6 forms (mapped, NAT64, 6to4).
+ * link-local, IPv4-mapped forms of any of these, and the IPv6 ranges that carry IPv4 through a
+ * translator or tunnel (IPv4-compatible, IPv4-translated, NAT64, 6to4, Teredo) whatever they carry.
  */
 import { lookup as dnsLookup } from "node:dns/promises";
 import { BlockList, isIP } from "node:net";
@@ -50,24 +51,94 @@ const v6Blocks = V6.map(([net, prefix, reason]) => {
   return { list, reason };
 });
 
-/** The IPv4 address carried inside an IPv6 one (mapped, compatible, NAT64, 6to4), if any. */
-function embeddedV4(address: string): string | undefined {
-  const lower = address.toLowerCase();
-  const dotted = /^(?:::ffff:|::|64:ff9b::|64:ff9b:1::)(\d+\.\d+\.\d+\.\d+)$/.exec(lower);
-  if (dotted) return dotted[1];
-  const hex = /^(?:::ffff:|64:ff9b::)([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(lower);
-  if (hex) {
-    const hi = Number.parseInt(hex[1] as string, 16);
-    const lo = Number.parseInt(hex[2] as string, 16);
-    return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
-  }
-  const sixToFour = /^2002:([0-9a-f]{1,4}):([0-9a-f]{1,4}):/.exec(lower);
-  if (sixToFour) {
-    const hi = Number.parseInt(sixToFour[1] as string, 16);
-    const lo = Number.parseInt(sixToFour[2] as string, 16);
-    return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
-  }
-  return undefined;
+/** The eight 16-bit groups of an IPv6 address that isIP accepted; a zone id (`%eth0`) is dropped. */
+function groups(address: string): number[] {
+  const [head = "", tail] = address.replace(/%.*$/, "").split("::");
+  const parse = (text: string) =>
+    text === ""
+      ? []
+      : text.split(":").flatMap((part) => {
+          if (!part.includes(".")) return [Number.parseInt(part, 16)];
+          const [a = 0, b = 0, c = 0, d = 0] = part.split(".").map(Number);
+          return [(a << 8) | b, (c << 8) | d];
+        });
+  const front = parse(head);
+  const back = tail === undefined ? [] : parse(tail);
+  return [...front, ...new Array<number>(8 - front.length - back.length).fill(0), ...back];
+}
+
+function v4Of(hi: number, lo: number): string {
+  return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+}
+
+/**
+ * IPv6 ranges that carry an IPv4 address. Only the mapped form is judged by the IPv4 address
+ * alone: a dual-stack socket connects to exactly that address. The others are refused whole: what
+ * they reach depends on a translator or tunnel somewhere on the path, not on the address the guard
+ * sees, and SSRF filters commonly refuse them so (ipaddr.js, under request-filtering-agent and
+ * ssrf-req-filter, counts 6to4, Teredo, NAT64 and the translated form as not unicast). The IPv4
+ * address inside only makes the reason more precise.
+ */
+const TUNNELS: ReadonlyArray<{
+  readonly name: string;
+  readonly matches: (g: readonly number[]) => boolean;
+  readonly v4: (g: readonly number[]) => string | undefined;
+  readonly refusedWhole: boolean;
+}> = [
+  {
+    name: "an IPv4-mapped address",
+    matches: (g) => g.slice(0, 5).every((x) => x === 0) && g[5] === 0xffff,
+    v4: (g) => v4Of(g[6] as number, g[7] as number),
+    refusedWhole: false,
+  },
+  {
+    // ::/96, deprecated since RFC 4291 (2006); kernels route it in different ways, some to the
+    // embedded IPv4 address.
+    name: "an IPv4-compatible address (deprecated)",
+    matches: (g) => g.slice(0, 6).every((x) => x === 0),
+    v4: (g) => v4Of(g[6] as number, g[7] as number),
+    refusedWhole: true,
+  },
+  {
+    // ::ffff:0:0:0/96, SIIT's translated form (RFC 2765), not routed on the internet.
+    name: "an IPv4-translated address",
+    matches: (g) => g.slice(0, 4).every((x) => x === 0) && g[4] === 0xffff && g[5] === 0,
+    v4: (g) => v4Of(g[6] as number, g[7] as number),
+    refusedWhole: true,
+  },
+  {
+    // 64:ff9b::/96 (RFC 6052) and 64:ff9b:1::/48 (RFC 8215) both lie in 64:ff9b::/32, refused
+    // whole as before; only the /96 form puts the IPv4 address in the last 32 bits.
+    name: "a NAT64 address",
+    matches: (g) => g[0] === 0x64 && g[1] === 0xff9b,
+    v4: (g) => (g.slice(2, 6).every((x) => x === 0) ? v4Of(g[6] as number, g[7] as number) : undefined),
+    refusedWhole: true,
+  },
+  {
+    name: "a 6to4 address",
+    matches: (g) => g[0] === 0x2002,
+    v4: (g) => v4Of(g[1] as number, g[2] as number),
+    refusedWhole: true,
+  },
+  {
+    // Teredo (RFC 4380) carries the client's IPv4 address with every bit inverted.
+    name: "a Teredo address",
+    matches: (g) => g[0] === 0x2001 && g[1] === 0,
+    v4: (g) => v4Of((g[6] as number) ^ 0xffff, (g[7] as number) ^ 0xffff),
+    refusedWhole: true,
+  },
+];
+
+function v6Reason(address: string): string | undefined {
+  const listed = v6Blocks.find((b) => b.list.check(address, "ipv6"))?.reason;
+  if (listed) return listed;
+  const g = groups(address);
+  const tunnel = TUNNELS.find((t) => t.matches(g));
+  if (!tunnel) return undefined;
+  const inner = tunnel.v4(g);
+  const reason = inner === undefined ? undefined : forbiddenReason(inner);
+  if (reason) return `${reason}, in IPv6 form`;
+  return tunnel.refusedWhole ? tunnel.name : undefined;
 }
 
 /** Why an address may not be a webhook target; undefined when it may. */
@@ -77,15 +148,7 @@ export function forbiddenReason(address: string): string | undefined {
     if (address === "255.255.255.255") return "the broadcast address";
     return v4Blocks.find((b) => b.list.check(address, "ipv4"))?.reason;
   }
-  if (family === 6) {
-    const inner = embeddedV4(address);
-    if (inner !== undefined) {
-      const reason = forbiddenReason(inner);
-      if (reason) return `${reason}, in IPv6 form`;
-    }
-    if (/^64:ff9b:/i.test(address) || /^2002:/i.test(address)) return "a NAT64 or 6to4 address";
-    return v6Blocks.find((b) => b.list.check(address, "ipv6"))?.reason;
-  }
+  if (family === 6) return v6Reason(address);
   return "not an IP address";
 }
 
@@ -126,8 +189,9 @@ export async function checkTarget(
     throw new RefusedTargetError("URLs with credentials are not allowed; use a custom header", { kind: "syntax" });
   }
   const host = url.hostname.replace(/^\[|\]$/g, "");
+  const literal = isIP(host) !== 0;
   let addresses: ResolvedAddress[];
-  if (isIP(host)) {
+  if (literal) {
     addresses = [{ address: host, family: isIP(host) as 4 | 6 }];
   } else {
     try {
@@ -142,9 +206,11 @@ export async function checkTarget(
     for (const a of addresses) {
       const reason = forbiddenReason(a.address);
       if (reason) {
+        // The kind of address only: the caller must not learn what a name resolves to inside the
+        // network. The address goes to the operator's log with `address`.
         throw new RefusedTargetError(
-          `${host} resolves to ${a.address}, ${reason}; set RELAY_ALLOW_PRIVATE_TARGETS=true to allow it`,
-          { kind: "policy" },
+          `${host} ${literal ? "is" : "resolves to"} ${reason}; set RELAY_ALLOW_PRIVATE_TARGETS=true to allow it`,
+          { kind: "policy", address: a.address },
         );
       }
     }

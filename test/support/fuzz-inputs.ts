@@ -56,3 +56,18 @@ export const hostile = fc
     fc.constantFrom("\\u001b[2J", "\\u0007", "\\r", "\\n", "\\u009b", "\\u007f", "\\u202e", "\\u2066", "\\u0000"),
   )
   .map(([text, c]) => `${JSON.stringify(text).slice(1, -1)}${c}x`);
+
+/** Webhook URLs whose host is an IPv4 address the guard refuses, written in IPv6 forms. */
+export const REFUSED_IPV6_URLS = [
+  "http://[::127.0.0.1]/h",
+  "http://[::7f00:1]/h",
+  "http://[::ffff:0:127.0.0.1]/h",
+  "http://[::ffff:0:7f00:1]/h",
+  "http://[::ffff:127.0.0.1]/h",
+  "https://[::ffff:a9fe:a9fe]/latest/meta-data",
+  "http://[64:ff9b::10.0.0.1]/h",
+  "http://[64:ff9b:1::a00:1]/h",
+  "http://[2002:a00:1::1]/h",
+  "http://[2001:0:1:2::80ff:fffe]/h",
+  "http://[0:0:0:0:0:ffff:7f00:1]:8080/h",
+];

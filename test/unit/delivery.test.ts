@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
-import { forbiddenReason } from "../../lib/delivery/guard.js";
+import { checkTarget, forbiddenReason } from "../../lib/delivery/guard.js";
 import {
   attemptDelay,
   boundedRetryAfter,
@@ -9,6 +9,7 @@ import {
   parseRetrySchedule,
 } from "../../lib/delivery/schedule.js";
 import { signatureHeader, webhookHeaders } from "../../lib/delivery/sign.js";
+import { RefusedTargetError } from "../../lib/errors.js";
 import { buildEvent, webhookWants } from "../../lib/events.js";
 import { deliveryId, eventId } from "../../lib/ids.js";
 import { activeSecrets, newSecret, rotate } from "../../lib/secrets.js";
@@ -135,16 +136,84 @@ describe("SSRF address policy", () => {
     ["::ffff:a9fe:a9fe", /link-local.*IPv6 form/],
     ["64:ff9b::a64:1", /private address, in IPv6 form/],
     ["2002:7f00:1::", /loopback address, in IPv6 form/],
+    // Whatever the text form: a resolver may answer uncompressed, or with a zone.
+    ["0:0:0:0:0:ffff:7f00:1", /loopback address, in IPv6 form/],
+    ["0:0:0:0:0:FFFF:A9FE:A9FE", /link-local.*IPv6 form/],
+    ["fe80::1%eth0", /link-local/],
+    // IPv4-compatible ::/96: deprecated, refused whole.
+    ["::7f00:1", /loopback address, in IPv6 form/],
+    ["::127.0.0.1", /loopback address, in IPv6 form/],
+    ["::a9fe:a9fe", /link-local.*IPv6 form/],
+    ["::808:808", /IPv4-compatible/],
+    // IPv4-translated ::ffff:0:0:0/96: refused whole.
+    ["::ffff:0:7f00:1", /loopback address, in IPv6 form/],
+    ["::ffff:0:127.0.0.1", /loopback address, in IPv6 form/],
+    ["::ffff:0:808:808", /IPv4-translated/],
+    // NAT64, both prefixes: refused whole, as before.
+    ["64:ff9b::7f00:1", /loopback address, in IPv6 form/],
+    ["64:ff9b::808:808", /NAT64/],
+    ["64:ff9b:1::a00:1", /NAT64/],
+    ["64:ff9b:1:a00:1::", /NAT64/],
+    // 6to4 and Teredo (client address inverted): refused whole.
+    ["2002:a00:1::1", /private address, in IPv6 form/],
+    ["2002:808:808::1", /6to4/],
+    ["2001:0:1:2::80ff:fffe", /loopback address, in IPv6 form/],
+    ["2001:0:4136:e378:8000:63bf:f7f7:f7f7", /Teredo/],
   ])("refuses %s", (address, reason) => {
     expect(forbiddenReason(address)).toMatch(reason);
   });
 
-  it.each(["93.184.216.34", "8.8.8.8", "100.63.255.255", "100.128.0.1", "2606:4700::1111", "::ffff:8.8.8.8"])(
-    "allows %s",
-    (address) => {
-      expect(forbiddenReason(address)).toBeUndefined();
-    },
-  );
+  it.each([
+    "93.184.216.34",
+    "8.8.8.8",
+    "100.63.255.255",
+    "100.128.0.1",
+    "2606:4700::1111",
+    "::ffff:8.8.8.8",
+    "::ffff:808:808",
+    "2001:4860:4860::8888",
+  ])("allows %s", (address) => {
+    expect(forbiddenReason(address)).toBeUndefined();
+  });
+
+  it("refuses any IPv6 form of a refused IPv4 address, however written", () => {
+    const refusedV4 = fc.oneof(
+      fc.constantFrom("127.0.0.1", "10.0.0.1", "172.16.5.4", "192.168.1.1", "169.254.169.254", "100.100.100.200"),
+      fc.tuple(fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 255 })).map(([c, d]) => `127.0.${c}.${d}`),
+    );
+    const word = (a: number, b: number) => ((a << 8) | b).toString(16);
+    fc.assert(
+      fc.property(
+        refusedV4,
+        fc.constantFrom("::", "::ffff:", "::ffff:0:", "64:ff9b::", "0:0:0:0:0:ffff:"),
+        fc.boolean(),
+        (v4, prefix, dotted) => {
+          const [a = 0, b = 0, c = 0, d = 0] = v4.split(".").map(Number);
+          const address = dotted ? `${prefix}${v4}` : `${prefix}${word(a, b)}:${word(c, d)}`;
+          expect(forbiddenReason(address), address).toBeDefined();
+          const sixToFour = `2002:${word(a, b)}:${word(c, d)}::1`;
+          expect(forbiddenReason(sixToFour), sixToFour).toBeDefined();
+        },
+      ),
+    );
+  });
+
+  it("tells the caller the kind of address a name resolves to, never the address", async () => {
+    const resolve = async () => [
+      { address: "93.184.216.34", family: 4 as const },
+      { address: "10.0.0.1", family: 4 as const },
+    ];
+    const refusal = await checkTarget("http://private.test/h", { allowPrivate: false, resolve }).catch((e) => e);
+    expect(refusal).toBeInstanceOf(RefusedTargetError);
+    expect(refusal.message).toMatch(/^private\.test resolves to a private address; /);
+    expect(refusal.message).not.toContain("10.0.0.1");
+    expect(refusal.forField("url").message).not.toContain("10.0.0.1");
+    // The operator's log gets the address from here.
+    expect(refusal.address).toBe("10.0.0.1");
+    await expect(checkTarget("http://[::ffff:0:127.0.0.1]/", { allowPrivate: false })).rejects.toThrow(
+      /^::ffff:0:7f00:1 is a loopback address, in IPv6 form/,
+    );
+  });
 });
 
 describe("events", () => {

@@ -1,5 +1,5 @@
 /** The API's endpoints under /v1, by resource; each validates through its schemas and calls the library. */
-import { CONSOLE_HTML } from "../../console/page.js";
+import { CONSOLE_CSP, CONSOLE_HTML } from "../../console/page.js";
 import { eventTypes } from "../../event-schemas.js";
 import type { PrometheusMetrics } from "../../prometheus.js";
 import type { ApiDeps } from "../deps.js";
@@ -51,8 +51,7 @@ export function apiRoutes(deps: ApiDeps): Route[] {
             "content-type": "text/html; charset=utf-8",
             "cache-control": "no-store",
             "x-frame-options": "DENY",
-            "content-security-policy":
-              "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'",
+            "content-security-policy": CONSOLE_CSP,
           },
           body: CONSOLE_HTML,
         }),

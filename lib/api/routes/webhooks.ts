@@ -171,6 +171,13 @@ export function webhookRoutes(deps: ApiDeps): Route[] {
         } catch (error) {
           if (!(error instanceof RefusedTargetError)) throw error;
           const refused = `refused target: ${error.message}`;
+          deps.log?.({
+            level: "info",
+            msg: "webhook test refused",
+            webhookId: webhook.id,
+            address: error.address,
+            error: refused,
+          });
           return json(200, { ...outcome, statusCode: null, error: refused, response: null, durationMs: 0 });
         }
       },

@@ -3,12 +3,11 @@
  * and the settings its write path was measured with. One place, so that whatever else opens a
  * database the same way (the benchmark's minimal durable loop) stays the same way.
  */
-import { mkdirSync } from "node:fs";
-import { dirname } from "node:path";
 import Database from "better-sqlite3";
+import { createPrivately } from "./permissions.js";
 
 export function openDatabase(path: string, options: { busyTimeoutMs?: number | undefined } = {}): Database.Database {
-  if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+  if (path !== ":memory:") createPrivately(path);
   const db = new Database(path);
   db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 10_000}`);
   db.pragma("journal_mode = WAL");

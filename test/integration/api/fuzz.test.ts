@@ -13,7 +13,14 @@ import { createQuanmiaoClient } from "../../../lib/quanmiao/client.js";
 import { staticCredentials } from "../../../lib/quanmiao/credentials.js";
 import { SqliteStore } from "../../../lib/store/sqlite.js";
 import { TOKEN } from "../../support/api.js";
-import { DEEP_TEMPLATES, hostile, nested, TEXT_TEMPLATES, UNSAFE } from "../../support/fuzz-inputs.js";
+import {
+  DEEP_TEMPLATES,
+  hostile,
+  nested,
+  REFUSED_IPV6_URLS,
+  TEXT_TEMPLATES,
+  UNSAFE,
+} from "../../support/fuzz-inputs.js";
 import { fcQuery, overHttp } from "../../support/fuzz-transport.js";
 import { tempDir } from "../../support/relay.js";
 
@@ -42,13 +49,15 @@ const path = fc
   .tuple(fc.constantFrom(...PATHS), segment, segment, fc.option(fc.string({ maxLength: 30 }), { nil: undefined }))
   .map(([p, a, b, extra]) => p.replace("{a}", a).replace("{b}", b) + (extra === undefined ? "" : `?${extra}`));
 
+const refusedUrl = fc.constantFrom(...REFUSED_IPV6_URLS);
+
 const jsonValue = fc.jsonValue({ maxDepth: 3 });
 const nearValid = fc.oneof(
   fc.record(
     {
       workspaceId: fc.string(),
       taskId: fc.string(),
-      webhooks: fc.array(fc.string(), { maxLength: 3 }),
+      webhooks: fc.array(fc.oneof(fc.string(), refusedUrl), { maxLength: 3 }),
       metadata: jsonValue,
     },
     { requiredKeys: [] },
@@ -60,14 +69,19 @@ const nearValid = fc.oneof(
   }),
   fc.record(
     {
-      url: fc.oneof(fc.webUrl(), fc.string()),
+      url: fc.oneof(fc.webUrl(), fc.string(), refusedUrl),
       events: fc.array(fc.string(), { maxLength: 3 }),
       headers: fc.dictionary(fc.string(), fc.string()),
     },
     { requiredKeys: [] },
   ),
   fc.record({ workspaceId: fc.string({ minLength: 1 }), request: fc.dictionary(fc.string(), jsonValue) }),
-  fc.record({ enabled: fc.anything(), events: fc.anything(), url: fc.anything() }, { requiredKeys: [] }),
+  fc.record(
+    { enabled: fc.anything(), events: fc.anything(), url: fc.oneof(fc.anything(), refusedUrl) },
+    {
+      requiredKeys: [],
+    },
+  ),
 );
 /** Bytes that are not UTF-8, dropped into JSON that would otherwise pass (U+FFFD must never be stored). */
 const notUtf8 = fc.constantFrom(
@@ -339,6 +353,7 @@ describe.each(SETUPS)("API fuzz, $name", ({ tokens, env }) => {
           expect(response.body).not.toContain(TOKEN);
           const after = await snapshot();
           expect(after).not.toContain("\ufffd");
+          for (const refused of REFUSED_IPV6_URLS) expect(after).not.toContain(JSON.stringify(refused).slice(1, -1));
           if (response.status >= 400) {
             expect(after).toBe(before);
             if (method === "HEAD") return; // node:http sends no body

@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
+import { chmodSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { describe, expect, it, onTestFinished } from "vitest";
@@ -24,6 +25,23 @@ function serve(args: string[], env: Record<string, string>) {
 }
 
 describe("quanmiao-relay serve", () => {
+  it("warns at start, on stderr, when others can read the store's folder", async () => {
+    const folder = join(tempDir(), "shared");
+    mkdirSync(folder);
+    chmodSync(folder, 0o755);
+    const { child, err } = serve(["--port", "0", "--no-auth"], { RELAY_STORE: `sqlite:${join(folder, "relay.db")}` });
+    await once(createInterface({ input: child.stdout }), "line");
+    // Written just before it starts waiting for Ctrl-C: a SIGINT before then would kill it outright.
+    for (let i = 0; i < 100 && !err().includes("Ctrl-C stops it"); i++) await new Promise((r) => setTimeout(r, 20));
+    const warning = err()
+      .split("\n")
+      .filter((line) => line.includes("readable by other users"))
+      .map((line) => JSON.parse(line));
+    expect(warning).toEqual([expect.objectContaining({ level: "warn", files: [`${folder} (0755)`] })]);
+    child.kill("SIGINT");
+    expect((await once(child, "exit"))[0]).toBe(0);
+  });
+
   it("prints its URL first (--port 0 picks a port) and requires the token", async () => {
     const { child } = serve(["--port", "0"], { RELAY_API_TOKEN: `other-token-0123456789,${TOKEN}` });
     const [url] = (await once(createInterface({ input: child.stdout }), "line")) as [string];

@@ -133,7 +133,7 @@ describe("the built command in its own process", () => {
 
 describe("quanmiao-relay dev (npm start)", () => {
   it("without credentials starts the sandbox, prints its banner, and stops cleanly on Ctrl-C", async () => {
-    const { mkdtempSync, existsSync, rmSync } = await import("node:fs");
+    const { mkdtempSync, existsSync, rmSync, statSync } = await import("node:fs");
     const { tmpdir } = await import("node:os");
     const { join } = await import("node:path");
     const cwd = mkdtempSync(join(tmpdir(), "quanmiao-dev-"));
@@ -155,13 +155,21 @@ describe("quanmiao-relay dev (npm start)", () => {
     child.stdout.on("data", (d) => {
       out += d;
     });
+    let err = "";
+    child.stderr.on("data", (d) => {
+      err += d;
+    });
     for (let i = 0; i < 100 && !out.includes("Ctrl-C stops"); i++) await new Promise((r) => setTimeout(r, 50));
     expect(out).toContain("SANDBOX MODE");
     expect(out).toMatch(/Quanmiao API simulator {3}http:\/\/127\.0\.0\.1:\d+/);
     expect(existsSync(join(cwd, ".relay", "sandbox.db"))).toBe(true);
+    // The store holds signing secrets: made private, so nothing to warn about.
+    expect(statSync(join(cwd, ".relay")).mode & 0o777).toBe(0o700);
+    expect(statSync(join(cwd, ".relay", "sandbox.db")).mode & 0o777).toBe(0o600);
     child.kill("SIGINT");
     const [code] = await once(child, "exit");
     expect(code).toBe(0);
     expect(out).toContain("stopped.");
+    expect(err).not.toContain("readable by other users");
   });
 });

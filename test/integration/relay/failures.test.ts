@@ -183,6 +183,8 @@ describe("SSRF guard", () => {
     "http://100.100.100.200/latest/meta-data",
     "http://[::1]/h",
     "http://[::ffff:127.0.0.1]/h",
+    "http://[::127.0.0.1]/h",
+    "http://[::ffff:0:127.0.0.1]/h",
     "http://localhost/h",
     "http://192.168.1.1/",
     "http://[fd00:ec2::254]/",
@@ -197,25 +199,39 @@ describe("SSRF guard", () => {
     expect(await h.store.getTask(WS, "t1")).toBeUndefined();
   });
 
-  it("refuses at delivery too: a host that now resolves to loopback gets no request, and the reason is recorded", async () => {
-    const h = await relayHarness({ env: { RELAY_ALLOW_PRIVATE_TARGETS: "false" } });
-    // Not subscribed through the harness: it must receive nothing.
-    const rx = await startReceiver({ secret: () => [], now: () => h.clock.now() });
-    const port = new URL(rx.url).port;
-    // At registration the name resolves to a public address; by delivery time it points at loopback.
-    let answer = "93.184.216.34";
-    const resolve = async () => [{ address: answer, family: 4 as const }];
-    const { webhook } = await (await import("../../../lib/webhooks.js")).createWebhook(
-      { store: h.store, clock: h.clock, allowPrivateTargets: false, resolve },
-      { url: `http://hooks.example.test:${port}/hook` },
-    );
-    expect(webhook.enabled).toBe(true);
-    answer = "127.0.0.1";
-    await oneFinishedTask(h);
-    await (await import("../../../lib/run/run.js")).runTick({ ...h.deps, resolve }, { budgetMs: 30_000 });
-    expect(rx.received).toHaveLength(0);
-    const [d] = (await h.store.listDeliveries({ limit: 1 })).items;
-    expect(d?.status).toBe("dead");
-    expect(d?.lastError).toMatch(/refused target: hooks\.example\.test resolves to 127\.0\.0\.1, a loopback address/);
-  });
+  it.each([
+    ["127.0.0.1", /loopback address;/],
+    ["::ffff:0:7f00:1", /loopback address, in IPv6 form/],
+    ["::7f00:1", /loopback address, in IPv6 form/],
+    ["64:ff9b::a00:1", /private address, in IPv6 form/],
+  ])(
+    "refuses at delivery too: a host that now resolves to %s gets no request; callers see only the kind of address",
+    async (address, kind) => {
+      const h = await relayHarness({ env: { RELAY_ALLOW_PRIVATE_TARGETS: "false" } });
+      // Not subscribed through the harness: it must receive nothing.
+      const rx = await startReceiver({ secret: () => [], now: () => h.clock.now() });
+      const port = new URL(rx.url).port;
+      // At registration the name resolves to a public address; by delivery time it points inside.
+      let answer: { address: string; family: 4 | 6 } = { address: "93.184.216.34", family: 4 };
+      const resolve = async () => [answer];
+      const { webhook } = await (await import("../../../lib/webhooks.js")).createWebhook(
+        { store: h.store, clock: h.clock, allowPrivateTargets: false, resolve },
+        { url: `http://hooks.example.test:${port}/hook` },
+      );
+      expect(webhook.enabled).toBe(true);
+      answer = { address, family: address.includes(":") ? 6 : 4 };
+      await oneFinishedTask(h);
+      const logged: Array<Record<string, unknown>> = [];
+      const log = (entry: Record<string, unknown>) => logged.push(entry);
+      await (await import("../../../lib/run/run.js")).runTick({ ...h.deps, resolve, log }, { budgetMs: 30_000 });
+      expect(rx.received).toHaveLength(0);
+      const [d] = (await h.store.listDeliveries({ limit: 1 })).items;
+      expect(d?.status).toBe("dead");
+      expect(d?.lastError).toMatch(/^refused target: hooks\.example\.test resolves to a/);
+      expect(d?.lastError).toMatch(kind);
+      // The row is what API callers read: the address that the name resolves to stays out of it.
+      expect(JSON.stringify(d)).not.toContain(address);
+      expect(logged).toContainEqual(expect.objectContaining({ level: "warn", deliveryId: d?.id, address }));
+    },
+  );
 });

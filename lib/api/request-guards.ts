@@ -98,23 +98,37 @@ export const hasLoneSurrogate = (s: string) => /\p{Cs}/u.test(s);
 /** The body as JSON, refusing what UTF-8 decoding or a lone `\uD8xx` escape would silently alter. */
 export function parseJsonBody(body: Buffer): unknown {
   if (!isUtf8(body)) throw invalidUtf8("the body");
-  let lone = false;
   let value: unknown;
   try {
-    value = JSON.parse(body.toString("utf8"), (key, v: unknown) => {
-      if (hasLoneSurrogate(key) || (typeof v === "string" && hasLoneSurrogate(v))) lone = true;
-      return v;
-    });
+    value = JSON.parse(body.toString("utf8"));
   } catch {
     throw new HttpError(400, "invalid_json", "the body is not valid JSON");
   }
-  if (lone)
+  if (holdsLoneSurrogate(value))
     throw new HttpError(
       400,
       "invalid_utf8",
       "the body has a lone surrogate escape (\\uD800 to \\uDFFF): UTF-8 cannot carry it",
     );
   return value;
+}
+
+/** An iterative walk (a reviver recurses, and deep bodies must reach the depth check, not overflow). */
+function holdsLoneSurrogate(root: unknown): boolean {
+  const stack: unknown[] = [root];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v === "string") {
+      if (hasLoneSurrogate(v)) return true;
+    } else if (Array.isArray(v)) for (const child of v) stack.push(child);
+    else if (v !== null && typeof v === "object") {
+      for (const [key, child] of Object.entries(v)) {
+        if (hasLoneSurrogate(key)) return true;
+        stack.push(child);
+      }
+    }
+  }
+  return false;
 }
 
 /** The bytes a percent-encoded ASCII string stands for; a `%` not followed by two hex digits is itself. */

@@ -6,12 +6,32 @@ import { createHandler } from "../../functions/api/index.js";
 import { createApi } from "../../lib/api/app.js";
 import { serveApi } from "../../lib/api/node-server.js";
 import { loadConfig } from "../../lib/config.js";
+import type { WebhookSender } from "../../lib/delivery/send.js";
 import { staticCredentials } from "../../lib/quanmiao/credentials.js";
 import { openRelay } from "../../lib/relay.js";
 import { startReceiver } from "./receiver.js";
 import { tempDir } from "./relay.js";
 
 export const TOKEN = "test-token-0123456789abcdef";
+
+/** A sender that answers 204 at once and keeps what it was asked to send: no request leaves. */
+export function answeringSender(): { sender: WebhookSender; sent: unknown[] } {
+  const sent: unknown[] = [];
+  const sender = {
+    send: async (attempt: unknown) => {
+      sent.push(attempt);
+      return {
+        statusCode: 204,
+        error: undefined,
+        connectionError: false,
+        excerpt: "",
+        retryAfterMs: undefined,
+        durationMs: 0,
+      };
+    },
+  } as unknown as WebhookSender;
+  return { sender, sent };
+}
 
 export interface Call {
   readonly method: string;

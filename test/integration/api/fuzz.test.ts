@@ -8,11 +8,10 @@ import type { ApiResponse } from "../../../lib/api/http.js";
 import { serveApi } from "../../../lib/api/node-server.js";
 import { systemClock } from "../../../lib/clock.js";
 import { loadConfig } from "../../../lib/config.js";
-import type { WebhookSender } from "../../../lib/delivery/send.js";
 import { createQuanmiaoClient } from "../../../lib/quanmiao/client.js";
 import { staticCredentials } from "../../../lib/quanmiao/credentials.js";
 import { SqliteStore } from "../../../lib/store/sqlite.js";
-import { TOKEN } from "../../support/api.js";
+import { answeringSender, TOKEN } from "../../support/api.js";
 import {
   DEEP_TEMPLATES,
   hostile,
@@ -263,20 +262,7 @@ describe.each(SETUPS)("API fuzz, $name", ({ tokens, env }) => {
     });
     const config = loadConfig({ RELAY_ALLOW_PRIVATE_TARGETS: "false", ...env });
     // Fuzzed webhook URLs may name public hosts: no DNS is asked and nothing is ever sent.
-    const sentTests: unknown[] = [];
-    const sender = {
-      send: async (attempt: unknown) => {
-        sentTests.push(attempt);
-        return {
-          statusCode: 204,
-          error: undefined,
-          connectionError: false,
-          excerpt: "",
-          retryAfterMs: undefined,
-          durationMs: 0,
-        };
-      },
-    } as unknown as WebhookSender;
+    const { sender, sent: sentTests } = answeringSender();
     const resolve = async () => [{ address: "93.184.216.34", family: 4 as const }];
     const handle = createApi(
       {

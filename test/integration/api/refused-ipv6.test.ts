@@ -5,11 +5,10 @@ import { SIM_CREDENTIAL, startSimulator } from "../../../dev/quanmiao-simulator/
 import { createApi } from "../../../lib/api/app.js";
 import { systemClock } from "../../../lib/clock.js";
 import { loadConfig } from "../../../lib/config.js";
-import type { WebhookSender } from "../../../lib/delivery/send.js";
 import { createQuanmiaoClient } from "../../../lib/quanmiao/client.js";
 import { staticCredentials } from "../../../lib/quanmiao/credentials.js";
 import { SqliteStore } from "../../../lib/store/sqlite.js";
-import { TOKEN } from "../../support/api.js";
+import { answeringSender, TOKEN } from "../../support/api.js";
 import { REFUSED_IPV6_URLS } from "../../support/fuzz-inputs.js";
 import { tempDir } from "../../support/relay.js";
 
@@ -24,20 +23,7 @@ async function fuzzApi() {
     await sim.close();
   });
   const config = loadConfig({ RELAY_ALLOW_PRIVATE_TARGETS: "false" });
-  const sent: unknown[] = [];
-  const sender = {
-    send: async (attempt: unknown) => {
-      sent.push(attempt);
-      return {
-        statusCode: 204,
-        error: undefined,
-        connectionError: false,
-        excerpt: "",
-        retryAfterMs: undefined,
-        durationMs: 0,
-      };
-    },
-  } as unknown as WebhookSender;
+  const { sender, sent } = answeringSender();
   const resolve = async () => [{ address: "93.184.216.34", family: 4 as const }];
   const handle = createApi(
     {

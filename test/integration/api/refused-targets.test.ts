@@ -10,11 +10,10 @@ import type { ApiRequest } from "../../../lib/api/http.js";
 import { systemClock } from "../../../lib/clock.js";
 import { loadConfig } from "../../../lib/config.js";
 import type { ResolvedAddress } from "../../../lib/delivery/guard.js";
-import type { WebhookSender } from "../../../lib/delivery/send.js";
 import { createQuanmiaoClient } from "../../../lib/quanmiao/client.js";
 import { staticCredentials } from "../../../lib/quanmiao/credentials.js";
 import { SqliteStore } from "../../../lib/store/sqlite.js";
-import { TOKEN } from "../../support/api.js";
+import { answeringSender, TOKEN } from "../../support/api.js";
 import { tempDir } from "../../support/relay.js";
 
 function harness() {
@@ -34,20 +33,7 @@ function harness() {
     if (!found) throw new Error(`ENOTFOUND ${host}`);
     return [found];
   };
-  const sent: unknown[] = [];
-  const sender = {
-    send: async (attempt: unknown) => {
-      sent.push(attempt);
-      return {
-        statusCode: 204,
-        error: undefined,
-        connectionError: false,
-        excerpt: "",
-        retryAfterMs: undefined,
-        durationMs: 0,
-      };
-    },
-  } as unknown as WebhookSender;
+  const { sender, sent } = answeringSender();
   const logged: Array<Record<string, unknown>> = [];
   const log = (entry: Record<string, unknown>) => logged.push(entry);
   const config = loadConfig({ RELAY_ALLOW_PRIVATE_TARGETS: "false" });

@@ -3,15 +3,22 @@
  * work lives in lib/cli/* (the local dev tools' in dev/cli/*), loaded when that command runs, so
  * that `--help` stays fast and production code never loads a simulator or an emulator.
  */
-import { Command, CommanderError } from "commander";
+import { Command, CommanderError, Option } from "commander";
 import { type CliIo, EXIT } from "./cli/io.js";
 import { escapeUnsafeKeepingLines } from "./input.js";
+import { TASK_STATUSES } from "./quanmiao/task.js";
 import { VERSION } from "./version.js";
 
 export { type CliIo, EXIT, processIo } from "./cli/io.js";
 
 /** Commands that print JSON anyway take --json too: scripts pass it everywhere. */
 const JSON_ALWAYS = "print JSON (it always does)";
+/** What --json prints elsewhere: the HTTP API's view of the same thing. */
+const JSON_VIEW = "print JSON, as the HTTP API shows it";
+
+/** An option with a fixed set of values: anything else is a usage error (exit 2) that lists them. */
+const oneOf = (flags: string, description: string, values: readonly string[]) =>
+  new Option(flags, description).choices(values);
 
 function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
@@ -39,6 +46,7 @@ Exit codes: 0 ok, 1 failure, 2 usage, 3 configuration, 4 task not found, 5 auth,
     .description("print a task's `data` object as the API returned it (JSON)")
     .argument("<workspaceId>", "Bailian workspace id (llm-…)")
     .argument("<taskId>", "task id from SubmitVideoAnalysisTask")
+    .option("--json", JSON_ALWAYS)
     .action(async (workspaceId: string, taskId: string) => {
       const { getTaskCommand } = await import("./cli/quanmiao-commands.js");
       await getTaskCommand(io, workspaceId, taskId);
@@ -46,7 +54,7 @@ Exit codes: 0 ok, 1 failure, 2 usage, 3 configuration, 4 task not found, 5 auth,
 
   program
     .command("submit")
-    .description("submit a video for analysis and print the new taskId")
+    .description("submit a video for analysis and print the new taskId (does not register it: see tasks add)")
     .argument("<workspaceId>", "Bailian workspace id (llm-…)")
     .requiredOption("--video-url <url>", "video to analyse; repeat to merge several (videoUrls)", collect)
     .option("--model-id <id>", "summarisation model, e.g. quanmiao-llm-plus")
@@ -65,6 +73,7 @@ Exit codes: 0 ok, 1 failure, 2 usage, 3 configuration, 4 task not found, 5 auth,
       collect,
       [],
     )
+    .option("--json", "print JSON: {workspaceId, taskId, requestId}")
     .action(async (workspaceId: string, options: Record<string, unknown>) => {
       const { submitCommand } = await import("./cli/quanmiao-commands.js");
       await submitCommand(io, workspaceId, options);
@@ -175,23 +184,23 @@ Exit codes: 0 ok, 1 failure, 2 usage, 3 configuration, 4 task not found, 5 auth,
     .option("--metadata <json>", "a JSON object passed back in every event's data.metadata")
     .option("--submitted-at <time>", "when the task was submitted (ISO time or epoch ms): its place in the queue")
     .option("--profile <name>", "the kind of work (e.g. its generateOptions): run times are learned per profile")
-    .option("--json", "print JSON")
+    .option("--json", "print JSON: {created, task}, as POST /v1/tasks answers")
     .action(async (ws: string, id: string, options) => (await relay()).tasksAdd(io, ws, id, options));
   tasks
     .command("list")
     .description("list tasks")
-    .option("--status <status>", "API status, e.g. RUNNING or SUCCESSED")
-    .option("--state <state>", "active or done")
+    .addOption(oneOf("--status <status>", "the API's taskStatus as last seen", TASK_STATUSES))
+    .addOption(oneOf("--state <state>", "active (still polled) or done", ["active", "done"]))
     .option("--workspace <id>", "one workspace")
     .option("--limit <n>", "at most this many", "100")
-    .option("--json", "print JSON")
+    .option("--json", "print JSON: {items, next}, as GET /v1/tasks answers")
     .action(async (options) => (await relay()).tasksList(io, options));
   tasks
     .command("show")
     .description("a task with its events and deliveries")
     .argument("<workspaceId>")
     .argument("<taskId>")
-    .option("--json", "print JSON")
+    .option("--json", JSON_VIEW)
     .action(async (ws: string, id: string, options) => (await relay()).tasksShow(io, ws, id, options));
   tasks
     .command("import")
@@ -204,10 +213,13 @@ Exit codes: 0 ok, 1 failure, 2 usage, 3 configuration, 4 task not found, 5 auth,
       if (!(await (await relay()).tasksImport(io, file))) exitCode = EXIT.failure;
     });
 
-  const webhooks = program.command("webhooks").description("webhook subscriptions");
+  const hooks = () => import("./cli/webhook-commands.js");
+  const webhooks = program
+    .command("webhooks")
+    .description("webhooks: endpoint URLs subscribed to events (ids wh_…), each with its own secret");
   webhooks
     .command("add")
-    .description("subscribe a URL; prints JSON with its id and secret (shown once)")
+    .description("subscribe an endpoint URL; prints JSON with its id (wh_…) and secret (shown once)")
     .argument("<url>")
     .option("--event <type>", "an event type to receive (repeatable; default: the four terminal types)", collect)
     .option("--workspace <id>", "only events of this workspace")
@@ -217,59 +229,64 @@ Exit codes: 0 ok, 1 failure, 2 usage, 3 configuration, 4 task not found, 5 auth,
       "at most this many requests a second to the endpoint, 0.5 = one every 2 s (default: no limit)",
     )
     .option("--json", JSON_ALWAYS)
-    .action(async (url: string, options) => (await relay()).webhooksAdd(io, url, options));
+    .action(async (url: string, options) => (await hooks()).webhooksAdd(io, url, options));
   webhooks
     .command("list")
     .description("list webhooks, enabled or disabled and why, with their circuits and rate limits")
-    .option("--json", "print JSON")
-    .action(async (options) => (await relay()).webhooksList(io, options));
+    .option("--json", "print JSON: {items, next}, as GET /v1/webhooks answers")
+    .action(async (options) => (await hooks()).webhooksList(io, options));
   webhooks
     .command("show")
     .description("one webhook and its circuit as JSON (never its secret)")
     .argument("<id>")
     .option("--json", JSON_ALWAYS)
-    .action(async (id: string) => (await relay()).webhooksShow(io, id));
+    .action(async (id: string) => (await hooks()).webhooksShow(io, id));
   webhooks
     .command("disable")
     .argument("<id>")
     .option("--json", JSON_ALWAYS)
-    .action(async (id: string) => (await relay()).webhooksSetEnabled(io, id, false));
+    .action(async (id: string) => (await hooks()).webhooksSetEnabled(io, id, false));
   webhooks
     .command("enable")
     .argument("<id>")
     .option("--json", JSON_ALWAYS)
-    .action(async (id: string) => (await relay()).webhooksSetEnabled(io, id, true));
+    .action(async (id: string) => (await hooks()).webhooksSetEnabled(io, id, true));
   webhooks
     .command("rotate-secret")
     .description("new secret; the old one keeps signing for 24 h (both signatures are sent)")
     .argument("<id>")
     .option("--json", JSON_ALWAYS)
-    .action(async (id: string) => (await relay()).webhooksRotate(io, id));
+    .action(async (id: string) => (await hooks()).webhooksRotate(io, id));
   webhooks
     .command("delete")
     .argument("<id>")
-    .option("--json", "print JSON")
-    .action(async (id: string, options) => (await relay()).webhooksDelete(io, id, options));
+    .option("--json", "print JSON: {id, deleted}")
+    .action(async (id: string, options) => (await hooks()).webhooksDelete(io, id, options));
   webhooks
     .command("default-secret")
     .description("the installation's secret that signs per-task webhook URLs")
     .option("--rotate", "replace it; the old one keeps signing for 24 h")
-    .option("--json", "print JSON")
-    .action(async (options) => (await relay()).webhooksDefaultSecret(io, options));
+    .option("--json", "print JSON: {secret}")
+    .action(async (options) => (await hooks()).webhooksDefaultSecret(io, options));
 
-  const deliveries = program.command("deliveries").description("webhook deliveries");
+  const deliveries = program
+    .command("deliveries")
+    .description(
+      "deliveries: one event for one endpoint; the id is the message id (msg_…) sent as the webhook-id header",
+    );
   deliveries
     .command("list")
-    .option("--status <status>", "pending, delivered or dead")
-    .option("--webhook <id>", "one webhook")
+    .description("list deliveries; ATTEMPTS counts HTTP requests")
+    .addOption(oneOf("--status <status>", "where the delivery stands", ["pending", "delivered", "dead"]))
+    .option("--webhook <id>", "only deliveries to this webhook (wh_…)")
     .option("--limit <n>", "at most this many", "100")
-    .option("--json", "print JSON")
+    .option("--json", "print JSON: {items, next}, as GET /v1/deliveries answers")
     .action(async (options) => (await relay()).deliveriesList(io, options));
   deliveries
     .command("replay")
-    .description("send a delivery again (same webhook-id), in the next run")
-    .argument("<id>")
-    .option("--json", "print JSON")
+    .description("send a delivery again in the next run, with the same message id (webhook-id header)")
+    .argument("<id>", "the delivery's message id (msg_…)")
+    .option("--json", JSON_VIEW)
     .action(async (id: string, options) => (await relay()).deliveriesReplay(io, id, options));
 
   return { program, exitCode: () => exitCode };

@@ -121,7 +121,7 @@ export async function taskTiming(
 ) {
   const models = await readRunTimes(store, task.workspaceId);
   const model = modelFor(models, task.profile);
-  const source =
+  const source: "prior" | "profile" | "workspace" =
     model === undefined
       ? "prior"
       : task.profile !== undefined && model === models[task.profile]

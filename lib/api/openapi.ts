@@ -23,8 +23,9 @@ const errorSchema = {
   },
 };
 
-function schemaOf(type: z.ZodType): Record<string, unknown> {
-  const { $schema: _ignored, ...schema } = z.toJSONSchema(type, { io: "input", unrepresentable: "any" }) as Record<
+/** A request's schema as clients may send it (`io: "input"`), a response's as the relay answers it. */
+function schemaOf(type: z.ZodType, io: "input" | "output" = "input"): Record<string, unknown> {
+  const { $schema: _ignored, ...schema } = z.toJSONSchema(type, { io, unrepresentable: "any" }) as Record<
     string,
     unknown
   >;
@@ -48,11 +49,11 @@ export function openApiDocument(routes: readonly Route[]): Record<string, unknow
       }
     }
     const responses: Record<string, unknown> = {};
-    for (const [status, description] of Object.entries(route.responses)) {
+    for (const [status, spec] of Object.entries(route.responses)) {
+      const description = typeof spec === "string" ? spec : spec.description;
+      const schema = typeof spec === "string" ? { type: "object" } : schemaOf(spec.schema, "output");
       responses[status] =
-        Number(status) === 204
-          ? { description }
-          : { description, content: { "application/json": { schema: { type: "object" } } } };
+        Number(status) === 204 ? { description } : { description, content: { "application/json": { schema } } };
     }
     for (const [status, description] of [
       ["400", "invalid JSON, path, query or body; the details name the field"],

@@ -1,19 +1,31 @@
 /**
  * What the API (and the CLI's JSON output) shows of each record: ISO times instead of epoch ms,
- * null instead of absent, and never a secret. One place, so every endpoint shows a record alike.
+ * null instead of absent, and never a secret. One place, so every endpoint and every command
+ * shows a record alike; the shapes are declared in views.ts, which the OpenAPI document publishes.
  */
 import { circuitView, readCircuit } from "../delivery/circuit.js";
 import { taskTargetId } from "../ids.js";
+import { taskTiming } from "../runtime-stats.js";
 import type { DeliveryRow, EventRow, Page, Store, TaskRow, WebhookRow } from "../store/store.js";
+import type { DeliveryDetail, DeliveryView, EventView, TaskDetail, TaskView, WebhookView } from "./views.js";
 
 const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
 
-/** A page of records as the list endpoints answer it; `cursor` is null on the last page. */
+/**
+ * A page of records as every list answers it: `next` is the following page's cursor, null on the
+ * last. `cursor` is its older name, kept for clients that read it.
+ */
 export function pageView<T, V>(page: Page<T>, view: (row: T) => V) {
-  return { items: page.items.map(view), cursor: page.cursor ?? null };
+  const next = page.cursor ?? null;
+  return { items: page.items.map(view), next, cursor: next };
 }
 
-export function taskView(t: TaskRow) {
+/** A list that is never paged, shaped as the paged ones are. */
+export function listView<V>(items: readonly V[]): { items: V[]; next: null } {
+  return { items: [...items], next: null };
+}
+
+export function taskView(t: TaskRow): TaskView {
   return {
     workspaceId: t.workspaceId,
     taskId: t.taskId,
@@ -25,7 +37,7 @@ export function taskView(t: TaskRow) {
     pollCount: t.pollCount,
     lastPolledAt: iso(t.lastPolledAtMs),
     lastError: t.lastError ?? null,
-    webhooks: t.webhookUrls,
+    webhooks: [...t.webhookUrls],
     metadata: t.metadata,
     profile: t.profile ?? null,
     runningSince: iso(t.runningSinceMs),
@@ -33,7 +45,7 @@ export function taskView(t: TaskRow) {
   };
 }
 
-export function deliveryView(d: DeliveryRow) {
+export function deliveryView(d: DeliveryRow): DeliveryView {
   return {
     id: d.id,
     eventId: d.eventId,
@@ -52,7 +64,7 @@ export function deliveryView(d: DeliveryRow) {
 }
 
 /** A delivery in full: every attempt it keeps (signature headers are never stored, so never shown). */
-export function deliveryDetail(d: DeliveryRow, event: EventRow | undefined) {
+export function deliveryDetail(d: DeliveryRow, event: EventRow | undefined): DeliveryDetail {
   return {
     ...deliveryView(d),
     attemptLog: (d.attemptLog ?? []).map((a) => ({
@@ -76,11 +88,11 @@ export function deliveryDetail(d: DeliveryRow, event: EventRow | undefined) {
 }
 
 /** Never the secrets, only the custom headers' names. */
-export function webhookView(w: WebhookRow) {
+export function webhookView(w: WebhookRow): WebhookView {
   return {
     id: w.id,
     url: w.url,
-    events: w.events ?? null,
+    events: w.events ? [...w.events] : null,
     workspaceId: w.workspaceId ?? null,
     headers: Object.keys(w.headers),
     rateLimitPerSecond: w.rateLimitPerSecond ?? null,
@@ -110,11 +122,35 @@ export function taskWebhookCircuits(store: Pick<Store, "getSetting">, task: Pick
 }
 
 /** An event with its body parsed: what subscribers received. */
-export function eventView(e: EventRow) {
+export function eventView(e: EventRow): EventView & { body: { data?: { task?: unknown } } } {
   return {
     id: e.id,
     type: e.type,
     createdAt: iso(e.createdAtMs),
     body: JSON.parse(e.body) as { data?: { task?: unknown } },
+  };
+}
+
+/**
+ * One task in full, as `GET /v1/tasks/{ws}/{id}` and `tasks show --json` print it: its events,
+ * their deliveries, what was learned of its run time, its own URLs' circuits and its last result.
+ */
+export async function taskDetail(
+  store: Pick<Store, "getSetting" | "listEventsForTask" | "listDeliveries">,
+  task: TaskRow,
+  detectionTargetMs: number | undefined,
+  nowMs: number,
+): Promise<TaskDetail> {
+  const events = (await store.listEventsForTask(task.workspaceId, task.taskId)).map(eventView);
+  const deliveries: DeliveryRow[] = [];
+  for (const e of events) deliveries.push(...(await store.listDeliveries({ eventId: e.id, limit: 1_000 })).items);
+  const last = [...events].reverse().find((e) => e.body.data?.task !== undefined);
+  return {
+    task: taskView(task),
+    timing: await taskTiming(store, task, detectionTargetMs, nowMs),
+    events,
+    deliveries: deliveries.map(deliveryView),
+    webhookCircuits: await taskWebhookCircuits(store, task),
+    lastResult: last?.body.data?.task ?? null,
   };
 }

@@ -41,6 +41,11 @@ export interface RouteContext<P extends string = string, B = unknown, Q = unknow
   readonly query: Q;
 }
 
+export interface ResponseSpec {
+  readonly description: string;
+  readonly schema: z.ZodType;
+}
+
 interface RouteShape<P extends string, B, Q> {
   readonly method: "GET" | "POST" | "PATCH" | "DELETE";
   /** e.g. `/v1/tasks/{workspaceId}/{taskId}` */
@@ -49,8 +54,11 @@ interface RouteShape<P extends string, B, Q> {
   readonly auth: boolean;
   readonly body?: B;
   readonly query?: Q;
-  /** Success status and what the body holds, for the OpenAPI document. */
-  readonly responses: Readonly<Record<number, string>>;
+  /**
+   * Success statuses and what the body holds, for the OpenAPI document: a description, or a
+   * description and the body's schema (views.ts), which a test checks real answers against.
+   */
+  readonly responses: Readonly<Record<number, string | ResponseSpec>>;
   readonly handler: (ctx: RouteContext<P, Parsed<B>, Parsed<Q>>) => Promise<ApiResponse>;
 }
 

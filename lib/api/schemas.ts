@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { EVENT_TYPES } from "../events.js";
+import { TASK_STATUSES } from "../quanmiao/task.js";
 import { MAX_RATE_LIMIT_PER_SECOND } from "../webhooks.js";
 
 const id = z.string().min(1).max(256);
@@ -73,8 +74,8 @@ const limit = z.coerce.number().int().min(1).max(1000).optional();
 const cursor = z.string().min(1).max(2048).optional();
 
 export const listTasksQuery = z.strictObject({
-  status: z.string().min(1).max(64).optional(),
-  state: z.enum(["active", "done"]).optional(),
+  status: z.enum(TASK_STATUSES).describe("The API's taskStatus as last seen").optional(),
+  state: z.enum(["active", "done"]).describe("active: still polled; done: finished").optional(),
   workspaceId: id.optional(),
   limit,
   cursor,
@@ -88,7 +89,7 @@ const time = z.union([
 
 export const listDeliveriesQuery = z.strictObject({
   status: z.enum(["pending", "delivered", "dead"]).optional(),
-  webhookId: id.optional(),
+  webhookId: id.describe("Only deliveries to this webhook (`wh_…`)").optional(),
   eventType: eventType.optional(),
   /** Created at or after this time. */
   since: time.optional(),

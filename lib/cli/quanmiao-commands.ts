@@ -66,5 +66,9 @@ export async function submitCommand(io: CliIo, workspaceId: string, options: Rec
   checkId("workspaceId", workspaceId);
   const request = submitRequest(options);
   const result = await withClient(io, (client) => client.submitTask(workspaceId, request));
-  io.out(`${escapeUnsafe(result.taskId)}\n`);
+  io.out(
+    options.json
+      ? `${JSON.stringify({ workspaceId, taskId: result.taskId, requestId: result.requestId ?? null }, null, 2)}\n`
+      : `${escapeUnsafe(result.taskId)}\n`,
+  );
 }

@@ -1,13 +1,15 @@
-/** The relay's CLI commands: one run, tasks, webhooks, deliveries. */
+/**
+ * The relay's CLI commands: one run, tasks, deliveries (webhooks: webhook-commands.ts). With
+ * --json they print what the HTTP API answers, through the same presenters.
+ */
 import { readFile } from "node:fs/promises";
-import { deliveryView, taskWebhookCircuits, webhookView, webhookWithCircuit } from "../api/presenters.js";
+import { deliveryView, pageView, taskDetail, taskView, taskWebhookCircuits } from "../api/presenters.js";
 import { parseDuration } from "../duration.js";
 import { InputError, NotFoundError } from "../errors.js";
 import type { JsonObject } from "../quanmiao/task.js";
 import { openRelay, type Relay } from "../relay.js";
 import { taskTiming } from "../runtime-stats.js";
-import { defaultSecrets, rotateDefaultSecret } from "../secrets.js";
-import type { DeliveryRow, DeliveryStatus, TaskRow, WebhookRow } from "../store/store.js";
+import type { DeliveryRow, DeliveryStatus, TaskRow, TaskState } from "../store/store.js";
 import {
   type CheckedRegistration,
   checkRegistration,
@@ -15,7 +17,6 @@ import {
   registerTask,
   writeRegistration,
 } from "../tasks.js";
-import { checkRateLimit, createWebhook, deleteWebhook, rotateWebhookSecret, setWebhookEnabled } from "../webhooks.js";
 import { circuitText } from "./circuit-text.js";
 import { parseImport } from "./import.js";
 import type { CliIo } from "./io.js";
@@ -30,7 +31,7 @@ export async function withRelay<T>(io: CliIo, run: (relay: Relay) => Promise<T>)
   }
 }
 
-const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
+export const json = (value: unknown): string => `${JSON.stringify(value, null, 2)}\n`;
 
 function parseLimit(text: string | undefined): number {
   const limit = Number(text ?? 100);
@@ -99,7 +100,7 @@ export async function tasksAdd(
   );
   io.out(
     options.json
-      ? json({ created, task })
+      ? json({ created, task: taskView(task) })
       : `${created ? "registered" : "already registered"}: ${shown(task.workspaceId)}/${shown(task.taskId)}\n`,
   );
 }
@@ -123,19 +124,17 @@ export async function tasksList(
   io: CliIo,
   options: { status?: string; state?: string; workspace?: string; limit?: string; json?: boolean },
 ): Promise<void> {
-  if (options.state !== undefined && options.state !== "active" && options.state !== "done") {
-    throw new InputError("must be active or done", { field: "--state" });
-  }
+  // --status and --state are checked by their choices before this runs (a usage error, exit 2).
   const limit = parseLimit(options.limit);
   const page = await withRelay(io, (relay) =>
     relay.store.listTasks({
       limit,
       ...(options.status ? { status: options.status } : {}),
-      ...(options.state ? { state: options.state as "active" | "done" } : {}),
+      ...(options.state ? { state: options.state as TaskState } : {}),
       ...(options.workspace ? { workspaceId: options.workspace } : {}),
     }),
   );
-  io.out(options.json ? json(page) : taskRows(page.items));
+  io.out(options.json ? json(pageView(page, taskView)) : taskRows(page.items));
 }
 
 const seconds = (ms: number | null | undefined) => (ms == null ? "–" : `${Math.round(ms / 1000)} s`);
@@ -166,9 +165,19 @@ export async function tasksShow(
   taskId: string,
   options: { json?: boolean },
 ): Promise<void> {
-  const view = await withRelay(io, async (relay) => {
+  const registered = async (relay: Relay) => {
     const task = await relay.store.getTask(workspaceId, taskId);
     if (!task) throw new NotFoundError(`no task ${workspaceId}/${taskId} is registered`);
+    return task;
+  };
+  if (options.json) {
+    const detail = await withRelay(io, async (relay) =>
+      taskDetail(relay.store, await registered(relay), relay.config.poll.detectionTargetMs, relay.tickDeps.clock.now()),
+    );
+    return io.out(json(detail));
+  }
+  const view = await withRelay(io, async (relay) => {
+    const task = await registered(relay);
     const events = await relay.store.listEventsForTask(workspaceId, taskId);
     const deliveries: DeliveryRow[] = [];
     for (const e of events)
@@ -176,11 +185,9 @@ export async function tasksShow(
     const nowMs = relay.tickDeps.clock.now();
     const timing = await taskTiming(relay.store, task, relay.config.poll.detectionTargetMs, nowMs);
     const webhookCircuits = await taskWebhookCircuits(relay.store, task);
-    const shownEvents = events.map((e) => ({ ...e, body: JSON.parse(e.body) as unknown }));
-    return { task, timing, events: shownEvents, deliveries, webhookCircuits, nowMs };
+    return { task, timing, events, deliveries, webhookCircuits, nowMs };
   });
-  const { nowMs, ...shown } = view;
-  if (options.json) return io.out(json(shown));
+  const { nowMs } = view;
   io.out(taskRows([view.task]));
   io.out(`\nTiming\n${timingLines(view.timing)}`);
   if (view.webhookCircuits.length > 0)
@@ -246,115 +253,6 @@ export async function tasksImport(io: CliIo, file: string): Promise<boolean> {
   return problems.length === 0;
 }
 
-function parseHeaders(specs: readonly string[]): Record<string, string> {
-  const headers: Record<string, string> = {};
-  for (const spec of specs) {
-    const colon = spec.indexOf(":");
-    if (colon <= 0) throw new InputError(`"${spec}" must look like Name: value`, { field: "--header" });
-    headers[spec.slice(0, colon).trim()] = spec.slice(colon + 1).trim();
-  }
-  return headers;
-}
-
-/**
- * `--rate-limit 0.5`. Only decimal notation is read as a number (Number() would also take "0x10"
- * or "" as 0); the range is the library's check, named after the option.
- */
-function parseRateLimit(text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  if (!/^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(text.trim())) {
-    throw new InputError(`"${text}" is not a number of requests per second (e.g. 10, or 0.5 for one every 2 s)`, {
-      field: "--rate-limit",
-    });
-  }
-  return checkRateLimit(Number(text), "--rate-limit");
-}
-
-const perSecond = (w: WebhookRow) => (w.rateLimitPerSecond === undefined ? "-" : `${w.rateLimitPerSecond}/s`);
-
-export async function webhooksAdd(
-  io: CliIo,
-  url: string,
-  options: { event?: string[]; workspace?: string; header?: string[]; rateLimit?: string },
-): Promise<void> {
-  const rateLimitPerSecond = parseRateLimit(options.rateLimit);
-  const { webhook, secret } = await withRelay(io, (relay) =>
-    createWebhook(relay.registration, {
-      url,
-      ...(options.event && options.event.length > 0 ? { events: options.event } : {}),
-      ...(options.workspace ? { workspaceId: options.workspace } : {}),
-      headers: parseHeaders(options.header ?? []),
-      ...(rateLimitPerSecond !== undefined ? { rateLimitPerSecond } : {}),
-    }),
-  );
-  io.out(json({ ...webhookView(webhook), secret }));
-}
-
-export async function webhooksList(io: CliIo, options: { json?: boolean }): Promise<void> {
-  const { hooks, shown, nowMs } = await withRelay(io, async (relay) => {
-    const hooks = await relay.store.listWebhooks();
-    const shown = await Promise.all(hooks.map((w) => webhookWithCircuit(relay.store, w)));
-    return { hooks, shown, nowMs: relay.tickDeps.clock.now() };
-  });
-  if (options.json) return io.out(json(shown));
-  io.out(
-    table(
-      ["ID", "URL", "STATE", "CIRCUIT", "EVENTS", "WORKSPACE", "RATE LIMIT"],
-      hooks.map((w, i) => [
-        w.id,
-        w.url,
-        w.enabled ? "enabled" : `disabled: ${w.disabledReason ?? ""}`,
-        shown[i] ? circuitText(shown[i].circuit, nowMs) : "-",
-        (w.events ?? ["(terminal)"]).join(","),
-        w.workspaceId ?? "*",
-        perSecond(w),
-      ]),
-    ),
-  );
-}
-
-export async function webhooksShow(io: CliIo, id: string): Promise<void> {
-  const shown = await withRelay(io, async (relay) => {
-    const webhook = await relay.store.getWebhook(id);
-    return webhook && (await webhookWithCircuit(relay.store, webhook));
-  });
-  if (!shown) throw new NotFoundError(`no webhook with id ${id}`);
-  io.out(json(shown));
-}
-
-export async function webhooksSetEnabled(io: CliIo, id: string, enabled: boolean): Promise<void> {
-  const webhook = await withRelay(io, (relay) => setWebhookEnabled(relay.store, id, enabled));
-  io.out(json(webhookView(webhook)));
-}
-
-export async function webhooksRotate(io: CliIo, id: string): Promise<void> {
-  const { webhook, secret } = await withRelay(io, (relay) =>
-    rotateWebhookSecret({ store: relay.store, clock: relay.tickDeps.clock }, id),
-  );
-  io.out(
-    json({ ...webhookView(webhook), secret, previousSecretValidUntil: new Date(graceEndsAtMs(webhook)).toISOString() }),
-  );
-}
-
-/** When the last superseded secret stops signing. */
-function graceEndsAtMs(webhook: WebhookRow): number {
-  return Math.max(...webhook.secrets.map((s) => s.expiresAtMs ?? 0));
-}
-
-export async function webhooksDelete(io: CliIo, id: string, options: { json?: boolean } = {}): Promise<void> {
-  await withRelay(io, (relay) => deleteWebhook(relay.store, id));
-  io.out(options.json ? json({ id, deleted: true }) : `deleted ${shown(id)}\n`);
-}
-
-export async function webhooksDefaultSecret(io: CliIo, options: { rotate?: boolean; json?: boolean }): Promise<void> {
-  const secret = await withRelay(io, async (relay) =>
-    options.rotate
-      ? rotateDefaultSecret(relay.store, relay.tickDeps.clock.now())
-      : ((await defaultSecrets(relay.store))[0]?.secret ?? ""),
-  );
-  io.out(options.json ? json({ secret }) : `${shown(secret)}\n`);
-}
-
 function deliveryRows(rows: readonly DeliveryRow[]): string {
   return table(
     ["ID", "WEBHOOK", "STATUS", "ATTEMPTS", "NEXT ATTEMPT", "LAST", "ERROR"],
@@ -374,9 +272,7 @@ export async function deliveriesList(
   io: CliIo,
   options: { status?: string; webhook?: string; limit?: string; json?: boolean },
 ): Promise<void> {
-  if (options.status !== undefined && !["pending", "delivered", "dead"].includes(options.status)) {
-    throw new InputError("must be pending, delivered or dead", { field: "--status" });
-  }
+  // --status is checked by its choices before this runs (a usage error, exit 2).
   const limit = parseLimit(options.limit);
   const page = await withRelay(io, (relay) =>
     relay.store.listDeliveries({
@@ -385,7 +281,7 @@ export async function deliveriesList(
       ...(options.webhook ? { webhookId: options.webhook } : {}),
     }),
   );
-  io.out(options.json ? json(page) : deliveryRows(page.items));
+  io.out(options.json ? json(pageView(page, deliveryView)) : deliveryRows(page.items));
 }
 
 export async function deliveriesReplay(io: CliIo, id: string, options: { json?: boolean } = {}): Promise<void> {

@@ -1,10 +1,11 @@
-/** /v1/deliveries: list, and replay one (same webhook-id) in the next run. */
+/** /v1/deliveries: list, one in full, and replay one (same message id) in the next run. */
 import type { EventRow } from "../../store/store.js";
 import type { ApiDeps } from "../deps.js";
 import { HttpError, json } from "../http.js";
 import { deliveryDetail, deliveryView, pageView } from "../presenters.js";
 import { type Route, route } from "../router.js";
 import * as s from "../schemas.js";
+import * as v from "../views.js";
 
 export function deliveryRoutes(deps: ApiDeps): Route[] {
   const { store } = deps;
@@ -14,7 +15,7 @@ export function deliveryRoutes(deps: ApiDeps): Route[] {
       path: "/v1/deliveries/{id}",
       summary: "One delivery with its last attempts (when, how long, status, failure class, first bytes of the answer)",
       auth: true,
-      responses: { 200: "the delivery", 404: "no such delivery" },
+      responses: { 200: { description: "the delivery", schema: v.deliveryDetail }, 404: "no such delivery" },
       handler: async ({ params }) => {
         const delivery = await store.getDelivery(params.id);
         if (!delivery) throw new HttpError(404, "not_found", "no such delivery");
@@ -24,9 +25,9 @@ export function deliveryRoutes(deps: ApiDeps): Route[] {
     route({
       method: "POST",
       path: "/v1/deliveries/{id}/replay",
-      summary: "Send a delivery again (same webhook-id) in the next run",
+      summary: "Send a delivery again (the same message id in the webhook-id header) in the next run",
       auth: true,
-      responses: { 202: "queued", 404: "no such delivery" },
+      responses: { 202: { description: "queued", schema: v.deliveryView }, 404: "no such delivery" },
       handler: async ({ params }) => {
         const replayed = await store.replayDelivery(params.id, deps.clock.now());
         if (!replayed) throw new HttpError(404, "not_found", "no such delivery");
@@ -39,7 +40,12 @@ export function deliveryRoutes(deps: ApiDeps): Route[] {
       summary: "List deliveries, paged",
       auth: true,
       query: s.listDeliveriesQuery,
-      responses: { 200: "a page of deliveries and the next cursor" },
+      responses: {
+        200: {
+          description: "a page of deliveries and the next cursor (with ?expand=task, each names its task)",
+          schema: v.pageOf(v.deliveryView.or(v.deliveryWithTask)),
+        },
+      },
       handler: async ({ query }) => {
         const { since, expand, ...rest } = query;
         const page = await store.listDeliveries({ ...rest, sinceMs: since, limit: query.limit ?? 100 });

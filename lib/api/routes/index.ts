@@ -5,7 +5,9 @@ import type { PrometheusMetrics } from "../../prometheus.js";
 import type { ApiDeps } from "../deps.js";
 import { json } from "../http.js";
 import { openApiDocument } from "../openapi.js";
+import { listView } from "../presenters.js";
 import { type Route, route } from "../router.js";
+import * as v from "../views.js";
 import { deliveryRoutes } from "./deliveries.js";
 import { eventRoutes } from "./events.js";
 import { taskRoutes } from "./tasks.js";
@@ -33,7 +35,7 @@ export function apiRoutes(deps: ApiDeps): Route[] {
         path,
         summary: "Liveness: checks that the store answers (no auth)",
         auth: false,
-        responses: { 200: "healthy", 503: "the store does not answer" },
+        responses: { 200: { description: "healthy", schema: v.health }, 503: "the store does not answer" },
         handler: healthz,
       }),
     ),
@@ -75,8 +77,8 @@ export function apiRoutes(deps: ApiDeps): Route[] {
       path: "/v1/event-types",
       summary: "Every event type a subscriber can receive, with its JSON Schema (no auth)",
       auth: false,
-      responses: { 200: "the event types" },
-      handler: async () => json(200, { items: eventTypes() }),
+      responses: { 200: { description: "the event types", schema: v.eventTypeList } },
+      handler: async () => json(200, listView(eventTypes())),
     }),
     route({
       method: "GET",

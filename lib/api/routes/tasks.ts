@@ -2,8 +2,6 @@
 import { InputError, InvalidValueError } from "../../errors.js";
 import { ApiError } from "../../quanmiao/errors.js";
 import type { SubmitTaskRequest } from "../../quanmiao/submit.js";
-import { taskTiming } from "../../runtime-stats.js";
-import type { DeliveryRow } from "../../store/store.js";
 import {
   SubmissionConflictError,
   type Submitted,
@@ -20,9 +18,10 @@ import {
 } from "../../tasks.js";
 import type { ApiDeps } from "../deps.js";
 import { HttpError, json } from "../http.js";
-import { deliveryView, eventView, pageView, taskView, taskWebhookCircuits } from "../presenters.js";
+import { pageView, taskDetail, taskView } from "../presenters.js";
 import { type Route, route } from "../router.js";
 import * as s from "../schemas.js";
+import * as v from "../views.js";
 
 /**
  * A submission's failures, said of the request: a repeated deduplicationId is a conflict, any
@@ -117,7 +116,13 @@ export function taskRoutes(deps: ApiDeps): Route[] {
       summary: "Register one task, or up to 1,000 as {tasks: [...]} with a result per item",
       auth: true,
       body: s.registerTasksBody,
-      responses: { 200: "already registered, or the per-item results of a batch", 201: "registered" },
+      responses: {
+        200: {
+          description: "already registered, or the per-item results of a batch",
+          schema: v.registered.or(v.batchResults),
+        },
+        201: { description: "registered", schema: v.registered },
+      },
       handler: async ({ body }) => {
         if ("tasks" in body) return json(200, { results: await registerBatch(deps, body.tasks) });
         const { task, created } = await registerTask(deps.registration, body);
@@ -130,7 +135,7 @@ export function taskRoutes(deps: ApiDeps): Route[] {
       summary: "List tasks, paged",
       auth: true,
       query: s.listTasksQuery,
-      responses: { 200: "a page of tasks and the next cursor" },
+      responses: { 200: { description: "a page of tasks and the next cursor", schema: v.pageOf(v.taskView) } },
       handler: async ({ query }) =>
         json(200, pageView(await store.listTasks({ ...query, limit: query.limit ?? 100 }), taskView)),
     }),
@@ -141,8 +146,11 @@ export function taskRoutes(deps: ApiDeps): Route[] {
       auth: true,
       body: s.submitTaskBody,
       responses: {
-        200: "a repeat of an earlier submission (same deduplicationId): its task, registered",
-        201: "submitted and registered",
+        200: {
+          description: "a repeat of an earlier submission (same deduplicationId): its task, registered",
+          schema: v.submitted,
+        },
+        201: { description: "submitted and registered", schema: v.submitted },
         409: "this deduplicationId was used within 72 h for another submission, or outside this relay",
         422: "the API refused the submission",
         502: "the API failed",
@@ -170,22 +178,11 @@ export function taskRoutes(deps: ApiDeps): Route[] {
       path: "/v1/tasks/{workspaceId}/{taskId}",
       summary: "A task: status, poll summary, events, deliveries, its last result and its own webhook URLs' circuits",
       auth: true,
-      responses: { 200: "the task", 404: "not registered" },
+      responses: { 200: { description: "the task", schema: v.taskDetail }, 404: "not registered" },
       handler: async ({ params }) => {
         const task = await store.getTask(params.workspaceId, params.taskId);
         if (!task) throw new HttpError(404, "not_found", "no such task is registered");
-        const events = (await store.listEventsForTask(task.workspaceId, task.taskId)).map(eventView);
-        const deliveries: DeliveryRow[] = [];
-        for (const e of events) deliveries.push(...(await store.listDeliveries({ eventId: e.id, limit: 1_000 })).items);
-        const last = [...events].reverse().find((e) => e.body.data?.task !== undefined);
-        return json(200, {
-          task: taskView(task),
-          timing: await taskTiming(store, task, deps.config.poll.detectionTargetMs, deps.clock.now()),
-          events,
-          deliveries: deliveries.map(deliveryView),
-          webhookCircuits: await taskWebhookCircuits(store, task),
-          lastResult: last?.body.data?.task ?? null,
-        });
+        return json(200, await taskDetail(store, task, deps.config.poll.detectionTargetMs, deps.clock.now()));
       },
     }),
     route({

@@ -8,9 +8,10 @@ import type { WebhookRow } from "../../store/store.js";
 import { createWebhook, deleteWebhook, patchWebhook, rotateWebhookSecret } from "../../webhooks.js";
 import type { ApiDeps } from "../deps.js";
 import { HttpError, json } from "../http.js";
-import { webhookView, webhookWithCircuit } from "../presenters.js";
+import { listView, webhookView, webhookWithCircuit } from "../presenters.js";
 import { type Route, route } from "../router.js";
 import * as s from "../schemas.js";
+import * as v from "../views.js";
 
 const DAY_MS = 86_400_000;
 
@@ -56,7 +57,7 @@ export function webhookRoutes(deps: ApiDeps): Route[] {
       auth: true,
       body: s.createWebhookBody,
       responses: {
-        201: "the webhook and its secret",
+        201: { description: "the webhook and its secret", schema: v.webhookWithSecret },
         422: "the SSRF guard refuses the URL, or a header cannot be sent or the rate limit is out of range",
       },
       handler: async ({ body }) => {
@@ -71,9 +72,9 @@ export function webhookRoutes(deps: ApiDeps): Route[] {
         "List webhooks (without secrets), each with its circuit; ?expand=last24h adds each one's last 24 hours of attempts",
       auth: true,
       query: s.webhooksQuery,
-      responses: { 200: "the webhooks" },
+      responses: { 200: { description: "every webhook (never paged)", schema: v.listOf(v.webhookWithCircuit) } },
       handler: async ({ query }) =>
-        json(200, { items: await Promise.all((await store.listWebhooks()).map((w) => view(w, query.expand))) }),
+        json(200, listView(await Promise.all((await store.listWebhooks()).map((w) => view(w, query.expand))))),
     }),
     route({
       method: "GET",
@@ -81,7 +82,7 @@ export function webhookRoutes(deps: ApiDeps): Route[] {
       summary: "One webhook with its circuit; ?expand=last24h adds its last 24 hours of attempts",
       auth: true,
       query: s.webhooksQuery,
-      responses: { 200: "the webhook", 404: "no such webhook" },
+      responses: { 200: { description: "the webhook", schema: v.webhookWithCircuit }, 404: "no such webhook" },
       handler: async ({ params, query }) => {
         const webhook = await store.getWebhook(params.id);
         if (!webhook) throw new HttpError(404, "not_found", "no such webhook");
@@ -95,7 +96,7 @@ export function webhookRoutes(deps: ApiDeps): Route[] {
       auth: true,
       body: s.patchWebhookBody,
       responses: {
-        200: "the webhook",
+        200: { description: "the webhook", schema: v.webhookWithCircuit },
         404: "no such webhook",
         422: "the SSRF guard refuses the URL, or a header cannot be sent or the rate limit is out of range",
       },
@@ -118,7 +119,7 @@ export function webhookRoutes(deps: ApiDeps): Route[] {
       path: "/v1/webhooks/{id}/rotate-secret",
       summary: "A new secret; the old one keeps signing for 24 h",
       auth: true,
-      responses: { 200: "the new secret", 404: "no such webhook" },
+      responses: { 200: { description: "the new secret", schema: v.rotatedWebhook }, 404: "no such webhook" },
       handler: async ({ params }) => {
         const { webhook, secret } = await rotateWebhookSecret({ store, clock: deps.clock }, params.id);
         const validUntil = Math.max(...webhook.secrets.map((x) => x.expiresAtMs ?? 0));
@@ -132,9 +133,13 @@ export function webhookRoutes(deps: ApiDeps): Route[] {
     route({
       method: "POST",
       path: "/v1/webhooks/{id}/test",
-      summary: "Send a signed webhook.test event now and return the outcome",
+      summary:
+        "Send a signed webhook.test event to the endpoint now and return the outcome of that one attempt (nothing is stored)",
       auth: true,
-      responses: { 200: "the outcome of the attempt", 404: "no such webhook" },
+      responses: {
+        200: { description: "the outcome of the attempt", schema: v.testOutcome },
+        404: "no such webhook",
+      },
       handler: async ({ params }) => {
         const webhook = await store.getWebhook(params.id);
         if (!webhook) throw new HttpError(404, "not_found", "no such webhook");
@@ -146,7 +151,8 @@ export function webhookRoutes(deps: ApiDeps): Route[] {
           data: { webhookId: webhook.id },
         };
         const body = JSON.stringify(test);
-        const outcome = { delivered: false, webhookId: msgId };
+        // The message id, not the webhook's: `webhookId` held it until 0.2 and was renamed for that.
+        const outcome = { delivered: false, messageId: msgId };
         try {
           const r = await sendSigned(
             { url: webhook.url, msgId, body, secrets: webhook.secrets, custom: webhook.headers },

@@ -67,7 +67,7 @@ describe("circuits in the CLI", () => {
       openedAt: new Date(nowMs).toISOString(),
       cooldownMs: 30_000,
     });
-    const json = JSON.parse((await runCli(["webhooks", "list", "--json"], env)).out) as Array<{
+    const json = JSON.parse((await runCli(["webhooks", "list", "--json"], env)).out).items as Array<{
       id: string;
       circuit: unknown;
     }>;

@@ -57,7 +57,7 @@ describe("relay CLI commands", () => {
     expect(hook.secret).toMatch(/^whsec_/);
     secrets = [hook.secret];
 
-    const list = JSON.parse((await runCli(["webhooks", "list", "--json"], env)).out) as Array<{
+    const list = JSON.parse((await runCli(["webhooks", "list", "--json"], env)).out).items as Array<{
       id: string;
       enabled: boolean;
     }>;
@@ -174,8 +174,13 @@ describe("relay CLI commands", () => {
     [["tasks", "add", "llm-a", "t", "--metadata", "[1]"], EXIT.usage, /--metadata: must be a JSON object/],
     [["tasks", "add", "llm-a", " "], EXIT.usage, /taskId/],
     [["tasks", "show", "llm-a", "missing"], EXIT.notFound, /no task llm-a\/missing/],
-    [["tasks", "list", "--state", "odd"], EXIT.usage, /--state: must be active or done/],
-    [["deliveries", "list", "--status", "lost"], EXIT.usage, /--status/],
+    [["tasks", "list", "--state", "odd"], EXIT.usage, /'--state <state>' argument 'odd' is invalid.*active, done/],
+    [["tasks", "list", "--status", "banana"], EXIT.usage, /'banana' is invalid. Allowed choices are PENDING, RUNNING/],
+    [
+      ["deliveries", "list", "--status", "lost"],
+      EXIT.usage,
+      /'lost' is invalid. Allowed choices are pending, delivered/,
+    ],
     [["deliveries", "replay", "msg_nope"], EXIT.notFound, /no delivery with id msg_nope/],
     [["tasks", "import", "/nonexistent/file.csv"], EXIT.usage, /cannot read/],
     [["tick", "--budget", "soon"], EXIT.usage, /--budget/],
@@ -184,7 +189,7 @@ describe("relay CLI commands", () => {
     const result = await runCli(argv as string[], env);
     expect(result.code).toBe(code);
     expect(result.err).toMatch(message);
-    expect(JSON.parse((await runCli(["webhooks", "list", "--json"], env)).out)).toEqual([]);
+    expect(JSON.parse((await runCli(["webhooks", "list", "--json"], env)).out)).toEqual({ items: [], next: null });
   });
 
   it("webhooks add --rate-limit stores it; list and show print it, a dash or null without one", async () => {
@@ -206,7 +211,7 @@ describe("relay CLI commands", () => {
     expect(shown.out).not.toContain("whsec_");
     expect(JSON.parse((await runCli(["webhooks", "show", free.id, "--json"], env)).out).rateLimitPerSecond).toBeNull();
 
-    const listed = JSON.parse((await runCli(["webhooks", "list", "--json"], env)).out) as Array<{
+    const listed = JSON.parse((await runCli(["webhooks", "list", "--json"], env)).out).items as Array<{
       rateLimitPerSecond: number | null;
     }>;
     expect(listed.map((w) => w.rateLimitPerSecond)).toEqual([0.5, null]);
@@ -239,7 +244,7 @@ describe("relay CLI commands", () => {
         `error: headers: "${name}" is a hop-by-hop/connection header that the relay's HTTP client sets itself; it cannot be sent\n`,
       );
     }
-    expect(JSON.parse((await runCli(["webhooks", "list", "--json"], env)).out)).toEqual([]);
+    expect(JSON.parse((await runCli(["webhooks", "list", "--json"], env)).out)).toEqual({ items: [], next: null });
     const kept = await runCli(
       ["webhooks", "add", "http://127.0.0.1:9/h", "--header", "Authorization: Bearer t", "--header", "X-Tenant: a"],
       env,

@@ -57,7 +57,7 @@ describe("terminal output", () => {
     // JSON output escapes them too, and still parses to what the store holds.
     const json = await runCli(["webhooks", "list", "--json"], e);
     expect(json.out).not.toMatch(RAW);
-    expect(JSON.parse(json.out)[0].url).toBe(`http://127.0.0.1:9/${HOSTILE}`);
+    expect(JSON.parse(json.out).items[0].url).toBe(`http://127.0.0.1:9/${HOSTILE}`);
   });
 
   it("refuses control characters given as arguments, with a one-line error naming the field", async () => {

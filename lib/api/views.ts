@@ -64,7 +64,9 @@ export const attemptView = z.strictObject({
   at: time,
   durationMs: z.number(),
   statusCode: z.number().int().nullable(),
-  failure: text.describe("Why the attempt failed (timeout, connect, http, …); null when it was answered 2xx"),
+  failure: text.describe(
+    "Set when no HTTP answer came back: timeout, connection, tls, dns, refused_target or other; null when one did (statusCode says which)",
+  ),
   error: text,
   response: text,
 });

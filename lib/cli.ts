@@ -178,7 +178,7 @@ Exit codes: 0 ok, 1 failure, 2 usage, 3 configuration, 4 task not found, 5 auth,
     .argument("<taskId>")
     .option(
       "--webhook <url>",
-      "a URL for this task's terminal events, signed with the default secret (repeatable)",
+      "an endpoint URL for this task's terminal events, signed with the default secret (repeatable)",
       collect,
     )
     .option("--metadata <json>", "a JSON object passed back in every event's data.metadata")

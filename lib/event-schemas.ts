@@ -65,7 +65,7 @@ export const EVENT_SCHEMAS = {
 
 /** Sent by `POST /v1/webhooks/{id}/test`, signed like every delivery. */
 export const TEST_EVENT_SCHEMA = envelope("webhook.test", "A test event, sent on request to check an endpoint.", {
-  webhookId: z.string(),
+  webhookId: z.string().describe("The webhook (endpoint subscription, `wh_…`) tested"),
 });
 
 export type EventBody = z.input<(typeof EVENT_SCHEMAS)[EventType]>;

@@ -87,8 +87,17 @@ export function openApiDocument(routes: readonly Route[]): Record<string, unknow
     info: {
       title: "quanmiao-relay",
       version: VERSION,
-      description:
+      description: [
         "Register Bailian video-analysis tasks and webhooks; quanmiao-relay polls the tasks and pushes their results.",
+        "",
+        "Words, one meaning each:",
+        "- **webhook**: a subscription of one endpoint URL to event types, with its own secret; id `wh_…`.",
+        "- **event**: something that happened to a task (it succeeded, failed, …); id `evt_…`.",
+        "- **delivery**: one event for one endpoint; its id is the **message id** `msg_…`, sent as the Standard Webhooks `webhook-id` header, the same on every attempt and replay.",
+        "- **attempt**: one HTTP request of a delivery.",
+        "",
+        "Every list answers `{items, next}`; pass `next` back as the cursor for the following page (null on the last).",
+      ].join("\n"),
     },
     security: [{ bearer: [] }],
     components: {
@@ -106,7 +115,7 @@ export function openApiDocument(routes: readonly Route[]): Record<string, unknow
             post: {
               summary: description,
               description:
-                "Signed per Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature). Answer 2xx to accept; anything else is retried on the schedule.",
+                "Signed per Standard Webhooks: webhook-id (the message id `msg_…`, the same on every attempt: deduplicate on it), webhook-timestamp, webhook-signature. Answer 2xx to accept; anything else is retried on the schedule.",
               requestBody: { required: true, content: { "application/json": { schema: body } } },
               responses: {
                 "2XX": { description: "accepted" },

@@ -13,7 +13,8 @@ export function deliveryRoutes(deps: ApiDeps): Route[] {
     route({
       method: "GET",
       path: "/v1/deliveries/{id}",
-      summary: "One delivery with its last attempts (when, how long, status, failure class, first bytes of the answer)",
+      summary:
+        "One delivery (by its message id `msg_…`) with its last attempts (when, how long, status, failure class, first bytes of the answer)",
       auth: true,
       responses: { 200: { description: "the delivery", schema: v.deliveryDetail }, 404: "no such delivery" },
       handler: async ({ params }) => {
@@ -37,7 +38,7 @@ export function deliveryRoutes(deps: ApiDeps): Route[] {
     route({
       method: "GET",
       path: "/v1/deliveries",
-      summary: "List deliveries, paged",
+      summary: "List deliveries (one event for one endpoint each, `msg_…`), paged",
       auth: true,
       query: s.listDeliveriesQuery,
       responses: {

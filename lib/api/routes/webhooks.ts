@@ -53,7 +53,7 @@ export function webhookRoutes(deps: ApiDeps): Route[] {
     route({
       method: "POST",
       path: "/v1/webhooks",
-      summary: "Subscribe a URL; the secret is returned once",
+      summary: "Subscribe an endpoint URL (a webhook, `wh_…`); its signing secret is returned once",
       auth: true,
       body: s.createWebhookBody,
       responses: {

@@ -51,7 +51,13 @@ export function openApiDocument(routes: readonly Route[]): Record<string, unknow
     const responses: Record<string, unknown> = {};
     for (const [status, spec] of Object.entries(route.responses)) {
       const description = typeof spec === "string" ? spec : spec.description;
-      const schema = typeof spec === "string" ? { type: "object" } : schemaOf(spec.schema, "output");
+      // A failure a route names (404, 409, …) answers the one error shape; a success without a schema, an object.
+      const schema =
+        typeof spec !== "string"
+          ? schemaOf(spec.schema, "output")
+          : Number(status) >= 400
+            ? { $ref: "#/components/schemas/Error" }
+            : { type: "object" };
       responses[status] =
         Number(status) === 204 ? { description } : { description, content: { "application/json": { schema } } };
     }

@@ -5,7 +5,11 @@
 import { Ajv2020, type ValidateFunction } from "ajv/dist/2020.js";
 import addFormats from "ajv-formats";
 
-type Doc = { paths: Record<string, Record<string, { responses: Record<string, Record<string, unknown>> }>> };
+type Schema = Record<string, unknown>;
+type Doc = {
+  paths: Record<string, Record<string, { responses: Record<string, Record<string, unknown>> }>>;
+  components: { schemas: Record<string, Schema> };
+};
 
 export function responseChecker(doc: Doc) {
   const ajv = new Ajv2020({ strict: false, allErrors: true });
@@ -13,14 +17,16 @@ export function responseChecker(doc: Doc) {
   const compiled = new Map<string, ValidateFunction>();
 
   /** The published schema of `METHOD /path/{template}` answering `status`; throws when there is none. */
-  function schemaFor(operation: string, status: number): Record<string, unknown> {
+  function schemaFor(operation: string, status: number): Schema {
     const [method = "", path = ""] = operation.split(" ");
     const response = doc.paths[path]?.[method.toLowerCase()]?.responses[String(status)];
     const schema = (response?.content as { "application/json"?: { schema?: Record<string, unknown> } } | undefined)?.[
       "application/json"
     ]?.schema;
     if (!schema) throw new Error(`${operation} publishes no JSON schema for ${status}`);
-    return schema;
+    // The shared shapes (the error) are referenced from the document's components.
+    const ref = /^#\/components\/schemas\/(\w+)$/.exec(String(schema.$ref ?? ""))?.[1];
+    return ref === undefined ? schema : (doc.components.schemas[ref] as Schema);
   }
 
   /** Undefined when `body` matches; otherwise what is wrong. */

@@ -74,6 +74,23 @@ describe("the code's shape", () => {
     expect(cycles(withCycle)).toEqual([["lib/cli.ts", "lib/cli/io.ts", "lib/cli.ts"]]);
   });
 
+  it("points dependencies one way: the edges (CLI, API) use the library, never the reverse", () => {
+    // The CLI prints the API's views (lib/api/presenters.ts): an edge using another edge's
+    // presenters is allowed, the API or the library reaching up into the CLI is not.
+    const cli = (f: string) => f === "lib/cli.ts" || f.startsWith("lib/cli/");
+    const api = (f: string) => f.startsWith("lib/api/");
+    const isUpward = (from: string, to: string) =>
+      (api(from) && cli(to)) || (!api(from) && !cli(from) && (api(to) || cli(to)));
+    const upward = ["lib"].flatMap(sources).flatMap((f) =>
+      importsOf(f)
+        .filter((to) => isUpward(f, to))
+        .map((to) => `${f} → ${to}`),
+    );
+    expect(upward).toEqual([]);
+    // The check reads the imports it judges: the CLI's --json does go through the API's presenters.
+    expect(importsOf("lib/cli/relay-commands.ts")).toContain("lib/api/presenters.ts");
+  });
+
   it("keeps the dev tools out of what runs in production, but for the CLI's lazy dev commands", () => {
     const production = ["lib", "functions"].flatMap(sources);
     const reaching = production.flatMap((f) =>

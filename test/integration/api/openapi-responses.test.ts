@@ -93,10 +93,17 @@ describe("OpenAPI responses", () => {
 
   it("an enum filter refuses a value outside it, naming the field (400), rather than listing nothing", async () => {
     const h = await apiHarness();
+    const check = responseChecker((await h.call("node", { method: "GET", path: "/v1/openapi.json" })).json);
     for (const path of ["/v1/tasks?status=banana", "/v1/tasks?state=banana", "/v1/deliveries?status=banana"]) {
       const answer = await h.call("node", { method: "GET", path });
       expect(answer.status, path).toBe(400);
       expect(answer.json.error.details[0].field, path).toMatch(/^query\.(status|state)$/);
+      expect(check.errors(`GET ${path.split("?")[0]}`, 400, answer.json)).toBeUndefined();
     }
+    // A failure a route names answers the published error shape too.
+    const missing = await h.call("node", { method: "GET", path: "/v1/webhooks/wh_nope" });
+    expect(missing.status).toBe(404);
+    expect(check.errors("GET /v1/webhooks/{id}", 404, missing.json)).toBeUndefined();
+    expect(check.errors("GET /v1/webhooks/{id}", 404, { message: "no" })).toMatch(/error/);
   });
 });

@@ -255,7 +255,7 @@ export async function tasksImport(io: CliIo, file: string): Promise<boolean> {
 
 function deliveryRows(rows: readonly DeliveryRow[]): string {
   return table(
-    ["ID", "WEBHOOK", "STATUS", "ATTEMPTS", "NEXT ATTEMPT", "LAST", "ERROR"],
+    ["MESSAGE ID", "WEBHOOK", "STATUS", "ATTEMPTS", "NEXT ATTEMPT", "LAST STATUS", "LAST ERROR"],
     rows.map((d) => [
       d.id,
       d.webhookId,

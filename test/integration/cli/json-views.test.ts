@@ -78,6 +78,10 @@ describe("the CLI's JSON output", () => {
     expect(deliveries).toEqual(await api("GET", "/v1/deliveries"));
     expect(deliveries.items).toHaveLength(1);
     expect(deliveries.next).toBeNull();
+    // The table's words are the API's: the id a receiver sees as `webhook-id` is the message id.
+    const table = (await runCli(["deliveries", "list"], env)).out.split("\n");
+    expect(table[0]).toMatch(/^MESSAGE ID +WEBHOOK +STATUS +ATTEMPTS +NEXT ATTEMPT +LAST STATUS +LAST ERROR$/);
+    expect(table[1]).toMatch(new RegExp(`^${deliveries.items[0].id} +${hook.id} +delivered +1 +- +\\d{3}`));
     expect(await cli(["webhooks", "list"], "GET /v1/webhooks")).toEqual(await api("GET", "/v1/webhooks"));
     expect(await cli(["webhooks", "show", hook.id], "GET /v1/webhooks/{id}")).toEqual(
       await api("GET", `/v1/webhooks/${hook.id}`),

@@ -127,7 +127,7 @@ describe("the built command in its own process", () => {
     });
     const [helpCode] = await once(help, "exit");
     expect(helpCode).toBe(0);
-    expect(text).toContain("get-task <workspaceId> <taskId>");
+    expect(text).toContain("get-task [options] <workspaceId> <taskId>");
   });
 });
 

@@ -57,7 +57,7 @@ describe("the documentation", () => {
         const result = await runSession(world, sessionScript(blocks, world.ports), 120_000);
         expect(result.failure ?? "").toBe("");
       },
-      70_000,
+      130_000,
     );
 
     it("README.md's example task is one the API knows: it ends, and not as DataNotExists", async () => {

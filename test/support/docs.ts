@@ -185,3 +185,20 @@ export function documentationFiles(root: string): string[] {
     .sort();
   return ["README.md", ...docs];
 }
+
+/** The relay's environment variables named in a text (RELAY_*, QUANMIAO_*, TABLESTORE_*). */
+export function variableNames(text: string): Set<string> {
+  return new Set(text.match(/\b(?:RELAY|QUANMIAO|TABLESTORE)_[A-Z0-9_]+\b/g) ?? []);
+}
+
+/**
+ * Whether a reference text documents a variable: by name, or as the table writes a pair
+ * (`RELAY_CIRCUIT_COOLDOWN` / `_MAX`), by its stem and its suffix.
+ */
+export function documents(reference: string, name: string): boolean {
+  if (new RegExp(`\\b${name}\\b`).test(reference)) return true;
+  const cut = name.lastIndexOf("_");
+  return (
+    cut > 0 && new RegExp(`\\b${name.slice(0, cut)}`).test(reference) && reference.includes(`\`${name.slice(cut)}\``)
+  );
+}

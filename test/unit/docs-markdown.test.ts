@@ -3,7 +3,16 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { codeBlocks, commands, headingAnchors, linkProblem, markerProblem, relativeLinks } from "../support/docs.js";
+import {
+  codeBlocks,
+  commands,
+  documents,
+  headingAnchors,
+  linkProblem,
+  markerProblem,
+  relativeLinks,
+  variableNames,
+} from "../support/docs.js";
 import { sessionScript, withPorts } from "../support/docs-runner.js";
 
 const SAMPLE = [
@@ -132,5 +141,19 @@ describe("the docs check's Markdown reading", () => {
     );
     expect(lines).toContain("__docs_wait_port 41002");
     expect(script.origin[lines.indexOf("echo one")]).toBe("X.md:4");
+  });
+
+  it("finds variable names, and counts a table's `X` / `_MAX` pair as documenting X_MAX", () => {
+    expect([...variableNames("RELAY_A=1 QUANMIAO_B TABLESTORE_C_D ALIBABA_E MY_RELAY_F")]).toEqual([
+      "RELAY_A",
+      "QUANMIAO_B",
+      "TABLESTORE_C_D",
+    ]);
+    const table = "| `RELAY_CIRCUIT_COOLDOWN` / `_MAX` | … |\n| `RELAY_POLL_INTERVAL_MIN` / `_MAX` | … |";
+    expect(documents(table, "RELAY_CIRCUIT_COOLDOWN_MAX")).toBe(true);
+    expect(documents(table, "RELAY_POLL_INTERVAL_MAX")).toBe(true);
+    expect(documents(table, "RELAY_CIRCUIT_COOLDOWN_MIN")).toBe(false);
+    expect(documents(table, "RELAY_CIRCUIT")).toBe(false);
+    expect(documents(table, "RELAY_TICK_MAX")).toBe(false);
   });
 });

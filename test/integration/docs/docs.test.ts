@@ -4,11 +4,19 @@
  * and every relative link leads to a file and heading that exist. So no command in the docs can go
  * stale unnoticed.
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { codeBlocks, documentationFiles, linkProblem, markerProblem, relativeLinks } from "../../support/docs.js";
+import {
+  codeBlocks,
+  documentationFiles,
+  documents,
+  linkProblem,
+  markerProblem,
+  relativeLinks,
+  variableNames,
+} from "../../support/docs.js";
 import { type DocsWorld, runSession, sessionScript, startDocsWorld } from "../../support/docs-runner.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
@@ -24,6 +32,12 @@ describe("the documentation", () => {
       return problem ? [`${b.file}:${b.line}: ${problem}`] : [];
     });
     expect(problems).toEqual([]);
+    // A reason that names the test running the block names one that exists.
+    const named = BLOCKS.flatMap((b) =>
+      b.marker.kind === "not-runnable" ? [...b.marker.reason.matchAll(/\btest\/\S+\.ts\b/g)].map((m) => m[0]) : [],
+    );
+    expect(named.length).toBeGreaterThan(0);
+    expect(named.filter((path) => !existsSync(join(ROOT, path)))).toEqual([]);
     // The check has something to run in the README and the reference both.
     const runnable = BLOCKS.filter((b) => b.marker.kind === "runnable");
     expect(runnable.some((b) => b.file === "README.md")).toBe(true);
@@ -38,6 +52,25 @@ describe("the documentation", () => {
       return problem ? [`${l.file}:${l.line}: (${l.target}) ${problem}`] : [];
     });
     expect(broken).toEqual([]);
+  });
+
+  it("names only variables the code reads, and documents every one of them in docs/configuration.md", () => {
+    const walk = (dir: string): string[] =>
+      readdirSync(join(ROOT, dir), { recursive: true, encoding: "utf8" })
+        .filter((f) => /\.(ts|mjs|js|json|yaml)$/.test(f))
+        .map((f) => read(join(dir, f)));
+    const code = [
+      ...["lib", "functions", "dev", "scripts", "bench", "test/support", "deploy"].flatMap(walk),
+      read("s.yaml"),
+    ].join("\n");
+    const inCode = variableNames(code);
+    const named = variableNames(FILES.map(read).join("\n"));
+    expect([...named].filter((v) => !inCode.has(v))).toEqual([]);
+    // What the relay itself reads (lib/, functions/) is what an operator may set.
+    const relay = variableNames(["lib", "functions"].flatMap(walk).join("\n"));
+    const reference = read("docs/configuration.md");
+    expect([...relay].filter((v) => !documents(reference, v))).toEqual([]);
+    expect(relay.size).toBeGreaterThan(30);
   });
 
   describe("its runnable blocks, run as written next to the sandbox", () => {

@@ -3,6 +3,10 @@ import { EXIT, main } from "../../../lib/cli.js";
 import { apiHarness, TOKEN } from "../../support/api.js";
 import { eventSchemaErrors } from "../../support/event-schemas.js";
 import { startReceiver } from "../../support/receiver.js";
+import { tempDir } from "../../support/relay.js";
+
+/** listen keeps its secret under the config directory: a temporary one, never the user's. */
+const configEnv = () => ({ XDG_CONFIG_HOME: tempDir() });
 
 async function finishTask(h: Awaited<ReturnType<typeof apiHarness>>, ws: string) {
   const task = h.sim.addTask(ws, { outcome: "SUCCESSED", runMs: 0 });
@@ -37,7 +41,7 @@ describe("quanmiao-relay listen", () => {
         err: (t) => {
           err += t;
         },
-        env: {},
+        env: configEnv(),
         stopSignal,
       },
     );
@@ -54,7 +58,12 @@ describe("quanmiao-relay listen", () => {
     expect(JSON.stringify(rx.received)).not.toContain(before);
     // The line is printed once the answer is back, which can be a moment after the receiver has it.
     await vi.waitFor(
-      () => expect(out).toMatch(new RegExp(`→ video_analysis.succeeded  llm-listen/${after}  \\[200\\]`)),
+      () =>
+        expect(out).toMatch(
+          new RegExp(
+            `\\d\\d:\\d\\d:\\d\\d  → video_analysis.succeeded  llm-listen/${after}  \\[200\\] \\d+ ms  evt_\\w+  msg_\\w+\\n`,
+          ),
+        ),
       { timeout: 5_000 },
     );
 
@@ -70,15 +79,30 @@ describe("quanmiao-relay listen", () => {
         err: (t: string) => {
           err += t;
         },
-        env: {},
+        env: configEnv(),
       };
       const code = await main(["listen", ...argv], io);
       return { code, err };
     };
-    expect(await bad(["--forward-to", "localhost:3000"])).toMatchObject({ code: EXIT.usage, err: /--forward-to/ });
+    expect(await bad(["--forward-to", "ftp://localhost:3000"])).toMatchObject({
+      code: EXIT.usage,
+      err: /--forward-to/,
+    });
     expect(await bad(["--forward-to", "http://127.0.0.1:9/h", "--event", "video_analysis.done"])).toMatchObject({
       code: EXIT.usage,
-      err: /--event: "video_analysis.done" is not an event type/,
+      err: /--events: "video_analysis.done" is not an event type/,
+    });
+    expect(
+      await bad(["--forward-to", "http://127.0.0.1:9/h", "--events", "video_analysis.failed", "--all-events"]),
+    ).toMatchObject({
+      code: EXIT.usage,
+      err: /give --events or --all-events, not both/,
+    });
+    expect(
+      await bad(["--forward-to", "http://127.0.0.1:9/h", "--secret", `whsec_${"A".repeat(44)}`, "--rotate-secret"]),
+    ).toMatchObject({
+      code: EXIT.usage,
+      err: /--secret: give --secret or --rotate-secret, not both/,
     });
     expect(await bad(["--forward-to", "http://127.0.0.1:9/h", "--interval", "0s"])).toMatchObject({
       code: EXIT.usage,
@@ -94,6 +118,6 @@ describe("quanmiao-relay listen", () => {
       "wrong-token-0123456789",
     ]);
     expect(refused.code).toBe(EXIT.failure);
-    expect(refused.err).toMatch(/HTTP 401/);
+    expect(refused.err).toMatch(/refused the token \(HTTP 401\): give --token, or set RELAY_API_TOKEN/);
   });
 });

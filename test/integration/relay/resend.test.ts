@@ -1,0 +1,59 @@
+/** `trigger` and `events resend` below the CLI: which deliveries they write or make due again. */
+import { join } from "node:path";
+import { describe, expect, it, onTestFinished } from "vitest";
+import { systemClock } from "../../../lib/clock.js";
+import { queueEvent, resendEvent } from "../../../lib/resend.js";
+import { sampleEvent } from "../../../lib/sample-events.js";
+import { SqliteStore } from "../../../lib/store/sqlite.js";
+import { createWebhook } from "../../../lib/webhooks.js";
+import { tempDir } from "../../support/relay.js";
+
+async function setup() {
+  const store = new SqliteStore(join(tempDir(), "relay.db"));
+  onTestFinished(() => store.close());
+  const deps = { store, clock: systemClock, allowPrivateTargets: true };
+  const subscribe = async (request: Parameters<typeof createWebhook>[1]) =>
+    (await createWebhook(deps, request)).webhook.id;
+  return { store, subscribe };
+}
+
+describe("queueEvent and resendEvent", () => {
+  it("queue a sample for the subscriptions that want it: type and workspace filters apply", async () => {
+    const { store, subscribe } = await setup();
+    const all = await subscribe({ url: "http://127.0.0.1:9/all" });
+    await subscribe({ url: "http://127.0.0.1:9/running", events: ["video_analysis.running"] });
+    const mine = await subscribe({ url: "http://127.0.0.1:9/mine", workspaceId: "llm-mine" });
+    const queued = await queueEvent(store, sampleEvent("video_analysis.failed", 1_000, "aa"), 1_000);
+    expect(queued.created.map((d) => d.webhookId)).toEqual([all]);
+    expect(await store.getEvent(queued.event.id)).toMatchObject({ type: "video_analysis.failed", createdAtMs: 1_000 });
+    const inMine = await queueEvent(store, sampleEvent("video_analysis.failed", 2_000, "bb", "llm-mine"), 2_000);
+    expect(inMine.created.map((d) => d.webhookId).sort()).toEqual([all, mine].sort());
+    expect(inMine.created.every((d) => d.status === "pending" && d.nextAttemptAtMs === 2_000)).toBe(true);
+  });
+
+  it("resend: each earlier delivery due again with its message id, a first one for a subscription made since", async () => {
+    const { store, subscribe } = await setup();
+    const early = await subscribe({ url: "http://127.0.0.1:9/early" });
+    const { event, created } = await queueEvent(store, sampleEvent("video_analysis.succeeded", 1_000, "cc"), 1_000);
+    const [first] = created;
+    if (!first) throw new Error("no delivery");
+    const claimed = await store.claimDueDeliveries({ owner: "t", nowMs: 1_000, leaseMs: 60_000, limit: 10 });
+    await store.updateDelivery(claimed[0] ?? first, "t", {
+      status: "delivered",
+      attempts: 1,
+      nextAttemptAtMs: 1_000,
+      lastAttemptAtMs: 1_000,
+      lastStatusCode: 200,
+      lastError: undefined,
+      lastResponse: undefined,
+      deliveredAtMs: 1_000,
+    });
+    const late = await subscribe({ url: "http://127.0.0.1:9/late" });
+    const resent = await resendEvent(store, event.id, 5_000);
+    expect(resent.again.map((d) => [d.id, d.webhookId, d.status, d.nextAttemptAtMs])).toEqual([
+      [first.id, early, "pending", 5_000],
+    ]);
+    expect(resent.created.map((d) => d.webhookId)).toEqual([late]);
+    await expect(resendEvent(store, "evt_nope", 5_000)).rejects.toThrow("no event with id evt_nope");
+  });
+});

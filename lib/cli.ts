@@ -153,6 +153,7 @@ Exit codes: 0 ok, 1 failure, 2 usage, 3 configuration, 4 task not found, 5 auth,
     .command("resend")
     .description("send an event again: a new attempt of each delivery (same message id), a first for new subscriptions")
     .argument("<id>", "the event id (evt_…)")
+    .option("--webhook <id>", "only to this subscription (wh_…)")
     .option("--json", "print JSON")
     .action(async (id: string, options) => (await events()).eventsResend(io, id, options));
 

@@ -4,7 +4,7 @@
  * how `events resend` and `trigger` reach subscribers through the normal pipeline: the running
  * relay's next run, with its own configuration and SSRF guard, does the sending.
  */
-import { NotFoundError } from "./errors.js";
+import { InputError, NotFoundError } from "./errors.js";
 import { createdDelivery, deliveriesFor } from "./events.js";
 import type { DeliveryRow, EventRow, Store, TaskRow } from "./store/store.js";
 
@@ -25,8 +25,13 @@ async function createMissing(
   event: EventRow,
   task: Pick<TaskRow, "webhookUrls">,
   nowMs: number,
+  webhookId?: string,
 ): Promise<{ rows: DeliveryRow[]; ids: Set<string> }> {
-  const wanted = deliveriesFor(event, await store.listWebhooks(), task, { nowMs, firstAttemptAtMs: nowMs });
+  const webhooks = (await store.listWebhooks()).filter((w) => webhookId === undefined || w.id === webhookId);
+  const wanted = deliveriesFor(event, webhooks, webhookId === undefined ? task : { webhookUrls: [] }, {
+    nowMs,
+    firstAttemptAtMs: nowMs,
+  });
   const ids = new Set(await store.createDeliveries(wanted));
   return { rows: wanted.filter((d) => ids.has(d.id)).map(createdDelivery), ids };
 }
@@ -41,18 +46,26 @@ export async function queueEvent(store: Store, row: EventRow, nowMs: number): Pr
 /**
  * `events resend`: every delivery the event had gets a new attempt (the same message id, so a
  * receiver that already processed it can tell), and a subscription created since gets its first.
+ * With `webhookId`, only that subscription's (as `stripe events resend --webhook-endpoint`).
  */
-export async function resendEvent(store: Store, eventId: string, nowMs: number): Promise<Queued> {
+export async function resendEvent(store: Store, eventId: string, nowMs: number, webhookId?: string): Promise<Queued> {
   const event = await store.getEvent(eventId);
   if (!event) throw new NotFoundError(`no event with id ${eventId}`);
+  if (webhookId !== undefined && !(await store.getWebhook(webhookId)))
+    throw new NotFoundError(`no webhook with id ${webhookId}`);
   const task = await store.getTask(event.workspaceId, event.taskId);
-  const { rows: created, ids } = await createMissing(store, event, { webhookUrls: task?.webhookUrls ?? [] }, nowMs);
-  const earlier = await store.listDeliveries({ eventId, limit: MAX_DELIVERIES });
+  const { rows, ids } = await createMissing(store, event, { webhookUrls: task?.webhookUrls ?? [] }, nowMs, webhookId);
+  const earlier = await store.listDeliveries({ eventId, limit: MAX_DELIVERIES, ...(webhookId ? { webhookId } : {}) });
   const again: DeliveryRow[] = [];
   for (const d of earlier.items) {
     if (ids.has(d.id)) continue;
     const replayed = await store.replayDelivery(d.id, nowMs);
     if (replayed) again.push(replayed);
   }
-  return { event, created, again };
+  if (webhookId !== undefined && rows.length + again.length === 0) {
+    throw new InputError(`webhook ${webhookId} does not receive ${event.type} events of ${event.workspaceId}`, {
+      field: "--webhook",
+    });
+  }
+  return { event, created: rows, again };
 }

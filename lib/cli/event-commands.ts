@@ -52,8 +52,12 @@ function report(io: CliIo, queued: Queued, json: boolean | undefined, what: stri
   io.out(`${rows.length} ${rows.length === 1 ? "delivery" : "deliveries"} due now: ${NEXT_RUN}\n`);
 }
 
-export async function eventsResend(io: CliIo, id: string, options: { json?: boolean }): Promise<void> {
-  const queued = await withRelay(io, (relay) => resendEvent(relay.store, id, relay.clock.now()));
+export async function eventsResend(
+  io: CliIo,
+  id: string,
+  options: { webhook?: string; json?: boolean },
+): Promise<void> {
+  const queued = await withRelay(io, (relay) => resendEvent(relay.store, id, relay.clock.now(), options.webhook));
   report(io, queued, options.json, "resending");
 }
 

@@ -55,5 +55,14 @@ describe("queueEvent and resendEvent", () => {
     ]);
     expect(resent.created.map((d) => d.webhookId)).toEqual([late]);
     await expect(resendEvent(store, "evt_nope", 5_000)).rejects.toThrow("no event with id evt_nope");
+
+    // To one subscription only; one that does not take the event's type is told so.
+    const only = await resendEvent(store, event.id, 6_000, early);
+    expect([...only.again, ...only.created].map((d) => d.webhookId)).toEqual([early]);
+    const running = await subscribe({ url: "http://127.0.0.1:9/running", events: ["video_analysis.running"] });
+    await expect(resendEvent(store, event.id, 6_000, running)).rejects.toThrow(
+      `--webhook: webhook ${running} does not receive video_analysis.succeeded events of llm-sample`,
+    );
+    await expect(resendEvent(store, event.id, 6_000, "wh_nope")).rejects.toThrow("no webhook with id wh_nope");
   });
 });

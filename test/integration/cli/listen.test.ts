@@ -1,4 +1,5 @@
 import { describe, expect, it, vi } from "vitest";
+import { listenOnLoopback } from "../../../dev/loopback.js";
 import { EXIT, main } from "../../../lib/cli.js";
 import { apiHarness, TOKEN } from "../../support/api.js";
 import { eventSchemaErrors } from "../../support/event-schemas.js";
@@ -119,5 +120,38 @@ describe("quanmiao-relay listen", () => {
     ]);
     expect(refused.code).toBe(EXIT.failure);
     expect(refused.err).toMatch(/refused the token \(HTTP 401\): give --token, or set RELAY_API_TOKEN/);
+  });
+  it("says so on the event's line when nothing answers at the URL it forwards to, and keeps listening", async () => {
+    const h = await apiHarness();
+    const closed = await listenOnLoopback((_req, res) => res.end());
+    await closed.close();
+    let out = "";
+    let stop: () => void = () => {};
+    const stopSignal = new Promise<void>((resolve) => {
+      stop = resolve;
+    });
+    const target = `127.0.0.1:${closed.port}/hook`;
+    const running = main(
+      ["listen", "--forward-to", target, "--relay", h.server.url, "--token", TOKEN, "--interval", "50ms"],
+      {
+        out: (t) => {
+          out += t;
+        },
+        err: () => {},
+        env: configEnv(),
+        stopSignal,
+      },
+    );
+    await vi.waitFor(() => expect(out).toMatch(/^whsec_\S+\n/), { timeout: 5_000 });
+    const taskId = await finishTask(h, "llm-listen");
+    await vi.waitFor(
+      () =>
+        expect(out).toContain(
+          `  → video_analysis.succeeded  llm-listen/${taskId}  [failed: nothing answers at 127.0.0.1:${closed.port} — is your server running?]  evt_`,
+        ),
+      { timeout: 5_000 },
+    );
+    stop();
+    expect(await running).toBe(EXIT.ok);
   });
 });

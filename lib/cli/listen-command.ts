@@ -127,20 +127,31 @@ export async function listenCommand(io: CliIo, options: ListenOptions): Promise<
 
   const seen = new Map<string, number>();
   let newestMs = Date.now() - PRIME_MS;
-  /** Reads what is new since the last look; forwards it unless `prime` (the first look marks the tail). */
+  /**
+   * Reads what is new since the last look; forwards it, oldest first, unless `prime` (the first
+   * look marks the tail). One `since` for all the pages of a look, and the order is its own: it
+   * holds whatever order the relay lists events in.
+   */
   async function look(prime: boolean): Promise<void> {
+    const sinceMs = Math.max(0, newestMs - LOOKBACK_MS);
+    // Taken as seen only once every page is read: a look cut short by an error loses nothing.
+    const fresh = new Map<string, { event: EventItem; atMs: number }>();
     let cursor: string | undefined;
     do {
-      const { items, cursor: next } = await page(Math.max(0, newestMs - LOOKBACK_MS), cursor);
-      for (const event of items) {
-        if (seen.has(event.id)) continue;
-        const atMs = Date.parse(event.createdAt);
-        seen.set(event.id, atMs);
-        newestMs = Math.max(newestMs, atMs);
-        if (!prime && (!selection.types || selection.types.has(event.type))) await forward(event);
-      }
+      const { items, cursor: next } = await page(sinceMs, cursor);
+      for (const event of items)
+        if (!seen.has(event.id)) fresh.set(event.id, { event, atMs: Date.parse(event.createdAt) });
       cursor = next ?? undefined;
     } while (cursor && !stopping);
+    const ordered = [...fresh.values()].sort((a, b) => a.atMs - b.atMs || (a.event.id < b.event.id ? -1 : 1));
+    for (const { event, atMs } of ordered) {
+      seen.set(event.id, atMs);
+      newestMs = Math.max(newestMs, atMs);
+    }
+    for (const { event } of ordered) {
+      if (stopping) break;
+      if (!prime && (!selection.types || selection.types.has(event.type))) await forward(event);
+    }
     for (const [id, atMs] of seen) if (atMs < newestMs - 2 * LOOKBACK_MS) seen.delete(id);
   }
 

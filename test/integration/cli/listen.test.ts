@@ -1,4 +1,4 @@
-import { describe, expect, it, vi } from "vitest";
+import { describe, expect, it, onTestFinished, vi } from "vitest";
 import { listenOnLoopback } from "../../../dev/loopback.js";
 import { EXIT, main } from "../../../lib/cli.js";
 import { apiHarness, TOKEN } from "../../support/api.js";
@@ -153,5 +153,55 @@ describe("quanmiao-relay listen", () => {
     );
     stop();
     expect(await running).toBe(EXIT.ok);
+  });
+  it("forwards oldest first whatever order the relay lists events in, with one `since` for all pages of a look", async () => {
+    const startedMs = Date.now();
+    const event = (n: number) => ({
+      id: `evt_${String(n).padStart(32, "0")}`,
+      type: "video_analysis.failed",
+      createdAt: new Date(startedMs + n * 1_000).toISOString(),
+      body: { type: "video_analysis.failed", data: { workspaceId: "llm-order", taskId: `t${n}` } },
+    });
+    const asked: string[] = [];
+    let looks = 0;
+    // A relay's API that lists newest first, two pages a look; the first look (listen's start) is empty.
+    const api = await listenOnLoopback((req, res) => {
+      const url = new URL(req.url ?? "/", "http://127.0.0.1");
+      asked.push(`${url.searchParams.get("since")} ${url.searchParams.get("after")}`);
+      const after = url.searchParams.get("after");
+      if (after === null) looks++;
+      const body =
+        looks === 1
+          ? { items: [], cursor: null }
+          : after === null
+            ? { items: [event(3), event(2)], cursor: "page-2" }
+            : { items: [event(1)], cursor: null };
+      res.setHeader("content-type", "application/json");
+      res.end(JSON.stringify(body));
+    });
+    onTestFinished(() => api.close());
+    let secret = "";
+    const rx = await startReceiver({ secret: () => secret, now: () => Date.now() });
+    let out = "";
+    let stop: () => void = () => {};
+    const stopSignal = new Promise<void>((resolve) => {
+      stop = resolve;
+    });
+    const running = main(["listen", "--forward-to", rx.url, "--relay", api.url, "--interval", "50ms"], {
+      out: (t) => {
+        out += t;
+      },
+      err: () => {},
+      env: configEnv(),
+      stopSignal,
+    });
+    await vi.waitFor(() => expect(out).toMatch(/^whsec_\S+\n/), { timeout: 5_000 });
+    secret = out.split("\n")[0] as string;
+    await vi.waitFor(() => expect(rx.received.length).toBeGreaterThanOrEqual(3), { timeout: 5_000 });
+    stop();
+    expect(await running).toBe(EXIT.ok);
+    expect(rx.received.map((r) => r.verified?.data.taskId)).toEqual(["t1", "t2", "t3"]);
+    const [second, page2] = asked.slice(1, 3);
+    expect(page2).toBe(`${second?.split(" ")[0]} page-2`);
   });
 });

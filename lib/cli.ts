@@ -139,23 +139,22 @@ Exit codes: 0 ok, 1 failure, 2 usage, 3 configuration, 4 task not found, 5 auth,
       await listenCommand(io, options);
     });
 
-  const events = () => import("./cli/event-commands.js");
+  const eventCommands = () => import("./cli/event-commands.js");
   program
     .command("trigger")
     .description("create a sample event of a type (for a made-up task), sent to its subscribers and to listen")
     .argument("<type>", "an event type, e.g. video_analysis.succeeded")
     .option("--workspace <id>", "the sample's workspaceId (default llm-sample), for subscriptions filtered by one")
     .option("--json", "print JSON")
-    .action(async (type: string, options) => (await events()).triggerCommand(io, type, options));
-  program
-    .command("events")
-    .description("events the relay created")
+    .action(async (type: string, options) => (await eventCommands()).triggerCommand(io, type, options));
+  const events = program.command("events").description("events the relay created");
+  events
     .command("resend")
     .description("send an event again: a new attempt of each delivery (same message id), a first for new subscriptions")
     .argument("<id>", "the event id (evt_…)")
     .option("--webhook <id>", "only to this subscription (wh_…)")
     .option("--json", "print JSON")
-    .action(async (id: string, options) => (await events()).eventsResend(io, id, options));
+    .action(async (id: string, options) => (await eventCommands()).eventsResend(io, id, options));
 
   program
     .command("init")

@@ -5,6 +5,7 @@
  * relay's next run, with its own configuration and SSRF guard, does the sending.
  */
 import { InputError, NotFoundError } from "./errors.js";
+import { noteResend } from "./event-resends.js";
 import { createdDelivery, deliveriesFor } from "./events.js";
 import type { DeliveryRow, EventRow, Store, TaskRow } from "./store/store.js";
 
@@ -67,5 +68,7 @@ export async function resendEvent(store: Store, eventId: string, nowMs: number, 
       field: "--webhook",
     });
   }
+  // To every endpoint, listen sessions included; one subscription (--webhook) is that one alone.
+  if (webhookId === undefined) await noteResend(store, event.id, nowMs);
   return { event, created: rows, again };
 }

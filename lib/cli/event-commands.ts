@@ -1,7 +1,7 @@
 /**
  * `events resend <id>` and `trigger <type>`: an event (again, or a sample) queued for every
- * subscription that wants it; the running relay's next run sends it, as it sends everything, and
- * a `listen` session forwards a triggered event as it forwards any new one.
+ * subscription that wants it; the running relay's next run sends it, as it sends everything. A
+ * `listen` session forwards a triggered event as it forwards any new one, and a resent one again.
  */
 import { deliveryView, eventView } from "../api/presenters.js";
 import { TERMINAL_EVENT_TYPES } from "../events.js";
@@ -59,6 +59,8 @@ export async function eventsResend(
 ): Promise<void> {
   const queued = await withRelay(io, (relay) => resendEvent(relay.store, id, relay.clock.now(), options.webhook));
   report(io, queued, options.json, "resending");
+  if (!options.json && options.webhook === undefined)
+    io.err("listen sessions forward it again, if it is of their types.\n");
 }
 
 export async function triggerCommand(
@@ -73,5 +75,5 @@ export async function triggerCommand(
     return queueEvent(relay.store, sampleEvent(eventType, nowMs, randomHex(8), workspaceId), nowMs);
   });
   report(io, queued, options.json, "triggered");
-  if (!options.json) io.err("listen sessions forward it too, as they forward every new event of their types.\n");
+  if (!options.json) io.err("listen sessions forward it too, if it is of their types.\n");
 }

@@ -16,7 +16,7 @@ import { escapeUnsafe } from "../input.js";
 import type { CliIo } from "./io.js";
 import { eventSelection, forwardTarget, httpUrl } from "./listen-options.js";
 import { listenSecret, SECRET_PATTERN } from "./listen-secret.js";
-import { forwardFailure, getFromRelay } from "./relay-http.js";
+import { forwardFailure, getFromRelay, RelayAnswerError } from "./relay-http.js";
 import { untilSignal } from "./signals.js";
 
 /** Events are read again this far back, so one created late by a skewed clock is not missed. */
@@ -95,7 +95,7 @@ export async function listenCommand(io: CliIo, options: ListenOptions): Promise<
     return (await getFromRelay(relay, url, token)) as { items: EventItem[]; cursor: string | null };
   }
 
-  async function forward(event: EventItem): Promise<void> {
+  async function forward(event: EventItem, note = ""): Promise<void> {
     const body = JSON.stringify(event.body);
     const nowMs = Date.now();
     const msgId = deliveryId(event.id, "listen");
@@ -122,7 +122,7 @@ export async function listenCommand(io: CliIo, options: ListenOptions): Promise<
     } catch (error) {
       outcome = `[failed: ${escapeUnsafe(forwardFailure(target, error))}]`;
     }
-    io.out(`${stamp(nowMs)}  → ${what}  ${outcome}  ${ids}\n`);
+    io.out(`${stamp(nowMs)}  → ${what}  ${outcome}  ${ids}${note}\n`);
   }
 
   const seen = new Map<string, number>();
@@ -155,7 +155,37 @@ export async function listenCommand(io: CliIo, options: ListenOptions): Promise<
     for (const [id, atMs] of seen) if (atMs < newestMs - 2 * LOOKBACK_MS) seen.delete(id);
   }
 
+  const resent = new Map<string, number>();
+  let newestResendMs = Date.now() - PRIME_MS;
+  let resendsServed = true;
+  /** Events resent since the last look (`events resend`), forwarded again; the first look marks the tail. */
+  async function lookResends(prime: boolean): Promise<void> {
+    if (!resendsServed) return;
+    const url = new URL("/v1/event-resends", relay);
+    url.searchParams.set("since", String(Math.max(0, newestResendMs - LOOKBACK_MS)));
+    let items: Array<EventItem & { resentAt: string }>;
+    try {
+      ({ items } = (await getFromRelay(relay, url, token)) as { items: Array<EventItem & { resentAt: string }> });
+    } catch (error) {
+      // A relay from before resends were logged: listen forwards new events only.
+      if (error instanceof RelayAnswerError && error.status === 404) resendsServed = false;
+      else throw error;
+      return;
+    }
+    for (const event of items) {
+      const key = `${event.id} ${event.resentAt}`;
+      if (resent.has(key)) continue;
+      const atMs = Date.parse(event.resentAt);
+      resent.set(key, atMs);
+      newestResendMs = Math.max(newestResendMs, atMs);
+      if (!prime && !stopping && (!selection.types || selection.types.has(event.type)))
+        await forward(event, "  (resent)");
+    }
+    for (const [key, atMs] of resent) if (atMs < newestResendMs - 2 * LOOKBACK_MS) resent.delete(key);
+  }
+
   await look(true);
+  await lookResends(true);
   // After the relay answered: a mistyped --relay leaves no secret behind.
   const { secret, note } = await signingSecret(io, options, relay);
   // The secret alone on the first line of stdout, for scripts: `secret=$(… | head -1)`.
@@ -170,6 +200,7 @@ export async function listenCommand(io: CliIo, options: ListenOptions): Promise<
     if (stopping) break;
     try {
       await look(false);
+      await lookResends(false);
       if (failing) io.err(`${stamp(Date.now())}  listen: the relay answers again\n`);
       failing = false;
     } catch (error) {

@@ -151,6 +151,13 @@ describe("listen, trigger and events resend, as processes", () => {
     expect(subscriber.received).toHaveLength(2);
     expect(subscriber.received[1]?.headers["webhook-id"]).toBe(delivery);
     expect(subscriber.received[1]?.body).toBe(subscriber.received[0]?.body);
+    // listen forwards it again too, with the same message id, and says it was resent.
+    await vi.waitFor(() => expect(local.received).toHaveLength(2), { timeout: 10_000 });
+    expect(local.received[1]?.verified).toEqual(forwarded?.verified);
+    expect(local.received[1]?.headers["webhook-id"]).toBe(msgId);
+    await vi.waitFor(() => expect(first.out()).toMatch(new RegExp(`  ${evt}  ${msgId}  \\(resent\\)\\n`)), {
+      timeout: 5_000,
+    });
     await stop(first);
 
     // A restart signs with the same secret; --rotate-secret makes and keeps a new one.
@@ -166,8 +173,8 @@ describe("listen, trigger and events resend, as processes", () => {
     expect(after.err()).toContain("every event type");
     listenSecret = after.secret;
     expect((await run(["trigger", "video_analysis.running"], env)).code).toBe(0);
-    await vi.waitFor(() => expect(local.received).toHaveLength(2), { timeout: 10_000 });
-    expect(local.received[1]?.verified).toMatchObject({ type: "video_analysis.running" });
+    await vi.waitFor(() => expect(local.received).toHaveLength(3), { timeout: 10_000 });
+    expect(local.received[2]?.verified).toMatchObject({ type: "video_analysis.running" });
     await stop(after);
     expect(statSync(file).mode & 0o777).toBe(0o600);
   });

@@ -2,6 +2,7 @@
 import { join } from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { systemClock } from "../../../lib/clock.js";
+import { noteResend, resendsSince } from "../../../lib/event-resends.js";
 import { queueEvent, resendEvent } from "../../../lib/resend.js";
 import { sampleEvent } from "../../../lib/sample-events.js";
 import { SqliteStore } from "../../../lib/store/sqlite.js";
@@ -18,6 +19,21 @@ async function setup() {
 }
 
 describe("queueEvent and resendEvent", () => {
+  it("the resend log keeps the last 100 of the last 10 minutes, and survives a value it cannot read", async () => {
+    const { store } = await setup();
+    await store.compareAndSetSetting("event_resends", undefined, "not json");
+    expect(await resendsSince(store, 0)).toEqual([]);
+    for (let i = 0; i < 105; i++) await noteResend(store, `evt_${i}`, 1_000 + i);
+    const kept = await resendsSince(store, 0);
+    expect(kept).toHaveLength(100);
+    expect(kept[0]).toEqual({ eventId: "evt_5", atMs: 1_005 });
+    await noteResend(store, "evt_late", 1_000 + 10 * 60_000 + 50);
+    expect((await resendsSince(store, 0)).map((r) => r.eventId)).toEqual([
+      ...Array.from({ length: 54 }, (_, i) => `evt_${51 + i}`),
+      "evt_late",
+    ]);
+  });
+
   it("queue a sample for the subscriptions that want it: type and workspace filters apply", async () => {
     const { store, subscribe } = await setup();
     const all = await subscribe({ url: "http://127.0.0.1:9/all" });
@@ -55,10 +71,13 @@ describe("queueEvent and resendEvent", () => {
     ]);
     expect(resent.created.map((d) => d.webhookId)).toEqual([late]);
     await expect(resendEvent(store, "evt_nope", 5_000)).rejects.toThrow("no event with id evt_nope");
+    // Logged for listen sessions, which forward it again.
+    expect(await resendsSince(store, 5_000)).toEqual([{ eventId: event.id, atMs: 5_000 }]);
 
     // To one subscription only; one that does not take the event's type is told so.
     const only = await resendEvent(store, event.id, 6_000, early);
     expect([...only.again, ...only.created].map((d) => d.webhookId)).toEqual([early]);
+    expect(await resendsSince(store, 6_000)).toEqual([]); // to one subscription: not to listen sessions
     const running = await subscribe({ url: "http://127.0.0.1:9/running", events: ["video_analysis.running"] });
     await expect(resendEvent(store, event.id, 6_000, running)).rejects.toThrow(
       `--webhook: webhook ${running} does not receive video_analysis.succeeded events of llm-sample`,

@@ -129,18 +129,41 @@ Exit codes: 0 ok, 1 failure, 2 usage, 3 configuration, 4 task not found, 5 auth,
   program
     .command("listen")
     .description(
-      "forward a running relay's new events to a local URL, signed with a secret it prints first (like `stripe listen`)",
+      "forward a running relay's new events to a local URL, signed with this relay's secret (printed first, like `stripe listen`)",
     )
-    .requiredOption("--forward-to <url>", "where to POST each event, e.g. http://localhost:3000/hook")
+    .requiredOption(
+      "--forward-to <url>",
+      "where to POST each event, e.g. localhost:3000/hook (http:// assumed locally)",
+    )
     .option("--relay <url>", "the relay's HTTP API (default http://127.0.0.1:RELAY_API_PORT, what npm start serves)")
     .option("--token <token>", "a bearer token for it (default the first of RELAY_API_TOKEN)")
-    .option("--secret <whsec>", "sign with this secret instead of a new one")
-    .option("--event <type>", "only this event type (repeatable)", collect)
+    .option("--events <types>", "only these event types, comma-separated (default: what a subscription gets)", collect)
+    .option("--event <type>", "only this event type (repeatable; same as --events)", collect)
+    .option("--all-events", "every event type, the opt-in video_analysis.running included")
+    .option("--rotate-secret", "replace this relay's saved signing secret with a new one")
+    .option("--secret <whsec>", "sign with this secret instead of the saved one (not saved)")
     .option("--interval <duration>", "how often to look for new events", "1s")
     .action(async (options) => {
       const { listenCommand } = await import("./cli/listen-command.js");
       await listenCommand(io, options);
     });
+
+  const eventCommands = () => import("./cli/event-commands.js");
+  program
+    .command("trigger")
+    .description("create a sample event of a type (for a made-up task), sent to its subscribers and to listen")
+    .argument("<type>", "an event type, e.g. video_analysis.succeeded")
+    .option("--workspace <id>", "the sample's workspaceId (default llm-sample), for subscriptions filtered by one")
+    .option("--json", "print JSON")
+    .action(async (type: string, options) => (await eventCommands()).triggerCommand(io, type, options));
+  const events = program.command("events").description("events the relay created");
+  events
+    .command("resend")
+    .description("send an event again: a new attempt of each delivery (same message id), a first for new subscriptions")
+    .argument("<id>", "the event id (evt_…)")
+    .option("--webhook <id>", "only to this subscription (wh_…)")
+    .option("--json", "print JSON")
+    .action(async (id: string, options) => (await eventCommands()).eventsResend(io, id, options));
 
   program
     .command("init")

@@ -43,7 +43,8 @@ export function eventTypeForStatus(status: string | undefined): EventType | unde
 
 export interface EventInput {
   readonly type: EventType;
-  readonly task: TaskRow;
+  /** Only what the body says of the task: a sample event (`trigger`) has no task row. */
+  readonly task: Pick<TaskRow, "workspaceId" | "taskId" | "status" | "metadata">;
   readonly nowMs: number;
   /** The API's `data` object, when the event comes from an answer. */
   readonly raw?: JsonObject | undefined;

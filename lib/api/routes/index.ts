@@ -9,6 +9,7 @@ import { listView } from "../presenters.js";
 import { type Route, route } from "../router.js";
 import * as v from "../views.js";
 import { deliveryRoutes } from "./deliveries.js";
+import { eventResendRoutes } from "./event-resends.js";
 import { eventRoutes } from "./events.js";
 import { taskRoutes } from "./tasks.js";
 import { webhookRoutes } from "./webhooks.js";
@@ -27,6 +28,7 @@ export function apiRoutes(deps: ApiDeps): Route[] {
     }
   };
   const routes: Route[] = [...taskRoutes(deps), ...webhookRoutes(deps), ...deliveryRoutes(deps), ...eventRoutes(deps)];
+  routes.push(...eventResendRoutes(deps));
   routes.push(
     // At the root too: load balancers and FC health checks probe /healthz.
     ...["/v1/healthz", "/healthz"].map((path) =>

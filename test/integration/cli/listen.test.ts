@@ -1,8 +1,13 @@
-import { describe, expect, it, vi } from "vitest";
+import { describe, expect, it, onTestFinished, vi } from "vitest";
+import { listenOnLoopback } from "../../../dev/loopback.js";
 import { EXIT, main } from "../../../lib/cli.js";
 import { apiHarness, TOKEN } from "../../support/api.js";
 import { eventSchemaErrors } from "../../support/event-schemas.js";
 import { startReceiver } from "../../support/receiver.js";
+import { tempDir } from "../../support/relay.js";
+
+/** listen keeps its secret under the config directory: a temporary one, never the user's. */
+const configEnv = () => ({ XDG_CONFIG_HOME: tempDir() });
 
 async function finishTask(h: Awaited<ReturnType<typeof apiHarness>>, ws: string) {
   const task = h.sim.addTask(ws, { outcome: "SUCCESSED", runMs: 0 });
@@ -37,7 +42,7 @@ describe("quanmiao-relay listen", () => {
         err: (t) => {
           err += t;
         },
-        env: {},
+        env: configEnv(),
         stopSignal,
       },
     );
@@ -54,7 +59,12 @@ describe("quanmiao-relay listen", () => {
     expect(JSON.stringify(rx.received)).not.toContain(before);
     // The line is printed once the answer is back, which can be a moment after the receiver has it.
     await vi.waitFor(
-      () => expect(out).toMatch(new RegExp(`→ video_analysis.succeeded  llm-listen/${after}  \\[200\\]`)),
+      () =>
+        expect(out).toMatch(
+          new RegExp(
+            `\\d\\d:\\d\\d:\\d\\d  → video_analysis.succeeded  llm-listen/${after}  \\[200\\] \\d+ ms  evt_\\w+  msg_\\w+\\n`,
+          ),
+        ),
       { timeout: 5_000 },
     );
 
@@ -70,15 +80,30 @@ describe("quanmiao-relay listen", () => {
         err: (t: string) => {
           err += t;
         },
-        env: {},
+        env: configEnv(),
       };
       const code = await main(["listen", ...argv], io);
       return { code, err };
     };
-    expect(await bad(["--forward-to", "localhost:3000"])).toMatchObject({ code: EXIT.usage, err: /--forward-to/ });
+    expect(await bad(["--forward-to", "ftp://localhost:3000"])).toMatchObject({
+      code: EXIT.usage,
+      err: /--forward-to/,
+    });
     expect(await bad(["--forward-to", "http://127.0.0.1:9/h", "--event", "video_analysis.done"])).toMatchObject({
       code: EXIT.usage,
-      err: /--event: "video_analysis.done" is not an event type/,
+      err: /--events: "video_analysis.done" is not an event type/,
+    });
+    expect(
+      await bad(["--forward-to", "http://127.0.0.1:9/h", "--events", "video_analysis.failed", "--all-events"]),
+    ).toMatchObject({
+      code: EXIT.usage,
+      err: /give --events or --all-events, not both/,
+    });
+    expect(
+      await bad(["--forward-to", "http://127.0.0.1:9/h", "--secret", `whsec_${"A".repeat(44)}`, "--rotate-secret"]),
+    ).toMatchObject({
+      code: EXIT.usage,
+      err: /--secret: give --secret or --rotate-secret, not both/,
     });
     expect(await bad(["--forward-to", "http://127.0.0.1:9/h", "--interval", "0s"])).toMatchObject({
       code: EXIT.usage,
@@ -94,6 +119,94 @@ describe("quanmiao-relay listen", () => {
       "wrong-token-0123456789",
     ]);
     expect(refused.code).toBe(EXIT.failure);
-    expect(refused.err).toMatch(/HTTP 401/);
+    expect(refused.err).toMatch(/refused the token \(HTTP 401\): give --token, or set RELAY_API_TOKEN/);
+  });
+  it("says so on the event's line when nothing answers at the URL it forwards to, and keeps listening", async () => {
+    const h = await apiHarness();
+    const closed = await listenOnLoopback((_req, res) => res.end());
+    await closed.close();
+    let out = "";
+    let stop: () => void = () => {};
+    const stopSignal = new Promise<void>((resolve) => {
+      stop = resolve;
+    });
+    const target = `127.0.0.1:${closed.port}/hook`;
+    const running = main(
+      ["listen", "--forward-to", target, "--relay", h.server.url, "--token", TOKEN, "--interval", "50ms"],
+      {
+        out: (t) => {
+          out += t;
+        },
+        err: () => {},
+        env: configEnv(),
+        stopSignal,
+      },
+    );
+    await vi.waitFor(() => expect(out).toMatch(/^whsec_\S+\n/), { timeout: 5_000 });
+    const taskId = await finishTask(h, "llm-listen");
+    await vi.waitFor(
+      () =>
+        expect(out).toContain(
+          `  → video_analysis.succeeded  llm-listen/${taskId}  [failed: nothing answers at 127.0.0.1:${closed.port} — is your server running?]  evt_`,
+        ),
+      { timeout: 5_000 },
+    );
+    stop();
+    expect(await running).toBe(EXIT.ok);
+  });
+  it("forwards oldest first whatever order the relay lists events in, with one `since` for all pages of a look", async () => {
+    const startedMs = Date.now();
+    const event = (n: number) => ({
+      id: `evt_${String(n).padStart(32, "0")}`,
+      type: "video_analysis.failed",
+      createdAt: new Date(startedMs + n * 1_000).toISOString(),
+      body: { type: "video_analysis.failed", data: { workspaceId: "llm-order", taskId: `t${n}` } },
+    });
+    const asked: string[] = [];
+    let looks = 0;
+    // A relay's API that lists newest first, two pages a look; the first look (listen's start) is empty.
+    const api = await listenOnLoopback((req, res) => {
+      const url = new URL(req.url ?? "/", "http://127.0.0.1");
+      // A relay from before resends were logged: listen does without them.
+      if (url.pathname !== "/v1/events") {
+        res.statusCode = 404;
+        return void res.end(JSON.stringify({ error: { code: "not_found" } }));
+      }
+      asked.push(`${url.searchParams.get("since")} ${url.searchParams.get("after")}`);
+      const after = url.searchParams.get("after");
+      if (after === null) looks++;
+      const body =
+        looks === 1
+          ? { items: [], cursor: null }
+          : after === null
+            ? { items: [event(3), event(2)], cursor: "page-2" }
+            : { items: [event(1)], cursor: null };
+      res.setHeader("content-type", "application/json");
+      res.end(JSON.stringify(body));
+    });
+    onTestFinished(() => api.close());
+    let secret = "";
+    const rx = await startReceiver({ secret: () => secret, now: () => Date.now() });
+    let out = "";
+    let stop: () => void = () => {};
+    const stopSignal = new Promise<void>((resolve) => {
+      stop = resolve;
+    });
+    const running = main(["listen", "--forward-to", rx.url, "--relay", api.url, "--interval", "50ms"], {
+      out: (t) => {
+        out += t;
+      },
+      err: () => {},
+      env: configEnv(),
+      stopSignal,
+    });
+    await vi.waitFor(() => expect(out).toMatch(/^whsec_\S+\n/), { timeout: 5_000 });
+    secret = out.split("\n")[0] as string;
+    await vi.waitFor(() => expect(rx.received.length).toBeGreaterThanOrEqual(3), { timeout: 5_000 });
+    stop();
+    expect(await running).toBe(EXIT.ok);
+    expect(rx.received.map((r) => r.verified?.data.taskId)).toEqual(["t1", "t2", "t3"]);
+    const [second, page2] = asked.slice(1, 3);
+    expect(page2).toBe(`${second?.split(" ")[0]} page-2`);
   });
 });

@@ -1,0 +1,30 @@
+/** /v1/event-resends: events resent lately (`events resend`), for `quanmiao-relay listen` to forward again. */
+import { z } from "zod";
+import { resendsSince } from "../../event-resends.js";
+import type { ApiDeps } from "../deps.js";
+import { json } from "../http.js";
+import { eventView } from "../presenters.js";
+import { type Route, route } from "../router.js";
+
+const query = z.strictObject({ since: z.coerce.number().int().nonnegative().optional() });
+
+export function eventResendRoutes(deps: ApiDeps): Route[] {
+  return [
+    route({
+      method: "GET",
+      path: "/v1/event-resends",
+      summary: "Events resent in the last 10 minutes (at most 100), oldest first: `since` a time in epoch ms",
+      auth: true,
+      query,
+      responses: { 200: "the resent events, each with its body and when it was resent" },
+      handler: async ({ query }) => {
+        const items = [];
+        for (const resend of await resendsSince(deps.store, query.since ?? 0)) {
+          const event = await deps.store.getEvent(resend.eventId);
+          if (event) items.push({ ...eventView(event), resentAt: new Date(resend.atMs).toISOString() });
+        }
+        return json(200, { items });
+      },
+    }),
+  ];
+}

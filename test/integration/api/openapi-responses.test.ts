@@ -4,6 +4,7 @@
  * for that operation and status. The schemas are strict, so a field the document does not name fails.
  */
 import { describe, expect, it } from "vitest";
+import { resendEvent } from "../../../lib/resend.js";
 import { type Answer, apiHarness, type Call } from "../../support/api.js";
 import { responseChecker } from "../../support/openapi.js";
 import { startReceiver } from "../../support/receiver.js";
@@ -62,7 +63,10 @@ describe("OpenAPI responses", () => {
     const [delivery] = page.items;
     await call("GET /v1/deliveries/{id}", 200, { path: `/v1/deliveries/${delivery.id}` });
     await call("POST /v1/deliveries/{id}/replay", 202, { path: `/v1/deliveries/${delivery.id}/replay` });
-    await call("GET /v1/events", 200);
+    const events = (await call("GET /v1/events", 200)).json;
+    await resendEvent(h.relay.store, events.items[0].id, Date.now());
+    const resent = (await call("GET /v1/event-resends", 200)).json;
+    expect(resent.items.map((e: { id: string }) => e.id)).toEqual([events.items[0].id]);
     await call("GET /v1/event-types", 200, { auth: false });
     await call("GET /v1/healthz", 200, { auth: false });
     await call("GET /healthz", 200, { auth: false });

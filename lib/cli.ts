@@ -148,7 +148,7 @@ Exit codes: 0 ok, 1 failure, 2 usage, 3 configuration, 4 task not found, 5 auth,
     .option("--budget <duration>", "time budget, e.g. 50s (default RELAY_TICK_BUDGET)")
     .option("--json", JSON_ALWAYS)
     .action(async (options: { budget?: string }) => {
-      const { tickCommand } = await import("./cli/relay-commands.js");
+      const { tickCommand } = await import("./cli/tick-command.js");
       await tickCommand(io, options);
     });
 

@@ -33,15 +33,18 @@ interface AlicloudCredentialClient {
 
 /**
  * The default chain of `@alicloud/credentials` (profile file, ECS RAM role, OIDC, …), as the other
- * Alibaba Cloud tools use it. Loaded on first use: it is big, and most runs never need it.
+ * Alibaba Cloud tools use it, asked only when one of its sources is there (credential-sources.ts).
+ * Loaded on first use: it is big, and most runs never need it. `env` and `home` are what the chain
+ * itself reads (process.env, the user's home).
  */
 export function defaultCredentialChain(
   env: NodeJS.ProcessEnv | Readonly<Record<string, string | undefined>> = process.env,
+  home?: string,
 ): CredentialsProvider {
   let client: AlicloudCredentialClient | undefined;
   return async () => {
     // Read on each call, like the chain itself: a credentials file may appear while the relay runs.
-    const sources = credentialChainSources(env);
+    const sources = credentialChainSources(env, home);
     if (sources.length === 0) throw new CredentialsError(NO_CREDENTIALS);
     try {
       if (!client) {

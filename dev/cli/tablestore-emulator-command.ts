@@ -38,8 +38,8 @@ export async function tablestoreEmulatorCommand(
       `  export ALIBABA_CLOUD_ACCESS_KEY_ID=${SIM_CREDENTIAL.accessKeyId}\n` +
       `  export ALIBABA_CLOUD_ACCESS_KEY_SECRET=${SIM_CREDENTIAL.accessKeySecret}\n` +
       "  npx quanmiao-relay init\n" +
-      "That key is the API simulator's too (`npx quanmiao-relay simulator` prints the same two lines and its\n" +
-      "QUANMIAO_ENDPOINT), so one key serves both." +
+      "That key is the API simulator's too: paste the lines `npx quanmiao-relay simulator` prints as well\n" +
+      "(its QUANMIAO_ENDPOINT), and `npm start` or `tick` runs on this emulator against the simulator." +
       (credentials ? ` Your own AccessKey (${credentials.accessKeyId}) works here as well.` : "") +
       "\nData lives in memory: after a restart, run init again. Ctrl-C stops it.\n",
   );

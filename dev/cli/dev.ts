@@ -106,6 +106,8 @@ export async function devCommand(io: CliIo): Promise<void> {
     } else {
       relay = await openRelay({ env, config: checked, logTo: io.err, sleep, metrics });
       opened.push(() => relay.close());
+      // A store that refuses the key or instance is a start-up error (exit 5), not a line in every run.
+      await relay.store.getSetting("healthz");
       const api = await serveApi(relay, opened);
       lines = [
         `quanmiao-relay: ticking every ${formatDuration(relay.config.tick.intervalMs)} against ${relay.config.quanmiao.endpoint}`,

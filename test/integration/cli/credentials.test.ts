@@ -92,8 +92,8 @@ describe("a Tablestore that refuses the relay", () => {
       env(EMULATOR_CREDENTIAL, "other-instance"),
     ];
     for (const wrong of cases) {
-      for (const argv of [["tick"], ["tasks", "list"]]) {
-        const result = await run(argv, { env: wrong, cwd });
+      for (const argv of [["tick"], ["tasks", "list"], ["dev"]]) {
+        const result = await run(argv, { env: { ...wrong, RELAY_API_PORT: "0" }, cwd });
         expect(result.code, `${argv.join(" ")} with ${wrong.TABLESTORE_INSTANCE}: ${result.err}`).toBe(EXIT.auth);
         expect(result.err).toMatch(
           /^error: \w+: OTSAuthFailed: .+check ALIBABA_CLOUD_ACCESS_KEY_ID\/_SECRET and TABLESTORE_INSTANCE/,

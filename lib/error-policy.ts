@@ -13,7 +13,7 @@ import {
   RefusedTargetError,
 } from "./errors.js";
 import { ApiError, AuthError, CredentialsError, QuanmiaoError, TaskNotFoundError } from "./quanmiao/errors.js";
-import { TablestoreAuthError } from "./store/tablestore/wire/errors.js";
+import { TablestoreAuthError, TablestoreMissingTableError } from "./store/tablestore/wire/errors.js";
 
 /** Exit codes scripts can branch on. */
 export const EXIT = {
@@ -59,6 +59,7 @@ const TABLE: ReadonlyArray<readonly [ErrorConstructor, ErrorClass]> = [
   [AuthError, cls(502, "upstream_unavailable", EXIT.auth, "warn")],
   // The store refused the relay's own key or instance: the relay is misconfigured, and says so.
   [TablestoreAuthError, cls(500, "misconfigured", EXIT.auth, "error")],
+  [TablestoreMissingTableError, cls(500, "misconfigured", EXIT.config, "error")],
   [ApiError, cls(422, "upstream_rejected", EXIT.failure, "warn")],
   // Throttled, transient, malformed: the same call may work later.
   [QuanmiaoError, cls(502, "upstream_unavailable", EXIT.retryable, "warn")],

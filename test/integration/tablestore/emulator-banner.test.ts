@@ -81,6 +81,10 @@ describe("the Tablestore emulator's banner", () => {
       TABLESTORE_ENDPOINT: emulator.out().trim(),
       TABLESTORE_INSTANCE: "relay",
     };
+    // Forgetting init is said so, as a setup step (exit 3), not an unexplained failure.
+    const early = await run(["tasks", "list"], { env: bareEnv(cwd, { ...key, ...store }), cwd });
+    expect(early.code).toBe(EXIT.config);
+    expect(early.err).toMatch(/OTSObjectNotExist: .+ \(run `quanmiao-relay init` to create the tables\)/);
     const init = await run(["init"], { env: bareEnv(cwd, { ...key, ...store }), cwd });
     expect(init.code, init.err).toBe(EXIT.ok);
     const other = { ...key, ALIBABA_CLOUD_ACCESS_KEY_SECRET: "another-secret" };

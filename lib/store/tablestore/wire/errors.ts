@@ -43,3 +43,16 @@ const RETRYABLE_CODES = new Set([
   "OTSQuotaExhausted",
   "OTSRequestTimeout",
 ]);
+
+/** A table the relay needs is not there: `init` creates them (the CLI exits 3, a setup step missing). */
+export class TablestoreMissingTableError extends TablestoreError {
+  constructor(...[operation, status, code, message, options]: ConstructorParameters<typeof TablestoreError>) {
+    super(
+      operation,
+      status,
+      code,
+      `${message.replace(/\.$/, "")} (run \`quanmiao-relay init\` to create the tables)`,
+      options,
+    );
+  }
+}

@@ -6,7 +6,7 @@
 import { createHash, createHmac } from "node:crypto";
 import { Pool } from "undici";
 import { withDeadline } from "../../../deadline.js";
-import { AUTH_CODES, TablestoreAuthError, TablestoreError } from "./errors.js";
+import { AUTH_CODES, TablestoreAuthError, TablestoreError, TablestoreMissingTableError } from "./errors.js";
 import {
   decode,
   encode,
@@ -36,7 +36,7 @@ export interface OtsClientOptions {
   readonly now?: () => number;
 }
 
-export { TablestoreAuthError, TablestoreError };
+export { TablestoreAuthError, TablestoreError, TablestoreMissingTableError };
 
 const API_VERSION = "2015-12-31";
 /** The service answers at most 4 MB of rows per request; a little framing on top. */
@@ -170,7 +170,11 @@ export class OtsClient {
       } catch {
         // not a protobuf Error: a proxy's page, say; the status still says what happened
       }
-      const Refusal = AUTH_CODES.has(e.code ?? "") ? TablestoreAuthError : TablestoreError;
+      const Refusal = AUTH_CODES.has(e.code ?? "")
+        ? TablestoreAuthError
+        : e.code === "OTSObjectNotExist" && /table/i.test(e.message ?? "")
+          ? TablestoreMissingTableError
+          : TablestoreError;
       throw new Refusal(operation, status, e.code, e.message ?? `HTTP ${status}`, { requestId });
     }
     try {

@@ -61,7 +61,7 @@ async function serveApi(relay: Relay, opened: Array<() => unknown>): Promise<{ l
 }
 
 /** Waits `ms`, or for Ctrl-C; no timer is left to hold the process open after it. */
-async function untilNextTick(ms: number, stop: Promise<void>): Promise<void> {
+async function pause(ms: number, stop: Promise<void>): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   await Promise.race([stop, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
   clearTimeout(timer);
@@ -80,7 +80,7 @@ export async function devCommand(io: CliIo): Promise<void> {
 
   const stop = io.stopSignal ?? untilSignal({ onFirst: () => io.out("stopping… (Ctrl-C again stops at once)\n") });
   // A lingering run wakes at Ctrl-C (and then ends: it was woken before its due time).
-  const sleep = (ms: number) => untilNextTick(ms, stop);
+  const sleep = (ms: number) => pause(ms, stop);
   // One process runs the ticks and serves the API: GET /metrics counts what its runs did.
   const metrics = new PrometheusMetrics();
   const opened: Array<() => unknown> = [];
@@ -95,9 +95,17 @@ export async function devCommand(io: CliIo): Promise<void> {
       const started = await startSandbox(io, opened, { sleep, metrics });
       relay = started.relay;
       const api = await serveApi(relay, opened);
-      const env = { ...started.env, ...(api.port === undefined ? {} : { RELAY_API_PORT: String(api.port) }) };
+      // From here on, the CLI run in this folder acts on this sandbox (lib/cli/sandbox.ts).
+      const port: Record<string, string> = api.port === undefined ? {} : { RELAY_API_PORT: String(api.port) };
       const url = (path: string) => (api.port === undefined ? undefined : `http://127.0.0.1:${api.port}${path}`);
-      opened.push(announceSandbox({ pid: process.pid, env, apiUrl: url("/v1"), consoleUrl: url("/console") }));
+      opened.push(
+        announceSandbox({
+          pid: process.pid,
+          env: { ...started.env, ...port },
+          apiUrl: url("/v1"),
+          consoleUrl: url("/console"),
+        }),
+      );
       lines = [
         ...started.lines,
         ...api.lines,
@@ -123,7 +131,7 @@ export async function devCommand(io: CliIo): Promise<void> {
         Math.min(relay.config.tick.budgetMs, Math.max(relay.config.tick.intervalMs, 5_000)),
       );
       if (interesting(summary)) io.err(`${JSON.stringify({ tick: summary })}\n`);
-      await untilNextTick(relay.config.tick.intervalMs, stop);
+      await pause(relay.config.tick.intervalMs, stop);
     }
   } finally {
     for (const close of opened.reverse()) {

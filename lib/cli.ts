@@ -180,7 +180,7 @@ Exit codes: 0 ok, 1 failure, 2 usage, 3 configuration, 4 task not found, 5 auth,
     .option("--budget <duration>", "time budget, e.g. 50s (default RELAY_TICK_BUDGET)")
     .option("--json", JSON_ALWAYS)
     .action(async (options: { budget?: string }) => {
-      const { tickCommand } = await import("./cli/relay-commands.js");
+      const { tickCommand } = await import("./cli/tick-command.js");
       await tickCommand(io, options);
     });
 
@@ -329,9 +329,25 @@ function terminalSafe(io: CliIo): CliIo {
   };
 }
 
+/** The local servers: they never act on a running sandbox (a second `dev` would wipe its store). */
+const LOCAL_SERVERS = new Set(["dev", "simulator", "tablestore-emulator"]);
+
 export async function main(argv: readonly string[], rawIo: CliIo): Promise<number> {
-  const io = terminalSafe(rawIo);
+  const safe = terminalSafe(rawIo);
+  // Commands read io.env when they run: the hook below may add the running sandbox's variables first.
+  const env: Record<string, string | undefined> = { ...safe.env };
+  const io: CliIo = { ...safe, env };
   const { program, exitCode } = buildProgram(io);
+  program.hook("preAction", async (_program, action) => {
+    let command = action;
+    while (command.parent && command.parent !== program) command = command.parent;
+    if (LOCAL_SERVERS.has(command.name())) return;
+    const { sandboxEnv } = await import("./cli/sandbox.js");
+    const found = sandboxEnv(safe.env);
+    if (found.note === undefined) return;
+    Object.assign(env, found.env);
+    io.err(found.note);
+  });
   try {
     await program.parseAsync([...argv], { from: "user" });
     return exitCode();

@@ -13,6 +13,7 @@ import {
   RefusedTargetError,
 } from "./errors.js";
 import { ApiError, AuthError, CredentialsError, QuanmiaoError, TaskNotFoundError } from "./quanmiao/errors.js";
+import { TablestoreAuthError, TablestoreMissingTableError } from "./store/tablestore/wire/errors.js";
 
 /** Exit codes scripts can branch on. */
 export const EXIT = {
@@ -56,6 +57,9 @@ const TABLE: ReadonlyArray<readonly [ErrorConstructor, ErrorClass]> = [
   // Upstream failures: the API answers 502 (the relay is a gateway to Quanmiao here).
   [CredentialsError, cls(502, "upstream_unavailable", EXIT.config, "error")],
   [AuthError, cls(502, "upstream_unavailable", EXIT.auth, "warn")],
+  // The store refused the relay's own key or instance: the relay is misconfigured, and says so.
+  [TablestoreAuthError, cls(500, "misconfigured", EXIT.auth, "error")],
+  [TablestoreMissingTableError, cls(500, "misconfigured", EXIT.config, "error")],
   [ApiError, cls(422, "upstream_rejected", EXIT.failure, "warn")],
   // Throttled, transient, malformed: the same call may work later.
   [QuanmiaoError, cls(502, "upstream_unavailable", EXIT.retryable, "warn")],

@@ -29,6 +29,8 @@ export interface Relay {
   readonly store: Store;
   readonly client: QuanmiaoClient;
   readonly clock: Clock;
+  /** Where each API call's AccessKey comes from: asking it first tells whether polling can work at all. */
+  readonly credentials: CredentialsProvider;
   readonly sender: WebhookSender;
   readonly registration: RegistrationDeps;
   readonly tickDeps: TickDeps;
@@ -104,6 +106,7 @@ export async function openRelay(options: OpenRelayOptions): Promise<Relay> {
     store,
     client,
     clock,
+    credentials,
     sender,
     registration,
     tickDeps,

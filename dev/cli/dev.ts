@@ -2,32 +2,25 @@
  * `quanmiao-relay dev` (what `npm start` runs): ticks every RELAY_TICK_INTERVAL on SQLite until
  * Ctrl-C, each run lingering for that interval while tasks run (RELAY_LINGER, unless set), so ends
  * are noticed within the detection target rather than at the next tick. Without Alibaba credentials
- * it runs a sandbox: the API simulator, a few sample tasks, and a local receiver that prints each
- * delivery after verifying its signature with `standardwebhooks`.
+ * it runs the sandbox (sandbox.ts). Either way it serves the HTTP API and the console on loopback.
+ *
+ * Start-up checks everything it can (configuration, credentials, another sandbox here) before it
+ * opens anything; whatever it then opens is closed on the way out, error or Ctrl-C, so an error
+ * ends the process with its exit code instead of leaving a server holding it open.
  */
-
-import { rmSync } from "node:fs";
-import { Webhook } from "standardwebhooks";
+import { resolve } from "node:path";
 import type { CliIo } from "../../lib/cli/io.js";
+import { announceSandbox } from "../../lib/cli/sandbox.js";
 import { startApi } from "../../lib/cli/serve-command.js";
 import { untilSignal } from "../../lib/cli/signals.js";
-import { loadConfig } from "../../lib/config.js";
+import { type Config, loadConfig } from "../../lib/config.js";
 import { formatDuration } from "../../lib/duration.js";
 import { coerceError } from "../../lib/errors.js";
-import { realSleep } from "../../lib/limiter.js";
 import { PrometheusMetrics } from "../../lib/prometheus.js";
-import { createQuanmiaoClient } from "../../lib/quanmiao/client.js";
-import { CREDENTIAL_ENV, staticCredentials } from "../../lib/quanmiao/credentials.js";
+import { CREDENTIAL_ENV, resolveCredentials } from "../../lib/quanmiao/credentials.js";
 import { openRelay, type Relay } from "../../lib/relay.js";
 import type { TickSummary } from "../../lib/run/run.js";
-import { defaultSecrets } from "../../lib/secrets.js";
-import { registerTask } from "../../lib/tasks.js";
-import { createWebhook } from "../../lib/webhooks.js";
-import { listenOnLoopback } from "../loopback.js";
-import { SIM_CREDENTIAL, startSimulator } from "../quanmiao-simulator/server.js";
-
-const SANDBOX_DB = ".relay/sandbox.db";
-const SAMPLE_WORKSPACE = "llm-sandbox";
+import { checkSandbox, startSandbox } from "./sandbox.js";
 
 function interesting(s: TickSummary): boolean {
   return (
@@ -45,138 +38,109 @@ function interesting(s: TickSummary): boolean {
   );
 }
 
-function startPrintingReceiver(io: CliIo, secrets: () => string[]) {
-  return listenOnLoopback(async (req, res) => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const body = Buffer.concat(chunks).toString("utf8");
-    let verified = false;
-    let event: { type?: string; data?: { workspaceId?: string; taskId?: string; taskStatus?: string } } = {};
-    for (const secret of secrets()) {
-      try {
-        event = new Webhook(secret).verify(body, req.headers as Record<string, string>) as typeof event;
-        verified = true;
-        break;
-      } catch {
-        // try the next secret
-      }
-    }
-    io.out(
-      `← ${event.type ?? "(unverified)"}  ${event.data?.workspaceId ?? "?"}/${event.data?.taskId ?? "?"}  ` +
-        `webhook-id ${req.headers["webhook-id"]}  signature ${verified ? "verified ✓" : "INVALID ✗"}  (${req.url})\n`,
-    );
-    res.writeHead(verified ? 200 : 400).end();
-  });
+function storeText(config: Config): string {
+  const { store, tablestore } = config;
+  return store.kind === "sqlite"
+    ? resolve(store.path)
+    : `Tablestore instance ${tablestore.instance} at ${tablestore.endpoint}`;
+}
+
+/** The API and console lines of the banner; the API's port for .relay/sandbox.json. */
+async function serveApi(relay: Relay, opened: Array<() => unknown>): Promise<{ lines: string[]; port?: number }> {
+  try {
+    const api = await startApi(relay, { port: relay.config.api.port, host: "127.0.0.1", noAuth: true });
+    opened.push(() => api.close());
+    const auth = relay.config.api.tokens ? "bearer token required" : "no token: loopback only";
+    return {
+      lines: [`• HTTP API                 ${api.url}/v1  (${auth})`, `• console                  ${api.url}/console`],
+      port: Number(new URL(api.url).port),
+    };
+  } catch (error) {
+    return { lines: [`• HTTP API not started: ${coerceError(error).message}`] };
+  }
+}
+
+/** Waits `ms`, or for Ctrl-C; no timer is left to hold the process open after it. */
+async function pause(ms: number, stop: Promise<void>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([stop, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
 }
 
 export async function devCommand(io: CliIo): Promise<void> {
   const sandbox = !io.env[CREDENTIAL_ENV.accessKeyId] && !io.env.QUANMIAO_ENDPOINT;
-  const stop = io.stopSignal ?? untilSignal();
+  const env = { RELAY_LINGER: io.env.RELAY_TICK_INTERVAL ?? "10s", ...io.env };
+  let checked: Config | undefined;
+  if (sandbox) checkSandbox(io.env);
+  else {
+    checked = loadConfig(env);
+    // Without credentials there is nothing to poll: say so now (exit 3), not in every run's log.
+    await resolveCredentials(checked.credentials)();
+  }
+
+  const stop = io.stopSignal ?? untilSignal({ onFirst: () => io.out("stopping… (Ctrl-C again stops at once)\n") });
   // A lingering run wakes at Ctrl-C (and then ends: it was woken before its due time).
-  const sleep = (ms: number) => Promise.race([realSleep(ms), stop.then(() => undefined)]);
-  let relay: Relay;
+  const sleep = (ms: number) => pause(ms, stop);
   // One process runs the ticks and serves the API: GET /metrics counts what its runs did.
   const metrics = new PrometheusMetrics();
-  const cleanups: Array<() => unknown> = [];
-
-  if (sandbox) {
-    rmSync(SANDBOX_DB, { force: true });
-    rmSync(`${SANDBOX_DB}-wal`, { force: true });
-    rmSync(`${SANDBOX_DB}-shm`, { force: true });
-    const sim = await startSimulator({
-      runMs: [10_000, 30_000],
-      failureRate: 0.15,
-      cancelRate: 0.1,
-      defaultConcurrency: 3,
-    });
-    cleanups.push(() => sim.close());
-    // Sandbox pacing, so results show within seconds; any of these set by the user wins.
-    const env = {
-      RELAY_TICK_INTERVAL: "2s",
-      RELAY_POLL_INTERVAL_MIN: "2s",
-      RELAY_POLL_INTERVAL_MAX: "10s",
-      RELAY_DETECTION_TARGET: "4s",
-      RELAY_LINGER: io.env.RELAY_TICK_INTERVAL ?? "2s",
-      ...io.env,
-      QUANMIAO_ENDPOINT: sim.url,
-      RELAY_STORE: `sqlite:${SANDBOX_DB}`,
-      RELAY_ALLOW_PRIVATE_TARGETS: "true",
-    };
-    relay = await openRelay({
-      env,
-      config: loadConfig(env),
-      credentials: staticCredentials(SIM_CREDENTIAL),
-      logTo: io.err,
-      sleep,
-      metrics,
-    });
-    const secrets: string[] = [];
-    const receiver = await startPrintingReceiver(io, () => secrets);
-    cleanups.push(() => receiver.close());
-    secrets.push((await createWebhook(relay.registration, { url: `${receiver.url}/subscriber` })).secret);
-    secrets.push(...(await defaultSecrets(relay.store)).map((s) => s.secret));
-
-    const submitter = createQuanmiaoClient({ endpoint: sim.url, credentials: staticCredentials(SIM_CREDENTIAL) });
-    for (let i = 0; i < 5; i++) {
-      const { taskId } = await submitter.submitTask(SAMPLE_WORKSPACE, {
-        videoUrl: `https://videos.example.com/sample-${i + 1}.mp4`,
-      });
-      await registerTask(relay.registration, {
-        workspaceId: SAMPLE_WORKSPACE,
-        taskId,
-        metadata: { sample: i + 1 },
-        ...(i === 0 ? { webhooks: [`${receiver.url}/per-task`] } : {}),
-      });
-    }
-    await submitter.close();
-    io.out(
-      `${[
-        "",
-        "  quanmiao-relay — SANDBOX MODE (no Alibaba Cloud credentials found)",
-        `  • Quanmiao API simulator   ${sim.url}  (workspace ${SAMPLE_WORKSPACE}, concurrency 3, tasks run 10–30 s)`,
-        `  • local webhook receiver   ${receiver.url}  (verifies every signature with standardwebhooks)`,
-        `  • store                    ${SANDBOX_DB} (reset on each start)`,
-        "  • 5 sample tasks registered; each result arrives below as its task ends (3 run at a time).",
-        `  • sandbox pacing: a tick every ${formatDuration(relay.config.tick.intervalMs)}, polls every ${formatDuration(relay.config.poll.intervalMinMs)}–${formatDuration(relay.config.poll.intervalMaxMs)}, ends noticed within ${relay.config.poll.detectionTargetMs === undefined ? "a poll" : formatDuration(relay.config.poll.detectionTargetMs)}`,
-        `  Set ${CREDENTIAL_ENV.accessKeyId}/${CREDENTIAL_ENV.accessKeySecret} to poll the real API instead. Ctrl-C stops.`,
-        "",
-      ].join("\n")}\n`,
-    );
-  } else {
-    const env = { RELAY_LINGER: io.env.RELAY_TICK_INTERVAL ?? "10s", ...io.env };
-    relay = await openRelay({ env, logTo: io.err, sleep, metrics });
-    io.out(
-      `quanmiao-relay: ticking every ${formatDuration(relay.config.tick.intervalMs)} against ${relay.config.quanmiao.endpoint}` +
-        ` (store ${relay.config.store.kind === "sqlite" ? relay.config.store.path : "tablestore"}). Ctrl-C stops.\n`,
-    );
-  }
-
-  // The HTTP API too, on loopback (where running without a token is allowed).
-  let apiLine: string;
-  try {
-    const api = await startApi(relay, { port: relay.config.api.port, host: "127.0.0.1", noAuth: true });
-    cleanups.unshift(() => api.close());
-    apiLine = `HTTP API on ${api.url}/v1 (${relay.config.api.tokens ? "bearer token required" : "no token: loopback only"})`;
-  } catch (error) {
-    apiLine = `HTTP API not started: ${coerceError(error).message}`;
-  }
-  io.out(`  ${apiLine}\n\n`);
-
+  const opened: Array<() => unknown> = [];
   let stopping = false;
   void stop.then(() => {
     stopping = true;
   });
   try {
+    let relay: Relay;
+    let lines: readonly string[];
+    if (checked === undefined) {
+      const started = await startSandbox(io, opened, { sleep, metrics });
+      relay = started.relay;
+      const api = await serveApi(relay, opened);
+      // From here on, the CLI run in this folder acts on this sandbox (lib/cli/sandbox.ts).
+      const port: Record<string, string> = api.port === undefined ? {} : { RELAY_API_PORT: String(api.port) };
+      const url = (path: string) => (api.port === undefined ? undefined : `http://127.0.0.1:${api.port}${path}`);
+      opened.push(
+        announceSandbox({
+          pid: process.pid,
+          env: { ...started.env, ...port },
+          apiUrl: url("/v1"),
+          consoleUrl: url("/console"),
+        }),
+      );
+      lines = [
+        ...started.lines,
+        ...api.lines,
+        `Set ${CREDENTIAL_ENV.accessKeyId}/${CREDENTIAL_ENV.accessKeySecret} to poll the real API instead. Ctrl-C stops.`,
+      ];
+    } else {
+      relay = await openRelay({ env, config: checked, logTo: io.err, sleep, metrics });
+      opened.push(() => relay.close());
+      // A store that refuses the key or instance is a start-up error (exit 5), not a line in every run.
+      await relay.store.getSetting("healthz");
+      const api = await serveApi(relay, opened);
+      lines = [
+        `quanmiao-relay: ticking every ${formatDuration(relay.config.tick.intervalMs)} against ${relay.config.quanmiao.endpoint}`,
+        `• state                    ${storeText(relay.config)}`,
+        ...api.lines,
+        "Ctrl-C stops.",
+      ];
+    }
+    io.out(`\n${lines.map((l) => `  ${l}`).join("\n")}\n\n`);
+
     while (!stopping) {
       const summary = await relay.tick(
         Math.min(relay.config.tick.budgetMs, Math.max(relay.config.tick.intervalMs, 5_000)),
       );
       if (interesting(summary)) io.err(`${JSON.stringify({ tick: summary })}\n`);
-      await Promise.race([stop, new Promise((resolve) => setTimeout(resolve, relay.config.tick.intervalMs))]);
+      await pause(relay.config.tick.intervalMs, stop);
     }
   } finally {
-    await relay.close();
-    for (const cleanup of cleanups) await cleanup();
-    io.out("stopped.\n");
+    for (const close of opened.reverse()) {
+      try {
+        await close();
+      } catch (error) {
+        io.err(`while stopping: ${coerceError(error).message}\n`);
+      }
+    }
   }
+  io.out("stopped.\n");
 }

@@ -3,6 +3,7 @@ import type { CliIo } from "../../lib/cli/io.js";
 import { untilSignal } from "../../lib/cli/signals.js";
 import { loadKeyPair } from "../../lib/config.js";
 import { InputError } from "../../lib/errors.js";
+import { SIM_CREDENTIAL } from "../quanmiao-simulator/server.js";
 import { EMULATOR_CREDENTIAL, EMULATOR_INSTANCE, startTablestoreEmulator } from "../tablestore-emulator/server.js";
 
 /** Tablestore instance names: letters, digits and hyphens, 3 to 16, starting with a letter. */
@@ -18,23 +19,29 @@ export async function tablestoreEmulatorCommand(
   if (!INSTANCE_NAME.test(instance)) {
     throw new InputError(`--instance "${instance}" must be 3 to 16 letters, digits or hyphens, starting with a letter`);
   }
-  // The AccessKey (and STS token) the relay itself would use, so one set of credentials serves the
-  // emulator and the simulator together; the emulator's own key keeps working.
+  // The API simulator's key, so one key serves both dev servers (the banner prints it), and the
+  // AccessKey (and STS token) in ALIBABA_CLOUD_* when set, the one the relay would use; the
+  // emulator's own key keeps working.
   const credentials = loadKeyPair(io.env);
   const emulator = await startTablestoreEmulator({
     port,
     instance,
-    credentials: credentials ? [EMULATOR_CREDENTIAL, credentials] : [EMULATOR_CREDENTIAL],
+    credentials: [EMULATOR_CREDENTIAL, SIM_CREDENTIAL, ...(credentials ? [credentials] : [])],
   });
   io.out(`${emulator.url}\n`);
   io.err(
-    `Tablestore emulator listening (instance "${emulator.instance}"). Connect with:\n` +
-      `  TABLESTORE_ENDPOINT=${emulator.url} TABLESTORE_INSTANCE=${emulator.instance}\n` +
-      (credentials
-        ? `  the AccessKey in ALIBABA_CLOUD_ACCESS_KEY_ID (${credentials.accessKeyId}), or `
-        : "  AccessKey ") +
-      `${EMULATOR_CREDENTIAL.accessKeyId} / ${EMULATOR_CREDENTIAL.accessKeySecret}\n` +
-      `Data lives in memory and is gone when it stops. Ctrl-C stops it.\n`,
+    `Tablestore emulator listening on ${emulator.url} (instance "${emulator.instance}").\n` +
+      "Point the relay at it: paste these lines in the terminal you run the relay from (in this project's folder):\n" +
+      `  export RELAY_STORE=tablestore\n` +
+      `  export TABLESTORE_ENDPOINT=${emulator.url}\n` +
+      `  export TABLESTORE_INSTANCE=${emulator.instance}\n` +
+      `  export ALIBABA_CLOUD_ACCESS_KEY_ID=${SIM_CREDENTIAL.accessKeyId}\n` +
+      `  export ALIBABA_CLOUD_ACCESS_KEY_SECRET=${SIM_CREDENTIAL.accessKeySecret}\n` +
+      "  npx quanmiao-relay init\n" +
+      "That key is the API simulator's too: paste the lines `npx quanmiao-relay simulator` prints as well\n" +
+      "(its QUANMIAO_ENDPOINT), and `npm start` or `tick` runs on this emulator against the simulator." +
+      (credentials ? ` Your own AccessKey (${credentials.accessKeyId}) works here as well.` : "") +
+      "\nData lives in memory: after a restart, run init again. Ctrl-C stops it.\n",
   );
   await (io.stopSignal ?? untilSignal());
   await emulator.close();

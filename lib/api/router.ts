@@ -78,6 +78,8 @@ export function route<
 }
 
 function segments(path: string): string[] | undefined {
+  // The root has no segment (a trailing empty one elsewhere keeps `/v1/tasks/` from matching `/v1/tasks`).
+  if (path === "/") return [];
   try {
     return path
       .split("/")

@@ -4,7 +4,6 @@
  */
 import { readFile } from "node:fs/promises";
 import { deliveryView, pageView, taskDetail, taskView, taskWebhookCircuits } from "../api/presenters.js";
-import { parseDuration } from "../duration.js";
 import { InputError, NotFoundError } from "../errors.js";
 import type { JsonObject } from "../quanmiao/task.js";
 import { openRelay, type Relay } from "../relay.js";
@@ -51,15 +50,6 @@ export async function initCommand(io: CliIo): Promise<void> {
     };
   });
   io.out(`${JSON.stringify({ store, created })}\n`);
-}
-
-export async function tickCommand(io: CliIo, options: { budget?: string }): Promise<void> {
-  const budgetMs = options.budget === undefined ? undefined : parseDuration(options.budget);
-  if (options.budget !== undefined && (budgetMs === undefined || budgetMs < 1_000)) {
-    throw new InputError(`--budget "${options.budget}" must be a duration of at least 1s`);
-  }
-  const summary = await withRelay(io, (relay) => relay.tick(budgetMs));
-  io.out(`${JSON.stringify(summary)}\n`);
 }
 
 function parseMetadata(text: string | undefined): JsonObject | undefined {

@@ -5,6 +5,7 @@
 
 import { createRequire } from "node:module";
 import { coerceError } from "../errors.js";
+import { credentialChainSources, NO_CREDENTIALS } from "./credential-sources.js";
 import { CredentialsError } from "./errors.js";
 
 export interface Credentials {
@@ -32,11 +33,19 @@ interface AlicloudCredentialClient {
 
 /**
  * The default chain of `@alicloud/credentials` (profile file, ECS RAM role, OIDC, …), as the other
- * Alibaba Cloud tools use it. Loaded on first use: it is big, and most runs never need it.
+ * Alibaba Cloud tools use it, asked only when one of its sources is there (credential-sources.ts).
+ * Loaded on first use: it is big, and most runs never need it. `env` and `home` are what the chain
+ * itself reads (process.env, the user's home).
  */
-export function defaultCredentialChain(): CredentialsProvider {
+export function defaultCredentialChain(
+  env: NodeJS.ProcessEnv | Readonly<Record<string, string | undefined>> = process.env,
+  home?: string,
+): CredentialsProvider {
   let client: AlicloudCredentialClient | undefined;
   return async () => {
+    // Read on each call, like the chain itself: a credentials file may appear while the relay runs.
+    const sources = credentialChainSources(env, home);
+    if (sources.length === 0) throw new CredentialsError(NO_CREDENTIALS);
     try {
       if (!client) {
         const require = createRequire(import.meta.url);
@@ -52,8 +61,8 @@ export function defaultCredentialChain(): CredentialsProvider {
       };
     } catch (cause) {
       throw new CredentialsError(
-        `no Alibaba Cloud credentials found: set ${CREDENTIAL_ENV.accessKeyId} and ${CREDENTIAL_ENV.accessKeySecret}, ` +
-          `or configure the @alicloud/credentials default chain (${errorSummary(cause)})`,
+        `the Alibaba Cloud credentials from ${sources.join(", ")} could not be loaded: ${errorSummary(cause)}. ` +
+          `Fix them, or set ${CREDENTIAL_ENV.accessKeyId} and ${CREDENTIAL_ENV.accessKeySecret}.`,
         { cause },
       );
     }
@@ -69,7 +78,9 @@ export function resolveCredentials(
   return configured ? staticCredentials(configured) : defaultCredentialChain();
 }
 
+/** The first line of the chain's error, shortened at a word, never inside one. */
 function errorSummary(cause: unknown): string {
-  const message = coerceError(cause).message;
-  return message.split("\n")[0]?.slice(0, 200) ?? "";
+  const line = coerceError(cause).message.split("\n")[0] ?? "";
+  if (line.length <= 300) return line.replace(/[.\s]+$/, "");
+  return `${line.slice(0, 300).replace(/\s+\S*$/, "")} …`;
 }

@@ -10,6 +10,11 @@ import {
   RefusedTargetError,
 } from "../../lib/errors.js";
 import { ApiError, AuthError, ThrottledError } from "../../lib/quanmiao/errors.js";
+import {
+  TablestoreAuthError,
+  TablestoreError,
+  TablestoreMissingTableError,
+} from "../../lib/store/tablestore/wire/errors.js";
 
 describe("the error table", () => {
   it("gives each class its HTTP status, exit code and log level, subclasses before parents", () => {
@@ -37,6 +42,25 @@ describe("the error table", () => {
     expect(row(new ApiError("no"))).toEqual([422, "upstream_rejected", EXIT.failure, "warn"]);
     expect(row(new ThrottledError("slow"))).toEqual([502, "upstream_unavailable", EXIT.retryable, "warn"]);
     expect(row(new Error("ours"))).toEqual([500, "internal", EXIT.failure, "error"]);
+    // Tablestore refusing the relay's key or instance is a setting to fix; a missing table, init to run.
+    expect(row(new TablestoreAuthError("GetRow", 403, "OTSAuthFailed", "no"))).toEqual([
+      500,
+      "misconfigured",
+      EXIT.auth,
+      "error",
+    ]);
+    expect(row(new TablestoreMissingTableError("GetRange", 404, "OTSObjectNotExist", "no table"))).toEqual([
+      500,
+      "misconfigured",
+      EXIT.config,
+      "error",
+    ]);
+    expect(row(new TablestoreError("GetRow", 503, "OTSServerBusy", "busy"))).toEqual([
+      500,
+      "internal",
+      EXIT.failure,
+      "error",
+    ]);
   });
 
   it("the router answers by it, and logs what is not the client's mistake at its level", async () => {

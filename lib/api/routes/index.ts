@@ -41,26 +41,33 @@ export function apiRoutes(deps: ApiDeps): Route[] {
         handler: healthz,
       }),
     ),
+    // The root leads to the console, where a person who opens the relay's URL expects something.
+    route({
+      method: "GET",
+      path: "/",
+      summary: "Redirects to the operator console (/console)",
+      auth: false,
+      responses: { 302: "to /console" },
+      handler: async () => ({ status: 302, headers: { location: "/console", "cache-control": "no-store" }, body: "" }),
+    }),
     // The operator console: a page with no data in it (the browser signs in with the token).
-    ...["/", "/console"].map((path) =>
-      route({
-        method: "GET",
-        path,
-        summary: "The operator console (a page; its data comes from this API with the operator's token)",
-        auth: false,
-        responses: { 200: "the page" },
-        handler: async () => ({
-          status: 200,
-          headers: {
-            "content-type": "text/html; charset=utf-8",
-            "cache-control": "no-store",
-            "x-frame-options": "DENY",
-            "content-security-policy": CONSOLE_CSP,
-          },
-          body: CONSOLE_HTML,
-        }),
+    route({
+      method: "GET",
+      path: "/console",
+      summary: "The operator console (a page; its data comes from this API with the operator's token)",
+      auth: false,
+      responses: { 200: "the page" },
+      handler: async () => ({
+        status: 200,
+        headers: {
+          "content-type": "text/html; charset=utf-8",
+          "cache-control": "no-store",
+          "x-frame-options": "DENY",
+          "content-security-policy": CONSOLE_CSP,
+        },
+        body: CONSOLE_HTML,
       }),
-    ),
+    }),
     route({
       method: "GET",
       path: "/metrics",

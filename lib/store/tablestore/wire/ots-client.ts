@@ -6,7 +6,7 @@
 import { createHash, createHmac } from "node:crypto";
 import { Pool } from "undici";
 import { withDeadline } from "../../../deadline.js";
-import { RelayError } from "../../../errors.js";
+import { AUTH_CODES, TablestoreAuthError, TablestoreError, TablestoreMissingTableError } from "./errors.js";
 import {
   decode,
   encode,
@@ -36,32 +36,7 @@ export interface OtsClientOptions {
   readonly now?: () => number;
 }
 
-/** What the service (or the way to it) answered instead of a result. */
-export class TablestoreError extends RelayError {
-  readonly retryable: boolean;
-  constructor(
-    readonly operation: string,
-    /** The HTTP status; undefined when no answer came (network, timeout). */
-    readonly status: number | undefined,
-    /** The service's error code, e.g. OTSConditionCheckFail. */
-    readonly code: string | undefined,
-    message: string,
-    options: { cause?: unknown; requestId?: string | undefined; retryable?: boolean } = {},
-  ) {
-    const id = options.requestId ? ` (request ${options.requestId})` : "";
-    super(`${operation}: ${code ? `${code}: ` : ""}${message}${id}`, options);
-    this.retryable =
-      options.retryable ?? (status === undefined || status === 409 || status >= 500 || RETRYABLE_CODES.has(code ?? ""));
-  }
-}
-
-// Retryable although answered with a 4xx (the service's error table says retry).
-const RETRYABLE_CODES = new Set([
-  "OTSRowOperationConflict",
-  "OTSNotEnoughCapacityUnit",
-  "OTSQuotaExhausted",
-  "OTSRequestTimeout",
-]);
+export { TablestoreAuthError, TablestoreError, TablestoreMissingTableError };
 
 const API_VERSION = "2015-12-31";
 /** The service answers at most 4 MB of rows per request; a little framing on top. */
@@ -195,7 +170,12 @@ export class OtsClient {
       } catch {
         // not a protobuf Error: a proxy's page, say; the status still says what happened
       }
-      throw new TablestoreError(operation, status, e.code, e.message ?? `HTTP ${status}`, { requestId });
+      const Refusal = AUTH_CODES.has(e.code ?? "")
+        ? TablestoreAuthError
+        : e.code === "OTSObjectNotExist" && /table/i.test(e.message ?? "")
+          ? TablestoreMissingTableError
+          : TablestoreError;
+      throw new Refusal(operation, status, e.code, e.message ?? `HTTP ${status}`, { requestId });
     }
     try {
       return new Message(answer);

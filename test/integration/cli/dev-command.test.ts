@@ -1,0 +1,136 @@
+/**
+ * `npm start` (`quanmiao-relay dev`) as a newcomer meets it: a real process in a fresh folder, its
+ * banner, Ctrl-C, a bad setting, and the CLI and API run beside it in the same folder.
+ */
+import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { EXIT } from "../../../lib/cli.js";
+import { bareEnv, emptyFolder, run, start, startNode } from "../../support/bin.js";
+
+/** A sandbox in a fresh folder, its API on a free port; resolves once its banner is out. */
+async function sandbox(extra: Record<string, string> = {}) {
+  const cwd = emptyFolder();
+  const env = bareEnv(cwd, { RELAY_API_PORT: "0", ...extra });
+  const dev = start(["dev"], { env, cwd });
+  await dev.waitFor(/Ctrl-C stops\.\n/, "out", 15_000);
+  const api = dev.out().match(/HTTP API +(http:\/\/127\.0\.0\.1:\d+)\/v1/)?.[1];
+  return { cwd, env, dev, api: api as string };
+}
+
+describe("npm start: start-up errors", () => {
+  it.each([
+    ["RELAY_API_TOKEN", "short"],
+    ["RELAY_RETRY_SCHEDULE", "banana"],
+  ])("a bad %s exits 3 at once, one line per variable, having opened nothing", async (name, value) => {
+    const cwd = emptyFolder();
+    const result = await run(["dev"], { env: bareEnv(cwd, { [name]: value }), cwd, timeoutMs: 10_000 });
+    expect(result.code).toBe(EXIT.config);
+    expect(result.err).toMatch(new RegExp(`^error: invalid configuration:\\n  ${name}: .+\\n$`));
+    expect(result.out).toBe("");
+    // Nothing was started or deleted: no simulator, no store.
+    expect(existsSync(join(cwd, ".relay"))).toBe(false);
+  });
+
+  it("a failure after the simulator started still ends the process with an error, closing what it opened", async () => {
+    const cwd = emptyFolder();
+    // SQLite cannot open the store with a folder where its journal goes: found only once the
+    // simulator runs, whose open port would have kept the process alive before.
+    mkdirSync(join(cwd, ".relay", "sandbox.db-journal"), { recursive: true });
+    const result = await run(["dev"], { env: bareEnv(cwd, { RELAY_API_PORT: "0" }), cwd, timeoutMs: 10_000 });
+    expect(result.code).toBe(EXIT.failure);
+    expect(result.err).toMatch(/^error: unable to open database file\n$/m);
+    expect(result.out).not.toContain("SANDBOX MODE");
+  });
+
+  it("with QUANMIAO_ENDPOINT but no credentials, exits 3 with a whole sentence before anything runs", async () => {
+    const cwd = emptyFolder();
+    const env = bareEnv(cwd, { QUANMIAO_ENDPOINT: "http://127.0.0.1:9", RELAY_API_PORT: "0" });
+    const result = await run(["dev"], { env, cwd, timeoutMs: 10_000 });
+    expect(result.code).toBe(EXIT.config);
+    expect(result.err).toMatch(/ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET/);
+    expect(result.err).toMatch(/`npm start`.*sandbox.*\.\n$/);
+    expect(existsSync(join(cwd, ".relay"))).toBe(false);
+  });
+});
+
+describe("npm start: the sandbox", () => {
+  it("prints where its state lives, the API and the console; / leads to the console; Ctrl-C stops it", async () => {
+    const { cwd, dev, api } = await sandbox();
+    const out = dev.out();
+    expect(out).toContain("SANDBOX MODE");
+    expect(out).toMatch(/Quanmiao API simulator {3}http:\/\/127\.0\.0\.1:\d+/);
+    expect(out).toContain(`state                    ${join(cwd, ".relay", "sandbox.db")}`);
+    expect(out).toContain(`console                  ${api}/console`);
+    // The store holds signing secrets: made private, so nothing to warn about.
+    expect(statSync(join(cwd, ".relay")).mode & 0o777).toBe(0o700);
+    expect(statSync(join(cwd, ".relay", "sandbox.db")).mode & 0o777).toBe(0o600);
+
+    const root = await fetch(`${api}/`, { redirect: "manual" });
+    expect(root.status).toBe(302);
+    expect(root.headers.get("location")).toBe("/console");
+    const page = await fetch(new URL(root.headers.get("location") as string, api));
+    expect(page.status).toBe(200);
+    expect(page.headers.get("content-type")).toContain("text/html");
+
+    dev.child.kill("SIGINT");
+    expect(await dev.exited()).toEqual({ code: 0, signal: null });
+    expect(dev.out()).toContain("stopping… (Ctrl-C again stops at once)\nstopped.\n");
+    expect(dev.err()).not.toContain("readable by other users");
+    // It no longer announces itself: the CLI goes back to the folder's own store.
+    expect(existsSync(join(cwd, ".relay", "sandbox.json"))).toBe(false);
+  });
+
+  it("the CLI run next to it, with no variable, sees what it does and acts on it", async () => {
+    const { cwd, env: devEnv, api } = await sandbox();
+    const env = bareEnv(cwd);
+    const hooks = await run(["webhooks", "list", "--json"], { env, cwd });
+    expect(hooks.code).toBe(EXIT.ok);
+    expect(hooks.err).toMatch(/^note: acting on the sandbox that `npm start` runs in this folder/);
+    expect(JSON.stringify(JSON.parse(hooks.out))).toContain("/subscriber");
+    const tasks = await run(["tasks", "list", "--json"], { env, cwd });
+    expect(JSON.parse(tasks.out).items).toHaveLength(5);
+
+    // A task submitted to its simulator and registered from the CLI is the sandbox's to poll.
+    const submitted = await run(["submit", "llm-sandbox", "--video-url", "https://v.example.com/a.mp4"], { env, cwd });
+    expect(submitted.code).toBe(EXIT.ok);
+    const taskId = submitted.out.trim();
+    expect((await run(["tasks", "add", "llm-sandbox", taskId], { env, cwd })).code).toBe(EXIT.ok);
+    const viaApi = (await (await fetch(`${api}/v1/tasks?limit=100`)).json()) as { items: { taskId: string }[] };
+    expect(viaApi.items.map((t) => t.taskId)).toContain(taskId);
+
+    // A store of one's own opts out, and a second sandbox in the same folder is refused.
+    const own = await run(["tasks", "list", "--json"], { env: { ...env, RELAY_STORE: "sqlite:own.db" }, cwd });
+    expect(own.err).not.toContain("sandbox");
+    expect(JSON.parse(own.out).items).toEqual([]);
+    const second = await run(["dev"], { env: devEnv, cwd, timeoutMs: 10_000 });
+    expect(second.code).toBe(EXIT.failure);
+    expect(second.err).toMatch(/a sandbox is already running in this folder \(pid \d+/);
+  });
+});
+
+describe("Ctrl-C", () => {
+  it("a second Ctrl-C while the first is still stopping ends the process at once, exit 130", async () => {
+    // A command that runs until Ctrl-C, whose clean stop never ends: only the second signal can stop it.
+    const cwd = emptyFolder();
+    const script = join(cwd, "hangs-on-stop.mjs");
+    const signals = new URL("../../../dist/lib/cli/signals.js", import.meta.url).href;
+    writeFileSync(
+      script,
+      `import { untilSignal } from ${JSON.stringify(signals)};\n` +
+        `const stop = untilSignal({ onFirst: () => process.stdout.write("stopping\\n") });\n` +
+        // What a server would do: hold the process open, before and after the first signal.
+        "setInterval(() => {}, 1000);\n" +
+        `process.stdout.write("ready\\n");\n` +
+        "await stop;\n",
+    );
+    const hangs = startNode([script], { env: bareEnv(cwd), cwd });
+    await hangs.waitFor(/ready\n/);
+    hangs.child.kill("SIGINT");
+    await hangs.waitFor(/stopping\n/);
+    expect(hangs.child.exitCode).toBeNull(); // still stopping
+    hangs.child.kill("SIGINT");
+    expect(await hangs.exited()).toEqual({ code: 130, signal: null });
+    expect(hangs.err()).toBe("stopping at once.\n");
+  });
+});

@@ -1,0 +1,43 @@
+import { spawnSync } from "node:child_process";
+import { mkdirSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { announceSandbox, SANDBOX_FILE, sandboxEnv } from "../../lib/cli/sandbox.js";
+import { emptyFolder } from "../support/bin.js";
+
+const SANDBOX = { RELAY_STORE: "sqlite:/x/.relay/sandbox.db", QUANMIAO_ENDPOINT: "http://127.0.0.1:5" };
+
+function folderWith(pid: number): string {
+  const dir = emptyFolder();
+  mkdirSync(join(dir, ".relay"));
+  announceSandbox({ pid, env: SANDBOX }, dir);
+  return dir;
+}
+
+describe("the CLI beside a sandbox", () => {
+  it("takes a running sandbox's variables, and says so", () => {
+    const dir = folderWith(process.pid);
+    expect(statSync(join(dir, SANDBOX_FILE)).mode & 0o777).toBe(0o600);
+    const found = sandboxEnv({ PATH: "/bin", RELAY_LOG_LEVEL: "debug" }, dir);
+    expect(found.env).toEqual({ PATH: "/bin", RELAY_LOG_LEVEL: "debug", ...SANDBOX });
+    expect(found.note).toContain("store /x/.relay/sandbox.db");
+  });
+
+  it.each([["RELAY_STORE"], ["QUANMIAO_ENDPOINT"], ["ALIBABA_CLOUD_ACCESS_KEY_ID"]])(
+    "leaves a relay of one's own alone (%s set)",
+    (name) => {
+      const env = { [name]: "mine" };
+      expect(sandboxEnv(env, folderWith(process.pid))).toEqual({ env });
+    },
+  );
+
+  it("ignores what a sandbox that no longer runs left behind, and a file that is not one", () => {
+    const gone = spawnSync(process.execPath, ["-e", ""]).pid as number;
+    expect(sandboxEnv({}, folderWith(gone))).toEqual({ env: {} });
+    const dir = emptyFolder();
+    mkdirSync(join(dir, ".relay"));
+    writeFileSync(join(dir, SANDBOX_FILE), "{not json");
+    expect(sandboxEnv({}, dir)).toEqual({ env: {} });
+    expect(sandboxEnv({}, emptyFolder())).toEqual({ env: {} });
+  });
+});

@@ -3,7 +3,7 @@ import type Database from "better-sqlite3";
 import { decodeTimeCursor, encodeTimeCursor, type TimeKey } from "../cursor.js";
 import type { DeliveryFilter, DeliveryRow, EventRow, Page, TaskRow, TaskState } from "../store.js";
 import { type Row, toDelivery, toEvent, toTask } from "./codecs.js";
-import { ACTIVE_TASK, FAILING_DELIVERY, marks, UNFINISHED_DELIVERY } from "./queries.js";
+import { ACTIVE_TASK, FAILING_DELIVERY, marks, PENDING_DELIVERY } from "./queries.js";
 
 type Prepare = (sql: string) => Database.Statement;
 
@@ -12,7 +12,7 @@ type Prepare = (sql: string) => Database.Statement;
  * and the cursor is the last key of the page before. `equal` holds column = value filters (unset
  * ones are left out; a key may carry its operator, "created_at_ms >="). `terms` are fixed SQL
  * conditions (never caller input), written out literally so that a partial index whose WHERE they
- * repeat can be used.
+ * repeat can be used; `index` pins one (then the page is sorted: see listTasks and listDeliveries).
  */
 function newestPage<T>(
   stmt: Prepare,
@@ -23,6 +23,7 @@ function newestPage<T>(
   decode: (r: Row) => T,
   keyOf: (row: T) => TimeKey,
   terms: readonly string[] = [],
+  index?: string,
 ): Page<T> {
   const where: string[] = [...terms];
   const args: unknown[] = [];
@@ -37,7 +38,7 @@ function newestPage<T>(
     args.push(...before);
   }
   const rows = stmt(
-    `SELECT * FROM ${table} ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
+    `SELECT * FROM ${table} ${index ? `INDEXED BY ${index}` : ""} ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
       ORDER BY ${key.map((k) => `${k} DESC`).join(", ")} LIMIT ?`,
   ).all(...args, paging.limit + 1) as Row[];
   const items = rows.slice(0, paging.limit).map(decode);
@@ -58,8 +59,10 @@ export function listTasks(
     filter,
     toTask,
     (t) => [t.registeredAtMs, t.workspaceId, t.taskId],
-    // The active are listed through their partial index (see the migrations).
+    // The active, a few among the many done, are read from the due index and sorted: O(active),
+    // where a walk of every task by time would pass every done one to find the last active.
     state === "active" ? [ACTIVE_TASK] : [],
+    state === "active" ? "tasks_due" : undefined,
   );
 }
 
@@ -90,7 +93,9 @@ export function listDeliveries(stmt: Prepare, filter: DeliveryFilter): Page<Deli
     filter,
     toDelivery,
     (d) => [d.createdAtMs, d.id],
-    // The failing, the pending and the dead are listed through partial indexes (see the migrations).
-    failed ? [FAILING_DELIVERY] : status && status !== "delivered" ? [UNFINISHED_DELIVERY] : [],
+    // The failing and the dead through their index; the pending, a few among the many delivered,
+    // are read from the due index and sorted: O(pending), not a walk past every delivered one.
+    failed || status === "dead" ? [FAILING_DELIVERY] : status === "pending" ? [PENDING_DELIVERY] : [],
+    status === "pending" ? "deliveries_due" : undefined,
   );
 }

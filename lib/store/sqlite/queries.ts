@@ -23,11 +23,11 @@ export const DUE_WORK_SQL = {
     WHERE state = 'active' AND workspace_id = ? AND submitted_at_ms <= ? LIMIT ?`,
 } as const;
 
-/** The WHERE of the partial index deliveries_unfinished, word for word. */
-export const UNFINISHED_DELIVERY = "status <> 'delivered'";
+/** The WHERE of the partial index deliveries_due, word for word: the pending. */
+export const PENDING_DELIVERY = "status = 'pending'";
 /** The WHERE of the partial index deliveries_failing, word for word (store.ts's isFailing). */
 export const FAILING_DELIVERY = "(status = 'dead' OR (status = 'pending' AND attempts > 0))";
-/** The WHERE of the partial index tasks_active, word for word. */
+/** The WHERE of the partial index tasks_due, word for word: the active. */
 export const ACTIVE_TASK = "state = 'active'";
 
 const names = (cols: readonly Column[]) => cols.map((c) => c.name);

@@ -64,6 +64,9 @@ describe("the API's lists: newest first, {items, next}", () => {
     expect((await ids(`/v1/events?order=oldest&limit=2&cursor=${oldest.next}`)).ids).toEqual(["evt_2"]);
     // `after`, as listen sent it before `order`, still follows creation order.
     expect((await ids(`/v1/events?limit=2&after=${oldest.next}`)).ids).toEqual(["evt_2"]);
+    const mixed = await h.call("node", { method: "GET", path: `/v1/events?order=newest&after=${oldest.next}` });
+    expect(mixed.status).toBe(400);
+    expect(mixed.json.error.message).toMatch(/cursor/);
   });
 
   it("lists tasks newest registration first", async () => {

@@ -114,4 +114,35 @@ describe("Tablestore store specifics", () => {
     expect((await store.getEvent("evt_big"))?.body).toBe(big);
     expect((await store.getEvent("evt_b"))?.body).toBe('{"ok":true}');
   });
+
+  it("a list whose filter matches few rows reads a bounded stretch of the index per page, and pages on", async () => {
+    const { store, emulator } = await onEmulator();
+    const at = 1_700_000_000_000;
+    // 1,200 deliveries; only the oldest is of the type asked for.
+    await store.createDeliveries(
+      Array.from({ length: 1_200 }, (_, i) => ({
+        id: `msg_${String(i).padStart(4, "0")}`,
+        eventId: `evt_${i}`,
+        webhookId: "wh",
+        url: "https://a.example/hook",
+        nextAttemptAtMs: at + i,
+        createdAtMs: at + i,
+        eventType: i === 0 ? "video_analysis.failed" : "video_analysis.succeeded",
+      })),
+    );
+    const reads = () => emulator.stats().requests.BatchGetRow ?? 0;
+    const before = reads();
+    const first = await store.listDeliveries({ eventType: "video_analysis.failed", limit: 10 });
+    // A short page that says there is more: the read stopped at its bound (1,000 entries, 100 rows a request).
+    expect(first.items).toEqual([]);
+    expect(first.cursor).toBeDefined();
+    expect(reads() - before).toBe(10);
+    const second = await store.listDeliveries({
+      eventType: "video_analysis.failed",
+      limit: 10,
+      cursor: first.cursor as string,
+    });
+    expect(second.items.map((d) => d.id)).toEqual(["msg_0000"]);
+    expect(second.cursor).toBeUndefined();
+  });
 });

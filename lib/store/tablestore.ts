@@ -37,6 +37,7 @@
  * deliveries.ts, events.ts, webhooks.ts (webhooks, workspaces, settings).
  */
 import type * as S from "./store.js";
+import { backfillTimeIndexes } from "./tablestore/backfill.js";
 import { TablestoreClient, type TablestoreStoreOptions } from "./tablestore/client.js";
 import { DeliveryTable } from "./tablestore/deliveries.js";
 import { Eraser } from "./tablestore/erase.js";
@@ -190,9 +191,14 @@ export class TablestoreStore implements S.Store {
     return this.eraser.eraseTask(workspaceId, taskId);
   }
 
-  /** Creates every table that is missing; safe to run again. */
-  init(): Promise<string[]> {
-    return createMissingTables(this.db);
+  /**
+   * Creates every table that is missing; safe to run again. A time index created here on an
+   * upgrade gets the rows written before it (a fresh install's tables are empty).
+   */
+  async init(): Promise<string[]> {
+    const created = await createMissingTables(this.db);
+    await backfillTimeIndexes(this.db, created);
+    return created;
   }
 
   close(): Promise<void> {

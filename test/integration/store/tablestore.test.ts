@@ -2,6 +2,7 @@ import { describe, expect, it, onTestFinished } from "vitest";
 import { EMULATOR_CREDENTIAL, startTablestoreEmulator } from "../../../dev/tablestore-emulator/server.js";
 import { staticCredentials } from "../../../lib/quanmiao/credentials.js";
 import { TABLES, TablestoreStore } from "../../../lib/store/tablestore.js";
+import { TableStore } from "../../dev/tablestore-emulator/support.js";
 import { runCli } from "../../support/cli.js";
 import { storeConformance } from "../../support/store-conformance.js";
 
@@ -144,5 +145,36 @@ describe("Tablestore store specifics", () => {
     });
     expect(second.items.map((d) => d.id)).toEqual(["msg_0000"]);
     expect(second.cursor).toBeUndefined();
+  });
+
+  it("an upgrade's init enters the rows written before the time indexes existed", async () => {
+    const { store, emulator } = await onEmulator();
+    const at = 1_700_000_000_000;
+    for (const id of ["t1", "t2"]) await store.registerTask({ workspaceId: "w", taskId: id }, at + Number(id[1]));
+    await store.createDeliveries(
+      ["msg_1", "msg_2"].map((id, i) => ({
+        id,
+        eventId: `evt_${i}`,
+        webhookId: "wh",
+        url: "https://a.example/hook",
+        nextAttemptAtMs: at + i,
+        createdAtMs: at + i,
+      })),
+    );
+    // As a deployment from before them: the time indexes are not there.
+    const sdk = new TableStore.Client({
+      endpoint: emulator.url,
+      instancename: emulator.instance,
+      accessKeyId: EMULATOR_CREDENTIAL.accessKeyId,
+      secretAccessKey: EMULATOR_CREDENTIAL.accessKeySecret,
+      maxRetries: 0,
+    });
+    const indexes = [TABLES.taskTime, TABLES.deliveryTime, TABLES.deliveryByWebhook, TABLES.deliveryFailing];
+    for (const t of indexes) await sdk.deleteTable({ tableName: t.name });
+    expect((await store.init()).sort()).toEqual(indexes.map((t) => t.name).sort());
+    expect((await store.listTasks({ limit: 10 })).items.map((t) => t.taskId)).toEqual(["t2", "t1"]);
+    expect((await store.listDeliveries({ limit: 10 })).items.map((d) => d.id)).toEqual(["msg_2", "msg_1"]);
+    expect((await store.listDeliveries({ webhookId: "wh", limit: 10 })).items).toHaveLength(2);
+    expect(await store.init()).toEqual([]);
   });
 });

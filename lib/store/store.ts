@@ -223,12 +223,14 @@ export interface NewDelivery {
 
 /**
  * What a user means by failures: deliveries given up on (dead), and those retrying after a failed
- * attempt (pending with attempts). Both stores keep an index of exactly these.
+ * attempt (pending, attempted, and the last attempt not answered 2xx: a replay of a delivered one
+ * is not a failure). Both stores keep an index of exactly these.
  */
 export const FAILED = "failed";
 
-export function isFailing(d: Pick<DeliveryRow, "status" | "attempts">): boolean {
-  return d.status === "dead" || (d.status === "pending" && d.attempts > 0);
+export function isFailing(d: Pick<DeliveryRow, "status" | "attempts" | "lastStatusCode">): boolean {
+  const answered2xx = d.lastStatusCode !== undefined && d.lastStatusCode >= 200 && d.lastStatusCode <= 299;
+  return d.status === "dead" || (d.status === "pending" && d.attempts > 0 && !answered2xx);
 }
 
 /** What deliveries can be listed by, newest first; `sinceMs` bounds their creation time. */

@@ -141,6 +141,11 @@ export function listingConformance(name: string, open: () => Promise<Store>): vo
         deliveredAtMs: T0 + 60_000,
       });
       expect(await failed()).toEqual(["msg_dead"]);
+      // A replay: of a delivered one, not a failure; of a dead one, still one until it succeeds.
+      await store.replayDelivery("msg_retry", T0 + 61_000);
+      await store.replayDelivery("msg_dead", T0 + 61_000);
+      expect(await failed()).toEqual(["msg_dead"]);
+      expect(ids((await store.listDeliveries({ status: "dead", limit: 10 })).items)).toEqual([]);
     });
 
     it("lists tasks newest registration first, with their filters", async () => {

@@ -174,7 +174,8 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX deliveries_by_webhook ON deliveries (webhook_id, created_at_ms, id);
   CREATE INDEX deliveries_by_time ON deliveries (created_at_ms, id);
   CREATE INDEX deliveries_failing ON deliveries (created_at_ms, id)
-    WHERE status = 'dead' OR (status = 'pending' AND attempts > 0);
+    WHERE (status = 'dead' OR (status = 'pending' AND attempts > 0
+    AND (last_status_code IS NULL OR last_status_code NOT BETWEEN 200 AND 299)));
   DROP INDEX tasks_active;
   CREATE INDEX tasks_by_time ON tasks (registered_at_ms, workspace_id, task_id);
   `,

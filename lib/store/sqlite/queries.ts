@@ -26,7 +26,8 @@ export const DUE_WORK_SQL = {
 /** The WHERE of the partial index deliveries_due, word for word: the pending. */
 export const PENDING_DELIVERY = "status = 'pending'";
 /** The WHERE of the partial index deliveries_failing, word for word (store.ts's isFailing). */
-export const FAILING_DELIVERY = "(status = 'dead' OR (status = 'pending' AND attempts > 0))";
+export const FAILING_DELIVERY = `(status = 'dead' OR (status = 'pending' AND attempts > 0
+    AND (last_status_code IS NULL OR last_status_code NOT BETWEEN 200 AND 299)))`;
 /** The WHERE of the partial index tasks_due, word for word: the active. */
 export const ACTIVE_TASK = "state = 'active'";
 

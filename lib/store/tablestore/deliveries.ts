@@ -337,7 +337,7 @@ export class DeliveryTable {
     });
     if (!ok) return undefined;
     await this.db.putIndex(TABLES.deliveryDue, this.shards.deliveryDue(nowMs, id));
-    await this.moveFailing(d, isFailing({ status: "pending", attempts: d.attempts }));
+    await this.moveFailing(d, isFailing({ ...d, status: "pending" }));
     if (d.status === "pending" && d.nextAttemptAtMs !== nowMs)
       await this.db.deleteIndex(TABLES.deliveryDue, this.shards.deliveryDue(d.nextAttemptAtMs, id));
     return this.get(id);

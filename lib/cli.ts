@@ -193,6 +193,7 @@ Exit codes: 0 ok, 1 failure, 2 usage, 3 configuration, 4 task not found, 5 auth,
     });
 
   const relay = () => import("./cli/relay-commands.js");
+  const lists = () => import("./cli/list-commands.js");
   const tasks = program.command("tasks").description("tasks the relay watches");
   tasks
     .command("add")
@@ -211,13 +212,14 @@ Exit codes: 0 ok, 1 failure, 2 usage, 3 configuration, 4 task not found, 5 auth,
     .action(async (ws: string, id: string, options) => (await relay()).tasksAdd(io, ws, id, options));
   tasks
     .command("list")
-    .description("list tasks")
+    .description("list tasks, newest registration first")
     .addOption(oneOf("--status <status>", "the API's taskStatus as last seen", TASK_STATUSES))
     .addOption(oneOf("--state <state>", "active (still polled) or done", ["active", "done"]))
     .option("--workspace <id>", "one workspace")
     .option("--limit <n>", "at most this many", "100")
+    .option("--cursor <cursor>", "the page after the one that printed this cursor")
     .option("--json", "print JSON: {items, next}, as GET /v1/tasks answers")
-    .action(async (options) => (await relay()).tasksList(io, options));
+    .action(async (options) => (await lists()).tasksList(io, options));
   tasks
     .command("show")
     .description("a task with its events and deliveries")
@@ -299,18 +301,39 @@ Exit codes: 0 ok, 1 failure, 2 usage, 3 configuration, 4 task not found, 5 auth,
     );
   deliveries
     .command("list")
-    .description("list deliveries; ATTEMPTS counts HTTP requests")
-    .addOption(oneOf("--status <status>", "where the delivery stands", ["pending", "delivered", "dead"]))
+    .description("list deliveries, newest first; ATTEMPTS counts HTTP requests")
+    .addOption(
+      oneOf("--status <status>", "where the delivery stands; failed: the dead and the retrying", [
+        "pending",
+        "delivered",
+        "dead",
+        "failed",
+      ]),
+    )
+    .option("--failed", "only the failed: the same as --status failed")
     .option("--webhook <id>", "only deliveries to this webhook (wh_…)")
+    .option("--event-id <id>", "one event's deliveries (evt_…)")
+    .option("--type <type>", "one event type, e.g. video_analysis.failed")
+    .option("--since <time>", "created at or after: ISO time, epoch ms, or a duration ago (1h)")
     .option("--limit <n>", "at most this many", "100")
+    .option("--cursor <cursor>", "the page after the one that printed this cursor")
     .option("--json", "print JSON: {items, next}, as GET /v1/deliveries answers")
-    .action(async (options) => (await relay()).deliveriesList(io, options));
+    .action(async (options) => (await lists()).deliveriesList(io, options));
   deliveries
     .command("replay")
     .description("send a delivery again in the next run, with the same message id (webhook-id header)")
     .argument("<id>", "the delivery's message id (msg_…)")
     .option("--json", JSON_VIEW)
     .action(async (id: string, options) => (await relay()).deliveriesReplay(io, id, options));
+
+  events
+    .command("list")
+    .description("list events, newest first (`listen` follows new ones as they come)")
+    .option("--since <time>", "created at or after: ISO time, epoch ms, or a duration ago (1h)")
+    .option("--limit <n>", "at most this many", "100")
+    .option("--cursor <cursor>", "the page after the one that printed this cursor")
+    .option("--json", "print JSON: {items, next}")
+    .action(async (options) => (await lists()).eventsList(io, options));
 
   return { program, exitCode: () => exitCode };
 }

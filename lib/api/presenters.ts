@@ -12,8 +12,10 @@ import type { DeliveryDetail, DeliveryView, EventView, TaskDetail, TaskView, Web
 const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
 
 /**
- * A page of records as every list answers it: `next` is the following page's cursor, null on the
- * last. `cursor` is its older name, kept for clients that read it.
+ * A page of records as every list answers it: `next` is the cursor of the page after (pass it back
+ * as `cursor`), null on the last page. A page may hold fewer items than asked for and still have a
+ * `next`: the end is only where `next` is null. `cursor` is `next`'s older name, kept for clients
+ * that read it.
  */
 export function pageView<T, V>(page: Page<T>, view: (row: T) => V) {
   const next = page.cursor ?? null;
@@ -54,6 +56,7 @@ export function deliveryView(d: DeliveryRow): DeliveryView {
     status: d.status,
     eventType: d.eventType ?? null,
     attempts: d.attempts,
+    createdAt: new Date(d.createdAtMs).toISOString(),
     nextAttemptAt: d.status === "pending" ? iso(d.nextAttemptAtMs) : null,
     lastAttemptAt: iso(d.lastAttemptAtMs),
     lastStatusCode: d.lastStatusCode ?? null,

@@ -88,8 +88,10 @@ const time = z.union([
 ]);
 
 export const listDeliveriesQuery = z.strictObject({
-  status: z.enum(["pending", "delivered", "dead"]).optional(),
+  /** `failed`: the dead and the retrying after a failed attempt, what a person means by failures. */
+  status: z.enum(["pending", "delivered", "dead", "failed"]).optional(),
   webhookId: id.describe("Only deliveries to this webhook (`wh_…`)").optional(),
+  eventId: id.describe("Only deliveries of this event (`evt_…`)").optional(),
   eventType: eventType.optional(),
   /** Created at or after this time. */
   since: time.optional(),
@@ -101,6 +103,10 @@ export const listDeliveriesQuery = z.strictObject({
 
 export const listEventsQuery = z.strictObject({
   since: time.optional(),
+  /** `newest` (the default) lists newest first; `oldest` follows creation order, as `listen` does. */
+  order: z.enum(["newest", "oldest"]).optional(),
+  cursor,
+  /** The cursor in creation order: the same as `order=oldest&cursor=…` (what `listen` sent before `order`). */
   after: cursor,
   limit,
 });

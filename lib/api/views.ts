@@ -48,6 +48,7 @@ export const deliveryView = z.strictObject({
   status: z.enum(["pending", "delivered", "dead"]),
   eventType: text,
   attempts: z.number().int().describe("HTTP requests made so far"),
+  createdAt: z.iso.datetime().describe("When the delivery was made: lists are newest first by it"),
   nextAttemptAt: time,
   lastAttemptAt: time,
   lastStatusCode: z.number().int().nullable(),

@@ -91,8 +91,10 @@ export async function listenCommand(io: CliIo, options: ListenOptions): Promise<
     const url = new URL("/v1/events", relay);
     url.searchParams.set("since", String(sinceMs));
     url.searchParams.set("limit", "100");
-    if (cursor) url.searchParams.set("after", cursor);
-    return (await getFromRelay(relay, url, token)) as { items: EventItem[]; cursor: string | null };
+    // Creation order: the lists are newest first by default.
+    url.searchParams.set("order", "oldest");
+    if (cursor) url.searchParams.set("cursor", cursor);
+    return (await getFromRelay(relay, url, token)) as { items: EventItem[]; next: string | null };
   }
 
   async function forward(event: EventItem, note = ""): Promise<void> {
@@ -138,7 +140,7 @@ export async function listenCommand(io: CliIo, options: ListenOptions): Promise<
     const fresh = new Map<string, { event: EventItem; atMs: number }>();
     let cursor: string | undefined;
     do {
-      const { items, cursor: next } = await page(sinceMs, cursor);
+      const { items, next } = await page(sinceMs, cursor);
       for (const event of items)
         if (!seen.has(event.id)) fresh.set(event.id, { event, atMs: Date.parse(event.createdAt) });
       cursor = next ?? undefined;

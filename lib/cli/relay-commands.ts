@@ -3,12 +3,12 @@
  * --json they print what the HTTP API answers, through the same presenters.
  */
 import { readFile } from "node:fs/promises";
-import { deliveryView, pageView, taskDetail, taskView, taskWebhookCircuits } from "../api/presenters.js";
+import { deliveryView, taskDetail, taskView, taskWebhookCircuits } from "../api/presenters.js";
 import { InputError, NotFoundError } from "../errors.js";
 import type { JsonObject } from "../quanmiao/task.js";
 import { openRelay, type Relay } from "../relay.js";
 import { taskTiming } from "../runtime-stats.js";
-import type { DeliveryRow, DeliveryStatus, TaskRow, TaskState } from "../store/store.js";
+import type { DeliveryRow } from "../store/store.js";
 import {
   type CheckedRegistration,
   checkRegistration,
@@ -19,6 +19,7 @@ import {
 import { circuitText } from "./circuit-text.js";
 import { parseImport } from "./import.js";
 import type { CliIo } from "./io.js";
+import { deliveryRows, taskRows } from "./rows.js";
 import { shown, table, when } from "./table.js";
 
 export async function withRelay<T>(io: CliIo, run: (relay: Relay) => Promise<T>): Promise<T> {
@@ -31,13 +32,6 @@ export async function withRelay<T>(io: CliIo, run: (relay: Relay) => Promise<T>)
 }
 
 export const json = (value: unknown): string => `${JSON.stringify(value, null, 2)}\n`;
-
-function parseLimit(text: string | undefined): number {
-  const limit = Number(text ?? 100);
-  if (!Number.isInteger(limit) || limit < 1 || limit > 10_000)
-    throw new InputError("must be 1 to 10000", { field: "--limit" });
-  return limit;
-}
 
 export async function initCommand(io: CliIo): Promise<void> {
   const { store, created } = await withRelay(io, async (relay) => {
@@ -93,38 +87,6 @@ export async function tasksAdd(
       ? json({ created, task: taskView(task) })
       : `${created ? "registered" : "already registered"}: ${shown(task.workspaceId)}/${shown(task.taskId)}\n`,
   );
-}
-
-function taskRows(tasks: readonly TaskRow[]): string {
-  return table(
-    ["WORKSPACE", "TASK", "STATE", "STATUS", "POLLS", "NEXT POLL", "LAST ERROR"],
-    tasks.map((t) => [
-      t.workspaceId,
-      t.taskId,
-      t.state,
-      t.status ?? "-",
-      String(t.pollCount),
-      t.state === "active" ? when(t.nextPollAtMs) : "-",
-      (t.lastError ?? "").slice(0, 60),
-    ]),
-  );
-}
-
-export async function tasksList(
-  io: CliIo,
-  options: { status?: string; state?: string; workspace?: string; limit?: string; json?: boolean },
-): Promise<void> {
-  // --status and --state are checked by their choices before this runs (a usage error, exit 2).
-  const limit = parseLimit(options.limit);
-  const page = await withRelay(io, (relay) =>
-    relay.store.listTasks({
-      limit,
-      ...(options.status ? { status: options.status } : {}),
-      ...(options.state ? { state: options.state as TaskState } : {}),
-      ...(options.workspace ? { workspaceId: options.workspace } : {}),
-    }),
-  );
-  io.out(options.json ? json(pageView(page, taskView)) : taskRows(page.items));
 }
 
 const seconds = (ms: number | null | undefined) => (ms == null ? "–" : `${Math.round(ms / 1000)} s`);
@@ -241,37 +203,6 @@ export async function tasksImport(io: CliIo, file: string): Promise<boolean> {
   for (const p of problems) io.err(`line ${p.line}: ${shown(p.message)}\n`);
   io.out(`${JSON.stringify({ imported, alreadyRegistered: existing, rejected: problems.length })}\n`);
   return problems.length === 0;
-}
-
-function deliveryRows(rows: readonly DeliveryRow[]): string {
-  return table(
-    ["MESSAGE ID", "WEBHOOK", "STATUS", "ATTEMPTS", "NEXT ATTEMPT", "LAST STATUS", "LAST ERROR"],
-    rows.map((d) => [
-      d.id,
-      d.webhookId,
-      d.status,
-      String(d.attempts),
-      d.status === "pending" ? when(d.nextAttemptAtMs) : "-",
-      d.lastStatusCode === undefined ? "-" : String(d.lastStatusCode),
-      (d.lastError ?? "").slice(0, 60),
-    ]),
-  );
-}
-
-export async function deliveriesList(
-  io: CliIo,
-  options: { status?: string; webhook?: string; limit?: string; json?: boolean },
-): Promise<void> {
-  // --status is checked by its choices before this runs (a usage error, exit 2).
-  const limit = parseLimit(options.limit);
-  const page = await withRelay(io, (relay) =>
-    relay.store.listDeliveries({
-      limit,
-      ...(options.status ? { status: options.status as DeliveryStatus } : {}),
-      ...(options.webhook ? { webhookId: options.webhook } : {}),
-    }),
-  );
-  io.out(options.json ? json(pageView(page, deliveryView)) : deliveryRows(page.items));
 }
 
 export async function deliveriesReplay(io: CliIo, id: string, options: { json?: boolean } = {}): Promise<void> {

@@ -38,7 +38,8 @@ export function deliveryRoutes(deps: ApiDeps): Route[] {
     route({
       method: "GET",
       path: "/v1/deliveries",
-      summary: "List deliveries (one event for one endpoint each, `msg_…`), paged",
+      summary:
+        "List deliveries (one event for one endpoint each, `msg_…`) newest first, paged; `status=failed` lists the dead and the retrying",
       auth: true,
       query: s.listDeliveriesQuery,
       responses: {

@@ -132,7 +132,7 @@ export function taskRoutes(deps: ApiDeps): Route[] {
     route({
       method: "GET",
       path: "/v1/tasks",
-      summary: "List tasks, paged",
+      summary: "List tasks newest registration first, paged",
       auth: true,
       query: s.listTasksQuery,
       responses: { 200: { description: "a page of tasks and the next cursor", schema: v.pageOf(v.taskView) } },

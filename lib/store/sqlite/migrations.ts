@@ -162,6 +162,23 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE webhooks ADD COLUMN rate_limit_per_second REAL;
   `,
+  // Lists are newest first, and every listing index is keyed by creation time: a new row's entry
+  // goes at the index's end, on a page recent commits already wrote, instead of a page its hash id
+  // picks. The unfinished and the active lose their own index (an entry in, an entry out, per row):
+  // the due indexes hold exactly them already, and their lists are read there (see lists.ts). The
+  // failing (dead, or retrying after a failed attempt) get an index, written only when an attempt
+  // fails: "the latest failures" is one ordered read.
+  `
+  DROP INDEX deliveries_unfinished;
+  DROP INDEX deliveries_by_webhook;
+  CREATE INDEX deliveries_by_webhook ON deliveries (webhook_id, created_at_ms, id);
+  CREATE INDEX deliveries_by_time ON deliveries (created_at_ms, id);
+  CREATE INDEX deliveries_failing ON deliveries (created_at_ms, id)
+    WHERE (status = 'dead' OR (status = 'pending' AND attempts > 0
+    AND (last_status_code IS NULL OR last_status_code NOT BETWEEN 200 AND 299)));
+  DROP INDEX tasks_active;
+  CREATE INDEX tasks_by_time ON tasks (registered_at_ms, workspace_id, task_id);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -2,6 +2,7 @@ import { describe, expect, it, onTestFinished } from "vitest";
 import { EMULATOR_CREDENTIAL, startTablestoreEmulator } from "../../../dev/tablestore-emulator/server.js";
 import { staticCredentials } from "../../../lib/quanmiao/credentials.js";
 import { TABLES, TablestoreStore } from "../../../lib/store/tablestore.js";
+import { TableStore } from "../../dev/tablestore-emulator/support.js";
 import { runCli } from "../../support/cli.js";
 import { storeConformance } from "../../support/store-conformance.js";
 
@@ -113,5 +114,67 @@ describe("Tablestore store specifics", () => {
     expect((count().PutRow ?? 0) - (after.PutRow ?? 0)).toBe(1);
     expect((await store.getEvent("evt_big"))?.body).toBe(big);
     expect((await store.getEvent("evt_b"))?.body).toBe('{"ok":true}');
+  });
+
+  it("a list whose filter matches few rows reads a bounded stretch of the index per page, and pages on", async () => {
+    const { store, emulator } = await onEmulator();
+    const at = 1_700_000_000_000;
+    // 1,200 deliveries; only the oldest is of the type asked for.
+    await store.createDeliveries(
+      Array.from({ length: 1_200 }, (_, i) => ({
+        id: `msg_${String(i).padStart(4, "0")}`,
+        eventId: `evt_${i}`,
+        webhookId: "wh",
+        url: "https://a.example/hook",
+        nextAttemptAtMs: at + i,
+        createdAtMs: at + i,
+        eventType: i === 0 ? "video_analysis.failed" : "video_analysis.succeeded",
+      })),
+    );
+    const reads = () => emulator.stats().requests.BatchGetRow ?? 0;
+    const before = reads();
+    const first = await store.listDeliveries({ eventType: "video_analysis.failed", limit: 10 });
+    // A short page that says there is more: the read stopped at its bound (1,000 entries, 100 rows a request).
+    expect(first.items).toEqual([]);
+    expect(first.cursor).toBeDefined();
+    expect(reads() - before).toBe(10);
+    const second = await store.listDeliveries({
+      eventType: "video_analysis.failed",
+      limit: 10,
+      cursor: first.cursor as string,
+    });
+    expect(second.items.map((d) => d.id)).toEqual(["msg_0000"]);
+    expect(second.cursor).toBeUndefined();
+  });
+
+  it("an upgrade's init enters the rows written before the time indexes existed", async () => {
+    const { store, emulator } = await onEmulator();
+    const at = 1_700_000_000_000;
+    for (const id of ["t1", "t2"]) await store.registerTask({ workspaceId: "w", taskId: id }, at + Number(id[1]));
+    await store.createDeliveries(
+      ["msg_1", "msg_2"].map((id, i) => ({
+        id,
+        eventId: `evt_${i}`,
+        webhookId: "wh",
+        url: "https://a.example/hook",
+        nextAttemptAtMs: at + i,
+        createdAtMs: at + i,
+      })),
+    );
+    // As a deployment from before them: the time indexes are not there.
+    const sdk = new TableStore.Client({
+      endpoint: emulator.url,
+      instancename: emulator.instance,
+      accessKeyId: EMULATOR_CREDENTIAL.accessKeyId,
+      secretAccessKey: EMULATOR_CREDENTIAL.accessKeySecret,
+      maxRetries: 0,
+    });
+    const indexes = [TABLES.taskTime, TABLES.deliveryTime, TABLES.deliveryByWebhook, TABLES.deliveryFailing];
+    for (const t of indexes) await sdk.deleteTable({ tableName: t.name });
+    expect((await store.init()).sort()).toEqual(indexes.map((t) => t.name).sort());
+    expect((await store.listTasks({ limit: 10 })).items.map((t) => t.taskId)).toEqual(["t2", "t1"]);
+    expect((await store.listDeliveries({ limit: 10 })).items.map((d) => d.id)).toEqual(["msg_2", "msg_1"]);
+    expect((await store.listDeliveries({ webhookId: "wh", limit: 10 })).items).toHaveLength(2);
+    expect(await store.init()).toEqual([]);
   });
 });

@@ -22,7 +22,7 @@ export function taskRows(tasks: readonly TaskRow[]): string {
 
 export function deliveryRows(rows: readonly DeliveryRow[]): string {
   return table(
-    ["TIME", "EVENT TYPE", "ENDPOINT", "STATUS", "ATTEMPTS", "LAST", "ID", "ERROR"],
+    ["TIME", "EVENT TYPE", "ENDPOINT", "STATUS", "ATTEMPTS", "LAST STATUS", "MESSAGE ID", "LAST ERROR"],
     rows.map((d) => [
       when(d.createdAtMs),
       d.eventType ?? "-",

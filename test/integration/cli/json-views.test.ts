@@ -80,8 +80,10 @@ describe("the CLI's JSON output", () => {
     expect(deliveries.next).toBeNull();
     // The table's words are the API's: the id a receiver sees as `webhook-id` is the message id.
     const table = (await runCli(["deliveries", "list"], env)).out.split("\n");
-    expect(table[0]).toMatch(/^MESSAGE ID +WEBHOOK +STATUS +ATTEMPTS +NEXT ATTEMPT +LAST STATUS +LAST ERROR$/);
-    expect(table[1]).toMatch(new RegExp(`^${deliveries.items[0].id} +${hook.id} +delivered +1 +- +\\d{3}`));
+    expect(table[0]).toMatch(/^TIME +EVENT TYPE +ENDPOINT +STATUS +ATTEMPTS +LAST STATUS +MESSAGE ID +LAST ERROR$/);
+    expect(table[1]).toMatch(
+      new RegExp(`^\\S+ +video_analysis\\.\\w+ +\\S+ +delivered +1 +\\d{3} +${deliveries.items[0].id}`),
+    );
     expect(await cli(["webhooks", "list"], "GET /v1/webhooks")).toEqual(await api("GET", "/v1/webhooks"));
     expect(await cli(["webhooks", "show", hook.id], "GET /v1/webhooks/{id}")).toEqual(
       await api("GET", `/v1/webhooks/${hook.id}`),
@@ -112,7 +114,7 @@ describe("the CLI's JSON output", () => {
     for (const argv of [
       ["tasks", "list", "--status", "banana"],
       ["tasks", "list", "--status", "running", "--json"],
-      ["deliveries", "list", "--status", "failed", "--json"],
+      ["deliveries", "list", "--status", "retrying", "--json"],
     ]) {
       const refused = await runCli(argv, env);
       expect(refused.code, argv.join(" ")).toBe(EXIT.usage);

@@ -172,15 +172,15 @@ describe("quanmiao-relay listen", () => {
         res.statusCode = 404;
         return void res.end(JSON.stringify({ error: { code: "not_found" } }));
       }
-      asked.push(`${url.searchParams.get("since")} ${url.searchParams.get("after")}`);
-      const after = url.searchParams.get("after");
+      asked.push(`${url.searchParams.get("since")} ${url.searchParams.get("cursor")}`);
+      const after = url.searchParams.get("cursor");
       if (after === null) looks++;
       const body =
         looks === 1
-          ? { items: [], cursor: null }
+          ? { items: [], next: null }
           : after === null
-            ? { items: [event(3), event(2)], cursor: "page-2" }
-            : { items: [event(1)], cursor: null };
+            ? { items: [event(3), event(2)], next: "page-2" }
+            : { items: [event(1)], next: null };
       res.setHeader("content-type", "application/json");
       res.end(JSON.stringify(body));
     });

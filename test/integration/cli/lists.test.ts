@@ -13,7 +13,7 @@ describe("the CLI's lists", () => {
     const listed = await runCli(["deliveries", "list"], env);
     expect(listed.code).toBe(0);
     const lines = listed.out.trimEnd().split("\n");
-    expect(lines[0]).toMatch(/^TIME +EVENT TYPE +ENDPOINT +STATUS +ATTEMPTS +LAST +ID +ERROR$/);
+    expect(lines[0]).toMatch(/^TIME +EVENT TYPE +ENDPOINT +STATUS +ATTEMPTS +LAST STATUS +MESSAGE ID +LAST ERROR$/);
     expect(lines.slice(1).map((l) => l.match(/msg_\d/)?.[0])).toEqual(["msg_4", "msg_3", "msg_2", "msg_1", "msg_0"]);
     expect(lines[1]).toMatch(
       /^2026-12-01T09:04:00Z +video_analysis\.failed +https:\/\/main\.example\/hook +pending +0 +- +msg_4/,

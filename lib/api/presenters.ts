@@ -42,6 +42,7 @@ export function deliveryView(d: DeliveryRow) {
     status: d.status,
     eventType: d.eventType ?? null,
     attempts: d.attempts,
+    createdAt: iso(d.createdAtMs),
     nextAttemptAt: d.status === "pending" ? iso(d.nextAttemptAtMs) : null,
     lastAttemptAt: iso(d.lastAttemptAtMs),
     lastStatusCode: d.lastStatusCode ?? null,

@@ -42,7 +42,7 @@ export function consoleDetails(kit: ConsoleKit, lists: ConsoleLists) {
       {},
       el("span", { class: "circuit open", text: due ? "open, probe due" : `open until ${when(c.openUntil)}` }),
       el("span", {
-        class: "hint",
+        class: "hint block",
         text: ` ${n}, opened ${when(c.openedAt)}, cool-down ${Math.round((c.cooldownMs ?? 0) / 1000)} s`,
       }),
     );

@@ -59,9 +59,23 @@ export function consoleEndpoints(kit: ConsoleKit, details: ConsoleDetails) {
       el("span", {}, el("span", { class: "url", text: w.url }), el("span", { class: "hint block", text: w.id })),
       w.events ? (w.events as string[]).join(", ") : "terminal events",
       w.rateLimitPerSecond === null || w.rateLimitPerSecond === undefined ? "none" : `${w.rateLimitPerSecond}/s`,
-      w.enabled ? badge("enabled", "ok") : el("span", {}, badge("disabled", "bad"), ` ${show(w.disabledReason)}`),
+      w.enabled
+        ? badge("enabled", "ok")
+        : el(
+            "span",
+            {},
+            badge("disabled", "bad"),
+            el("span", { class: "hint block", text: show(w.disabledReason).replace(/^disabled /, "") }),
+          ),
       details.circuit(w.circuit),
-      w.last24h ? `${w.last24h.succeeded} ok / ${w.last24h.failed} failed, last ${show(w.last24h.lastStatus)}` : "-",
+      w.last24h
+        ? el(
+            "span",
+            {},
+            `${w.last24h.succeeded} ok / ${w.last24h.failed} failed`,
+            el("span", { class: "hint block", text: `last: ${show(w.last24h.lastStatus)}` }),
+          )
+        : "-",
       el(
         "span",
         { class: "actions" },

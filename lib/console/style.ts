@@ -32,7 +32,6 @@ a { color: #0969da; }
 table { border-collapse: collapse; width: 100%; background: #fff; border: 1px solid #d0d7de; }
 th, td { text-align: left; padding: .4rem .6rem; border-bottom: 1px solid #eaeef2; vertical-align: top; }
 th { background: #f0f3f6; font-weight: 600; white-space: nowrap; }
-td { overflow-wrap: anywhere; }
 tr.empty td { padding: 1.2rem; color: #59636e; text-align: center; }
 .url { overflow-wrap: anywhere; }
 .id { display: inline-block; max-width: 11ch; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; vertical-align: bottom; font: 12px ui-monospace, monospace; }
@@ -44,8 +43,8 @@ code.answer { white-space: pre-wrap; word-break: break-all; font-size: 12px; }
 .filters select, .filters input { font: inherit; padding: 0 .3rem; height: 2rem; max-width: 18rem; }
 .filters button { height: 2rem; }
 .quick { margin: .6rem 0 0; }
-.actions { display: flex; gap: .3rem; flex-wrap: wrap; }
-button, a.button { font: inherit; padding: .2rem .6rem; border: 1px solid #8c959f; border-radius: 4px; background: #fff; color: #1f2328; cursor: pointer; text-decoration: none; display: inline-block; }
+.actions { display: flex; gap: .3rem; }
+button, a.button { font: inherit; padding: .2rem .6rem; border: 1px solid #8c959f; border-radius: 4px; background: #fff; color: #1f2328; cursor: pointer; text-decoration: none; display: inline-block; white-space: nowrap; }
 a.button.current { background: #1f2328; color: #fff; }
 button[disabled] { opacity: .5; cursor: default; }
 button.danger { background: #cf222e; border-color: #cf222e; color: #fff; }
@@ -77,10 +76,13 @@ dialog .actions { justify-content: flex-end; }
   table { border: 0; background: none; }
   thead { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); }
   tr { background: #fff; border: 1px solid #d0d7de; border-radius: 6px; margin-bottom: .6rem; padding: .3rem 0; }
-  td { border: 0; padding: .15rem .7rem; display: grid; grid-template-columns: 6.5rem minmax(0, 1fr); gap: .5rem; }
+  td { overflow-wrap: anywhere; border: 0; padding: .15rem .7rem; display: grid; grid-template-columns: 6.5rem minmax(0, 1fr); gap: .5rem; }
   td[data-label=""] { display: block; }
   td[data-label]:not([data-label=""])::before { content: attr(data-label); font-weight: 600; color: #59636e; }
   tr.empty td { display: block; }
+  td { justify-items: start; }
+  .badge, .circuit { white-space: normal; }
+  .actions { flex-wrap: wrap; }
   .id { max-width: 100%; }
   .clip { max-width: 100%; white-space: normal; }
   .pager { justify-content: space-between; }

@@ -118,7 +118,7 @@ export function consoleKit() {
       return `The API did not answer: ${error instanceof Error ? error.message : String(error)}`;
     }
     if (res.status === 401) return "That token was refused: it is not one of the tokens in RELAY_API_TOKEN.";
-    if (!res.ok) return `The API answered HTTP ${res.status}; try again.`;
+    if (!res.ok) return apiMessage(res.status, await res.json().catch(() => ({})));
     sessionStorage.setItem(TOKEN_KEY, token.trim());
     return undefined;
   }

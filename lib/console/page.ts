@@ -13,11 +13,14 @@ import { consoleLists } from "./lists.js";
 import { CONSOLE_CSS } from "./style.js";
 
 /**
- * The script as the browser gets it: the app called with its parts, each sent as its source text.
- * A bundler that keeps function names (the FC bundles) wraps inner functions in `__name(...)`: the
- * browser gets a harmless stand-in for it.
+ * What a bundler that keeps function names (the FC bundles: esbuild's keepNames) calls inside these
+ * functions: `__name(fn, "name")`, renamed by the minifier to whatever it chose. The browser needs a
+ * stand-in under that very name, read here from a call it made for the kit's own `el`.
  */
-const SCRIPT = `var __name = function (f) { return f; };
+const KEEP_NAMES = /([\w$]+)\(\s*[\w$]+\s*,\s*"el"\s*\)/.exec(consoleKit.toString())?.[1] ?? "__name";
+
+/** The script as the browser gets it: the app called with its parts, each sent as its source text. */
+const SCRIPT = `var ${KEEP_NAMES} = function (f) { return f; };
 (${consoleApp.toString()})({
 kit: ${consoleKit.toString()},
 lists: ${consoleLists.toString()},

@@ -28,7 +28,7 @@ const scenariosOf = (quick: boolean): Record<string, () => Promise<ScenarioRow[]
       ? benchPollingEconomy(300, 3, ["uniform", "learnable"])
       : benchPollingEconomy(5_000, 24, ["uniform", "learnable"]),
   backlog: () => (quick ? benchBacklog(5_000, 1_000) : benchBacklog(100_000, 20_000)),
-  "store-cost": () => benchStoreCost(quick ? 50 : 500),
+  "store-cost": () => benchStoreCost(quick ? 50 : 500, quick ? 5_000 : 50_000),
   contention: () => benchContention(quick ? 200 : 2_000, 4),
   fanout: () => benchFanOut(quick ? 200 : 2_000, quick ? [1, 4] : [1, 4, 16]),
   shards: () => (quick ? benchShards(2_000, 8, 8, 1_000) : benchShards(100_000, 8, 8, 10)),

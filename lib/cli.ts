@@ -161,6 +161,7 @@ Exit codes: 0 ok, 1 failure, 2 usage, 3 configuration, 4 task not found, 5 auth,
     });
 
   const relay = () => import("./cli/relay-commands.js");
+  const lists = () => import("./cli/list-commands.js");
   const tasks = program.command("tasks").description("tasks the relay watches");
   tasks
     .command("add")
@@ -179,13 +180,14 @@ Exit codes: 0 ok, 1 failure, 2 usage, 3 configuration, 4 task not found, 5 auth,
     .action(async (ws: string, id: string, options) => (await relay()).tasksAdd(io, ws, id, options));
   tasks
     .command("list")
-    .description("list tasks")
+    .description("list tasks, newest registration first")
     .option("--status <status>", "API status, e.g. RUNNING or SUCCESSED")
     .option("--state <state>", "active or done")
     .option("--workspace <id>", "one workspace")
     .option("--limit <n>", "at most this many", "100")
-    .option("--json", "print JSON")
-    .action(async (options) => (await relay()).tasksList(io, options));
+    .option("--cursor <cursor>", "the page after the one that printed this cursor")
+    .option("--json", "print JSON: {items, next}")
+    .action(async (options) => (await lists()).tasksList(io, options));
   tasks
     .command("show")
     .description("a task with its events and deliveries")
@@ -260,17 +262,34 @@ Exit codes: 0 ok, 1 failure, 2 usage, 3 configuration, 4 task not found, 5 auth,
   const deliveries = program.command("deliveries").description("webhook deliveries");
   deliveries
     .command("list")
-    .option("--status <status>", "pending, delivered or dead")
+    .description("list deliveries, newest first")
+    .option("--status <status>", "pending, delivered, dead, or failed (the dead and the retrying)")
+    .option("--failed", "only the failed: the same as --status failed")
     .option("--webhook <id>", "one webhook")
+    .option("--event-id <id>", "one event's deliveries")
+    .option("--type <type>", "one event type, e.g. video_analysis.failed")
+    .option("--since <time>", "created at or after: ISO time, epoch ms, or a duration ago (1h)")
     .option("--limit <n>", "at most this many", "100")
-    .option("--json", "print JSON")
-    .action(async (options) => (await relay()).deliveriesList(io, options));
+    .option("--cursor <cursor>", "the page after the one that printed this cursor")
+    .option("--json", "print JSON: {items, next}")
+    .action(async (options) => (await lists()).deliveriesList(io, options));
   deliveries
     .command("replay")
     .description("send a delivery again (same webhook-id), in the next run")
     .argument("<id>")
     .option("--json", "print JSON")
     .action(async (id: string, options) => (await relay()).deliveriesReplay(io, id, options));
+
+  program
+    .command("events")
+    .description("events the relay made")
+    .command("list")
+    .description("list events, newest first (`listen` follows new ones as they come)")
+    .option("--since <time>", "created at or after: ISO time, epoch ms, or a duration ago (1h)")
+    .option("--limit <n>", "at most this many", "100")
+    .option("--cursor <cursor>", "the page after the one that printed this cursor")
+    .option("--json", "print JSON: {items, next}")
+    .action(async (options) => (await lists()).eventsList(io, options));
 
   return { program, exitCode: () => exitCode };
 }

@@ -8,9 +8,13 @@ import type { DeliveryRow, EventRow, Page, Store, TaskRow, WebhookRow } from "..
 
 const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
 
-/** A page of records as the list endpoints answer it; `cursor` is null on the last page. */
+/**
+ * A page of records as every list endpoint answers it: `next` is the cursor of the page after
+ * (pass it back as `cursor`), null on the last page. A page may hold fewer items than asked for
+ * and still have a `next`: the end is only where `next` is null.
+ */
 export function pageView<T, V>(page: Page<T>, view: (row: T) => V) {
-  return { items: page.items.map(view), cursor: page.cursor ?? null };
+  return { items: page.items.map(view), next: page.cursor ?? null };
 }
 
 export function taskView(t: TaskRow) {

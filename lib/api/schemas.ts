@@ -87,8 +87,10 @@ const time = z.union([
 ]);
 
 export const listDeliveriesQuery = z.strictObject({
-  status: z.enum(["pending", "delivered", "dead"]).optional(),
+  /** `failed`: the dead and the retrying after a failed attempt, what a person means by failures. */
+  status: z.enum(["pending", "delivered", "dead", "failed"]).optional(),
   webhookId: id.optional(),
+  eventId: id.optional(),
   eventType: eventType.optional(),
   /** Created at or after this time. */
   since: time.optional(),
@@ -100,6 +102,10 @@ export const listDeliveriesQuery = z.strictObject({
 
 export const listEventsQuery = z.strictObject({
   since: time.optional(),
+  /** `newest` (the default) lists newest first; `oldest` follows creation order, as `listen` does. */
+  order: z.enum(["newest", "oldest"]).optional(),
+  cursor,
+  /** The cursor in creation order: the same as `order=oldest&cursor=…` (what `listen` sent before `order`). */
   after: cursor,
   limit,
 });

@@ -77,7 +77,9 @@ export async function listenCommand(io: CliIo, options: ListenOptions): Promise<
     const url = new URL("/v1/events", relay);
     url.searchParams.set("since", String(sinceMs));
     url.searchParams.set("limit", "100");
-    if (cursor) url.searchParams.set("after", cursor);
+    // Creation order: the lists are newest first by default.
+    url.searchParams.set("order", "oldest");
+    if (cursor) url.searchParams.set("cursor", cursor);
     const res = await request(url, {
       headers: token ? { authorization: `Bearer ${token}` } : {},
       headersTimeout: TIMEOUT_MS,
@@ -86,7 +88,7 @@ export async function listenCommand(io: CliIo, options: ListenOptions): Promise<
     const text = await res.body.text();
     if (res.statusCode !== 200)
       throw new Error(`GET ${url.pathname} answered HTTP ${res.statusCode}: ${text.slice(0, 200)}`);
-    return JSON.parse(text) as { items: EventItem[]; cursor: string | null };
+    return JSON.parse(text) as { items: EventItem[]; next: string | null };
   }
 
   async function forward(event: EventItem): Promise<void> {
@@ -121,7 +123,7 @@ export async function listenCommand(io: CliIo, options: ListenOptions): Promise<
   async function look(prime: boolean): Promise<void> {
     let cursor: string | undefined;
     do {
-      const { items, cursor: next } = await page(Math.max(0, newestMs - LOOKBACK_MS), cursor);
+      const { items, next } = await page(Math.max(0, newestMs - LOOKBACK_MS), cursor);
       for (const event of items) {
         if (seen.has(event.id)) continue;
         const atMs = Date.parse(event.createdAt);

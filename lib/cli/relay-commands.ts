@@ -7,7 +7,7 @@ import type { JsonObject } from "../quanmiao/task.js";
 import { openRelay, type Relay } from "../relay.js";
 import { taskTiming } from "../runtime-stats.js";
 import { defaultSecrets, rotateDefaultSecret } from "../secrets.js";
-import type { DeliveryRow, DeliveryStatus, TaskRow, WebhookRow } from "../store/store.js";
+import type { DeliveryRow, WebhookRow } from "../store/store.js";
 import {
   type CheckedRegistration,
   checkRegistration,
@@ -19,6 +19,7 @@ import { checkRateLimit, createWebhook, deleteWebhook, rotateWebhookSecret, setW
 import { circuitText } from "./circuit-text.js";
 import { parseImport } from "./import.js";
 import type { CliIo } from "./io.js";
+import { deliveryRows, taskRows } from "./rows.js";
 import { shown, table, when } from "./table.js";
 
 export async function withRelay<T>(io: CliIo, run: (relay: Relay) => Promise<T>): Promise<T> {
@@ -31,13 +32,6 @@ export async function withRelay<T>(io: CliIo, run: (relay: Relay) => Promise<T>)
 }
 
 const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
-
-function parseLimit(text: string | undefined): number {
-  const limit = Number(text ?? 100);
-  if (!Number.isInteger(limit) || limit < 1 || limit > 10_000)
-    throw new InputError("must be 1 to 10000", { field: "--limit" });
-  return limit;
-}
 
 export async function initCommand(io: CliIo): Promise<void> {
   const { store, created } = await withRelay(io, async (relay) => {
@@ -102,40 +96,6 @@ export async function tasksAdd(
       ? json({ created, task })
       : `${created ? "registered" : "already registered"}: ${shown(task.workspaceId)}/${shown(task.taskId)}\n`,
   );
-}
-
-function taskRows(tasks: readonly TaskRow[]): string {
-  return table(
-    ["WORKSPACE", "TASK", "STATE", "STATUS", "POLLS", "NEXT POLL", "LAST ERROR"],
-    tasks.map((t) => [
-      t.workspaceId,
-      t.taskId,
-      t.state,
-      t.status ?? "-",
-      String(t.pollCount),
-      t.state === "active" ? when(t.nextPollAtMs) : "-",
-      (t.lastError ?? "").slice(0, 60),
-    ]),
-  );
-}
-
-export async function tasksList(
-  io: CliIo,
-  options: { status?: string; state?: string; workspace?: string; limit?: string; json?: boolean },
-): Promise<void> {
-  if (options.state !== undefined && options.state !== "active" && options.state !== "done") {
-    throw new InputError("must be active or done", { field: "--state" });
-  }
-  const limit = parseLimit(options.limit);
-  const page = await withRelay(io, (relay) =>
-    relay.store.listTasks({
-      limit,
-      ...(options.status ? { status: options.status } : {}),
-      ...(options.state ? { state: options.state as "active" | "done" } : {}),
-      ...(options.workspace ? { workspaceId: options.workspace } : {}),
-    }),
-  );
-  io.out(options.json ? json(page) : taskRows(page.items));
 }
 
 const seconds = (ms: number | null | undefined) => (ms == null ? "–" : `${Math.round(ms / 1000)} s`);
@@ -353,39 +313,6 @@ export async function webhooksDefaultSecret(io: CliIo, options: { rotate?: boole
       : ((await defaultSecrets(relay.store))[0]?.secret ?? ""),
   );
   io.out(options.json ? json({ secret }) : `${shown(secret)}\n`);
-}
-
-function deliveryRows(rows: readonly DeliveryRow[]): string {
-  return table(
-    ["ID", "WEBHOOK", "STATUS", "ATTEMPTS", "NEXT ATTEMPT", "LAST", "ERROR"],
-    rows.map((d) => [
-      d.id,
-      d.webhookId,
-      d.status,
-      String(d.attempts),
-      d.status === "pending" ? when(d.nextAttemptAtMs) : "-",
-      d.lastStatusCode === undefined ? "-" : String(d.lastStatusCode),
-      (d.lastError ?? "").slice(0, 60),
-    ]),
-  );
-}
-
-export async function deliveriesList(
-  io: CliIo,
-  options: { status?: string; webhook?: string; limit?: string; json?: boolean },
-): Promise<void> {
-  if (options.status !== undefined && !["pending", "delivered", "dead"].includes(options.status)) {
-    throw new InputError("must be pending, delivered or dead", { field: "--status" });
-  }
-  const limit = parseLimit(options.limit);
-  const page = await withRelay(io, (relay) =>
-    relay.store.listDeliveries({
-      limit,
-      ...(options.status ? { status: options.status as DeliveryStatus } : {}),
-      ...(options.webhook ? { webhookId: options.webhook } : {}),
-    }),
-  );
-  io.out(options.json ? json(page) : deliveryRows(page.items));
 }
 
 export async function deliveriesReplay(io: CliIo, id: string, options: { json?: boolean } = {}): Promise<void> {

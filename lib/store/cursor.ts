@@ -16,3 +16,20 @@ export function decodeCursor(cursor: string | undefined, length: number): string
   }
   throw new InvalidCursorError();
 }
+
+/** A position in a list keyed by (a time, then strings): what every newest-first list pages by. */
+export type TimeKey = [number, ...string[]];
+
+export function encodeTimeCursor(key: TimeKey): string {
+  return encodeCursor(key.map(String));
+}
+
+/** The (time, …strings) key a cursor carries; InvalidCursorError if it is not one of ours. */
+export function decodeTimeCursor(cursor: string | undefined, length: number): TimeKey | undefined {
+  const key = decodeCursor(cursor, length);
+  if (key === undefined) return undefined;
+  const [at, ...rest] = key;
+  const ms = Number(at);
+  if (!Number.isSafeInteger(ms) || String(ms) !== at) throw new InvalidCursorError();
+  return [ms, ...rest];
+}

@@ -4,8 +4,8 @@
  * transaction, and due work is found through partial indexes on the due time, so a claim reads
  * only due rows however many rows there are.
  *
- * How a file is opened is in sqlite/connection.ts, the schema in sqlite/migrations.ts, each record's columns in sqlite/codecs.ts, and the SQL
- * shared by several operations in sqlite/queries.ts.
+ * How a file is opened is in sqlite/connection.ts, the schema in sqlite/migrations.ts, each record's columns in sqlite/codecs.ts, the SQL
+ * shared by several operations in sqlite/queries.ts, and the newest-first lists in sqlite/lists.ts.
  */
 import type Database from "better-sqlite3";
 import { decodeCursor, encodeCursor } from "./cursor.js";
@@ -24,8 +24,9 @@ import {
 import { openDatabase } from "./sqlite/connection.js";
 import { eraseTask, purgeBefore } from "./sqlite/erase.js";
 import { GroupCommit } from "./sqlite/group-commit.js";
+import * as lists from "./sqlite/lists.js";
 import { migrate, SCHEMA_VERSION } from "./sqlite/migrations.js";
-import { ACTIVE_TASK, DUE_WORK_SQL, page, SQL, UNFINISHED_DELIVERY, WRITE_SQL } from "./sqlite/queries.js";
+import { DUE_WORK_SQL, SQL, WRITE_SQL } from "./sqlite/queries.js";
 import type {
   Claim,
   DeliveryFilter,
@@ -125,18 +126,7 @@ export class SqliteStore implements Store {
     limit: number;
     cursor?: string;
   }): Promise<Page<TaskRow>> {
-    const { state, status, workspaceId } = filter;
-    return page(
-      (sql) => this.stmt(sql),
-      "tasks",
-      ["workspace_id", "task_id"],
-      { state, status, workspace_id: workspaceId },
-      filter,
-      toTask,
-      (t) => [t.workspaceId, t.taskId],
-      // The active are listed through their partial index (see the migrations).
-      state === "active" ? [ACTIVE_TASK] : [],
-    );
+    return lists.listTasks((sql) => this.stmt(sql), filter);
   }
 
   async claimDueTasks(claim: Claim): Promise<TaskRow[]> {
@@ -284,6 +274,10 @@ export class SqliteStore implements Store {
     };
   }
 
+  async listRecentEvents(filter: { limit: number; sinceMs?: number; cursor?: string }): Promise<Page<EventRow>> {
+    return lists.listRecentEvents((sql) => this.stmt(sql), filter);
+  }
+
   async createDeliveries(rows: readonly NewDelivery[]): Promise<string[]> {
     const insert = this.stmt(WRITE_SQL.insertDelivery);
     const created = await this.group.write(() => rows.filter((d) => insert.run(...newDeliveryValues(d)).changes === 1));
@@ -296,18 +290,7 @@ export class SqliteStore implements Store {
   }
 
   async listDeliveries(filter: DeliveryFilter): Promise<Page<DeliveryRow>> {
-    const { status, webhookId, eventId, eventType, sinceMs } = filter;
-    return page(
-      (sql) => this.stmt(sql),
-      "deliveries",
-      ["id"],
-      { status, webhook_id: webhookId, event_id: eventId, event_type: eventType, "created_at_ms >=": sinceMs },
-      filter,
-      toDelivery,
-      (d) => [d.id],
-      // The pending and the dead are listed through their partial index (see the migrations).
-      status && status !== "delivered" ? [UNFINISHED_DELIVERY] : [],
-    );
+    return lists.listDeliveries((sql) => this.stmt(sql), filter);
   }
 
   async dueDeliveries(nowMs: number, limit: number, after?: DuePosition): Promise<DuePosition[]> {

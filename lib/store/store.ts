@@ -160,6 +160,11 @@ export interface Claim {
   readonly limit: number;
 }
 
+/**
+ * A page of a list. Lists are newest first unless said otherwise, by a key that only grows with
+ * creation time (creation time, then id): the cursor is the last item's key, so paging on while
+ * rows are added neither skips nor repeats one (new rows sort before the first page).
+ */
 export interface Page<T> {
   readonly items: readonly T[];
   /** Pass back to get the next page; undefined on the last page. */
@@ -216,9 +221,19 @@ export interface NewDelivery {
   readonly leaseUntilMs?: number | undefined;
 }
 
-/** What deliveries can be listed by; `sinceMs` bounds their creation time. */
+/**
+ * What a user means by failures: deliveries given up on (dead), and those retrying after a failed
+ * attempt (pending with attempts). Both stores keep an index of exactly these.
+ */
+export const FAILED = "failed";
+
+export function isFailing(d: Pick<DeliveryRow, "status" | "attempts">): boolean {
+  return d.status === "dead" || (d.status === "pending" && d.attempts > 0);
+}
+
+/** What deliveries can be listed by, newest first; `sinceMs` bounds their creation time. */
 export interface DeliveryFilter {
-  readonly status?: DeliveryStatus | undefined;
+  readonly status?: DeliveryStatus | typeof FAILED | undefined;
   readonly webhookId?: string | undefined;
   readonly eventId?: string | undefined;
   readonly eventType?: string | undefined;
@@ -232,6 +247,7 @@ export interface Store {
   /** Creates the task if absent; a repeat adds only new per-task URLs. */
   registerTask(input: RegisterTaskInput, nowMs: number): Promise<{ task: TaskRow; created: boolean }>;
   getTask(workspaceId: string, taskId: string): Promise<TaskRow | undefined>;
+  /** Newest registration first, by (registeredAtMs, workspaceId, taskId). */
   listTasks(filter: {
     state?: TaskState;
     status?: string;
@@ -292,9 +308,12 @@ export interface Store {
    * the cursor ends: what `quanmiao-relay listen` follows.
    */
   listEvents(filter: { limit: number; sinceMs?: number; cursor?: string }): Promise<Page<EventRow>>;
+  /** Every event newest first by (createdAtMs, id), down to `sinceMs`: what a person browses. */
+  listRecentEvents(filter: { limit: number; sinceMs?: number; cursor?: string }): Promise<Page<EventRow>>;
   /** Creates each delivery that is absent; returns the ids actually created. */
   createDeliveries(rows: readonly NewDelivery[]): Promise<string[]>;
   getDelivery(id: string): Promise<DeliveryRow | undefined>;
+  /** Newest first by (createdAtMs, id). */
   listDeliveries(filter: DeliveryFilter): Promise<Page<DeliveryRow>>;
   /**
    * Pending deliveries due at `nowMs` and not leased, in (due, id) order, strictly after `after`:

@@ -12,7 +12,14 @@
  *   relay_events           (id)                          → the event, its body in ≤ 1.5 MB chunks
  *   relay_deliveries       (id)                          → S.DeliveryRow
  *   relay_delivery_due     (shard, due_at, id)           → index of pending deliveries by next_attempt_at (sharded)
- *   relay_delivery_by_event   (event_id, id)   and   relay_delivery_by_webhook (webhook_id, id)
+ *   relay_task_time        (shard, registered_at, ws, task) → every task by registration (the newest-first list)
+ *   relay_event_time       (shard, created_at, id)       → every event by creation
+ *   relay_delivery_time    (shard, created_at, id)       → every delivery by creation
+ *   relay_delivery_failing (shard, created_at, id)       → the dead, and the retrying after a failed attempt
+ *   relay_delivery_by_event   (event_id, id)   and   relay_delivery_by_webhook_time (webhook_id, created_at, id)
+ *
+ * Lists are newest first, read backward through the time indexes (tablestore/newest.ts); those
+ * entries are written at the end of their index, never at a place a hash id picks.
  *
  * Due work in O(due): a claim reads the due index from the start up to now (GetRange), then takes
  * each candidate with a conditional UpdateRow on the row itself: active/pending, due at exactly the
@@ -143,6 +150,9 @@ export class TablestoreStore implements S.Store {
 
   listEvents(filter: { limit: number; sinceMs?: number; cursor?: string }): Promise<S.Page<S.EventRow>> {
     return this.events.list(filter);
+  }
+  listRecentEvents(filter: { limit: number; sinceMs?: number; cursor?: string }): Promise<S.Page<S.EventRow>> {
+    return this.events.recent(filter);
   }
 
   createDeliveries(rows: readonly S.NewDelivery[]): Promise<string[]> {

@@ -5,6 +5,7 @@
 import { describe, expect, it } from "vitest";
 import type { DeliveryRow, Store, TaskRow } from "../../lib/store/store.js";
 import { eventHistoryConformance, T0 } from "./store-conformance-events.js";
+import { listingConformance } from "./store-conformance-listing.js";
 import { webhookConformance } from "./store-conformance-webhooks.js";
 
 /** Ends a task its caller claimed, as a finished poll does. */
@@ -21,6 +22,7 @@ const markDone = (store: Store, task: TaskRow, owner: string) =>
 export function storeConformance(name: string, open: () => Promise<Store>): void {
   eventHistoryConformance(name, open);
   webhookConformance(name, open);
+  listingConformance(name, open);
   describe(`Store contract: ${name}`, () => {
     it("registers a task once; a repeat only adds new per-task URLs", async () => {
       const store = await open();
@@ -166,7 +168,8 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
         seen.push(...page.items.map((t) => t.taskId));
         cursor = page.cursor;
       } while (cursor);
-      expect(seen).toEqual(["t0", "t1", "t2", "t3", "t4", "t5", "t6"]);
+      // Registered in the same millisecond: newest first by key, the greater first.
+      expect(seen).toEqual(["t6", "t5", "t4", "t3", "t2", "t1", "t0"]);
       await expect(store.listTasks({ limit: 3, cursor: "garbage" })).rejects.toThrow(/cursor/);
     });
 

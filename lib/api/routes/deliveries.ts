@@ -36,7 +36,7 @@ export function deliveryRoutes(deps: ApiDeps): Route[] {
     route({
       method: "GET",
       path: "/v1/deliveries",
-      summary: "List deliveries, paged",
+      summary: "List deliveries newest first, paged; `status=failed` lists the dead and the retrying",
       auth: true,
       query: s.listDeliveriesQuery,
       responses: { 200: "a page of deliveries and the next cursor" },

@@ -1,6 +1,9 @@
-/** /v1/events: every event in creation order, cursor-paged — what `quanmiao-relay listen` follows. */
+/**
+ * /v1/events: every event, cursor-paged; newest first to browse, or in creation order
+ * (`order=oldest`) to follow, as `quanmiao-relay listen` does.
+ */
 import type { ApiDeps } from "../deps.js";
-import { json } from "../http.js";
+import { HttpError, json } from "../http.js";
 import { eventView, pageView } from "../presenters.js";
 import { type Route, route } from "../router.js";
 import * as s from "../schemas.js";
@@ -10,16 +13,23 @@ export function eventRoutes(deps: ApiDeps): Route[] {
     route({
       method: "GET",
       path: "/v1/events",
-      summary: "Events in creation order: `since` a time, then `after` the cursor of the page before",
+      summary:
+        "Events newest first, or in creation order with `order=oldest`; `since` a time, then `cursor` the `next` of the page before",
       auth: true,
       query: s.listEventsQuery,
       responses: { 200: "a page of events (each with its body as subscribers receive it) and the next cursor" },
       handler: async ({ query }) => {
-        const page = await deps.store.listEvents({
+        if (query.after !== undefined && (query.cursor !== undefined || query.order === "newest"))
+          throw new HttpError(400, "invalid_request", "`after` is the cursor in creation order: use `cursor` instead", [
+            { field: "query.after", message: "give `order=oldest&cursor=…` instead" },
+          ]);
+        const filter = {
           limit: query.limit ?? 100,
           ...(query.since !== undefined ? { sinceMs: query.since } : {}),
-          ...(query.after !== undefined ? { cursor: query.after } : {}),
-        });
+          ...((query.cursor ?? query.after) !== undefined ? { cursor: query.cursor ?? query.after } : {}),
+        };
+        const oldest = query.order === "oldest" || query.after !== undefined;
+        const page = oldest ? await deps.store.listEvents(filter) : await deps.store.listRecentEvents(filter);
         return json(200, pageView(page, eventView));
       },
     }),

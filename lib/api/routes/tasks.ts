@@ -127,7 +127,7 @@ export function taskRoutes(deps: ApiDeps): Route[] {
     route({
       method: "GET",
       path: "/v1/tasks",
-      summary: "List tasks, paged",
+      summary: "List tasks newest registration first, paged",
       auth: true,
       query: s.listTasksQuery,
       responses: { 200: "a page of tasks and the next cursor" },

@@ -162,6 +162,23 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE webhooks ADD COLUMN rate_limit_per_second REAL;
   `,
+  // Lists are newest first, and every listing index is keyed by creation time: a new row's entry
+  // goes at the index's end, on a page recent commits already wrote, instead of a page its hash id
+  // picks. The unfinished and the active leave their index soon after they came in, from pages still
+  // near its end. The failing (dead, or retrying after a failed attempt) get an index of their own,
+  // written only when an attempt fails: "the latest failures" is one ordered read.
+  `
+  DROP INDEX deliveries_unfinished;
+  CREATE INDEX deliveries_unfinished ON deliveries (status, created_at_ms, id) WHERE status <> 'delivered';
+  DROP INDEX deliveries_by_webhook;
+  CREATE INDEX deliveries_by_webhook ON deliveries (webhook_id, created_at_ms, id);
+  CREATE INDEX deliveries_by_time ON deliveries (created_at_ms, id);
+  CREATE INDEX deliveries_failing ON deliveries (created_at_ms, id)
+    WHERE status = 'dead' OR (status = 'pending' AND attempts > 0);
+  DROP INDEX tasks_active;
+  CREATE INDEX tasks_active ON tasks (registered_at_ms, workspace_id, task_id) WHERE state = 'active';
+  CREATE INDEX tasks_by_time ON tasks (registered_at_ms, workspace_id, task_id);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,9 +1,6 @@
 /** The SQL the SQLite store runs: due-work queries pinned to their indexes, and whole-row writes. */
-import type Database from "better-sqlite3";
 import type { Column } from "../columns.js";
-import { decodeCursor, encodeCursor } from "../cursor.js";
-import type { Page } from "../store.js";
-import { type Row, WEBHOOK, WORKSPACE } from "./codecs.js";
+import { WEBHOOK, WORKSPACE } from "./codecs.js";
 
 /**
  * The queries that find due work. INDEXED BY pins each to its partial index: without statistics
@@ -28,11 +25,13 @@ export const DUE_WORK_SQL = {
 
 /** The WHERE of the partial index deliveries_unfinished, word for word. */
 export const UNFINISHED_DELIVERY = "status <> 'delivered'";
+/** The WHERE of the partial index deliveries_failing, word for word (store.ts's isFailing). */
+export const FAILING_DELIVERY = "(status = 'dead' OR (status = 'pending' AND attempts > 0))";
 /** The WHERE of the partial index tasks_active, word for word. */
 export const ACTIVE_TASK = "state = 'active'";
 
 const names = (cols: readonly Column[]) => cols.map((c) => c.name);
-const marks = (n: number) => Array.from({ length: n }, () => "?").join(", ");
+export const marks = (n: number) => Array.from({ length: n }, () => "?").join(", ");
 
 /** INSERT of every declared column; values come from codecs.values. */
 function insertRow(table: string, cols: readonly Column[]): string {
@@ -72,42 +71,6 @@ export const SQL = {
     .map((n) => `${n} = excluded.${n}`)
     .join(", ")}`,
 } as const;
-
-/**
- * A page of a table in key order: `equal` holds column = value filters (unset ones are left
- * out), and the cursor is the last key of the page before. `terms` are fixed SQL conditions (never
- * caller input), written out literally so that a partial index whose WHERE they repeat can be used.
- */
-export function page<T>(
-  stmt: (sql: string) => Database.Statement,
-  table: string,
-  key: readonly string[],
-  equal: Record<string, unknown>,
-  paging: { readonly limit: number; readonly cursor?: string | undefined },
-  decode: (r: Row) => T,
-  keyOf: (row: T) => string[],
-  terms: readonly string[] = [],
-): Page<T> {
-  const where: string[] = [...terms];
-  const args: unknown[] = [];
-  for (const [column, value] of Object.entries(equal)) {
-    if (!value) continue;
-    // A key may carry its operator ("created_at_ms >="); a bare column is compared for equality.
-    where.push(/\s/.test(column) ? `${column} ?` : `${column} = ?`);
-    args.push(value);
-  }
-  const after = decodeCursor(paging.cursor, key.length);
-  if (after) {
-    where.push(`(${key.join(", ")}) > (${key.map(() => "?").join(", ")})`);
-    args.push(...after);
-  }
-  const rows = stmt(
-    `SELECT * FROM ${table} ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY ${key.join(", ")} LIMIT ?`,
-  ).all(...args, paging.limit + 1) as Row[];
-  const items = rows.slice(0, paging.limit).map(decode);
-  const last = items[items.length - 1];
-  return { items, cursor: rows.length > paging.limit && last ? encodeCursor(keyOf(last)) : undefined };
-}
 
 /** The writes of the due-work cycle (claims, results, new rows). */
 export const WRITE_SQL = {

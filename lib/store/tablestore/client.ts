@@ -166,8 +166,11 @@ export class TablestoreClient {
     return out;
   }
 
-  /** Rows of a key range in order, `limit` at most, following nextStartPrimaryKey. */
-  async range(table: Table, start: Pk, end: Pk, limit: number): Promise<Attrs[]> {
+  /**
+   * Rows of a key range in order, `limit` at most, following nextStartPrimaryKey; `backward` reads
+   * from `start` (inclusive) down to `end` (exclusive, the smaller key).
+   */
+  async range(table: Table, start: Pk, end: Pk, limit: number, backward = false): Promise<Attrs[]> {
     const rows: Attrs[] = [];
     let next: Pk | null = start;
     while (next && rows.length < limit) {
@@ -178,6 +181,7 @@ export class TablestoreClient {
           inclusiveStartPrimaryKey: from,
           exclusiveEndPrimaryKey: end,
           limit: Math.min(5_000, limit - rows.length),
+          backward,
         }),
       );
       for (const row of r.rows) {

@@ -85,4 +85,17 @@ export const keys = {
   taskQueue: (ws: string, at: number, task: string): Pk => [{ ws }, { submitted_at: long(at) }, { task }],
   deliveryDue: (shard: string, due: number, id: string): Pk => [{ shard }, { due_at: long(due) }, { id }],
   eventTime: (at: number, id: string): Pk => [{ shard: SHARD }, { created_at: long(at) }, { id }],
+  taskTime: (at: number, ws: string, task: string): Pk => [
+    { shard: SHARD },
+    { registered_at: long(at) },
+    { ws },
+    { task },
+  ],
+  deliveryTime: (at: number, id: string): Pk => [{ shard: SHARD }, { created_at: long(at) }, { id }],
+  deliveryFailing: (at: number, id: string): Pk => [{ shard: SHARD }, { created_at: long(at) }, { id }],
+  deliveryByWebhook: (webhookId: string, at: number, id: string): Pk => [
+    { webhook_id: webhookId },
+    { created_at: long(at) },
+    { id },
+  ],
 };

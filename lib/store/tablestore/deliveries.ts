@@ -1,11 +1,20 @@
 /**
  * Deliveries on Tablestore: the delivery row, its due-time index (what claims and fan-out read),
- * and two lookup indexes (by event, by webhook) for listing. Claims are conditional updates in
- * parallel; an index entry that disagrees with its row is repaired by the claimer that meets it.
+ * the by-event lookup, and the creation-time indexes the newest-first lists read (every delivery,
+ * a webhook's, the failing). Claims are conditional updates in parallel; an index entry that
+ * disagrees with its row is repaired by the claimer that meets it, or passed over by the lists.
  */
 
-import { decodeCursor, encodeCursor } from "../cursor.js";
-import type { Claim, DeliveryFilter, DeliveryRow, DeliveryUpdate, DuePosition, NewDelivery, Page } from "../store.js";
+import {
+  type Claim,
+  type DeliveryFilter,
+  type DeliveryRow,
+  type DeliveryUpdate,
+  type DuePosition,
+  isFailing,
+  type NewDelivery,
+  type Page,
+} from "../store.js";
 import {
   all,
   atMost,
@@ -18,6 +27,7 @@ import {
   type TablestoreClient,
 } from "./client.js";
 import { type Attrs, DELIVERY, keys, long, numOf, read } from "./codecs.js";
+import { listDeliveries } from "./delivery-lists.js";
 import { LeasesSeen } from "./leases-seen.js";
 import { CREATE_GRACE_MS, TABLES } from "./schema.js";
 import type { DueShards } from "./shards.js";
@@ -58,7 +68,8 @@ export class DeliveryTable {
       rows.flatMap((d) => [
         { table: TABLES.deliveryDue, pk: this.shards.deliveryDue(d.nextAttemptAtMs, d.id) },
         { table: TABLES.deliveryByEvent, pk: [{ event_id: d.eventId }, { id: d.id }] as Pk },
-        { table: TABLES.deliveryByWebhook, pk: [{ webhook_id: d.webhookId }, { id: d.id }] as Pk },
+        { table: TABLES.deliveryByWebhook, pk: keys.deliveryByWebhook(d.webhookId, d.createdAtMs, d.id) },
+        { table: TABLES.deliveryTime, pk: keys.deliveryTime(d.createdAtMs, d.id) },
       ]),
     );
     const created = await this.db.batchWrite(
@@ -91,31 +102,8 @@ export class DeliveryTable {
     return a ? toDelivery(a) : undefined;
   }
 
-  async list(filter: DeliveryFilter): Promise<Page<DeliveryRow>> {
-    const after = decodeCursor(filter.cursor, 1)?.[0];
-    const from = after === undefined ? INF_MIN : `${after}\u0000`;
-    const lookup = async (table: { name: string }, column: string, value: string) =>
-      (
-        await this.db.range(table, [{ [column]: value }, { id: from }], [{ [column]: value }, { id: INF_MAX }], 10_000)
-      ).map((r) => String(r.id));
-    let ids: string[] | undefined;
-    if (filter.eventId !== undefined) ids = await lookup(TABLES.deliveryByEvent, "event_id", filter.eventId);
-    else if (filter.webhookId !== undefined)
-      ids = await lookup(TABLES.deliveryByWebhook, "webhook_id", filter.webhookId);
-    const rows = ids
-      ? present(await this.db.batchGet(TABLES.deliveries, byId(ids)))
-      : (await this.db.range(TABLES.deliveries, [{ id: from }], [{ id: INF_MAX }], 100_000)).map(toDelivery);
-    const matching = rows.filter(
-      (d) =>
-        (!filter.status || d.status === filter.status) &&
-        (!filter.webhookId || d.webhookId === filter.webhookId) &&
-        (!filter.eventId || d.eventId === filter.eventId) &&
-        (!filter.eventType || d.eventType === filter.eventType) &&
-        (!filter.sinceMs || d.createdAtMs >= filter.sinceMs),
-    );
-    const items = matching.slice(0, filter.limit);
-    const last = items[items.length - 1];
-    return { items, cursor: matching.length > filter.limit && last ? encodeCursor([last.id]) : undefined };
+  list(filter: DeliveryFilter): Promise<Page<DeliveryRow>> {
+    return listDeliveries(this.db, filter);
   }
 
   async due(nowMs: number, limit: number, after?: DuePosition): Promise<DuePosition[]> {
@@ -302,8 +290,18 @@ export class DeliveryTable {
         lease_until: long(0),
       }),
     });
-    if (ok) await this.moveDue(id, d.nextAttemptAtMs, u.status === "pending" ? u.nextAttemptAtMs : undefined);
+    if (ok) {
+      await this.moveDue(id, d.nextAttemptAtMs, u.status === "pending" ? u.nextAttemptAtMs : undefined);
+      await this.moveFailing(d, isFailing(u));
+    }
     return ok;
+  }
+
+  /** Enters a delivery in the failing index, or takes it out, as its new state says. */
+  private async moveFailing(d: DeliveryRow, failing: boolean): Promise<void> {
+    const pk = keys.deliveryFailing(d.createdAtMs, d.id);
+    if (failing && !isFailing(d)) await this.db.putIndex(TABLES.deliveryFailing, pk);
+    else if (!failing && isFailing(d)) await this.db.deleteIndex(TABLES.deliveryFailing, pk);
   }
 
   async release(d: DeliveryRow, owner: string, nextAttemptAtMs: number): Promise<boolean> {
@@ -339,6 +337,7 @@ export class DeliveryTable {
     });
     if (!ok) return undefined;
     await this.db.putIndex(TABLES.deliveryDue, this.shards.deliveryDue(nowMs, id));
+    await this.moveFailing(d, isFailing({ status: "pending", attempts: d.attempts }));
     if (d.status === "pending" && d.nextAttemptAtMs !== nowMs)
       await this.db.deleteIndex(TABLES.deliveryDue, this.shards.deliveryDue(d.nextAttemptAtMs, id));
     return this.get(id);

@@ -4,6 +4,7 @@
  * in between leaves entries without rows, which every reader already passes over.
  */
 
+import { isFailing } from "../store.js";
 import type { TablestoreClient } from "./client.js";
 import { type Attrs, DELIVERY, keys, long, numOf, read, SHARD } from "./codecs.js";
 import { TABLES } from "./schema.js";
@@ -67,6 +68,7 @@ export class Eraser {
     await this.db.deleteRow(TABLES.tasks, keys.task(workspaceId, taskId));
     await this.db.deleteRow(TABLES.taskDue, this.shards.taskDue(numOf(task.next_poll_at) ?? 0, workspaceId, taskId));
     await this.db.deleteRow(TABLES.taskQueue, keys.taskQueue(workspaceId, numOf(task.submitted_at) ?? 0, taskId));
+    await this.db.deleteRow(TABLES.taskTime, keys.taskTime(numOf(task.registered_at) ?? 0, workspaceId, taskId));
     return true;
   }
 
@@ -91,7 +93,9 @@ export class Eraser {
       await this.db.deleteRow(TABLES.deliveries, [{ id: d.id }]);
       if (d.status === "pending")
         await this.db.deleteRow(TABLES.deliveryDue, this.shards.deliveryDue(d.nextAttemptAtMs, d.id));
-      await this.db.deleteRow(TABLES.deliveryByWebhook, [{ webhook_id: d.webhookId }, { id: d.id }]);
+      await this.db.deleteRow(TABLES.deliveryByWebhook, keys.deliveryByWebhook(d.webhookId, d.createdAtMs, d.id));
+      await this.db.deleteRow(TABLES.deliveryTime, keys.deliveryTime(d.createdAtMs, d.id));
+      if (isFailing(d)) await this.db.deleteRow(TABLES.deliveryFailing, keys.deliveryFailing(d.createdAtMs, d.id));
     }
     for (const r of index)
       await this.db.deleteRow(TABLES.deliveryByEvent, [{ event_id: eventId }, { id: String(r.id) }]);

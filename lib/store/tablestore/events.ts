@@ -4,6 +4,7 @@ import { decodeCursor, encodeCursor } from "../cursor.js";
 import type { EventRow, Page } from "../store.js";
 import { condition, EXPECT_NOT_EXIST, putColumns, type TablestoreClient } from "./client.js";
 import { type Attrs, EVENT, keys, long, numOf, read, SHARD, strOf } from "./codecs.js";
+import { newestPage, rowsAtTime } from "./newest.js";
 import { TABLES } from "./schema.js";
 import { INF_MAX, INF_MIN, type Pk } from "./wire/values.js";
 
@@ -91,6 +92,23 @@ export class EventTable {
       items: page,
       cursor: items.length > filter.limit && tail ? encodeCursor([String(tail.createdAtMs), tail.id]) : undefined,
     };
+  }
+
+  /** Newest first, through the same time index. */
+  recent(filter: { limit: number; sinceMs?: number; cursor?: string }): Promise<Page<EventRow>> {
+    return newestPage(
+      this.db,
+      {
+        table: TABLES.eventTime,
+        prefix: [{ shard: SHARD }],
+        time: "created_at",
+        rest: ["id"],
+        rows: (entries) =>
+          rowsAtTime(this.db, TABLES.events, entries, (e) => [{ id: String(e.id) }], "created_at", toEvent),
+        matches: () => true,
+      },
+      filter,
+    );
   }
 
   async get(id: string): Promise<EventRow | undefined> {

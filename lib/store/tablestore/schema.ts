@@ -43,6 +43,16 @@ export const TABLES = {
       ["id", "STRING"],
     ],
   },
+  /** Every task by registration time: the newest-first list. */
+  taskTime: {
+    name: "relay_task_time",
+    pk: [
+      ["shard", "STRING"],
+      ["registered_at", "INTEGER"],
+      ["ws", "STRING"],
+      ["task", "STRING"],
+    ],
+  },
   workspaces: { name: "relay_workspaces", pk: [["ws", "STRING"]] },
   webhooks: { name: "relay_webhooks", pk: [["id", "STRING"]] },
   settings: { name: "relay_settings", pk: [["key", "STRING"]] },
@@ -63,10 +73,30 @@ export const TABLES = {
       ["id", "STRING"],
     ],
   },
+  // Deliveries by creation time: all of them, a webhook's (this replaced relay_delivery_by_webhook,
+  // keyed by id, which is no longer written or read), and the failing (dead, or retrying after a
+  // failed attempt), entered when an attempt fails and left when one succeeds.
+  deliveryTime: {
+    name: "relay_delivery_time",
+    pk: [
+      ["shard", "STRING"],
+      ["created_at", "INTEGER"],
+      ["id", "STRING"],
+    ],
+  },
   deliveryByWebhook: {
-    name: "relay_delivery_by_webhook",
+    name: "relay_delivery_by_webhook_time",
     pk: [
       ["webhook_id", "STRING"],
+      ["created_at", "INTEGER"],
+      ["id", "STRING"],
+    ],
+  },
+  deliveryFailing: {
+    name: "relay_delivery_failing",
+    pk: [
+      ["shard", "STRING"],
+      ["created_at", "INTEGER"],
       ["id", "STRING"],
     ],
   },

@@ -4,7 +4,6 @@
  * new-first, so a crash leaves an extra entry that the next reader repairs, never a lost task.
  */
 
-import { decodeCursor, encodeCursor } from "../cursor.js";
 import type { Claim, Page, RegisterTaskInput, TaskDue, TaskRow, TaskState, TaskUpdate } from "../store.js";
 import {
   all,
@@ -17,8 +16,9 @@ import {
   putColumns,
   type TablestoreClient,
 } from "./client.js";
-import { type Attrs, keys, long, numOf, read, TASK } from "./codecs.js";
+import { type Attrs, keys, long, numOf, read, SHARD, TASK } from "./codecs.js";
 import { LeasesSeen } from "./leases-seen.js";
+import { newestPage, rowsAtTime } from "./newest.js";
 import { CREATE_GRACE_MS, TABLES } from "./schema.js";
 import type { DueShards } from "./shards.js";
 import { type AttributeValue, INF_MAX, INF_MIN, type Pk } from "./wire/values.js";
@@ -57,6 +57,7 @@ export class TaskTable {
     await this.db.putIndexes([
       { table: TABLES.taskDue, pk: this.shards.taskDue(nextPollAtMs, input.workspaceId, input.taskId) },
       { table: TABLES.taskQueue, pk: keys.taskQueue(input.workspaceId, submittedAtMs, input.taskId) },
+      { table: TABLES.taskTime, pk: keys.taskTime(nowMs, input.workspaceId, input.taskId) },
     ]);
     const columns = {
       state: "active",
@@ -83,6 +84,9 @@ export class TaskTable {
       if (created) return { task: toTask({ ...columns, ws: input.workspaceId, task: input.taskId } as Attrs), created };
       const existing = await this.get(input.workspaceId, input.taskId);
       if (!existing) continue; // erased in between: create it after all
+      // The row keeps its first registration time: this call's time entry names nothing.
+      if (existing.registeredAtMs !== nowMs)
+        await this.db.deleteIndex(TABLES.taskTime, keys.taskTime(nowMs, input.workspaceId, input.taskId));
       const added = (input.webhookUrls ?? []).filter((u) => !existing.webhookUrls.includes(u));
       if (added.length === 0) return { task: existing, created: false };
       const webhookUrls = [...existing.webhookUrls, ...added];
@@ -102,38 +106,37 @@ export class TaskTable {
     return a ? toTask(a) : undefined;
   }
 
-  async list(filter: {
+  /** Newest registration first, through the time index; the filters are applied to the rows. */
+  list(filter: {
     state?: TaskState;
     status?: string;
     workspaceId?: string;
     limit: number;
     cursor?: string;
   }): Promise<Page<TaskRow>> {
-    const after = decodeCursor(filter.cursor, 2);
-    const start: Pk = after
-      ? [{ ws: after[0] as string }, { task: `${after[1]}\u0000` }]
-      : [{ ws: filter.workspaceId ?? INF_MIN }, { task: INF_MIN }];
-    const end: Pk = [{ ws: filter.workspaceId ?? INF_MAX }, { task: INF_MAX }];
-    const items: TaskRow[] = [];
-    let from = start;
-    for (;;) {
-      const rows = await this.db.range(TABLES.tasks, from, end, 500);
-      for (const a of rows) {
-        const t = toTask(a);
-        if ((filter.state && t.state !== filter.state) || (filter.status && t.status !== filter.status)) continue;
-        items.push(t);
-        if (items.length > filter.limit) break;
-      }
-      const last = rows[rows.length - 1];
-      if (items.length > filter.limit || rows.length < 500 || !last) break;
-      from = [{ ws: String(last.ws) }, { task: `${String(last.task)}\u0000` }];
-    }
-    const page = items.slice(0, filter.limit);
-    const tail = page[page.length - 1];
-    return {
-      items: page,
-      cursor: items.length > filter.limit && tail ? encodeCursor([tail.workspaceId, tail.taskId]) : undefined,
-    };
+    return newestPage(
+      this.db,
+      {
+        table: TABLES.taskTime,
+        prefix: [{ shard: SHARD }],
+        time: "registered_at",
+        rest: ["ws", "task"],
+        rows: (entries) =>
+          rowsAtTime(
+            this.db,
+            TABLES.tasks,
+            entries,
+            (e) => keys.task(String(e.ws), String(e.task)),
+            "registered_at",
+            toTask,
+          ),
+        matches: (t) =>
+          (!filter.state || t.state === filter.state) &&
+          (!filter.status || t.status === filter.status) &&
+          (!filter.workspaceId || t.workspaceId === filter.workspaceId),
+      },
+      filter,
+    );
   }
 
   /**

@@ -117,10 +117,10 @@ describe.each(["node", "fc"] as const)("every route through %s", (via) => {
     expect(dup.json.error.code).toBe("duplicate_submission");
     const listed = await h.call(via, { method: "GET", path: "/v1/tasks?workspaceId=llm-api&limit=2" });
     expect(listed.json.items).toHaveLength(2);
-    expect(listed.json.cursor).toBeTruthy();
+    expect(listed.json.next).toBeTruthy();
     const next = await h.call(via, {
       method: "GET",
-      path: `/v1/tasks?workspaceId=llm-api&limit=2&cursor=${listed.json.cursor}`,
+      path: `/v1/tasks?workspaceId=llm-api&limit=2&cursor=${listed.json.next}`,
     });
     expect(next.json.items).toHaveLength(1);
 

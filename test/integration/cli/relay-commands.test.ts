@@ -146,7 +146,7 @@ describe("relay CLI commands", () => {
     const again = await runCli(["tasks", "import", file], env);
     expect(JSON.parse(again.out)).toEqual({ imported: 0, alreadyRegistered: 3, rejected: 2 });
     const listed = JSON.parse((await runCli(["tasks", "list", "--json"], env)).out);
-    expect(listed.items.map((t: { taskId: string }) => t.taskId)).toEqual(["t1", "t2", "t3"]);
+    expect(listed.items.map((t: { taskId: string }) => t.taskId)).toEqual(["t3", "t2", "t1"]);
   });
 
   it.each([

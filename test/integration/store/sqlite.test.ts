@@ -6,6 +6,7 @@ import { describe, expect, it, onTestFinished, vi } from "vitest";
 import { MIGRATIONS } from "../../../lib/store/sqlite/migrations.js";
 import { SQL } from "../../../lib/store/sqlite/queries.js";
 import { DUE_WORK_SQL, SCHEMA_VERSION, SqliteStore } from "../../../lib/store/sqlite.js";
+import type { DeliveryFilter } from "../../../lib/store/store.js";
 import { tempDir } from "../../support/relay.js";
 import { storeConformance } from "../../support/store-conformance.js";
 
@@ -69,33 +70,45 @@ describe("SQLite specifics", () => {
     expect(store.db.pragma("journal_mode", { simple: true })).toBe("wal");
     expect(Number(store.db.pragma("busy_timeout", { simple: true }))).toBeGreaterThan(0);
     expect(Number(store.db.pragma("user_version", { simple: true }))).toBe(SCHEMA_VERSION);
-    expect(SCHEMA_VERSION).toBe(8);
+    expect(SCHEMA_VERSION).toBe(9);
     // Checkpoints run less often than SQLite's default: each one rewrites the pages it copies.
     expect(Number(store.db.pragma("wal_autocheckpoint", { simple: true }))).toBe(4000);
   });
 
-  it("lists the pending and the dead through their partial index, and the delivered by key", async () => {
+  it("lists deliveries newest first through a creation-time index, never sorting", async () => {
     const store = openTemp();
-    const sqlOf = (status: "pending" | "dead" | "delivered") =>
-      newlyPrepared(store, "SELECT * FROM deliveries", () => store.listDeliveries({ status, limit: 10 }));
-    const unfinished = await sqlOf("pending");
-    expect(plan(store, unfinished ?? "")).toMatch(/deliveries USING INDEX deliveries_unfinished \(status=\?\)/);
-    // The dead are listed by the same statement, already prepared.
-    expect(await sqlOf("dead")).toBeUndefined();
-    // Delivered rows are most of the table: no partial index holds them, the walk in id order finds them.
-    const delivered = await sqlOf("delivered");
-    expect(delivered).not.toBe(unfinished);
-    expect(plan(store, delivered ?? "")).toMatch(/SCAN deliveries/);
+    const sqlOf = (filter: Omit<DeliveryFilter, "limit">) =>
+      newlyPrepared(store, "SELECT * FROM deliveries", () => store.listDeliveries({ ...filter, limit: 10 }));
+    const plans: Record<string, string> = {};
+    for (const [name, filter] of Object.entries({
+      all: {},
+      pending: { status: "pending" },
+      failed: { status: "failed" },
+      delivered: { status: "delivered" },
+      webhook: { webhookId: "wh_1" },
+      type: { eventType: "video_analysis.succeeded" },
+    } as const))
+      plans[name] = plan(store, (await sqlOf(filter)) ?? "");
+    expect(plans.all).toMatch(/^SCAN deliveries USING INDEX deliveries_by_time$/);
+    // The pending and the dead: a partial index (the delivered, most of the table, are not in it).
+    expect(plans.pending).toMatch(/deliveries USING INDEX deliveries_unfinished \(status=\?\)/);
+    // The dead and the retrying after a failure: an index of their own, written only on failures.
+    expect(plans.failed).toMatch(/deliveries USING INDEX deliveries_failing/);
+    // The delivered abound: the walk of every delivery by time finds them.
+    expect(plans.delivered).toMatch(/deliveries USING INDEX deliveries_by_time/);
+    expect(plans.webhook).toMatch(/deliveries USING INDEX deliveries_by_webhook \(webhook_id=\?\)/);
+    expect(plans.type).toMatch(/deliveries USING INDEX deliveries_by_time/);
+    for (const p of Object.values(plans)) expect(p).not.toMatch(/TEMP B-TREE/);
   });
 
-  it("lists the active tasks through their partial index, and the done by key", async () => {
+  it("lists tasks newest first: the active through their partial index, the others by time", async () => {
     const store = openTemp();
-    const sqlOf = (state: "active" | "done") =>
-      newlyPrepared(store, "SELECT * FROM tasks", () => store.listTasks({ state, limit: 10 }));
-    // The whole partial index is the answer, so the planner walks it from the start.
+    const sqlOf = (state: "active" | "done" | undefined) =>
+      newlyPrepared(store, "SELECT * FROM tasks", () => store.listTasks({ ...(state ? { state } : {}), limit: 10 }));
     expect(plan(store, (await sqlOf("active")) ?? "")).toMatch(/^SCAN tasks USING INDEX tasks_active$/);
-    // Finished tasks are most of the table: no index holds them, the walk in key order finds them.
-    expect(plan(store, (await sqlOf("done")) ?? "")).toMatch(/^SCAN tasks$/);
+    // Finished tasks are most of the table: the walk of every task by time finds them.
+    expect(plan(store, (await sqlOf("done")) ?? "")).toMatch(/^SCAN tasks USING INDEX tasks_by_time$/);
+    expect(plan(store, (await sqlOf(undefined)) ?? "")).toMatch(/^SCAN tasks USING INDEX tasks_by_time$/);
   });
 
   it("migrates a version-1 file in place: its tasks stay, with the new columns empty", async () => {
@@ -150,8 +163,10 @@ describe("SQLite specifics", () => {
     expect(indexes("events")).toEqual(["events_by_task", "events_by_time", "sqlite_autoindex_events_1"]);
     expect(indexes("deliveries")).toEqual([
       "deliveries_by_event",
+      "deliveries_by_time",
       "deliveries_by_webhook",
       "deliveries_due",
+      "deliveries_failing",
       "deliveries_unfinished",
       "sqlite_autoindex_deliveries_1",
     ]);

@@ -111,10 +111,10 @@ export const encode = {
     return new Writer().string(1, tableName).bytes(2, rowChange(r)).message(3, condition(r.condition)).finish();
   },
 
-  getRange(p: { tableName: string; start: Pk; end: Pk; limit: number }): Buffer {
+  getRange(p: { tableName: string; start: Pk; end: Pk; limit: number; backward?: boolean }): Buffer {
     return new Writer()
       .string(1, p.tableName)
-      .uint(2, 0) // FORWARD
+      .uint(2, p.backward ? 1 : 0) // Direction: FORWARD 0, BACKWARD 1 (start the larger key)
       .uint(5, 1)
       .uint(6, p.limit)
       .bytes(7, keyRow(p.start))

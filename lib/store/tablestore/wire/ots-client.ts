@@ -112,12 +112,15 @@ export class OtsClient {
     inclusiveStartPrimaryKey: Pk;
     exclusiveEndPrimaryKey: Pk;
     limit: number;
+    /** From the start key down towards the (smaller) end key. */
+    backward?: boolean;
   }): Promise<{ rows: RowResult[]; nextStartPrimaryKey: Pk | null }> {
     const body = encode.getRange({
       tableName: p.tableName,
       start: p.inclusiveStartPrimaryKey,
       end: p.exclusiveEndPrimaryKey,
       limit: p.limit,
+      backward: p.backward === true,
     });
     return decode.getRange(await this.call("GetRange", body));
   }

@@ -108,7 +108,7 @@ export function consoleLists(kit: ConsoleKit) {
       : filtered
         ? el("span", {}, `Nothing matches these filters. `, el("a", { href: `#/${spec.view}`, text: "Show all" }))
         : spec.empty;
-    const next = (json.next ?? json.cursor ?? null) as string | null;
+    const next = (json.next ?? null) as string | null;
     return [
       el("h1", { text: spec.title }),
       el("p", { class: "hint", text: spec.hint }),
@@ -124,13 +124,9 @@ export function consoleLists(kit: ConsoleKit) {
 
   function deliveryStatus(d: Json): HTMLElement {
     if (d.status === "delivered") return badge("delivered", "ok");
-    if (d.status === "dead") return badge("failed (dead)", "bad");
-    return el(
-      "span",
-      {},
-      badge("pending", "wait"),
-      el("span", { class: "hint", text: ` next ${when(d.nextAttemptAt)}` }),
-    );
+    if (d.status === "dead") return badge("dead", "bad");
+    const next = el("span", { class: "hint block", text: `next try ${when(d.nextAttemptAt)}` });
+    return el("span", {}, d.attempts > 0 ? badge("retrying", "bad") : badge("pending", "wait"), next);
   }
 
   /** The last answer in words: the HTTP status, or why there was none. */
@@ -159,7 +155,7 @@ export function consoleLists(kit: ConsoleKit) {
 
   async function deliveries(params: URLSearchParams, render: (nodes: HTMLElement[]) => void): Promise<void> {
     const hooks = ((await api("GET", "/v1/webhooks")).json.items ?? []) as Json[];
-    const failures = params.get("status") === "dead" && [...params.keys()].every((k) => k === "status");
+    const failures = params.get("status") === "failed" && [...params.keys()].every((k) => k === "status");
     const spec: ListSpec = {
       view: "deliveries",
       title: "Deliveries",
@@ -167,16 +163,17 @@ export function consoleLists(kit: ConsoleKit) {
       path: "/v1/deliveries",
       cursorParam: "cursor",
       fixed: { expand: "task" },
-      names: ["status", "eventType", "webhookId", "since"],
+      // eventId comes from an event's link, not from the form.
+      names: ["status", "eventType", "webhookId", "since", "eventId"],
       quick: el(
         "p",
         { class: "quick" },
         el("a", {
-          href: "#/deliveries?status=dead",
+          href: "#/deliveries?status=failed",
           class: failures ? "button current" : "button",
           text: "Latest failures",
         }),
-        el("span", { class: "hint", text: " deliveries that failed every attempt, newest first" }),
+        el("span", { class: "hint", text: " given up on, or retrying after a failed attempt; newest first" }),
       ),
       filters: [
         labelled(
@@ -184,7 +181,8 @@ export function consoleLists(kit: ConsoleKit) {
           select("status", params.get("status"), "Any status", [
             ["pending", "Pending"],
             ["delivered", "Delivered"],
-            ["dead", "Failed (dead)"],
+            ["failed", "Failing (dead or retrying)"],
+            ["dead", "Dead (given up)"],
           ]),
         ),
         labelled(
@@ -238,7 +236,7 @@ export function consoleLists(kit: ConsoleKit) {
       title: "Events",
       hint: "An event is one change of a task's state; each endpoint subscribed to its type gets it as a message.",
       path: "/v1/events",
-      cursorParam: "after",
+      cursorParam: "cursor",
       fixed: {},
       names: ["since"],
       filters: [
@@ -247,7 +245,7 @@ export function consoleLists(kit: ConsoleKit) {
           el("input", { type: "datetime-local", name: "since", value: params.get("since") ?? "" }),
         ),
       ],
-      headers: ["Time", "Event", "Task", "Event id"],
+      headers: ["Time", "Event", "Task", "Event id", ""],
       row: (e) => {
         const data = (e.body?.data ?? {}) as Json;
         return [
@@ -255,6 +253,7 @@ export function consoleLists(kit: ConsoleKit) {
           show(e.type),
           data.workspaceId && data.taskId ? taskLink(data.workspaceId, data.taskId) : "-",
           shortId(e.id),
+          el("a", { href: `#/deliveries?eventId=${encodeURIComponent(e.id)}`, text: "Its deliveries" }),
         ];
       },
       empty: "No events yet: the relay makes one when a watched task changes state.",

@@ -42,10 +42,10 @@ describe("the operator console with RELAY_API_TOKEN set, in headless Chromium", 
     await row.waitFor();
     expect(await page.locator("table[aria-label=deliveries] tbody tr").count()).toBe(1);
     expect(await column(page, "deliveries", "Last answer")).toEqual(["HTTP 503"]);
-    expect(await column(page, "deliveries", "Status")).toEqual(["failed (dead)"]);
+    expect(await column(page, "deliveries", "Status")).toEqual(["dead"]);
     expect(await column(page, "deliveries", "Endpoint")).toEqual([rx.url]);
     expect(await row.textContent()).toContain(`llm-console/${taskId}`);
-    expect(await page.getByLabel("Status", { exact: true }).inputValue()).toBe("dead");
+    expect(await page.getByLabel("Status", { exact: true }).inputValue()).toBe("failed");
 
     // Replay asks first; Cancel leaves the delivery as it was.
     await row.getByRole("button", { name: "Replay" }).click();

@@ -42,9 +42,18 @@ export interface History {
   readonly events: string[];
 }
 
+/** What became of the i-th delivery: its attempt, if it had one, by the store's own update. */
+const OUTCOMES = [
+  { status: "delivered", code: 204 },
+  { status: "pending", code: 503 },
+  { status: "dead", code: undefined },
+  undefined,
+] as const;
+
 /**
  * `count` finished tasks, each with its event and one delivery to `webhook`, a minute apart from
- * `t0`, written in a scrambled order: only creation times can put them newest first.
+ * `t0`, written in a scrambled order: only creation times can put them newest first. By index mod
+ * 4 a delivery was delivered, is retrying after a 503, is dead after a timeout, or is not tried yet.
  */
 export async function seedHistory(
   store: Store,
@@ -67,17 +76,41 @@ export async function seedHistory(
       data: { workspaceId, taskId, taskStatus: "SUCCESSED" },
     };
     await store.createEvent({ id: evt, type, workspaceId, taskId, body: JSON.stringify(body), createdAtMs: at });
+    const id = deliveryId(evt, webhook.id);
+    const outcome = OUTCOMES[i % OUTCOMES.length];
+    const lease = outcome ? { leaseOwner: "seed", leaseUntilMs: at + 1_000 } : {};
     await store.createDeliveries([
       {
-        id: deliveryId(evt, webhook.id),
+        id,
         eventId: evt,
         webhookId: webhook.id,
         url: webhook.url,
-        nextAttemptAtMs: at + 86_400_000,
+        nextAttemptAtMs: outcome ? at + 1_000 : at + 86_400_000,
         createdAtMs: at,
         eventType: type,
+        ...lease,
       },
     ]);
+    const claimed = await store.getDelivery(id);
+    if (!outcome || !claimed) continue;
+    const attempt = {
+      atMs: at + 200,
+      durationMs: 180,
+      statusCode: outcome.code,
+      ...(outcome.code === undefined ? { failure: "timeout", error: "no answer within 10 s" } : {}),
+    };
+    const updated = await store.updateDelivery(claimed, "seed", {
+      status: outcome.status,
+      attempts: 1,
+      nextAttemptAtMs: at + 60_000,
+      lastAttemptAtMs: attempt.atMs,
+      lastStatusCode: outcome.code,
+      lastError: attempt.error,
+      lastResponse: undefined,
+      deliveredAtMs: outcome.status === "delivered" ? attempt.atMs : undefined,
+      attemptLog: [attempt],
+    });
+    expect(updated).toBe(true);
   }
   const newest = Array.from({ length: count }, (_, k) => count - 1 - k);
   return {

@@ -82,8 +82,15 @@ describe("the console's lists, with no RELAY_API_TOKEN set", () => {
     await page.waitForFunction(() => document.querySelector(".pager .page")?.textContent === "Page 3 · newest first");
     expect(await column(page, "deliveries", "Message")).toEqual(messages.slice(4));
 
+    // The latest failures in one click: the dead and the retrying, newest first, each with why.
+    await page.getByRole("link", { name: "Latest failures" }).click();
+    await page.waitForFunction(() => document.querySelectorAll("table[aria-label=deliveries] tbody tr").length === 2);
+    expect(await column(page, "deliveries", "Message")).toEqual([seeded.deliveries[2], seeded.deliveries[3]]);
+    expect(await column(page, "deliveries", "Status")).toEqual(["dead", "retryingnext try 2026-12-01 08:02:00Z"]);
+    expect(await column(page, "deliveries", "Last answer")).toEqual(["no answer within 10 s", "HTTP 503"]);
+
     // Filters that match nothing say that, and how to see everything again.
-    await page.goto(`${h.server.url}/console#/deliveries?status=delivered`);
+    await page.goto(`${h.server.url}/console#/deliveries?eventType=video_analysis.failed`);
     await page.waitForSelector("table[aria-label=deliveries] tr.empty");
     expect(await emptyText("deliveries")).toContain("Nothing matches these filters");
     await page.getByRole("link", { name: "Show all" }).click();

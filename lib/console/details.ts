@@ -66,7 +66,7 @@ export function consoleDetails(kit: ConsoleKit, lists: ConsoleLists) {
       facts([
         ["Message", el("code", { text: d.id })],
         ["Status", lists.deliveryStatus(d)],
-        ["Event", el("span", {}, `${show(d.event?.type ?? d.eventType)} `, shortId(show(d.eventId)))],
+        ["Event", el("span", {}, `${show(d.event?.type ?? d.eventType)} `, el("code", { text: show(d.eventId) }))],
         ["Task", d.event ? el("a", { href: taskHref(d.event.workspaceId, d.event.taskId), text: task }) : "-"],
         [
           "Endpoint",

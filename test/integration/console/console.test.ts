@@ -73,6 +73,8 @@ describe("the operator console with RELAY_API_TOKEN set, in headless Chromium", 
     expect(await column(page, "attempts", "HTTP status")).toEqual(["503", "200"]);
     expect(await column(page, "attempts", "Outcome")).toEqual(["failed: HTTP 503", "success"]);
     expect(rx.received.filter((r) => r.verified !== undefined)).toHaveLength(2);
+    const shots = process.env.CONSOLE_SCREENSHOT_DIR ?? tempDir();
+    await page.screenshot({ path: join(shots, "console-delivery.png") });
 
     // The task's page names its delivery by message id, with its endpoint.
     await page.goto(`${h.server.url}/console#/task/llm-console/${taskId}`);
@@ -82,7 +84,7 @@ describe("the operator console with RELAY_API_TOKEN set, in headless Chromium", 
 
     await page.goto(`${h.server.url}/console#/deliveries`);
     await page.waitForSelector("table[aria-label=deliveries] tbody tr:not(.empty)");
-    const shot = join(process.env.CONSOLE_SCREENSHOT_DIR ?? tempDir(), "console.png");
+    const shot = join(shots, "console.png");
     await page.screenshot({ path: shot });
     expect(readFileSync(shot).subarray(1, 4).toString()).toBe("PNG");
 

@@ -119,6 +119,17 @@ describe("the console's lists, with no RELAY_API_TOKEN set", () => {
     for (const label of ["Status", "Event type", "Endpoint", "Created since", "Rows per page"])
       expect(await page.getByLabel(label, { exact: true }).count(), label).toBe(1);
     expect(await page.getByLabel("Endpoint", { exact: true }).textContent()).toContain("http://127.0.0.1:9/hook");
+    const unlabelled = () =>
+      page.$$eval("main input, main select", (controls) =>
+        controls.filter((c) => !c.id || !document.querySelector(`label[for="${c.id}"]`)).map((c) => c.outerHTML),
+      );
+    expect(await unlabelled()).toEqual([]);
+    for (const view of ["events", "tasks"]) {
+      await page.goto(`${h.server.url}/console#/${view}`);
+      await page.waitForFunction((v) => document.querySelector("main h1")?.textContent?.toLowerCase() === v, view);
+      expect(await unlabelled(), view).toEqual([]);
+    }
+    expect(await page.getByLabel("Workspace", { exact: true }).count()).toBe(1);
 
     // Both widths: nothing sticks out sideways; the phone gets one card per delivery.
     await page.goto(`${h.server.url}/console#/deliveries?limit=4`);

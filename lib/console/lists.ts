@@ -28,8 +28,6 @@ export function consoleLists(kit: ConsoleKit) {
     readonly title: string;
     readonly hint: string;
     readonly path: string;
-    /** The query parameter the API takes the cursor in. */
-    readonly cursorParam: string;
     readonly fixed: Record<string, string>;
     /** Labelled filter controls, each with a `name` the API takes. */
     readonly filters: HTMLElement[];
@@ -95,20 +93,26 @@ export function consoleLists(kit: ConsoleKit) {
     const query = new URLSearchParams({ ...spec.fixed, limit: params.get("limit") ?? DEFAULT_LIMIT });
     for (const name of spec.names) {
       const v = params.get(name);
-      // A datetime-local value is the browser's local time; the API takes an instant.
-      if (v) query.set(name, name === "since" ? new Date(v).toISOString() : v);
+      if (!v) continue;
+      // A datetime-local value is the browser's local time; the API takes an instant (and says
+      // what is wrong with a value that is neither).
+      const instant = name === "since" ? new Date(v) : undefined;
+      query.set(name, instant && !Number.isNaN(instant.getTime()) ? instant.toISOString() : v);
     }
     const cursor = params.getAll("page").at(-1);
-    if (cursor) query.set(spec.cursorParam, cursor);
+    if (cursor) query.set("cursor", cursor);
     const { json } = await api("GET", `${spec.path}?${query}`);
     const items = (json.items ?? []) as Json[];
-    const filtered = spec.names.some((n) => params.get(n));
-    const empty = cursor
-      ? "No more rows: this is past the last page."
-      : filtered
-        ? el("span", {}, `Nothing matches these filters. `, el("a", { href: `#/${spec.view}`, text: "Show all" }))
-        : spec.empty;
     const next = (json.next ?? null) as string | null;
+    const filtered = spec.names.some((n) => params.get(n));
+    // A page may come back empty with a next cursor (the store read rows the filters left out).
+    const empty = next
+      ? "Nothing on this page: there is more after it (Next →)."
+      : cursor
+        ? "No more rows: this is past the last page."
+        : filtered
+          ? el("span", {}, "Nothing matches these filters. ", el("a", { href: `#/${spec.view}`, text: "Show all" }))
+          : spec.empty;
     return [
       el("h1", { text: spec.title }),
       el("p", { class: "hint", text: spec.hint }),
@@ -159,9 +163,8 @@ export function consoleLists(kit: ConsoleKit) {
     const spec: ListSpec = {
       view: "deliveries",
       title: "Deliveries",
-      hint: "A delivery sends one message (one event, to one endpoint) until the endpoint takes it, with every attempt kept.",
+      hint: "A delivery sends one message (one event, to one endpoint) until the endpoint takes it; its last attempts are kept.",
       path: "/v1/deliveries",
-      cursorParam: "cursor",
       fixed: { expand: "task" },
       // eventId comes from an event's link, not from the form.
       names: ["status", "eventType", "webhookId", "since", "eventId"],
@@ -236,7 +239,6 @@ export function consoleLists(kit: ConsoleKit) {
       title: "Events",
       hint: "An event is one change of a task's state; each endpoint subscribed to its type gets it as a message.",
       path: "/v1/events",
-      cursorParam: "cursor",
       fixed: {},
       names: ["since"],
       filters: [
@@ -267,7 +269,6 @@ export function consoleLists(kit: ConsoleKit) {
       title: "Tasks",
       hint: "The QuanMiao video-analysis tasks the relay watches.",
       path: "/v1/tasks",
-      cursorParam: "cursor",
       fixed: {},
       names: ["state", "workspaceId"],
       filters: [

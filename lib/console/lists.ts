@@ -117,7 +117,13 @@ export function consoleLists(kit: ConsoleKit) {
       el("h1", { text: spec.title }),
       el("p", { class: "hint", text: spec.hint }),
       ...(spec.quick ? [spec.quick] : []),
-      filterForm(spec, params),
+      // On a phone the filters fold away unless some are set: the rows come first.
+      el(
+        "details",
+        { class: "filter-box", ...(filtered || matchMedia("(min-width: 761px)").matches ? { open: "" } : {}) },
+        el("summary", { text: filtered ? "Filters (some set)" : "Filters" }),
+        filterForm(spec, params),
+      ),
       el("div", { class: "table" }, table(spec.view, spec.headers, items.map(spec.row), empty)),
       pager(spec, params, next),
     ];

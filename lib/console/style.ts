@@ -32,6 +32,7 @@ a { color: #0969da; }
 table { border-collapse: collapse; width: 100%; background: #fff; border: 1px solid #d0d7de; }
 th, td { text-align: left; padding: .4rem .6rem; border-bottom: 1px solid #eaeef2; vertical-align: top; }
 th { background: #f0f3f6; font-weight: 600; white-space: nowrap; }
+td[data-label="Time"], td[data-label="Registered"], td[data-label="Finished"], td[data-label="When"] { white-space: nowrap; }
 tr.empty td { padding: 1.2rem; color: #59636e; text-align: center; }
 .url { overflow-wrap: anywhere; }
 .id { display: inline-block; max-width: 11ch; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; vertical-align: bottom; font: 12px ui-monospace, monospace; }
@@ -43,6 +44,8 @@ code.answer { white-space: pre-wrap; word-break: break-all; font-size: 12px; }
 .filters select, .filters input { font: inherit; padding: 0 .3rem; height: 2rem; max-width: 18rem; }
 .filters button { height: 2rem; }
 .quick { margin: .6rem 0 0; }
+.filter-box summary { display: none; }
+.filter-box:not([open]) { margin: .6rem 0; }
 .actions { display: flex; gap: .3rem; }
 button, a.button { font: inherit; padding: .2rem .6rem; border: 1px solid #8c959f; border-radius: 4px; background: #fff; color: #1f2328; cursor: pointer; text-decoration: none; display: inline-block; white-space: nowrap; }
 a.button.current { background: #1f2328; color: #fff; }
@@ -86,6 +89,7 @@ dialog .actions { justify-content: flex-end; }
   .id { max-width: 100%; }
   .clip { max-width: 100%; white-space: normal; }
   .pager { justify-content: space-between; }
+  .filter-box summary { display: list-item; cursor: pointer; margin: .6rem 0 0; color: #0969da; }
   #login { margin: 1.5rem auto; }
 }
 `;

@@ -7,9 +7,15 @@ describe("real tick processes on one SQLite file", () => {
     const random = seededRandom("crash-trials");
     let duplicates = 0;
     let killedMidway = 0;
+    // Kill points are drawn within how long a whole tick takes on this machine now (process start
+    // included), so that most trials die midway on a fast machine and on a loaded one alike.
+    const calibration = await scenario(12);
+    const startedMs = Date.now();
+    expect((await tick(calibration.env)).code).toBe(0);
+    const wholeMs = Date.now() - startedMs;
     for (let trial = 0; trial < 20; trial++) {
       const s = await scenario(12);
-      const killAt = 80 + Math.floor(random() * 700);
+      const killAt = Math.floor(wholeMs * (0.1 + 0.8 * random()));
       const killed = await tick(s.env, killAt);
       if (killed.signal === "SIGKILL") killedMidway++;
       // The process is gone, so nothing is in flight: let its leases run out at once. A delivery it

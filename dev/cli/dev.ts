@@ -22,6 +22,10 @@ import { openRelay, type Relay } from "../../lib/relay.js";
 import type { TickSummary } from "../../lib/run/run.js";
 import { checkSandbox, startSandbox } from "./sandbox.js";
 
+function troubled(s: TickSummary): boolean {
+  return s.errors + s.dead + s.throttled > 0;
+}
+
 function interesting(s: TickSummary): boolean {
   return (
     s.polled +
@@ -130,7 +134,9 @@ export async function devCommand(io: CliIo): Promise<void> {
       const summary = await relay.tick(
         Math.min(relay.config.tick.budgetMs, Math.max(relay.config.tick.intervalMs, 5_000)),
       );
-      if (interesting(summary)) io.err(`${JSON.stringify({ tick: summary })}\n`);
+      // The sandbox's receiver already prints each delivery as it lands: a run is worth a line
+      // there only when something went wrong, or the summaries would bury the webhooks.
+      if (sandbox ? troubled(summary) : interesting(summary)) io.err(`${JSON.stringify({ tick: summary })}\n`);
       await pause(relay.config.tick.intervalMs, stop);
     }
   } finally {

@@ -7,7 +7,7 @@
  * it says so on stderr. Setting any of the three opts out. A file left by a sandbox that no longer
  * runs (killed) is ignored.
  */
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Env } from "../config.js";
 
@@ -60,7 +60,14 @@ export function announceSandbox(file: SandboxFile, dir = "."): () => void {
 export function sandboxEnv(env: Env, dir = "."): { env: Env; note?: string } {
   if (OWN_SETUP.some((name) => env[name] !== undefined && env[name] !== "")) return { env };
   const sandbox = runningSandbox(dir);
-  if (!sandbox) return { env };
+  if (!sandbox) {
+    // A sandbox ran here before: without this, its state seems to vanish the moment it stops.
+    if (!existsSync(join(dir, ".relay", "sandbox.db"))) return { env };
+    return {
+      env,
+      note: "note: no sandbox is running in this folder (`npm start` runs one); this command uses the relay's own store, not the sandbox's.\n",
+    };
+  }
   const store = sandbox.env.RELAY_STORE?.replace(/^sqlite:/, "") ?? "its store";
   const simulator = sandbox.env.QUANMIAO_ENDPOINT ?? "its simulator";
   return {

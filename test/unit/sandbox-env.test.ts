@@ -40,4 +40,14 @@ describe("the CLI beside a sandbox", () => {
     expect(sandboxEnv({}, dir)).toEqual({ env: {} });
     expect(sandboxEnv({}, emptyFolder())).toEqual({ env: {} });
   });
+
+  it("says so when a sandbox ran here and has stopped, rather than show its own store as if empty", () => {
+    const dir = emptyFolder();
+    mkdirSync(join(dir, ".relay"));
+    writeFileSync(join(dir, ".relay", "sandbox.db"), "");
+    const after = sandboxEnv({}, dir);
+    expect(after.env).toEqual({});
+    expect(after.note).toMatch(/^note: no sandbox is running in this folder/);
+    expect(sandboxEnv({ RELAY_STORE: "sqlite:mine.db" }, dir)).toEqual({ env: { RELAY_STORE: "sqlite:mine.db" } });
+  });
 });

@@ -82,7 +82,7 @@ describe("npm start: the sandbox", () => {
   });
 
   it("the CLI run next to it, with no variable, sees what it does and acts on it", async () => {
-    const { cwd, env: devEnv, api } = await sandbox();
+    const { cwd, env: devEnv, api, dev } = await sandbox();
     const env = bareEnv(cwd);
     const hooks = await run(["webhooks", "list", "--json"], { env, cwd });
     expect(hooks.code).toBe(EXIT.ok);
@@ -106,6 +106,8 @@ describe("npm start: the sandbox", () => {
     const second = await run(["dev"], { env: devEnv, cwd, timeoutMs: 10_000 });
     expect(second.code).toBe(EXIT.failure);
     expect(second.err).toMatch(/a sandbox is already running in this folder \(pid \d+/);
+    // Its runs have polled the sample tasks by now; healthy runs print no summary over the webhooks.
+    expect(dev.err()).not.toContain('{"tick"');
   });
 });
 

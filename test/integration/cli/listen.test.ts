@@ -21,34 +21,43 @@ async function finishTask(h: Awaited<ReturnType<typeof apiHarness>>, ws: string)
   return task.taskId;
 }
 
+/**
+ * Runs `listen` with `args` until `stop()`; `out()`/`err()` are what it printed so far, and
+ * `secret()` resolves to the secret it prints first.
+ */
+function startListen(args: string[]) {
+  let out = "";
+  let err = "";
+  let stop: () => void = () => {};
+  const stopSignal = new Promise<void>((resolve) => {
+    stop = resolve;
+  });
+  const running = main(["listen", ...args, "--interval", "50ms"], {
+    out: (t) => {
+      out += t;
+    },
+    err: (t) => {
+      err += t;
+    },
+    env: configEnv(),
+    stopSignal,
+  });
+  const secret = async () => {
+    await vi.waitFor(() => expect(out).toMatch(/^whsec_\S+\n/), { timeout: 5_000 });
+    return out.split("\n")[0] as string;
+  };
+  return { out: () => out, err: () => err, stop, running, secret };
+}
+
 describe("quanmiao-relay listen", () => {
   it("forwards each new event to a local URL, signed with the secret it prints first; older events stay", async () => {
     const h = await apiHarness();
     const before = await finishTask(h, "llm-listen");
     let secret = "";
     const rx = await startReceiver({ secret: () => secret, now: () => Date.now() });
-    let out = "";
-    let err = "";
-    let stop: () => void = () => {};
-    const stopSignal = new Promise<void>((resolve) => {
-      stop = resolve;
-    });
-    const running = main(
-      ["listen", "--forward-to", rx.url, "--relay", h.server.url, "--token", TOKEN, "--interval", "50ms"],
-      {
-        out: (t) => {
-          out += t;
-        },
-        err: (t) => {
-          err += t;
-        },
-        env: configEnv(),
-        stopSignal,
-      },
-    );
-    await vi.waitFor(() => expect(out).toMatch(/^whsec_\S+\n/), { timeout: 5_000 });
-    secret = out.split("\n")[0] as string;
-    expect(err).toContain(`to ${rx.url}`);
+    const listen = startListen(["--forward-to", rx.url, "--relay", h.server.url, "--token", TOKEN]);
+    secret = await listen.secret();
+    expect(listen.err()).toContain(`to ${rx.url}`);
 
     const after = await finishTask(h, "llm-listen");
     await vi.waitFor(() => expect(rx.received).toHaveLength(1), { timeout: 5_000 });
@@ -60,7 +69,7 @@ describe("quanmiao-relay listen", () => {
     // The line is printed once the answer is back, which can be a moment after the receiver has it.
     await vi.waitFor(
       () =>
-        expect(out).toMatch(
+        expect(listen.out()).toMatch(
           new RegExp(
             `\\d\\d:\\d\\d:\\d\\d  → video_analysis.succeeded  llm-listen/${after}  \\[200\\] \\d+ ms  evt_\\w+  msg_\\w+\\n`,
           ),
@@ -68,8 +77,8 @@ describe("quanmiao-relay listen", () => {
       { timeout: 5_000 },
     );
 
-    stop();
-    expect(await running).toBe(EXIT.ok);
+    listen.stop();
+    expect(await listen.running).toBe(EXIT.ok);
   });
 
   it("says what is wrong with its options, and with a relay that refuses it", async () => {
@@ -125,34 +134,19 @@ describe("quanmiao-relay listen", () => {
     const h = await apiHarness();
     const closed = await listenOnLoopback((_req, res) => res.end());
     await closed.close();
-    let out = "";
-    let stop: () => void = () => {};
-    const stopSignal = new Promise<void>((resolve) => {
-      stop = resolve;
-    });
     const target = `127.0.0.1:${closed.port}/hook`;
-    const running = main(
-      ["listen", "--forward-to", target, "--relay", h.server.url, "--token", TOKEN, "--interval", "50ms"],
-      {
-        out: (t) => {
-          out += t;
-        },
-        err: () => {},
-        env: configEnv(),
-        stopSignal,
-      },
-    );
-    await vi.waitFor(() => expect(out).toMatch(/^whsec_\S+\n/), { timeout: 5_000 });
+    const listen = startListen(["--forward-to", target, "--relay", h.server.url, "--token", TOKEN]);
+    await listen.secret();
     const taskId = await finishTask(h, "llm-listen");
     await vi.waitFor(
       () =>
-        expect(out).toContain(
+        expect(listen.out()).toContain(
           `  → video_analysis.succeeded  llm-listen/${taskId}  [failed: nothing answers at 127.0.0.1:${closed.port} — is your server running?]  evt_`,
         ),
       { timeout: 5_000 },
     );
-    stop();
-    expect(await running).toBe(EXIT.ok);
+    listen.stop();
+    expect(await listen.running).toBe(EXIT.ok);
   });
   it("forwards oldest first whatever order the relay lists events in, with one `since` for all pages of a look", async () => {
     const startedMs = Date.now();
@@ -187,24 +181,11 @@ describe("quanmiao-relay listen", () => {
     onTestFinished(() => api.close());
     let secret = "";
     const rx = await startReceiver({ secret: () => secret, now: () => Date.now() });
-    let out = "";
-    let stop: () => void = () => {};
-    const stopSignal = new Promise<void>((resolve) => {
-      stop = resolve;
-    });
-    const running = main(["listen", "--forward-to", rx.url, "--relay", api.url, "--interval", "50ms"], {
-      out: (t) => {
-        out += t;
-      },
-      err: () => {},
-      env: configEnv(),
-      stopSignal,
-    });
-    await vi.waitFor(() => expect(out).toMatch(/^whsec_\S+\n/), { timeout: 5_000 });
-    secret = out.split("\n")[0] as string;
+    const listen = startListen(["--forward-to", rx.url, "--relay", api.url]);
+    secret = await listen.secret();
     await vi.waitFor(() => expect(rx.received.length).toBeGreaterThanOrEqual(3), { timeout: 5_000 });
-    stop();
-    expect(await running).toBe(EXIT.ok);
+    listen.stop();
+    expect(await listen.running).toBe(EXIT.ok);
     expect(rx.received.map((r) => r.verified?.data.taskId)).toEqual(["t1", "t2", "t3"]);
     const [second, page2] = asked.slice(1, 3);
     expect(page2).toBe(`${second?.split(" ")[0]} page-2`);

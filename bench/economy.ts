@@ -1,20 +1,17 @@
 /**
- * Polling economy: simulated days on a manual clock. Tasks arrive through the day in 10 workspaces
- * (asyncConcurrency 2–30, arrivals in proportion) and are registered as they arrive; the relay runs
- * once a minute, as the FC timer does. Two days:
+ * Polling economy, as a frontier: the relay on simulated days (bench/economy-days.ts) at detection
+ * targets of 5, 10, 20 and 30 s, each next to the floor (the fewest calls any per-task schedule can
+ * make at that p95 given the true run-time distributions, bench/floor.ts) and to the naive poller
+ * at the interval that gives the relay's p95. Tasks arrive through the day in 10 workspaces
+ * (asyncConcurrency 2–30, arrivals in proportion), are registered as they arrive, and the relay
+ * runs once a minute as the FC timer does, lingering (RELAY_LINGER=60s) with its learned run times,
+ * on a manual clock. The learnable day also runs with each task's video length given.
  *
- * - the *simulated day*: run times uniform in 1–30 min, nothing to learn;
- * - the *learnable day*: each workspace analyses videos of a typical length (2–12 min), a task's
- *   run time follows its hidden video length (±10 %) with noise (±4 %), and half the workspaces
- *   submit two kinds of work (profiles) that run 1× and 1.5× as long.
- *
- * Each day is run three ways: the relay as deployed on FC (RELAY_LINGER=60s, detection target
- * 10 s, learned run times), the relay as it was before (no linger, no target: the adaptive 10 s
- * → 2 min interval), and a naive poller asking about every unfinished task every 10 s from
- * submission (computed from the same task timelines). Measured: API calls per finished task,
- * detection delay (p50, p95, max) and FC run-seconds per finished task — the time a poll function
- * is alive, which is what Function Compute bills (simulated time asleep plus real time working).
- * The naive poller must be alive whenever a task is unfinished.
+ * Measured: API calls per finished task, detection delay (p50, p95, max) and FC run-seconds per
+ * finished task — the time a poll function is alive, which is what Function Compute bills
+ * (simulated time asleep plus real time working). The naive poller must be alive whenever a task is
+ * unfinished. RELAY_API_QPS is raised to 100 so that the rate limit, which is a caution and not a
+ * cost, does not shape the 5 s runs.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -27,42 +24,11 @@ import { loadConfig } from "../lib/config.js";
 import { staticCredentials } from "../lib/quanmiao/credentials.js";
 import { openRelay } from "../lib/relay.js";
 import { registerTask } from "../lib/tasks.js";
+import { type Arrival, arrivals, CONCURRENCIES, type Day } from "./economy-days.js";
+import { floorOf, naiveAt, naiveIntervalFor } from "./floor.js";
 import { percentile, row, type ScenarioRow } from "./support.js";
 
-const CONCURRENCIES = [2, 3, 4, 6, 8, 10, 14, 18, 24, 30];
 const TIMER_MS = 60_000;
-const NAIVE_MS = 10_000;
-const MINUTE = 60_000;
-
-interface Arrival {
-  readonly atMs: number;
-  readonly ws: string;
-  readonly runMs: number;
-  readonly profile?: string;
-}
-
-type Day = "uniform" | "learnable";
-
-/** The day's arrivals: a workspace in proportion to its concurrency, so each is about equally busy. */
-function arrivals(day: Day, tasks: number, t0: number, dayMs: number): Arrival[] {
-  const random = seededRandom(`economy/${day}`);
-  const gauss = () => Math.sqrt(-2 * Math.log(Math.max(1e-12, random()))) * Math.cos(2 * Math.PI * random());
-  const typicalMs = CONCURRENCIES.map(() => 2 * MINUTE * 6 ** random());
-  const total = CONCURRENCIES.reduce((a, b) => a + b, 0);
-  return Array.from({ length: tasks }, () => {
-    let pick = random() * total;
-    let ws = 0;
-    while (ws < CONCURRENCIES.length - 1 && pick >= (CONCURRENCIES[ws] as number))
-      pick -= CONCURRENCIES[ws++] as number;
-    const atMs = t0 + Math.floor(random() * dayMs);
-    if (day === "uniform") return { atMs, ws: `llm-day-${ws}`, runMs: MINUTE + Math.floor(random() * 29 * MINUTE) };
-    const twoKinds = ws % 2 === 1;
-    const full = twoKinds && random() < 0.5;
-    const videoMs = (typicalMs[ws] as number) * Math.exp(0.1 * gauss());
-    const runMs = Math.round(videoMs * (full ? 1.5 : 1) * Math.exp(0.04 * gauss()));
-    return { atMs, ws: `llm-day-${ws}`, runMs, ...(twoKinds ? { profile: full ? "full" : "fast" } : {}) };
-  }).sort((a, b) => a.atMs - b.atMs);
-}
 
 interface DayResult {
   calls: number;
@@ -70,12 +36,20 @@ interface DayResult {
   busyHours: number;
   /** When each task (in arrival order) really ended, by the simulator. */
   endsMs: number[];
+  /** When each task was submitted. */
+  submittedMs: number[];
   delaysS: number[];
   runSeconds: number;
   lateEnds: number;
 }
 
-async function runDay(day: Day, planned: readonly Arrival[], t0: number, mode: "fc" | "before"): Promise<DayResult> {
+interface Setup {
+  readonly targetMs: number;
+  /** Whether tasks are registered with their video's length. */
+  readonly hints: boolean;
+}
+
+async function runDay(day: Day, planned: readonly Arrival[], t0: number, setup: Setup): Promise<DayResult> {
   const clock = new ManualClock(t0);
   const sim = await startSimulator({
     clock,
@@ -89,7 +63,9 @@ async function runDay(day: Day, planned: readonly Arrival[], t0: number, mode: "
     RELAY_STORE: `sqlite:${join(dir, "relay.db")}`,
     QUANMIAO_ENDPOINT: sim.url,
     RELAY_ALLOW_PRIVATE_TARGETS: "true",
-    ...(mode === "fc" ? { RELAY_LINGER: "60s", RELAY_DETECTION_TARGET: "10s" } : { RELAY_DETECTION_TARGET: "off" }),
+    RELAY_LINGER: "60s",
+    RELAY_DETECTION_TARGET: `${setup.targetMs}ms`,
+    RELAY_API_QPS: "100",
   };
   const submitted: SimTask[] = [];
   let next = 0;
@@ -106,7 +82,8 @@ async function runDay(day: Day, planned: readonly Arrival[], t0: number, mode: "
         taskId: task.taskId,
         submittedAtMs: a.atMs,
         ...(a.profile ? { profile: a.profile } : {}),
-      });
+        ...(setup.hints && a.videoMs !== undefined ? { videoDurationSeconds: a.videoMs / 1_000 } : {}),
+      } as Parameters<typeof registerTask>[1]);
     }
   }
   const sleep = async (ms: number) => {
@@ -140,7 +117,9 @@ async function runDay(day: Day, planned: readonly Arrival[], t0: number, mode: "
     const { calls } = sim.stats();
     const delaysS: number[] = [];
     const endsMs: number[] = [];
+    const submittedMs: number[] = [];
     for (const task of submitted) {
+      submittedMs.push(task.submittedAtMs);
       const row = await relay.store.getTask(task.workspaceId, task.taskId);
       endsMs.push(task.endsAtMs ?? 0);
       delaysS.push(((row?.terminalAtMs ?? 0) - (task.endsAtMs ?? 0)) / 1000);
@@ -151,6 +130,7 @@ async function runDay(day: Day, planned: readonly Arrival[], t0: number, mode: "
       calls: calls.GetVideoAnalysisTask + calls.GetVideoAnalysisConfig,
       busyHours,
       endsMs,
+      submittedMs,
       delaysS,
       runSeconds,
       lateEnds,
@@ -176,65 +156,64 @@ function unionMs(spans: Array<[number, number]>): number {
   return totalMs + (to - from);
 }
 
-/** The naive poller on the same timelines: every unfinished task every 10 s from submission. */
-function naive(planned: readonly Arrival[], ends: readonly number[]) {
-  let calls = 0;
-  const delaysS: number[] = [];
-  const spans: Array<[number, number]> = [];
-  planned.forEach((a, i) => {
-    const lived = (ends[i] as number) - a.atMs;
-    calls += Math.floor(lived / NAIVE_MS) + 1;
-    delaysS.push((Math.ceil(lived / NAIVE_MS) * NAIVE_MS - lived) / 1000);
-    spans.push([a.atMs, ends[i] as number]);
-  });
-  // Alive whenever some task is unfinished: the union of the tasks' lifetimes.
-  return { calls, delaysS, runSeconds: unionMs(spans) / 1000 };
+export interface EconomyOptions {
+  readonly tasks: number;
+  readonly hours: number;
+  readonly targetsS: readonly number[];
+  /** Targets at which the learnable day also runs with video lengths given. */
+  readonly hintTargetsS: readonly number[];
 }
 
-export async function benchPollingEconomy(tasks: number, hours: number, days: readonly Day[]): Promise<ScenarioRow[]> {
+export async function benchPollingEconomy(o: EconomyOptions): Promise<ScenarioRow[]> {
   const rows: ScenarioRow[] = [];
   const t0 = Date.parse("2026-11-25T00:00:00.000Z");
-  for (const day of days) {
-    const planned = arrivals(day, tasks, t0, hours * 3_600_000);
-    const fc = await runDay(day, planned, t0, "fc");
-    const before = await runDay(day, planned, t0, "before");
-    // The simulator's task timelines are a function of the arrivals: the same in both runs.
-    const base = naive(planned, fc.endsMs);
-    const name =
-      day === "uniform"
-        ? `polling economy (${tasks} tasks, 10 workspaces, ${hours} h simulated)`
-        : `learnable day (${tasks} tasks, 10 workspaces, ${hours} h simulated)`;
+  const runs: Array<{ day: Day; hints: boolean; targetS: number }> = [];
+  for (const day of ["uniform", "learnable"] as const)
+    for (const targetS of o.targetsS) runs.push({ day, hints: false, targetS });
+  for (const targetS of o.hintTargetsS) runs.push({ day: "learnable", hints: true, targetS });
+  for (const { day, hints, targetS } of runs) {
+    const planned = arrivals(day, o.tasks, t0, o.hours * 3_600_000);
+    const targetMs = targetS * 1_000;
+    const relay = await runDay(day, planned, t0, { targetMs, hints });
     const n = planned.length;
+    const lives = planned.map((a, i) => ({ submittedAtMs: a.atMs, endsAtMs: relay.endsMs[i] as number }));
+    const p95 = percentile(relay.delaysS, 95);
+    const intervalMs = naiveIntervalFor(lives, p95 * 1_000, (v) => percentile(v, 95));
+    const naive = naiveAt(lives, intervalMs);
+    const naiveDelaysS = naive.delaysMs.map((ms) => ms / 1_000);
+    const floor = floorOf(
+      planned.map((a) => (hints ? a.truthGivenVideo : a.truth)),
+      targetMs,
+    );
+    const what = day === "uniform" ? "simulated day" : hints ? "learnable day, video lengths given" : "learnable day";
+    const name = `economy: ${what}, target ${targetS} s (${n} tasks, 10 workspaces, ${o.hours} h)`;
     rows.push(
-      row(name, "API calls per finished task (vs naive 10 s poller)", fc.calls / n, "calls", base.calls / n),
-      row(name, "detection delay p50 (vs naive)", percentile(fc.delaysS, 50), "s", percentile(base.delaysS, 50)),
-      row(name, "detection delay p95 (vs naive)", percentile(fc.delaysS, 95), "s", percentile(base.delaysS, 95)),
-      row(name, "detection delay max (vs naive)", Math.max(...fc.delaysS), "s", Math.max(...base.delaysS)),
-      row(name, "FC run-seconds per finished task (vs naive)", fc.runSeconds / n, "s", base.runSeconds / n),
-      row(name, "FC run-seconds per hour with tasks running (vs always on)", fc.runSeconds / fc.busyHours, "s", 3_600),
-      row(name, "ends noticed later than the 10 s target (vs all ends)", fc.lateEnds, "ends", n),
+      row(name, "API calls per finished task (vs the floor)", relay.calls / n, "calls", floor.calls),
       row(
         name,
-        "before (no linger, no target): API calls per task (vs naive)",
-        before.calls / n,
+        `API calls per finished task (vs naive every ${(intervalMs / 1_000).toFixed(1)} s)`,
+        relay.calls / n,
         "calls",
-        base.calls / n,
+        naive.calls,
+      ),
+      row(name, "detection delay p50 (vs naive)", percentile(relay.delaysS, 50), "s", percentile(naiveDelaysS, 50)),
+      row(name, "detection delay p95 (vs the target)", p95, "s", targetS),
+      row(name, "detection delay max (vs naive)", Math.max(...relay.delaysS), "s", Math.max(...naiveDelaysS)),
+      row(
+        name,
+        "FC run-seconds per finished task (vs naive, always on while a task is unfinished)",
+        relay.runSeconds / n,
+        "s",
+        unionMs(lives.map((l) => [l.submittedAtMs, l.endsAtMs])) / 1_000 / n,
       ),
       row(
         name,
-        "before: detection delay p50 (vs naive)",
-        percentile(before.delaysS, 50),
+        "FC run-seconds per hour with tasks running (vs always on)",
+        relay.runSeconds / relay.busyHours,
         "s",
-        percentile(base.delaysS, 50),
+        3_600,
       ),
-      row(
-        name,
-        "before: detection delay p95 (vs naive)",
-        percentile(before.delaysS, 95),
-        "s",
-        percentile(base.delaysS, 95),
-      ),
-      row(name, "before: FC run-seconds per finished task (vs naive)", before.runSeconds / n, "s", base.runSeconds / n),
+      row(name, "ends noticed later than the target (vs all ends)", relay.lateEnds, "ends", n),
     );
   }
   return rows;

@@ -25,8 +25,8 @@ const scenariosOf = (quick: boolean): Record<string, () => Promise<ScenarioRow[]
   latency: () => benchLatencyBound(quick ? 100 : 500),
   economy: () =>
     quick
-      ? benchPollingEconomy(300, 3, ["uniform", "learnable"])
-      : benchPollingEconomy(5_000, 24, ["uniform", "learnable"]),
+      ? benchPollingEconomy({ tasks: 300, hours: 3, targetsS: [10], hintTargetsS: [10] })
+      : benchPollingEconomy({ tasks: 5_000, hours: 24, targetsS: [5, 10, 20, 30], hintTargetsS: [10] }),
   backlog: () => (quick ? benchBacklog(5_000, 1_000) : benchBacklog(100_000, 20_000)),
   "store-cost": () => benchStoreCost(quick ? 50 : 500, quick ? 5_000 : 50_000),
   contention: () => benchContention(quick ? 200 : 2_000, 4),

@@ -11,7 +11,8 @@
  * polling together (1,000 queued tasks × 16 h), for a misordering the band already covers.
  */
 import type { PollConfig } from "./config.js";
-import { type RunTimeModel, runningDelayMs } from "./runtimes.js";
+import { runningDelayMs } from "./poll-timing.js";
+import type { ChosenModel } from "./runtimes.js";
 import type { TaskRow } from "./store/store.js";
 
 export type Tier = "window" | "band" | "parked";
@@ -118,7 +119,7 @@ export function estimateStartMs(
 /** What a RUNNING task's schedule rests on: since when it runs, and the learned run times (if any). */
 export interface Running {
   readonly sinceMs: number;
-  readonly model: RunTimeModel | undefined;
+  readonly model: ChosenModel | undefined;
 }
 
 /**

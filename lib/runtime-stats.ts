@@ -4,16 +4,20 @@
  * compare-and-set per workspace when the run flushes. They live in the settings record
  * (`runtimes:<workspaceId>`), which both stores already hold, so learning needs no table of its own.
  *
+ * The same ends are also added to the relay's models (`runtimes-all`, every workspace together), which
+ * a workspace uses until it has enough of its own.
+ *
  * The models are a hint, never the truth: a run that dies before flushing loses its few samples,
  * and an unreadable document is no model (the prior applies).
  */
 
 import type { Clock } from "./clock.js";
 import { describeError } from "./errors.js";
+import { describeModel } from "./poll-timing.js";
 import {
   ALL_PROFILES,
-  describeModel,
-  modelFor,
+  type ChosenModel,
+  chooseModel,
   parseModels,
   recordRunTime,
   serializeModels,
@@ -22,67 +26,76 @@ import {
 import type { Store, TaskRow } from "./store/store.js";
 
 export const RUNTIMES_KEY_PREFIX = "runtimes:";
+/** Every workspace's ends together: not a workspace key, since workspace ids cannot hold "-all". */
+export const RELAY_RUNTIMES_KEY = "runtimes-all";
 const REFRESH_MS = 5 * 60_000;
 const CAS_TRIES = 5;
 
 interface Entry {
   models: Promise<WorkspaceModels>;
   readAtMs: number;
-  pending: Array<{ profile: string | undefined; runMs: number }>;
+  pending: Sample[];
 }
+
+interface Sample {
+  readonly profile: string | undefined;
+  readonly runMs: number;
+  readonly videoMs: number | undefined;
+}
+
+const apply = (models: WorkspaceModels, s: Sample) => recordRunTime(models, s.profile, s.runMs, s.videoMs);
 
 export async function readRunTimes(store: Pick<Store, "getSetting">, workspaceId: string): Promise<WorkspaceModels> {
   return parseModels(await store.getSetting(RUNTIMES_KEY_PREFIX + workspaceId));
 }
 
+/** The task's video length, where known (the field lands with the hints; until then absent). */
+export const videoMsOf = (task: TaskRow): number | undefined =>
+  (task as TaskRow & { readonly videoDurationMs?: number }).videoDurationMs;
+
+export async function readRelayRunTimes(store: Pick<Store, "getSetting">): Promise<WorkspaceModels> {
+  return parseModels(await store.getSetting(RELAY_RUNTIMES_KEY));
+}
+
 export class RunTimeStats {
+  /** Keyed by settings key: one per workspace, and the relay's. */
   private readonly entries = new Map<string, Entry>();
 
   constructor(private readonly deps: { store: Store; clock: Clock }) {}
 
   models(workspaceId: string): Promise<WorkspaceModels> {
-    const nowMs = this.deps.clock.now();
-    let entry = this.entries.get(workspaceId);
-    if (!entry) {
-      entry = { models: this.read(workspaceId), readAtMs: nowMs, pending: [] };
-      this.entries.set(workspaceId, entry);
-    } else if (nowMs - entry.readAtMs >= REFRESH_MS && entry.pending.length === 0) {
-      entry.models = this.read(workspaceId);
-      entry.readAtMs = nowMs;
-    }
-    return entry.models;
+    return this.entry(RUNTIMES_KEY_PREFIX + workspaceId).models;
   }
 
-  record(workspaceId: string, profile: string | undefined, runMs: number): void {
-    const entry = this.entries.get(workspaceId);
-    if (!entry) {
-      this.entries.set(workspaceId, {
-        models: this.read(workspaceId).then((m) => recordRunTime(m, profile, runMs)),
-        readAtMs: this.deps.clock.now(),
-        pending: [{ profile, runMs }],
-      });
-      return;
-    }
-    entry.models = entry.models.then((m) => recordRunTime(m, profile, runMs));
-    entry.pending.push({ profile, runMs });
+  /** Every workspace's ends together. */
+  relayModels(): Promise<WorkspaceModels> {
+    return this.entry(RELAY_RUNTIMES_KEY).models;
   }
 
-  /** Writes what this run learned; a conflict re-reads and re-applies. Never throws for one workspace. */
+  record(workspaceId: string, profile: string | undefined, runMs: number, videoMs?: number): void {
+    const sample = { profile, runMs, videoMs };
+    for (const key of [RUNTIMES_KEY_PREFIX + workspaceId, RELAY_RUNTIMES_KEY]) {
+      const entry = this.entry(key);
+      entry.models = entry.models.then((m) => apply(m, sample));
+      entry.pending.push(sample);
+    }
+  }
+
+  /** Writes what this run learned; a conflict re-reads and re-applies. Never throws for one document. */
   async flush(log?: (entry: Record<string, unknown>) => void): Promise<void> {
-    for (const [workspaceId, entry] of this.entries) {
+    for (const [key, entry] of this.entries) {
       if (entry.pending.length === 0) continue;
       const pending = entry.pending.splice(0);
-      const key = RUNTIMES_KEY_PREFIX + workspaceId;
       let saved = false;
       try {
         for (let i = 0; i < CAS_TRIES && !saved; i++) {
           const stored = await this.deps.store.getSetting(key);
           let models = parseModels(stored);
-          for (const s of pending) models = recordRunTime(models, s.profile, s.runMs);
+          for (const s of pending) models = apply(models, s);
           if (await this.deps.store.compareAndSetSetting(key, stored, serializeModels(models))) {
             // What is stored now, plus anything recorded while this was written.
             let current = models;
-            for (const s of entry.pending) current = recordRunTime(current, s.profile, s.runMs);
+            for (const s of entry.pending) current = apply(current, s);
             entry.models = Promise.resolve(current);
             entry.readAtMs = this.deps.clock.now();
             saved = true;
@@ -92,19 +105,31 @@ export class RunTimeStats {
         if (!saved) entry.pending.unshift(...pending);
       } catch (error) {
         entry.pending.unshift(...pending);
-        log?.({
-          level: "warn",
-          msg: "could not save learned run times",
-          workspaceId,
-          error: describeError(error),
-        });
+        log?.({ level: "warn", msg: "could not save learned run times", key, error: describeError(error) });
       }
     }
   }
 
-  private read(workspaceId: string): Promise<WorkspaceModels> {
+  /** A document's entry, read once and again after REFRESH_MS when nothing is pending. */
+  private entry(key: string): Entry {
+    const nowMs = this.deps.clock.now();
+    let entry = this.entries.get(key);
+    if (!entry) {
+      entry = { models: this.read(key), readAtMs: nowMs, pending: [] };
+      this.entries.set(key, entry);
+    } else if (nowMs - entry.readAtMs >= REFRESH_MS && entry.pending.length === 0) {
+      entry.models = this.read(key);
+      entry.readAtMs = nowMs;
+    }
+    return entry;
+  }
+
+  private read(key: string): Promise<WorkspaceModels> {
     // A failed read is no model: polling falls back to the prior rather than failing.
-    return readRunTimes(this.deps.store, workspaceId).catch(() => ({}));
+    return this.deps.store
+      .getSetting(key)
+      .then(parseModels)
+      .catch(() => ({}));
   }
 }
 
@@ -120,18 +145,14 @@ export async function taskTiming(
   nowMs: number,
 ) {
   const models = await readRunTimes(store, task.workspaceId);
-  const model = modelFor(models, task.profile);
-  const source: "prior" | "profile" | "workspace" =
-    model === undefined
-      ? "prior"
-      : task.profile !== undefined && model === models[task.profile]
-        ? "profile"
-        : "workspace";
-  const figures = model ? describeModel(model) : undefined;
+  const chosen = chooseModel(models, await readRelayRunTimes(store), task.profile, videoMsOf(task));
+  const source: ChosenModel["source"] | "prior" = chosen?.source ?? "prior";
+  const figures = chosen ? describeModel(chosen.model, detectionTargetMs ?? 10_000, chosen.scale) : undefined;
   const running = task.state === "active" && task.runningSinceMs !== undefined;
   return {
     detectionTargetMs: detectionTargetMs ?? null,
     learnedFrom: source,
+    perVideoMinute: chosen?.perVideo ?? false,
     profile: task.profile ?? null,
     samples: figures?.samples ?? (models[task.profile ?? ALL_PROFILES] ?? models[ALL_PROFILES])?.samples ?? 0,
     runTimeMs: figures ? { p25: figures.p25Ms, p50: figures.p50Ms, p75: figures.p75Ms, p95: figures.p95Ms } : null,

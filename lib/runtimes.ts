@@ -1,39 +1,27 @@
 /**
- * Learned run times, and when to poll a running task given them. Pure functions: the run keeps the
- * models (lib/runtime-stats.ts) and the poll policy asks here for the next interval.
+ * Learned run times. Pure functions: the run keeps the models (lib/runtime-stats.ts) and asks
+ * lib/poll-timing.ts when to poll a running task given them.
  *
- * A model is a histogram of how long tasks ran, over log-spaced bins (5 % wide), older samples
+ * A model is a histogram of how long tasks ran, over log-spaced bins (1 % wide), older samples
  * fading (weight × 0.99 per new one) so that the model follows a workspace whose videos change.
  * It is read through a kernel density estimate: each bin spread by a Gaussian as wide as
  * Silverman's rule gives for the data's own spread and count, so that thirty samples of a broad
  * distribution leave no empty stretch inside it (an empty bin would read as "no end happens
- * here"), while hundreds of samples of a narrow one keep it narrow. Learned per workspace, and per profile (the kind of work, e.g. its generateOptions)
- * where the task has one.
- *
- * When to poll follows from what a poll buys: a poll at interval Δ notices an end within Δ, and
- * costs one call for every task still running. Catching the ends near elapsed time t costs about
- * S(t)·width / mass (S the share still running): cheap where ends are dense, dear where they are
- * rare. So the bins where catching is dearest, up to LATE_BUDGET of all ends, are left *sparse*
- * (polled at the maximum interval, or at the start of the next dense stretch), and the rest are
- * *dense* (polled at the detection target). With 97 % of ends caught within the target, the 95th
- * percentile of detection delay stays under it whenever the model is right.
+ * here"), while hundreds of samples of a narrow one keep it narrow. Learned per workspace, and per
+ * profile (the kind of work, e.g. its generateOptions) where the task has one; and, for tasks whose
+ * video length is known (`videoDurationSeconds`), as run time per minute of video, which for most
+ * work is far narrower than run time itself. The same models are also kept across all workspaces,
+ * so that a new workspace starts from what the relay has seen elsewhere rather than from nothing.
  */
 
 export const BIN_BASE_MS = 5_000;
-export const BIN_RATIO = 1.05;
+export const BIN_RATIO = 1.01;
 /** Bins cover up to 48 h; longer runs fall in the last one. */
 export const MAX_BIN = Math.ceil(Math.log((48 * 3_600_000) / BIN_BASE_MS) / Math.log(BIN_RATIO));
 /** A model needs this many ends before it is trusted; until then the next level up, or the prior. */
 export const MIN_SAMPLES = 20;
 /** Each new end weighs this much more than the one before: the model remembers about 100 ends. */
 const DECAY = 0.99;
-/** The share of ends that may be caught later than the target: under 5 %, so p95 holds with room. */
-export const LATE_BUDGET = 0.03;
-/** Dense polling runs at this share of the target: a poll lands a little after its due time. */
-const DENSE_SHARE = 0.9;
-/** Without a trusted model a running task is polled at the target for this long, then less often. */
-export const PRIOR_DENSE_MS = 3_600_000;
-
 export interface RunTimeModel {
   /** Ends recorded (not decayed). */
   readonly samples: number;
@@ -41,9 +29,16 @@ export interface RunTimeModel {
   readonly bins: Readonly<Record<string, number>>;
 }
 
-/** A workspace's models: "*" is every task of the workspace, other keys one profile each. */
+/**
+ * A workspace's models: "*" is every task of the workspace, other keys one profile each; the same
+ * keys behind VIDEO_PREFIX hold run time per minute of video, for tasks whose video length is known.
+ */
 export type WorkspaceModels = Readonly<Record<string, RunTimeModel>>;
 export const ALL_PROFILES = "*";
+/** A control character: no profile can hold one (lib/input.ts refuses them), so no key collides. */
+export const VIDEO_PREFIX = "video\u001f";
+/** Video models count run time per this much video: a model value of 60 s is "as long as the video". */
+export const VIDEO_UNIT_MS = 60_000;
 
 export const emptyModel: RunTimeModel = { samples: 0, bins: {} };
 
@@ -52,8 +47,9 @@ export function binOf(ms: number): number {
   return Math.min(MAX_BIN, Math.floor(Math.log(ms / BIN_BASE_MS) / Math.log(BIN_RATIO)));
 }
 
-const binStartMs = (bin: number) => (bin === 0 ? 0 : BIN_BASE_MS * BIN_RATIO ** bin);
-const binEndMs = (bin: number) => BIN_BASE_MS * BIN_RATIO ** (bin + 1);
+/** Where a bin starts and ends, in the model's unit (ms of run time, or ms per minute of video). */
+export const binStart = (bin: number) => (bin === 0 ? 0 : BIN_BASE_MS * BIN_RATIO ** bin);
+export const binEnd = (bin: number) => BIN_BASE_MS * BIN_RATIO ** (bin + 1);
 
 export function addSample(model: RunTimeModel, runMs: number): RunTimeModel {
   const bins: Record<string, number> = {};
@@ -69,7 +65,7 @@ export function addSample(model: RunTimeModel, runMs: number): RunTimeModel {
 const smoothCache = new WeakMap<RunTimeModel, Array<{ bin: number; weight: number }>>();
 
 /** The model's bins smoothed by a Gaussian kernel of Silverman's width (in bins, at least one). */
-function sortedBins(model: RunTimeModel): Array<{ bin: number; weight: number }> {
+export function smoothedBins(model: RunTimeModel): Array<{ bin: number; weight: number }> {
   const cached = smoothCache.get(model);
   if (cached) return cached;
   const raw = Object.entries(model.bins)
@@ -98,112 +94,70 @@ function sortedBins(model: RunTimeModel): Array<{ bin: number; weight: number }>
 
 /** The run time below which a share `q` of the model's ends fall (interpolated within a bin). */
 export function quantileMs(model: RunTimeModel, q: number): number | undefined {
-  const bins = sortedBins(model);
+  const bins = smoothedBins(model);
   const total = bins.reduce((sum, b) => sum + b.weight, 0);
   if (total <= 0) return undefined;
   let below = 0;
   for (const { bin, weight } of bins) {
     if (below + weight >= q * total) {
       const within = (q * total - below) / weight;
-      return Math.round(binStartMs(bin) + within * (binEndMs(bin) - binStartMs(bin)));
+      return Math.round(binStart(bin) + within * (binEnd(bin) - binStart(bin)));
     }
     below += weight;
   }
-  return Math.round(binEndMs((bins[bins.length - 1] as { bin: number }).bin));
-}
-
-export interface DenseRange {
-  readonly fromMs: number;
-  readonly toMs: number;
-}
-
-const rangeCache = new WeakMap<RunTimeModel, readonly DenseRange[]>();
-
-/** The stretches of elapsed run time to poll densely (see the header), in order. */
-export function denseRanges(model: RunTimeModel, lateBudget = LATE_BUDGET): readonly DenseRange[] {
-  const cached = lateBudget === LATE_BUDGET ? rangeCache.get(model) : undefined;
-  if (cached) return cached;
-  const bins = sortedBins(model);
-  const total = bins.reduce((sum, b) => sum + b.weight, 0);
-  let survival = 1;
-  const scored = bins.map(({ bin, weight }) => {
-    const mass = weight / total;
-    const cost = (survival * (binEndMs(bin) - binStartMs(bin))) / mass;
-    survival -= mass;
-    return { bin, mass, cost };
-  });
-  const sparse = new Set<number>();
-  let late = 0;
-  for (const b of [...scored].sort((x, y) => y.cost - x.cost)) {
-    if (late + b.mass > lateBudget) break;
-    late += b.mass;
-    sparse.add(b.bin);
-  }
-  const ranges: DenseRange[] = [];
-  for (const { bin } of scored) {
-    if (sparse.has(bin)) continue;
-    const last = ranges[ranges.length - 1];
-    const fromMs = binStartMs(bin);
-    if (last && Math.abs(last.toMs - fromMs) < 1)
-      ranges[ranges.length - 1] = { fromMs: last.fromMs, toMs: binEndMs(bin) };
-    else ranges.push({ fromMs, toMs: binEndMs(bin) });
-  }
-  if (lateBudget === LATE_BUDGET) rangeCache.set(model, ranges);
-  return ranges;
+  return Math.round(binEnd((bins[bins.length - 1] as { bin: number }).bin));
 }
 
 /** The model to trust for a task: its profile's, else its workspace's, else none (the prior). */
 export function modelFor(models: WorkspaceModels | undefined, profile: string | undefined): RunTimeModel | undefined {
+  return trusted(models, profile, "");
+}
+
+function trusted(models: WorkspaceModels | undefined, profile: string | undefined, prefix: string) {
   if (!models) return undefined;
-  const own = profile === undefined ? undefined : models[profile];
+  const own = profile === undefined ? undefined : models[prefix + profile];
   if (own && own.samples >= MIN_SAMPLES) return own;
-  const all = models[ALL_PROFILES];
+  const all = models[prefix + ALL_PROFILES];
   return all && all.samples >= MIN_SAMPLES ? all : undefined;
 }
 
-export interface RunningPolicy {
-  readonly targetMs: number;
-  readonly minMs: number;
-  readonly maxMs: number;
+export interface ChosenModel {
+  readonly model: RunTimeModel;
+  /** Run time per unit of the model: 1, or the video's length per VIDEO_UNIT_MS for a video model. */
+  readonly scale: number;
+  readonly source: "profile" | "workspace" | "relay";
+  readonly perVideo: boolean;
 }
 
 /**
- * How long to wait before the next poll of a task that has been running for `elapsedMs`. Dense
- * stretches: a little under the target. Before one: until it starts (at most the maximum
- * interval). Past every stretch (a task running longer than any seen): backing off with how far
- * past it is. Without a trusted model, the conservative prior: the target for the first hour.
+ * The best-informed trusted model for a task: per minute of its video where its length is known,
+ * then its own run times; its profile's before its workspace's, the workspace's before the
+ * relay's (every workspace's ends together); none means the prior.
  */
-export function runningDelayMs(elapsedMs: number, model: RunTimeModel | undefined, policy: RunningPolicy): number {
-  const dense = Math.max(policy.minMs, Math.round(policy.targetMs * DENSE_SHARE));
-  const tail = (pastMs: number) => Math.min(policy.maxMs, Math.max(dense, Math.round(pastMs / 2)));
-  if (!model) return elapsedMs < PRIOR_DENSE_MS ? dense : tail(elapsedMs - PRIOR_DENSE_MS);
-  const ranges = denseRanges(model);
-  for (const range of ranges) {
-    if (elapsedMs < range.fromMs) return Math.min(policy.maxMs, Math.max(policy.minMs, range.fromMs - elapsedMs));
-    if (elapsedMs < range.toMs) return dense;
+export function chooseModel(
+  own: WorkspaceModels | undefined,
+  relay: WorkspaceModels | undefined,
+  profile: string | undefined,
+  videoMs: number | undefined,
+): ChosenModel | undefined {
+  const levels: Array<[WorkspaceModels | undefined, "workspace" | "relay"]> = [
+    [own, "workspace"],
+    [relay, "relay"],
+  ];
+  for (const [models, level] of levels) {
+    for (const perVideo of videoMs !== undefined && videoMs > 0 ? [true, false] : [false]) {
+      const model = trusted(models, profile, perVideo ? VIDEO_PREFIX : "");
+      if (!model) continue;
+      const isProfile = profile !== undefined && model === models?.[(perVideo ? VIDEO_PREFIX : "") + profile];
+      return {
+        model,
+        scale: perVideo ? (videoMs as number) / VIDEO_UNIT_MS : 1,
+        source: isProfile && level === "workspace" ? "profile" : level,
+        perVideo,
+      };
+    }
   }
-  const last = ranges[ranges.length - 1];
-  return tail(last ? elapsedMs - last.toMs : elapsedMs);
-}
-
-/** A model's figures for people: how many ends, and the run time's quartiles and 95th percentile. */
-export function describeModel(model: RunTimeModel): {
-  samples: number;
-  p25Ms: number | null;
-  p50Ms: number | null;
-  p75Ms: number | null;
-  p95Ms: number | null;
-  denseMs: DenseRange[];
-} {
-  const q = (p: number) => quantileMs(model, p) ?? null;
-  return {
-    samples: model.samples,
-    p25Ms: q(0.25),
-    p50Ms: q(0.5),
-    p75Ms: q(0.75),
-    p95Ms: q(0.95),
-    denseMs: denseRanges(model).map((r) => ({ fromMs: Math.round(r.fromMs), toMs: Math.round(r.toMs) })),
-  };
+  return undefined;
 }
 
 /** Parses a stored models document; anything unreadable is no model (it is only a hint). */
@@ -211,15 +165,19 @@ export function parseModels(text: string | undefined): WorkspaceModels {
   if (!text) return {};
   try {
     const parsed = JSON.parse(text) as { v?: unknown; models?: unknown };
-    if (parsed.v !== 1 || typeof parsed.models !== "object" || parsed.models === null) return {};
+    if ((parsed.v !== 1 && parsed.v !== 2) || typeof parsed.models !== "object" || parsed.models === null) return {};
+    // Version 1 had 5 % bins: each moves to the 1 % bin holding its middle, so nothing is relearned.
+    const rebin = parsed.v === 1 ? (bin: number) => binOf(BIN_BASE_MS * 1.05 ** (bin + 0.5)) : (bin: number) => bin;
     const out: Record<string, RunTimeModel> = {};
     for (const [key, value] of Object.entries(parsed.models as Record<string, unknown>)) {
       const m = value as { samples?: unknown; bins?: unknown };
       if (typeof m?.samples !== "number" || typeof m.bins !== "object" || m.bins === null) continue;
       const bins: Record<string, number> = {};
       for (const [bin, weight] of Object.entries(m.bins as Record<string, unknown>)) {
-        if (/^\d+$/.test(bin) && typeof weight === "number" && Number.isFinite(weight) && weight > 0)
-          bins[bin] = weight;
+        if (/^\d+$/.test(bin) && typeof weight === "number" && Number.isFinite(weight) && weight > 0) {
+          const to = Math.min(MAX_BIN, rebin(Number(bin)));
+          bins[to] = (bins[to] ?? 0) + weight;
+        }
       }
       out[key] = { samples: m.samples, bins };
     }
@@ -236,21 +194,32 @@ export function serializeModels(models: WorkspaceModels): string {
     for (const [bin, weight] of Object.entries(m.bins)) bins[bin] = Math.round(weight * 1e4) / 1e4;
     rounded[key] = { samples: m.samples, bins };
   }
-  return JSON.stringify({ v: 1, models: rounded });
+  return JSON.stringify({ v: 2, models: rounded });
 }
 
 /** At most this many profiles are kept per workspace (the most used), so the document stays small. */
 export const MAX_PROFILES = 20;
 
-export function recordRunTime(models: WorkspaceModels, profile: string | undefined, runMs: number): WorkspaceModels {
+export function recordRunTime(
+  models: WorkspaceModels,
+  profile: string | undefined,
+  runMs: number,
+  videoMs?: number,
+): WorkspaceModels {
   const next: Record<string, RunTimeModel> = { ...models };
-  next[ALL_PROFILES] = addSample(models[ALL_PROFILES] ?? emptyModel, runMs);
-  if (profile !== undefined && profile !== ALL_PROFILES) {
-    next[profile] = addSample(models[profile] ?? emptyModel, runMs);
-    const profiles = Object.keys(next).filter((k) => k !== ALL_PROFILES);
-    if (profiles.length > MAX_PROFILES) {
-      const fewest = profiles.sort((a, b) => (next[a]?.samples ?? 0) - (next[b]?.samples ?? 0))[0] as string;
-      if (fewest !== profile) delete next[fewest];
+  const add = (prefix: string, value: number) => {
+    next[prefix + ALL_PROFILES] = addSample(models[prefix + ALL_PROFILES] ?? emptyModel, value);
+    if (profile !== undefined && profile !== ALL_PROFILES)
+      next[prefix + profile] = addSample(models[prefix + profile] ?? emptyModel, value);
+  };
+  add("", runMs);
+  if (videoMs !== undefined && videoMs > 0) add(VIDEO_PREFIX, (runMs * VIDEO_UNIT_MS) / videoMs);
+  const profiles = Object.keys(next).filter((k) => k !== ALL_PROFILES && !k.startsWith(VIDEO_PREFIX));
+  if (profiles.length > MAX_PROFILES) {
+    const fewest = profiles.sort((a, b) => (next[a]?.samples ?? 0) - (next[b]?.samples ?? 0))[0] as string;
+    if (fewest !== profile) {
+      delete next[fewest];
+      delete next[VIDEO_PREFIX + fewest];
     }
   }
   return next;

@@ -130,7 +130,12 @@ export const eventView = z.strictObject({
 
 export const timingView = z.strictObject({
   detectionTargetMs: z.number().nullable(),
-  learnedFrom: z.enum(["prior", "profile", "workspace"]),
+  learnedFrom: z
+    .enum(["prior", "profile", "workspace", "relay"])
+    .describe("Whose ends the schedule rests on: the task's profile, its workspace, every workspace, or none yet"),
+  perVideoMinute: z
+    .boolean()
+    .describe("Whether run time is learned per minute of the task's video (its videoDurationSeconds is known)"),
   profile: text,
   samples: z.number().int(),
   runTimeMs: z

@@ -11,8 +11,8 @@ import { eventTypeForStatus } from "../events.js";
 import { afterAnswer, afterRetryableError, estimateStartMs, isExpired, type Running, type Tier } from "../poll.js";
 import { AuthError, TaskNotFoundError, ThrottledError } from "../quanmiao/errors.js";
 import { isTerminalStatus, type JsonObject } from "../quanmiao/task.js";
-import type { RunTimeStats } from "../runtime-stats.js";
-import { modelFor, runTimeOf } from "../runtimes.js";
+import { type RunTimeStats, videoMsOf } from "../runtime-stats.js";
+import { chooseModel, runTimeOf } from "../runtimes.js";
 import type { TaskRow } from "../store/store.js";
 import type { RunContext } from "./context.js";
 import type { Emitter } from "./emitter.js";
@@ -110,7 +110,12 @@ export class Poller {
       const model =
         policy.detectionTargetMs === undefined
           ? undefined
-          : modelFor(await this.parts.stats.models(task.workspaceId), task.profile);
+          : chooseModel(
+              await this.parts.stats.models(task.workspaceId),
+              await this.parts.stats.relayModels(),
+              task.profile,
+              videoMsOf(task),
+            );
       running = { sinceMs: runningSinceMs, model };
     }
     const decision = afterAnswer(task, status, tier, nowMs, policy, running);
@@ -152,7 +157,7 @@ export class Poller {
         { runningSinceMs: task.runningSinceMs, lastPolledAtMs: task.lastPolledAtMs, nowMs },
         policy.intervalMaxMs,
       );
-      if (runMs !== undefined) this.parts.stats.record(task.workspaceId, task.profile, runMs);
+      if (runMs !== undefined) this.parts.stats.record(task.workspaceId, task.profile, runMs, videoMsOf(task));
     }
     await store.updateTask(task, owner, {
       state: "done",

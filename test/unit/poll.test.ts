@@ -130,9 +130,9 @@ describe("polling policy", () => {
   it("with a detection target, a RUNNING task's next poll comes from its run time, not the tier", () => {
     const running = task({ status: "RUNNING", pollsInStatus: 3 });
     const since = { sinceMs: NOW - 60_000, model: undefined };
-    // The conservative prior: 0.9 × the target, whatever the poll count.
-    expect(afterAnswer(running, "RUNNING", "window", NOW, policy, since).nextPollAtMs).toBe(NOW + 9_000);
-    expect(afterAnswer(running, "RUNNING", "band", NOW, policy, since).nextPollAtMs).toBe(NOW + 9_000);
+    // The conservative prior: 0.97 × the target, whatever the poll count.
+    expect(afterAnswer(running, "RUNNING", "window", NOW, policy, since).nextPollAtMs).toBe(NOW + 9_700);
+    expect(afterAnswer(running, "RUNNING", "band", NOW, policy, since).nextPollAtMs).toBe(NOW + 9_700);
     // A queued task, or the target switched off: the tier's interval as before.
     expect(afterAnswer(task({ status: "PENDING" }), "PENDING", "window", NOW, policy, since).nextPollAtMs).toBe(
       NOW + 15_000,

@@ -1,6 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { ManualClock } from "../../dev/manual-clock.js";
-import { RUNTIMES_KEY_PREFIX, RunTimeStats, readRunTimes } from "../../lib/runtime-stats.js";
+import {
+  RELAY_RUNTIMES_KEY,
+  RUNTIMES_KEY_PREFIX,
+  RunTimeStats,
+  readRelayRunTimes,
+  readRunTimes,
+} from "../../lib/runtime-stats.js";
 import { ALL_PROFILES } from "../../lib/runtimes.js";
 import type { Store } from "../../lib/store/store.js";
 
@@ -23,7 +29,7 @@ function settingsStore() {
 }
 
 describe("a run's learned run times", () => {
-  it("reads once, learns at once, saves on flush in one compare-and-set per workspace", async () => {
+  it("reads once, learns at once, saves on flush in one compare-and-set per workspace and one for the relay", async () => {
     const { store, cas } = settingsStore();
     const clock = new ManualClock();
     const stats = new RunTimeStats({ store, clock });
@@ -31,13 +37,17 @@ describe("a run's learned run times", () => {
     stats.record("w", undefined, 90_000);
     expect((await stats.models("w"))[ALL_PROFILES]?.samples).toBe(2);
     expect(await readRunTimes(store, "w")).toEqual({});
+    stats.record("v", undefined, 30_000);
     await stats.flush();
-    expect(cas()).toBe(1);
+    expect(cas()).toBe(3);
     const saved = await readRunTimes(store, "w");
     expect(saved[ALL_PROFILES]?.samples).toBe(2);
     expect(saved.full?.samples).toBe(1);
+    // Every workspace's ends together.
+    expect((await readRelayRunTimes(store))[ALL_PROFILES]?.samples).toBe(3);
+    expect((await stats.relayModels())[ALL_PROFILES]?.samples).toBe(3);
     await stats.flush(); // nothing new: nothing written
-    expect(cas()).toBe(1);
+    expect(cas()).toBe(3);
   });
 
   it("two overlapping runs both keep what they learned (a conflict re-reads and re-applies)", async () => {
@@ -52,7 +62,8 @@ describe("a run's learned run times", () => {
     b.record("w", undefined, 80_000);
     await Promise.all([a.flush(), b.flush()]);
     expect((await readRunTimes(store, "w"))[ALL_PROFILES]?.samples).toBe(3);
-    expect([...values.keys()]).toEqual([`${RUNTIMES_KEY_PREFIX}w`]);
+    expect([...values.keys()].sort()).toEqual([RELAY_RUNTIMES_KEY, `${RUNTIMES_KEY_PREFIX}w`]);
+    expect((await readRelayRunTimes(store))[ALL_PROFILES]?.samples).toBe(3);
   });
 
   it("a store that fails is no model and keeps the samples for the next flush", async () => {
@@ -67,7 +78,7 @@ describe("a run's learned run times", () => {
     expect(await stats.models("w")).toEqual({});
     stats.record("w", undefined, 60_000);
     await stats.flush((entry) => logged.push(entry));
-    expect(logged[0]).toMatchObject({ level: "warn", msg: "could not save learned run times", workspaceId: "w" });
+    expect(logged[0]).toMatchObject({ level: "warn", msg: "could not save learned run times", key: "runtimes:w" });
     failing = false;
     await stats.flush();
     expect((await readRunTimes(store, "w"))[ALL_PROFILES]?.samples).toBe(1);

@@ -4,25 +4,21 @@ import {
   ALL_PROFILES,
   addSample,
   binOf,
-  denseRanges,
+  chooseModel,
   emptyModel,
-  LATE_BUDGET,
   MAX_PROFILES,
   MIN_SAMPLES,
   modelFor,
-  PRIOR_DENSE_MS,
   parseModels,
   quantileMs,
   type RunTimeModel,
   recordRunTime,
-  runningDelayMs,
   runTimeOf,
   serializeModels,
+  VIDEO_PREFIX,
 } from "../../lib/runtimes.js";
 
 const MIN = 60_000;
-const policy = { targetMs: 10_000, minMs: 1_000, maxMs: 120_000 };
-
 /** Log-normal run times around `medianMs`, seeded. */
 function lognormal(seed: string, medianMs: number, sigma: number): () => number {
   const random = seededRandom(seed);
@@ -40,25 +36,11 @@ function train(draw: () => number, n: number): RunTimeModel {
   return model;
 }
 
-/** Polls a task that runs `runMs` on the schedule from its first sight (elapsed 0): calls, and how late the end is seen. */
-function follow(runMs: number, model: RunTimeModel | undefined, p = policy) {
-  let t = 0;
-  let calls = 1;
-  while (t < runMs) {
-    t += runningDelayMs(t, model, p);
-    calls++;
-  }
-  return { calls, delayMs: t - runMs };
-}
-
-const percentile = (values: number[], p: number) =>
-  [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor((p / 100) * values.length))] as number;
-
 describe("run-time model", () => {
-  it("bins are 5 % wide from 5 s; quantiles come back within a bin", () => {
+  it("bins are 1 % wide from 5 s; quantiles come back within a bin", () => {
     expect(binOf(0)).toBe(0);
     expect(binOf(5_000)).toBe(0);
-    expect(binOf(5_000 * 1.05 ** 10 + 1)).toBe(10);
+    expect(binOf(5_000 * 1.01 ** 10 + 1)).toBe(10);
     const model = train(lognormal("q", 10 * MIN, 0.1), 400);
     expect(model.samples).toBe(400);
     expect(quantileMs(model, 0.5)).toBeGreaterThan(9.4 * MIN);
@@ -73,58 +55,6 @@ describe("run-time model", () => {
     for (let i = 0; i < 300; i++) model = addSample(model, after());
     expect(quantileMs(model, 0.5)).toBeGreaterThan(15 * MIN);
   });
-
-  it("leaves at most LATE_BUDGET of the ends outside the dense stretches, the early ones first", () => {
-    const draw = lognormal("dense", 10 * MIN, 0.1);
-    const model = train(draw, 500);
-    const ranges = denseRanges(model);
-    expect(ranges.length).toBeGreaterThan(0);
-    const first = ranges[0] as { fromMs: number; toMs: number };
-    // The start of a run, where nothing ends, is not polled densely.
-    expect(first.fromMs).toBeGreaterThan(6 * MIN);
-    const outside = Array.from({ length: 5_000 }, draw).filter(
-      (ms) => !ranges.some((r) => ms >= r.fromMs && ms < r.toMs),
-    ).length;
-    expect(outside / 5_000).toBeLessThan(LATE_BUDGET + 0.02);
-  });
-
-  it("a running task: waits for the dense stretch, polls at 0.9 × target inside it, backs off past it", () => {
-    const model = train(lognormal("delay", 10 * MIN, 0.1), 300);
-    const [range] = denseRanges(model) as [{ fromMs: number; toMs: number }];
-    expect(runningDelayMs(0, model, policy)).toBe(policy.maxMs);
-    expect(runningDelayMs(range.fromMs - 30_000, model, policy)).toBe(30_000);
-    expect(runningDelayMs(range.fromMs + 1, model, policy)).toBe(9_000);
-    const last = denseRanges(model).at(-1) as { toMs: number };
-    expect(runningDelayMs(last.toMs + 60_000, model, policy)).toBe(30_000);
-    expect(runningDelayMs(last.toMs + 3_600_000, model, policy)).toBe(policy.maxMs);
-  });
-
-  it("without a trusted model, the conservative prior: the target for the first hour, then backing off", () => {
-    expect(runningDelayMs(0, undefined, policy)).toBe(9_000);
-    expect(runningDelayMs(PRIOR_DENSE_MS - 1, undefined, policy)).toBe(9_000);
-    expect(runningDelayMs(PRIOR_DENSE_MS + 100_000, undefined, policy)).toBe(50_000);
-  });
-
-  it.each([
-    ["short, narrow", 2 * MIN, 0.08],
-    ["medium", 10 * MIN, 0.15],
-    ["long, wide", 40 * MIN, 0.35],
-  ])(
-    "holds p95 detection under the target on what it learned (%s), with well under a 10 s poller's calls",
-    (_name, median, sigma) => {
-      const model = train(lognormal(`train-${median}`, median, sigma), 300);
-      const draw = lognormal(`test-${median}`, median, sigma);
-      const runs = Array.from({ length: 2_000 }, draw);
-      const followed = runs.map((ms) => follow(ms, model));
-      const delays = followed.map((f) => f.delayMs);
-      expect(percentile(delays, 95)).toBeLessThanOrEqual(policy.targetMs);
-      expect(percentile(delays, 50)).toBeLessThanOrEqual(policy.targetMs * 0.6);
-      const calls = followed.reduce((n, f) => n + f.calls, 0) / runs.length;
-      const naive = runs.reduce((n, ms) => n + Math.floor(ms / 10_000) + 1, 0) / runs.length;
-      // Measured: 0.40, 0.38 and 0.62 of the naive poller's calls.
-      expect(calls).toBeLessThan(0.65 * naive);
-    },
-  );
 
   it("picks the profile's model, else the workspace's, once each has MIN_SAMPLES ends", () => {
     let models = {};
@@ -146,9 +76,43 @@ describe("run-time model", () => {
     const back = parseModels(serializeModels(models));
     expect(back.x?.samples).toBe(1);
     expect(quantileMs(back.x as RunTimeModel, 0.5)).toBe(quantileMs(models.x as RunTimeModel, 0.5));
-    for (const bad of [undefined, "", "{", "[]", '{"v":2,"models":{}}', '{"v":1,"models":{"a":{"bins":1}}}'])
+    for (const bad of [undefined, "", "{", "[]", '{"v":3,"models":{}}', '{"v":2,"models":{"a":{"bins":1}}}'])
       expect(parseModels(bad)).toEqual({});
-    expect(parseModels('{"v":1,"models":{"a":{"samples":1,"bins":{"x":1,"3":-1,"4":2}}}}').a?.bins).toEqual({ 4: 2 });
+    expect(parseModels('{"v":2,"models":{"a":{"samples":1,"bins":{"x":1,"3":-1,"4":2}}}}').a?.bins).toEqual({ 4: 2 });
+  });
+
+  it("reads version 1 documents (5 % bins) into the 1 % bins holding each old bin's middle", () => {
+    // 5 s × 1.05^40.5 ≈ 36.1 s: in 1 % bins that is bin 199 (5 s × 1.01^199 ≈ 36.2 s is its end).
+    const back = parseModels('{"v":1,"models":{"*":{"samples":3,"bins":{"40":3}}}}');
+    const model = back["*"] as RunTimeModel;
+    expect(model.samples).toBe(3);
+    expect(Object.keys(model.bins)).toEqual([String(binOf(5_000 * 1.05 ** 40.5))]);
+    expect(quantileMs(model, 0.5) as number).toBeGreaterThan(33_000);
+    expect(quantileMs(model, 0.5) as number).toBeLessThan(39_000);
+  });
+
+  it("learns run time per minute of video where the video's length is known", () => {
+    let models = {};
+    // Runs take 1.5× the video, whatever its length.
+    for (let i = 0; i < MIN_SAMPLES; i++) models = recordRunTime(models, "full", 1.5 * (2 + i) * MIN, (2 + i) * MIN);
+    const m = models as Record<string, RunTimeModel>;
+    expect(m[`${VIDEO_PREFIX}full`]?.samples).toBe(MIN_SAMPLES);
+    const perMinute = quantileMs(m[`${VIDEO_PREFIX}full`] as RunTimeModel, 0.5) as number;
+    expect(perMinute).toBeGreaterThan(1.45 * MIN);
+    expect(perMinute).toBeLessThan(1.55 * MIN);
+    // A 10-minute video of that profile: the per-video model, scaled to 10 minutes.
+    const chosen = chooseModel(models, undefined, "full", 10 * MIN);
+    expect(chosen).toMatchObject({ source: "profile", perVideo: true, scale: 10 });
+    // Without a length: the plain run-time model of the profile.
+    expect(chooseModel(models, undefined, "full", undefined)).toMatchObject({ perVideo: false, scale: 1 });
+  });
+
+  it("a workspace with too few ends of its own uses every workspace's (the relay's), then the prior", () => {
+    let relay = {};
+    for (let i = 0; i < MIN_SAMPLES; i++) relay = recordRunTime(relay, undefined, 5 * MIN);
+    const own = recordRunTime({}, undefined, 5 * MIN);
+    expect(chooseModel(own, relay, undefined, undefined)).toMatchObject({ source: "relay" });
+    expect(chooseModel(own, {}, undefined, undefined)).toBeUndefined();
   });
 
   it("a run time: the API's taskRunInfo.responseTime (number or numeric string), else the relay's estimate", () => {

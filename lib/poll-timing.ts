@@ -1,0 +1,164 @@
+/**
+ * When to poll a running task, given what was learned of its run time (lib/runtimes.ts): the
+ * cheapest schedule (lib/poll-schedule.ts) that, on the learned distribution, notices all but
+ * LATE_BUDGET of the ends within the detection target. The economy benchmark computes its floor
+ * with the same schedule on the true distribution, so the distance between the two is what
+ * learning costs.
+ *
+ * The schedule's polls are planned at TARGET_SHARE of the target, since a poll lands a little after
+ * its due time, and leave 4 % of ends late rather than the 5 % a p95 allows, for what the model has
+ * not seen yet. Gaps before the first likely end are as long as the model says (a task that ends
+ * there is among the late few); past the last planned poll (a task running longer than any seen)
+ * the interval grows with how far past it is, up to the maximum interval.
+ */
+import { cheapestSchedule, type EndDistribution, type Schedule } from "./poll-schedule.js";
+import { binEnd, binStart, type ChosenModel, quantileMs, type RunTimeModel, smoothedBins } from "./runtimes.js";
+
+export const LATE_BUDGET = 0.04;
+const TARGET_SHARE = 0.97;
+/** The schedule's grid: this many cells per target. */
+const CELLS_PER_TARGET = 10;
+/** Without a trusted model a running task is polled at the target for this long, then less often. */
+export const PRIOR_DENSE_MS = 3_600_000;
+/** Ends rarer than this (as a share of a bin's weight against the whole) are below the model's noise. */
+const NEGLIGIBLE = 1e-7;
+
+export interface RunningPolicy {
+  readonly targetMs: number;
+  readonly minMs: number;
+  readonly maxMs: number;
+}
+
+/** The polls' spacing where ends are likely: a little under the target. */
+export function denseIntervalMs(policy: Pick<RunningPolicy, "targetMs" | "minMs">): number {
+  return Math.max(policy.minMs, Math.round(policy.targetMs * TARGET_SHARE));
+}
+
+/** The model's run times on a grid of `stepMs` cells, stretched by `scale` (run time per model unit). */
+export function endDistribution(model: RunTimeModel, stepMs: number, scale = 1): EndDistribution {
+  const all = smoothedBins(model);
+  const total = all.reduce((sum, b) => sum + b.weight, 0);
+  const bins = all.filter((b) => b.weight >= total * NEGLIGIBLE);
+  if (bins.length === 0) return { stepMs, mass: [] };
+  const firstCell = Math.floor((binStart((bins[0] as { bin: number }).bin) * scale) / stepMs);
+  const lastCell = Math.floor((binEnd((bins[bins.length - 1] as { bin: number }).bin) * scale) / stepMs);
+  const mass = new Float64Array(lastCell - firstCell + 1);
+  for (const { bin, weight } of bins) {
+    // Spread evenly over the bin's span of run time.
+    const from = binStart(bin) * scale;
+    const to = binEnd(bin) * scale;
+    const share = weight / total / (to - from);
+    for (let cell = Math.floor(from / stepMs); cell * stepMs < to; cell++) {
+      const overlap = Math.min(to, (cell + 1) * stepMs) - Math.max(from, cell * stepMs);
+      if (overlap > 0) mass[cell - firstCell] = (mass[cell - firstCell] as number) + overlap * share;
+    }
+  }
+  return { stepMs, mass, firstCell };
+}
+
+const scheduleCache = new WeakMap<RunTimeModel, Map<string, Schedule>>();
+/** Per model, schedules for this many video lengths at most (the latest kept). */
+const SCALES_KEPT = 512;
+
+/** The model's schedule at a target; the same model, target and scale give the same object. */
+export function scheduleFor(model: RunTimeModel, targetMs: number, scale = 1): Schedule {
+  const plannedMs = Math.round(targetMs * TARGET_SHARE);
+  // Video lengths to 0.1 %: close enough to share a schedule, few enough to cache.
+  const roundedScale = scale === 1 ? 1 : Number(scale.toPrecision(3));
+  const key = `${plannedMs}/${roundedScale}`;
+  let byKey = scheduleCache.get(model);
+  const cached = byKey?.get(key);
+  if (cached) return cached;
+  const schedule = cheapestSchedule(
+    endDistribution(model, plannedMs / CELLS_PER_TARGET, roundedScale),
+    plannedMs,
+    1 - LATE_BUDGET,
+  );
+  if (!byKey) {
+    byKey = new Map();
+    scheduleCache.set(model, byKey);
+  }
+  if (byKey.size >= SCALES_KEPT) byKey.delete(byKey.keys().next().value as string);
+  byKey.set(key, schedule);
+  return schedule;
+}
+
+/** The first planned poll after `elapsedMs`, if any (binary search). */
+function nextPoll(pollsMs: readonly number[], elapsedMs: number): number | undefined {
+  let lo = 0;
+  let hi = pollsMs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((pollsMs[mid] as number) <= elapsedMs) lo = mid + 1;
+    else hi = mid;
+  }
+  return pollsMs[lo];
+}
+
+/**
+ * How long to wait before the next poll of a task that has been running for `elapsedMs`: the
+ * learned schedule's next poll; past its last, backing off with how far past it is; without a
+ * trusted model, the conservative prior: the target for the first hour, then backing off.
+ */
+export function runningDelayMs(
+  elapsedMs: number,
+  chosen: Pick<ChosenModel, "model" | "scale"> | undefined,
+  policy: RunningPolicy,
+): number {
+  const dense = denseIntervalMs(policy);
+  const tail = (pastMs: number) => Math.min(policy.maxMs, Math.max(dense, Math.round(pastMs / 2)));
+  if (!chosen) return elapsedMs < PRIOR_DENSE_MS ? dense : tail(elapsedMs - PRIOR_DENSE_MS);
+  const { pollsMs } = scheduleFor(chosen.model, policy.targetMs, chosen.scale);
+  const next = nextPoll(pollsMs, elapsedMs);
+  if (next !== undefined) return Math.max(policy.minMs, next - elapsedMs);
+  return tail(elapsedMs - (pollsMs[pollsMs.length - 1] ?? 0));
+}
+
+export interface DenseRange {
+  readonly fromMs: number;
+  readonly toMs: number;
+}
+
+/** The stretches of run time whose ends the schedule notices within the target, for people. */
+export function denseRanges(model: RunTimeModel, targetMs: number, scale = 1): DenseRange[] {
+  const plannedMs = Math.round(targetMs * TARGET_SHARE);
+  const ranges: DenseRange[] = [];
+  let last: number | undefined;
+  for (const at of scheduleFor(model, targetMs, scale).pollsMs) {
+    const open = ranges[ranges.length - 1];
+    if (open && last !== undefined && at - last <= plannedMs + 1) ranges[ranges.length - 1] = { ...open, toMs: at };
+    else ranges.push({ fromMs: Math.max(0, at - plannedMs), toMs: at });
+    last = at;
+  }
+  return ranges;
+}
+
+/** A model's figures for people: how many ends, the run time's quartiles and 95th percentile. */
+export function describeModel(
+  model: RunTimeModel,
+  targetMs: number,
+  scale = 1,
+): {
+  samples: number;
+  p25Ms: number | null;
+  p50Ms: number | null;
+  p75Ms: number | null;
+  p95Ms: number | null;
+  denseMs: DenseRange[];
+} {
+  const q = (p: number) => {
+    const value = quantileMs(model, p);
+    return value === undefined ? null : Math.round(value * scale);
+  };
+  return {
+    samples: model.samples,
+    p25Ms: q(0.25),
+    p50Ms: q(0.5),
+    p75Ms: q(0.75),
+    p95Ms: q(0.95),
+    denseMs: denseRanges(model, targetMs, scale).map((r) => ({
+      fromMs: Math.round(r.fromMs),
+      toMs: Math.round(r.toMs),
+    })),
+  };
+}

@@ -1,0 +1,98 @@
+import { describe, expect, it } from "vitest";
+import { seededRandom } from "../../dev/seeded-random.js";
+import { cheapestSchedule } from "../../lib/poll-schedule.js";
+import { denseRanges, PRIOR_DENSE_MS, runningDelayMs, scheduleFor } from "../../lib/poll-timing.js";
+import { addSample, emptyModel, type RunTimeModel, VIDEO_UNIT_MS } from "../../lib/runtimes.js";
+
+const MIN = 60_000;
+const policy = { targetMs: 10_000, minMs: 1_000, maxMs: 120_000 };
+
+function lognormal(seed: string, medianMs: number, sigma: number): () => number {
+  const random = seededRandom(seed);
+  return () => {
+    const z = Math.sqrt(-2 * Math.log(Math.max(1e-12, random()))) * Math.cos(2 * Math.PI * random());
+    return medianMs * Math.exp(sigma * z);
+  };
+}
+
+function train(draw: () => number, n: number): RunTimeModel {
+  let model = emptyModel;
+  for (let i = 0; i < n; i++) model = addSample(model, draw());
+  return model;
+}
+
+/** Follows a task that runs `runMs` from its start: calls until its end is seen, and how late. */
+function follow(runMs: number, chosen: { model: RunTimeModel; scale: number } | undefined) {
+  let t = 0;
+  let calls = 0;
+  while (t < runMs) {
+    t += runningDelayMs(t, chosen, policy);
+    calls++;
+  }
+  return { calls, delayMs: t - runMs };
+}
+
+const percentile = (values: number[], p: number) =>
+  [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor((p / 100) * values.length))] as number;
+
+/** The floor: the cheapest schedule on the true (log-normal) distribution, p95 within the target. */
+function floorCalls(medianMs: number, sigma: number): number {
+  const stepMs = 1_000;
+  const cdf = (ms: number) => (ms <= 0 ? 0 : 0.5 * (1 + erf(Math.log(ms / medianMs) / (sigma * Math.SQRT2))));
+  const cells = Math.ceil((medianMs * Math.exp(6 * sigma)) / stepMs);
+  const mass = Array.from({ length: cells }, (_, i) => cdf((i + 1) * stepMs) - cdf(i * stepMs));
+  return cheapestSchedule({ stepMs, mass }, policy.targetMs, 0.95).expectedCalls;
+}
+
+function erf(x: number): number {
+  // Abramowitz and Stegun 7.1.26 (error under 1.5e-7).
+  const t = 1 / (1 + 0.3275911 * Math.abs(x));
+  const y =
+    1 -
+    ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-x * x);
+  return x >= 0 ? y : -y;
+}
+
+describe("when to poll a running task", () => {
+  it.each([
+    ["short, narrow", 2 * MIN, 0.08],
+    ["medium", 10 * MIN, 0.15],
+    ["long, wide", 40 * MIN, 0.35],
+  ])(
+    "on what it learned (%s): p95 within the target, calls within 1.15× the floor on the truth",
+    (_n, median, sigma) => {
+      const chosen = { model: train(lognormal(`train-${median}`, median, sigma), 300), scale: 1 };
+      const runs = Array.from({ length: 2_000 }, lognormal(`test-${median}`, median, sigma));
+      const followed = runs.map((ms) => follow(ms, chosen));
+      expect(
+        percentile(
+          followed.map((f) => f.delayMs),
+          95,
+        ),
+      ).toBeLessThanOrEqual(policy.targetMs);
+      const calls = followed.reduce((n, f) => n + f.calls, 0) / runs.length;
+      expect(calls).toBeLessThan(1.15 * floorCalls(median, sigma));
+    },
+  );
+
+  it("per minute of video: a 10-minute video's polls gather around 1.5 × 10 min", () => {
+    const model = train(lognormal("per-video", 1.5 * VIDEO_UNIT_MS, 0.04), 200);
+    const [range] = denseRanges(model, policy.targetMs, 10);
+    expect(range?.fromMs).toBeGreaterThan(13 * MIN);
+    expect(range?.toMs).toBeLessThan(19 * MIN);
+    expect(runningDelayMs(0, { model, scale: 10 }, policy)).toBe(scheduleFor(model, policy.targetMs, 10).pollsMs[0]);
+  });
+
+  it("past its last planned poll a task is polled less and less often, up to the maximum interval", () => {
+    const chosen = { model: train(lognormal("tail", 5 * MIN, 0.1), 200), scale: 1 };
+    const last = scheduleFor(chosen.model, policy.targetMs).pollsMs.at(-1) as number;
+    expect(runningDelayMs(last + 60_000, chosen, policy)).toBe(30_000);
+    expect(runningDelayMs(last + 3_600_000, chosen, policy)).toBe(policy.maxMs);
+  });
+
+  it("without a trusted model, the conservative prior: the target for the first hour, then backing off", () => {
+    expect(runningDelayMs(0, undefined, policy)).toBe(9_700);
+    expect(runningDelayMs(PRIOR_DENSE_MS - 1, undefined, policy)).toBe(9_700);
+    expect(runningDelayMs(PRIOR_DENSE_MS + 100_000, undefined, policy)).toBe(50_000);
+  });
+});

@@ -8,6 +8,8 @@
  * GB-seconds, 1 GB = 1,024 MB), converted to compute units at 1 CU per active vCPU-second and
  * 0.15 CU per GB-second.
  */
+import { existsSync, readFileSync } from "node:fs";
+import { parse } from "yaml";
 import { row, type ScenarioRow } from "./support.js";
 
 export const FC_MEMORY_STEP_MB = 64;
@@ -47,6 +49,20 @@ export function smallestFcSize(peakRssMiB: number, cpuShare = 0, headroom = 2): 
     throw new RangeError(`no FC size holds ${wantedMb.toFixed(0)} MB and ${vcpuOf(steps)} vCPU`);
   }
   return { memoryMb, vcpu: vcpuOf(steps) };
+}
+
+/** The poll function's size in s.yaml, which the measured size is checked against. */
+export function deployedPollSize(): FcSize {
+  // The project's root is one folder up from bench/, two from dist/bench/.
+  const file = [new URL("../s.yaml", import.meta.url), new URL("../../s.yaml", import.meta.url)].find(existsSync);
+  if (!file) throw new Error("no s.yaml above bench/");
+  const doc = parse(readFileSync(file, "utf8")) as {
+    resources: { poll: { props: { memorySize: number; cpu?: number } } };
+  };
+  const { memorySize, cpu } = doc.resources.poll.props;
+  // Without `cpu` FC picks one, and what it bills cannot be worked out here.
+  if (cpu === undefined) throw new Error("s.yaml gives the poll function no cpu");
+  return { memoryMb: memorySize, vcpu: cpu };
 }
 
 /** Whether FC 3.0 accepts this size at all. */

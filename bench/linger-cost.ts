@@ -9,17 +9,15 @@
  * function is billed per hour with tasks running, next to an always-on poller of that size.
  */
 import { execFile } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { parse } from "yaml";
 import { SIM_CREDENTIAL } from "../dev/quanmiao-simulator/server.js";
 import { systemClock } from "../lib/clock.js";
 import { loadConfig } from "../lib/config.js";
 import { staticCredentials } from "../lib/quanmiao/credentials.js";
 import { TablestoreStore } from "../lib/store/tablestore.js";
 import { registerTask } from "../lib/tasks.js";
-import { type FcSize, fcCostRows, smallestFcSize } from "./fc-cost.js";
+import { deployedPollSize, fcCostRows, smallestFcSize } from "./fc-cost.js";
 import { row, type ScenarioRow, startCliServer, submitTasks } from "./support.js";
 
 const run = promisify(execFile);
@@ -32,15 +30,6 @@ interface RunReport {
   busiestCpuShare: number;
   peakRssMiB: number;
   summary: { polled: number; errors: number; lingeredMs: number };
-}
-
-/** The poll function's size in s.yaml, which the measured size is checked against. */
-export function deployedPollSize(): FcSize {
-  const doc = parse(readFileSync(new URL("../../s.yaml", import.meta.url), "utf8")) as {
-    resources: { poll: { props: { memorySize: number; cpu?: number } } };
-  };
-  const { memorySize, cpu } = doc.resources.poll.props;
-  return { memoryMb: memorySize, vcpu: cpu ?? Number.NaN };
 }
 
 export async function benchLingerCost(tasks: number, lingerS: number): Promise<ScenarioRow[]> {

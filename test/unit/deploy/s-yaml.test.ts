@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { isFcSize } from "../../../bench/fc-cost.js";
+import { deployedPollSize, isFcSize } from "../../../bench/fc-cost.js";
 import { loadConfig } from "../../../lib/config.js";
 import { budgetFrom } from "../../../lib/fc/context.js";
 
@@ -86,6 +86,8 @@ describe("s.yaml", () => {
       vcpu: Number(stated?.[2]),
     });
     expect(isFcSize({ memoryMb: poll?.memorySize ?? 0, vcpu: poll?.cpu ?? 0 })).toBe(true);
+    // What the linger-cost benchmark checks its measurement against and bills.
+    expect(deployedPollSize()).toEqual({ memoryMb: poll?.memorySize, vcpu: poll?.cpu });
   });
 
   it("fans out from poll to the deliver function that s.yaml deploys", () => {

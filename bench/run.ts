@@ -11,6 +11,7 @@ import { benchContention } from "./contention.js";
 import { benchPollingEconomy } from "./economy.js";
 import { benchFanOut } from "./fanout.js";
 import { benchLatencyBound } from "./latency.js";
+import { benchLingerCost } from "./linger-cost.js";
 import { benchNoisyNeighbours } from "./noisy.js";
 import { benchQuanmiaoClient } from "./quanmiao-client.js";
 import { benchShards } from "./shards.js";
@@ -33,6 +34,7 @@ const scenariosOf = (quick: boolean): Record<string, () => Promise<ScenarioRow[]
   fanout: () => benchFanOut(quick ? 200 : 2_000, quick ? [1, 4] : [1, 4, 16]),
   shards: () => (quick ? benchShards(2_000, 8, 8, 1_000) : benchShards(100_000, 8, 8, 10)),
   "cold-start": () => benchColdStart(7),
+  "linger-cost": () => (quick ? benchLingerCost(60, 10) : benchLingerCost(300, 60)),
   "noisy-neighbours": () =>
     benchNoisyNeighbours({
       tasks: quick ? 100 : 2_000,

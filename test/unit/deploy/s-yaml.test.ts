@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import { deployedPollSize, isFcSize } from "../../../bench/fc-cost.js";
 import { loadConfig } from "../../../lib/config.js";
 import { budgetFrom } from "../../../lib/fc/context.js";
 
@@ -12,6 +13,7 @@ interface Props {
   code: string;
   handler: string;
   memorySize: number;
+  cpu?: number;
   timeout: number;
   functionName: string;
   environmentVariables: unknown;
@@ -73,6 +75,19 @@ describe("s.yaml", () => {
     expect(instances).toBeGreaterThanOrEqual(1);
     expect(instances).toBeLessThanOrEqual(100); // FC's default quota per region
     expect(api?.props.triggers?.[0]).toMatchObject({ triggerType: "http", triggerConfig: { authType: "anonymous" } });
+  });
+
+  it("sizes the poll function as docs/deploying.md states, a size FC 3.0 accepts", () => {
+    const stated = read("docs/deploying.md").match(/poll function runs at \*\*(\d+) MB and ([\d.]+) vCPU\*\*/);
+    expect(stated, "docs/deploying.md states the poll function's size").not.toBeNull();
+    const poll = doc.resources.poll?.props;
+    expect({ memoryMb: poll?.memorySize, vcpu: poll?.cpu }).toEqual({
+      memoryMb: Number(stated?.[1]),
+      vcpu: Number(stated?.[2]),
+    });
+    expect(isFcSize({ memoryMb: poll?.memorySize ?? 0, vcpu: poll?.cpu ?? 0 })).toBe(true);
+    // What the linger-cost benchmark checks its measurement against and bills.
+    expect(deployedPollSize()).toEqual({ memoryMb: poll?.memorySize, vcpu: poll?.cpu });
   });
 
   it("fans out from poll to the deliver function that s.yaml deploys", () => {

@@ -118,11 +118,18 @@ async function runDay(day: Day, planned: readonly Arrival[], t0: number, setup: 
     const delaysS: number[] = [];
     const endsMs: number[] = [];
     const submittedMs: number[] = [];
+    const polls: number[] = [];
     for (const task of submitted) {
       submittedMs.push(task.submittedAtMs);
       const row = await relay.store.getTask(task.workspaceId, task.taskId);
       endsMs.push(task.endsAtMs ?? 0);
       delaysS.push(((row?.terminalAtMs ?? 0) - (task.endsAtMs ?? 0)) / 1000);
+      polls.push(row?.pollCount ?? 0);
+    }
+    if (process.env.ECONOMY_DEBUG) {
+      const tenth = Math.ceil(polls.length / 10);
+      const deciles = Array.from({ length: 10 }, (_, i) => polls.slice(i * tenth, (i + 1) * tenth));
+      console.error(setup, "polls per task by arrival decile", deciles.map((d) => (d.reduce((a, b) => a + b, 0) / d.length).toFixed(1)).join(" "));
     }
     const busyHours =
       unionMs(submitted.map((t) => [t.startedAtMs ?? 0, t.endsAtMs ?? 0] as [number, number])) / 3_600_000;

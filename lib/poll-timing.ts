@@ -83,6 +83,12 @@ export function scheduleFor(model: RunTimeModel, targetMs: number, scale = 1): S
   return schedule;
 }
 
+/** When a task presumed running since its start is first polled, from that start. */
+export function firstPollMs(chosen: Pick<ChosenModel, "model" | "scale"> | undefined, policy: RunningPolicy): number {
+  if (!chosen) return denseIntervalMs(policy);
+  return scheduleFor(chosen.model, policy.targetMs, chosen.scale).pollsMs[0] ?? denseIntervalMs(policy);
+}
+
 /** The first planned poll after `elapsedMs`, if any (binary search). */
 function nextPoll(pollsMs: readonly number[], elapsedMs: number): number | undefined {
   let lo = 0;

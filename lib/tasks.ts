@@ -70,9 +70,15 @@ export async function checkWebhookUrl(
 }
 
 /**
+ * A task registered this soon after its submission, into a window with room, is presumed to run
+ * since its submission. Registered later, it may have waited for a slot in between: it is asked.
+ */
+const PRESUME_START_WITHIN_MS = 60_000;
+
+/**
  * Whether a task submitted at `submittedAtMs` lands inside its workspace's window (fewer than
- * `asyncConcurrency` tasks ahead of it): then it starts running at once, and is polled at once, so
- * that the relay sees it start and learns its run time from an exact start, not a guess.
+ * `asyncConcurrency` tasks ahead of it): then it starts running at once, and is due at once, so
+ * that the relay sees it start (or, registered as it was submitted, presumes it started then).
  */
 async function startsAtOnce(
   store: Store,
@@ -154,6 +160,7 @@ export async function writeRegistration(
   const workspace = deps.workspaces
     ? await deps.workspaces.get(deps.store, workspaceId, nowMs)
     : await deps.store.getWorkspace(workspaceId);
+  const atOnce = await startsAtOnce(deps.store, workspaceId, workspace, submittedAtMs);
   const result = await deps.store.registerTask(
     {
       workspaceId,
@@ -161,10 +168,11 @@ export async function writeRegistration(
       webhookUrls: [...webhookUrls],
       metadata,
       submittedAtMs,
-      firstPollAtMs: (await startsAtOnce(deps.store, workspaceId, workspace, submittedAtMs))
-        ? nowMs
-        : firstPollAtMs({ submittedAtMs }, nowMs, deps.poll),
+      firstPollAtMs: atOnce ? nowMs : firstPollAtMs({ submittedAtMs }, nowMs, deps.poll),
       ...(profile !== undefined ? { profile } : {}),
+      // Registered as it was submitted, with room to run: it runs since its submission, and its
+      // first poll can wait for its likely end (lib/run/poller.ts) instead of asking at once.
+      ...(atOnce && nowMs - submittedAtMs <= PRESUME_START_WITHIN_MS ? { runningSinceMs: submittedAtMs } : {}),
     },
     nowMs,
   );

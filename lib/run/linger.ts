@@ -21,6 +21,11 @@ export class LingerSchedule {
     this.untilMs = lingerMs === undefined ? undefined : run.startedAtMs + lingerMs;
   }
 
+  /** Whether the linger window has passed (never, for a run that does not linger). */
+  over(): boolean {
+    return this.untilMs !== undefined && this.run.deps.clock.now() >= this.untilMs;
+  }
+
   set(task: TaskRow, dueMs: number): void {
     this.due.set(taskKey(task), dueMs);
   }

@@ -12,12 +12,16 @@ import { afterAnswer, afterRetryableError, estimateStartMs, isExpired, type Runn
 import { AuthError, TaskNotFoundError, ThrottledError } from "../quanmiao/errors.js";
 import { isTerminalStatus, type JsonObject } from "../quanmiao/task.js";
 import { type RunTimeStats, videoMsOf } from "../runtime-stats.js";
+import { firstPollMs } from "../poll-timing.js";
 import { chooseModel, runTimeOf } from "../runtimes.js";
 import type { TaskRow } from "../store/store.js";
 import type { RunContext } from "./context.js";
 import type { Emitter } from "./emitter.js";
 import type { LingerSchedule } from "./linger.js";
 import type { WorkspacePlanner } from "./planner.js";
+
+/** Putting a task back costs a store write: not worth it for a poll due within this. */
+const DEFER_AT_LEAST_MS = 1_000;
 
 interface Outcome {
   readonly status: string | undefined;
@@ -61,6 +65,7 @@ export class Poller {
       summary.expired++;
       return;
     }
+    if (await this.deferPresumed(task)) return;
     if (!(await this.run.limiter.take(this.run.stopStartingAtMs))) {
       this.limiterRefused = true;
       await store.releaseTask(task, owner, task.nextPollAtMs);
@@ -96,6 +101,38 @@ export class Poller {
     await this.reschedule(task, status, tier);
   }
 
+  /**
+   * A task presumed running since it was registered (it had room to start at once) is first asked
+   * about where its learned schedule first polls, not at once: that call would only say RUNNING.
+   * True when the task was put back for then.
+   */
+  private async deferPresumed(task: TaskRow): Promise<boolean> {
+    const { policy, owner } = this.run;
+    const { store, clock } = this.run.deps;
+    if (policy.detectionTargetMs === undefined || task.runningSinceMs === undefined) return false;
+    if (task.status !== undefined || task.lastPolledAtMs !== undefined) return false;
+    const chosen = chooseModel(
+      await this.parts.stats.models(task.workspaceId),
+      await this.parts.stats.relayModels(),
+      task.profile,
+      videoMsOf(task),
+    );
+    const dueAtMs = task.runningSinceMs + firstPollMs(chosen, this.runningPolicy());
+    if (dueAtMs - clock.now() < DEFER_AT_LEAST_MS) return false;
+    await store.releaseTask(task, owner, dueAtMs);
+    this.parts.linger.set(task, dueAtMs);
+    return true;
+  }
+
+  private runningPolicy() {
+    const { policy } = this.run;
+    return {
+      targetMs: policy.detectionTargetMs ?? policy.intervalMinMs,
+      minMs: Math.min(policy.intervalMinMs, 1_000),
+      maxMs: policy.intervalMaxMs,
+    };
+  }
+
   /** A task that is still going: when to poll it next. */
   private async reschedule(task: TaskRow, status: string, tier: Tier): Promise<void> {
     const { store, clock } = this.run.deps;
@@ -104,8 +141,10 @@ export class Poller {
     let running: Running | undefined;
     let runningSinceMs: number | undefined;
     if (status === "RUNNING") {
+      // A start presumed at registration is wrong if the task was then seen waiting.
+      const presumedWrongly = task.status !== undefined && task.status !== "RUNNING";
       runningSinceMs =
-        task.runningSinceMs ??
+        (presumedWrongly ? undefined : task.runningSinceMs) ??
         estimateStartMs(task, nowMs, policy, this.parts.planner.slotFreedAfterMs(task.workspaceId));
       const model =
         policy.detectionTargetMs === undefined
@@ -127,7 +166,7 @@ export class Poller {
       pollsInStatus: decision.pollsInStatus,
       lastPolledAtMs: nowMs,
       lastError: undefined,
-      ...(task.runningSinceMs === undefined && runningSinceMs !== undefined ? { runningSinceMs } : {}),
+      ...(runningSinceMs !== undefined && runningSinceMs !== task.runningSinceMs ? { runningSinceMs } : {}),
     });
     if (updated && status === "RUNNING") this.parts.linger.set(task, decision.nextPollAtMs);
     else this.parts.linger.delete(task);

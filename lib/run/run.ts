@@ -99,7 +99,9 @@ export async function runTick(deps: TickDeps, options: { budgetMs: number }): Pr
   const poller = new Poller(run, { planner, emitter, linger, stats });
 
   pump.start();
-  for (let first = true; run.timeLeft() && !poller.limiterRefused && !pump.failed; first = false) {
+  // A lingering run ends with its window even when polls are still due: the next timer run takes
+  // over, and two runs alive at once would poll at twice the rate and be billed twice.
+  for (let first = true; run.timeLeft() && !linger.over() && !poller.limiterRefused && !pump.failed; first = false) {
     let claimed: TaskRow[];
     try {
       await planner.plan(first);

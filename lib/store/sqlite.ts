@@ -108,6 +108,7 @@ export class SqliteStore implements Store {
         JSON.stringify([...new Set(input.webhookUrls ?? [])]),
         JSON.stringify(input.metadata ?? {}),
         input.profile ?? null,
+        input.runningSinceMs ?? null,
       );
       const task = toTask(this.stmt(SQL.taskByKey).get(input.workspaceId, input.taskId) as Row);
       return { task, created: true };
@@ -150,11 +151,12 @@ export class SqliteStore implements Store {
     return this.stmt(DUE_WORK_SQL.queuedAhead).all(workspaceId, submittedAtMs, limit).length;
   }
 
-  async pollSooner(task: TaskDue, nextPollAtMs: number, nowMs: number): Promise<boolean> {
+  async pollSooner(task: TaskDue, nextPollAtMs: number, nowMs: number, presumedStartMs?: number): Promise<boolean> {
     if (task.nextPollAtMs <= nextPollAtMs) return false;
     const changed = await this.changes(
       WRITE_SQL.pollSooner,
       nextPollAtMs,
+      presumedStartMs ?? null,
       task.workspaceId,
       task.taskId,
       task.nextPollAtMs,

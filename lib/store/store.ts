@@ -49,6 +49,11 @@ export interface TaskRow {
    * learned per workspace and per profile.
    */
   readonly profile: string | undefined;
+  /**
+   * How long the video is, in ms, where known (the caller's hint, or read from the file's header
+   * when the relay submitted it): run times are learned as a function of it.
+   */
+  readonly videoDurationMs: number | undefined;
 }
 
 export interface RegisterTaskInput {
@@ -60,6 +65,8 @@ export interface RegisterTaskInput {
   /** When the first poll is due; default: at once. */
   readonly firstPollAtMs?: number;
   readonly profile?: string | undefined;
+  /** Kept from the first registration, as metadata and profile are. */
+  readonly videoDurationMs?: number | undefined;
 }
 
 export interface WorkspaceRow {

@@ -70,6 +70,7 @@ export class TaskTable {
       webhook_urls: JSON.stringify([...new Set(input.webhookUrls ?? [])]),
       metadata: JSON.stringify(input.metadata ?? {}),
       profile: input.profile,
+      video_duration: input.videoDurationMs === undefined ? undefined : long(input.videoDurationMs),
     };
     for (;;) {
       const created = await this.db.write((c) =>

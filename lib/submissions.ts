@@ -29,6 +29,8 @@ export interface SubmitAndRegisterRequest {
   readonly deduplicationId?: string | undefined;
   readonly webhooks?: readonly string[] | undefined;
   readonly metadata?: Record<string, unknown> | undefined;
+  /** The relay's own hint (never sent to the API): how long the video is, in seconds. */
+  readonly videoDurationSeconds?: number | undefined;
 }
 
 export interface Submitted {
@@ -105,7 +107,14 @@ export async function submitAndRegister(deps: SubmitDeps, body: SubmitAndRegiste
   toFormFields(body.request);
   const profile = submissionProfile(body.request);
   const fields = checkRegistrationFields(
-    { workspaceId: body.workspaceId, webhooks: body.webhooks, metadata: body.metadata, submittedAtMs: nowMs, profile },
+    {
+      workspaceId: body.workspaceId,
+      webhooks: body.webhooks,
+      metadata: body.metadata,
+      submittedAtMs: nowMs,
+      profile,
+      ...(body.videoDurationSeconds !== undefined ? { videoDurationSeconds: body.videoDurationSeconds } : {}),
+    },
     nowMs,
   );
   const urls = await checkRegistrationUrls(deps.registration, fields.urls);

@@ -165,6 +165,7 @@ export function taskRoutes(deps: ApiDeps): Route[] {
             deduplicationId: body.deduplicationId,
             webhooks: body.webhooks,
             metadata: body.metadata,
+            videoDurationSeconds: body.videoDurationSeconds,
           });
         } catch (error) {
           upstream(error);

@@ -97,6 +97,21 @@ function stable(value: unknown): string {
 export interface SubmitDeps {
   readonly registration: RegistrationDeps;
   readonly client: Pick<QuanmiaoClient, "submitTask">;
+  /**
+   * Reads a video's duration from its file's header (undefined when it cannot: it never throws).
+   * Asked when a submission of one video comes without a hint; without it, nothing is read.
+   */
+  readonly videoDuration?: ((url: string) => Promise<number | undefined>) | undefined;
+}
+
+/**
+ * The one video a submission analyses, when it is one: several merged into one task would need
+ * every file read and summed, so a hint for them comes from the caller or not at all.
+ */
+function singleVideo(request: SubmitTaskRequest): string | undefined {
+  if (typeof request.videoUrl === "string") return request.videoUrl;
+  const urls = request.videoUrls;
+  return Array.isArray(urls) && urls.length === 1 && typeof urls[0] === "string" ? urls[0] : undefined;
 }
 
 export async function submitAndRegister(deps: SubmitDeps, body: SubmitAndRegisterRequest): Promise<Submitted> {
@@ -125,7 +140,8 @@ export async function submitAndRegister(deps: SubmitDeps, body: SubmitAndRegiste
     .update(stable([fields.workspaceId, request]))
     .digest("hex");
 
-  const register = (taskId: string) => writeRegistration(deps.registration, { ...fields, taskId }, urls);
+  const register = (taskId: string, videoDurationMs = fields.videoDurationMs) =>
+    writeRegistration(deps.registration, { ...fields, videoDurationMs, taskId }, urls);
   const key = submissionKey(fields.workspaceId, deduplicationId);
   const raw = await store.getSetting(key);
   const earlier = parseRecord(raw);
@@ -145,12 +161,17 @@ export async function submitAndRegister(deps: SubmitDeps, body: SubmitAndRegiste
       field: "deduplicationId",
     });
   }
+  // Read while the API is asked, so the submission waits for nothing; the reader's own deadline
+  // bounds how long the registration may wait for it.
+  const video = fields.videoDurationMs === undefined ? singleVideo(body.request) : undefined;
+  const reading = video !== undefined && deps.videoDuration ? deps.videoDuration(video) : undefined;
   const { taskId } = await deps.client.submitTask(fields.workspaceId, request);
   // Kept before registering, so that a repeat finds the task even if registering fails now. If
   // keeping it fails, registering still goes ahead: a watched task matters more than a repeat.
   const done: SubmissionRecord = { ...pending, taskId };
   await store.compareAndSetSetting(key, JSON.stringify(pending), JSON.stringify(done)).catch(() => false);
-  const { task } = await registerWithRetries(register, taskId, deduplicationId);
+  const videoDurationMs = fields.videoDurationMs ?? (await reading);
+  const { task } = await registerWithRetries((id) => register(id, videoDurationMs), taskId, deduplicationId);
   return { taskId, deduplicationId, task, created: true };
 }
 

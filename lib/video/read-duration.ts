@@ -135,14 +135,23 @@ export function videoDurationReader(deps: VideoDurationDeps): VideoDurationReade
         lookup: pinnedLookup((host) => pins.get(host)?.address),
       } as unknown as Agent.Options["connect"],
     });
+    const totalMs = deps.totalTimeoutMs ?? 5_000;
+    let timer: NodeJS.Timeout | undefined;
+    // The whole read, the name's resolution included (the GETs have their own deadlines too).
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new NoDuration(`no answer within ${totalMs} ms in all`)), totalMs);
+    });
+    const reading = read(url, deps, agent, pins);
+    reading.catch(() => {}); // when late wins, its failure (the agent closed under it) is not news
     try {
-      return await read(url, deps, agent, pins);
+      return await Promise.race([reading, late]);
     } catch (error) {
       // The host only: a video URL's query often carries a signature.
       const host = URL.canParse(url) ? new URL(url).host : undefined;
       deps.log?.({ level: "debug", msg: "video duration: header not read", host, reason: coerceError(error).message });
       return undefined;
     } finally {
+      clearTimeout(timer);
       agent.destroy().catch(() => {});
     }
   };

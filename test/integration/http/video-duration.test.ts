@@ -133,6 +133,16 @@ describe("video duration from the file's header", () => {
     expectOneDebugLine(lines, /no answer within \d+ ms/);
   });
 
+  it("a name that takes long to resolve: the whole read's deadline covers it", async () => {
+    const resolve = () => new Promise<never>(() => {});
+    const { read, lines } = reader({ resolve, totalTimeoutMs: 100 });
+    const started = Date.now();
+    expect(await read("http://slow-dns.test/v.mp4")).toBeUndefined();
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ level: "debug", host: "slow-dns.test", reason: "no answer within 100 ms in all" });
+  });
+
   it("a private address is refused by the guard when private targets are not allowed: nothing is asked", async () => {
     const video = await serveVideo(moovFirst(5));
     const { read, lines } = reader({ allowPrivateTargets: false });

@@ -23,7 +23,6 @@ import { runTick, type TickDeps, type TickSummary } from "./run/run.js";
 import { openStore } from "./store/open.js";
 import type { Store } from "./store/store.js";
 import type { RegistrationDeps } from "./tasks.js";
-import { type VideoDurationReader, videoDurationReader } from "./video/read-duration.js";
 
 export interface Relay {
   readonly config: Config;
@@ -37,8 +36,6 @@ export interface Relay {
   readonly tickDeps: TickDeps;
   /** The relay's log (a no-op when it has none). */
   readonly log: Log;
-  /** Reads a video's duration from its file's header, when the relay submits a video itself. */
-  readonly videoDuration: VideoDurationReader;
   readonly metrics: PrometheusMetrics | undefined;
   tick(budgetMs?: number): Promise<TickSummary>;
   /** Attempts these deliveries now (a fan-out batch); rows not due or leased elsewhere are left alone. */
@@ -114,11 +111,6 @@ export async function openRelay(options: OpenRelayOptions): Promise<Relay> {
     registration,
     tickDeps,
     log: log ?? (() => {}),
-    videoDuration: videoDurationReader({
-      allowPrivateTargets: config.delivery.allowPrivateTargets,
-      resolve: options.resolve,
-      log,
-    }),
     metrics: options.metrics,
     tick: (budgetMs = config.tick.budgetMs) => runTick(tickDeps, { budgetMs }),
     async deliver(ids, budgetMs) {

@@ -164,7 +164,8 @@ export async function submitAndRegister(deps: SubmitDeps, body: SubmitAndRegiste
   // Read while the API is asked, so the submission waits for nothing; the reader's own deadline
   // bounds how long the registration may wait for it.
   const video = fields.videoDurationMs === undefined ? singleVideo(body.request) : undefined;
-  const reading = video !== undefined && deps.videoDuration ? deps.videoDuration(video) : undefined;
+  const reading =
+    video !== undefined && deps.videoDuration ? deps.videoDuration(video).catch(() => undefined) : undefined;
   const { taskId } = await deps.client.submitTask(fields.workspaceId, request);
   // Kept before registering, so that a repeat finds the task even if registering fails now. If
   // keeping it fails, registering still goes ahead: a watched task matters more than a repeat.

@@ -129,3 +129,21 @@ describe.each(["node", "fc"] as const)("video duration hints through %s", (via) 
     expect(Object.keys(form ?? {}).filter((k) => /duration/i.test(k))).toEqual([]);
   });
 });
+
+describe("video duration hints in the OpenAPI document", () => {
+  it("documents the hint on registration (one task and a batch's items) and submit, and in the task view", async () => {
+    const h = await apiHarness();
+    const doc = (await h.call("node", { method: "GET", path: "/v1/openapi.json", auth: false })).json;
+    const body = (path: string) => doc.paths[path].post.requestBody.content["application/json"].schema;
+    const hint = { type: "number", exclusiveMinimum: 0, exclusiveMaximum: 86_400 };
+    const [single, batch] = body("/v1/tasks").anyOf;
+    expect(single.properties.videoDurationSeconds).toMatchObject(hint);
+    expect(single.required).not.toContain("videoDurationSeconds");
+    expect(batch.properties.tasks.items.properties.videoDurationSeconds).toMatchObject(hint);
+    expect(body("/v1/tasks/submit").properties.videoDurationSeconds).toMatchObject(hint);
+    const answer = doc.paths["/v1/tasks"].get.responses["200"].content["application/json"].schema;
+    const task = answer.properties.items.items;
+    expect(task.properties.videoDurationSeconds).toMatchObject({ type: ["number", "null"] });
+    expect(task.required).toContain("videoDurationSeconds");
+  });
+});

@@ -83,7 +83,7 @@ async function runDay(day: Day, planned: readonly Arrival[], t0: number, setup: 
         submittedAtMs: a.atMs,
         ...(a.profile ? { profile: a.profile } : {}),
         ...(setup.hints && a.videoMs !== undefined ? { videoDurationSeconds: a.videoMs / 1_000 } : {}),
-      } as Parameters<typeof registerTask>[1]);
+      });
     }
   }
   const sleep = async (ms: number) => {
@@ -129,7 +129,11 @@ async function runDay(day: Day, planned: readonly Arrival[], t0: number, setup: 
     if (process.env.ECONOMY_DEBUG) {
       const tenth = Math.ceil(polls.length / 10);
       const deciles = Array.from({ length: 10 }, (_, i) => polls.slice(i * tenth, (i + 1) * tenth));
-      console.error(setup, "polls per task by arrival decile", deciles.map((d) => (d.reduce((a, b) => a + b, 0) / d.length).toFixed(1)).join(" "));
+      console.error(
+        setup,
+        "polls per task by arrival decile",
+        deciles.map((d) => (d.reduce((a, b) => a + b, 0) / d.length).toFixed(1)).join(" "),
+      );
     }
     const busyHours =
       unionMs(submitted.map((t) => [t.startedAtMs ?? 0, t.endsAtMs ?? 0] as [number, number])) / 3_600_000;

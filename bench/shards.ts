@@ -50,6 +50,7 @@ async function prefill(client: TablestoreClient, shards: DueShards, tasks: numbe
       terminalAtMs: undefined,
       runningSinceMs: undefined,
       profile: undefined,
+      videoDurationMs: undefined,
     };
     rows.tasks.push(
       put(keys.task(task.workspaceId, task.taskId), putColumns(attributesOf(TASK, task, ["workspaceId", "taskId"]))),

@@ -208,6 +208,10 @@ Exit codes: 0 ok, 1 failure, 2 usage, 3 configuration, 4 task not found, 5 auth,
     .option("--metadata <json>", "a JSON object passed back in every event's data.metadata")
     .option("--submitted-at <time>", "when the task was submitted (ISO time or epoch ms): its place in the queue")
     .option("--profile <name>", "the kind of work (e.g. its generateOptions): run times are learned per profile")
+    .option(
+      "--video-duration <seconds>",
+      "how long the video is, in seconds (under 24 h): run times are learned as a function of it",
+    )
     .option("--json", "print JSON: {created, task}, as POST /v1/tasks answers")
     .action(async (ws: string, id: string, options) => (await relay()).tasksAdd(io, ws, id, options));
   tasks
@@ -230,7 +234,7 @@ Exit codes: 0 ok, 1 failure, 2 usage, 3 configuration, 4 task not found, 5 auth,
   tasks
     .command("import")
     .description(
-      "register tasks from NDJSON or CSV (workspaceId,taskId[,submittedAt]); bad lines are reported by number",
+      "register tasks from NDJSON or CSV (workspaceId,taskId[,submittedAt[,videoDurationSeconds]]); bad lines are reported by number",
     )
     .argument("<file>")
     .option("--json", JSON_ALWAYS)

@@ -49,10 +49,6 @@ export async function readRunTimes(store: Pick<Store, "getSetting">, workspaceId
   return parseModels(await store.getSetting(RUNTIMES_KEY_PREFIX + workspaceId));
 }
 
-/** The task's video length, where known (the field lands with the hints; until then absent). */
-export const videoMsOf = (task: TaskRow): number | undefined =>
-  (task as TaskRow & { readonly videoDurationMs?: number }).videoDurationMs;
-
 export async function readRelayRunTimes(store: Pick<Store, "getSetting">): Promise<WorkspaceModels> {
   return parseModels(await store.getSetting(RELAY_RUNTIMES_KEY));
 }
@@ -145,7 +141,7 @@ export async function taskTiming(
   nowMs: number,
 ) {
   const models = await readRunTimes(store, task.workspaceId);
-  const chosen = chooseModel(models, await readRelayRunTimes(store), task.profile, videoMsOf(task));
+  const chosen = chooseModel(models, await readRelayRunTimes(store), task.profile, task.videoDurationMs);
   const source: ChosenModel["source"] | "prior" = chosen?.source ?? "prior";
   const figures = chosen ? describeModel(chosen.model, detectionTargetMs ?? 10_000, chosen.scale) : undefined;
   const running = task.state === "active" && task.runningSinceMs !== undefined;

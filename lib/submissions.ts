@@ -29,6 +29,8 @@ export interface SubmitAndRegisterRequest {
   readonly deduplicationId?: string | undefined;
   readonly webhooks?: readonly string[] | undefined;
   readonly metadata?: Record<string, unknown> | undefined;
+  /** The relay's own hint (never sent to the API): how long the video is, in seconds. */
+  readonly videoDurationSeconds?: number | undefined;
 }
 
 export interface Submitted {
@@ -95,6 +97,21 @@ function stable(value: unknown): string {
 export interface SubmitDeps {
   readonly registration: RegistrationDeps;
   readonly client: Pick<QuanmiaoClient, "submitTask">;
+  /**
+   * Reads a video's duration from its file's header (undefined when it cannot: it never throws).
+   * Asked when a submission of one video comes without a hint; without it, nothing is read.
+   */
+  readonly videoDuration?: ((url: string) => Promise<number | undefined>) | undefined;
+}
+
+/**
+ * The one video a submission analyses, when it is one: several merged into one task would need
+ * every file read and summed, so a hint for them comes from the caller or not at all.
+ */
+function singleVideo(request: SubmitTaskRequest): string | undefined {
+  if (typeof request.videoUrl === "string") return request.videoUrl;
+  const urls = request.videoUrls;
+  return Array.isArray(urls) && urls.length === 1 && typeof urls[0] === "string" ? urls[0] : undefined;
 }
 
 export async function submitAndRegister(deps: SubmitDeps, body: SubmitAndRegisterRequest): Promise<Submitted> {
@@ -105,7 +122,14 @@ export async function submitAndRegister(deps: SubmitDeps, body: SubmitAndRegiste
   toFormFields(body.request);
   const profile = submissionProfile(body.request);
   const fields = checkRegistrationFields(
-    { workspaceId: body.workspaceId, webhooks: body.webhooks, metadata: body.metadata, submittedAtMs: nowMs, profile },
+    {
+      workspaceId: body.workspaceId,
+      webhooks: body.webhooks,
+      metadata: body.metadata,
+      submittedAtMs: nowMs,
+      profile,
+      ...(body.videoDurationSeconds !== undefined ? { videoDurationSeconds: body.videoDurationSeconds } : {}),
+    },
     nowMs,
   );
   const urls = await checkRegistrationUrls(deps.registration, fields.urls);
@@ -116,7 +140,8 @@ export async function submitAndRegister(deps: SubmitDeps, body: SubmitAndRegiste
     .update(stable([fields.workspaceId, request]))
     .digest("hex");
 
-  const register = (taskId: string) => writeRegistration(deps.registration, { ...fields, taskId }, urls);
+  const register = (taskId: string, videoDurationMs = fields.videoDurationMs) =>
+    writeRegistration(deps.registration, { ...fields, videoDurationMs, taskId }, urls);
   const key = submissionKey(fields.workspaceId, deduplicationId);
   const raw = await store.getSetting(key);
   const earlier = parseRecord(raw);
@@ -136,12 +161,18 @@ export async function submitAndRegister(deps: SubmitDeps, body: SubmitAndRegiste
       field: "deduplicationId",
     });
   }
+  // Read while the API is asked, so the submission waits for nothing; the reader's own deadline
+  // bounds how long the registration may wait for it.
+  const video = fields.videoDurationMs === undefined ? singleVideo(body.request) : undefined;
+  const reading =
+    video !== undefined && deps.videoDuration ? deps.videoDuration(video).catch(() => undefined) : undefined;
   const { taskId } = await deps.client.submitTask(fields.workspaceId, request);
   // Kept before registering, so that a repeat finds the task even if registering fails now. If
   // keeping it fails, registering still goes ahead: a watched task matters more than a repeat.
   const done: SubmissionRecord = { ...pending, taskId };
   await store.compareAndSetSetting(key, JSON.stringify(pending), JSON.stringify(done)).catch(() => false);
-  const { task } = await registerWithRetries(register, taskId, deduplicationId);
+  const videoDurationMs = fields.videoDurationMs ?? (await reading);
+  const { task } = await registerWithRetries((id) => register(id, videoDurationMs), taskId, deduplicationId);
   return { taskId, deduplicationId, task, created: true };
 }
 

@@ -21,9 +21,34 @@ export interface RegisterTaskRequest {
   readonly submittedAtMs?: number;
   /** The kind of work (e.g. its generateOptions): run times are learned per profile. */
   readonly profile?: string;
+  /** How long the video is, in seconds (a fraction allowed): run times are learned as a function of it. */
+  readonly videoDurationSeconds?: number;
 }
 
 export const MAX_PROFILE_LENGTH = 200;
+/** A video hint must be shorter than a day: anything longer is a mistake (ms for s), not a video. */
+export const MAX_VIDEO_DURATION_SECONDS = 86_400;
+
+/**
+ * A video duration hint as given (API body, batch item, CLI option, library call), checked alike
+ * for all of them, as milliseconds. JSON cannot carry NaN, but 1e400 parses as Infinity.
+ */
+export function checkVideoDuration(value: unknown, field = "videoDurationSeconds"): number {
+  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0 || value >= MAX_VIDEO_DURATION_SECONDS) {
+    const got =
+      typeof value === "number" || value === null
+        ? String(value)
+        : typeof value === "string"
+          ? JSON.stringify(value.slice(0, 40))
+          : typeof value;
+    throw new InvalidValueError(
+      `must be a number of seconds above 0 and under ${MAX_VIDEO_DURATION_SECONDS} (24 h); got ${got}`,
+      { field },
+    );
+  }
+  // A positive hint stays positive however short: 0 ms would read as "no video".
+  return Math.max(1, Math.round(value * 1000));
+}
 
 export interface RegistrationDeps {
   readonly store: Store;
@@ -100,6 +125,7 @@ export interface CheckedRegistration {
   readonly metadata: JsonObject;
   readonly submittedAtMs: number;
   readonly profile: string | undefined;
+  readonly videoDurationMs: number | undefined;
 }
 
 /** Every field but the task id (which a submission only learns from the API). */
@@ -130,7 +156,9 @@ export function checkRegistrationFields(
       });
     }
   }
-  return { workspaceId, urls, metadata, submittedAtMs, profile };
+  const videoDurationMs =
+    request.videoDurationSeconds === undefined ? undefined : checkVideoDuration(request.videoDurationSeconds);
+  return { workspaceId, urls, metadata, submittedAtMs, profile, videoDurationMs };
 }
 
 /** The checks that need no store and no network, so a batch can make them for every item first. */
@@ -155,7 +183,7 @@ export async function writeRegistration(
   checked: CheckedRegistration,
   webhookUrls: readonly string[],
 ): Promise<{ task: TaskRow; created: boolean }> {
-  const { workspaceId, taskId, metadata, submittedAtMs, profile } = checked;
+  const { workspaceId, taskId, metadata, submittedAtMs, profile, videoDurationMs } = checked;
   const nowMs = deps.clock.now();
   const workspace = deps.workspaces
     ? await deps.workspaces.get(deps.store, workspaceId, nowMs)
@@ -170,6 +198,7 @@ export async function writeRegistration(
       submittedAtMs,
       firstPollAtMs: atOnce ? nowMs : firstPollAtMs({ submittedAtMs }, nowMs, deps.poll),
       ...(profile !== undefined ? { profile } : {}),
+      ...(videoDurationMs !== undefined ? { videoDurationMs } : {}),
       // Registered as it was submitted, with room to run: it runs since its submission, and its
       // first poll can wait for its likely end (lib/run/poller.ts) instead of asking at once.
       ...(atOnce && nowMs - submittedAtMs <= PRESUME_START_WITHIN_MS ? { runningSinceMs: submittedAtMs } : {}),

@@ -17,6 +17,11 @@ export interface ApiDeps {
   readonly config: Config;
   /** Counters of this process's runs, when it has any (npm start); GET /metrics works without. */
   readonly metrics?: PrometheusMetrics | undefined;
+  /**
+   * Reads a submitted video's duration from its header (POST /v1/tasks/submit without a hint);
+   * default: over HTTP through the SSRF guard (lib/video/read-duration.ts).
+   */
+  readonly videoDuration?: ((url: string) => Promise<number | undefined>) | undefined;
   /** The operator's log: what a caller is not told (a refused target's address) goes here. */
   readonly log?: Log | undefined;
 }

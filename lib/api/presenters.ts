@@ -42,6 +42,7 @@ export function taskView(t: TaskRow): TaskView {
     webhooks: [...t.webhookUrls],
     metadata: t.metadata,
     profile: t.profile ?? null,
+    videoDurationSeconds: t.videoDurationMs === undefined ? null : t.videoDurationMs / 1000,
     runningSince: iso(t.runningSinceMs),
     finishedAt: iso(t.terminalAtMs),
   };

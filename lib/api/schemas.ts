@@ -5,12 +5,29 @@
 import { z } from "zod";
 import { EVENT_TYPES } from "../events.js";
 import { TASK_STATUSES } from "../quanmiao/task.js";
+import { MAX_VIDEO_DURATION_SECONDS } from "../tasks.js";
 import { MAX_RATE_LIMIT_PER_SECOND } from "../webhooks.js";
 
 const id = z.string().min(1).max(256);
 const url = z.string().min(1).max(2048);
 const metadata = z.record(z.string(), z.unknown());
 const headers = z.record(z.string(), z.string());
+
+/**
+ * What a video duration hint must be, for the document only: any value passes the schema and
+ * tasks.ts checks it, so a bad one is refused alike from every route, item and the CLI (422, the
+ * field named), as rate limits are.
+ */
+const videoDurationSeconds = z
+  .custom<number>()
+  .meta({
+    type: "number",
+    exclusiveMinimum: 0,
+    exclusiveMaximum: MAX_VIDEO_DURATION_SECONDS,
+    description:
+      "How long the video is, in seconds (a fraction allowed, under 24 h): the relay learns run times as a function of it. Kept from the task's first registration.",
+  })
+  .optional();
 
 export const registerTaskBody = z.strictObject({
   workspaceId: id,
@@ -20,6 +37,7 @@ export const registerTaskBody = z.strictObject({
   submittedAtMs: z.number().int().nonnegative().optional(),
   /** The kind of work (e.g. its generateOptions and models): run times are learned per profile. */
   profile: z.string().min(1).max(200).optional(),
+  videoDurationSeconds,
 });
 
 export const registerTasksBody = z.union([
@@ -34,6 +52,8 @@ export const submitTaskBody = z.strictObject({
   deduplicationId: id.optional(),
   webhooks: z.array(url).max(10).optional(),
   metadata: metadata.optional(),
+  /** The relay's hint, not sent to the API; without it the relay may read the video's header. */
+  videoDurationSeconds,
 });
 
 const eventType = z.enum(EVENT_TYPES);

@@ -36,6 +36,12 @@ export const taskView = z.strictObject({
   webhooks: z.array(z.string()).describe("This task's own endpoint URLs, signed with the default secret"),
   metadata: z.record(z.string(), z.unknown()),
   profile: text,
+  videoDurationSeconds: z
+    .number()
+    .nullable()
+    .describe(
+      "How long the video is, in seconds, as hinted at registration or read from its header; null when unknown",
+    ),
   runningSince: time,
   finishedAt: time,
 });

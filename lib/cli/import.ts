@@ -1,4 +1,7 @@
-/** `tasks import`: NDJSON or CSV (workspaceId,taskId[,submittedAt]) → registrations, bad lines by number. */
+/**
+ * `tasks import`: NDJSON or CSV (workspaceId,taskId[,submittedAt[,videoDurationSeconds]]) →
+ * registrations, bad lines by number.
+ */
 import type { RegisterTaskRequest } from "../tasks.js";
 
 export interface ImportEntry {
@@ -33,6 +36,7 @@ export function parseImport(text: string): { entries: ImportEntry[]; problems: I
       submittedAt?: unknown;
       webhooks?: unknown;
       metadata?: unknown;
+      videoDurationSeconds?: unknown;
     };
     if (trimmed.startsWith("{")) {
       try {
@@ -44,11 +48,13 @@ export function parseImport(text: string): { entries: ImportEntry[]; problems: I
     } else {
       const cells = trimmed.split(",").map((c) => c.trim().replace(/^"(.*)"$/, "$1"));
       if (line === 1 && /^workspace_?id$/i.test(cells[0] ?? "")) continue; // a CSV header
-      if (cells.length < 2 || cells.length > 3) {
-        problems.push({ line, message: "expected workspaceId,taskId[,submittedAt]" });
+      if (cells.length < 2 || cells.length > 4) {
+        problems.push({ line, message: "expected workspaceId,taskId[,submittedAt[,videoDurationSeconds]]" });
         continue;
       }
-      fields = { workspaceId: cells[0], taskId: cells[1], submittedAt: cells[2] };
+      // A cell that is not a number becomes NaN, which the registration's check refuses by name.
+      const video = cells[3] === undefined || cells[3] === "" ? undefined : Number(cells[3]);
+      fields = { workspaceId: cells[0], taskId: cells[1], submittedAt: cells[2], videoDurationSeconds: video };
     }
     const submittedAtMs = time(fields.submittedAt ?? (fields as { submittedAtMs?: unknown }).submittedAtMs);
     if (typeof submittedAtMs === "string") {
@@ -63,6 +69,9 @@ export function parseImport(text: string): { entries: ImportEntry[]; problems: I
         ...(submittedAtMs !== undefined ? { submittedAtMs } : {}),
         ...(fields.webhooks !== undefined ? { webhooks: fields.webhooks as string[] } : {}),
         ...(fields.metadata !== undefined ? { metadata: fields.metadata as Record<string, unknown> } : {}),
+        ...(fields.videoDurationSeconds !== undefined
+          ? { videoDurationSeconds: fields.videoDurationSeconds as number }
+          : {}),
       },
     });
   }

@@ -13,6 +13,7 @@ import {
   type CheckedRegistration,
   checkRegistration,
   checkRegistrationUrls,
+  checkVideoDuration,
   registerTask,
   writeRegistration,
 } from "../tasks.js";
@@ -64,14 +65,34 @@ export function parseTime(field: string, text: string | undefined): number | und
   return ms;
 }
 
+/**
+ * `--video-duration 93.5`, in seconds. Only decimal notation is read as a number (Number() would
+ * also take "0x10", or "" as 0); the range is the library's check, named after the option.
+ */
+export function parseVideoDuration(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(text.trim()))
+    throw new InputError(`"${text}" is not a number of seconds (e.g. 93.5)`, { field: "--video-duration" });
+  checkVideoDuration(Number(text), "--video-duration");
+  return Number(text);
+}
+
 export async function tasksAdd(
   io: CliIo,
   workspaceId: string,
   taskId: string,
-  options: { webhook?: string[]; metadata?: string; submittedAt?: string; profile?: string; json?: boolean },
+  options: {
+    webhook?: string[];
+    metadata?: string;
+    submittedAt?: string;
+    profile?: string;
+    videoDuration?: string;
+    json?: boolean;
+  },
 ): Promise<void> {
   const metadata = parseMetadata(options.metadata);
   const submittedAtMs = parseTime("--submitted-at", options.submittedAt);
+  const videoDurationSeconds = parseVideoDuration(options.videoDuration);
   const { task, created } = await withRelay(io, (relay) =>
     registerTask(relay.registration, {
       workspaceId,
@@ -80,6 +101,7 @@ export async function tasksAdd(
       ...(metadata ? { metadata } : {}),
       ...(submittedAtMs !== undefined ? { submittedAtMs } : {}),
       ...(options.profile !== undefined ? { profile: options.profile } : {}),
+      ...(videoDurationSeconds !== undefined ? { videoDurationSeconds } : {}),
     }),
   );
   io.out(
@@ -141,7 +163,9 @@ export async function tasksShow(
   });
   const { nowMs } = view;
   io.out(taskRows([view.task]));
+  const video = view.task.videoDurationMs;
   io.out(`\nTiming\n${timingLines(view.timing)}`);
+  io.out(`  video duration    ${video === undefined ? "unknown" : `${video / 1000} s`}\n`);
   if (view.webhookCircuits.length > 0)
     io.out(
       `\nWebhook URLs\n${table(

@@ -8,6 +8,7 @@
  * link-local, IPv4-mapped forms of any of these, and the IPv6 ranges that carry IPv4 through a
  * translator or tunnel (IPv4-compatible, IPv4-translated, NAT64, 6to4, Teredo) whatever they carry.
  */
+import type { LookupAddress } from "node:dns";
 import { lookup as dnsLookup } from "node:dns/promises";
 import { BlockList, isIP } from "node:net";
 import { RefusedTargetError } from "../errors.js";
@@ -164,6 +165,22 @@ export const systemResolver: Resolver = async (hostname) =>
     address: a.address,
     family: a.family as 4 | 6,
   }));
+
+/**
+ * A socket `lookup` that answers only with the address the guard checked for a host (`pinned`),
+ * so nothing re-resolves the name between check and connect; a host without one fails as ENOTFOUND.
+ */
+export function pinnedLookup(pinned: (hostname: string) => ResolvedAddress | undefined) {
+  return (hostname: string, opts: { all?: boolean }, callback: (...args: unknown[]) => void): void => {
+    const address = pinned(hostname.replace(/^\[|\]$/g, ""));
+    if (!address) {
+      callback(Object.assign(new Error(`no checked address for ${hostname}`), { code: "ENOTFOUND" }));
+      return;
+    }
+    if (opts?.all) callback(null, [address satisfies LookupAddress]);
+    else callback(null, address.address, address.family);
+  };
+}
 
 export interface Target {
   readonly url: URL;

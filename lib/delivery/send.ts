@@ -5,11 +5,10 @@
  * at most 4 KiB of the answer is kept.
  */
 
-import type { LookupAddress } from "node:dns";
 import { Agent, type Dispatcher } from "undici";
 import { withDeadline } from "../deadline.js";
 import { coerceError } from "../errors.js";
-import type { ResolvedAddress, Target } from "./guard.js";
+import { pinnedLookup, type ResolvedAddress, type Target } from "./guard.js";
 
 export const EXCERPT_BYTES = 4096;
 /** Reading stops here: a huge answer costs the connection, not memory. */
@@ -81,15 +80,7 @@ export class WebhookSender {
       connections: options.connections ?? 8,
       connect: {
         timeout: options.timeoutMs,
-        lookup: (hostname: string, opts: { all?: boolean }, callback: (...args: unknown[]) => void) => {
-          const pinned = this.pins.get(hostname.replace(/^\[|\]$/g, ""));
-          if (!pinned) {
-            callback(Object.assign(new Error(`no checked address for ${hostname}`), { code: "ENOTFOUND" }));
-            return;
-          }
-          if (opts?.all) callback(null, [pinned satisfies LookupAddress]);
-          else callback(null, pinned.address, pinned.family);
-        },
+        lookup: pinnedLookup((host) => this.pins.get(host)),
       } as unknown as Agent.Options["connect"],
     });
   }

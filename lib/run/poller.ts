@@ -9,10 +9,10 @@ import { describeError } from "../errors.js";
 import type { EventType } from "../events.js";
 import { eventTypeForStatus } from "../events.js";
 import { afterAnswer, afterRetryableError, estimateStartMs, isExpired, type Running, type Tier } from "../poll.js";
+import { firstPollMs } from "../poll-timing.js";
 import { AuthError, TaskNotFoundError, ThrottledError } from "../quanmiao/errors.js";
 import { isTerminalStatus, type JsonObject } from "../quanmiao/task.js";
-import { type RunTimeStats, videoMsOf } from "../runtime-stats.js";
-import { firstPollMs } from "../poll-timing.js";
+import type { RunTimeStats } from "../runtime-stats.js";
 import { chooseModel, runTimeOf } from "../runtimes.js";
 import type { TaskRow } from "../store/store.js";
 import type { RunContext } from "./context.js";
@@ -115,7 +115,7 @@ export class Poller {
       await this.parts.stats.models(task.workspaceId),
       await this.parts.stats.relayModels(),
       task.profile,
-      videoMsOf(task),
+      task.videoDurationMs,
     );
     const dueAtMs = task.runningSinceMs + firstPollMs(chosen, this.runningPolicy());
     if (dueAtMs - clock.now() < DEFER_AT_LEAST_MS) return false;
@@ -153,7 +153,7 @@ export class Poller {
               await this.parts.stats.models(task.workspaceId),
               await this.parts.stats.relayModels(),
               task.profile,
-              videoMsOf(task),
+              task.videoDurationMs,
             );
       running = { sinceMs: runningSinceMs, model };
     }
@@ -196,7 +196,7 @@ export class Poller {
         { runningSinceMs: task.runningSinceMs, lastPolledAtMs: task.lastPolledAtMs, nowMs },
         policy.intervalMaxMs,
       );
-      if (runMs !== undefined) this.parts.stats.record(task.workspaceId, task.profile, runMs, videoMsOf(task));
+      if (runMs !== undefined) this.parts.stats.record(task.workspaceId, task.profile, runMs, task.videoDurationMs);
     }
     await store.updateTask(task, owner, {
       state: "done",

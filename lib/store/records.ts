@@ -8,7 +8,7 @@ export const TASK_FIELDS = record<TaskRow>()({
   json: ["webhookUrls", "metadata"],
   optional: {
     str: ["status", "lastError", "leaseOwner", "profile"],
-    int: ["lastPolledAtMs", "terminalAtMs", "runningSinceMs"],
+    int: ["lastPolledAtMs", "terminalAtMs", "runningSinceMs", "videoDurationMs"],
   },
 });
 

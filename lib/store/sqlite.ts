@@ -108,6 +108,7 @@ export class SqliteStore implements Store {
         JSON.stringify([...new Set(input.webhookUrls ?? [])]),
         JSON.stringify(input.metadata ?? {}),
         input.profile ?? null,
+        input.videoDurationMs ?? null,
         input.runningSinceMs ?? null,
       );
       const task = toTask(this.stmt(SQL.taskByKey).get(input.workspaceId, input.taskId) as Row);

@@ -51,6 +51,11 @@ export interface TaskRow {
    * learned per workspace and per profile.
    */
   readonly profile: string | undefined;
+  /**
+   * How long the video is, in ms, where known (the caller's hint, or read from the file's header
+   * when the relay submitted it): run times are learned as a function of it.
+   */
+  readonly videoDurationMs: number | undefined;
 }
 
 export interface RegisterTaskInput {
@@ -64,6 +69,8 @@ export interface RegisterTaskInput {
   readonly profile?: string | undefined;
   /** For a task that starts at once (its workspace had room): when it is presumed to have started. */
   readonly runningSinceMs?: number;
+  /** Kept from the first registration, as metadata and profile are. */
+  readonly videoDurationMs?: number | undefined;
 }
 
 export interface WorkspaceRow {

@@ -109,6 +109,27 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
       });
     });
 
+    it("keeps a task's video duration from its first registration, as it keeps the profile", async () => {
+      const store = await open();
+      const first = await store.registerTask({ workspaceId: "w", taskId: "v", videoDurationMs: 93_500 }, T0);
+      expect(first.task.videoDurationMs).toBe(93_500);
+      // A repeat without the hint, or with another, changes nothing.
+      expect((await store.registerTask({ workspaceId: "w", taskId: "v" }, T0 + 1)).task.videoDurationMs).toBe(93_500);
+      await store.registerTask(
+        { workspaceId: "w", taskId: "v", videoDurationMs: 1_000, webhookUrls: ["https://a/"] },
+        T0,
+      );
+      expect(await store.getTask("w", "v")).toMatchObject({ videoDurationMs: 93_500, webhookUrls: ["https://a/"] });
+      await store.registerTask({ workspaceId: "w", taskId: "u" }, T0);
+      expect((await store.getTask("w", "u"))?.videoDurationMs).toBeUndefined();
+      // A claim hands the poller the whole row, the hint with it.
+      const claimed = await store.claimDueTasks({ owner: "o", nowMs: T0 + 1, leaseMs: 1_000, limit: 10 });
+      expect(Object.fromEntries(claimed.map((t) => [t.taskId, t.videoDurationMs]))).toEqual({
+        v: 93_500,
+        u: undefined,
+      });
+    });
+
     it("counts the active tasks queued at or before a time, up to a limit", async () => {
       const store = await open();
       for (const [id, at] of [

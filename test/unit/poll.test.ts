@@ -31,6 +31,7 @@ const task = (extra: Partial<TaskRow> = {}): TaskRow => ({
   leaseOwner: undefined,
   runningSinceMs: undefined,
   profile: undefined,
+  videoDurationMs: undefined,
   leaseUntilMs: 0,
   webhookUrls: [],
   metadata: {},

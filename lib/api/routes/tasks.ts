@@ -16,6 +16,7 @@ import {
   registerTask,
   writeRegistration,
 } from "../../tasks.js";
+import { videoDurationReader } from "../../video/read-duration.js";
 import type { ApiDeps } from "../deps.js";
 import { HttpError, json } from "../http.js";
 import { pageView, taskDetail, taskView } from "../presenters.js";
@@ -109,6 +110,14 @@ async function registerBatch(deps: ApiDeps, items: readonly RegisterTaskRequest[
 
 export function taskRoutes(deps: ApiDeps): Route[] {
   const { store } = deps;
+  // Made here, not in the relay: only the API submits, so the poll and deliver bundles leave it out.
+  const videoDuration =
+    deps.videoDuration ??
+    videoDurationReader({
+      allowPrivateTargets: deps.registration.allowPrivateTargets,
+      resolve: deps.registration.resolve,
+      log: deps.log,
+    });
   return [
     route({
       method: "POST",
@@ -159,13 +168,17 @@ export function taskRoutes(deps: ApiDeps): Route[] {
       handler: async ({ body }) => {
         let submitted: Submitted;
         try {
-          submitted = await submitAndRegister(deps, {
-            workspaceId: body.workspaceId,
-            request: body.request as SubmitTaskRequest,
-            deduplicationId: body.deduplicationId,
-            webhooks: body.webhooks,
-            metadata: body.metadata,
-          });
+          submitted = await submitAndRegister(
+            { ...deps, videoDuration },
+            {
+              workspaceId: body.workspaceId,
+              request: body.request as SubmitTaskRequest,
+              deduplicationId: body.deduplicationId,
+              webhooks: body.webhooks,
+              metadata: body.metadata,
+              videoDurationSeconds: body.videoDurationSeconds,
+            },
+          );
         } catch (error) {
           upstream(error);
         }

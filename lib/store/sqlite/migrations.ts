@@ -179,6 +179,10 @@ export const MIGRATIONS: readonly string[] = [
   DROP INDEX tasks_active;
   CREATE INDEX tasks_by_time ON tasks (registered_at_ms, workspace_id, task_id);
   `,
+  // NULL, as every existing row gets, means the video's length is unknown: nothing else changes.
+  `
+  ALTER TABLE tasks ADD COLUMN video_duration_ms INTEGER;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -71,6 +71,7 @@ export class TaskTable {
       metadata: JSON.stringify(input.metadata ?? {}),
       profile: input.profile,
       running_since: input.runningSinceMs === undefined ? undefined : long(input.runningSinceMs),
+      video_duration: input.videoDurationMs === undefined ? undefined : long(input.videoDurationMs),
     };
     for (;;) {
       const created = await this.db.write((c) =>

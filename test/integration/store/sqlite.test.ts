@@ -70,7 +70,7 @@ describe("SQLite specifics", () => {
     expect(store.db.pragma("journal_mode", { simple: true })).toBe("wal");
     expect(Number(store.db.pragma("busy_timeout", { simple: true }))).toBeGreaterThan(0);
     expect(Number(store.db.pragma("user_version", { simple: true }))).toBe(SCHEMA_VERSION);
-    expect(SCHEMA_VERSION).toBe(9);
+    expect(SCHEMA_VERSION).toBe(10);
     // Checkpoints run less often than SQLite's default: each one rewrites the pages it copies.
     expect(Number(store.db.pragma("wal_autocheckpoint", { simple: true }))).toBe(4000);
   });
@@ -130,6 +130,7 @@ describe("SQLite specifics", () => {
       nextPollAtMs: 3,
       runningSinceMs: undefined,
       profile: undefined,
+      videoDurationMs: undefined,
     });
   });
 

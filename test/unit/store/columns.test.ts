@@ -43,6 +43,7 @@ describe("each record's columns, declared once", () => {
         "terminal_at",
         "running_since",
         "profile",
+        "video_duration",
       ].sort(),
     );
     expect(names(tablestore.EVENT)).toEqual(["created_at", "id", "task", "type", "ws"]);

@@ -76,7 +76,8 @@ export function planWorkspace(
     if (task.lastError !== undefined) return;
     // A running task's polls follow its learned run times, which may leave it alone on purpose; so do
     // those of a task presumed running since it was registered (lib/run/poller.ts).
-    const presumed = task.status === undefined && task.runningSinceMs !== undefined;
+    const presumed =
+      task.status === undefined && task.lastPolledAtMs === undefined && task.runningSinceMs !== undefined;
     if (policy.detectionTargetMs !== undefined && (task.status === "RUNNING" || presumed)) return;
     // Never looked at: the window now, the band one sweep from when it first entered the band
     // (later plans find that time already set). Otherwise as soon as the tier's interval allows.

@@ -95,8 +95,9 @@ export async function checkWebhookUrl(
 }
 
 /**
- * A task registered this soon after its submission, into a window with room, is presumed to run
- * since its submission. Registered later, it may have waited for a slot in between: it is asked.
+ * A task registered this soon after its submission (when the caller says when that was, or the
+ * relay submitted it), into a window with room, is presumed to run since its submission. Registered
+ * later, or without a submission time, it may have waited for a slot or even ended: it is asked.
  */
 const PRESUME_START_WITHIN_MS = 60_000;
 
@@ -124,6 +125,8 @@ export interface CheckedRegistration {
   readonly urls: readonly unknown[];
   readonly metadata: JsonObject;
   readonly submittedAtMs: number;
+  /** Whether the caller said when the task was submitted (else it is the registration time). */
+  readonly submittedAtGiven: boolean;
   readonly profile: string | undefined;
   readonly videoDurationMs: number | undefined;
 }
@@ -158,7 +161,8 @@ export function checkRegistrationFields(
   }
   const videoDurationMs =
     request.videoDurationSeconds === undefined ? undefined : checkVideoDuration(request.videoDurationSeconds);
-  return { workspaceId, urls, metadata, submittedAtMs, profile, videoDurationMs };
+  const submittedAtGiven = request.submittedAtMs !== undefined;
+  return { workspaceId, urls, metadata, submittedAtMs, submittedAtGiven, profile, videoDurationMs };
 }
 
 /** The checks that need no store and no network, so a batch can make them for every item first. */
@@ -201,7 +205,9 @@ export async function writeRegistration(
       ...(videoDurationMs !== undefined ? { videoDurationMs } : {}),
       // Registered as it was submitted, with room to run: it runs since its submission, and its
       // first poll can wait for its likely end (lib/run/poller.ts) instead of asking at once.
-      ...(atOnce && nowMs - submittedAtMs <= PRESUME_START_WITHIN_MS ? { runningSinceMs: submittedAtMs } : {}),
+      ...(atOnce && checked.submittedAtGiven && nowMs - submittedAtMs <= PRESUME_START_WITHIN_MS
+        ? { runningSinceMs: submittedAtMs }
+        : {}),
     },
     nowMs,
   );

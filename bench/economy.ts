@@ -25,6 +25,7 @@ import { staticCredentials } from "../lib/quanmiao/credentials.js";
 import { openRelay } from "../lib/relay.js";
 import { registerTask } from "../lib/tasks.js";
 import { type Arrival, arrivals, CONCURRENCIES, type Day } from "./economy-days.js";
+import { deployedPollSize, fcCostRows } from "./fc-cost.js";
 import { floorOf, naiveAt, naiveIntervalFor } from "./floor.js";
 import { percentile, row, type ScenarioRow } from "./support.js";
 
@@ -36,8 +37,6 @@ interface DayResult {
   busyHours: number;
   /** When each task (in arrival order) really ended, by the simulator. */
   endsMs: number[];
-  /** When each task was submitted. */
-  submittedMs: number[];
   delaysS: number[];
   runSeconds: number;
   lateEnds: number;
@@ -117,23 +116,10 @@ async function runDay(day: Day, planned: readonly Arrival[], t0: number, setup: 
     const { calls } = sim.stats();
     const delaysS: number[] = [];
     const endsMs: number[] = [];
-    const submittedMs: number[] = [];
-    const polls: number[] = [];
     for (const task of submitted) {
-      submittedMs.push(task.submittedAtMs);
       const row = await relay.store.getTask(task.workspaceId, task.taskId);
       endsMs.push(task.endsAtMs ?? 0);
       delaysS.push(((row?.terminalAtMs ?? 0) - (task.endsAtMs ?? 0)) / 1000);
-      polls.push(row?.pollCount ?? 0);
-    }
-    if (process.env.ECONOMY_DEBUG) {
-      const tenth = Math.ceil(polls.length / 10);
-      const deciles = Array.from({ length: 10 }, (_, i) => polls.slice(i * tenth, (i + 1) * tenth));
-      console.error(
-        setup,
-        "polls per task by arrival decile",
-        deciles.map((d) => (d.reduce((a, b) => a + b, 0) / d.length).toFixed(1)).join(" "),
-      );
     }
     const busyHours =
       unionMs(submitted.map((t) => [t.startedAtMs ?? 0, t.endsAtMs ?? 0] as [number, number])) / 3_600_000;
@@ -141,7 +127,6 @@ async function runDay(day: Day, planned: readonly Arrival[], t0: number, setup: 
       calls: calls.GetVideoAnalysisTask + calls.GetVideoAnalysisConfig,
       busyHours,
       endsMs,
-      submittedMs,
       delaysS,
       runSeconds,
       lateEnds,
@@ -197,6 +182,8 @@ export async function benchPollingEconomy(o: EconomyOptions): Promise<ScenarioRo
       targetMs,
     );
     const what = day === "uniform" ? "simulated day" : hints ? "learnable day, video lengths given" : "learnable day";
+    // The naive poller is alive whenever a task is unfinished.
+    const naiveSeconds = unionMs(lives.map((l) => [l.submittedAtMs, l.endsAtMs])) / 1_000;
     const name = `economy: ${what}, target ${targetS} s (${n} tasks, 10 workspaces, ${o.hours} h)`;
     rows.push(
       row(name, "API calls per finished task (vs the floor)", relay.calls / n, "calls", floor.calls),
@@ -215,7 +202,7 @@ export async function benchPollingEconomy(o: EconomyOptions): Promise<ScenarioRo
         "FC run-seconds per finished task (vs naive, always on while a task is unfinished)",
         relay.runSeconds / n,
         "s",
-        unionMs(lives.map((l) => [l.submittedAtMs, l.endsAtMs])) / 1_000 / n,
+        naiveSeconds / n,
       ),
       row(
         name,
@@ -226,6 +213,18 @@ export async function benchPollingEconomy(o: EconomyOptions): Promise<ScenarioRo
       ),
       row(name, "ends noticed later than the target (vs all ends)", relay.lateEnds, "ends", n),
     );
+    // What those run-seconds bill at the size s.yaml deploys (bench/fc-cost.ts), against always on.
+    if (targetS === 10 && !hints)
+      rows.push(
+        ...fcCostRows(
+          name,
+          {
+            runSecondsPerBusyHour: relay.runSeconds / relay.busyHours,
+            runSecondsPerTask: { relay: relay.runSeconds / n, naive: naiveSeconds / n },
+          },
+          deployedPollSize(),
+        ),
+      );
   }
   return rows;
 }

@@ -20,7 +20,7 @@ export type Tier = "window" | "band" | "parked";
 /** Parked tasks are checked this many sweep intervals apart. */
 export const PARKED_SWEEPS = 36;
 export const DEFAULT_CONCURRENCY = 2;
-export const CONFIG_TTL_MS = 10 * 60_000;
+export const CONFIG_TTL_MS = 30 * 60_000;
 
 type Policy = Pick<PollConfig, "intervalMinMs" | "intervalMaxMs" | "sweepIntervalMs" | "taskMaxAgeMs"> & {
   readonly detectionTargetMs?: number | undefined;
@@ -58,6 +58,11 @@ export function firstPollAtMs(task: Pick<TaskRow, "submittedAtMs">, nowMs: numbe
   return capAtExpiry(task, nowMs + tierDelayMs("parked", 0, policy), policy);
 }
 
+/** Never asked about, but presumed running since its registration (lib/tasks.ts). */
+export function isPresumedRunning(task: Pick<TaskRow, "status" | "lastPolledAtMs" | "runningSinceMs">): boolean {
+  return task.status === undefined && task.lastPolledAtMs === undefined && task.runningSinceMs !== undefined;
+}
+
 /**
  * The tasks of one workspace's queue head whose next poll should come sooner, given their place.
  * `oldest` is the workspace's oldest active tasks in submission order (2N of them).
@@ -76,9 +81,7 @@ export function planWorkspace(
     if (task.lastError !== undefined) return;
     // A running task's polls follow its learned run times, which may leave it alone on purpose; so do
     // those of a task presumed running since it was registered (lib/run/poller.ts).
-    const presumed =
-      task.status === undefined && task.lastPolledAtMs === undefined && task.runningSinceMs !== undefined;
-    if (policy.detectionTargetMs !== undefined && (task.status === "RUNNING" || presumed)) return;
+    if (policy.detectionTargetMs !== undefined && (task.status === "RUNNING" || isPresumedRunning(task))) return;
     // Never looked at: the window now, the band one sweep from when it first entered the band
     // (later plans find that time already set). Otherwise as soon as the tier's interval allows.
     const delay = tierDelayMs(tier, task.pollsInStatus, policy);

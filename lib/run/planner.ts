@@ -6,7 +6,15 @@
  */
 import { forEachLimit } from "../concurrency.js";
 import { describeError } from "../errors.js";
-import { CONFIG_TTL_MS, DEFAULT_CONCURRENCY, planWorkspace, type Tier, tierAt, workspaceBackoffMs } from "../poll.js";
+import {
+  CONFIG_TTL_MS,
+  DEFAULT_CONCURRENCY,
+  isPresumedRunning,
+  planWorkspace,
+  type Tier,
+  tierAt,
+  workspaceBackoffMs,
+} from "../poll.js";
 import { AuthError, ThrottledError } from "../quanmiao/errors.js";
 import type { TaskRow, WorkspaceRow } from "../store/store.js";
 import { type RunContext, taskKey } from "./context.js";
@@ -114,8 +122,8 @@ export class WorkspacePlanner {
     if (concurrency === undefined) return;
     const oldest = await store.oldestActiveTasks(ws.workspaceId, 2 * concurrency);
     this.heads.set(ws.workspaceId, new Map(oldest.map((t, i) => [taskKey(t), tierAt(i, concurrency)])));
-    // The queue head holds every running task, whoever polled it last.
-    for (const t of oldest) if (t.status === "RUNNING") this.onRunning(t);
+    // The queue head holds every running task, whoever polled it last, and those presumed running.
+    for (const t of oldest) if (t.status === "RUNNING" || isPresumedRunning(t)) this.onRunning(t);
     for (const change of planWorkspace(oldest, concurrency, clock.now(), this.run.policy)) {
       await store.pollSooner(change.task, change.dueAtMs, clock.now());
     }

@@ -8,7 +8,15 @@ import { formatDuration } from "../duration.js";
 import { describeError } from "../errors.js";
 import type { EventType } from "../events.js";
 import { eventTypeForStatus } from "../events.js";
-import { afterAnswer, afterRetryableError, estimateStartMs, isExpired, type Running, type Tier } from "../poll.js";
+import {
+  afterAnswer,
+  afterRetryableError,
+  estimateStartMs,
+  isExpired,
+  isPresumedRunning,
+  type Running,
+  type Tier,
+} from "../poll.js";
 import { firstPollMs } from "../poll-timing.js";
 import { AuthError, TaskNotFoundError, ThrottledError } from "../quanmiao/errors.js";
 import { isTerminalStatus, type JsonObject } from "../quanmiao/task.js";
@@ -110,7 +118,10 @@ export class Poller {
     const { policy, owner } = this.run;
     const { store, clock } = this.run.deps;
     if (policy.detectionTargetMs === undefined || task.runningSinceMs === undefined) return false;
-    if (task.status !== undefined || task.lastPolledAtMs !== undefined) return false;
+    if (!isPresumedRunning(task)) return false;
+    // Put back once only, when claimed as due from its registration: once that time has come, it is
+    // asked, even if what was learned meanwhile would put it later still.
+    if (task.nextPollAtMs > task.registeredAtMs) return false;
     const chosen = chooseModel(
       await this.parts.stats.models(task.workspaceId),
       await this.parts.stats.relayModels(),

@@ -71,7 +71,8 @@ describe("runs that cover the minute (RELAY_LINGER)", () => {
   it("a lingering run woken before its due time ends (how Ctrl-C stops dev), without spinning", async () => {
     const h = await relayHarness({ env: { RELAY_LINGER: "60s" }, sim: { workspaces: { [WS]: 2 }, runMs: 300_000 } });
     const t = h.sim.addTask(WS, { submittedAtMs: h.clock.now() });
-    await h.register({ workspaceId: WS, taskId: t.taskId, submittedAtMs: t.submittedAtMs });
+    // Registered without a submission time: asked about at once (not presumed running).
+    await h.register({ workspaceId: WS, taskId: t.taskId });
     const { store, calls } = countingStore(h.store);
     // A lingering sleep that returns at once, as dev's does after Ctrl-C (the rate limiter's short
     // waits still pass on the fake clock, as they do on the real one).
@@ -86,7 +87,8 @@ describe("runs that cover the minute (RELAY_LINGER)", () => {
   it("a store failing mid-linger ends the run, counted and logged, never thrown (regression: a busy answer failed the run)", async () => {
     const h = await relayHarness({ env: { RELAY_LINGER: "60s" }, sim: { workspaces: { [WS]: 2 }, runMs: 300_000 } });
     const t = h.sim.addTask(WS, { submittedAtMs: h.clock.now() });
-    await h.register({ workspaceId: WS, taskId: t.taskId, submittedAtMs: t.submittedAtMs });
+    // Registered without a submission time: asked about at once (not presumed running).
+    await h.register({ workspaceId: WS, taskId: t.taskId });
     let claims = 0;
     const store = new Proxy(h.store, {
       get(target, key, receiver) {
@@ -132,7 +134,8 @@ describe("runs that cover the minute (RELAY_LINGER)", () => {
     for (let i = 0; i < 3; i++) {
       // Submitted in the simulator's future: it holds them PENDING until then.
       const t = h.sim.addTask(WS, { submittedAtMs: t0 + 10 * MINUTE + i });
-      await h.register({ workspaceId: WS, taskId: t.taskId, submittedAtMs: t0 + i });
+      h.clock.advance(1);
+      await h.register({ workspaceId: WS, taskId: t.taskId });
     }
     const summary = await h.tick();
     expect(summary.polled).toBeGreaterThan(0);

@@ -79,7 +79,7 @@ describe("a task registered as it is submitted, with room to run", () => {
     p.clock.set(put.nextPollAtMs);
     const due = (await p.claim()) as TaskRow;
     await p.poller.poll(due, "window");
-    expect(p.calls).toEqual(["getTask llm-a/t1"]);
+    expect(p.calls.filter((c) => c.startsWith("getTask"))).toEqual(["getTask llm-a/t1"]);
     const polled = (await p.store.getTask("llm-a", "t1")) as TaskRow;
     expect(polled).toMatchObject({ status: "RUNNING", runningSinceMs: submittedAtMs, pollCount: 1 });
   });

@@ -116,7 +116,7 @@ const seconds = (ms: number | null | undefined) => (ms == null ? "–" : `${Math
 function timingLines(t: Awaited<ReturnType<typeof taskTiming>>): string {
   const lines = [
     `  detection target  ${t.detectionTargetMs === null ? "off (adaptive interval)" : seconds(t.detectionTargetMs)}`,
-    `  learned from      ${t.learnedFrom}${t.profile ? ` (profile ${shown(t.profile)})` : ""}, ${t.samples} ends`,
+    `  learned from      ${t.learnedFrom === "relay" ? "every workspace" : t.learnedFrom}${t.profile ? ` (profile ${shown(t.profile)})` : ""}, ${t.samples} ends${t.perVideoMinute ? ", per minute of video" : ""}`,
   ];
   if (t.runTimeMs)
     lines.push(

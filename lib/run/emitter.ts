@@ -49,7 +49,9 @@ export class Emitter {
     const rows = deliveriesFor(built, await this.webhooks, task, {
       nowMs,
       firstAttemptAtMs: lease?.leaseUntilMs ?? firstAttemptAtMs,
-    }).map((d) => ({ ...d, ...lease }));
+    });
+    // Onto the fresh rows: `{ ...d, ...lease }` costs microseconds a row in V8.
+    if (lease) for (const d of rows) Object.assign(d, lease);
     const { event, created, deliveryIds } = await store.createEventWithDeliveries(built, rows);
     if (created) this.run.summary.events++;
     this.deliveryRun.remember(event);

@@ -268,7 +268,10 @@ export class SqliteStore implements Store {
     rows: readonly NewDelivery[],
   ): Promise<{ event: EventRow; created: boolean; deliveryIds: string[] }> {
     // One write: the task's end costs one place in a commit, not two, and a failure undoes both.
-    return this.group.write(() => ({ ...this.insertEvent(e), deliveryIds: this.insertDeliveries(rows) }));
+    return this.group.write(() => {
+      const { event, created } = this.insertEvent(e);
+      return { event, created, deliveryIds: this.insertDeliveries(rows) };
+    });
   }
 
   async getEvent(id: string): Promise<EventRow | undefined> {

@@ -178,13 +178,19 @@ async function attempt(row: DeliveryRow, run: DeliveryRun, seen: Seen, probe: bo
   /** This attempt, for the delivery's log (set once a request was made or refused). */
   let record: AttemptRecord | undefined;
   const finish = async (update: Omit<DeliveryUpdate, "attempts" | "lastAttemptAtMs">, counted = true) => {
-    const written = await store.updateDelivery(row, deps.owner, {
-      ...update,
+    // Field by field: in V8 an object spread followed by more fields costs microseconds a call.
+    const full: DeliveryUpdate = {
+      status: update.status,
       attempts: counted ? attempts : row.attempts,
+      nextAttemptAtMs: update.nextAttemptAtMs,
       lastAttemptAtMs: nowMs,
-      ...(record ? { attemptLog: [...(row.attemptLog ?? []), record].slice(-ATTEMPT_LOG_SIZE) } : {}),
-    });
-    return written;
+      lastStatusCode: update.lastStatusCode,
+      lastError: update.lastError,
+      lastResponse: update.lastResponse,
+      deliveredAtMs: update.deliveredAtMs,
+      attemptLog: record ? [...(row.attemptLog ?? []), record].slice(-ATTEMPT_LOG_SIZE) : undefined,
+    };
+    return store.updateDelivery(row, deps.owner, full);
   };
   const dead = async (
     reason: string,
@@ -258,14 +264,15 @@ async function attempt(row: DeliveryRow, run: DeliveryRun, seen: Seen, probe: bo
         ? "unreachable"
         : undefined;
   await recordCircuit(run, row.webhookId, result, probe);
-  record = {
+  const made: { -readonly [K in keyof AttemptRecord]: AttemptRecord[K] } = {
     atMs: nowMs,
     durationMs: Math.round(result.durationMs),
-    ...(result.statusCode !== undefined ? { statusCode: result.statusCode } : {}),
-    ...(result.failure ? { failure: result.failure } : {}),
-    ...(result.error ? { error: result.error } : {}),
-    ...(result.excerpt ? { response: result.excerpt.slice(0, RESPONSE_BYTES_LOGGED) } : {}),
   };
+  if (result.statusCode !== undefined) made.statusCode = result.statusCode;
+  if (result.failure) made.failure = result.failure;
+  if (result.error) made.error = result.error;
+  if (result.excerpt) made.response = result.excerpt.slice(0, RESPONSE_BYTES_LOGGED);
+  record = made;
   deps.log?.({
     msg: "delivery attempt",
     deliveryId: row.id,

@@ -53,18 +53,41 @@ function retryAfter(value: string | string[] | undefined, nowMs: number): number
   return Number.isFinite(ms) && ms >= 0 ? ms : undefined;
 }
 
-async function readExcerpt(body: Dispatcher.ResponseData["body"]): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    chunks.push(chunk as Buffer);
-    size += (chunk as Buffer).length;
-    if (size >= READ_LIMIT_BYTES) {
-      body.destroy();
-      break;
-    }
-  }
-  const all = Buffer.concat(chunks);
+/**
+ * The answer's first bytes, read through its "data" events: an async iterator over the stream
+ * costs several objects and promises per chunk, and most answers are one chunk or none.
+ */
+function readExcerpt(body: Dispatcher.ResponseData["body"]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let settled = false;
+    const done = () => {
+      if (settled) return;
+      settled = true;
+      resolve(excerptOf(chunks));
+    };
+    body.on("data", (chunk: Buffer) => {
+      chunks.push(chunk);
+      size += chunk.length;
+      if (size >= READ_LIMIT_BYTES) {
+        body.destroy();
+        done();
+      }
+    });
+    body.once("end", done);
+    body.once("error", (error) => {
+      settled = true;
+      reject(error);
+    });
+    // Destroyed without an error (never before "error" when there is one): what came so far.
+    body.once("close", done);
+  });
+}
+
+function excerptOf(chunks: readonly Buffer[]): string {
+  if (chunks.length === 0) return "";
+  const all = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
   // Cut on a character boundary: decode, then trim to the byte budget.
   let text = all.subarray(0, EXCERPT_BYTES).toString("utf8");
   while (Buffer.byteLength(text) > EXCERPT_BYTES) text = text.slice(0, -1);

@@ -66,20 +66,20 @@ export function webhookHeaders(input: {
   readonly body: string;
   readonly custom?: Readonly<Record<string, string>>;
 }): Record<string, string> {
+  // Built field by field, the caller's own first: in V8 an object spread followed by more fields
+  // costs microseconds a call, and the caller may add one (traceparent) cheaply to this object.
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(input.custom ?? {})) {
     const lower = name.toLowerCase();
     // Registration refuses both kinds; a webhook stored before it did still delivers, without them.
     if (!RESERVED.has(lower) && !CONNECTION_HEADERS.has(lower)) headers[name] = value;
   }
-  return {
-    ...headers,
-    "content-type": "application/json",
-    "user-agent": USER_AGENT,
-    "webhook-id": input.msgId,
-    "webhook-timestamp": String(Math.floor(input.nowMs / 1000)),
-    "webhook-signature": signatureHeader(input.secrets, input.msgId, input.nowMs, input.body),
-  };
+  headers["content-type"] = "application/json";
+  headers["user-agent"] = USER_AGENT;
+  headers["webhook-id"] = input.msgId;
+  headers["webhook-timestamp"] = String(Math.floor(input.nowMs / 1000));
+  headers["webhook-signature"] = signatureHeader(input.secrets, input.msgId, input.nowMs, input.body);
+  return headers;
 }
 
 export function isReservedHeader(name: string): boolean {

@@ -40,19 +40,23 @@ export class Emitter {
   async emit(task: TaskRow, type: EventType, extra: EventExtra): Promise<void> {
     const { store, clock, random, config } = this.run.deps;
     const nowMs = clock.now();
-    const { event, created } = await store.createEvent(buildEvent({ type, task, nowMs, ...extra }));
-    if (created) this.run.summary.events++;
-    this.deliveryRun.remember(event);
+    const built = buildEvent({ type, task, nowMs, ...extra });
     const firstAttemptAtMs = nowMs + (attemptDelay(config.delivery.retryScheduleMs, 1, random) ?? 0);
     this.webhooks ??= store.listWebhooks();
     const adopt = firstAttemptAtMs <= nowMs ? this.sink.adopt : undefined;
     const lease = adopt ? { leaseOwner: this.run.owner, leaseUntilMs: nowMs + this.run.leaseMs } : undefined;
-    const rows = deliveriesFor(event, await this.webhooks, task, {
+    // A delivery's row needs only the event's id and type, which are the same whoever wrote it first.
+    const rows = deliveriesFor(built, await this.webhooks, task, {
       nowMs,
       firstAttemptAtMs: lease?.leaseUntilMs ?? firstAttemptAtMs,
-    }).map((d) => ({ ...d, ...lease }));
+    });
+    // Onto the fresh rows: `{ ...d, ...lease }` costs microseconds a row in V8.
+    if (lease) for (const d of rows) Object.assign(d, lease);
+    const { event, created, deliveryIds } = await store.createEventWithDeliveries(built, rows);
+    if (created) this.run.summary.events++;
+    this.deliveryRun.remember(event);
     if (rows.length === 0) return;
-    const written = new Set(await store.createDeliveries(rows));
+    const written = new Set(deliveryIds);
     // Only what this call created is the run's: a delivery that already existed (a repeat of a
     // crashed run's work) keeps its own lease and schedule, and is claimed as usual.
     const adopted = adopt ? rows.filter((d) => written.has(d.id)) : [];

@@ -188,7 +188,7 @@ export class Poller {
     const { store, clock } = this.run.deps;
     const { policy, owner, summary } = this.run;
     const { status, polled, ...extra } = outcome;
-    await this.parts.emitter.emit(task, type, { ...extra, ...(status ? { taskStatus: status } : {}) });
+    await this.parts.emitter.emit(task, type, { raw: extra.raw, reason: extra.reason, taskStatus: status });
     const endedWhileRunning = polled && task.status === "RUNNING";
     // The end happened after the poll before this one: the slot it freed went no earlier.
     this.parts.planner.noteEnd(task, endedWhileRunning ? task.lastPolledAtMs : undefined);

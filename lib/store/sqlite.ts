@@ -248,12 +248,32 @@ export class SqliteStore implements Store {
   // ── events and deliveries ────────────────────────────────────────────────
 
   async createEvent(e: EventRow): Promise<{ event: EventRow; created: boolean }> {
-    // One insert; the read after it only runs when the insert changed nothing.
-    return this.group.writeOne(() => {
-      const created =
-        this.stmt(WRITE_SQL.insertEvent).run(e.id, e.type, e.workspaceId, e.taskId, e.body, e.createdAtMs).changes ===
-        1;
-      return { event: created ? e : toEvent(this.stmt(SQL.eventById).get(e.id) as Row), created };
+    return this.group.writeOne(() => this.insertEvent(e));
+  }
+
+  /** One insert; the read after it only runs when the insert changed nothing. */
+  private insertEvent(e: EventRow): { event: EventRow; created: boolean } {
+    const created =
+      this.stmt(WRITE_SQL.insertEvent).run(e.id, e.type, e.workspaceId, e.taskId, e.body, e.createdAtMs).changes === 1;
+    return { event: created ? e : toEvent(this.stmt(SQL.eventById).get(e.id) as Row), created };
+  }
+
+  /** The deliveries of `rows` that were absent, inserted; their ids. */
+  private insertDeliveries(rows: readonly NewDelivery[]): string[] {
+    const insert = this.stmt(WRITE_SQL.insertDelivery);
+    const created: string[] = [];
+    for (const d of rows) if (insert.run(...newDeliveryValues(d)).changes === 1) created.push(d.id);
+    return created;
+  }
+
+  async createEventWithDeliveries(
+    e: EventRow,
+    rows: readonly NewDelivery[],
+  ): Promise<{ event: EventRow; created: boolean; deliveryIds: string[] }> {
+    // One write: the task's end costs one place in a commit, not two, and a failure undoes both.
+    return this.group.write(() => {
+      const { event, created } = this.insertEvent(e);
+      return { event, created, deliveryIds: this.insertDeliveries(rows) };
     });
   }
 
@@ -282,9 +302,7 @@ export class SqliteStore implements Store {
   }
 
   async createDeliveries(rows: readonly NewDelivery[]): Promise<string[]> {
-    const insert = this.stmt(WRITE_SQL.insertDelivery);
-    const created = await this.group.write(() => rows.filter((d) => insert.run(...newDeliveryValues(d)).changes === 1));
-    return created.map((d) => d.id);
+    return this.group.write(() => this.insertDeliveries(rows));
   }
 
   async getDelivery(id: string): Promise<DeliveryRow | undefined> {

@@ -326,6 +326,15 @@ export interface Store {
   listRecentEvents(filter: { limit: number; sinceMs?: number; cursor?: string }): Promise<Page<EventRow>>;
   /** Creates each delivery that is absent; returns the ids actually created. */
   createDeliveries(rows: readonly NewDelivery[]): Promise<string[]>;
+  /**
+   * `createEvent`, then `createDeliveries` for that event's `deliveries`: what a finished task
+   * writes. The deliveries are written only once the event is, so none names an absent event; on
+   * SQLite both are one write (one savepoint of the open group), not two that commit apart.
+   */
+  createEventWithDeliveries(
+    row: EventRow,
+    deliveries: readonly NewDelivery[],
+  ): Promise<{ event: EventRow; created: boolean; deliveryIds: string[] }>;
   getDelivery(id: string): Promise<DeliveryRow | undefined>;
   /** Newest first by (createdAtMs, id). */
   listDeliveries(filter: DeliveryFilter): Promise<Page<DeliveryRow>>;

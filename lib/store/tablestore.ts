@@ -159,6 +159,14 @@ export class TablestoreStore implements S.Store {
   createDeliveries(rows: readonly S.NewDelivery[]): Promise<string[]> {
     return this.deliveries.create(rows);
   }
+  async createEventWithDeliveries(
+    e: S.EventRow,
+    rows: readonly S.NewDelivery[],
+  ): Promise<{ event: S.EventRow; created: boolean; deliveryIds: string[] }> {
+    // One after the other: a batch holding both could store a delivery whose event failed.
+    const { event, created } = await this.events.create(e);
+    return { event, created, deliveryIds: rows.length > 0 ? await this.deliveries.create(rows) : [] };
+  }
   getDelivery(id: string): Promise<S.DeliveryRow | undefined> {
     return this.deliveries.get(id);
   }

@@ -106,5 +106,36 @@ export function eventHistoryConformance(name: string, open: () => Promise<Store>
       expect(await store.claimDueTasks({ owner: "p", nowMs: T0 + 10, leaseMs: 1_000, limit: 10 })).toEqual([]);
       expect(await store.eraseTask("w", "t1")).toBe(false);
     });
+
+    it("writes an event with its deliveries; again, it keeps the first event and creates only the missing deliveries", async () => {
+      const store = await open();
+      const event = { id: "evt_e", type: "video_analysis.succeeded", workspaceId: "w", taskId: "t", createdAtMs: T0 };
+      const delivery = (id: string, webhookId: string) => ({
+        id,
+        eventId: "evt_e",
+        webhookId,
+        url: `http://127.0.0.1:9/${webhookId}`,
+        nextAttemptAtMs: T0,
+        createdAtMs: T0,
+        eventType: "video_analysis.succeeded",
+        leaseOwner: "run",
+        leaseUntilMs: T0 + 60_000,
+      });
+      const first = await store.createEventWithDeliveries({ ...event, body: '{"n":1}' }, [delivery("msg_a", "wh_a")]);
+      expect(first).toEqual({ event: { ...event, body: '{"n":1}' }, created: true, deliveryIds: ["msg_a"] });
+      const again = await store.createEventWithDeliveries({ ...event, body: '{"n":2}', createdAtMs: T0 + 1 }, [
+        delivery("msg_a", "wh_a"),
+        delivery("msg_b", "wh_b"),
+      ]);
+      expect(again).toEqual({ event: { ...event, body: '{"n":1}' }, created: false, deliveryIds: ["msg_b"] });
+      expect((await store.createEventWithDeliveries({ ...event, body: "{}" }, [])).deliveryIds).toEqual([]);
+      const rows = (await store.listDeliveries({ eventId: "evt_e", limit: 10 })).items;
+      expect(rows.map((d) => [d.id, d.status, d.leaseOwner, d.leaseUntilMs]).sort()).toEqual([
+        ["msg_a", "pending", "run", T0 + 60_000],
+        ["msg_b", "pending", "run", T0 + 60_000],
+      ]);
+      // Leased to the run that wrote them: nobody else claims them before the lease ends.
+      expect(await store.claimDueDeliveries({ owner: "other", nowMs: T0 + 1, leaseMs: 1_000, limit: 10 })).toEqual([]);
+    });
   });
 }

@@ -189,6 +189,19 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
 
 /** Brings the database to SCHEMA_VERSION in one IMMEDIATE transaction; refuses a newer database. */
 export function migrate(db: Database.Database): void {
+  if (Number(db.pragma("user_version", { simple: true })) === MIGRATIONS.length) return;
+  // A migration may copy and sort whole tables: its temporary data goes to files as SQLite's
+  // default has it, not to memory where the connection keeps its sub-journals (connection.ts).
+  const tempStore = db.pragma("temp_store", { simple: true });
+  db.pragma("temp_store = DEFAULT");
+  try {
+    migrateNow(db);
+  } finally {
+    db.pragma(`temp_store = ${Number(tempStore)}`);
+  }
+}
+
+function migrateNow(db: Database.Database): void {
   const run = db.transaction(() => {
     const version = Number(db.pragma("user_version", { simple: true }));
     if (version > MIGRATIONS.length) {

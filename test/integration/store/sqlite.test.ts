@@ -73,6 +73,8 @@ describe("SQLite specifics", () => {
     expect(SCHEMA_VERSION).toBe(10);
     // Checkpoints run less often than SQLite's default: each one rewrites the pages it copies.
     expect(Number(store.db.pragma("wal_autocheckpoint", { simple: true }))).toBe(4000);
+    // Sub-journals in memory (2): no temporary file written and deleted per commit.
+    expect(Number(store.db.pragma("temp_store", { simple: true }))).toBe(2);
   });
 
   it("lists deliveries newest first through a creation-time index, never sorting", async () => {
@@ -125,6 +127,8 @@ describe("SQLite specifics", () => {
     const store = new SqliteStore(path);
     onTestFinished(() => store.close());
     expect(Number(store.db.pragma("user_version", { simple: true }))).toBe(SCHEMA_VERSION);
+    // Migrated with temporary data in files, then back to memory for the sub-journals.
+    expect(Number(store.db.pragma("temp_store", { simple: true }))).toBe(2);
     expect(await store.getTask("w", "old")).toMatchObject({
       status: "RUNNING",
       nextPollAtMs: 3,

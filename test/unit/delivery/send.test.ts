@@ -1,0 +1,46 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterEach, describe, expect, it } from "vitest";
+import { EXCERPT_BYTES, WebhookSender } from "../../../lib/delivery/send.js";
+
+// The answer's excerpt: what a delivery row keeps of a receiver's answer, read from the stream.
+let server: Server | undefined;
+let sender: WebhookSender | undefined;
+afterEach(async () => {
+  await sender?.close();
+  await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
+  server = sender = undefined;
+});
+
+async function answering(status: number, body: string | Buffer): Promise<URL> {
+  server = createServer((req, res) => {
+    req.resume();
+    req.on("end", () => res.writeHead(status).end(body));
+  });
+  await new Promise<void>((resolve) => server?.listen(0, "127.0.0.1", resolve));
+  return new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`);
+}
+
+async function post(url: URL) {
+  sender = new WebhookSender({ timeoutMs: 5_000 });
+  const target = { url, address: { address: "127.0.0.1", family: 4 as const } };
+  return sender.send({ target, headers: { "content-type": "application/json" }, body: "{}" }, Date.now);
+}
+
+describe("a webhook POST's answer", () => {
+  it("keeps an empty answer as empty and a short one whole", async () => {
+    expect(await post(await answering(204, ""))).toMatchObject({ statusCode: 204, excerpt: "" });
+    await new Promise((resolve) => server?.close(resolve));
+    expect(await post(await answering(500, "boom"))).toMatchObject({ statusCode: 500, excerpt: "boom" });
+  });
+
+  it("keeps at most 4 KiB of a large answer, cut on a character boundary, and stops reading a huge one", async () => {
+    // Two-byte characters across a 64 KiB answer and more: the cut falls inside one of them.
+    const result = await post(await answering(500, `x${"é".repeat(200_000)}`));
+    expect(result.statusCode).toBe(500);
+    const excerpt = result.excerpt ?? "";
+    expect(Buffer.byteLength(excerpt)).toBeLessThanOrEqual(EXCERPT_BYTES);
+    expect(Buffer.byteLength(excerpt)).toBeGreaterThan(EXCERPT_BYTES - 2);
+    expect(excerpt).toBe(`x${"é".repeat((Buffer.byteLength(excerpt) - 1) / 2)}`);
+  });
+});

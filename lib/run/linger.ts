@@ -48,7 +48,9 @@ export class LingerSchedule {
   async wait(saveLearned: () => Promise<void>): Promise<boolean> {
     if (this.untilMs === undefined || this.due.size === 0) return false;
     const { clock, sleep } = this.run.deps;
-    const dueMs = Math.min(...this.due.values());
+    // A loop, not Math.min(...values): spreading a run's every running task into arguments can overflow.
+    let dueMs = Number.POSITIVE_INFINITY;
+    for (const at of this.due.values()) if (at < dueMs) dueMs = at;
     if (dueMs > this.untilMs || dueMs >= this.run.stopStartingAtMs) return false;
     if (dueMs - clock.now() > SAVE_BEFORE_WAIT_MS) await saveLearned();
     const startMs = clock.now();

@@ -11,7 +11,7 @@ describe("npm run bench, asked the wrong thing", () => {
     expect(status).toBe(0);
     expect(stderr).toBe("");
     expect(stdout).toMatch(/^usage: npm run bench -- \[--quick\] \[--json\] \[--only a,b\]/);
-    expect(stdout).toMatch(/throughput, latency, .*cold-start, noisy-neighbours\n$/);
+    expect(stdout).toMatch(/throughput, latency, .*cold-start, linger-cost, noisy-neighbours\n$/);
   });
 
   it("names an unknown option and shows the usage, exiting 2", () => {

@@ -14,9 +14,10 @@
  *   V(a) = S(a) + min over b ≥ a + target of [ V(b) − λ · (F(b) − F(b − target)) ],
  *
  * is a suffix minimum: one pass over the cells per price. The price is found by bisection as the
- * smallest at which the covered share reaches the goal; that schedule is optimal for the share it
- * covers (a Lagrangian relaxation of "fewest calls with this share covered", exact on the grid up
- * to the share the chosen price lands on, which may overshoot the goal by one step's mass).
+ * smallest at which the covered share reaches the goal. On the grid, the schedule found at a price
+ * is the cheapest of all that cover as much as it does (a Lagrangian relaxation of "fewest calls
+ * with this share covered"); it may cover more than the goal where the price jumps, so it is an
+ * upper bound, and calls − price · (covered − goal) a lower bound, on the fewest calls for the goal.
  */
 
 export interface EndDistribution {
@@ -78,8 +79,11 @@ export function scheduleAtPrice(p: Prepared, price: number): Schedule {
   const at = new Int32Array(n + 2);
   best[n + 1] = Number.POSITIVE_INFINITY;
   at[n + 1] = n;
+  const ended = p.ended;
   for (let a = n; a >= 1; a--) {
-    const next = a + k <= n ? (best[a + k] as number) : a < n ? (best[n] as number) : Number.NaN;
+    // Within a target of the horizon, the only poll left is at the horizon, seeing what ends after a.
+    const next =
+      a + k <= n ? (best[a + k] as number) : -price * ((ended[n] as number) - (ended[a] as number));
     const value = a === n ? 0 : (survival[a] as number) + next;
     const w = value - price * (cover[a] as number);
     if (w < (best[a + 1] as number)) {

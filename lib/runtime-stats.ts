@@ -27,7 +27,7 @@ import type { Store, TaskRow } from "./store/store.js";
 
 export const RUNTIMES_KEY_PREFIX = "runtimes:";
 /** Every workspace's ends together: not a workspace key, since workspace ids cannot hold "-all". */
-export const RELAY_RUNTIMES_KEY = "runtimes-all";
+export const RUNTIMES_ALL_KEY = "runtimes-all";
 const REFRESH_MS = 5 * 60_000;
 const CAS_TRIES = 5;
 
@@ -50,7 +50,7 @@ export async function readRunTimes(store: Pick<Store, "getSetting">, workspaceId
 }
 
 export async function readRelayRunTimes(store: Pick<Store, "getSetting">): Promise<WorkspaceModels> {
-  return parseModels(await store.getSetting(RELAY_RUNTIMES_KEY));
+  return parseModels(await store.getSetting(RUNTIMES_ALL_KEY));
 }
 
 export class RunTimeStats {
@@ -65,12 +65,12 @@ export class RunTimeStats {
 
   /** Every workspace's ends together. */
   relayModels(): Promise<WorkspaceModels> {
-    return this.entry(RELAY_RUNTIMES_KEY).models;
+    return this.entry(RUNTIMES_ALL_KEY).models;
   }
 
   record(workspaceId: string, profile: string | undefined, runMs: number, videoMs?: number): void {
     const sample = { profile, runMs, videoMs };
-    for (const key of [RUNTIMES_KEY_PREFIX + workspaceId, RELAY_RUNTIMES_KEY]) {
+    for (const key of [RUNTIMES_KEY_PREFIX + workspaceId, RUNTIMES_ALL_KEY]) {
       const entry = this.entry(key);
       entry.models = entry.models.then((m) => apply(m, sample));
       entry.pending.push(sample);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ManualClock } from "../../dev/manual-clock.js";
 import {
-  RELAY_RUNTIMES_KEY,
+  RUNTIMES_ALL_KEY,
   RUNTIMES_KEY_PREFIX,
   RunTimeStats,
   readRelayRunTimes,
@@ -62,7 +62,7 @@ describe("a run's learned run times", () => {
     b.record("w", undefined, 80_000);
     await Promise.all([a.flush(), b.flush()]);
     expect((await readRunTimes(store, "w"))[ALL_PROFILES]?.samples).toBe(3);
-    expect([...values.keys()].sort()).toEqual([RELAY_RUNTIMES_KEY, `${RUNTIMES_KEY_PREFIX}w`]);
+    expect([...values.keys()].sort()).toEqual([RUNTIMES_ALL_KEY, `${RUNTIMES_KEY_PREFIX}w`]);
     expect((await readRelayRunTimes(store))[ALL_PROFILES]?.samples).toBe(3);
   });
 

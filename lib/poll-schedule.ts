@@ -82,8 +82,7 @@ export function scheduleAtPrice(p: Prepared, price: number): Schedule {
   const ended = p.ended;
   for (let a = n; a >= 1; a--) {
     // Within a target of the horizon, the only poll left is at the horizon, seeing what ends after a.
-    const next =
-      a + k <= n ? (best[a + k] as number) : -price * ((ended[n] as number) - (ended[a] as number));
+    const next = a + k <= n ? (best[a + k] as number) : -price * ((ended[n] as number) - (ended[a] as number));
     const value = a === n ? 0 : (survival[a] as number) + next;
     const w = value - price * (cover[a] as number);
     if (w < (best[a + 1] as number)) {

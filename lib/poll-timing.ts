@@ -8,8 +8,9 @@
  * The schedule's polls are planned at TARGET_SHARE of the target, since a poll lands a little after
  * its due time, and leave 4 % of ends late rather than the 5 % a p95 allows, for what the model has
  * not seen yet. Gaps before the first likely end are as long as the model says (a task that ends
- * there is among the late few); past the last planned poll (a task running longer than any seen)
- * the interval grows with how far past it is, up to the maximum interval.
+ * there is among the late few), but never longer than GAP_OF_MAX maximum intervals: a wrong video
+ * length, or a model gone stale, costs at most that much delay. Past the last planned poll (a task
+ * running longer than any seen) the interval grows with how far past it is, up to the maximum.
  */
 import { cheapestSchedule, type EndDistribution, type Schedule } from "./poll-schedule.js";
 import { binEnd, binStart, type ChosenModel, quantileMs, type RunTimeModel, smoothedBins } from "./runtimes.js";
@@ -22,6 +23,18 @@ const CELLS_PER_TARGET = 10;
 export const PRIOR_DENSE_MS = 3_600_000;
 /** Ends rarer than this (as a share of a bin's weight against the whole) are below the model's noise. */
 const NEGLIGIBLE = 1e-7;
+/**
+ * The schedule stops at the 99.9th percentile, and at most this many times the 95th: past it a task
+ * backs off as one running longer than any seen. A few outliers (a task that ran for two days) would
+ * otherwise stretch the grid, and with it the time and memory a schedule takes, and leave a gap
+ * between the last likely end and the outlier's as long as the outlier.
+ */
+const HORIZON_QUANTILE = 0.999;
+const HORIZON_OF_P95 = 4;
+/** No planned gap is longer than this many maximum intervals (20 min by default). */
+const GAP_OF_MAX = 10;
+/** At most this many cells: coarser cells for long runs at short targets, then a nearer horizon. */
+const MAX_CELLS = 50_000;
 
 export interface RunningPolicy {
   readonly targetMs: number;
@@ -34,20 +47,30 @@ export function denseIntervalMs(policy: Pick<RunningPolicy, "targetMs" | "minMs"
   return Math.max(policy.minMs, Math.round(policy.targetMs * TARGET_SHARE));
 }
 
-/** The model's run times on a grid of `stepMs` cells, stretched by `scale` (run time per model unit). */
-export function endDistribution(model: RunTimeModel, stepMs: number, scale = 1): EndDistribution {
+/**
+ * The model's run times on a grid of `stepMs` cells, stretched by `scale` (run time per model unit),
+ * up to `horizonMs`: what ends later is left out (it counts as still running at the horizon).
+ */
+export function endDistribution(
+  model: RunTimeModel,
+  stepMs: number,
+  scale = 1,
+  horizonMs = Number.POSITIVE_INFINITY,
+): EndDistribution {
   const all = smoothedBins(model);
   const total = all.reduce((sum, b) => sum + b.weight, 0);
-  const bins = all.filter((b) => b.weight >= total * NEGLIGIBLE);
+  const bins = all.filter((b) => b.weight >= total * NEGLIGIBLE && binStart(b.bin) * scale < horizonMs);
   if (bins.length === 0) return { stepMs, mass: [] };
   const firstCell = Math.floor((binStart((bins[0] as { bin: number }).bin) * scale) / stepMs);
-  const lastCell = Math.floor((binEnd((bins[bins.length - 1] as { bin: number }).bin) * scale) / stepMs);
+  const endMs = Math.min(horizonMs, binEnd((bins[bins.length - 1] as { bin: number }).bin) * scale);
+  const lastCell = Math.floor(endMs / stepMs);
   const mass = new Float64Array(lastCell - firstCell + 1);
   for (const { bin, weight } of bins) {
-    // Spread evenly over the bin's span of run time.
+    // Spread evenly over the bin's span of run time (all of its weight, though cut at the horizon).
     const from = binStart(bin) * scale;
-    const to = binEnd(bin) * scale;
-    const share = weight / total / (to - from);
+    const to = Math.min(horizonMs, binEnd(bin) * scale);
+    if (!(to > from)) continue;
+    const share = weight / total / (binEnd(bin) * scale - from);
     for (let cell = Math.floor(from / stepMs); cell * stepMs < to; cell++) {
       const overlap = Math.min(to, (cell + 1) * stepMs) - Math.max(from, cell * stepMs);
       if (overlap > 0) mass[cell - firstCell] = (mass[cell - firstCell] as number) + overlap * share;
@@ -63,14 +86,20 @@ const SCALES_KEPT = 512;
 /** The model's schedule at a target; the same model, target and scale give the same object. */
 export function scheduleFor(model: RunTimeModel, targetMs: number, scale = 1): Schedule {
   const plannedMs = Math.round(targetMs * TARGET_SHARE);
-  // Video lengths to 0.1 %: close enough to share a schedule, few enough to cache.
-  const roundedScale = scale === 1 ? 1 : Number(scale.toPrecision(3));
+  // Video lengths to 0.01 %: close enough to share a schedule, few enough to cache.
+  const roundedScale = scale === 1 ? 1 : Number(scale.toPrecision(4));
   const key = `${plannedMs}/${roundedScale}`;
   let byKey = scheduleCache.get(model);
   const cached = byKey?.get(key);
   if (cached) return cached;
+  const startMs = (quantileMs(model, 0) ?? 0) * roundedScale;
+  const p95 = quantileMs(model, 0.95) ?? 0;
+  let horizonMs = Math.min(quantileMs(model, HORIZON_QUANTILE) ?? 0, HORIZON_OF_P95 * p95) * roundedScale;
+  let cells = CELLS_PER_TARGET;
+  while (cells > 1 && (horizonMs - startMs) / (plannedMs / cells) > MAX_CELLS) cells--;
+  horizonMs = Math.min(horizonMs, startMs + MAX_CELLS * (plannedMs / cells));
   const schedule = cheapestSchedule(
-    endDistribution(model, plannedMs / CELLS_PER_TARGET, roundedScale),
+    endDistribution(model, plannedMs / cells, roundedScale, horizonMs),
     plannedMs,
     1 - LATE_BUDGET,
   );
@@ -86,7 +115,8 @@ export function scheduleFor(model: RunTimeModel, targetMs: number, scale = 1): S
 /** When a task presumed running since its start is first polled, from that start. */
 export function firstPollMs(chosen: Pick<ChosenModel, "model" | "scale"> | undefined, policy: RunningPolicy): number {
   if (!chosen) return denseIntervalMs(policy);
-  return scheduleFor(chosen.model, policy.targetMs, chosen.scale).pollsMs[0] ?? denseIntervalMs(policy);
+  const first = scheduleFor(chosen.model, policy.targetMs, chosen.scale).pollsMs[0] ?? denseIntervalMs(policy);
+  return Math.min(GAP_OF_MAX * policy.maxMs, first);
 }
 
 /** The first planned poll after `elapsedMs`, if any (binary search). */
@@ -116,7 +146,7 @@ export function runningDelayMs(
   if (!chosen) return elapsedMs < PRIOR_DENSE_MS ? dense : tail(elapsedMs - PRIOR_DENSE_MS);
   const { pollsMs } = scheduleFor(chosen.model, policy.targetMs, chosen.scale);
   const next = nextPoll(pollsMs, elapsedMs);
-  if (next !== undefined) return Math.max(policy.minMs, next - elapsedMs);
+  if (next !== undefined) return Math.min(GAP_OF_MAX * policy.maxMs, Math.max(policy.minMs, next - elapsedMs));
   return tail(elapsedMs - (pollsMs[pollsMs.length - 1] ?? 0));
 }
 

@@ -90,6 +90,25 @@ describe("when to poll a running task", () => {
     expect(runningDelayMs(last + 3_600_000, chosen, policy)).toBe(policy.maxMs);
   });
 
+  it("an outlier two days long neither stretches the schedule nor leaves a gap as long as itself", () => {
+    let model = train(lognormal("bulk", 5 * MIN, 0.1), 120);
+    model = addSample(model, 47 * 60 * MIN);
+    const { pollsMs } = scheduleFor(model, policy.targetMs);
+    expect(pollsMs.at(-1) as number).toBeLessThan(30 * MIN);
+    // A task still running at 20 min backs off from its last planned poll, up to the maximum interval.
+    expect(runningDelayMs(20 * MIN, { model, scale: 1 }, policy)).toBeLessThanOrEqual(policy.maxMs);
+    // Even a video 24 h long over that model: a bounded grid, computed in a moment.
+    const started = performance.now();
+    expect(scheduleFor(model, policy.targetMs, 1_439).pollsMs.length).toBeGreaterThan(0);
+    expect(performance.now() - started).toBeLessThan(5_000);
+  });
+
+  it("a video length far too long delays the first poll by ten maximum intervals at most", () => {
+    const model = train(lognormal("one-to-one", VIDEO_UNIT_MS, 0.03), 100);
+    // The task's video is 5 min; the hint says 60.
+    expect(runningDelayMs(30_000, { model, scale: 60 }, policy)).toBeLessThanOrEqual(10 * policy.maxMs);
+  });
+
   it("without a trusted model, the conservative prior: the target for the first hour, then backing off", () => {
     expect(runningDelayMs(0, undefined, policy)).toBe(9_700);
     expect(runningDelayMs(PRIOR_DENSE_MS - 1, undefined, policy)).toBe(9_700);

@@ -49,7 +49,7 @@ export function isExpired(task: Pick<TaskRow, "submittedAtMs">, nowMs: number, p
 }
 
 /** A poll is never scheduled past the task's expiry, so expiry is noticed on time. */
-function capAtExpiry(task: Pick<TaskRow, "submittedAtMs">, atMs: number, policy: Policy): number {
+export function capAtExpiry(task: Pick<TaskRow, "submittedAtMs">, atMs: number, policy: Policy): number {
   return Math.min(atMs, expiresAtMs(task, policy));
 }
 

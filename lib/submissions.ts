@@ -140,8 +140,8 @@ export async function submitAndRegister(deps: SubmitDeps, body: SubmitAndRegiste
     .update(stable([fields.workspaceId, request]))
     .digest("hex");
 
-  const register = (taskId: string, videoDurationMs = fields.videoDurationMs) =>
-    writeRegistration(deps.registration, { ...fields, videoDurationMs, taskId }, urls);
+  const register = (taskId: string, videoDurationMs = fields.videoDurationMs, submittedAtMs = fields.submittedAtMs) =>
+    writeRegistration(deps.registration, { ...fields, videoDurationMs, submittedAtMs, taskId }, urls);
   const key = submissionKey(fields.workspaceId, deduplicationId);
   const raw = await store.getSetting(key);
   const earlier = parseRecord(raw);
@@ -151,7 +151,12 @@ export async function submitAndRegister(deps: SubmitDeps, body: SubmitAndRegiste
   }
   if (current?.taskId !== undefined) {
     const taskId = current.taskId;
-    const { task } = await registerWithRetries(register, taskId, deduplicationId);
+    // Submitted when the first request was: not presumed to have started now.
+    const { task } = await registerWithRetries(
+      (id) => register(id, fields.videoDurationMs, current.atMs),
+      taskId,
+      deduplicationId,
+    );
     return { taskId, deduplicationId, task, created: false };
   }
 

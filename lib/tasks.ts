@@ -205,7 +205,10 @@ export async function writeRegistration(
       ...(videoDurationMs !== undefined ? { videoDurationMs } : {}),
       // Registered as it was submitted, with room to run: it runs since its submission, and its
       // first poll can wait for its likely end (lib/run/poller.ts) instead of asking at once.
-      ...(atOnce && checked.submittedAtGiven && nowMs - submittedAtMs <= PRESUME_START_WITHIN_MS
+      ...(atOnce &&
+      checked.submittedAtGiven &&
+      submittedAtMs <= nowMs &&
+      nowMs - submittedAtMs <= PRESUME_START_WITHIN_MS
         ? { runningSinceMs: submittedAtMs }
         : {}),
     },

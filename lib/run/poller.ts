@@ -11,6 +11,7 @@ import { eventTypeForStatus } from "../events.js";
 import {
   afterAnswer,
   afterRetryableError,
+  capAtExpiry,
   estimateStartMs,
   isExpired,
   isPresumedRunning,
@@ -128,7 +129,7 @@ export class Poller {
       task.profile,
       task.videoDurationMs,
     );
-    const dueAtMs = task.runningSinceMs + firstPollMs(chosen, this.runningPolicy());
+    const dueAtMs = capAtExpiry(task, task.runningSinceMs + firstPollMs(chosen, this.runningPolicy()), policy);
     if (dueAtMs - clock.now() < DEFER_AT_LEAST_MS) return false;
     await store.releaseTask(task, owner, dueAtMs);
     this.parts.linger.set(task, dueAtMs);
@@ -189,25 +190,31 @@ export class Poller {
     const { policy, owner, summary } = this.run;
     const { status, polled, ...extra } = outcome;
     await this.parts.emitter.emit(task, type, { raw: extra.raw, reason: extra.reason, taskStatus: status });
+    const presumed = isPresumedRunning(task);
     const endedWhileRunning = polled && task.status === "RUNNING";
     // The end happened after the poll before this one: the slot it freed went no earlier.
     this.parts.planner.noteEnd(task, endedWhileRunning ? task.lastPolledAtMs : undefined);
     this.parts.linger.delete(task);
     const nowMs = clock.now();
     const target = policy.detectionTargetMs;
-    if (endedWhileRunning && task.lastPolledAtMs !== undefined) {
-      const delayMs = nowMs - task.lastPolledAtMs;
+    // A start presumed at registration means nothing once the task was seen waiting.
+    const runningSinceMs = task.status === undefined || task.status === "RUNNING" ? task.runningSinceMs : undefined;
+    const runMs = polled
+      ? // A start is estimated to within half the maximum interval (estimateStartMs).
+        runTimeOf(extra.raw, { runningSinceMs, lastPolledAtMs: task.lastPolledAtMs, nowMs }, policy.intervalMaxMs)
+      : undefined;
+    if (runMs !== undefined) this.parts.stats.record(task.workspaceId, task.profile, runMs, task.videoDurationMs);
+    // How late the end was seen: since the poll before, or for a task presumed running and first
+    // asked now, since the end its run time puts it at.
+    const delayMs =
+      endedWhileRunning && task.lastPolledAtMs !== undefined
+        ? nowMs - task.lastPolledAtMs
+        : polled && presumed && runMs !== undefined && runningSinceMs !== undefined
+          ? nowMs - (runningSinceMs + runMs)
+          : undefined;
+    if (delayMs !== undefined) {
       this.run.deps.metrics?.detected(delayMs);
       if (target !== undefined && delayMs > target) summary.lateEnds++;
-    }
-    if (polled) {
-      // A start is estimated to within half the maximum interval (estimateStartMs).
-      const runMs = runTimeOf(
-        extra.raw,
-        { runningSinceMs: task.runningSinceMs, lastPolledAtMs: task.lastPolledAtMs, nowMs },
-        policy.intervalMaxMs,
-      );
-      if (runMs !== undefined) this.parts.stats.record(task.workspaceId, task.profile, runMs, task.videoDurationMs);
     }
     await store.updateTask(task, owner, {
       state: "done",

@@ -152,12 +152,11 @@ export class SqliteStore implements Store {
     return this.stmt(DUE_WORK_SQL.queuedAhead).all(workspaceId, submittedAtMs, limit).length;
   }
 
-  async pollSooner(task: TaskDue, nextPollAtMs: number, nowMs: number, presumedStartMs?: number): Promise<boolean> {
+  async pollSooner(task: TaskDue, nextPollAtMs: number, nowMs: number): Promise<boolean> {
     if (task.nextPollAtMs <= nextPollAtMs) return false;
     const changed = await this.changes(
       WRITE_SQL.pollSooner,
       nextPollAtMs,
-      presumedStartMs ?? null,
       task.workspaceId,
       task.taskId,
       task.nextPollAtMs,

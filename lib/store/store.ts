@@ -40,9 +40,9 @@ export interface TaskRow {
   readonly metadata: JsonObject;
   readonly terminalAtMs: number | undefined;
   /**
-   * When the task started running, as best the relay can tell: presumed when it had room to start at
-   * once (its submission) or moved into its workspace's window (the end that freed the slot), else
-   * the middle of the span in which it must have started, when it is first seen RUNNING. Elapsed run
+   * When the task started running, as best the relay can tell: presumed at registration when it had
+   * room to start at once (its submission), else the middle of the span in which it must have
+   * started, when it is first seen RUNNING. Elapsed run
    * time is measured from here.
    */
   readonly runningSinceMs: number | undefined;
@@ -281,10 +281,9 @@ export interface Store {
   /**
    * Moves an unleased active task's next poll earlier. `task` is the row as the caller read it: the
    * move happens only while the task is still due then (one conditional write, no read first);
-   * false if it moved on, is leased, or the time is not earlier. `presumedStartMs`, for a task not
-   * yet seen running, is when it is presumed to have started (kept only if none is set yet).
+   * false if it moved on, is leased, or the time is not earlier.
    */
-  pollSooner(task: TaskDue, nextPollAtMs: number, nowMs: number, presumedStartMs?: number): Promise<boolean>;
+  pollSooner(task: TaskDue, nextPollAtMs: number, nowMs: number): Promise<boolean>;
   /**
    * Applies a poll's outcome to a task this caller claimed, and releases the lease; false if `owner`
    * no longer holds it. The claimed row is passed whole: while the lease holds, its due time cannot

@@ -96,8 +96,8 @@ export class TablestoreStore implements S.Store {
   oldestActiveTasks(workspaceId: string, limit: number): Promise<S.TaskRow[]> {
     return this.tasks.oldestActive(workspaceId, limit);
   }
-  pollSooner(task: S.TaskDue, nextPollAtMs: number, nowMs: number, presumedStartMs?: number): Promise<boolean> {
-    return this.tasks.pollSooner(task, nextPollAtMs, nowMs, presumedStartMs);
+  pollSooner(task: S.TaskDue, nextPollAtMs: number, nowMs: number): Promise<boolean> {
+    return this.tasks.pollSooner(task, nextPollAtMs, nowMs);
   }
   updateTask(t: S.TaskRow, owner: string, u: S.TaskUpdate): Promise<boolean> {
     return this.tasks.update(t, owner, u);

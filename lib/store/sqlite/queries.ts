@@ -78,7 +78,7 @@ export const WRITE_SQL = {
   insertTask: `INSERT INTO tasks (workspace_id, task_id, state, submitted_at_ms, registered_at_ms, next_poll_at_ms,
     webhook_urls, metadata, profile, video_duration_ms, running_since_ms)
     VALUES (?, ?, 'active', ?, ?, ?, ?, ?, ?, ?, ?)`,
-  pollSooner: `UPDATE tasks SET next_poll_at_ms = ?, running_since_ms = COALESCE(running_since_ms, ?)
+  pollSooner: `UPDATE tasks SET next_poll_at_ms = ?
     WHERE workspace_id = ? AND task_id = ? AND state = 'active' AND next_poll_at_ms = ? AND lease_until_ms <= ?`,
   finishPoll: `UPDATE tasks SET status = COALESCE(?, status), state = COALESCE(?, state), next_poll_at_ms = ?,
     poll_count = ?, polls_in_status = ?, last_polled_at_ms = COALESCE(?, last_polled_at_ms),

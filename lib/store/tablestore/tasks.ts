@@ -282,7 +282,7 @@ export class TaskTable {
   }
 
   // A write, not a read and a write: the condition holds the task to what the planner read.
-  async pollSooner(t: TaskDue, nextPollAtMs: number, nowMs: number, presumedStartMs?: number): Promise<boolean> {
+  async pollSooner(t: TaskDue, nextPollAtMs: number, nowMs: number): Promise<boolean> {
     const { workspaceId, taskId } = t;
     if (t.nextPollAtMs <= nextPollAtMs) return false;
     const ok = await this.db.update({
@@ -292,14 +292,7 @@ export class TaskTable {
         all(eq("state", "active"), eq("next_poll_at", long(t.nextPollAtMs)), atMost("lease_until", long(nowMs))),
       ),
       primaryKey: keys.task(workspaceId, taskId),
-      updateOfAttributeColumns: [
-        {
-          PUT: [
-            { next_poll_at: long(nextPollAtMs) },
-            ...(presumedStartMs === undefined ? [] : [{ running_since: long(presumedStartMs) }]),
-          ],
-        },
-      ],
+      updateOfAttributeColumns: [{ PUT: [{ next_poll_at: long(nextPollAtMs) }] }],
     });
     if (ok) await this.moveDue(workspaceId, taskId, t.nextPollAtMs, nextPollAtMs);
     return ok;

@@ -18,6 +18,7 @@ import {
   ALL_PROFILES,
   type ChosenModel,
   chooseModel,
+  isModelsDocument,
   parseModels,
   recordRunTime,
   serializeModels,
@@ -25,7 +26,13 @@ import {
 } from "./runtimes.js";
 import type { Store, TaskRow } from "./store/store.js";
 
-export const RUNTIMES_KEY_PREFIX = "runtimes:";
+/**
+ * Version 2 documents (1 % bins, per-video models) live under their own keys: an older relay still
+ * running during a deploy or a rollback reads and rewrites its own version-1 documents and never
+ * overwrites these. A workspace without one starts from its version-1 document.
+ */
+export const RUNTIMES_KEY_PREFIX = "runtimes2:";
+export const RUNTIMES_V1_KEY_PREFIX = "runtimes:";
 /** Every workspace's ends together: not a workspace key, since workspace ids cannot hold "-all". */
 export const RUNTIMES_ALL_KEY = "runtimes-all";
 const REFRESH_MS = 5 * 60_000;
@@ -46,7 +53,14 @@ interface Sample {
 const apply = (models: WorkspaceModels, s: Sample) => recordRunTime(models, s.profile, s.runMs, s.videoMs);
 
 export async function readRunTimes(store: Pick<Store, "getSetting">, workspaceId: string): Promise<WorkspaceModels> {
-  return parseModels(await store.getSetting(RUNTIMES_KEY_PREFIX + workspaceId));
+  return parseModels(await readDocument(store, RUNTIMES_KEY_PREFIX + workspaceId));
+}
+
+/** The stored document under `key`, or for a workspace that has none yet, its version-1 document. */
+async function readDocument(store: Pick<Store, "getSetting">, key: string): Promise<string | undefined> {
+  const text = await store.getSetting(key);
+  if (text !== undefined || !key.startsWith(RUNTIMES_KEY_PREFIX)) return text;
+  return store.getSetting(RUNTIMES_V1_KEY_PREFIX + key.slice(RUNTIMES_KEY_PREFIX.length));
 }
 
 export async function readRelayRunTimes(store: Pick<Store, "getSetting">): Promise<WorkspaceModels> {
@@ -86,7 +100,13 @@ export class RunTimeStats {
       try {
         for (let i = 0; i < CAS_TRIES && !saved; i++) {
           const stored = await this.deps.store.getSetting(key);
-          let models = parseModels(stored);
+          // A document this version cannot read (a newer one's) is not overwritten with less.
+          if (stored !== undefined && !isModelsDocument(stored)) {
+            log?.({ level: "warn", msg: "left a run-times document this version cannot read", key });
+            saved = true;
+            break;
+          }
+          let models = parseModels(stored ?? (await readDocument(this.deps.store, key)));
           for (const s of pending) models = apply(models, s);
           if (await this.deps.store.compareAndSetSetting(key, stored, serializeModels(models))) {
             // What is stored now, plus anything recorded while this was written.
@@ -122,8 +142,7 @@ export class RunTimeStats {
 
   private read(key: string): Promise<WorkspaceModels> {
     // A failed read is no model: polling falls back to the prior rather than failing.
-    return this.deps.store
-      .getSetting(key)
+    return readDocument(this.deps.store, key)
       .then(parseModels)
       .catch(() => ({}));
   }

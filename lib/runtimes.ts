@@ -160,6 +160,16 @@ export function chooseModel(
   return undefined;
 }
 
+/** Whether `text` is a models document this version reads (version 1 or 2). */
+export function isModelsDocument(text: string): boolean {
+  try {
+    const parsed = JSON.parse(text) as { v?: unknown; models?: unknown };
+    return (parsed.v === 1 || parsed.v === 2) && typeof parsed.models === "object" && parsed.models !== null;
+  } catch {
+    return false;
+  }
+}
+
 /** Parses a stored models document; anything unreadable is no model (it is only a hint). */
 export function parseModels(text: string | undefined): WorkspaceModels {
   if (!text) return {};

@@ -3,6 +3,7 @@ import { ManualClock } from "../../dev/manual-clock.js";
 import {
   RUNTIMES_ALL_KEY,
   RUNTIMES_KEY_PREFIX,
+  RUNTIMES_V1_KEY_PREFIX,
   RunTimeStats,
   readRelayRunTimes,
   readRunTimes,
@@ -78,9 +79,33 @@ describe("a run's learned run times", () => {
     expect(await stats.models("w")).toEqual({});
     stats.record("w", undefined, 60_000);
     await stats.flush((entry) => logged.push(entry));
-    expect(logged[0]).toMatchObject({ level: "warn", msg: "could not save learned run times", key: "runtimes:w" });
+    expect(logged[0]).toMatchObject({ level: "warn", msg: "could not save learned run times", key: "runtimes2:w" });
     failing = false;
     await stats.flush();
     expect((await readRunTimes(store, "w"))[ALL_PROFILES]?.samples).toBe(1);
+  });
+
+  it("starts from a workspace's version-1 document, writes version 2 beside it, and leaves the old one to older relays", async () => {
+    const { store, values } = settingsStore();
+    const v1 = '{"v":1,"models":{"*":{"samples":30,"bins":{"40":30}}}}';
+    values.set(`${RUNTIMES_V1_KEY_PREFIX}w`, v1);
+    const stats = new RunTimeStats({ store, clock: new ManualClock() });
+    expect((await stats.models("w"))[ALL_PROFILES]?.samples).toBe(30);
+    stats.record("w", undefined, 60_000);
+    await stats.flush();
+    expect(values.get(`${RUNTIMES_V1_KEY_PREFIX}w`)).toBe(v1);
+    expect((await readRunTimes(store, "w"))[ALL_PROFILES]?.samples).toBe(31);
+  });
+
+  it("never overwrites a document it cannot read (a newer version's)", async () => {
+    const { store, values } = settingsStore();
+    const newer = '{"v":3,"models":{"*":{"samples":500}}}';
+    values.set(`${RUNTIMES_KEY_PREFIX}w`, newer);
+    const logged: Array<Record<string, unknown>> = [];
+    const stats = new RunTimeStats({ store, clock: new ManualClock() });
+    stats.record("w", undefined, 60_000);
+    await stats.flush((entry) => logged.push(entry));
+    expect(values.get(`${RUNTIMES_KEY_PREFIX}w`)).toBe(newer);
+    expect(logged).toContainEqual(expect.objectContaining({ level: "warn", key: `${RUNTIMES_KEY_PREFIX}w` }));
   });
 });

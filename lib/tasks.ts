@@ -100,6 +100,11 @@ export async function checkWebhookUrl(
  * later, or without a submission time, it may have waited for a slot or even ended: it is asked.
  */
 const PRESUME_START_WITHIN_MS = 60_000;
+/** A caller's clock may run this far ahead of the relay's (a submission time "in the future"). */
+const CLOCK_SKEW_MS = 5_000;
+
+const presumable = (submittedAtMs: number, nowMs: number) =>
+  submittedAtMs <= nowMs + CLOCK_SKEW_MS && nowMs - submittedAtMs <= PRESUME_START_WITHIN_MS;
 
 /**
  * Whether a task submitted at `submittedAtMs` lands inside its workspace's window (fewer than
@@ -205,11 +210,8 @@ export async function writeRegistration(
       ...(videoDurationMs !== undefined ? { videoDurationMs } : {}),
       // Registered as it was submitted, with room to run: it runs since its submission, and its
       // first poll can wait for its likely end (lib/run/poller.ts) instead of asking at once.
-      ...(atOnce &&
-      checked.submittedAtGiven &&
-      submittedAtMs <= nowMs &&
-      nowMs - submittedAtMs <= PRESUME_START_WITHIN_MS
-        ? { runningSinceMs: submittedAtMs }
+      ...(atOnce && checked.submittedAtGiven && presumable(submittedAtMs, nowMs)
+        ? { runningSinceMs: Math.min(submittedAtMs, nowMs) }
         : {}),
     },
     nowMs,

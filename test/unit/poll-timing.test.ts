@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { floorOf } from "../../bench/floor.js";
 import { seededRandom } from "../../dev/seeded-random.js";
-import { cheapestSchedule } from "../../lib/poll-schedule.js";
 import { denseRanges, PRIOR_DENSE_MS, runningDelayMs, scheduleFor } from "../../lib/poll-timing.js";
 import { addSample, emptyModel, type RunTimeModel, VIDEO_UNIT_MS } from "../../lib/runtimes.js";
 
@@ -36,22 +36,8 @@ const percentile = (values: number[], p: number) =>
   [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor((p / 100) * values.length))] as number;
 
 /** The floor: the cheapest schedule on the true (log-normal) distribution, p95 within the target. */
-function floorCalls(medianMs: number, sigma: number): number {
-  const stepMs = 1_000;
-  const cdf = (ms: number) => (ms <= 0 ? 0 : 0.5 * (1 + erf(Math.log(ms / medianMs) / (sigma * Math.SQRT2))));
-  const cells = Math.ceil((medianMs * Math.exp(6 * sigma)) / stepMs);
-  const mass = Array.from({ length: cells }, (_, i) => cdf((i + 1) * stepMs) - cdf(i * stepMs));
-  return cheapestSchedule({ stepMs, mass }, policy.targetMs, 0.95).expectedCalls;
-}
-
-function erf(x: number): number {
-  // Abramowitz and Stegun 7.1.26 (error under 1.5e-7).
-  const t = 1 / (1 + 0.3275911 * Math.abs(x));
-  const y =
-    1 -
-    ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-x * x);
-  return x >= 0 ? y : -y;
-}
+const floorCalls = (medianMs: number, sigma: number) =>
+  floorOf([{ kind: "lognormal", medianMs, sigma }], policy.targetMs).calls;
 
 describe("when to poll a running task", () => {
   it.each([

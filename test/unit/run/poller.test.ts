@@ -1,22 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { openDeliveryRun } from "../../../lib/delivery/deliver.js";
 import { TaskNotFoundError, ThrottledError } from "../../../lib/quanmiao/errors.js";
-import { Emitter } from "../../../lib/run/emitter.js";
-import { LingerSchedule } from "../../../lib/run/linger.js";
-import { WorkspacePlanner } from "../../../lib/run/planner.js";
-import { Poller } from "../../../lib/run/poller.js";
-import { RunTimeStats } from "../../../lib/runtime-stats.js";
 import type { TaskRow } from "../../../lib/store/store.js";
+import { pollerParts } from "./poller-parts.js";
 import { type Answer, phases } from "./support.js";
 
 async function pollerFor(answers: Record<string, Answer>, env: Record<string, string> = {}) {
   const p = phases({ answers, env });
-  const linger = new LingerSchedule(p.run);
-  const planner = new WorkspacePlanner(p.run, (t) => linger.set(t, t.nextPollAtMs));
-  const deliveryRun = openDeliveryRun({ ...p.deps, config: p.config.delivery, owner: p.run.owner });
-  const emitter = new Emitter(p.run, deliveryRun, { noteNew: () => {} });
-  const stats = new RunTimeStats({ store: p.store, clock: p.clock });
-  const poller = new Poller(p.run, { planner, emitter, linger, stats });
+  const parts = pollerParts(p);
   /** Claims the task as a run would, and polls it. */
   const poll = async (taskId: string) => {
     const claimed = await p.store.claimDueTasks({
@@ -26,10 +16,10 @@ async function pollerFor(answers: Record<string, Answer>, env: Record<string, st
       limit: 10,
     });
     const task = claimed.find((t) => t.taskId === taskId) as TaskRow;
-    await poller.poll(task, planner.tierOf(task));
+    await parts.poller.poll(task, parts.planner.tierOf(task));
     return (await p.store.getTask("llm-a", taskId)) as TaskRow;
   };
-  return { ...p, planner, poller, poll, linger };
+  return { ...p, ...parts, poll };
 }
 
 describe("the poller", () => {

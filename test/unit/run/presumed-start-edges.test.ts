@@ -1,45 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { openDeliveryRun } from "../../../lib/delivery/deliver.js";
-import { Emitter } from "../../../lib/run/emitter.js";
-import { LingerSchedule } from "../../../lib/run/linger.js";
-import { WorkspacePlanner } from "../../../lib/run/planner.js";
-import { Poller } from "../../../lib/run/poller.js";
-import { RunTimeStats } from "../../../lib/runtime-stats.js";
-import { recordRunTime, serializeModels } from "../../../lib/runtimes.js";
 import type { TaskRow } from "../../../lib/store/store.js";
 import { registerTask } from "../../../lib/tasks.js";
+import { learnFiveMinutes, pollerParts } from "./poller-parts.js";
 import { type Answer, phases } from "./support.js";
 
 const MIN = 60_000;
 
 function setup(answers: Record<string, Answer>) {
   const p = phases({ answers, env: { RELAY_LINGER: "60s" } });
-  const linger = new LingerSchedule(p.run);
-  const planner = new WorkspacePlanner(p.run, (t) => linger.set(t, t.nextPollAtMs));
-  const deliveryRun = openDeliveryRun({ ...p.deps, config: p.config.delivery, owner: p.run.owner });
-  const emitter = new Emitter(p.run, deliveryRun, { noteNew: () => {} });
-  const stats = new RunTimeStats({ store: p.store, clock: p.clock });
-  const recorded: number[] = [];
-  const record = stats.record.bind(stats);
-  stats.record = (ws, profile, runMs, videoMs) => {
-    recorded.push(runMs);
-    record(ws, profile, runMs, videoMs);
-  };
-  const poller = new Poller(p.run, { planner, emitter, linger, stats });
-  const registration = { store: p.store, clock: p.clock, poll: p.config.poll, allowPrivateTargets: true };
-  const claim = async () => {
-    const [task] = await p.store.claimDueTasks({ owner: p.run.owner, nowMs: p.clock.now(), leaseMs: 60_000, limit: 1 });
-    return task as TaskRow | undefined;
-  };
-  return { ...p, poller, registration, claim, recorded };
-}
-
-async function learnFiveMinutes(store: {
-  compareAndSetSetting: (k: string, e: undefined, v: string) => Promise<boolean>;
-}) {
-  let models = {};
-  for (let i = 0; i < 40; i++) models = recordRunTime(models, undefined, 5 * MIN + (i % 7) * 1_000);
-  await store.compareAndSetSetting("runtimes:llm-a", undefined, serializeModels(models));
+  return { ...p, ...pollerParts(p) };
 }
 
 describe("presumed starts at the edges", () => {

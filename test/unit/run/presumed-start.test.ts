@@ -1,14 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { openDeliveryRun } from "../../../lib/delivery/deliver.js";
 import { firstPollMs } from "../../../lib/poll-timing.js";
-import { Emitter } from "../../../lib/run/emitter.js";
-import { LingerSchedule } from "../../../lib/run/linger.js";
 import { WorkspacePlanner } from "../../../lib/run/planner.js";
-import { Poller } from "../../../lib/run/poller.js";
-import { RunTimeStats } from "../../../lib/runtime-stats.js";
-import { recordRunTime, serializeModels } from "../../../lib/runtimes.js";
 import type { TaskRow } from "../../../lib/store/store.js";
 import { registerTask } from "../../../lib/tasks.js";
+import { learnFiveMinutes, pollerParts } from "./poller-parts.js";
 import { type Answer, phases } from "./support.js";
 
 const MIN = 60_000;
@@ -16,28 +11,7 @@ const policy = { targetMs: 10_000, minMs: 1_000, maxMs: 120_000 };
 
 function setup(answers: Record<string, Answer>) {
   const p = phases({ answers, env: { RELAY_LINGER: "60s" } });
-  const linger = new LingerSchedule(p.run);
-  const planner = new WorkspacePlanner(p.run, (t) => linger.set(t, t.nextPollAtMs));
-  const deliveryRun = openDeliveryRun({ ...p.deps, config: p.config.delivery, owner: p.run.owner });
-  const emitter = new Emitter(p.run, deliveryRun, { noteNew: () => {} });
-  const stats = new RunTimeStats({ store: p.store, clock: p.clock });
-  const poller = new Poller(p.run, { planner, emitter, linger, stats });
-  const registration = { store: p.store, clock: p.clock, poll: p.config.poll, allowPrivateTargets: true };
-  const claim = async () => {
-    const [task] = await p.store.claimDueTasks({ owner: p.run.owner, nowMs: p.clock.now(), leaseMs: 60_000, limit: 1 });
-    return task as TaskRow | undefined;
-  };
-  return { ...p, poller, planner, linger, registration, claim };
-}
-
-/** Twenty ends of 5 min in the workspace: its model puts the first poll of a new task near 5 min. */
-async function learnFiveMinutes(store: {
-  compareAndSetSetting: (k: string, e: undefined, v: string) => Promise<boolean>;
-}) {
-  let models = {};
-  for (let i = 0; i < 40; i++) models = recordRunTime(models, undefined, 5 * MIN + (i % 7) * 1_000);
-  await store.compareAndSetSetting("runtimes:llm-a", undefined, serializeModels(models));
-  return models;
+  return { ...p, ...pollerParts(p) };
 }
 
 describe("a task registered as it is submitted, with room to run", () => {

@@ -108,11 +108,7 @@ export function quantileMs(model: RunTimeModel, q: number): number | undefined {
   return Math.round(binEnd((bins[bins.length - 1] as { bin: number }).bin));
 }
 
-/** The model to trust for a task: its profile's, else its workspace's, else none (the prior). */
-export function modelFor(models: WorkspaceModels | undefined, profile: string | undefined): RunTimeModel | undefined {
-  return trusted(models, profile, "");
-}
-
+/** A level's trusted model for a task: its profile's, else the level's whole, else none. */
 function trusted(models: WorkspaceModels | undefined, profile: string | undefined, prefix: string) {
   if (!models) return undefined;
   const own = profile === undefined ? undefined : models[prefix + profile];

@@ -8,7 +8,6 @@ import {
   emptyModel,
   MAX_PROFILES,
   MIN_SAMPLES,
-  modelFor,
   parseModels,
   quantileMs,
   type RunTimeModel,
@@ -59,10 +58,12 @@ describe("run-time model", () => {
   it("picks the profile's model, else the workspace's, once each has MIN_SAMPLES ends", () => {
     let models = {};
     for (let i = 0; i < MIN_SAMPLES; i++) models = recordRunTime(models, i % 2 ? "a" : undefined, 60_000);
-    expect(modelFor(models, "a")).toBe((models as Record<string, RunTimeModel>)[ALL_PROFILES]);
+    expect(chooseModel(models, undefined, "a", undefined)?.model).toBe(
+      (models as Record<string, RunTimeModel>)[ALL_PROFILES],
+    );
     for (let i = 0; i < MIN_SAMPLES; i++) models = recordRunTime(models, "a", 60_000);
-    expect(modelFor(models, "a")).toBe((models as Record<string, RunTimeModel>).a);
-    expect(modelFor({}, "a")).toBeUndefined();
+    expect(chooseModel(models, undefined, "a", undefined)?.model).toBe((models as Record<string, RunTimeModel>).a);
+    expect(chooseModel({}, undefined, "a", undefined)).toBeUndefined();
   });
 
   it("keeps at most MAX_PROFILES profiles per workspace", () => {

@@ -11,7 +11,7 @@
  * polling together (1,000 queued tasks × 16 h), for a misordering the band already covers.
  */
 import type { PollConfig } from "./config.js";
-import { runningDelayMs } from "./poll-timing.js";
+import { type RunningPolicy, runningDelayMs } from "./poll-timing.js";
 import type { ChosenModel } from "./runtimes.js";
 import type { TaskRow } from "./store/store.js";
 
@@ -56,6 +56,11 @@ export function capAtExpiry(task: Pick<TaskRow, "submittedAtMs">, atMs: number, 
 /** When a newly registered task is first looked at: parked until the window planning pulls it in. */
 export function firstPollAtMs(task: Pick<TaskRow, "submittedAtMs">, nowMs: number, policy: Policy): number {
   return capAtExpiry(task, nowMs + tierDelayMs("parked", 0, policy), policy);
+}
+
+/** What a running task's schedule is computed with (lib/poll-timing.ts). */
+export function runningPolicyOf(policy: Policy, targetMs: number): RunningPolicy {
+  return { targetMs, minMs: Math.min(policy.intervalMinMs, 1_000), maxMs: policy.intervalMaxMs };
 }
 
 /** Never asked about, but presumed running since its registration (lib/tasks.ts). */
@@ -145,11 +150,7 @@ export function afterAnswer(
   const pollsInStatus = changed ? 0 : task.pollsInStatus + 1;
   const delay =
     status === "RUNNING" && running && policy.detectionTargetMs !== undefined
-      ? runningDelayMs(nowMs - running.sinceMs, running.model, {
-          targetMs: policy.detectionTargetMs,
-          minMs: Math.min(policy.intervalMinMs, 1_000),
-          maxMs: policy.intervalMaxMs,
-        })
+      ? runningDelayMs(nowMs - running.sinceMs, running.model, runningPolicyOf(policy, policy.detectionTargetMs))
       : tierDelayMs(tier, pollsInStatus, policy);
   return {
     changed,

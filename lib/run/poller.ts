@@ -16,6 +16,7 @@ import {
   isExpired,
   isPresumedRunning,
   type Running,
+  runningPolicyOf,
   type Tier,
 } from "../poll.js";
 import { firstPollMs } from "../poll-timing.js";
@@ -123,26 +124,24 @@ export class Poller {
     // Put back once only, when claimed as due from its registration: once that time has come, it is
     // asked, even if what was learned meanwhile would put it later still.
     if (task.nextPollAtMs > task.registeredAtMs) return false;
-    const chosen = chooseModel(
-      await this.parts.stats.models(task.workspaceId),
-      await this.parts.stats.relayModels(),
-      task.profile,
-      task.videoDurationMs,
-    );
-    const dueAtMs = capAtExpiry(task, task.runningSinceMs + firstPollMs(chosen, this.runningPolicy()), policy);
+    const chosen = await this.chosenModel(task);
+    const first = firstPollMs(chosen, runningPolicyOf(policy, policy.detectionTargetMs));
+    const dueAtMs = capAtExpiry(task, task.runningSinceMs + first, policy);
     if (dueAtMs - clock.now() < DEFER_AT_LEAST_MS) return false;
     await store.releaseTask(task, owner, dueAtMs);
     this.parts.linger.set(task, dueAtMs);
     return true;
   }
 
-  private runningPolicy() {
-    const { policy } = this.run;
-    return {
-      targetMs: policy.detectionTargetMs ?? policy.intervalMinMs,
-      minMs: Math.min(policy.intervalMinMs, 1_000),
-      maxMs: policy.intervalMaxMs,
-    };
+  /** The best-informed learned run times for the task (lib/runtimes.ts), if any is trusted yet. */
+  private async chosenModel(task: TaskRow) {
+    const { stats } = this.parts;
+    return chooseModel(
+      await stats.models(task.workspaceId),
+      await stats.relayModels(),
+      task.profile,
+      task.videoDurationMs,
+    );
   }
 
   /** A task that is still going: when to poll it next. */
@@ -158,15 +157,7 @@ export class Poller {
       runningSinceMs =
         (presumedWrongly ? undefined : task.runningSinceMs) ??
         estimateStartMs(task, nowMs, policy, this.parts.planner.slotFreedAfterMs(task.workspaceId));
-      const model =
-        policy.detectionTargetMs === undefined
-          ? undefined
-          : chooseModel(
-              await this.parts.stats.models(task.workspaceId),
-              await this.parts.stats.relayModels(),
-              task.profile,
-              task.videoDurationMs,
-            );
+      const model = policy.detectionTargetMs === undefined ? undefined : await this.chosenModel(task);
       running = { sinceMs: runningSinceMs, model };
     }
     const decision = afterAnswer(task, status, tier, nowMs, policy, running);

@@ -118,6 +118,8 @@ export async function createWebhook(
     disabledReason: undefined,
     failingSinceMs: undefined,
     rateLimitPerSecond,
+    format: undefined,
+    eventBridge: undefined,
     createdAtMs: deps.clock.now(),
   };
   await deps.store.createWebhook(webhook);

@@ -24,10 +24,10 @@ export const WEBHOOK_FIELDS = record<WebhookRow>()({
   bool: ["enabled"],
   json: ["secrets", "headers"],
   optional: {
-    str: ["workspaceId", "disabledReason"],
+    str: ["workspaceId", "disabledReason", "format"],
     int: ["failingSinceMs"],
     num: ["rateLimitPerSecond"],
-    json: ["events"],
+    json: ["events", "eventBridge"],
   },
 });
 

@@ -108,7 +108,24 @@ export interface WebhookRow {
    * concurrency.
    */
   readonly rateLimitPerSecond: number | undefined;
+  /** How events are framed for this endpoint; undefined means `standard` (Standard Webhooks JSON). */
+  readonly format: WebhookFormat | undefined;
+  /**
+   * Set when the subscription publishes to an Alibaba Cloud EventBridge bus instead of POSTing to
+   * `url` (which then names the bus, `acs:eventbridge:<region>:<account>:eventbus/<bus>`, for lists).
+   */
+  readonly eventBridge: EventBridgeTarget | undefined;
   readonly createdAtMs: number;
+}
+
+export const WEBHOOK_FORMATS = ["standard", "cloudevents-structured", "cloudevents-binary"] as const;
+export type WebhookFormat = (typeof WEBHOOK_FORMATS)[number];
+
+/** An EventBridge bus; region and account absent: the relay's own (its config, or the FC context). */
+export interface EventBridgeTarget {
+  readonly busName: string;
+  readonly region?: string | undefined;
+  readonly accountId?: string | undefined;
 }
 
 export interface EventRow {

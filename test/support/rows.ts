@@ -12,6 +12,8 @@ export const webhookRow = (id: string, over: Partial<WebhookRow> = {}): WebhookR
   disabledReason: undefined,
   failingSinceMs: undefined,
   rateLimitPerSecond: undefined,
+  format: undefined,
+  eventBridge: undefined,
   createdAtMs: 0,
   ...over,
 });

@@ -33,6 +33,23 @@ export function webhookConformance(name: string, open: () => Promise<Store>): vo
       expect(await store.getSetting("k")).toBe("c");
     });
 
+    it("keeps a webhook's format and EventBridge target, and their absence; an update clears them", async () => {
+      const store = await open();
+      const bus = { busName: "video-results", region: "cn-hangzhou", accountId: "1234567890123456" };
+      await store.createWebhook(webhook("wh_ce", { format: "cloudevents-binary" }));
+      await store.createWebhook(
+        webhook("wh_eb", { format: "cloudevents-structured", eventBridge: bus, createdAtMs: T0 + 1 }),
+      );
+      await store.createWebhook(webhook("wh_plain", { createdAtMs: T0 + 2 }));
+      expect((await store.getWebhook("wh_ce"))?.format).toBe("cloudevents-binary");
+      expect((await store.getWebhook("wh_eb"))?.eventBridge).toEqual(bus);
+      const plain = await store.getWebhook("wh_plain");
+      expect(plain?.format).toBeUndefined();
+      expect(plain?.eventBridge).toBeUndefined();
+      expect(await store.updateWebhook(webhook("wh_eb", { createdAtMs: T0 + 1 }))).toBe(true);
+      expect(await store.getWebhook("wh_eb")).toEqual(webhook("wh_eb", { createdAtMs: T0 + 1 }));
+    });
+
     it("keeps a webhook's rate limit, fractions included, and its absence; an update clears it", async () => {
       const store = await open();
       await store.createWebhook(webhook("wh_slow", { rateLimitPerSecond: 0.5 }));

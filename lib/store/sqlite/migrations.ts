@@ -183,6 +183,11 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE tasks ADD COLUMN video_duration_ms INTEGER;
   `,
+  // NULL, as every existing row gets: the standard format, to the webhook's URL, as before.
+  `
+  ALTER TABLE webhooks ADD COLUMN format TEXT;
+  ALTER TABLE webhooks ADD COLUMN event_bridge TEXT;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

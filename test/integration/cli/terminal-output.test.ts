@@ -36,6 +36,8 @@ describe("terminal output", () => {
       disabledReason: `reason${HOSTILE}`,
       failingSinceMs: undefined,
       rateLimitPerSecond: undefined,
+      format: undefined,
+      eventBridge: undefined,
       createdAtMs: 0,
     });
     await store.registerTask({ workspaceId: "llm-a", taskId: `t${HOSTILE}`, submittedAtMs: 0, profile: HOSTILE }, 0);

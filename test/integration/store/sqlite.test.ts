@@ -70,7 +70,7 @@ describe("SQLite specifics", () => {
     expect(store.db.pragma("journal_mode", { simple: true })).toBe("wal");
     expect(Number(store.db.pragma("busy_timeout", { simple: true }))).toBeGreaterThan(0);
     expect(Number(store.db.pragma("user_version", { simple: true }))).toBe(SCHEMA_VERSION);
-    expect(SCHEMA_VERSION).toBe(10);
+    expect(SCHEMA_VERSION).toBe(11);
     // Checkpoints run less often than SQLite's default: each one rewrites the pages it copies.
     expect(Number(store.db.pragma("wal_autocheckpoint", { simple: true }))).toBe(4000);
     // Sub-journals in memory (2): no temporary file written and deleted per commit.
@@ -207,6 +207,9 @@ describe("SQLite specifics", () => {
       createdAtMs: 5,
     });
     expect(migrated?.rateLimitPerSecond).toBeUndefined();
+    // Migration 11: the standard format, to the URL, as before.
+    expect(migrated?.format).toBeUndefined();
+    expect(migrated?.eventBridge).toBeUndefined();
     // The column is REAL: a fraction comes back as written, not rounded to an integer.
     await store.updateWebhook({ ...(migrated as NonNullable<typeof migrated>), rateLimitPerSecond: 0.25 });
     expect(store.db.prepare("SELECT typeof(rate_limit_per_second) AS t FROM webhooks").get()).toEqual({ t: "real" });

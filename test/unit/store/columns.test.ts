@@ -52,7 +52,7 @@ describe("each record's columns, declared once", () => {
   });
 
   it("round-trips a row through a store's codec", () => {
-    const webhook = {
+    const webhook: WebhookRow = {
       id: "wh_1",
       url: "https://example.com/hook",
       secrets: [{ secret: "whsec_x" }],
@@ -63,6 +63,8 @@ describe("each record's columns, declared once", () => {
       disabledReason: "by its owner",
       failingSinceMs: undefined,
       rateLimitPerSecond: 0.5,
+      format: "cloudevents-binary",
+      eventBridge: { busName: "bus-1", region: "cn-hangzhou" },
       createdAtMs: 5,
     };
     const row = Object.fromEntries(sqlite.WEBHOOK.map((c, i) => [c.name, sqlite.values(sqlite.WEBHOOK, webhook)[i]]));

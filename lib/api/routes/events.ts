@@ -1,6 +1,6 @@
 /**
  * /v1/events: every event, cursor-paged; newest first to browse, or in creation order
- * (`order=oldest`) to follow, as `quanmiao-relay listen` does.
+ * (`order=oldest`) to follow, as `quanmiao-relay listen` does; and one event by its id.
  */
 import type { ApiDeps } from "../deps.js";
 import { HttpError, json } from "../http.js";
@@ -11,6 +11,19 @@ import * as v from "../views.js";
 
 export function eventRoutes(deps: ApiDeps): Route[] {
   return [
+    route({
+      method: "GET",
+      path: "/v1/events/{id}",
+      summary:
+        "One event (by its id `evt_…`) with its body as subscribers receive it: where a thin event (one too large for its destination, as EventBridge's 64 KiB) points",
+      auth: true,
+      responses: { 200: { description: "the event", schema: v.eventView }, 404: "no such event" },
+      handler: async ({ params }) => {
+        const event = await deps.store.getEvent(params.id);
+        if (!event) throw new HttpError(404, "not_found", "no such event (it may have passed the retention period)");
+        return json(200, eventView(event));
+      },
+    }),
     route({
       method: "GET",
       path: "/v1/events",

@@ -69,6 +69,30 @@ describe("the API's lists: newest first, {items, next}", () => {
     expect(mixed.json.error.message).toMatch(/cursor/);
   });
 
+  it("answers one event by its id (where a thin event points), 404 for one that is not there", async () => {
+    const h = await apiHarness();
+    const body = JSON.stringify({
+      type: "video_analysis.succeeded",
+      timestamp: "2026-12-01T09:00:00.000Z",
+      data: { n: 1 },
+    });
+    await h.relay.store.createEvent({
+      id: "evt_one",
+      type: "video_analysis.succeeded",
+      workspaceId: "w",
+      taskId: "t1",
+      body,
+      createdAtMs: T0,
+    });
+    const one = await h.call("node", { method: "GET", path: "/v1/events/evt_one" });
+    expect(one.status).toBe(200);
+    expect(one.json).toMatchObject({ id: "evt_one", type: "video_analysis.succeeded" });
+    expect(one.json.body).toEqual(JSON.parse(body));
+    const missing = await h.call("node", { method: "GET", path: "/v1/events/evt_gone" });
+    expect(missing.status).toBe(404);
+    expect(missing.json.error.code).toBe("not_found");
+  });
+
   it("lists tasks newest registration first", async () => {
     const h = await apiHarness();
     for (const [i, id] of ["t-a", "t-b", "t-c"].entries())

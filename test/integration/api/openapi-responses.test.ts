@@ -64,6 +64,7 @@ describe("OpenAPI responses", () => {
     await call("GET /v1/deliveries/{id}", 200, { path: `/v1/deliveries/${delivery.id}` });
     await call("POST /v1/deliveries/{id}/replay", 202, { path: `/v1/deliveries/${delivery.id}/replay` });
     const events = (await call("GET /v1/events", 200)).json;
+    await call("GET /v1/events/{id}", 200, { path: `/v1/events/${events.items[0].id}` });
     await resendEvent(h.relay.store, events.items[0].id, Date.now());
     const resent = (await call("GET /v1/event-resends", 200)).json;
     expect(resent.items.map((e: { id: string }) => e.id)).toEqual([events.items[0].id]);

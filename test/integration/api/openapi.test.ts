@@ -37,6 +37,7 @@ describe("OpenAPI document", () => {
         "GET /console",
         "GET /v1/event-types",
         "GET /v1/events",
+        "GET /v1/events/{id}",
         "GET /v1/event-resends",
         "GET /v1/openapi.json",
       ].sort(),

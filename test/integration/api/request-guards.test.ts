@@ -25,6 +25,7 @@ const PROTECTED: Array<[string, string]> = [
   ["GET", "/v1/deliveries/d"],
   ["POST", "/v1/deliveries/d/replay"],
   ["GET", "/v1/events"],
+  ["GET", "/v1/events/evt_x"],
 ];
 
 describe.each(["node", "fc"] as const)("the bearer scheme through %s", (via) => {

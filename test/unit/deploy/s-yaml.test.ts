@@ -136,8 +136,15 @@ describe("s.yaml", () => {
       "quanmiaolightapp:GetVideoAnalysisConfig",
       "quanmiaolightapp:SubmitVideoAnalysisTask",
       "fc:InvokeFunction",
+      "eventbridge:PutEvents",
     ]) {
       expect(actions).toContain(a);
     }
+    // Poll and deliver publish to EventBridge: both run as the role the policy is written for.
+    for (const fn of ["poll", "deliver"]) {
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a Serverless Devs reference, literally
+      expect((doc.resources[fn]?.props as { role?: unknown } | undefined)?.role, fn).toBe("${vars.role}");
+    }
+    expect(read("s.yaml")).toMatch(/eventbridge:PutEvents/);
   });
 });

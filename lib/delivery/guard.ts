@@ -35,7 +35,14 @@ const V6: ReadonlyArray<[string, number, string]> = [
   ["::", 128, "the unspecified address"],
   ["::1", 128, "a loopback address"],
   ["100::", 64, "a discard address"],
+  ["2001:2::", 48, "a benchmarking address"],
+  // ORCHID (RFC 4843, v2 RFC 7343): identifiers, not locators; never routed.
+  ["2001:10::", 28, "a reserved (ORCHID) address"],
+  ["2001:20::", 28, "a reserved (ORCHID) address"],
   ["2001:db8::", 32, "a documentation address"],
+  ["3fff::", 20, "a documentation address"],
+  // Segment-routing SIDs (RFC 9602): they address functions inside an operator's network.
+  ["5f00::", 16, "a reserved (SRv6 SID) address"],
   ["fc00::", 7, "a unique-local (private) address"],
   ["fe80::", 10, "a link-local address"],
   ["ff00::", 8, "a multicast address"],

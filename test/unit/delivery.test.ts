@@ -159,6 +159,13 @@ describe("SSRF address policy", () => {
     ["2002:808:808::1", /6to4/],
     ["2001:0:1:2::80ff:fffe", /loopback address, in IPv6 form/],
     ["2001:0:4136:e378:8000:63bf:f7f7:f7f7", /Teredo/],
+    // Special-purpose IPv6 ranges that reach no public host.
+    ["2001:db8::1", /documentation/],
+    ["3fff:fff::1", /documentation/],
+    ["2001:2:0:ffff::1", /benchmarking/],
+    ["2001:1f::1", /ORCHID/],
+    ["2001:2f::1", /ORCHID/],
+    ["5f00:1:2::3", /SRv6/],
   ])("refuses %s", (address, reason) => {
     expect(forbiddenReason(address)).toMatch(reason);
   });
@@ -172,6 +179,10 @@ describe("SSRF address policy", () => {
     "::ffff:8.8.8.8",
     "::ffff:808:808",
     "2001:4860:4860::8888",
+    // Just outside the ranges above.
+    "2001:3::1",
+    "3fff:1000::1",
+    "5f01::1",
   ])("allows %s", (address) => {
     expect(forbiddenReason(address)).toBeUndefined();
   });

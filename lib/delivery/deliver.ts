@@ -21,6 +21,7 @@ import {
   type WebhookSecret,
 } from "../store/store.js";
 import { CIRCUIT_FAILURES, CircuitBreakers } from "./circuit.js";
+import { EventCache } from "./event-cache.js";
 import type { Resolver } from "./guard.js";
 import { RateLimits } from "./rate.js";
 import { attemptDelay, boundedRetryAfter } from "./schedule.js";
@@ -51,15 +52,16 @@ export interface DeliveryDeps {
  */
 export const WEBHOOK_CACHE_MS = 5_000;
 
-/** Per-run caches: a run reads each event once and each webhook every few seconds, however many deliveries share them. */
+/** Per-run caches: a run reads each event about once (event-cache.ts) and each webhook every few seconds, however many deliveries share them. */
 export class DeliveryRun {
   private readonly webhooks = new Map<string, { row: Promise<WebhookRow | undefined>; readAtMs: number }>();
-  private readonly events = new Map<string, Promise<EventRow | undefined>>();
+  private readonly events: EventCache;
   readonly circuits: CircuitBreakers;
   readonly rates: RateLimits;
   constructor(readonly deps: DeliveryDeps) {
     this.circuits = new CircuitBreakers(deps, deps.config.circuit, probeWindowMs(deps.config));
     this.rates = new RateLimits(deps);
+    this.events = new EventCache((id) => deps.store.getEvent(id));
   }
 
   /** The endpoint's rate limit (per-task URLs have none). */
@@ -84,16 +86,11 @@ export class DeliveryRun {
 
   /** An event this run just wrote: its deliveries need not read it back. */
   remember(event: EventRow): void {
-    this.events.set(event.id, Promise.resolve(event));
+    this.events.remember(event);
   }
 
   event(id: string): Promise<EventRow | undefined> {
-    let row = this.events.get(id);
-    if (!row) {
-      row = this.deps.store.getEvent(id);
-      this.events.set(id, row);
-    }
-    return row;
+    return this.events.get(id);
   }
 }
 

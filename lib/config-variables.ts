@@ -104,6 +104,8 @@ export const VARIABLES = {
     throw new Error(`"${text}" must be one of ${LOG_LEVELS.join(", ")}`);
   }),
   RELAY_FC_ENDPOINT: variable<string | undefined>(undefined, (text) => parseEndpoint(text).origin),
+  // Every EventBridge bus's data plane at one origin (an emulator): by default each account's own.
+  RELAY_EVENTBRIDGE_ENDPOINT: variable<string | undefined>(undefined, (text) => parseEndpoint(text).origin),
   // Set by Function Compute in every instance; needed to address the deliver function.
   FC_ACCOUNT_ID: variable<string | undefined>(undefined, (text) => {
     if (!/^\d{1,32}$/.test(text)) throw new Error(`"${text}" is not an Alibaba Cloud account id`);

@@ -111,6 +111,15 @@ export interface Config {
     readonly allowedHosts: readonly string[] | undefined;
   };
   readonly dispatch: DispatchConfig;
+  /**
+   * Publishing to EventBridge buses: `endpoint` (RELAY_EVENTBRIDGE_ENDPOINT) replaces every bus's
+   * data-plane origin; region and account are the defaults of a bus registered without them.
+   */
+  readonly eventBridge: {
+    readonly endpoint: string | undefined;
+    readonly region: string | undefined;
+    readonly accountId: string | undefined;
+  };
 }
 
 type KeyVariables = Record<
@@ -229,6 +238,7 @@ export function loadConfig(env: Env): Config {
     logLevel: v.RELAY_LOG_LEVEL,
     retentionMs: v.RELAY_RETENTION,
     dispatch: dispatchConfig(v),
+    eventBridge: { endpoint: v.RELAY_EVENTBRIDGE_ENDPOINT, region: v.FC_REGION, accountId: v.FC_ACCOUNT_ID },
   });
 }
 

@@ -7,6 +7,7 @@
 import type { Clock } from "../clock.js";
 import type { DeliveryConfig } from "../config.js";
 import { describeError, RefusedTargetError } from "../errors.js";
+import type { EventBridgePublisher } from "../eventbridge/client.js";
 import type { Sleep } from "../limiter.js";
 import type { RelayMetrics } from "../metrics.js";
 import { defaultSecrets } from "../secrets.js";
@@ -43,6 +44,14 @@ export interface DeliveryDeps {
   readonly quickRetries?: number;
   readonly log?: ((entry: Record<string, unknown>) => void) | undefined;
   readonly metrics?: RelayMetrics | undefined;
+  /** Publishing to EventBridge buses (eventbridge-batch.ts); region and account: a target's defaults. */
+  readonly eventBridge?: EventBridgeDeps | undefined;
+}
+
+export interface EventBridgeDeps {
+  readonly publisher: EventBridgePublisher;
+  readonly region?: string | undefined;
+  readonly accountId?: string | undefined;
 }
 
 /**
@@ -351,7 +360,12 @@ async function recordCircuit(run: DeliveryRun, endpoint: string, result: Attempt
  * Endpoint health: a success clears the failure clock; the first failure starts it; a failure more
  * than `disableAfterMs` after it (no success in between) disables the endpoint, as does a 410.
  */
-async function noteEndpoint(run: DeliveryRun, webhookId: string, what: "success" | "failure" | "gone", nowMs: number) {
+export async function noteEndpoint(
+  run: DeliveryRun,
+  webhookId: string,
+  what: "success" | "failure" | "gone",
+  nowMs: number,
+) {
   const { store, config } = run.deps;
   const current = await store.getWebhook(webhookId);
   if (!current) return;

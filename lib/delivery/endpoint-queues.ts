@@ -225,6 +225,20 @@ export class EndpointQueues<T> {
     return n + Math.min(failing, Math.max(0, this.failingShare - this.failingActive));
   }
 
+  /** Up to `n` waiting rows of `key`, removed from the front (they join a request already taken). */
+  takeMore(key: string, n: number): T[] {
+    const e = this.endpoints.get(key);
+    const rows: T[] = [];
+    if (!e) return rows;
+    while (rows.length < n) {
+      const r = e.queue.shift();
+      if (r === undefined) break;
+      rows.push(r);
+    }
+    this.queued -= rows.length;
+    return rows;
+  }
+
   /** Every waiting row of `key`, removed. */
   drainEndpoint(key: string): T[] {
     const e = this.endpoints.get(key);

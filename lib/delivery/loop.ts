@@ -13,8 +13,9 @@
 import { describeError } from "../errors.js";
 import type { Fifo } from "../fifo.js";
 import type { DeliveryRow } from "../store/store.js";
-import { attemptDelivery, type DeliveryOutcome, type DeliveryRun } from "./deliver.js";
+import { attemptDelivery, type DeliveryOutcome, type DeliveryRun, type Reached } from "./deliver.js";
 import { EndpointQueues } from "./endpoint-queues.js";
+import { attemptEventBridgeBatch, EVENTBRIDGE_BATCH, isEventBridge } from "./eventbridge-batch.js";
 
 export interface DeliveryCounts {
   delivered: number;
@@ -240,10 +241,22 @@ export class DeliveryPass {
         return;
       }
       if (go === "deferred") return;
-      const { outcome, reached } = await attemptDelivery(row, this.delivery, { probe: go === "probe" });
+      const probe = go === "probe";
+      // A bus takes up to 16 events a request: this row's endpoint's waiting rows go with it.
+      const webhook = row.webhookId.startsWith("task:") ? undefined : await this.delivery.webhook(row.webhookId);
+      let reached: Reached;
+      if (webhook?.enabled && isEventBridge(webhook)) {
+        const rows = [row, ...this.queues.takeMore(key, EVENTBRIDGE_BATCH - 1)];
+        const batch = await attemptEventBridgeBatch(rows, webhook, this.delivery, { probe });
+        for (const outcome of batch.outcomes) countOutcome(this.counts, outcome);
+        reached = batch.reached;
+      } else {
+        const attempt = await attemptDelivery(row, this.delivery, { probe });
+        countOutcome(this.counts, attempt.outcome);
+        reached = attempt.reached;
+      }
       if (reached === "answered") this.queues.answered(key);
       else if (reached === "unreachable") this.queues.unanswered(key);
-      countOutcome(this.counts, outcome);
     } catch (error) {
       this.counts.errors++;
       this.delivery.deps.log?.({

@@ -173,14 +173,14 @@ export class EndpointQueues<T> {
     e.failing = failing;
   }
 
-  /** A taken row goes back to the front of its endpoint's queue, not in flight after all. */
-  putBack(key: string, row: T): void {
+  /** A taken row (and rows taken with it) go back to the front of its endpoint's queue, not in flight after all. */
+  putBack(key: string, row: T, more: readonly T[] = []): void {
     const e = this.endpoint(key);
     this.release(e);
     const rest: T[] = [];
     for (let r = e.queue.shift(); r !== undefined; r = e.queue.shift()) rest.push(r);
-    e.queue.push([row, ...rest]);
-    this.queued++;
+    e.queue.push([row, ...more, ...rest]);
+    this.queued += 1 + more.length;
     this.enline(key, e);
   }
 

@@ -92,6 +92,8 @@ export class DeliveryPass {
   private readonly maxHeld: number;
   /** Endpoints this pass has read the circuit of (or is reading), before taking any of their rows. */
   private readonly known = new Set<string>();
+  /** Endpoints that are EventBridge buses: their rows are taken up to 16 at a time. */
+  private readonly batching = new Set<string>();
 
   constructor(
     private readonly delivery: DeliveryRun,
@@ -142,7 +144,10 @@ export class DeliveryPass {
         const next = this.queues.take(nowMs);
         if (!next) break;
         this.active++;
-        void this.attempt(next.row, next.key);
+        // A bus takes up to 16 events a request: the endpoint's waiting rows go with this one, taken
+        // now, before another worker takes them one at a time.
+        const more = this.batching.has(next.key) ? this.queues.takeMore(next.key, EVENTBRIDGE_BATCH - 1) : [];
+        void this.attempt(next.row, next.key, more);
       }
       const wanted = concurrency - this.active + Math.ceil(concurrency / 2);
       if (!this.drained && !this.claiming && this.queues.takeable(nowMs) < wanted && this.queues.size < this.maxHeld)
@@ -186,7 +191,12 @@ export class DeliveryPass {
 
   private async learn(key: string): Promise<void> {
     try {
-      if (await this.delivery.circuits.failing(key)) this.queues.knownFailing(key);
+      const [failing, webhook] = await Promise.all([
+        this.delivery.circuits.failing(key),
+        key.startsWith("task:") ? undefined : this.delivery.webhook(key),
+      ]);
+      if (failing) this.queues.knownFailing(key);
+      if (isEventBridge(webhook)) this.batching.add(key);
     } catch {
       // The gate reads the circuit again before the attempt, and reports what went wrong there.
     } finally {
@@ -231,25 +241,28 @@ export class DeliveryPass {
     this.fill();
   }
 
-  private async attempt(row: DeliveryRow, key: string): Promise<void> {
+  private async attempt(row: DeliveryRow, key: string, more: DeliveryRow[]): Promise<void> {
     let inFlight = true;
     try {
-      const go = await this.gate(row, key);
+      const go = await this.gate(row, key, more);
       if (go === "put-back") {
         inFlight = false;
-        this.queues.putBack(key, row);
+        this.queues.putBack(key, row, more);
         return;
       }
       if (go === "deferred") return;
       const probe = go === "probe";
-      // A bus takes up to 16 events a request: this row's endpoint's waiting rows go with it.
-      const webhook = row.webhookId.startsWith("task:") ? undefined : await this.delivery.webhook(row.webhookId);
       let reached: Reached;
+      const webhook = this.batching.has(key) ? await this.delivery.webhook(key) : undefined;
       if (webhook?.enabled && isEventBridge(webhook)) {
-        const rows = [row, ...this.queues.takeMore(key, EVENTBRIDGE_BATCH - 1)];
-        const batch = await attemptEventBridgeBatch(rows, webhook, this.delivery, { probe });
+        const batch = await attemptEventBridgeBatch([row, ...more], webhook, this.delivery, { probe });
         for (const outcome of batch.outcomes) countOutcome(this.counts, outcome);
         reached = batch.reached;
+      } else if (more.length > 0) {
+        // No longer a bus (re-pointed, disabled or deleted meanwhile): one at a time, as for URLs.
+        for (const r of [row, ...more])
+          countOutcome(this.counts, (await attemptDelivery(r, this.delivery, { probe })).outcome);
+        reached = undefined;
       } else {
         const attempt = await attemptDelivery(row, this.delivery, { probe });
         countOutcome(this.counts, attempt.outcome);
@@ -277,14 +290,18 @@ export class DeliveryPass {
    * cool-down); "deferred" (circuit open: it and its endpoint's waiting rows are put off); or
    * "put-back" (its rate-limit slot is still ahead: it waits in its queue, the endpoint paused).
    */
-  private async gate(row: DeliveryRow, key: string): Promise<"go" | "probe" | "deferred" | "put-back"> {
+  private async gate(
+    row: DeliveryRow,
+    key: string,
+    more: readonly DeliveryRow[],
+  ): Promise<"go" | "probe" | "deferred" | "put-back"> {
     // The rate limit first: a slot taken for a row the circuit then defers is lost capacity, while a
     // probe taken for a row that must then wait for its slot would hold the circuit shut.
     const limit = await this.delivery.rateLimitOf(row);
     if (limit !== undefined && !(await this.rateTurn(key, () => this.takeSlot(key, limit)))) return "put-back";
     const gate = await this.delivery.circuits.gate(key);
     if (!gate.go) {
-      await this.defer([row, ...this.queues.drainEndpoint(key)], gate.untilMs);
+      await this.defer([row, ...more, ...this.queues.drainEndpoint(key)], gate.untilMs);
       return "deferred";
     }
     if (gate.probe || (await this.delivery.circuits.failing(key))) this.queues.knownFailing(key);

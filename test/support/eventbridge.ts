@@ -132,7 +132,11 @@ export async function deliveryRig(options: { env?: Record<string, string>; timeo
     /** One delivery pass over whatever is due. */
     async pass(): Promise<DeliveryCounts> {
       const counts = emptyCounts();
-      await deliverDue(run(), counts, { leaseMs: 60_000, concurrency: 4, startBeforeMs: clock.now() + 30_000 });
+      await deliverDue(run(), counts, {
+        leaseMs: 60_000,
+        concurrency: config.delivery.concurrency,
+        startBeforeMs: clock.now() + 30_000,
+      });
       return counts;
     },
   };

@@ -52,6 +52,8 @@ export interface EventBridgeDeps {
   readonly publisher: EventBridgePublisher;
   readonly region?: string | undefined;
   readonly accountId?: string | undefined;
+  /** Rows a request takes at most: PutEvents' 16, fewer only to measure what batching buys (bench/). */
+  readonly batchSize?: number | undefined;
 }
 
 /**

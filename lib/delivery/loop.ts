@@ -94,6 +94,7 @@ export class DeliveryPass {
   private readonly known = new Set<string>();
   /** Endpoints that are EventBridge buses: their rows are taken up to 16 at a time. */
   private readonly batching = new Set<string>();
+  private readonly batchSize: number;
 
   constructor(
     private readonly delivery: DeliveryRun,
@@ -109,6 +110,10 @@ export class DeliveryPass {
       endpointOf,
     );
     this.batch = options.ids ? [...new Set(options.ids)] : undefined;
+    this.batchSize = Math.min(
+      EVENTBRIDGE_BATCH,
+      Math.max(1, delivery.deps.eventBridge?.batchSize ?? EVENTBRIDGE_BATCH),
+    );
     this.drained = options.claim === false;
     this.maxHeld = Math.max(options.concurrency * HELD_PER_WORKER, 256);
   }
@@ -146,7 +151,7 @@ export class DeliveryPass {
         this.active++;
         // A bus takes up to 16 events a request: the endpoint's waiting rows go with this one, taken
         // now, before another worker takes them one at a time.
-        const more = this.batching.has(next.key) ? this.queues.takeMore(next.key, EVENTBRIDGE_BATCH - 1) : [];
+        const more = this.batching.has(next.key) ? this.queues.takeMore(next.key, this.batchSize - 1) : [];
         void this.attempt(next.row, next.key, more);
       }
       const wanted = concurrency - this.active + Math.ceil(concurrency / 2);

@@ -258,8 +258,11 @@ export class DeliveryPass {
       if (go === "deferred") return;
       const probe = go === "probe";
       let reached: Reached;
-      const webhook = this.batching.has(key) ? await this.delivery.webhook(key) : undefined;
+      // Read again (cached): a bus this pass did not know of yet (its first read failed, or it was
+      // re-pointed) must not go down the URL path, whose guard would refuse its acs: name for good.
+      const webhook = key.startsWith("task:") ? undefined : await this.delivery.webhook(key);
       if (webhook?.enabled && isEventBridge(webhook)) {
+        this.batching.add(key);
         const batch = await attemptEventBridgeBatch([row, ...more], webhook, this.delivery, { probe });
         for (const outcome of batch.outcomes) countOutcome(this.counts, outcome);
         reached = batch.reached;

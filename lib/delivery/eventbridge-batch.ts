@@ -109,10 +109,11 @@ export async function attemptEventBridgeBatch(
     for (const item of items)
       verdicts.set(item, { ok: false, failure: "other", reason: `EventBridge: ${address}`, durationMs: 0 });
   } else {
+    let stopped = false;
     for (const request of requestsOf(items.map((item) => ({ item, bytes: item.entry.bytes })))) {
       const batch = request.map((r) => r.item);
-      // After a refusal or no answer, the rest would meet the same: they wait with the ones that did.
-      if (tripped || unanswered) break;
+      // After a refused request or no answer the rest would meet the same: they wait with those.
+      if (stopped) break;
       const outcome = await eb.publisher.putEvents(address, requestBody(batch.map((i) => i.entry)));
       deps.log?.({
         msg: "eventbridge publish",
@@ -123,6 +124,7 @@ export async function attemptEventBridgeBatch(
         error: outcome.kind === "answered" ? undefined : outcome.kind === "refused" ? outcome.code : outcome.error,
         ms: Math.round(outcome.durationMs),
       });
+      stopped = outcome.kind !== "answered";
       if (outcome.kind === "failed") unanswered = outcome.failure;
       else if (isAuthRefusal(outcome)) tripped = true;
       else answered = true;

@@ -8,7 +8,8 @@
  * claims past them while its workers would otherwise idle. Endpoints earn their share of workers by
  * answering (EndpointQueues' slow start), so ones that hang cannot hold them all. An endpoint whose circuit is open has
  * its rows deferred to the end of the cool-down (circuit.ts). Nothing starts once the pass's time
- * is up: rows it holds then are given back, due as before, for the next run.
+ * is up: rows it holds then are given back, due as before, for the next run. An EventBridge bus's
+ * rows go up to 16 to a request (eventbridge-batch.ts), the batch taken whole when its first row is.
  */
 import { describeError } from "../errors.js";
 import type { Fifo } from "../fifo.js";

@@ -120,7 +120,12 @@ export function createEventBridgePublisher(options: PublisherOptions): EventBrid
         origin = new URL(endpoint(address));
         key = await options.credentials();
       } catch (error) {
-        return { kind: "failed", failure: "other", error: describeError(error), durationMs: elapsed() };
+        return {
+          kind: "failed",
+          failure: "other",
+          error: `EventBridge request not made: ${describeError(error)}`,
+          durationMs: elapsed(),
+        };
       }
       const headers: Record<string, string> = {
         date: httpDate(clock.now()),

@@ -40,11 +40,11 @@ export interface PutEvent {
 export function eventBridgeId(msgId: string): string {
   let id = msgId.replace(/[^A-Za-z0-9-]/g, "-");
   if (!/^[A-Za-z0-9]/.test(id)) id = `m${id}`;
-  return fit(id, LIMITS.id, "-");
+  return cutToFit(id, LIMITS.id, "-");
 }
 
 /** `text` if it fits in `max`, else cut with a marker and a hash of the whole, deterministically. */
-export function fit(text: string, max: number, marker = "~"): string {
+export function cutToFit(text: string, max: number, marker = "~"): string {
   if (text.length <= max) return text;
   const hash = createHash("sha256").update(text).digest("hex").slice(0, 8);
   return `${text.slice(0, max - 1 - hash.length)}${marker}${hash}`;
@@ -58,9 +58,9 @@ export function putEvent(event: EventRow, msgId: string, busName: string): PutEv
   const head = {
     specversion: ce.specversion,
     id: eventBridgeId(msgId),
-    source: fit(ce.source, LIMITS.source),
-    type: fit(ce.type, LIMITS.type),
-    subject: fit(ce.subject, LIMITS.subject),
+    source: cutToFit(ce.source, LIMITS.source),
+    type: cutToFit(ce.type, LIMITS.type),
+    subject: cutToFit(ce.subject, LIMITS.subject),
     time: ce.time,
     datacontenttype: ce.datacontenttype,
     aliyuneventbusname: busName,

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import {
+  cutToFit,
   eventBridgeId,
   eventHref,
-  fit,
   LIMITS,
   putEvent,
   requestBody,
@@ -60,9 +60,9 @@ describe("an event as a PutEvents entry", () => {
     expect(json.subject.length).toBe(LIMITS.subject);
     expect(json.source).toBe(JSON.parse(putEvent(event({ workspaceId: ws, taskId: task }), "msg_2", "b").json).source);
     expect(json.data.workspaceId).toBe(ws);
-    expect(fit("abc", 3)).toBe("abc");
-    expect(fit("abcd", 12)).toBe("abcd");
-    expect(fit("a".repeat(20), 12)).toMatch(/^aaa~[0-9a-f]{8}$/);
+    expect(cutToFit("abc", 3)).toBe("abc");
+    expect(cutToFit("abcd", 12)).toBe("abcd");
+    expect(cutToFit("a".repeat(20), 12)).toMatch(/^aaa~[0-9a-f]{8}$/);
   });
 
   it("sends an event over 64 KiB thin: ids, status and the API path of the whole event", () => {

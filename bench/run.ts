@@ -9,6 +9,7 @@ import { benchBacklog } from "./backlog.js";
 import { benchColdStart } from "./cold-start.js";
 import { benchContention } from "./contention.js";
 import { benchPollingEconomy } from "./economy.js";
+import { benchEventBridge } from "./eventbridge.js";
 import { benchFanOut } from "./fanout.js";
 import { benchLatencyBound } from "./latency.js";
 import { benchLingerCost } from "./linger-cost.js";
@@ -33,6 +34,7 @@ const scenariosOf = (quick: boolean): Record<string, () => Promise<ScenarioRow[]
   contention: () => benchContention(quick ? 200 : 2_000, 4),
   fanout: () => benchFanOut(quick ? 200 : 2_000, quick ? [1, 4] : [1, 4, 16]),
   shards: () => (quick ? benchShards(2_000, 8, 8, 1_000) : benchShards(100_000, 8, 8, 10)),
+  eventbridge: () => benchEventBridge(quick ? 500 : 10_000),
   "cold-start": () => benchColdStart(7),
   "linger-cost": () => (quick ? benchLingerCost(60, 10) : benchLingerCost(300, 60)),
   "noisy-neighbours": () =>

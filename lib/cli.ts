@@ -114,6 +114,16 @@ Exit codes: 0 ok, 1 failure, 2 usage, 3 configuration, 4 task not found, 5 auth,
     });
 
   program
+    .command("eventbridge-emulator")
+    .description("run a local EventBridge PutEvents endpoint that checks signatures (prints its URL on the first line)")
+    .option("--port <port>", "port on 127.0.0.1; 0 picks a free one", "8792")
+    .option("--bus <name>", "a bus it has (repeatable; default: default)", collect, [])
+    .action(async (options: { port: string; bus: string[] }) => {
+      const { eventBridgeEmulatorCommand } = await import("../dev/cli/eventbridge-emulator-command.js");
+      await eventBridgeEmulatorCommand(io, options);
+    });
+
+  program
     .command("serve")
     .description(
       "serve the HTTP API (prints its URL on the first line); needs RELAY_API_TOKEN unless --no-auth on loopback",
@@ -357,7 +367,7 @@ function terminalSafe(io: CliIo): CliIo {
 }
 
 /** The local servers: they never act on a running sandbox (a second `dev` would wipe its store). */
-const LOCAL_SERVERS = new Set(["dev", "simulator", "tablestore-emulator"]);
+const LOCAL_SERVERS = new Set(["dev", "simulator", "tablestore-emulator", "eventbridge-emulator"]);
 
 export async function main(argv: readonly string[], rawIo: CliIo): Promise<number> {
   const safe = terminalSafe(rawIo);

@@ -7,11 +7,12 @@
 import { randomUUID } from "node:crypto";
 import { type Clock, systemClock } from "./clock.js";
 import { type Config, type Env, loadConfig } from "./config.js";
-import { openDeliveryRun } from "./delivery/deliver.js";
+import { type EventBridgeDeps, openDeliveryRun } from "./delivery/deliver.js";
 import type { AsyncInvoker } from "./delivery/fanout.js";
 import type { Resolver } from "./delivery/guard.js";
 import { type DeliveryCounts, deliverDue, emptyCounts } from "./delivery/loop.js";
 import { WebhookSender } from "./delivery/send.js";
+import { type BusAddress, createEventBridgePublisher } from "./eventbridge/client.js";
 import { createFcInvoker } from "./fc/invoke.js";
 import { realSleep, type Sleep } from "./limiter.js";
 import { jsonLog, type Log } from "./log.js";
@@ -60,6 +61,8 @@ export interface OpenRelayOptions {
   readonly invoker?: AsyncInvoker;
   /** Counts what this process's runs do, for GET /metrics (npm start passes one). */
   readonly metrics?: PrometheusMetrics;
+  /** Where a bus's PutEvents go (an emulator); otherwise RELAY_EVENTBRIDGE_ENDPOINT, then Alibaba's. */
+  readonly eventBridgeEndpoint?: (address: BusAddress) => string;
 }
 
 /** FC answers an asynchronous invocation once it is queued: quickly, or something is wrong. */
@@ -76,6 +79,16 @@ export async function openRelay(options: OpenRelayOptions): Promise<Relay> {
     timeoutMs: config.delivery.timeoutMs,
     connections: config.delivery.perEndpointConcurrency,
   });
+  const eventBridge: EventBridgeDeps = {
+    publisher: createEventBridgePublisher({
+      credentials,
+      clock,
+      timeoutMs: config.delivery.timeoutMs,
+      endpoint: options.eventBridgeEndpoint ?? fixedEndpoint(config.eventBridge.endpoint),
+    }),
+    region: config.eventBridge.region,
+    accountId: config.eventBridge.accountId,
+  };
   const dispatch = config.dispatch;
   const invoker =
     options.invoker ??
@@ -92,6 +105,7 @@ export async function openRelay(options: OpenRelayOptions): Promise<Relay> {
     log,
     invoker,
     metrics: options.metrics,
+    eventBridge,
   };
   const registration: RegistrationDeps = {
     store,
@@ -127,6 +141,7 @@ export async function openRelay(options: OpenRelayOptions): Promise<Relay> {
         owner: `deliver-${randomUUID()}`,
         log,
         metrics: options.metrics,
+        eventBridge,
       });
       await deliverDue(run, counts, {
         ids,
@@ -139,7 +154,10 @@ export async function openRelay(options: OpenRelayOptions): Promise<Relay> {
     async close() {
       await sender.close();
       await client.close();
+      await eventBridge.publisher.close();
       if (!options.store) await store.close();
     },
   };
 }
+
+const fixedEndpoint = (origin: string | undefined) => (origin === undefined ? undefined : () => origin);

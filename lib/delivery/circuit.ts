@@ -79,6 +79,15 @@ export const transitions = {
     if (failures < config.failures) return { failures };
     return { failures, openUntilMs: nowMs + config.cooldownMs, cooldownMs: config.cooldownMs, openedAtMs: nowMs };
   },
+  /**
+   * A refusal more requests will not change (EventBridge's auth failures): open at once, without
+   * waiting for a streak; a probe refused again reopens it for longer, as a failed probe does.
+   */
+  tripped(s: CircuitState, nowMs: number, config: CircuitConfig): CircuitState {
+    if (isOpen(s)) return transitions.failed(s, nowMs, config);
+    const failures = Math.max(s.failures + 1, config.failures);
+    return { failures, openUntilMs: nowMs + config.cooldownMs, cooldownMs: config.cooldownMs, openedAtMs: nowMs };
+  },
   /** The endpoint answered (any status): the streak ends and the circuit closes. */
   answered(): CircuitState {
     return CLOSED;
@@ -162,6 +171,14 @@ export class CircuitBreakers {
     if (taken.changed) return { go: true, probe: true };
     if (!isOpen(taken.state)) return { go: true, probe: false };
     return { go: false, untilMs: Math.max(nowMs, taken.state.openUntilMs ?? nowMs) };
+  }
+
+  /** An auth refusal (`transitions.tripped`); a straggler from before the opening changes nothing. */
+  async trip(endpoint: string, probe: boolean): Promise<{ state: CircuitState; changed: boolean }> {
+    const nowMs = this.deps.clock.now();
+    return this.change(endpoint, (s) =>
+      isOpen(s) && !(s.probing && probe) ? s : transitions.tripped(s, nowMs, this.config),
+    );
   }
 
   /** Whether the endpoint's last request went unanswered, as last read (gate() has just read it). */

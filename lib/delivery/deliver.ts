@@ -7,6 +7,7 @@
 import type { Clock } from "../clock.js";
 import type { DeliveryConfig } from "../config.js";
 import { describeError, RefusedTargetError } from "../errors.js";
+import type { EventBridgePublisher } from "../eventbridge/client.js";
 import type { Sleep } from "../limiter.js";
 import type { RelayMetrics } from "../metrics.js";
 import { defaultSecrets } from "../secrets.js";
@@ -44,6 +45,16 @@ export interface DeliveryDeps {
   readonly quickRetries?: number;
   readonly log?: ((entry: Record<string, unknown>) => void) | undefined;
   readonly metrics?: RelayMetrics | undefined;
+  /** Publishing to EventBridge buses (eventbridge-batch.ts); region and account: a target's defaults. */
+  readonly eventBridge?: EventBridgeDeps | undefined;
+}
+
+export interface EventBridgeDeps {
+  readonly publisher: EventBridgePublisher;
+  readonly region?: string | undefined;
+  readonly accountId?: string | undefined;
+  /** Rows a request takes at most: PutEvents' 16, fewer only to measure what batching buys (bench/). */
+  readonly batchSize?: number | undefined;
 }
 
 /**
@@ -217,6 +228,11 @@ async function attempt(row: DeliveryRow, run: DeliveryRun, seen: Seen, probe: bo
     if (!webhook) return dead("the webhook was deleted", undefined, undefined, false);
     if (!webhook.enabled)
       return dead(`the webhook is disabled: ${webhook.disabledReason ?? "by its owner"}`, undefined, undefined, false);
+    // Re-pointed to a bus since the pass looked: back, due now, for the pass's EventBridge path.
+    if (webhook.eventBridge !== undefined) {
+      await store.releaseDelivery(row, deps.owner, nowMs);
+      return "skipped";
+    }
     url = webhook.url;
     secrets = webhook.secrets;
     custom = webhook.headers;
@@ -348,7 +364,12 @@ async function recordCircuit(run: DeliveryRun, endpoint: string, result: Attempt
  * Endpoint health: a success clears the failure clock; the first failure starts it; a failure more
  * than `disableAfterMs` after it (no success in between) disables the endpoint, as does a 410.
  */
-async function noteEndpoint(run: DeliveryRun, webhookId: string, what: "success" | "failure" | "gone", nowMs: number) {
+export async function noteEndpoint(
+  run: DeliveryRun,
+  webhookId: string,
+  what: "success" | "failure" | "gone",
+  nowMs: number,
+) {
   const { store, config } = run.deps;
   const current = await store.getWebhook(webhookId);
   if (!current) return;

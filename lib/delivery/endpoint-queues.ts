@@ -173,14 +173,14 @@ export class EndpointQueues<T> {
     e.failing = failing;
   }
 
-  /** A taken row goes back to the front of its endpoint's queue, not in flight after all. */
-  putBack(key: string, row: T): void {
+  /** A taken row (and rows taken with it) go back to the front of its endpoint's queue, not in flight after all. */
+  putBack(key: string, row: T, more: readonly T[] = []): void {
     const e = this.endpoint(key);
     this.release(e);
     const rest: T[] = [];
     for (let r = e.queue.shift(); r !== undefined; r = e.queue.shift()) rest.push(r);
-    e.queue.push([row, ...rest]);
-    this.queued++;
+    e.queue.push([row, ...more, ...rest]);
+    this.queued += 1 + more.length;
     this.enline(key, e);
   }
 
@@ -223,6 +223,20 @@ export class EndpointQueues<T> {
       else n += free;
     }
     return n + Math.min(failing, Math.max(0, this.failingShare - this.failingActive));
+  }
+
+  /** Up to `n` waiting rows of `key`, removed from the front (they join a request already taken). */
+  takeMore(key: string, n: number): T[] {
+    const e = this.endpoints.get(key);
+    const rows: T[] = [];
+    if (!e) return rows;
+    while (rows.length < n) {
+      const r = e.queue.shift();
+      if (r === undefined) break;
+      rows.push(r);
+    }
+    this.queued -= rows.length;
+    return rows;
   }
 
   /** Every waiting row of `key`, removed. */

@@ -8,13 +8,15 @@
  * claims past them while its workers would otherwise idle. Endpoints earn their share of workers by
  * answering (EndpointQueues' slow start), so ones that hang cannot hold them all. An endpoint whose circuit is open has
  * its rows deferred to the end of the cool-down (circuit.ts). Nothing starts once the pass's time
- * is up: rows it holds then are given back, due as before, for the next run.
+ * is up: rows it holds then are given back, due as before, for the next run. An EventBridge bus's
+ * rows go up to 16 to a request (eventbridge-batch.ts), the batch taken whole when its first row is.
  */
 import { describeError } from "../errors.js";
 import type { Fifo } from "../fifo.js";
 import type { DeliveryRow } from "../store/store.js";
-import { attemptDelivery, type DeliveryOutcome, type DeliveryRun } from "./deliver.js";
+import { attemptDelivery, type DeliveryOutcome, type DeliveryRun, type Reached } from "./deliver.js";
 import { EndpointQueues } from "./endpoint-queues.js";
+import { attemptEventBridgeBatch, EVENTBRIDGE_BATCH, isEventBridge } from "./eventbridge-batch.js";
 
 export interface DeliveryCounts {
   delivered: number;
@@ -91,6 +93,9 @@ export class DeliveryPass {
   private readonly maxHeld: number;
   /** Endpoints this pass has read the circuit of (or is reading), before taking any of their rows. */
   private readonly known = new Set<string>();
+  /** Endpoints that are EventBridge buses: their rows are taken up to 16 at a time. */
+  private readonly batching = new Set<string>();
+  private readonly batchSize: number;
 
   constructor(
     private readonly delivery: DeliveryRun,
@@ -106,6 +111,10 @@ export class DeliveryPass {
       endpointOf,
     );
     this.batch = options.ids ? [...new Set(options.ids)] : undefined;
+    this.batchSize = Math.min(
+      EVENTBRIDGE_BATCH,
+      Math.max(1, delivery.deps.eventBridge?.batchSize ?? EVENTBRIDGE_BATCH),
+    );
     this.drained = options.claim === false;
     this.maxHeld = Math.max(options.concurrency * HELD_PER_WORKER, 256);
   }
@@ -141,7 +150,10 @@ export class DeliveryPass {
         const next = this.queues.take(nowMs);
         if (!next) break;
         this.active++;
-        void this.attempt(next.row, next.key);
+        // A bus takes up to 16 events a request: the endpoint's waiting rows go with this one, taken
+        // now, before another worker takes them one at a time.
+        const more = this.batching.has(next.key) ? this.queues.takeMore(next.key, this.batchSize - 1) : [];
+        void this.attempt(next.row, next.key, more);
       }
       const wanted = concurrency - this.active + Math.ceil(concurrency / 2);
       if (!this.drained && !this.claiming && this.queues.takeable(nowMs) < wanted && this.queues.size < this.maxHeld)
@@ -185,7 +197,12 @@ export class DeliveryPass {
 
   private async learn(key: string): Promise<void> {
     try {
-      if (await this.delivery.circuits.failing(key)) this.queues.knownFailing(key);
+      const [failing, webhook] = await Promise.all([
+        this.delivery.circuits.failing(key),
+        key.startsWith("task:") ? undefined : this.delivery.webhook(key),
+      ]);
+      if (failing) this.queues.knownFailing(key);
+      if (isEventBridge(webhook)) this.batching.add(key);
     } catch {
       // The gate reads the circuit again before the attempt, and reports what went wrong there.
     } finally {
@@ -230,20 +247,38 @@ export class DeliveryPass {
     this.fill();
   }
 
-  private async attempt(row: DeliveryRow, key: string): Promise<void> {
+  private async attempt(row: DeliveryRow, key: string, more: DeliveryRow[]): Promise<void> {
     let inFlight = true;
     try {
-      const go = await this.gate(row, key);
+      const go = await this.gate(row, key, more);
       if (go === "put-back") {
         inFlight = false;
-        this.queues.putBack(key, row);
+        this.queues.putBack(key, row, more);
         return;
       }
       if (go === "deferred") return;
-      const { outcome, reached } = await attemptDelivery(row, this.delivery, { probe: go === "probe" });
+      const probe = go === "probe";
+      let reached: Reached;
+      // Read again (cached): a bus this pass did not know of yet (its first read failed, or it was
+      // re-pointed) must not go down the URL path, whose guard would refuse its acs: name for good.
+      const webhook = key.startsWith("task:") ? undefined : await this.delivery.webhook(key);
+      if (webhook?.enabled && isEventBridge(webhook)) {
+        this.batching.add(key);
+        const batch = await attemptEventBridgeBatch([row, ...more], webhook, this.delivery, { probe });
+        for (const outcome of batch.outcomes) countOutcome(this.counts, outcome);
+        reached = batch.reached;
+      } else if (more.length > 0) {
+        // No longer a bus (re-pointed, disabled or deleted meanwhile): one at a time, as for URLs.
+        for (const r of [row, ...more])
+          countOutcome(this.counts, (await attemptDelivery(r, this.delivery, { probe })).outcome);
+        reached = undefined;
+      } else {
+        const attempt = await attemptDelivery(row, this.delivery, { probe });
+        countOutcome(this.counts, attempt.outcome);
+        reached = attempt.reached;
+      }
       if (reached === "answered") this.queues.answered(key);
       else if (reached === "unreachable") this.queues.unanswered(key);
-      countOutcome(this.counts, outcome);
     } catch (error) {
       this.counts.errors++;
       this.delivery.deps.log?.({
@@ -264,14 +299,18 @@ export class DeliveryPass {
    * cool-down); "deferred" (circuit open: it and its endpoint's waiting rows are put off); or
    * "put-back" (its rate-limit slot is still ahead: it waits in its queue, the endpoint paused).
    */
-  private async gate(row: DeliveryRow, key: string): Promise<"go" | "probe" | "deferred" | "put-back"> {
+  private async gate(
+    row: DeliveryRow,
+    key: string,
+    more: readonly DeliveryRow[],
+  ): Promise<"go" | "probe" | "deferred" | "put-back"> {
     // The rate limit first: a slot taken for a row the circuit then defers is lost capacity, while a
     // probe taken for a row that must then wait for its slot would hold the circuit shut.
     const limit = await this.delivery.rateLimitOf(row);
     if (limit !== undefined && !(await this.rateTurn(key, () => this.takeSlot(key, limit)))) return "put-back";
     const gate = await this.delivery.circuits.gate(key);
     if (!gate.go) {
-      await this.defer([row, ...this.queues.drainEndpoint(key)], gate.untilMs);
+      await this.defer([row, ...more, ...this.queues.drainEndpoint(key)], gate.untilMs);
       return "deferred";
     }
     if (gate.probe || (await this.delivery.circuits.failing(key))) this.queues.knownFailing(key);

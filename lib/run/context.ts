@@ -6,6 +6,7 @@ import { randomUUID } from "node:crypto";
 import type { Clock } from "../clock.js";
 import { Semaphore } from "../concurrency.js";
 import type { Config, PollConfig } from "../config.js";
+import type { EventBridgeDeps } from "../delivery/deliver.js";
 import type { AsyncInvoker } from "../delivery/fanout.js";
 import type { Resolver } from "../delivery/guard.js";
 import type { WebhookSender } from "../delivery/send.js";
@@ -32,6 +33,8 @@ export interface TickDeps {
   readonly invoker?: AsyncInvoker | undefined;
   /** Where a process that serves GET /metrics counts what its runs did. */
   readonly metrics?: RelayMetrics | undefined;
+  /** Publishing to EventBridge buses (delivery/eventbridge-batch.ts). */
+  readonly eventBridge?: EventBridgeDeps | undefined;
 }
 
 export interface TickSummary {

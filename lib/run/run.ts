@@ -82,6 +82,7 @@ export async function runTick(deps: TickDeps, options: { budgetMs: number }): Pr
     quickRetries: deps.quickRetries,
     log: deps.log,
     metrics: deps.metrics,
+    eventBridge: deps.eventBridge,
   });
   const fanOut = fanOutFor(run);
   const pump = new DeliveryPump(run, deliveryRun, fanOut);

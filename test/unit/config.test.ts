@@ -155,6 +155,22 @@ describe("loadConfig", () => {
   });
 });
 
+describe("EventBridge", () => {
+  it("publishes to each account's own endpoint unless RELAY_EVENTBRIDGE_ENDPOINT names one; the FC account and region are a bus's defaults", () => {
+    expect(loadConfig({}).eventBridge).toEqual({ endpoint: undefined, region: undefined, accountId: undefined });
+    expect(
+      loadConfig({ RELAY_EVENTBRIDGE_ENDPOINT: "http://127.0.0.1:8792", FC_ACCOUNT_ID: "42", FC_REGION: "cn-shanghai" })
+        .eventBridge,
+    ).toEqual({ endpoint: "http://127.0.0.1:8792", region: "cn-shanghai", accountId: "42" });
+    expect(() => loadConfig({ RELAY_EVENTBRIDGE_ENDPOINT: "http://eb.example.com" })).toThrow(
+      /RELAY_EVENTBRIDGE_ENDPOINT: endpoint "http:\/\/eb.example.com" must use https/,
+    );
+    expect(() => loadConfig({ RELAY_EVENTBRIDGE_ENDPOINT: "https://eb.example.com/openapi" })).toThrow(
+      /RELAY_EVENTBRIDGE_ENDPOINT: .*origin only/,
+    );
+  });
+});
+
 describe("credentials from the environment", () => {
   it("reads the standard variables, the token optional", () => {
     expect(

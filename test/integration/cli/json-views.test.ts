@@ -11,7 +11,7 @@ import { responseChecker } from "../../support/openapi.js";
 import { startReceiver } from "../../support/receiver.js";
 
 /** Long-running commands that stream lines or serve: they print no single result to shape as JSON. */
-const STREAMING = ["simulator", "tablestore-emulator", "serve", "listen", "dev"];
+const STREAMING = ["simulator", "tablestore-emulator", "eventbridge-emulator", "serve", "listen", "dev"];
 
 /** The commands `--help` lists under "Commands:" (wrapped descriptions skipped). */
 function commandsIn(help: string): string[] {

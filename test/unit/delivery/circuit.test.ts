@@ -24,6 +24,20 @@ function shared() {
 }
 
 describe("circuit transitions", () => {
+  it("a trip (an auth refusal) opens at once; tripping an open probe doubles its cool-down", () => {
+    const s = transitions.tripped(parseCircuit(undefined), 1_000, config);
+    expect(s).toMatchObject({ failures: 3, openUntilMs: 31_000, cooldownMs: 30_000, openedAtMs: 1_000 });
+    const again = transitions.tripped(transitions.probe(s, 40_000, 5_000), 40_000, config);
+    expect(again).toMatchObject({ openUntilMs: 100_000, cooldownMs: 60_000, openedAtMs: 1_000 });
+  });
+
+  it("trip() opens the stored circuit for every runner; a straggler's trip while open changes nothing", async () => {
+    const { clock, a, b } = shared();
+    expect((await a.trip("e", false)).changed).toBe(true);
+    expect(await b.gate("e")).toEqual({ go: false, untilMs: clock.now() + 30_000 });
+    expect((await a.trip("e", false)).changed).toBe(false);
+  });
+
   it("opens at the threshold and doubles each failed probe's cool-down up to the maximum", () => {
     let s = parseCircuit(undefined);
     for (let i = 0; i < 2; i++) s = transitions.failed(s, 0, config);

@@ -20,6 +20,20 @@ describe("EndpointQueues", () => {
     expect(q.take(0)?.row.n).toBe(2);
   });
 
+  it("takes more of one endpoint's waiting rows for a batch, and puts them back first with the row", () => {
+    const q = queues(2);
+    for (let n = 0; n < 5; n++) q.push({ endpoint: "bus", n });
+    q.push({ endpoint: "other", n: 9 });
+    const first = q.take(0);
+    const more = q.takeMore("bus", 3);
+    expect([first?.row.n, ...more.map((r) => r.n)]).toEqual([0, 1, 2, 3]);
+    expect(q.size).toBe(2);
+    expect(q.takeMore("nobody", 3)).toEqual([]);
+    q.putBack("bus", first?.row as Row, more);
+    expect(q.size).toBe(6);
+    expect(q.drainEndpoint("bus").map((r) => r.n)).toEqual([0, 1, 2, 3, 4]);
+  });
+
   it("a paused endpoint is passed over until its time, and says when that is", () => {
     const q = queues(4);
     q.push({ endpoint: "limited", n: 0 });

@@ -1,0 +1,36 @@
+/** `eventbridge-emulator`: a local EventBridge data plane (PutEvents) in its own process, until Ctrl-C. */
+import type { CliIo } from "../../lib/cli/io.js";
+import { untilSignal } from "../../lib/cli/signals.js";
+import { loadKeyPair } from "../../lib/config.js";
+import { InputError } from "../../lib/errors.js";
+import { EVENTBRIDGE_EMULATOR_CREDENTIAL, startEventBridgeEmulator } from "../eventbridge-emulator/server.js";
+import { SIM_CREDENTIAL } from "../quanmiao-simulator/server.js";
+
+/** EventBridge bus names: letters, digits, `.`, `_` and `-`, up to 127. */
+const BUS_NAME = /^[A-Za-z0-9._-]{1,127}$/;
+
+export async function eventBridgeEmulatorCommand(io: CliIo, options: { port: string; bus: string[] }): Promise<void> {
+  const port = Number(options.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new InputError("--port must be 0 to 65535");
+  const buses = options.bus.length > 0 ? options.bus : ["default"];
+  const bad = buses.find((b) => !BUS_NAME.test(b));
+  if (bad !== undefined) throw new InputError(`--bus "${bad}" must be 1 to 127 letters, digits, '.', '_' or '-'`);
+  // As the Tablestore emulator: its own key, the simulator's, and the relay's own when set.
+  const credentials = loadKeyPair(io.env);
+  const emulator = await startEventBridgeEmulator({
+    port,
+    buses,
+    credentials: [EVENTBRIDGE_EMULATOR_CREDENTIAL, SIM_CREDENTIAL, ...(credentials ? [credentials] : [])],
+  });
+  io.out(`${emulator.url}\n`);
+  io.err(
+    `EventBridge emulator listening on ${emulator.url} (buses: ${buses.join(", ")}).\n` +
+      "Point the relay at it: paste these lines in the terminal you run the relay from:\n" +
+      `  export RELAY_EVENTBRIDGE_ENDPOINT=${emulator.url}\n` +
+      "  export FC_ACCOUNT_ID=1234567890 FC_REGION=cn-hangzhou\n" +
+      "It takes the API simulator's key (and yours, when ALIBABA_CLOUD_* is set). Ctrl-C stops it.\n",
+  );
+  await (io.stopSignal ?? untilSignal());
+  await emulator.close();
+  io.err(`eventbridge emulator stopped: ${emulator.taken()} events taken\n`);
+}

@@ -1,6 +1,5 @@
 /**
- * Environment → typed, frozen configuration. Every variable is checked, and all problems are
- * reported together in one ConfigError that names each variable and what is wrong with it.
+ * Environment → typed, frozen configuration. Every variable is checked; all problems are reported in one ConfigError.
  */
 
 import type { CircuitConfig } from "./delivery/circuit.js";
@@ -254,6 +253,8 @@ export interface Config {
     readonly allowedHosts: readonly string[] | undefined;
   };
   readonly dispatch: DispatchConfig;
+  /** FC_REGION, FC_ACCOUNT_ID: the relay's own (FC sets them); EventBridge subscriptions default to them. */
+  readonly cloud: { readonly region: string | undefined; readonly accountId: string | undefined };
 }
 
 type KeyVariables = Record<
@@ -372,14 +373,14 @@ export function loadConfig(env: Env): Config {
     logLevel: v.RELAY_LOG_LEVEL,
     retentionMs: v.RELAY_RETENTION,
     dispatch: dispatchConfig(v),
+    cloud: { region: v.FC_REGION, accountId: v.FC_ACCOUNT_ID },
   });
 }
 
 function dispatchConfig(v: Variables): DispatchConfig {
   if (v.RELAY_DISPATCH === "inline") return { mode: "inline" };
   // Checked above: the account id is set, and so is the region or the endpoint.
-  const accountId = v.FC_ACCOUNT_ID ?? "";
-  const region = v.FC_REGION ?? "local";
+  const [accountId, region] = [v.FC_ACCOUNT_ID ?? "", v.FC_REGION ?? "local"];
   return {
     mode: "fc",
     functionName: v.RELAY_DELIVER_FUNCTION,

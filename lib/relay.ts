@@ -100,6 +100,7 @@ export async function openRelay(options: OpenRelayOptions): Promise<Relay> {
     allowPrivateTargets: config.delivery.allowPrivateTargets,
     resolve: options.resolve,
     workspaces: new RecentWorkspaces(),
+    ownCloud: config.cloud,
   };
   return {
     config,

@@ -21,6 +21,7 @@ import {
   type WebhookSecret,
 } from "../store/store.js";
 import { CIRCUIT_FAILURES, CircuitBreakers } from "./circuit.js";
+import { frameEvent } from "./framing.js";
 import type { Resolver } from "./guard.js";
 import { RateLimits } from "./rate.js";
 import { attemptDelay, boundedRetryAfter } from "./schedule.js";
@@ -226,11 +227,22 @@ async function attempt(row: DeliveryRow, run: DeliveryRun, seen: Seen, probe: bo
   }
 
   const rate = webhook?.rateLimitPerSecond;
+  // Standard (a task's own URLs, and most webhooks): the stored bytes as they are, nothing framed.
+  const framed = webhook?.format === undefined ? undefined : frameEvent(webhook.format, event, row.id);
   let result: AttemptResult;
   try {
     result = await sendSigned(
-      // The event id's hex is the trace id: every attempt of every delivery of one event is one trace.
-      { url, msgId: row.id, body: event.body, secrets, custom, traceId: event.id.slice("evt_".length) },
+      {
+        url,
+        msgId: row.id,
+        body: framed ? framed.body : event.body,
+        contentType: framed?.contentType,
+        framing: framed?.headers,
+        secrets,
+        custom,
+        // The event id's hex is the trace id: every attempt of every delivery of one event is one trace.
+        traceId: event.id.slice("evt_".length),
+      },
       {
         clock,
         sender: deps.sender,

@@ -1,6 +1,8 @@
 /** /v1/webhooks: subscribe, list, change, delete, rotate the secret, and send a test event. */
 import { randomUUID } from "node:crypto";
 import type { z } from "zod";
+import { CLOUDEVENTS_SPEC_VERSION, SOURCE_URN } from "../../cloudevents.js";
+import { frameCloudEvent } from "../../delivery/framing.js";
 import { sendSigned } from "../../delivery/signed-send.js";
 import { RefusedTargetError } from "../../errors.js";
 import type { TEST_EVENT_SCHEMA } from "../../event-schemas.js";
@@ -139,10 +141,18 @@ export function webhookRoutes(deps: ApiDeps): Route[] {
       responses: {
         200: { description: "the outcome of the attempt", schema: v.testOutcome },
         404: "no such webhook",
+        422: "the webhook publishes to an EventBridge bus, not a URL",
       },
       handler: async ({ params }) => {
         const webhook = await store.getWebhook(params.id);
         if (!webhook) throw new HttpError(404, "not_found", "no such webhook");
+        if (webhook.eventBridge) {
+          throw new HttpError(
+            422,
+            "invalid_value",
+            "this webhook publishes to an EventBridge bus: a test send POSTs to URL webhooks only",
+          );
+        }
         const nowMs = deps.clock.now();
         const msgId = `msg_test_${randomUUID().replaceAll("-", "")}`;
         const test: z.input<typeof TEST_EVENT_SCHEMA> = {
@@ -150,12 +160,16 @@ export function webhookRoutes(deps: ApiDeps): Route[] {
           timestamp: new Date(nowMs).toISOString(),
           data: { webhookId: webhook.id },
         };
-        const body = JSON.stringify(test);
         // The message id, not the webhook's: `webhookId` held it until 0.2 and was renamed for that.
         const outcome = { delivered: false, messageId: msgId };
         try {
           const r = await sendSigned(
-            { url: webhook.url, msgId, body, secrets: webhook.secrets, custom: webhook.headers },
+            {
+              ...testMessage(webhook, test, msgId),
+              url: webhook.url,
+              secrets: webhook.secrets,
+              custom: webhook.headers,
+            },
             {
               clock: deps.clock,
               sender: deps.sender,
@@ -189,4 +203,26 @@ export function webhookRoutes(deps: ApiDeps): Route[] {
       },
     }),
   ];
+}
+
+/**
+ * The test event as the webhook's format frames it: in a CloudEvents format its source is the relay
+ * itself (a test belongs to no workspace) and its subject the webhook.
+ */
+function testMessage(webhook: WebhookRow, test: z.input<typeof TEST_EVENT_SCHEMA>, msgId: string) {
+  if (webhook.format === undefined || webhook.format === "standard") return { msgId, body: JSON.stringify(test) };
+  const framed = frameCloudEvent(
+    webhook.format,
+    {
+      specversion: CLOUDEVENTS_SPEC_VERSION,
+      id: msgId,
+      source: SOURCE_URN,
+      type: test.type,
+      subject: webhook.id,
+      time: test.timestamp,
+      datacontenttype: "application/json",
+    },
+    test.data,
+  );
+  return { msgId, body: framed.body, contentType: framed.contentType, framing: framed.headers };
 }

@@ -38,7 +38,7 @@ const perSecond = (w: WebhookRow) => (w.rateLimitPerSecond === undefined ? "-" :
 
 /** The CLI's names for what the API calls `url`, `format`, `eventBridge.busName`, …: errors name the option. */
 const CLI_FIELDS: TargetFields = {
-  url: "<url>",
+  url: "url",
   format: "--format",
   eventBridge: "--eventbridge",
   headers: "--header",
@@ -97,16 +97,17 @@ export async function webhooksList(io: CliIo, options: { json?: boolean }): Prom
   if (options.json) return io.out(json(listView(shown)));
   io.out(
     table(
-      ["ID", "URL", "FORMAT", "STATE", "CIRCUIT", "EVENTS", "WORKSPACE", "RATE LIMIT"],
+      ["ID", "URL", "STATE", "CIRCUIT", "EVENTS", "WORKSPACE", "RATE LIMIT", "FORMAT"],
       hooks.map((w, i) => [
         w.id,
         w.url,
-        w.eventBridge ? "eventbridge" : (w.format ?? "standard"),
         w.enabled ? "enabled" : `disabled: ${w.disabledReason ?? ""}`,
         shown[i] ? circuitText(shown[i].circuit, nowMs) : "-",
         (w.events ?? ["(terminal)"]).join(","),
         w.workspaceId ?? "*",
         perSecond(w),
+        // A bus gets CloudEvents through PutEvents: "eventbridge" says both where and how.
+        w.eventBridge ? "eventbridge" : (w.format ?? "standard"),
       ]),
     ),
   );

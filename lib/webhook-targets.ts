@@ -8,6 +8,7 @@
  */
 import { BINARY_HEADER_PREFIX } from "./delivery/framing.js";
 import { InputError, InvalidValueError } from "./errors.js";
+import { shownValue } from "./input.js";
 import { type EventBridgeTarget, WEBHOOK_FORMATS, type WebhookFormat, type WebhookRow } from "./store/store.js";
 import { checkWebhookUrl, type RegistrationDeps } from "./tasks.js";
 
@@ -44,12 +45,9 @@ const RESERVED_BUS_PREFIX = "eventbridge-reserved-";
 const REGION = /^[a-z0-9]+(-[a-z0-9]+)+$/;
 const ACCOUNT_ID = /^\d{1,20}$/;
 
-const quoted = (value: unknown): string =>
-  typeof value === "string" ? JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value) : typeof value;
-
 export function checkFormat(value: unknown, field = "format"): WebhookFormat {
   if (typeof value !== "string" || !(WEBHOOK_FORMATS as readonly string[]).includes(value)) {
-    throw new InvalidValueError(`must be one of ${WEBHOOK_FORMATS.join(", ")}; got ${quoted(value)}`, { field });
+    throw new InvalidValueError(`must be one of ${WEBHOOK_FORMATS.join(", ")}; got ${shownValue(value)}`, { field });
   }
   return value as WebhookFormat;
 }
@@ -61,7 +59,7 @@ export function checkBusName(value: unknown, field: string): string {
   }
   if (!BUS_NAME.test(value)) {
     throw new InvalidValueError(
-      `${quoted(value)} is not an event bus name: it starts with a letter or digit, then letters, digits and hyphens`,
+      `${shownValue(value)} is not an event bus name: it starts with a letter or digit, then letters, digits and hyphens`,
       { field },
     );
   }
@@ -79,7 +77,7 @@ export function checkBusName(value: unknown, field: string): string {
 
 export function checkRegion(value: unknown, field: string): string {
   if (typeof value !== "string" || value.length > 40 || !REGION.test(value)) {
-    throw new InvalidValueError(`must be a region id like cn-hangzhou; got ${quoted(value)}`, { field });
+    throw new InvalidValueError(`must be a region id like cn-hangzhou; got ${shownValue(value)}`, { field });
   }
   return value;
 }
@@ -87,7 +85,7 @@ export function checkRegion(value: unknown, field: string): string {
 export function checkAccountId(value: unknown, field: string): string {
   if (typeof value !== "string" || !ACCOUNT_ID.test(value)) {
     throw new InvalidValueError(
-      `must be an Alibaba Cloud account id: digits (16 for an Alibaba Cloud account); got ${quoted(value)}`,
+      `must be an Alibaba Cloud account id: digits (16 for an Alibaba Cloud account); got ${shownValue(value)}`,
       { field },
     );
   }

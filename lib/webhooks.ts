@@ -6,7 +6,7 @@ import { isConnectionHeader, isReservedHeader } from "./delivery/sign.js";
 import { InputError, InvalidValueError, NotFoundError } from "./errors.js";
 import { EVENT_TYPES, isEventType } from "./events.js";
 import { newWebhookId, type RandomBytes } from "./ids.js";
-import { checkText } from "./input.js";
+import { checkText, shownValue } from "./input.js";
 import { newSecret, rotate } from "./secrets.js";
 import type { EventBridgeTarget, Store, WebhookRow } from "./store/store.js";
 import { checkIdField, type RegistrationDeps } from "./tasks.js";
@@ -40,13 +40,6 @@ const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$/;
  */
 export const MAX_RATE_LIMIT_PER_SECOND = 10_000;
 
-const shown = (value: unknown): string =>
-  typeof value === "string"
-    ? JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)
-    : typeof value === "number" || value === null
-      ? String(value)
-      : typeof value;
-
 /**
  * A rate limit as given (API body, CLI option, library call), checked alike for all of them. JSON
  * cannot carry NaN, but it can carry 1e400, which parses as Infinity.
@@ -54,7 +47,7 @@ const shown = (value: unknown): string =>
 export function checkRateLimit(value: unknown, field = "rateLimitPerSecond"): number {
   if (typeof value !== "number" || !Number.isFinite(value) || value <= 0 || value > MAX_RATE_LIMIT_PER_SECOND) {
     throw new InvalidValueError(
-      `must be a number of requests per second above 0 and at most ${MAX_RATE_LIMIT_PER_SECOND} (0.5: one every 2 s); got ${shown(value)}`,
+      `must be a number of requests per second above 0 and at most ${MAX_RATE_LIMIT_PER_SECOND} (0.5: one every 2 s); got ${shownValue(value)}`,
       { field },
     );
   }

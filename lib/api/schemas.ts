@@ -112,19 +112,21 @@ export const createWebhookBody = z
   })
   .meta({ oneOf: [{ required: ["url"] }, { required: ["eventBridge"] }] });
 
-export const patchWebhookBody = z.strictObject({
-  url: url.optional(),
-  format: z.custom<string | null>().meta(formatDoc(true)).optional(),
-  eventBridge: z.custom<{ busName: string; region?: string; accountId?: string }>().meta(eventBridgeDoc).optional(),
-  events: z.array(eventType).min(1).nullable().optional(),
-  workspaceId: id.nullable().optional(),
-  headers: headers.optional(),
-  rateLimitPerSecond: z
-    .custom<number | null>()
-    .meta(rateLimitDoc(["number", "null"]))
-    .optional(),
-  enabled: z.boolean().optional(),
-});
+export const patchWebhookBody = z
+  .strictObject({
+    url: url.optional(),
+    format: z.custom<string | null>().meta(formatDoc(true)).optional(),
+    eventBridge: z.custom<{ busName: string; region?: string; accountId?: string }>().meta(eventBridgeDoc).optional(),
+    events: z.array(eventType).min(1).nullable().optional(),
+    workspaceId: id.nullable().optional(),
+    headers: headers.optional(),
+    rateLimitPerSecond: z
+      .custom<number | null>()
+      .meta(rateLimitDoc(["number", "null"]))
+      .optional(),
+    enabled: z.boolean().optional(),
+  })
+  .meta({ not: { required: ["url", "eventBridge"] } });
 
 const limit = z.coerce.number().int().min(1).max(1000).optional();
 const cursor = z.string().min(1).max(2048).optional();

@@ -51,6 +51,12 @@ describe("checkEventBridgeTarget", () => {
     }
   });
 
+  it("never echoes a control or bidi character it refuses", () => {
+    expect(refusal(() => checkEventBridgeTarget({ busName: "bus\u202eevil" }, OWN)).message).toBe(
+      'eventBridge.busName: "bus\\u202eevil" is not an event bus name: it starts with a letter or digit, then letters, digits and hyphens',
+    );
+  });
+
   it("refuses the cloud services' default bus, saying to use a custom one, and the reserved prefix", () => {
     expect(refusal(() => checkEventBridgeTarget({ busName: "default" }, OWN)).message).toMatch(
       /^eventBridge\.busName: "default" is the bus of Alibaba Cloud services' own events; custom applications publish to a custom bus/,

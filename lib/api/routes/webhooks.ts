@@ -55,12 +55,13 @@ export function webhookRoutes(deps: ApiDeps): Route[] {
     route({
       method: "POST",
       path: "/v1/webhooks",
-      summary: "Subscribe an endpoint URL (a webhook, `wh_…`); its signing secret is returned once",
+      summary:
+        "Subscribe an endpoint URL (a webhook, `wh_…`), in a format, or an EventBridge bus; its signing secret is returned once",
       auth: true,
       body: s.createWebhookBody,
       responses: {
         201: { description: "the webhook and its secret", schema: v.webhookWithSecret },
-        422: "the SSRF guard refuses the URL, or a header cannot be sent or the rate limit is out of range",
+        422: "the SSRF guard refuses the URL, a header cannot be sent, the rate limit is out of range, the format is unknown, or the EventBridge bus, region or account is not one (or comes with a format or headers)",
       },
       handler: async ({ body }) => {
         const { webhook, secret } = await createWebhook(deps.registration, body);
@@ -94,13 +95,14 @@ export function webhookRoutes(deps: ApiDeps): Route[] {
     route({
       method: "PATCH",
       path: "/v1/webhooks/{id}",
-      summary: "Change a webhook's URL, filters, headers or rate limit, or enable/disable it",
+      summary:
+        "Change a webhook's URL or EventBridge bus, format, filters, headers or rate limit, or enable/disable it",
       auth: true,
       body: s.patchWebhookBody,
       responses: {
         200: { description: "the webhook", schema: v.webhookWithCircuit },
         404: "no such webhook",
-        422: "the SSRF guard refuses the URL, or a header cannot be sent or the rate limit is out of range",
+        422: "the SSRF guard refuses the URL, a header cannot be sent, the rate limit is out of range, the format is unknown, or the EventBridge bus, region or account is not one (or comes with a format or headers)",
       },
       handler: async ({ params, body }) =>
         json(200, await view(await patchWebhook(deps.registration, params.id, body), undefined)),

@@ -258,8 +258,12 @@ Exit codes: 0 ok, 1 failure, 2 usage, 3 configuration, 4 task not found, 5 auth,
     .description("webhooks: endpoint URLs subscribed to events (ids wh_…), each with its own secret");
   webhooks
     .command("add")
-    .description("subscribe an endpoint URL; prints JSON with its id (wh_…) and secret (shown once)")
-    .argument("<url>")
+    .description("subscribe an endpoint URL, or an EventBridge bus; prints JSON with its id (wh_…) and secret")
+    .argument("[url]", "the endpoint (or --eventbridge instead)")
+    .option("--format <format>", "standard (default), cloudevents-structured or cloudevents-binary")
+    .option("--eventbridge <bus>", "publish to this EventBridge bus instead of a URL (CloudEvents)")
+    .option("--region <id>", "the bus's region (default: the relay's own, FC_REGION)")
+    .option("--account-id <id>", "the bus's account (default: the relay's own, FC_ACCOUNT_ID)")
     .option("--event <type>", "an event type to receive (repeatable; default: the four terminal types)", collect)
     .option("--workspace <id>", "only events of this workspace")
     .option("--header <name:value>", "a custom header on every delivery (repeatable)", collect)
@@ -268,7 +272,7 @@ Exit codes: 0 ok, 1 failure, 2 usage, 3 configuration, 4 task not found, 5 auth,
       "at most this many requests a second to the endpoint, 0.5 = one every 2 s (default: no limit)",
     )
     .option("--json", JSON_ALWAYS)
-    .action(async (url: string, options) => (await hooks()).webhooksAdd(io, url, options));
+    .action(async (url: string | undefined, options) => (await hooks()).webhooksAdd(io, url, options));
   webhooks
     .command("list")
     .description("list webhooks, enabled or disabled and why, with their circuits and rate limits")
@@ -280,16 +284,16 @@ Exit codes: 0 ok, 1 failure, 2 usage, 3 configuration, 4 task not found, 5 auth,
     .argument("<id>")
     .option("--json", JSON_ALWAYS)
     .action(async (id: string) => (await hooks()).webhooksShow(io, id));
-  webhooks
-    .command("disable")
-    .argument("<id>")
-    .option("--json", JSON_ALWAYS)
-    .action(async (id: string) => (await hooks()).webhooksSetEnabled(io, id, false));
-  webhooks
-    .command("enable")
-    .argument("<id>")
-    .option("--json", JSON_ALWAYS)
-    .action(async (id: string) => (await hooks()).webhooksSetEnabled(io, id, true));
+  for (const [name, enabled] of [
+    ["disable", false],
+    ["enable", true],
+  ] as const) {
+    webhooks
+      .command(name)
+      .argument("<id>")
+      .option("--json", JSON_ALWAYS)
+      .action(async (id: string) => (await hooks()).webhooksSetEnabled(io, id, enabled));
+  }
   webhooks
     .command("rotate-secret")
     .description("new secret; the old one keeps signing for 24 h (both signatures are sent)")

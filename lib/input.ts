@@ -42,6 +42,16 @@ export function escapeUnsafe(text: string): string {
   return text.replace(UNSAFE_ALL, (c) => `\\u${(c.codePointAt(0) ?? 0).toString(16).padStart(4, "0")}`);
 }
 
+/**
+ * A refused value, for an error message: quoted and cut at 40 characters if text (never echoing a
+ * control or bidi character raw), else its number or its type.
+ */
+export function shownValue(value: unknown): string {
+  if (typeof value === "string")
+    return escapeUnsafe(JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value));
+  return typeof value === "number" || value === null ? String(value) : typeof value;
+}
+
 /** Like escapeUnsafe, but line breaks and tabs stay: for whole outputs, whose lines are ours. */
 export function escapeUnsafeKeepingLines(text: string): string {
   return text.replace(UNSAFE_ALL, (c) =>

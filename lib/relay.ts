@@ -114,6 +114,7 @@ export async function openRelay(options: OpenRelayOptions): Promise<Relay> {
     allowPrivateTargets: config.delivery.allowPrivateTargets,
     resolve: options.resolve,
     workspaces: new RecentWorkspaces(),
+    ownCloud: config.eventBridge,
   };
   return {
     config,

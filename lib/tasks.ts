@@ -58,6 +58,8 @@ export interface RegistrationDeps {
   readonly resolve?: Resolver | undefined;
   /** Workspace rows kept a few seconds between registrations; without it each reads its own. */
   readonly workspaces?: RecentWorkspaces | undefined;
+  /** The relay's own region and account: an EventBridge subscription's defaults (webhook-targets.ts). */
+  readonly ownCloud?: { readonly region?: string | undefined; readonly accountId?: string | undefined } | undefined;
 }
 
 /** An id a caller gives (workspaceId, taskId, deduplicationId), refused with the field named. */

@@ -6,13 +6,19 @@ import { isConnectionHeader, isReservedHeader } from "./delivery/sign.js";
 import { InputError, InvalidValueError, NotFoundError } from "./errors.js";
 import { EVENT_TYPES, isEventType } from "./events.js";
 import { newWebhookId, type RandomBytes } from "./ids.js";
-import { checkText } from "./input.js";
+import { checkText, shownValue } from "./input.js";
 import { newSecret, rotate } from "./secrets.js";
-import type { Store, WebhookRow } from "./store/store.js";
-import { checkIdField, checkWebhookUrl, type RegistrationDeps } from "./tasks.js";
+import type { EventBridgeTarget, Store, WebhookRow } from "./store/store.js";
+import { checkIdField, type RegistrationDeps } from "./tasks.js";
+import { type TargetFields, webhookTarget } from "./webhook-targets.js";
 
 export interface CreateWebhookRequest {
-  readonly url: string;
+  /** The endpoint; or `eventBridge` instead (exactly one of the two). */
+  readonly url?: string;
+  /** How a URL webhook's events are framed: `standard` (the default) or a CloudEvents format. */
+  readonly format?: string;
+  /** An EventBridge bus to publish to instead of a URL; region and account default to the relay's own. */
+  readonly eventBridge?: EventBridgeTarget;
   readonly events?: readonly string[];
   readonly workspaceId?: string;
   readonly headers?: Readonly<Record<string, string>>;
@@ -20,7 +26,7 @@ export interface CreateWebhookRequest {
   readonly rateLimitPerSecond?: number;
 }
 
-export type WebhookDeps = Pick<RegistrationDeps, "store" | "clock" | "allowPrivateTargets" | "resolve"> & {
+export type WebhookDeps = Pick<RegistrationDeps, "store" | "clock" | "allowPrivateTargets" | "resolve" | "ownCloud"> & {
   readonly random?: RandomBytes;
 };
 
@@ -34,13 +40,6 @@ const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$/;
  */
 export const MAX_RATE_LIMIT_PER_SECOND = 10_000;
 
-const shown = (value: unknown): string =>
-  typeof value === "string"
-    ? JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)
-    : typeof value === "number" || value === null
-      ? String(value)
-      : typeof value;
-
 /**
  * A rate limit as given (API body, CLI option, library call), checked alike for all of them. JSON
  * cannot carry NaN, but it can carry 1e400, which parses as Infinity.
@@ -48,7 +47,7 @@ const shown = (value: unknown): string =>
 export function checkRateLimit(value: unknown, field = "rateLimitPerSecond"): number {
   if (typeof value !== "number" || !Number.isFinite(value) || value <= 0 || value > MAX_RATE_LIMIT_PER_SECOND) {
     throw new InvalidValueError(
-      `must be a number of requests per second above 0 and at most ${MAX_RATE_LIMIT_PER_SECOND} (0.5: one every 2 s); got ${shown(value)}`,
+      `must be a number of requests per second above 0 and at most ${MAX_RATE_LIMIT_PER_SECOND} (0.5: one every 2 s); got ${shownValue(value)}`,
       { field },
     );
   }
@@ -96,6 +95,7 @@ function checkHeaders(headers: unknown): Record<string, string> {
 export async function createWebhook(
   deps: WebhookDeps,
   request: CreateWebhookRequest,
+  fields?: TargetFields,
 ): Promise<{ webhook: WebhookRow; secret: string }> {
   // Local checks first: the URL check may resolve the host name.
   const events = checkEvents(request.events);
@@ -104,12 +104,18 @@ export async function createWebhook(
     request.rateLimitPerSecond === undefined ? undefined : checkRateLimit(request.rateLimitPerSecond);
   let workspaceId: string | undefined;
   if (request.workspaceId !== undefined) workspaceId = checkIdField("workspaceId", request.workspaceId);
-  const url = await checkWebhookUrl("url", request.url, deps);
+  const target = await webhookTarget(
+    deps,
+    { url: request.url, format: request.format, eventBridge: request.eventBridge },
+    headers,
+    undefined,
+    fields,
+  );
   const random = deps.random ?? randomBytes;
   const secret = newSecret(random);
   const webhook: WebhookRow = {
     id: newWebhookId(random),
-    url,
+    url: target.url,
     secrets: [{ secret }],
     events,
     workspaceId,
@@ -118,8 +124,8 @@ export async function createWebhook(
     disabledReason: undefined,
     failingSinceMs: undefined,
     rateLimitPerSecond,
-    format: undefined,
-    eventBridge: undefined,
+    format: target.format,
+    eventBridge: target.eventBridge,
     createdAtMs: deps.clock.now(),
   };
   await deps.store.createWebhook(webhook);
@@ -176,7 +182,12 @@ export async function deleteWebhook(store: Store, id: string): Promise<void> {
 }
 
 export interface PatchWebhookRequest {
+  /** A new endpoint; on an EventBridge subscription it becomes a URL webhook. */
   readonly url?: string;
+  /** null: back to `standard`. */
+  readonly format?: string | null;
+  /** A new bus; on a URL webhook it becomes an EventBridge subscription. */
+  readonly eventBridge?: EventBridgeTarget;
   /** null: back to the default (the four terminal types). */
   readonly events?: readonly string[] | null;
   /** null: every workspace. */
@@ -202,8 +213,13 @@ export async function patchWebhook(deps: WebhookDeps, id: string, patch: PatchWe
   let workspaceId = current.workspaceId;
   if (patch.workspaceId === null) workspaceId = undefined;
   else if (patch.workspaceId !== undefined) workspaceId = checkIdField("workspaceId", patch.workspaceId);
-  const url = patch.url === undefined ? current.url : await checkWebhookUrl("url", patch.url, deps);
-  let next: WebhookRow = { ...current, url, events, headers, workspaceId, rateLimitPerSecond };
+  const target = await webhookTarget(
+    deps,
+    { url: patch.url, format: patch.format, eventBridge: patch.eventBridge },
+    headers,
+    current,
+  );
+  let next: WebhookRow = { ...current, ...target, events, headers, workspaceId, rateLimitPerSecond };
   if (patch.enabled === true) next = { ...next, enabled: true, disabledReason: undefined, failingSinceMs: undefined };
   if (patch.enabled === false) next = { ...next, enabled: false, disabledReason: "disabled by its owner" };
   if (!(await deps.store.updateWebhook(next))) throw new NotFoundError(`no webhook with id ${id}`);

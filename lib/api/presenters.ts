@@ -96,6 +96,14 @@ export function webhookView(w: WebhookRow): WebhookView {
   return {
     id: w.id,
     url: w.url,
+    format: w.eventBridge ? null : (w.format ?? "standard"),
+    eventBridge: w.eventBridge
+      ? {
+          busName: w.eventBridge.busName,
+          region: w.eventBridge.region ?? null,
+          accountId: w.eventBridge.accountId ?? null,
+        }
+      : null,
     events: w.events ? [...w.events] : null,
     workspaceId: w.workspaceId ?? null,
     headers: Object.keys(w.headers),

@@ -5,7 +5,9 @@
 import { z } from "zod";
 import { EVENT_TYPES } from "../events.js";
 import { TASK_STATUSES } from "../quanmiao/task.js";
+import { WEBHOOK_FORMATS } from "../store/store.js";
 import { MAX_VIDEO_DURATION_SECONDS } from "../tasks.js";
+import { MAX_BUS_NAME_LENGTH } from "../webhook-targets.js";
 import { MAX_RATE_LIMIT_PER_SECOND } from "../webhooks.js";
 
 const id = z.string().min(1).max(256);
@@ -70,25 +72,61 @@ const rateLimitDoc = (type: "number" | ["number", "null"]) => ({
   description: `Requests per second this endpoint accepts; a fraction is slower than one a second (0.5: one every 2 s). Absent: no limit beyond the per-endpoint concurrency.${type === "number" ? "" : " null removes the limit."}`,
 });
 
-export const createWebhookBody = z.strictObject({
-  url,
-  events: z.array(eventType).min(1).optional(),
-  workspaceId: id.optional(),
-  headers: headers.optional(),
-  rateLimitPerSecond: z.custom<number>().meta(rateLimitDoc("number")).optional(),
+/**
+ * A format and a bus, for the document only, as rate limits are: webhook-targets.ts checks them, so
+ * a bad one is refused alike from the API and the CLI (422, naming the field).
+ */
+const formatDoc = (nullable: boolean) => ({
+  type: nullable ? ["string", "null"] : "string",
+  enum: nullable ? [...WEBHOOK_FORMATS, null] : [...WEBHOOK_FORMATS],
+  description: `How a URL webhook's events are framed: \`standard\` (Standard Webhooks JSON, the default), \`cloudevents-structured\` (\`application/cloudevents+json\`) or \`cloudevents-binary\` (the data as the body, the attributes as \`ce-*\` headers); signed alike. Not for an EventBridge target.${nullable ? " null: back to standard." : ""}`,
 });
 
-export const patchWebhookBody = z.strictObject({
-  url: url.optional(),
-  events: z.array(eventType).min(1).nullable().optional(),
-  workspaceId: id.nullable().optional(),
-  headers: headers.optional(),
-  rateLimitPerSecond: z
-    .custom<number | null>()
-    .meta(rateLimitDoc(["number", "null"]))
-    .optional(),
-  enabled: z.boolean().optional(),
-});
+const eventBridgeDoc = {
+  type: "object",
+  additionalProperties: false,
+  required: ["busName"],
+  properties: {
+    busName: {
+      type: "string",
+      maxLength: MAX_BUS_NAME_LENGTH,
+      pattern: "^[A-Za-z0-9][A-Za-z0-9-]*$",
+      description: "A custom event bus (not `default`, which is the cloud services' own; not `eventbridge-reserved-…`)",
+    },
+    region: { type: "string", description: "e.g. cn-hangzhou; absent: the relay's own (FC_REGION)" },
+    accountId: { type: "string", pattern: "^[0-9]{1,20}$", description: "absent: the relay's own (FC_ACCOUNT_ID)" },
+  },
+  description:
+    "Publish to this Alibaba Cloud EventBridge bus (PutEvents, CloudEvents) instead of POSTing to a URL: give `url` or `eventBridge`, not both. No custom headers and no format.",
+};
+
+export const createWebhookBody = z
+  .strictObject({
+    url: url.optional(),
+    format: z.custom<string>().meta(formatDoc(false)).optional(),
+    eventBridge: z.custom<{ busName: string; region?: string; accountId?: string }>().meta(eventBridgeDoc).optional(),
+    events: z.array(eventType).min(1).optional(),
+    workspaceId: id.optional(),
+    headers: headers.optional(),
+    rateLimitPerSecond: z.custom<number>().meta(rateLimitDoc("number")).optional(),
+  })
+  .meta({ oneOf: [{ required: ["url"] }, { required: ["eventBridge"] }] });
+
+export const patchWebhookBody = z
+  .strictObject({
+    url: url.optional(),
+    format: z.custom<string | null>().meta(formatDoc(true)).optional(),
+    eventBridge: z.custom<{ busName: string; region?: string; accountId?: string }>().meta(eventBridgeDoc).optional(),
+    events: z.array(eventType).min(1).nullable().optional(),
+    workspaceId: id.nullable().optional(),
+    headers: headers.optional(),
+    rateLimitPerSecond: z
+      .custom<number | null>()
+      .meta(rateLimitDoc(["number", "null"]))
+      .optional(),
+    enabled: z.boolean().optional(),
+  })
+  .meta({ not: { required: ["url", "eventBridge"] } });
 
 const limit = z.coerce.number().int().min(1).max(1000).optional();
 const cursor = z.string().min(1).max(2048).optional();

@@ -10,6 +10,7 @@
  */
 import { z } from "zod";
 import { TASK_STATUSES } from "../quanmiao/task.js";
+import { WEBHOOK_FORMATS } from "../store/store.js";
 
 const time = z.iso.datetime().nullable();
 const text = z.string().nullable();
@@ -101,7 +102,23 @@ export const circuitView = z.strictObject({
 
 export const webhookView = z.strictObject({
   id: z.string().describe("The webhook's id: `wh_…`"),
-  url: z.string().describe("The endpoint URL"),
+  url: z
+    .string()
+    .describe(
+      "The endpoint URL; for an EventBridge target the bus, `acs:eventbridge:<region>:<account>:eventbus/<bus>`",
+    ),
+  format: z
+    .enum(WEBHOOK_FORMATS)
+    .nullable()
+    .describe("How events are framed for the URL; null for an EventBridge target (PutEvents carries CloudEvents)"),
+  eventBridge: z
+    .strictObject({
+      busName: z.string(),
+      region: z.string().nullable().describe("null: the relay's own region"),
+      accountId: z.string().nullable().describe("null: the relay's own account"),
+    })
+    .nullable()
+    .describe("The EventBridge bus events are published to; null: a URL webhook"),
   events: z.array(z.string()).nullable().describe("Event types sent; null: the four terminal types"),
   workspaceId: text.describe("Only events of this workspace; null: every workspace"),
   headers: z.array(z.string()).describe("Names of the custom headers sent (never their values)"),

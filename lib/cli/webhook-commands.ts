@@ -3,6 +3,7 @@ import { listView, webhookView, webhookWithCircuit } from "../api/presenters.js"
 import { InputError, NotFoundError } from "../errors.js";
 import { defaultSecrets, rotateDefaultSecret } from "../secrets.js";
 import type { WebhookRow } from "../store/store.js";
+import type { TargetFields } from "../webhook-targets.js";
 import { checkRateLimit, createWebhook, deleteWebhook, rotateWebhookSecret, setWebhookEnabled } from "../webhooks.js";
 import { circuitText } from "./circuit-text.js";
 import type { CliIo } from "./io.js";
@@ -35,20 +36,54 @@ function parseRateLimit(text: string | undefined): number | undefined {
 
 const perSecond = (w: WebhookRow) => (w.rateLimitPerSecond === undefined ? "-" : `${w.rateLimitPerSecond}/s`);
 
+/** The CLI's names for what the API calls `url`, `format`, `eventBridge.busName`, …: errors name the option. */
+const CLI_FIELDS: TargetFields = {
+  url: "url",
+  format: "--format",
+  eventBridge: "--eventbridge",
+  headers: "--header",
+  busName: "--eventbridge",
+  region: "--region",
+  accountId: "--account-id",
+};
+
 export async function webhooksAdd(
   io: CliIo,
-  url: string,
-  options: { event?: string[]; workspace?: string; header?: string[]; rateLimit?: string },
+  url: string | undefined,
+  options: {
+    event?: string[];
+    workspace?: string;
+    header?: string[];
+    rateLimit?: string;
+    format?: string;
+    eventbridge?: string;
+    region?: string;
+    accountId?: string;
+  },
 ): Promise<void> {
   const rateLimitPerSecond = parseRateLimit(options.rateLimit);
+  if (options.eventbridge === undefined && (options.region !== undefined || options.accountId !== undefined)) {
+    const field = options.region !== undefined ? "--region" : "--account-id";
+    throw new InputError("goes with --eventbridge <bus>: it says where the bus is", { field });
+  }
+  const eventBridge =
+    options.eventbridge === undefined
+      ? undefined
+      : { busName: options.eventbridge, region: options.region, accountId: options.accountId };
   const { webhook, secret } = await withRelay(io, (relay) =>
-    createWebhook(relay.registration, {
-      url,
-      ...(options.event && options.event.length > 0 ? { events: options.event } : {}),
-      ...(options.workspace ? { workspaceId: options.workspace } : {}),
-      headers: parseHeaders(options.header ?? []),
-      ...(rateLimitPerSecond !== undefined ? { rateLimitPerSecond } : {}),
-    }),
+    createWebhook(
+      relay.registration,
+      {
+        ...(url !== undefined ? { url } : {}),
+        ...(options.format !== undefined ? { format: options.format } : {}),
+        ...(eventBridge ? { eventBridge } : {}),
+        ...(options.event && options.event.length > 0 ? { events: options.event } : {}),
+        ...(options.workspace ? { workspaceId: options.workspace } : {}),
+        headers: parseHeaders(options.header ?? []),
+        ...(rateLimitPerSecond !== undefined ? { rateLimitPerSecond } : {}),
+      },
+      CLI_FIELDS,
+    ),
   );
   io.out(json({ ...webhookView(webhook), secret }));
 }
@@ -62,7 +97,7 @@ export async function webhooksList(io: CliIo, options: { json?: boolean }): Prom
   if (options.json) return io.out(json(listView(shown)));
   io.out(
     table(
-      ["ID", "URL", "STATE", "CIRCUIT", "EVENTS", "WORKSPACE", "RATE LIMIT"],
+      ["ID", "URL", "STATE", "CIRCUIT", "EVENTS", "WORKSPACE", "RATE LIMIT", "FORMAT"],
       hooks.map((w, i) => [
         w.id,
         w.url,
@@ -71,6 +106,8 @@ export async function webhooksList(io: CliIo, options: { json?: boolean }): Prom
         (w.events ?? ["(terminal)"]).join(","),
         w.workspaceId ?? "*",
         perSecond(w),
+        // A bus gets CloudEvents through PutEvents: "eventbridge" says both where and how.
+        w.eventBridge ? "eventbridge" : (w.format ?? "standard"),
       ]),
     ),
   );

@@ -52,11 +52,24 @@ export function consoleEndpoints(kit: ConsoleKit, details: ConsoleDetails) {
     return panel;
   }
 
+  /** How events reach the endpoint: its format, or the EventBridge bus they are published to. */
+  function targetText(w: Json): string {
+    const bus = w.eventBridge as Json | null | undefined;
+    if (bus) return `EventBridge bus ${bus.busName} (${show(bus.region)}, account ${show(bus.accountId)}), CloudEvents`;
+    return w.format === "standard" || !w.format ? "Standard Webhooks JSON" : `${w.format}`;
+  }
+
   async function endpoints(render: (nodes: HTMLElement[]) => void, shown?: HTMLElement): Promise<void> {
     const { json } = await api("GET", "/v1/webhooks?expand=last24h");
     const redraw = () => endpoints(render);
     const rows = ((json.items ?? []) as Json[]).map((w) => [
-      el("span", {}, el("span", { class: "url", text: w.url }), el("span", { class: "hint block", text: w.id })),
+      el(
+        "span",
+        {},
+        el("span", { class: "url", text: w.url }),
+        el("span", { class: "hint block", text: w.id }),
+        el("span", { class: "hint block", text: targetText(w) }),
+      ),
       w.events ? (w.events as string[]).join(", ") : "terminal events",
       w.rateLimitPerSecond === null || w.rateLimitPerSecond === undefined ? "none" : `${w.rateLimitPerSecond}/s`,
       w.enabled
@@ -79,12 +92,17 @@ export function consoleEndpoints(kit: ConsoleKit, details: ConsoleDetails) {
       el(
         "span",
         { class: "actions" },
-        button("Send test", async () => {
-          const r = (await api("POST", `/v1/webhooks/${encodeURIComponent(w.id)}/test`)).json;
-          const why = r.statusCode ? `HTTP ${r.statusCode}` : show(r.error);
-          if (r.delivered) notice(`Test message to ${w.url}: delivered (${why}, ${r.durationMs} ms).`, "success");
-          else notice(`Test message to ${w.url}: not delivered (${why}).`, "error");
-        }),
+        // A test send POSTs to a URL; an EventBridge bus has none.
+        ...(w.eventBridge
+          ? []
+          : [
+              button("Send test", async () => {
+                const r = (await api("POST", `/v1/webhooks/${encodeURIComponent(w.id)}/test`)).json;
+                const why = r.statusCode ? `HTTP ${r.statusCode}` : show(r.error);
+                if (r.delivered) notice(`Test message to ${w.url}: delivered (${why}, ${r.durationMs} ms).`, "success");
+                else notice(`Test message to ${w.url}: not delivered (${why}).`, "error");
+              }),
+            ]),
         w.enabled
           ? button(
               "Disable",
@@ -122,7 +140,7 @@ export function consoleEndpoints(kit: ConsoleKit, details: ConsoleDetails) {
       el("h1", { text: "Endpoints" }),
       el("p", {
         class: "hint",
-        text: "An endpoint (subscription, wh_…) is a URL that receives the events it subscribes to, each as a signed message.",
+        text: "An endpoint (subscription, wh_…) is a URL that receives the events it subscribes to, each as a signed message (Standard Webhooks JSON or CloudEvents), or an EventBridge bus they are published to.",
       }),
       ...(shown ? [shown] : []),
       el(

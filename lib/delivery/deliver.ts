@@ -22,7 +22,9 @@ import {
   type WebhookSecret,
 } from "../store/store.js";
 import { CIRCUIT_FAILURES, CircuitBreakers } from "./circuit.js";
+import { noteEndpoint } from "./endpoint-health.js";
 import { EventCache } from "./event-cache.js";
+import { frameEvent } from "./framing.js";
 import type { Resolver } from "./guard.js";
 import { RateLimits } from "./rate.js";
 import { attemptDelay, boundedRetryAfter } from "./schedule.js";
@@ -239,11 +241,24 @@ async function attempt(row: DeliveryRow, run: DeliveryRun, seen: Seen, probe: bo
   }
 
   const rate = webhook?.rateLimitPerSecond;
+  // Standard (a task's own URLs, and most webhooks): the stored bytes as they are, nothing framed.
+  const framed = webhook?.format === undefined ? undefined : frameEvent(webhook.format, event, row.id);
+  const body = framed ? framed.body : event.body;
+  // The event id's hex is the trace id: every attempt of every delivery of one event is one trace.
+  const traceId = event.id.slice("evt_".length);
   let result: AttemptResult;
   try {
     result = await sendSigned(
-      // The event id's hex is the trace id: every attempt of every delivery of one event is one trace.
-      { url, msgId: row.id, body: event.body, secrets, custom, traceId: event.id.slice("evt_".length) },
+      {
+        url,
+        msgId: row.id,
+        body,
+        contentType: framed?.contentType,
+        framing: framed?.headers,
+        secrets,
+        custom,
+        traceId,
+      },
       {
         clock,
         sender: deps.sender,
@@ -357,36 +372,5 @@ async function recordCircuit(run: DeliveryRun, endpoint: string, result: Attempt
     }
   } catch (error) {
     log?.({ level: "warn", msg: "could not record the endpoint's circuit", endpoint, error: describeError(error) });
-  }
-}
-
-/**
- * Endpoint health: a success clears the failure clock; the first failure starts it; a failure more
- * than `disableAfterMs` after it (no success in between) disables the endpoint, as does a 410.
- */
-export async function noteEndpoint(
-  run: DeliveryRun,
-  webhookId: string,
-  what: "success" | "failure" | "gone",
-  nowMs: number,
-) {
-  const { store, config } = run.deps;
-  const current = await store.getWebhook(webhookId);
-  if (!current) return;
-  let next: WebhookRow | undefined;
-  if (what === "success") next = { ...current, failingSinceMs: undefined };
-  else if (what === "gone")
-    next = { ...current, enabled: false, disabledReason: `HTTP 410 Gone at ${new Date(nowMs).toISOString()}` };
-  else if (current.failingSinceMs === undefined) next = { ...current, failingSinceMs: nowMs };
-  else if (current.enabled && nowMs - current.failingSinceMs >= config.disableAfterMs) {
-    next = {
-      ...current,
-      enabled: false,
-      disabledReason: `failing without a success since ${new Date(current.failingSinceMs).toISOString()}`,
-    };
-  }
-  if (next) {
-    await store.updateWebhook(next);
-    run.forgetWebhook(webhookId);
   }
 }

@@ -16,7 +16,7 @@ import { type PutEvent, putEvent, requestBody, requestsOf } from "../eventbridge
 import type { EventRow, WebhookRow } from "../store/store.js";
 import { ATTEMPT_LOG_SIZE, type AttemptRecord, type DeliveryRow, type DeliveryUpdate } from "../store/store.js";
 import type { DeliveryOutcome, DeliveryRun, Reached } from "./deliver.js";
-import { noteEndpoint } from "./deliver.js";
+import { noteEndpoint } from "./endpoint-health.js";
 import { attemptDelay, boundedRetryAfter } from "./schedule.js";
 
 /** Rows one batched attempt takes: PutEvents' most events a request. */

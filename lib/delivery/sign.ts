@@ -65,6 +65,9 @@ export function webhookHeaders(input: {
   readonly nowMs: number;
   readonly body: string;
   readonly custom?: Readonly<Record<string, string>>;
+  /** A CloudEvents format's content type and `ce-*` headers (framing.ts); absent: standard JSON. */
+  readonly contentType?: string | undefined;
+  readonly framing?: Readonly<Record<string, string>> | undefined;
 }): Record<string, string> {
   // Built field by field, the caller's own first: in V8 an object spread followed by more fields
   // costs microseconds a call, and the caller may add one (traceparent) cheaply to this object.
@@ -74,7 +77,8 @@ export function webhookHeaders(input: {
     // Registration refuses both kinds; a webhook stored before it did still delivers, without them.
     if (!RESERVED.has(lower) && !CONNECTION_HEADERS.has(lower)) headers[name] = value;
   }
-  headers["content-type"] = "application/json";
+  headers["content-type"] = input.contentType ?? "application/json";
+  if (input.framing) for (const [name, value] of Object.entries(input.framing)) headers[name] = value;
   headers["user-agent"] = USER_AGENT;
   headers["webhook-id"] = input.msgId;
   headers["webhook-timestamp"] = String(Math.floor(input.nowMs / 1000));

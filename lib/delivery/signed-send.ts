@@ -17,7 +17,11 @@ export interface SignedMessage {
   readonly url: string;
   /** The `webhook-id` header: stable across retries of one delivery. */
   readonly msgId: string;
+  /** The exact bytes sent and signed: the stored event's body, or a CloudEvents format's (framing.ts). */
   readonly body: string;
+  /** A CloudEvents format's content type and `ce-*` headers; absent: standard JSON. */
+  readonly contentType?: string | undefined;
+  readonly framing?: Readonly<Record<string, string>> | undefined;
   readonly secrets: readonly WebhookSecret[];
   readonly custom?: Readonly<Record<string, string>> | undefined;
   /**
@@ -72,6 +76,8 @@ export async function sendSigned(message: SignedMessage, deps: SignedSendDeps): 
         nowMs,
         body: message.body,
         custom: message.custom ?? {},
+        contentType: message.contentType,
+        framing: message.framing,
       });
       headers.traceparent = traceparent(message.traceId);
       return deps.sender.send({ target, headers, body: message.body }, () => clock.now());

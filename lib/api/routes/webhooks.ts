@@ -1,6 +1,8 @@
 /** /v1/webhooks: subscribe, list, change, delete, rotate the secret, and send a test event. */
 import { randomUUID } from "node:crypto";
 import type { z } from "zod";
+import { CLOUDEVENTS_SPEC_VERSION, SOURCE_URN } from "../../cloudevents.js";
+import { frameCloudEvent } from "../../delivery/framing.js";
 import { sendSigned } from "../../delivery/signed-send.js";
 import { RefusedTargetError } from "../../errors.js";
 import type { TEST_EVENT_SCHEMA } from "../../event-schemas.js";
@@ -53,12 +55,13 @@ export function webhookRoutes(deps: ApiDeps): Route[] {
     route({
       method: "POST",
       path: "/v1/webhooks",
-      summary: "Subscribe an endpoint URL (a webhook, `wh_…`); its signing secret is returned once",
+      summary:
+        "Subscribe an endpoint URL (a webhook, `wh_…`), in a format, or an EventBridge bus; its signing secret is returned once",
       auth: true,
       body: s.createWebhookBody,
       responses: {
         201: { description: "the webhook and its secret", schema: v.webhookWithSecret },
-        422: "the SSRF guard refuses the URL, or a header cannot be sent or the rate limit is out of range",
+        422: "the SSRF guard refuses the URL, a header cannot be sent, the rate limit is out of range, the format is unknown, or the EventBridge bus, region or account is not one (or comes with a format or headers)",
       },
       handler: async ({ body }) => {
         const { webhook, secret } = await createWebhook(deps.registration, body);
@@ -92,13 +95,14 @@ export function webhookRoutes(deps: ApiDeps): Route[] {
     route({
       method: "PATCH",
       path: "/v1/webhooks/{id}",
-      summary: "Change a webhook's URL, filters, headers or rate limit, or enable/disable it",
+      summary:
+        "Change a webhook's URL or EventBridge bus, format, filters, headers or rate limit, or enable/disable it",
       auth: true,
       body: s.patchWebhookBody,
       responses: {
         200: { description: "the webhook", schema: v.webhookWithCircuit },
         404: "no such webhook",
-        422: "the SSRF guard refuses the URL, or a header cannot be sent or the rate limit is out of range",
+        422: "the SSRF guard refuses the URL, a header cannot be sent, the rate limit is out of range, the format is unknown, or the EventBridge bus, region or account is not one (or comes with a format or headers)",
       },
       handler: async ({ params, body }) =>
         json(200, await view(await patchWebhook(deps.registration, params.id, body), undefined)),
@@ -139,10 +143,18 @@ export function webhookRoutes(deps: ApiDeps): Route[] {
       responses: {
         200: { description: "the outcome of the attempt", schema: v.testOutcome },
         404: "no such webhook",
+        422: "the webhook publishes to an EventBridge bus, not a URL",
       },
       handler: async ({ params }) => {
         const webhook = await store.getWebhook(params.id);
         if (!webhook) throw new HttpError(404, "not_found", "no such webhook");
+        if (webhook.eventBridge) {
+          throw new HttpError(
+            422,
+            "invalid_value",
+            "this webhook publishes to an EventBridge bus: a test send POSTs to URL webhooks only",
+          );
+        }
         const nowMs = deps.clock.now();
         const msgId = `msg_test_${randomUUID().replaceAll("-", "")}`;
         const test: z.input<typeof TEST_EVENT_SCHEMA> = {
@@ -150,12 +162,16 @@ export function webhookRoutes(deps: ApiDeps): Route[] {
           timestamp: new Date(nowMs).toISOString(),
           data: { webhookId: webhook.id },
         };
-        const body = JSON.stringify(test);
         // The message id, not the webhook's: `webhookId` held it until 0.2 and was renamed for that.
         const outcome = { delivered: false, messageId: msgId };
         try {
           const r = await sendSigned(
-            { url: webhook.url, msgId, body, secrets: webhook.secrets, custom: webhook.headers },
+            {
+              ...testMessage(webhook, test, msgId),
+              url: webhook.url,
+              secrets: webhook.secrets,
+              custom: webhook.headers,
+            },
             {
               clock: deps.clock,
               sender: deps.sender,
@@ -189,4 +205,26 @@ export function webhookRoutes(deps: ApiDeps): Route[] {
       },
     }),
   ];
+}
+
+/**
+ * The test event as the webhook's format frames it: in a CloudEvents format its source is the relay
+ * itself (a test belongs to no workspace) and its subject the webhook.
+ */
+function testMessage(webhook: WebhookRow, test: z.input<typeof TEST_EVENT_SCHEMA>, msgId: string) {
+  if (webhook.format === undefined || webhook.format === "standard") return { msgId, body: JSON.stringify(test) };
+  const framed = frameCloudEvent(
+    webhook.format,
+    {
+      specversion: CLOUDEVENTS_SPEC_VERSION,
+      id: msgId,
+      source: SOURCE_URN,
+      type: test.type,
+      subject: webhook.id,
+      time: test.timestamp,
+      datacontenttype: "application/json",
+    },
+    test.data,
+  );
+  return { msgId, body: framed.body, contentType: framed.contentType, framing: framed.headers };
 }

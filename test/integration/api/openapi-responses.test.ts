@@ -30,6 +30,16 @@ describe("OpenAPI responses", () => {
     const hook = (await call("POST /v1/webhooks", 201, { body: { url: rx.url, headers: { "X-Tenant": "a" } } })).json;
     secrets = [hook.secret];
     const wh = `/v1/webhooks/${hook.id}`;
+    // A CloudEvents format and an EventBridge bus are shown as the document says, in lists too
+    // (subscribed to an event that does not happen here: the deliveries counted below are the others').
+    const expired = ["video_analysis.expired"];
+    await call("POST /v1/webhooks", 201, {
+      body: { url: `${rx.url}/ce`, format: "cloudevents-binary", events: expired },
+    });
+    const bus = { busName: "relay-events", region: "cn-hangzhou", accountId: "1234567890123456" };
+    expect(
+      (await call("POST /v1/webhooks", 201, { body: { eventBridge: bus, events: expired } })).json.eventBridge,
+    ).toEqual(bus);
     await call("GET /v1/webhooks", 200);
     await call("GET /v1/webhooks", 200, { path: "/v1/webhooks?expand=last24h" });
     await call("GET /v1/webhooks/{id}", 200, { path: wh });

@@ -44,8 +44,13 @@ describe("OpenAPI document", () => {
     );
     // Generated from the zod schemas: the body of POST /webhooks names its fields and their limits.
     const schema = doc.paths["/v1/webhooks"].post.requestBody.content["application/json"].schema;
-    expect(schema.required).toEqual(["url"]);
+    // Exactly one target: an endpoint URL or an EventBridge bus.
+    expect(schema.required).toBeUndefined();
+    expect(schema.oneOf).toEqual([{ required: ["url"] }, { required: ["eventBridge"] }]);
     expect(schema.properties.url.maxLength).toBe(2048);
+    expect(schema.properties.format.enum).toEqual(["standard", "cloudevents-structured", "cloudevents-binary"]);
+    expect(schema.properties.eventBridge).toMatchObject({ required: ["busName"], additionalProperties: false });
+    expect(schema.properties.eventBridge.properties.busName.maxLength).toBe(127);
     expect(schema.properties.events.items.enum).toContain("video_analysis.succeeded");
     expect(schema.properties.rateLimitPerSecond).toMatchObject({
       type: "number",
@@ -55,6 +60,7 @@ describe("OpenAPI document", () => {
     const patch = doc.paths["/v1/webhooks/{id}"].patch.requestBody.content["application/json"].schema;
     expect(patch.properties.rateLimitPerSecond).toMatchObject({ type: ["number", "null"], maximum: 10_000 });
     expect(patch.properties.rateLimitPerSecond.description).toMatch(/null removes the limit/);
+    expect(patch.properties.format.enum).toContain(null);
     // What the relay sends: one webhook per event type, its body's schema the one GET /v1/event-types gives.
     expect(Object.keys(doc.webhooks).sort()).toEqual(
       [

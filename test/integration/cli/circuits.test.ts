@@ -46,7 +46,7 @@ describe("circuits in the CLI", () => {
     const listed = await runCli(["webhooks", "list"], env);
     expect(listed.code).toBe(EXIT.ok);
     const lines = listed.out.trimEnd().split("\n");
-    expect(lines[0]).toMatch(/^ID +URL +STATE +CIRCUIT +EVENTS +WORKSPACE +RATE LIMIT$/);
+    expect(lines[0]).toMatch(/^ID +URL +STATE +CIRCUIT +EVENTS +WORKSPACE +RATE LIMIT +FORMAT$/);
     const cell = (name: string) => {
       const line = lines.find((l) => l.startsWith(ids[name] as string)) ?? "";
       return line.split(/ {2,}/)[3];

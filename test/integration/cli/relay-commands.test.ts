@@ -216,9 +216,9 @@ describe("relay CLI commands", () => {
     }>;
     expect(listed.map((w) => w.rateLimitPerSecond)).toEqual([0.5, null]);
     const lines = (await runCli(["webhooks", "list"], env)).out.trimEnd().split("\n");
-    expect(lines[0]).toMatch(/ RATE LIMIT$/);
-    expect(lines.find((l) => l.startsWith(hook.id))).toMatch(/ 0\.5\/s$/);
-    expect(lines.find((l) => l.startsWith(free.id))).toMatch(/ -$/);
+    expect(lines[0]).toMatch(/ RATE LIMIT +FORMAT$/);
+    expect(lines.find((l) => l.startsWith(hook.id))).toMatch(/ 0\.5\/s +standard$/);
+    expect(lines.find((l) => l.startsWith(free.id))).toMatch(/ - +standard$/);
   });
 
   it("webhooks add refuses each hop-by-hop/connection header by name (exit 2), and keeps the others", async () => {

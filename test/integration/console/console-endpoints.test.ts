@@ -126,4 +126,31 @@ describe("the console's endpoints page, in headless Chromium", () => {
     await expectFitsWidth(phone.page);
     expect([...errors, ...phone.errors]).toEqual([]);
   });
+
+  it("shows each endpoint's format, and an EventBridge bus with its region and account, which has no test send", async () => {
+    const h = await apiHarness({ RELAY_API_TOKEN: "", FC_REGION: "cn-beijing", FC_ACCOUNT_ID: "1234567890123456" });
+    const post = (body: unknown) => h.call("node", { method: "POST", path: "/v1/webhooks", body });
+    await post({ url: "http://127.0.0.1:9/plain" });
+    await post({ url: "http://127.0.0.1:9/ce", format: "cloudevents-binary" });
+    const bus = await post({ eventBridge: { busName: "relay-events" } });
+    expect(bus.status).toBe(201);
+    const browser = await launchChromium();
+    for (const viewport of [WIDE, PHONE]) {
+      const { page, errors } = await consolePage(browser, viewport);
+      await page.goto(`${h.server.url}/console#/endpoints`);
+      await page.locator("table[aria-label=endpoints] tbody tr:nth-child(3)").waitFor();
+      const row = (text: string) => page.locator("table[aria-label=endpoints] tbody tr", { hasText: text });
+      expect(await row("/plain").textContent()).toContain("Standard Webhooks JSON");
+      expect(await row("/ce").textContent()).toContain("cloudevents-binary");
+      const busRow = row("eventbus/relay-events");
+      expect(await busRow.textContent()).toContain("acs:eventbridge:cn-beijing:1234567890123456:eventbus/relay-events");
+      expect(await busRow.textContent()).toContain(
+        "EventBridge bus relay-events (cn-beijing, account 1234567890123456), CloudEvents",
+      );
+      expect(await busRow.getByRole("button", { name: "Send test" }).count()).toBe(0);
+      expect(await row("/ce").getByRole("button", { name: "Send test" }).count()).toBe(1);
+      await expectFitsWidth(page);
+      expect(errors).toEqual([]);
+    }
+  });
 });

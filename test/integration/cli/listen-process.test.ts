@@ -192,7 +192,8 @@ describe("listen, trigger and events resend, as processes", () => {
     expect(unknown.code).toBe(2);
     expect(unknown.err).toBe(
       'error: "video_analysis.done" is not an event type; the types are video_analysis.succeeded, ' +
-        "video_analysis.failed, video_analysis.canceled, video_analysis.expired, video_analysis.running\n",
+        "video_analysis.failed, video_analysis.canceled, video_analysis.expired, video_analysis.running, " +
+        "video_analysis.progress\n",
     );
     const events = await run(
       ["listen", "--forward-to", "localhost:3000", "--events", "video_analysis.failed,nope"],

@@ -65,6 +65,7 @@ export const deliveryView = z.strictObject({
 
 export const deliveryWithTask = deliveryView.extend({
   task: z.strictObject({ workspaceId: z.string(), taskId: z.string() }).nullable(),
+  part: z.string().optional().describe("for video_analysis.progress: which part of the result finished"),
 });
 
 export const attemptView = z.strictObject({
@@ -86,6 +87,7 @@ export const deliveryDetail = deliveryView.extend({
       type: z.string(),
       workspaceId: z.string(),
       taskId: z.string(),
+      part: z.string().optional().describe("for video_analysis.progress: which part of the result finished"),
       createdAt: time,
     })
     .nullable(),

@@ -12,24 +12,32 @@
  * (simulated time asleep plus real time working). The naive poller must be alive whenever a task is
  * unfinished. RELAY_API_QPS is raised to 100 so that the rate limit, which is a caution and not a
  * cost, does not shape the 5 s runs.
+ *
+ * Progress events come from answers the relay fetched anyway: each day also runs at the first
+ * target with a subscriber to them (on a loopback receiver), and its API calls stand next to the
+ * same day's without one, which must be equal.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { listenOnLoopback } from "../dev/loopback.js";
 import { ManualClock } from "../dev/manual-clock.js";
 import { SIM_CREDENTIAL, startSimulator } from "../dev/quanmiao-simulator/server.js";
 import type { SimTask } from "../dev/quanmiao-simulator/workspace.js";
 import { seededRandom } from "../dev/seeded-random.js";
 import { loadConfig } from "../lib/config.js";
+import { TERMINAL_EVENT_TYPES } from "../lib/events.js";
 import { staticCredentials } from "../lib/quanmiao/credentials.js";
 import { openRelay } from "../lib/relay.js";
 import { registerTask } from "../lib/tasks.js";
+import { createWebhook } from "../lib/webhooks.js";
 import { type Arrival, arrivals, CONCURRENCIES, type Day } from "./economy-days.js";
 import { deployedPollSize, fcCostRows } from "./fc-cost.js";
 import { floorOf, naiveAt, naiveIntervalFor } from "./floor.js";
 import { percentile, row, type ScenarioRow } from "./support.js";
 
 const TIMER_MS = 60_000;
+const PROGRESS = "video_analysis.progress";
 
 interface DayResult {
   calls: number;
@@ -42,12 +50,29 @@ interface DayResult {
   delaysS: number[];
   runSeconds: number;
   lateEnds: number;
+  /** Progress events written, and those the subscriber received (with a progress subscriber). */
+  progressEvents: number;
+  progressReceived: number;
 }
 
 interface Setup {
   readonly targetMs: number;
   /** Whether tasks are registered with their video's length. */
   readonly hints: boolean;
+  /** A webhook on a loopback receiver taking the terminal events, or those and progress events. */
+  readonly subscriber?: "terminal" | "progress";
+}
+
+/** A receiver that takes everything, counting the progress events. */
+async function countingReceiver() {
+  const counts = { progress: 0 };
+  const server = await listenOnLoopback(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    if ((JSON.parse(Buffer.concat(chunks).toString("utf8")) as { type?: string }).type === PROGRESS) counts.progress++;
+    res.writeHead(204).end();
+  });
+  return { server, counts };
 }
 
 async function runDay(day: Day, planned: readonly Arrival[], t0: number, setup: Setup): Promise<DayResult> {
@@ -100,6 +125,11 @@ async function runDay(day: Day, planned: readonly Arrival[], t0: number, setup: 
     random: seededRandom(`economy/${day}/relay`),
     credentials: staticCredentials(SIM_CREDENTIAL),
   });
+  const receiver = setup.subscriber ? await countingReceiver() : undefined;
+  if (receiver) {
+    const events = setup.subscriber === "progress" ? [...TERMINAL_EVENT_TYPES, PROGRESS] : [...TERMINAL_EVENT_TYPES];
+    await createWebhook(relay.registration, { url: receiver.server.url, events });
+  }
   try {
     let runSeconds = 0;
     let lateEnds = 0;
@@ -119,8 +149,13 @@ async function runDay(day: Day, planned: readonly Arrival[], t0: number, setup: 
     const delaysS: number[] = [];
     const endsMs: number[] = [];
     const polls: number[] = [];
+    let progressEvents = 0;
     for (const task of submitted) {
       const row = await relay.store.getTask(task.workspaceId, task.taskId);
+      if (receiver)
+        progressEvents += (await relay.store.listEventsForTask(task.workspaceId, task.taskId)).filter(
+          (e) => e.type === PROGRESS,
+        ).length;
       endsMs.push(task.endsAtMs ?? 0);
       polls.push(row?.pollCount ?? 0);
       delaysS.push(((row?.terminalAtMs ?? 0) - (task.endsAtMs ?? 0)) / 1000);
@@ -135,8 +170,11 @@ async function runDay(day: Day, planned: readonly Arrival[], t0: number, setup: 
       delaysS,
       runSeconds,
       lateEnds,
+      progressEvents,
+      progressReceived: receiver?.counts.progress ?? 0,
     };
   } finally {
+    await receiver?.server.close();
     await relay.close();
     await sim.close();
     rmSync(dir, { recursive: true, force: true });
@@ -168,15 +206,26 @@ export interface EconomyOptions {
 export async function benchPollingEconomy(o: EconomyOptions): Promise<ScenarioRow[]> {
   const rows: ScenarioRow[] = [];
   const t0 = Date.parse("2026-11-25T00:00:00.000Z");
-  const runs: Array<{ day: Day; hints: boolean; targetS: number }> = [];
-  for (const day of ["uniform", "learnable"] as const)
+  const runs: Array<{ day: Day; hints: boolean; targetS: number; subscriber?: Setup["subscriber"] }> = [];
+  for (const day of ["uniform", "learnable"] as const) {
     for (const targetS of o.targetsS) runs.push({ day, hints: false, targetS });
+    const targetS = o.targetsS[0] ?? 10;
+    runs.push(
+      { day, hints: false, targetS, subscriber: "terminal" },
+      { day, hints: false, targetS, subscriber: "progress" },
+    );
+  }
   for (const targetS of o.hintTargetsS) runs.push({ day: "learnable", hints: true, targetS });
-  for (const { day, hints, targetS } of runs) {
+  /** API calls of each day with a subscriber to the terminal events only, for its progress run. */
+  const callsWithout = new Map<Day, number>();
+  for (const { day, hints, targetS, subscriber } of runs) {
     const planned = arrivals(day, o.tasks, t0, o.hours * 3_600_000);
     const targetMs = targetS * 1_000;
-    const relay = await runDay(day, planned, t0, { targetMs, hints });
+    const relay = await runDay(day, planned, t0, { targetMs, hints, subscriber });
     const n = planned.length;
+    if (subscriber === "terminal") callsWithout.set(day, relay.calls);
+    if (subscriber === "progress") rows.push(...progressRows(day, targetS, o, n, relay, callsWithout.get(day)));
+    if (subscriber) continue;
     const lives = planned.map((a, i) => ({ submittedAtMs: a.atMs, endsAtMs: relay.endsMs[i] as number }));
     const p95 = percentile(relay.delaysS, 95);
     const intervalMs = naiveIntervalFor(lives, p95 * 1_000, (v) => percentile(v, 95));
@@ -241,4 +290,33 @@ export async function benchPollingEconomy(o: EconomyOptions): Promise<ScenarioRo
       );
   }
   return rows;
+}
+
+/** A day with a progress subscriber: its API calls against the same day's without one, and what it got. */
+function progressRows(
+  day: Day,
+  targetS: number,
+  o: EconomyOptions,
+  n: number,
+  relay: DayResult,
+  callsWithout: number | undefined,
+): ScenarioRow[] {
+  const what = day === "uniform" ? "simulated day" : "learnable day";
+  const name = `economy: ${what} with a progress subscriber, target ${targetS} s (${n} tasks, 10 workspaces, ${o.hours} h)`;
+  return [
+    row(
+      name,
+      "API calls per finished task (vs the same day, its subscriber taking terminal events only: equal)",
+      relay.calls / n,
+      "calls",
+      (callsWithout ?? Number.NaN) / n,
+    ),
+    row(
+      name,
+      "progress events per finished task (vs received by the subscriber)",
+      relay.progressEvents / n,
+      "events",
+      relay.progressReceived / n,
+    ),
+  ];
 }

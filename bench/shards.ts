@@ -51,6 +51,7 @@ async function prefill(client: TablestoreClient, shards: DueShards, tasks: numbe
       runningSinceMs: undefined,
       profile: undefined,
       videoDurationMs: undefined,
+      progressParts: undefined,
     };
     rows.tasks.push(
       put(keys.task(task.workspaceId, task.taskId), putColumns(attributesOf(TASK, task, ["workspaceId", "taskId"]))),

@@ -149,7 +149,7 @@ Exit codes: 0 ok, 1 failure, 2 usage, 3 configuration, 4 task not found, 5 auth,
     .option("--token <token>", "a bearer token for it (default the first of RELAY_API_TOKEN)")
     .option("--events <types>", "only these event types, comma-separated (default: what a subscription gets)", collect)
     .option("--event <type>", "only this event type (repeatable; same as --events)", collect)
-    .option("--all-events", "every event type, the opt-in video_analysis.running included")
+    .option("--all-events", "every event type, the opt-in video_analysis.running and video_analysis.progress included")
     .option("--rotate-secret", "replace this relay's saved signing secret with a new one")
     .option("--secret <whsec>", "sign with this secret instead of the saved one (not saved)")
     .option("--interval <duration>", "how often to look for new events", "1s")

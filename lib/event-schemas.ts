@@ -7,6 +7,7 @@
  */
 import { z } from "zod";
 import type { EventType } from "./events.js";
+import { PART_PATTERN } from "./progress-parts.js";
 import { taskDataSchema } from "./quanmiao/schema.js";
 
 const metadata = z.record(z.string(), z.unknown()).describe("the metadata given when the task was registered");
@@ -60,6 +61,25 @@ export const EVENT_SCHEMAS = {
     "video_analysis.running",
     "A task was first seen RUNNING (opt-in: only webhooks that list this type receive it).",
     { ...ids, taskStatus: z.literal("RUNNING"), task },
+  ),
+  "video_analysis.progress": envelope(
+    "video_analysis.progress",
+    "A sub-result of a RUNNING task's payload.output was first seen finished (generateFinished true); one event per task and part, none for parts first seen finished in the task's final answer (its terminal event carries them). Opt-in: only webhooks that list this type receive it.",
+    {
+      ...ids,
+      taskStatus: z.literal("RUNNING"),
+      part: z
+        .string()
+        .regex(PART_PATTERN)
+        .describe(
+          "which sub-result: videoAnalysisResult, videoCaptionResult, videoGenerateResult, videoMindMappingGenerateResult, videoTitleGenerateResult, or videoGenerateResults[n] (one per item of the multi-task list, by its 1-based index)",
+        ),
+      result: z
+        .looseObject({ generateFinished: z.union([z.literal(true), z.literal("true")]) })
+        .describe(
+          "the sub-result exactly as the API returned it (payload.output[part], or that item of videoGenerateResults)",
+        ),
+    },
   ),
 } satisfies Record<EventType, z.ZodType>;
 

@@ -1,11 +1,12 @@
 /**
- * What subscribers receive. One event per (task, type), ever; the body is built once and stored, so
- * every attempt and every replay sends the same bytes.
+ * What subscribers receive. One event per (task, type), ever — per (task, part) for progress; the
+ * body is built once and stored, so every attempt and every replay sends the same bytes.
  *
  *   { "type": "video_analysis.succeeded", "timestamp": "…Z",
  *     "data": { workspaceId, taskId, taskStatus, metadata, task: <the API's data object, verbatim> } }
  */
 import { deliveryId, eventId, taskTargetId } from "./ids.js";
+import type { FinishedPart } from "./progress-parts.js";
 import type { JsonObject } from "./quanmiao/task.js";
 import type { DeliveryRow, EventRow, NewDelivery, TaskRow, WebhookRow } from "./store/store.js";
 
@@ -15,6 +16,7 @@ export const EVENT_TYPES = [
   "video_analysis.canceled",
   "video_analysis.expired",
   "video_analysis.running",
+  "video_analysis.progress",
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
@@ -51,6 +53,8 @@ export interface EventInput {
   readonly taskStatus?: string | undefined;
   /** Why the relay ended the task itself (not found, expired). */
   readonly reason?: JsonObject | undefined;
+  /** A progress event's sub-result: `data.part` and `data.result` instead of the whole `data.task`. */
+  readonly progress?: FinishedPart | undefined;
 }
 
 export function buildEvent(input: EventInput): EventRow {
@@ -61,11 +65,14 @@ export function buildEvent(input: EventInput): EventRow {
     taskStatus: input.taskStatus ?? task.status ?? null,
     metadata: task.metadata,
   };
-  if (input.raw) data.task = input.raw;
+  if (input.progress) {
+    data.part = input.progress.part;
+    data.result = input.progress.result;
+  } else if (input.raw) data.task = input.raw;
   if (input.reason) data.reason = input.reason;
   const body = JSON.stringify({ type, timestamp: new Date(nowMs).toISOString(), data });
   return {
-    id: eventId(task.workspaceId, task.taskId, type),
+    id: eventId(task.workspaceId, task.taskId, type, input.progress?.part),
     type,
     workspaceId: task.workspaceId,
     taskId: task.taskId,

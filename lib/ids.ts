@@ -13,8 +13,9 @@ function digest(...parts: string[]): string {
     .slice(0, 32);
 }
 
-export function eventId(workspaceId: string, taskId: string, type: string): string {
-  return `evt_${digest(workspaceId, taskId, type)}`;
+/** `part` tells a task's progress events apart (one per finished sub-result). */
+export function eventId(workspaceId: string, taskId: string, type: string, part?: string): string {
+  return `evt_${part === undefined ? digest(workspaceId, taskId, type) : digest(workspaceId, taskId, type, part)}`;
 }
 
 export function deliveryId(eventIdValue: string, targetId: string): string {

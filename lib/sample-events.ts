@@ -6,6 +6,7 @@
 
 import { InputError } from "./errors.js";
 import { buildEvent, EVENT_TYPES, type EventType, isEventType } from "./events.js";
+import type { FinishedPart } from "./progress-parts.js";
 import type { JsonObject } from "./quanmiao/task.js";
 import type { EventRow } from "./store/store.js";
 
@@ -20,7 +21,7 @@ export function checkEventType(type: string, field?: string): EventType {
 function sampleAnswer(
   type: EventType,
   taskId: string,
-): { raw?: JsonObject; taskStatus: string | null; reason?: JsonObject } {
+): { raw?: JsonObject; taskStatus: string | null; reason?: JsonObject; progress?: FinishedPart } {
   switch (type) {
     case "video_analysis.succeeded":
       return {
@@ -42,6 +43,17 @@ function sampleAnswer(
       return { taskStatus: "CANCELED", raw: { taskId, taskStatus: "CANCELED" } };
     case "video_analysis.running":
       return { taskStatus: "RUNNING", raw: { taskId, taskStatus: "RUNNING" } };
+    case "video_analysis.progress":
+      return {
+        taskStatus: "RUNNING",
+        progress: {
+          part: "videoCaptionResult",
+          result: {
+            generateFinished: true,
+            videoCaptions: [{ startTime: 0, endTime: 3500, text: "A sample caption from `quanmiao-relay trigger`." }],
+          },
+        },
+      };
     case "video_analysis.expired":
       return {
         taskStatus: "RUNNING",
@@ -61,5 +73,6 @@ export function sampleEvent(type: EventType, nowMs: number, hex: string, workspa
     raw: answer.raw,
     taskStatus: answer.taskStatus ?? undefined,
     reason: answer.reason,
+    progress: answer.progress,
   });
 }

@@ -10,6 +10,7 @@ import type { CliIo } from "../../lib/cli/io.js";
 import { runningSandbox } from "../../lib/cli/sandbox.js";
 import { type Env, loadConfig } from "../../lib/config.js";
 import { formatDuration } from "../../lib/duration.js";
+import { TERMINAL_EVENT_TYPES } from "../../lib/events.js";
 import type { Sleep } from "../../lib/limiter.js";
 import type { PrometheusMetrics } from "../../lib/prometheus.js";
 import { createQuanmiaoClient, type QuanmiaoClient } from "../../lib/quanmiao/client.js";
@@ -61,7 +62,7 @@ function startPrintingReceiver(io: CliIo, secrets: () => string[]) {
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const body = Buffer.concat(chunks).toString("utf8");
     let verified = false;
-    let event: { type?: string; data?: { workspaceId?: string; taskId?: string; taskStatus?: string } } = {};
+    let event: { type?: string; data?: { workspaceId?: string; taskId?: string; part?: string } } = {};
     for (const secret of secrets()) {
       try {
         event = new Webhook(secret).verify(body, req.headers as Record<string, string>) as typeof event;
@@ -72,7 +73,7 @@ function startPrintingReceiver(io: CliIo, secrets: () => string[]) {
       }
     }
     io.out(
-      `← ${event.type ?? "(unverified)"}  ${event.data?.workspaceId ?? "?"}/${event.data?.taskId ?? "?"}  ` +
+      `← ${event.type ?? "(unverified)"}${event.data?.part ? ` · ${event.data.part}` : ""}  ${event.data?.workspaceId ?? "?"}/${event.data?.taskId ?? "?"}  ` +
         `webhook-id ${req.headers["webhook-id"]}  signature ${verified ? "verified ✓" : "INVALID ✗"}  (${req.url})\n`,
     );
     res.writeHead(verified ? 200 : 400).end();
@@ -130,7 +131,9 @@ export async function startSandbox(
   const secrets: string[] = [];
   const receiver = await startPrintingReceiver(io, () => secrets);
   opened.push(() => receiver.close());
-  secrets.push((await createWebhook(relay.registration, { url: `${receiver.url}/subscriber` })).secret);
+  // Progress too (opt-in): the simulator finishes a task's parts one by one, so the sandbox shows them.
+  const events = [...TERMINAL_EVENT_TYPES, "video_analysis.progress"];
+  secrets.push((await createWebhook(relay.registration, { url: `${receiver.url}/subscriber`, events })).secret);
   secrets.push(...(await defaultSecrets(relay.store)).map((s) => s.secret));
 
   const submitter = createQuanmiaoClient({ endpoint: sim.url, credentials: staticCredentials(SIM_CREDENTIAL) });

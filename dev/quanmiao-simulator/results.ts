@@ -5,6 +5,7 @@
  * strings, the way the live API's loosely typed fields sometimes arrive.
  */
 import { between, pick, seededRandom } from "../seeded-random.js";
+import { runningOutput } from "./progress.js";
 import type { SimStatus, SimTask } from "./workspace.js";
 
 type Json = Record<string, unknown>;
@@ -68,10 +69,9 @@ export function taskData(task: SimTask, status: SimStatus, nowMs: number): Json 
   }));
 
   if (status === "RUNNING") {
-    return {
-      ...base,
-      payload: { output: { videoCaptionResult: { generateFinished: false, videoCaptions: captions.slice(0, 1) } } },
-    };
+    // What would be the result, each part shown finished from its own point of the run on.
+    const final = (taskData(task, "SUCCESSED", nowMs).payload as Json).output as Json;
+    return { ...base, payload: { output: runningOutput(task, final, nowMs) } };
   }
 
   const runInfo = { concurrentChargeEnable: random() < 0.5, responseTime: n(task.runMs) };

@@ -85,10 +85,18 @@ export function deliveryDetail(d: DeliveryRow, event: EventRow | undefined): Del
           type: event.type,
           workspaceId: event.workspaceId,
           taskId: event.taskId,
+          ...progressPart(event),
           createdAt: iso(event.createdAtMs),
         }
       : null,
   };
+}
+
+/** A progress event's part, read from its body (the row has no column for it). */
+export function progressPart(event: EventRow): { part?: string } {
+  if (event.type !== "video_analysis.progress") return {};
+  const part = (JSON.parse(event.body) as { data?: { part?: unknown } }).data?.part;
+  return typeof part === "string" ? { part } : {};
 }
 
 /** Never the secrets, only the custom headers' names. */

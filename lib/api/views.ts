@@ -66,6 +66,7 @@ export const deliveryView = z.strictObject({
 
 export const deliveryWithTask = deliveryView.extend({
   task: z.strictObject({ workspaceId: z.string(), taskId: z.string() }).nullable(),
+  part: z.string().optional().describe("for video_analysis.progress: which part of the result finished"),
 });
 
 export const attemptView = z.strictObject({
@@ -87,6 +88,7 @@ export const deliveryDetail = deliveryView.extend({
       type: z.string(),
       workspaceId: z.string(),
       taskId: z.string(),
+      part: z.string().optional().describe("for video_analysis.progress: which part of the result finished"),
       createdAt: time,
     })
     .nullable(),

@@ -41,7 +41,7 @@ interface EventItem {
   readonly id: string;
   readonly type: string;
   readonly createdAt: string;
-  readonly body: { data?: { workspaceId?: string; taskId?: string } };
+  readonly body: { data?: { workspaceId?: string; taskId?: string; part?: unknown } };
 }
 
 const two = (n: number) => String(n).padStart(2, "0");
@@ -106,8 +106,10 @@ export async function listenCommand(io: CliIo, options: ListenOptions): Promise<
       traceparent: traceparent(event.id.slice("evt_".length)),
     };
     // The relay's answer is printed as one line whatever its ids hold.
+    // A progress event says which part of the result finished.
+    const part = typeof event.body.data?.part === "string" ? ` · ${event.body.data.part}` : "";
     const what = escapeUnsafe(
-      `${event.type}  ${event.body.data?.workspaceId ?? "?"}/${event.body.data?.taskId ?? "?"}`,
+      `${event.type}${part}  ${event.body.data?.workspaceId ?? "?"}/${event.body.data?.taskId ?? "?"}`,
     );
     const ids = escapeUnsafe(`${event.id}  ${msgId}`);
     let outcome: string;

@@ -10,7 +10,7 @@ import type { ConsoleKit, Json } from "./kit.js";
 import type { ConsoleLists } from "./lists.js";
 
 export function consoleDetails(kit: ConsoleKit, lists: ConsoleLists) {
-  const { api, badge, el, shortId, show, table, when } = kit;
+  const { api, badge, el, eventLabel, shortId, show, table, when } = kit;
   type Cell = Node | string;
 
   const facts = (pairs: Array<[string, Cell]>) =>
@@ -66,7 +66,7 @@ export function consoleDetails(kit: ConsoleKit, lists: ConsoleLists) {
       facts([
         ["Message", el("code", { text: d.id })],
         ["Status", lists.deliveryStatus(d)],
-        ["Event", el("span", {}, `${show(d.event?.type ?? d.eventType)} `, el("code", { text: show(d.eventId) }))],
+        ["Event", el("span", {}, `${eventLabel(d.event, d.eventType)} `, el("code", { text: show(d.eventId) }))],
         ["Task", d.event ? el("a", { href: taskHref(d.event.workspaceId, d.event.taskId), text: task }) : "-"],
         [
           "Endpoint",
@@ -99,7 +99,7 @@ export function consoleDetails(kit: ConsoleKit, lists: ConsoleLists) {
     const { status, json } = await api("GET", `/v1/tasks/${encodeURIComponent(ws)}/${encodeURIComponent(id)}`);
     if (status === 404) return render([el("h1", { text: "Task" }), el("p", { text: `No task ${ws}/${id}.` })]);
     const t = json.task as Json;
-    const types = new Map(((json.events ?? []) as Json[]).map((e) => [e.id as string, e.type as string]));
+    const types = new Map(((json.events ?? []) as Json[]).map((e) => [e.id as string, eventLabel(e)]));
     render([
       el("h1", { text: `Task ${ws}/${id}` }),
       facts([
@@ -135,7 +135,7 @@ export function consoleDetails(kit: ConsoleKit, lists: ConsoleLists) {
         table(
           "events",
           ["Time", "Event", "Event id"],
-          ((json.events ?? []) as Json[]).map((e) => [when(e.createdAt), e.type, shortId(e.id)]),
+          ((json.events ?? []) as Json[]).map((e) => [when(e.createdAt), eventLabel(e), shortId(e.id)]),
           "No events yet: one is made when the task changes state.",
         ),
       ),
@@ -148,7 +148,7 @@ export function consoleDetails(kit: ConsoleKit, lists: ConsoleLists) {
           ["Time", "Event", "Endpoint", "Status", "Attempts", "Message"],
           ((json.deliveries ?? []) as Json[]).map((d) => [
             when(d.createdAt),
-            show(d.eventType ?? types.get(d.eventId)),
+            types.get(d.eventId) ?? show(d.eventType),
             el("span", { class: "url", text: d.url }),
             lists.deliveryStatus(d),
             String(d.attempts),

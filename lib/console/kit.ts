@@ -48,6 +48,12 @@ export function consoleKit() {
   const when = (iso: unknown) => (typeof iso === "string" ? iso.replace("T", " ").replace(/\.\d+Z$/, "Z") : "-");
   const show = (v: unknown) => (v === null || v === undefined || v === "" ? "-" : String(v));
 
+  /** An event's type, and for a progress event the part that finished (`body.data.part` or `part`). */
+  const eventLabel = (e: Json | null | undefined, fallback?: unknown) => {
+    const part = e?.part ?? e?.body?.data?.part;
+    return part ? `${show(e?.type)} · ${part}` : show(e?.type ?? fallback);
+  };
+
   /** An id, cut short on screen (the whole id in its title and in what a copy takes). */
   const shortId = (id: string, href?: string) =>
     el(href ? "a" : "code", { class: "id", title: id, text: id, ...(href ? { href } : {}) });
@@ -202,6 +208,7 @@ export function consoleKit() {
     badge,
     button,
     el,
+    eventLabel,
     labelled,
     notice,
     probeAccess,

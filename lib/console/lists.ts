@@ -9,7 +9,7 @@
 import type { ConsoleKit, Json } from "./kit.js";
 
 export function consoleLists(kit: ConsoleKit) {
-  const { api, badge, button, el, labelled, select, shortId, show, table, when } = kit;
+  const { api, badge, button, el, eventLabel, labelled, select, shortId, show, table, when } = kit;
   type Cell = Node | string;
 
   const PAGE_SIZES = ["25", "50", "100"];
@@ -20,6 +20,7 @@ export function consoleLists(kit: ConsoleKit) {
     "video_analysis.canceled",
     "video_analysis.expired",
     "video_analysis.running",
+    "video_analysis.progress",
   ];
 
   interface ListSpec {
@@ -223,7 +224,7 @@ export function consoleLists(kit: ConsoleKit) {
         el(
           "span",
           {},
-          show(d.eventType),
+          eventLabel({ type: d.eventType, part: d.part }),
           d.task ? el("span", { class: "hint block" }, "task ", taskLink(d.task.workspaceId, d.task.taskId)) : null,
         ),
         el("span", { class: "url", title: d.webhookId, text: d.url }),
@@ -258,7 +259,7 @@ export function consoleLists(kit: ConsoleKit) {
         const data = (e.body?.data ?? {}) as Json;
         return [
           when(e.createdAt),
-          show(e.type),
+          eventLabel(e),
           data.workspaceId && data.taskId ? taskLink(data.workspaceId, data.taskId) : "-",
           shortId(e.id),
           el("a", { href: `#/deliveries?eventId=${encodeURIComponent(e.id)}`, text: "Its deliveries" }),

@@ -9,7 +9,8 @@
  */
 import type { DeliveryRun } from "../delivery/deliver.js";
 import { attemptDelay } from "../delivery/schedule.js";
-import { buildEvent, createdDelivery, deliveriesFor, type EventType } from "../events.js";
+import { buildEvent, createdDelivery, deliveriesFor, type EventType, webhookWants } from "../events.js";
+import type { FinishedPart } from "../progress-parts.js";
 import type { JsonObject } from "../quanmiao/task.js";
 import type { DeliveryRow, TaskRow, WebhookRow } from "../store/store.js";
 import type { RunContext } from "./context.js";
@@ -18,6 +19,7 @@ export interface EventExtra {
   readonly raw?: JsonObject | undefined;
   readonly taskStatus?: string | undefined;
   readonly reason?: JsonObject | undefined;
+  readonly progress?: FinishedPart | undefined;
 }
 
 /** Where new deliveries go. */
@@ -36,6 +38,12 @@ export class Emitter {
     private readonly deliveryRun: DeliveryRun,
     private readonly sink: DeliverySink,
   ) {}
+
+  /** Whether any webhook receives events of `type` from the workspace (the run's one read of them). */
+  async wanted(type: EventType, workspaceId: string): Promise<boolean> {
+    this.webhooks ??= this.run.deps.store.listWebhooks();
+    return (await this.webhooks).some((w) => webhookWants(w, { type, workspaceId }));
+  }
 
   async emit(task: TaskRow, type: EventType, extra: EventExtra): Promise<void> {
     const { store, clock, random, config } = this.run.deps;

@@ -20,6 +20,7 @@ import {
   type Tier,
 } from "../poll.js";
 import { firstPollMs } from "../poll-timing.js";
+import { finishedParts, newParts } from "../progress-parts.js";
 import { AuthError, TaskNotFoundError, ThrottledError } from "../quanmiao/errors.js";
 import { isTerminalStatus, type JsonObject } from "../quanmiao/task.js";
 import type { RunTimeStats } from "../runtime-stats.js";
@@ -108,7 +109,27 @@ export class Poller {
     if (status === "RUNNING" && task.status !== "RUNNING") {
       await this.parts.emitter.emit(task, "video_analysis.running", { raw: answer.raw, taskStatus: status });
     }
-    await this.reschedule(task, status, tier);
+    const progressParts = status === "RUNNING" ? await this.progress(task, answer.raw) : undefined;
+    await this.reschedule(task, status, tier, progressParts);
+  }
+
+  /**
+   * Progress events for the parts of a running task's output newly finished, from the answer in
+   * hand; the names to keep on the task's row when they grew. Written before the row (as an end is),
+   * with ids derived from the part: a crash in between repeats them, never loses or doubles them.
+   * The final answer reports none: its terminal event carries every part.
+   */
+  private async progress(task: TaskRow, raw: JsonObject): Promise<string[] | undefined> {
+    const { fresh, names } = newParts(finishedParts(raw), task.progressParts);
+    if (fresh.length === 0) return undefined;
+    // Stored only for a subscriber: an installation that takes none pays no write for them. A part
+    // is counted as reported either way, so a webhook added later gets only parts finished after.
+    if (await this.parts.emitter.wanted("video_analysis.progress", task.workspaceId)) {
+      for (const progress of fresh) {
+        await this.parts.emitter.emit(task, "video_analysis.progress", { progress, taskStatus: "RUNNING" });
+      }
+    }
+    return names;
   }
 
   /**
@@ -145,7 +166,12 @@ export class Poller {
   }
 
   /** A task that is still going: when to poll it next. */
-  private async reschedule(task: TaskRow, status: string, tier: Tier): Promise<void> {
+  private async reschedule(
+    task: TaskRow,
+    status: string,
+    tier: Tier,
+    progressParts: readonly string[] | undefined,
+  ): Promise<void> {
     const { store, clock } = this.run.deps;
     const { policy, owner, summary } = this.run;
     const nowMs = clock.now();
@@ -170,6 +196,7 @@ export class Poller {
       lastPolledAtMs: nowMs,
       lastError: undefined,
       ...(runningSinceMs !== undefined && runningSinceMs !== task.runningSinceMs ? { runningSinceMs } : {}),
+      ...(progressParts ? { progressParts } : {}),
     });
     if (updated && status === "RUNNING") this.parts.linger.set(task, decision.nextPollAtMs);
     else this.parts.linger.delete(task);

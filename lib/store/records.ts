@@ -9,6 +9,7 @@ export const TASK_FIELDS = record<TaskRow>()({
   optional: {
     str: ["status", "lastError", "leaseOwner", "profile"],
     int: ["lastPolledAtMs", "terminalAtMs", "runningSinceMs", "videoDurationMs"],
+    json: ["progressParts"],
   },
 });
 

@@ -178,6 +178,7 @@ export class SqliteStore implements Store {
       u.lastError ?? null,
       u.terminalAtMs ?? null,
       u.runningSinceMs ?? null,
+      u.progressParts === undefined ? null : JSON.stringify(u.progressParts),
       workspaceId,
       taskId,
       owner,

@@ -56,6 +56,11 @@ export interface TaskRow {
    * when the relay submitted it): run times are learned as a function of it.
    */
   readonly videoDurationMs: number | undefined;
+  /**
+   * The parts of the task's output (progress-parts.ts) already seen finished while it ran, so a poll
+   * writes progress events only for parts newly finished; undefined until the first one.
+   */
+  readonly progressParts: readonly string[] | undefined;
 }
 
 export interface RegisterTaskInput {
@@ -211,6 +216,8 @@ export interface TaskUpdate {
   readonly terminalAtMs?: number | undefined;
   /** Set once, when the task is first seen RUNNING; undefined leaves it as it is. */
   readonly runningSinceMs?: number | undefined;
+  /** Every part seen finished so far, when that set grew; undefined leaves it as it is. */
+  readonly progressParts?: readonly string[] | undefined;
 }
 
 export interface DeliveryUpdate {

@@ -109,6 +109,20 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
       });
     });
 
+    it("keeps the progress parts a poll reported, and leaves them when an update does not name them", async () => {
+      const store = await open();
+      await store.registerTask({ workspaceId: "w", taskId: "pp" }, T0);
+      const [claimed] = await store.claimDueTasks({ owner: "o", nowMs: T0, leaseMs: 1_000, limit: 1 });
+      expect(claimed?.progressParts).toBeUndefined();
+      const running = { status: "RUNNING", nextPollAtMs: T0 + 10, pollCount: 1, pollsInStatus: 0 };
+      const parts = ["videoCaptionResult", "videoGenerateResults[2]"];
+      expect(await store.updateTask(claimed as TaskRow, "o", { ...running, progressParts: parts })).toBe(true);
+      const [again] = await store.claimDueTasks({ owner: "o", nowMs: T0 + 10, leaseMs: 1_000, limit: 1 });
+      expect(again?.progressParts).toEqual(parts);
+      expect(await store.updateTask(again as TaskRow, "o", { ...running, nextPollAtMs: T0 + 20 })).toBe(true);
+      expect((await store.getTask("w", "pp"))?.progressParts).toEqual(parts);
+    });
+
     it("keeps a task's video duration from its first registration, as it keeps the profile", async () => {
       const store = await open();
       const first = await store.registerTask({ workspaceId: "w", taskId: "v", videoDurationMs: 93_500 }, T0);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { EVENT_SCHEMAS, eventTypes } from "../../lib/event-schemas.js";
 import { buildEvent, EVENT_TYPES } from "../../lib/events.js";
+import { finishedParts } from "../../lib/progress-parts.js";
 import type { TaskRow } from "../../lib/store/store.js";
 import { eventSchemaErrors } from "../support/event-schemas.js";
 
@@ -22,6 +23,19 @@ const raw = (taskStatus: string) => ({
   },
   fieldAddedLater: { anything: [1, "2"] },
 });
+
+// A running task's answer with a caption and one item of a multi-task list finished.
+const progressAnswer = {
+  taskId: "t-1",
+  taskStatus: "RUNNING",
+  payload: {
+    output: {
+      videoCaptionResult: { generateFinished: true, videoCaptions: [{ startTime: "0", endTime: 3500, text: "hi" }] },
+      videoGenerateResults: [{ generateFinished: "true", index: "2", text: "two", usage: { totalTokens: "9" } }],
+      videoAnalysisResult: { generateFinished: false },
+    },
+  },
+};
 
 describe("event schemas", () => {
   it("has one per event type, plus the test event", () => {
@@ -49,6 +63,9 @@ describe("event schemas", () => {
         reason: { code: "Expired", message: "not within 26h" },
       }),
       buildEvent({ type: "video_analysis.running", task, nowMs, raw: raw("RUNNING"), taskStatus: "RUNNING" }),
+      ...finishedParts(progressAnswer).map((progress) =>
+        buildEvent({ type: "video_analysis.progress", task, nowMs, progress, taskStatus: "RUNNING" }),
+      ),
     ].map((e) => JSON.parse(e.body));
     for (const body of bodies) expect(eventSchemaErrors(body), body.type).toBeUndefined();
   });
@@ -62,5 +79,19 @@ describe("event schemas", () => {
     expect(eventSchemaErrors({ ...ok, data: { ...ok.data, task: undefined } })).toMatch(/task/);
     expect(eventSchemaErrors({ ...ok, timestamp: "yesterday" })).toMatch(/timestamp/);
     expect(eventSchemaErrors({ ...ok, type: "video_analysis.exploded" })).toMatch(/no published schema/);
+  });
+
+  it("describes a progress event by its part, and refuses one that names no part or an unfinished result", () => {
+    const [progress] = finishedParts(progressAnswer);
+    const body = JSON.parse(
+      buildEvent({ type: "video_analysis.progress", task, nowMs: 0, progress, taskStatus: "RUNNING" }).body,
+    );
+    expect(body.data).toMatchObject({ part: "videoCaptionResult", result: { generateFinished: true } });
+    expect(body.data.task).toBeUndefined();
+    expect(eventSchemaErrors({ ...body, data: { ...body.data, part: "videoSomethingElse" } })).toMatch(/part/);
+    expect(eventSchemaErrors({ ...body, data: { ...body.data, part: undefined } })).toMatch(/part/);
+    expect(eventSchemaErrors({ ...body, data: { ...body.data, result: { generateFinished: false } } })).toMatch(
+      /result/,
+    );
   });
 });

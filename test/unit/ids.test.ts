@@ -8,6 +8,15 @@ describe("ids", () => {
     expect(deliveryId("evt_a", "wh_b")).toMatch(/^msg_[0-9a-f]{32}$/);
   });
 
+  it("a progress event's id includes its part; ids without one are as they always were", () => {
+    const type = "video_analysis.progress";
+    expect(eventId("ws", "t", type, "videoCaptionResult")).toBe(eventId("ws", "t", type, "videoCaptionResult"));
+    expect(eventId("ws", "t", type, "videoCaptionResult")).not.toBe(eventId("ws", "t", type, "videoAnalysisResult"));
+    expect(eventId("ws", "t", type, "")).not.toBe(eventId("ws", "t", type));
+    // Fixed: ids stored before parts existed must not change.
+    expect(eventId("ws", "t", "video_analysis.succeeded")).toBe("evt_b125fb40ef83337546dc9cc4b1f9eb8a");
+  });
+
   it("randomHex draws fresh bytes across refills of its pool", () => {
     // 2,000 span ids are 16 KB: the 4 KiB pool is refilled several times on the way.
     const ids = Array.from({ length: 2_000 }, () => randomHex(8));

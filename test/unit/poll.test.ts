@@ -32,6 +32,7 @@ const task = (extra: Partial<TaskRow> = {}): TaskRow => ({
   runningSinceMs: undefined,
   profile: undefined,
   videoDurationMs: undefined,
+  progressParts: undefined,
   leaseUntilMs: 0,
   webhookUrls: [],
   metadata: {},

@@ -12,14 +12,14 @@ describe("sample events (trigger)", () => {
       expect(eventSchemaErrors(body), type).toBeUndefined();
       expect(body).toMatchObject({ type, data: { workspaceId: SAMPLE_WORKSPACE, taskId: "sample-00ff" } });
       expect(body.data.metadata).toEqual({ sample: true });
-      expect(event.id).toBe(eventId(SAMPLE_WORKSPACE, "sample-00ff", type));
+      expect(event.id).toBe(eventId(SAMPLE_WORKSPACE, "sample-00ff", type, body.data.part));
     }
     expect(sampleEvent("video_analysis.failed", 0, "01", "llm-mine").workspaceId).toBe("llm-mine");
   });
 
   it("refuses an unknown type, listing the ones there are", () => {
     expect(() => checkEventType("video_analysis.done")).toThrow(
-      '"video_analysis.done" is not an event type; the types are video_analysis.succeeded, video_analysis.failed, video_analysis.canceled, video_analysis.expired, video_analysis.running',
+      '"video_analysis.done" is not an event type; the types are video_analysis.succeeded, video_analysis.failed, video_analysis.canceled, video_analysis.expired, video_analysis.running, video_analysis.progress',
     );
   });
 });

@@ -2,7 +2,7 @@
 import type { EventRow } from "../../store/store.js";
 import type { ApiDeps } from "../deps.js";
 import { HttpError, json } from "../http.js";
-import { deliveryDetail, deliveryView, pageView } from "../presenters.js";
+import { deliveryDetail, deliveryView, pageView, progressPart } from "../presenters.js";
 import { type Route, route } from "../router.js";
 import * as s from "../schemas.js";
 import * as v from "../views.js";
@@ -61,7 +61,11 @@ export function deliveryRoutes(deps: ApiDeps): Route[] {
           200,
           pageView(page, (d) => {
             const e = events.get(d.eventId);
-            return { ...deliveryView(d), task: e ? { workspaceId: e.workspaceId, taskId: e.taskId } : null };
+            return {
+              ...deliveryView(d),
+              task: e ? { workspaceId: e.workspaceId, taskId: e.taskId } : null,
+              ...(e ? progressPart(e) : {}),
+            };
           }),
         );
       },

@@ -188,6 +188,11 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE webhooks ADD COLUMN format TEXT;
   ALTER TABLE webhooks ADD COLUMN event_bridge TEXT;
   `,
+  // NULL, as every existing row gets: no part reported yet (a running task's finished parts are
+  // reported at its next poll).
+  `
+  ALTER TABLE tasks ADD COLUMN progress_parts TEXT;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -83,7 +83,8 @@ export const WRITE_SQL = {
   finishPoll: `UPDATE tasks SET status = COALESCE(?, status), state = COALESCE(?, state), next_poll_at_ms = ?,
     poll_count = ?, polls_in_status = ?, last_polled_at_ms = COALESCE(?, last_polled_at_ms),
     last_error = ?, terminal_at_ms = COALESCE(?, terminal_at_ms),
-    running_since_ms = COALESCE(?, running_since_ms), lease_owner = NULL, lease_until_ms = 0
+    running_since_ms = COALESCE(?, running_since_ms), progress_parts = COALESCE(?, progress_parts),
+    lease_owner = NULL, lease_until_ms = 0
     WHERE workspace_id = ? AND task_id = ? AND lease_owner = ?`,
   releaseTask: `UPDATE tasks SET next_poll_at_ms = ?, lease_owner = NULL, lease_until_ms = 0
     WHERE workspace_id = ? AND task_id = ? AND lease_owner = ?`,

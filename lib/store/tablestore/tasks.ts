@@ -314,6 +314,7 @@ export class TaskTable {
     if (u.lastPolledAtMs !== undefined) values.last_polled_at = long(u.lastPolledAtMs);
     if (u.terminalAtMs !== undefined) values.terminal_at = long(u.terminalAtMs);
     if (u.runningSinceMs !== undefined) values.running_since = long(u.runningSinceMs);
+    if (u.progressParts !== undefined) values.progress_parts = JSON.stringify(u.progressParts);
     if (!(await this.leasedUpdate(t, owner, values))) return false;
     if ((u.state ?? t.state) !== "done") await this.moveDue(workspaceId, taskId, t.nextPollAtMs, u.nextPollAtMs);
     else

@@ -69,6 +69,7 @@ describe("OpenAPI document", () => {
         "video_analysis.canceled",
         "video_analysis.expired",
         "video_analysis.running",
+        "video_analysis.progress",
         "webhook.test",
       ].sort(),
     );
@@ -79,5 +80,10 @@ describe("OpenAPI document", () => {
     expect(succeeded.schema.properties.data.required).toEqual(
       expect.arrayContaining(["workspaceId", "taskId", "taskStatus", "task"]),
     );
+    const progress = types.find((t: { type: string }) => t.type === "video_analysis.progress");
+    expect(progress.schema.properties.data.required).toEqual(expect.arrayContaining(["part", "result"]));
+    expect(
+      doc.webhooks["video_analysis.progress"].post.requestBody.content["application/json"].schema.properties,
+    ).toEqual(progress.schema.properties);
   });
 });

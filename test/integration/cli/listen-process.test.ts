@@ -175,6 +175,19 @@ describe("listen, trigger and events resend, as processes", () => {
     expect((await run(["trigger", "video_analysis.running"], env)).code).toBe(0);
     await vi.waitFor(() => expect(local.received).toHaveLength(3), { timeout: 10_000 });
     expect(local.received[2]?.verified).toMatchObject({ type: "video_analysis.running" });
+    // A progress event, printed with the part that finished.
+    expect((await run(["trigger", "video_analysis.progress"], env)).code).toBe(0);
+    await vi.waitFor(() => expect(local.received).toHaveLength(4), { timeout: 10_000 });
+    expect(local.received[3]?.verified).toMatchObject({
+      type: "video_analysis.progress",
+      data: { part: "videoCaptionResult", result: { generateFinished: true } },
+    });
+    await vi.waitFor(
+      () => expect(after.out()).toContain("→ video_analysis.progress · videoCaptionResult  llm-sample/"),
+      {
+        timeout: 5_000,
+      },
+    );
     await stop(after);
     expect(statSync(file).mode & 0o777).toBe(0o600);
   });
@@ -192,7 +205,8 @@ describe("listen, trigger and events resend, as processes", () => {
     expect(unknown.code).toBe(2);
     expect(unknown.err).toBe(
       'error: "video_analysis.done" is not an event type; the types are video_analysis.succeeded, ' +
-        "video_analysis.failed, video_analysis.canceled, video_analysis.expired, video_analysis.running\n",
+        "video_analysis.failed, video_analysis.canceled, video_analysis.expired, video_analysis.running, " +
+        "video_analysis.progress\n",
     );
     const events = await run(
       ["listen", "--forward-to", "localhost:3000", "--events", "video_analysis.failed,nope"],

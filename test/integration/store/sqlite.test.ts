@@ -70,7 +70,7 @@ describe("SQLite specifics", () => {
     expect(store.db.pragma("journal_mode", { simple: true })).toBe("wal");
     expect(Number(store.db.pragma("busy_timeout", { simple: true }))).toBeGreaterThan(0);
     expect(Number(store.db.pragma("user_version", { simple: true }))).toBe(SCHEMA_VERSION);
-    expect(SCHEMA_VERSION).toBe(11);
+    expect(SCHEMA_VERSION).toBe(12);
     // Checkpoints run less often than SQLite's default: each one rewrites the pages it copies.
     expect(Number(store.db.pragma("wal_autocheckpoint", { simple: true }))).toBe(4000);
     // Sub-journals in memory (2): no temporary file written and deleted per commit.
@@ -135,6 +135,7 @@ describe("SQLite specifics", () => {
       runningSinceMs: undefined,
       profile: undefined,
       videoDurationMs: undefined,
+      progressParts: undefined,
     });
   });
 

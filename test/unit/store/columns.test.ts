@@ -44,6 +44,7 @@ describe("each record's columns, declared once", () => {
         "running_since",
         "profile",
         "video_duration",
+        "progress_parts",
       ].sort(),
     );
     expect(names(tablestore.EVENT)).toEqual(["created_at", "id", "task", "type", "ws"]);

@@ -20,6 +20,9 @@ const JSON_VIEW = "print JSON, as the HTTP API shows it";
 const oneOf = (flags: string, description: string, values: readonly string[]) =>
   new Option(flags, description).choices(values);
 
+/** What `deliveries list --status` takes: a delivery's status, or failed (dead, or retrying after a failure). */
+const STANDINGS = ["pending", "delivered", "dead", "failed"];
+
 function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
 }
@@ -320,14 +323,7 @@ Exit codes: 0 ok, 1 failure, 2 usage, 3 configuration, 4 task not found, 5 auth,
   deliveries
     .command("list")
     .description("list deliveries, newest first; ATTEMPTS counts HTTP requests")
-    .addOption(
-      oneOf("--status <status>", "where the delivery stands; failed: the dead and the retrying", [
-        "pending",
-        "delivered",
-        "dead",
-        "failed",
-      ]),
-    )
+    .addOption(oneOf("--status <status>", "where the delivery stands; failed: the dead and the retrying", STANDINGS))
     .option("--failed", "only the failed: the same as --status failed")
     .option("--webhook <id>", "only deliveries to this webhook (wh_…)")
     .option("--event-id <id>", "one event's deliveries (evt_…)")

@@ -1,13 +1,22 @@
 /** What delivery outcomes do to an endpoint's standing: the 5-day disable clock, and 410 Gone. */
-import type { WebhookRow } from "../store/store.js";
-import type { DeliveryRun } from "./deliver.js";
+import type { DeliveryConfig } from "../config.js";
+import type { Store, WebhookRow } from "../store/store.js";
+
+/** What of a delivery run this needs (deliver.ts's DeliveryRun has it). */
+export interface HealthRun {
+  readonly deps: {
+    readonly store: Pick<Store, "getWebhook" | "updateWebhook">;
+    readonly config: Pick<DeliveryConfig, "disableAfterMs">;
+  };
+  forgetWebhook(id: string): void;
+}
 
 /**
  * Endpoint health: a success clears the failure clock; the first failure starts it; a failure more
  * than `disableAfterMs` after it (no success in between) disables the endpoint, as does a 410.
  */
 export async function noteEndpoint(
-  run: DeliveryRun,
+  run: HealthRun,
   webhookId: string,
   what: "success" | "failure" | "gone",
   nowMs: number,

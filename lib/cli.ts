@@ -120,7 +120,7 @@ Exit codes: 0 ok, 1 failure, 2 usage, 3 configuration, 4 task not found, 5 auth,
     .command("eventbridge-emulator")
     .description("run a local EventBridge PutEvents endpoint that checks signatures (prints its URL on the first line)")
     .option("--port <port>", "port on 127.0.0.1; 0 picks a free one", "8792")
-    .option("--bus <name>", "a bus it has (repeatable; default: default)", collect, [])
+    .option("--bus <name>", "a bus it has (repeatable; default: relay-events)", collect, [])
     .action(async (options: { port: string; bus: string[] }) => {
       const { eventBridgeEmulatorCommand } = await import("../dev/cli/eventbridge-emulator-command.js");
       await eventBridgeEmulatorCommand(io, options);

@@ -3,18 +3,18 @@ import type { CliIo } from "../../lib/cli/io.js";
 import { untilSignal } from "../../lib/cli/signals.js";
 import { loadKeyPair } from "../../lib/config.js";
 import { InputError } from "../../lib/errors.js";
+import { checkBusName } from "../../lib/webhook-targets.js";
 import { EVENTBRIDGE_EMULATOR_CREDENTIAL, startEventBridgeEmulator } from "../eventbridge-emulator/server.js";
 import { SIM_CREDENTIAL } from "../quanmiao-simulator/server.js";
 
-/** EventBridge bus names: letters, digits, `.`, `_` and `-`, up to 127. */
-const BUS_NAME = /^[A-Za-z0-9._-]{1,127}$/;
+/** The bus a relay's docs and examples publish to, when none is named. */
+export const EMULATOR_DEFAULT_BUS = "relay-events";
 
 export async function eventBridgeEmulatorCommand(io: CliIo, options: { port: string; bus: string[] }): Promise<void> {
   const port = Number(options.port);
   if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new InputError("--port must be 0 to 65535");
-  const buses = options.bus.length > 0 ? options.bus : ["default"];
-  const bad = buses.find((b) => !BUS_NAME.test(b));
-  if (bad !== undefined) throw new InputError(`--bus "${bad}" must be 1 to 127 letters, digits, '.', '_' or '-'`);
+  // The names a subscription may be registered with, and no other: a bus no subscription can name is no use.
+  const buses = options.bus.length > 0 ? options.bus.map((b) => checkBusName(b, "--bus")) : [EMULATOR_DEFAULT_BUS];
   // As the Tablestore emulator: its own key, the simulator's, and the relay's own when set.
   const credentials = loadKeyPair(io.env);
   const emulator = await startEventBridgeEmulator({

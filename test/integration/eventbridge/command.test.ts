@@ -63,7 +63,9 @@ describe("the eventbridge-emulator command", () => {
   it("names a bad --bus or --port", async () => {
     const bus = await runCli(["eventbridge-emulator", "--bus", "no spaces"]);
     expect(bus.code).not.toBe(EXIT.ok);
-    expect(bus.err).toMatch(/--bus "no spaces" must be 1 to 127 letters/);
+    expect(bus.err).toMatch(/--bus: "no spaces" is not an event bus name/);
+    // The names a subscription cannot be registered with are refused here too.
+    expect((await runCli(["eventbridge-emulator", "--bus", "default"])).err).toMatch(/--bus: .*custom bus/);
     const port = await runCli(["eventbridge-emulator", "--port", "70000"]);
     expect(port.err).toMatch(/--port must be 0 to 65535/);
   });

@@ -74,7 +74,7 @@ export const attemptView = z.strictObject({
   durationMs: z.number(),
   statusCode: z.number().int().nullable(),
   failure: text.describe(
-    "Set when no HTTP answer came back: timeout, connection, tls, dns, refused_target or other; null when one did (statusCode says which)",
+    "Set when no HTTP answer came back (timeout, connection, tls, dns, refused_target or other), or when EventBridge refused this event alone in an accepted request (entry_failed); null when one did (statusCode says which)",
   ),
   error: text,
   response: text,

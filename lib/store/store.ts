@@ -150,7 +150,7 @@ export interface AttemptRecord {
   readonly atMs: number;
   readonly durationMs: number;
   readonly statusCode?: number | undefined;
-  /** No HTTP answer: timeout, connection, tls, dns, refused_target, other. */
+  /** No HTTP answer: timeout, connection, tls, dns, refused_target, other; entry_failed: EventBridge refused this entry alone. */
   readonly failure?: string | undefined;
   readonly error?: string | undefined;
   /** The answer's first bytes. */

@@ -1,7 +1,7 @@
 /**
- * Review finding (issue 29): a pass that learned an endpoint is a bus keeps taking its rows 16 at a
- * time after the subscription is re-pointed to a URL, and then sends them one after another in one
- * worker, past the pass's time. `it.fails` while the finding stands.
+ * Review findings (issue 29): a batch taken for a bus runs its requests one after another with no
+ * regard for the pass's time, and, once the subscription is re-pointed to a URL, one worker sends
+ * the 16 rows one by one, past the pass's time and the rows' leases. `it.fails` while they stand.
  */
 import { describe, expect, it, onTestFinished } from "vitest";
 import { listenOnLoopback } from "../../../dev/loopback.js";
@@ -14,6 +14,57 @@ import { SqliteStore } from "../../../lib/store/sqlite.js";
 import type { Store, WebhookRow } from "../../../lib/store/store.js";
 import { busWebhook, seedDeliveries } from "../../support/eventbridge.js";
 import { FakeClock } from "../../support/fake-clock.js";
+
+describe("a bus's batch and the pass's time", () => {
+  it.fails("starts no PutEvents request after the pass's time is up", async () => {
+    const clock = new FakeClock();
+    const deadlineMs = clock.now() + 30_000;
+    const late: number[] = [];
+    const store = new SqliteStore(":memory:");
+    const sender = new WebhookSender({ timeoutMs: 5_000 });
+    onTestFinished(async () => {
+      await sender.close();
+      store.close();
+    });
+    await store.createWebhook(busWebhook("wh_bus", "orders"));
+    // 16 events of 40 kB: three requests (256 KiB each at most), each answered after 14 s.
+    await seedDeliveries(store, "wh_bus", 16, clock.now(), () => ({ pad: "p".repeat(40_000) }));
+    const publisher = {
+      async putEvents(_address: unknown, body: string) {
+        if (clock.now() >= deadlineMs) late.push(clock.now());
+        clock.advance(14_000);
+        const n = (JSON.parse(body) as unknown[]).length;
+        return {
+          kind: "answered" as const,
+          statusCode: 200,
+          requestId: "r",
+          entries: Array.from({ length: n }, (_, i) => ({
+            eventId: `e${i}`,
+            traceId: undefined,
+            errorCode: undefined,
+            errorMessage: undefined,
+          })),
+          durationMs: 14_000,
+        };
+      },
+      close: async () => {},
+    };
+    const run = openDeliveryRun({
+      store,
+      clock,
+      sleep: clock.sleep,
+      random: seededRandom("slow-bus"),
+      config: loadConfig({}).delivery,
+      sender,
+      owner: "pass",
+      eventBridge: { publisher, region: "cn-hangzhou", accountId: "42" },
+    });
+    // The pass starts 20 s before its time is up: one 14 s request fits, a second starts at 14 s.
+    clock.advance(10_000);
+    await deliverDue(run, emptyCounts(), { leaseMs: 60_000, concurrency: 16, startBeforeMs: deadlineMs });
+    expect(late).toEqual([]);
+  });
+});
 
 describe("a bus re-pointed to a URL during a pass", () => {
   it.fails("starts no request after the pass's time is up", async () => {

@@ -38,7 +38,8 @@ const finished = (v: unknown): v is JsonObject =>
 
 function itemIndex(item: JsonObject, position: number): number {
   const index = typeof item.index === "string" ? Number(item.index) : item.index;
-  return typeof index === "number" && Number.isInteger(index) && index >= 1 ? index : position + 1;
+  // Safe integers only: 1e21 is an integer whose text (1e+21) is no part name.
+  return typeof index === "number" && Number.isSafeInteger(index) && index >= 1 ? index : position + 1;
 }
 
 /** The finished parts of an answer's `data` object, each once (the first of a repeated index wins). */

@@ -96,6 +96,8 @@ export function checkAccountId(value: unknown, field: string): string {
  * A bus as given, its region and account defaulting to the relay's own; neither given nor known
  * (outside Function Compute): refused, saying which to pass.
  */
+const TARGET_KEYS = new Set(["busName", "region", "accountId"]);
+
 export function checkEventBridgeTarget(
   value: unknown,
   own: OwnCloud | undefined,
@@ -105,6 +107,13 @@ export function checkEventBridgeTarget(
     throw new InvalidValueError("must be an object: { busName, region?, accountId? }", { field: fields.eventBridge });
   }
   const given = value as Record<string, unknown>;
+  // A misspelt key (accountID) would otherwise publish to the relay's own account without a word.
+  const stray = Object.keys(given).find((k) => !TARGET_KEYS.has(k));
+  if (stray !== undefined) {
+    throw new InvalidValueError(`${shownValue(stray)} is not a field of a bus: busName, region, accountId`, {
+      field: `${fields.eventBridge}.${stray}`,
+    });
+  }
   const busName = checkBusName(given.busName, fields.busName);
   const region = given.region === undefined ? own?.region : checkRegion(given.region, fields.region);
   const accountId = given.accountId === undefined ? own?.accountId : checkAccountId(given.accountId, fields.accountId);

@@ -177,10 +177,19 @@ export class EndpointQueues<T> {
   putBack(key: string, row: T, more: readonly T[] = []): void {
     const e = this.endpoint(key);
     this.release(e);
+    this.unshift(key, e, [row, ...more]);
+  }
+
+  /** Rows taken with another (takeMore) that will not go with it: first in line again, no slot freed. */
+  returnTaken(key: string, rows: readonly T[]): void {
+    if (rows.length > 0) this.unshift(key, this.endpoint(key), rows);
+  }
+
+  private unshift(key: string, e: Endpoint<T>, rows: readonly T[]): void {
     const rest: T[] = [];
     for (let r = e.queue.shift(); r !== undefined; r = e.queue.shift()) rest.push(r);
-    e.queue.push([row, ...more, ...rest]);
-    this.queued += 1 + more.length;
+    e.queue.push([...rows, ...rest]);
+    this.queued += rows.length;
     this.enline(key, e);
   }
 

@@ -13,8 +13,10 @@
 
 import type { BusAddress, PutEventsOutcome } from "../eventbridge/client.js";
 import { type PutEvent, putEvent, requestBody, requestsOf } from "../eventbridge/put-event.js";
+import type { FailureClass } from "../http-failure.js";
 import type { EventRow, WebhookRow } from "../store/store.js";
 import { ATTEMPT_LOG_SIZE, type AttemptRecord, type DeliveryRow, type DeliveryUpdate } from "../store/store.js";
+import { CIRCUIT_FAILURES } from "./circuit.js";
 import type { DeliveryOutcome, DeliveryRun, Reached } from "./deliver.js";
 import { noteEndpoint } from "./endpoint-health.js";
 import { attemptDelay, boundedRetryAfter } from "./schedule.js";
@@ -83,7 +85,11 @@ export async function attemptEventBridgeBatch(
   rows: readonly DeliveryRow[],
   webhook: EventBridgeWebhook,
   run: DeliveryRun,
-  options: { readonly probe?: boolean } = {},
+  options: {
+    readonly probe?: boolean;
+    /** No request starts at or after this (the pass's time): the rows left go back, as a pass's do. */
+    readonly startBeforeMs?: number | undefined;
+  } = {},
 ): Promise<BatchResult> {
   const { deps } = run;
   const nowMs = deps.clock.now();
@@ -104,7 +110,7 @@ export async function attemptEventBridgeBatch(
   const verdicts = new Map<Item, Verdict>();
   let answered = false;
   let tripped = false;
-  let unanswered: "timeout" | "connection" | "other" | undefined;
+  let unanswered: FailureClass | undefined;
   if (typeof address === "string" || !eb) {
     for (const item of items)
       verdicts.set(item, { ok: false, failure: "other", reason: `EventBridge: ${address}`, durationMs: 0 });
@@ -113,7 +119,10 @@ export async function attemptEventBridgeBatch(
     for (const request of requestsOf(items.map((item) => ({ item, bytes: item.entry.bytes })))) {
       const batch = request.map((r) => r.item);
       // After a refused request or no answer the rest would meet the same: they wait with those.
-      if (stopped) break;
+      // Nor does a second request start past the pass's time: its rows' leases are meant to end
+      // soon after, and another run would then publish them again.
+      if (stopped || (verdicts.size > 0 && deps.clock.now() >= (options.startBeforeMs ?? Number.POSITIVE_INFINITY)))
+        break;
       const outcome = await eb.publisher.putEvents(address, requestBody(batch.map((i) => i.entry)));
       deps.log?.({
         msg: "eventbridge publish",
@@ -138,7 +147,7 @@ export async function attemptEventBridgeBatch(
     reached =
       answered || tripped
         ? "answered"
-        : unanswered === "timeout" || unanswered === "connection"
+        : unanswered !== undefined && CIRCUIT_FAILURES.has(unanswered)
           ? "unreachable"
           : undefined;
     await recordCircuit(run, webhook.id, { answered, tripped, unanswered }, options.probe === true);
@@ -287,7 +296,7 @@ async function giveBack(run: DeliveryRun, row: DeliveryRow, dueAtMs: number): Pr
 async function recordCircuit(
   run: DeliveryRun,
   endpoint: string,
-  seen: { answered: boolean; tripped: boolean; unanswered: "timeout" | "connection" | "other" | undefined },
+  seen: { answered: boolean; tripped: boolean; unanswered: FailureClass | undefined },
   probe: boolean,
 ): Promise<void> {
   const { log } = run.deps;

@@ -264,15 +264,15 @@ export class DeliveryPass {
       const webhook = key.startsWith("task:") ? undefined : await this.delivery.webhook(key);
       if (webhook?.enabled && isEventBridge(webhook)) {
         this.batching.add(key);
-        const batch = await attemptEventBridgeBatch([row, ...more], webhook, this.delivery, { probe });
+        const { startBeforeMs } = this.options;
+        const batch = await attemptEventBridgeBatch([row, ...more], webhook, this.delivery, { probe, startBeforeMs });
         for (const outcome of batch.outcomes) countOutcome(this.counts, outcome);
         reached = batch.reached;
-      } else if (more.length > 0) {
-        // No longer a bus (re-pointed, disabled or deleted meanwhile): one at a time, as for URLs.
-        for (const r of [row, ...more])
-          countOutcome(this.counts, (await attemptDelivery(r, this.delivery, { probe })).outcome);
-        reached = undefined;
       } else {
+        // No longer a bus (re-pointed, disabled or deleted meanwhile): its other rows go back to
+        // their queue, for workers to take one at a time as for any URL, within the pass's time.
+        this.batching.delete(key);
+        this.queues.returnTaken(key, more);
         const attempt = await attemptDelivery(row, this.delivery, { probe });
         countOutcome(this.counts, attempt.outcome);
         reached = attempt.reached;

@@ -8,6 +8,7 @@
 import { Agent, type Dispatcher } from "undici";
 import { withDeadline } from "../deadline.js";
 import { coerceError } from "../errors.js";
+import { type FailureClass, failureClassOf, retryAfterMs } from "../http-failure.js";
 import { pinnedLookup, type ResolvedAddress, type Target } from "./guard.js";
 
 export const EXCERPT_BYTES = 4096;
@@ -20,8 +21,7 @@ export interface Attempt {
   readonly body: string;
 }
 
-/** What kind of failure an attempt without an HTTP answer met (shown per attempt in the console). */
-export type FailureClass = "timeout" | "connection" | "tls" | "dns" | "refused_target" | "other";
+export type { FailureClass } from "../http-failure.js";
 
 export interface AttemptResult {
   readonly statusCode: number | undefined;
@@ -34,23 +34,6 @@ export interface AttemptResult {
   readonly excerpt: string | undefined;
   readonly retryAfterMs: number | undefined;
   readonly durationMs: number;
-}
-
-const CONNECTION_CODES = new Set([
-  "ECONNREFUSED",
-  "ECONNRESET",
-  "EPIPE",
-  "ECONNABORTED",
-  "UND_ERR_SOCKET",
-  "EHOSTUNREACH",
-]);
-
-function retryAfter(value: string | string[] | undefined, nowMs: number): number | undefined {
-  const text = Array.isArray(value) ? value[0] : value;
-  if (text === undefined) return undefined;
-  const seconds = Number(text);
-  const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(text) - nowMs;
-  return Number.isFinite(ms) && ms >= 0 ? ms : undefined;
 }
 
 /**
@@ -128,30 +111,21 @@ export class WebhookSender {
           error: undefined,
           connectionError: false,
           excerpt,
-          retryAfterMs: retryAfter(response.headers["retry-after"], nowMs()),
+          retryAfterMs: retryAfterMs(response.headers["retry-after"], nowMs()),
           durationMs: performance.now() - started,
         };
       });
     } catch (cause) {
       const code = (cause as { code?: unknown }).code;
-      const name = (cause as { name?: unknown }).name;
-      const timedOut =
-        name === "TimeoutError" || code === "UND_ERR_CONNECT_TIMEOUT" || code === "UND_ERR_HEADERS_TIMEOUT";
-      const message = coerceError(cause).message;
-      const tls = typeof code === "string" && /^(ERR_TLS|ERR_SSL|CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED)/.test(code);
+      const failure = failureClassOf(cause);
       return {
         statusCode: undefined,
-        failure: timedOut
-          ? "timeout"
-          : tls
-            ? "tls"
-            : typeof code === "string" && CONNECTION_CODES.has(code)
-              ? "connection"
-              : "other",
-        error: timedOut
-          ? `timed out after ${this.options.timeoutMs} ms`
-          : `${typeof code === "string" ? `${code}: ` : ""}${message}`,
-        connectionError: !timedOut && typeof code === "string" && CONNECTION_CODES.has(code),
+        failure,
+        error:
+          failure === "timeout"
+            ? `timed out after ${this.options.timeoutMs} ms`
+            : `${typeof code === "string" ? `${code}: ` : ""}${coerceError(cause).message}`,
+        connectionError: failure === "connection",
         excerpt: undefined,
         retryAfterMs: undefined,
         durationMs: performance.now() - started,

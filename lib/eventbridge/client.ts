@@ -11,6 +11,7 @@ import { Agent, type Dispatcher } from "undici";
 import type { Clock } from "../clock.js";
 import { withDeadline } from "../deadline.js";
 import { coerceError, describeError } from "../errors.js";
+import { type FailureClass, failureClassOf, retryAfterMs } from "../http-failure.js";
 import type { CredentialsProvider } from "../quanmiao/credentials.js";
 import { USER_AGENT } from "../version.js";
 import { authorization, httpDate } from "./sign.js";
@@ -59,7 +60,7 @@ export type PutEventsOutcome =
   | {
       readonly kind: "failed";
       /** No HTTP answer: the delivery failure classes (delivery/send.ts) a circuit understands. */
-      readonly failure: "timeout" | "connection" | "other";
+      readonly failure: Exclude<FailureClass, "refused_target">;
       readonly error: string;
       readonly durationMs: number;
     };
@@ -84,16 +85,6 @@ export interface PublisherOptions {
 /** Answers are a few hundred bytes a entry; anything past this is not read. */
 const ANSWER_LIMIT_BYTES = 256 * 1024;
 const EXCERPT_BYTES = 4096;
-const TIMEOUT_CODES = new Set(["UND_ERR_CONNECT_TIMEOUT", "UND_ERR_HEADERS_TIMEOUT", "UND_ERR_BODY_TIMEOUT"]);
-const CONNECTION_CODES = new Set([
-  "ECONNREFUSED",
-  "ECONNRESET",
-  "EPIPE",
-  "ECONNABORTED",
-  "UND_ERR_SOCKET",
-  "EHOSTUNREACH",
-]);
-
 export function createEventBridgePublisher(options: PublisherOptions): EventBridgePublisher {
   const { clock, timeoutMs } = options;
   const endpoint = options.endpoint ?? defaultEndpoint;
@@ -216,27 +207,19 @@ function interpret(
     code: text(json.code) ?? text(json.Code) ?? (ok ? "MalformedAnswer" : `HTTP${statusCode}`),
     message: text(json.message) ?? text(json.Message) ?? (ok ? "the answer has no EntryList" : ""),
     requestId: text(json.requestId) ?? text(json.RequestId),
-    retryAfterMs: retryAfter(headers["retry-after"], nowMs),
+    retryAfterMs: retryAfterMs(headers["retry-after"], nowMs),
     excerpt,
     durationMs,
   };
 }
 
-function retryAfter(value: string | string[] | undefined, nowMs: number): number | undefined {
-  const raw = Array.isArray(value) ? value[0] : value;
-  if (raw === undefined) return undefined;
-  const seconds = Number(raw);
-  const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(raw) - nowMs;
-  return Number.isFinite(ms) && ms >= 0 ? ms : undefined;
-}
-
-function classify(error: unknown): { failure: "timeout" | "connection" | "other"; error: string } {
-  const code = (error as { code?: unknown })?.code;
-  const name = (error as { name?: unknown })?.name;
+function classify(error: unknown): { failure: Exclude<FailureClass, "refused_target">; error: string } {
+  const failure = failureClassOf(error);
+  const code = (error as { code?: unknown } | null)?.code;
   const message = coerceError(error).message;
-  if (name === "TimeoutError" || (typeof code === "string" && TIMEOUT_CODES.has(code)))
-    return { failure: "timeout", error: `EventBridge did not answer in time (${message})` };
-  if (typeof code === "string" && CONNECTION_CODES.has(code))
-    return { failure: "connection", error: `EventBridge connection failed: ${code}` };
-  return { failure: "other", error: `EventBridge request failed: ${message}` };
+  if (failure === "timeout") return { failure, error: `EventBridge did not answer in time (${message})` };
+  if (failure === "connection") return { failure, error: `EventBridge connection failed: ${String(code)}` };
+  if (failure === "dns")
+    return { failure, error: `EventBridge's host does not resolve (${message}): check the bus's region` };
+  return { failure, error: `EventBridge request failed: ${message}` };
 }

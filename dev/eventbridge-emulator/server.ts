@@ -99,7 +99,7 @@ const ID = /^[A-Za-z0-9][A-Za-z0-9-]{0,127}$/;
 
 export async function startEventBridgeEmulator(options: EventBridgeEmulatorOptions = {}): Promise<EventBridgeEmulator> {
   const clock = options.clock ?? systemClock;
-  const buses = new Set(options.buses ?? ["default"]);
+  const buses = new Set(options.buses ?? ["relay-events"]);
   const credentials = new Map(
     (options.credentials ?? [EVENTBRIDGE_EMULATOR_CREDENTIAL]).map((c) => [c.accessKeyId, c]),
   );

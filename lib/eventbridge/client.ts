@@ -176,10 +176,13 @@ const text = (v: unknown) => (typeof v === "string" && v !== "" ? v : undefined)
 function interpret(
   statusCode: number,
   headers: Record<string, string | string[] | undefined>,
-  body: string,
+  raw: string,
   durationMs: number,
   nowMs: number,
 ): PutEventsOutcome {
+  // A gateway refusing a signature may echo the string it signed, STS token included: the answer is
+  // kept on deliveries that the API, console and CLI show, so the token goes before anything reads it.
+  const body = withoutToken(raw);
   let json: Record<string, unknown> = {};
   try {
     const parsed: unknown = JSON.parse(body);
@@ -222,4 +225,11 @@ function classify(error: unknown): { failure: Exclude<FailureClass, "refused_tar
   if (failure === "dns")
     return { failure, error: `EventBridge's host does not resolve (${message}): check the bus's region` };
   return { failure, error: `EventBridge request failed: ${message}` };
+}
+
+/** The value of an `x-acs-security-token` line or field, wherever an answer quotes one. */
+const TOKEN = /(x-acs-security-token["']?\s*[:=]\s*["']?)[^\s"'\\]+/gi;
+
+export function withoutToken(text: string): string {
+  return text.replace(TOKEN, "$1[redacted]");
 }

@@ -44,7 +44,7 @@ export async function eventBridgeRig(
   return { emulator, eventBridge: { publisher, region: REGION, accountId: ACCOUNT } };
 }
 
-export const busWebhook = (id: string, busName = "default", over: Partial<WebhookRow> = {}): WebhookRow =>
+export const busWebhook = (id: string, busName = "relay-events", over: Partial<WebhookRow> = {}): WebhookRow =>
   webhookRow(id, {
     url: `acs:eventbridge:${REGION}:${ACCOUNT}:eventbus/${busName}`,
     eventBridge: { busName },

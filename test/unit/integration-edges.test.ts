@@ -3,7 +3,7 @@
 
 import type { Dispatcher } from "undici";
 import { describe, expect, it } from "vitest";
-import { createEventBridgePublisher } from "../../lib/eventbridge/client.js";
+import { createEventBridgePublisher, withoutToken } from "../../lib/eventbridge/client.js";
 import { finishedParts, PART_PATTERN } from "../../lib/progress-parts.js";
 import { staticCredentials } from "../../lib/quanmiao/credentials.js";
 import { checkEventBridgeTarget } from "../../lib/webhook-targets.js";
@@ -49,5 +49,20 @@ describe("event-driven integrations at their edges", () => {
     });
     const outcome = await publisher.putEvents({ region: "xx-nowhere-1", accountId: "1" }, "[]");
     expect(outcome).toMatchObject({ kind: "failed", failure: "dns" });
+  });
+});
+
+describe("EventBridge answers kept on deliveries", () => {
+  it("never keep an STS token a gateway echoed back in its string to sign", () => {
+    const echoed = JSON.stringify({
+      code: "SignatureDoesNotMatch",
+      message:
+        "The request signature does not match. String to sign: POST\n\napplication/json\nx-acs-security-token:CAIS1234secretTOKEN\n/openapi/putEvents",
+    });
+    const kept = withoutToken(echoed);
+    expect(kept).not.toContain("CAIS1234secretTOKEN");
+    expect(kept).toContain("x-acs-security-token:[redacted]");
+    expect(withoutToken('{"x-acs-security-token": "abc.def"}')).toBe('{"x-acs-security-token": "[redacted]"}');
+    expect(withoutToken("no token here")).toBe("no token here");
   });
 });

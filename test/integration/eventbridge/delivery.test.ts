@@ -23,7 +23,7 @@ describe("delivering to an EventBridge bus", () => {
     expect(r.emulator.requests.map((q) => q.events)).toEqual([16, 16, 8]);
     const first = r.emulator.events.find((e) => e.id === eventBridgeId(ids[0] as string));
     expect(first).toMatchObject({
-      bus: "default",
+      bus: "relay-events",
       source: "urn:quanmiao-relay:workspace:llm-eb",
       type: "video_analysis.succeeded",
       subject: "task-000",

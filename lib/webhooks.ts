@@ -157,10 +157,11 @@ export async function setWebhookEnabled(
  * Enabling an endpoint is its owner saying "try it now": its circuit closes, so deliveries go at
  * once instead of after the cool-down (a still-dead endpoint opens it again after N failures).
  */
-async function closeCircuit(store: Store, id: string): Promise<void> {
+/** Closes the endpoint's circuit; `forget`: its count of failures too (a new destination). */
+async function closeCircuit(store: Store, id: string, forget = false): Promise<void> {
   for (let tries = 0; tries < 3; tries++) {
     const raw = await store.getSetting(circuitKey(id));
-    if (raw === undefined || !isOpen(parseCircuit(raw))) return;
+    if (raw === undefined || (!forget && !isOpen(parseCircuit(raw))) || raw === JSON.stringify(CLOSED)) return;
     if (await store.compareAndSetSetting(circuitKey(id), raw, JSON.stringify(CLOSED))) return;
   }
 }
@@ -220,9 +221,13 @@ export async function patchWebhook(deps: WebhookDeps, id: string, patch: PatchWe
     current,
   );
   let next: WebhookRow = { ...current, ...target, events, headers, workspaceId, rateLimitPerSecond };
+  // A new destination starts with a clean record: a bus refused for its credentials must not hold a
+  // new URL shut, nor a URL failing for days get its new bus disabled at the first failure.
+  const moved = next.url !== current.url;
+  if (moved) next = { ...next, failingSinceMs: undefined };
   if (patch.enabled === true) next = { ...next, enabled: true, disabledReason: undefined, failingSinceMs: undefined };
   if (patch.enabled === false) next = { ...next, enabled: false, disabledReason: "disabled by its owner" };
   if (!(await deps.store.updateWebhook(next))) throw new NotFoundError(`no webhook with id ${id}`);
-  if (patch.enabled === true) await closeCircuit(deps.store, id);
+  if (patch.enabled === true || moved) await closeCircuit(deps.store, id, moved);
   return next;
 }

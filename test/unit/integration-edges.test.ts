@@ -2,11 +2,14 @@
  * the safe integers, a bus host that does not resolve. */
 
 import type { Dispatcher } from "undici";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
+import { circuitKey, parseCircuit } from "../../lib/delivery/circuit.js";
 import { createEventBridgePublisher, withoutToken } from "../../lib/eventbridge/client.js";
 import { finishedParts, PART_PATTERN } from "../../lib/progress-parts.js";
 import { staticCredentials } from "../../lib/quanmiao/credentials.js";
+import { SqliteStore } from "../../lib/store/sqlite.js";
 import { checkEventBridgeTarget } from "../../lib/webhook-targets.js";
+import { createWebhook, patchWebhook } from "../../lib/webhooks.js";
 import { FakeClock } from "../support/fake-clock.js";
 
 const OWN = { region: "cn-hangzhou", accountId: "1111111111111111" };
@@ -64,5 +67,25 @@ describe("EventBridge answers kept on deliveries", () => {
     expect(kept).toContain("x-acs-security-token:[redacted]");
     expect(withoutToken('{"x-acs-security-token": "abc.def"}')).toBe('{"x-acs-security-token": "[redacted]"}');
     expect(withoutToken("no token here")).toBe("no token here");
+  });
+});
+
+describe("a subscription moved to another destination", () => {
+  it("starts with a clean record: its circuit closed and forgotten, its failure clock cleared", async () => {
+    const store = new SqliteStore(":memory:");
+    onTestFinished(() => store.close());
+    const clock = new FakeClock();
+    const deps = { store, clock, allowPrivateTargets: true, ownCloud: OWN };
+    const { webhook } = await createWebhook(deps, { url: "http://127.0.0.1:9/hook" });
+    await store.updateWebhook({ ...webhook, failingSinceMs: clock.now() - 86_400_000 });
+    const open = JSON.stringify({ failures: 7, openUntilMs: clock.now() + 60_000, cooldownMs: 60_000 });
+    await store.compareAndSetSetting(circuitKey(webhook.id), undefined, open);
+    // Other changes keep what the endpoint's record says.
+    await patchWebhook(deps, webhook.id, { events: ["video_analysis.failed"] });
+    expect(await store.getSetting(circuitKey(webhook.id))).toBe(open);
+    const moved = await patchWebhook(deps, webhook.id, { eventBridge: { busName: "relay-events" } });
+    expect(moved.url).toBe("acs:eventbridge:cn-hangzhou:1111111111111111:eventbus/relay-events");
+    expect(moved.failingSinceMs).toBeUndefined();
+    expect(parseCircuit(await store.getSetting(circuitKey(webhook.id)))).toEqual({ failures: 0 });
   });
 });

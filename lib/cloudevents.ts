@@ -14,6 +14,8 @@ export const SOURCE_URN = "urn:quanmiao-relay";
 
 export const CLOUDEVENTS_SPEC_VERSION = "1.0";
 
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
 export interface CloudEventAttributes {
   readonly specversion: typeof CLOUDEVENTS_SPEC_VERSION;
   readonly id: string;
@@ -29,7 +31,9 @@ export interface CloudEventAttributes {
  * may not (spaces, `#`, non-ASCII), and consumers route on this string.
  */
 export function eventSource(workspaceId: string): string {
-  return `${SOURCE_URN}:workspace:${encodeURIComponent(workspaceId)}`;
+  // Well-formed first: encodeURIComponent throws on a lone surrogate, and registration refusing them
+  // must not be all that stands between a stored row and every attempt of its events failing.
+  return `${SOURCE_URN}:workspace:${encodeURIComponent(workspaceId.replace(LONE_SURROGATE, "\uFFFD"))}`;
 }
 
 export function cloudEventAttributes(event: EventRow, msgId: string): CloudEventAttributes {

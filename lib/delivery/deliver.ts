@@ -125,7 +125,8 @@ export function openDeliveryRun(deps: Omit<DeliveryDeps, "defaultSecrets">): Del
 /** The first bytes of an answer kept per attempt (the last answer keeps up to 4 KiB on the row). */
 const RESPONSE_BYTES_LOGGED = 256;
 
-const isTaskTarget = (webhookId: string) => webhookId.startsWith("task:");
+/** A task's own URL (`task:…`), not a registered webhook. */
+export const isTaskTarget = (webhookId: string) => webhookId.startsWith("task:");
 
 /**
  * The longest one attempt can take: the timeout, and after fast connection failures up to two

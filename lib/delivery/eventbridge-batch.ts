@@ -12,7 +12,7 @@
  */
 
 import type { BusAddress, PutEventsOutcome } from "../eventbridge/client.js";
-import { type PutEvent, putEvent, requestBody, requestsOf } from "../eventbridge/put-event.js";
+import { LIMITS, type PutEvent, putEvent, requestBody, requestsOf } from "../eventbridge/put-event.js";
 import type { FailureClass } from "../http-failure.js";
 import type { EventRow, WebhookRow } from "../store/store.js";
 import { ATTEMPT_LOG_SIZE, type AttemptRecord, type DeliveryRow, type DeliveryUpdate } from "../store/store.js";
@@ -22,7 +22,7 @@ import { noteEndpoint } from "./endpoint-health.js";
 import { attemptDelay, boundedRetryAfter } from "./schedule.js";
 
 /** Rows one batched attempt takes: PutEvents' most events a request. */
-export const EVENTBRIDGE_BATCH = 16;
+export const EVENTBRIDGE_BATCH = LIMITS.requestEvents;
 
 /** Alibaba's codes for a request it will not take from these credentials, whatever is retried. */
 export const AUTH_CODES: ReadonlySet<string> = new Set([

@@ -14,7 +14,7 @@
 import { describeError } from "../errors.js";
 import type { Fifo } from "../fifo.js";
 import type { DeliveryRow } from "../store/store.js";
-import { attemptDelivery, type DeliveryOutcome, type DeliveryRun, type Reached } from "./deliver.js";
+import { attemptDelivery, type DeliveryOutcome, type DeliveryRun, isTaskTarget, type Reached } from "./deliver.js";
 import { EndpointQueues } from "./endpoint-queues.js";
 import { attemptEventBridgeBatch, EVENTBRIDGE_BATCH, isEventBridge } from "./eventbridge-batch.js";
 
@@ -199,7 +199,7 @@ export class DeliveryPass {
     try {
       const [failing, webhook] = await Promise.all([
         this.delivery.circuits.failing(key),
-        key.startsWith("task:") ? undefined : this.delivery.webhook(key),
+        isTaskTarget(key) ? undefined : this.delivery.webhook(key),
       ]);
       if (failing) this.queues.knownFailing(key);
       if (isEventBridge(webhook)) this.batching.add(key);
@@ -261,7 +261,7 @@ export class DeliveryPass {
       let reached: Reached;
       // Read again (cached): a bus this pass did not know of yet (its first read failed, or it was
       // re-pointed) must not go down the URL path, whose guard would refuse its acs: name for good.
-      const webhook = key.startsWith("task:") ? undefined : await this.delivery.webhook(key);
+      const webhook = isTaskTarget(key) ? undefined : await this.delivery.webhook(key);
       if (webhook?.enabled && isEventBridge(webhook)) {
         this.batching.add(key);
         const { startBeforeMs } = this.options;

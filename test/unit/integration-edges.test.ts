@@ -3,6 +3,7 @@
 
 import type { Dispatcher } from "undici";
 import { describe, expect, it, onTestFinished } from "vitest";
+import { eventSource } from "../../lib/cloudevents.js";
 import { circuitKey, parseCircuit } from "../../lib/delivery/circuit.js";
 import { createEventBridgePublisher, withoutToken } from "../../lib/eventbridge/client.js";
 import { finishedParts, PART_PATTERN } from "../../lib/progress-parts.js";
@@ -87,5 +88,12 @@ describe("a subscription moved to another destination", () => {
     expect(moved.url).toBe("acs:eventbridge:cn-hangzhou:1111111111111111:eventbus/relay-events");
     expect(moved.failingSinceMs).toBeUndefined();
     expect(parseCircuit(await store.getSetting(circuitKey(webhook.id)))).toEqual({ failures: 0 });
+  });
+});
+
+describe("a CloudEvent's source", () => {
+  it("is made even of a workspace id with a lone surrogate (a stored row registration would refuse)", () => {
+    expect(eventSource("llm-\uD800x")).toBe("urn:quanmiao-relay:workspace:llm-%EF%BF%BDx");
+    expect(eventSource("llm a/b")).toBe("urn:quanmiao-relay:workspace:llm%20a%2Fb");
   });
 });

@@ -25,7 +25,8 @@ export async function eventBridgeEmulatorCommand(io: CliIo, options: { port: str
   io.out(`${emulator.url}\n`);
   io.err(
     `EventBridge emulator listening on ${emulator.url} (buses: ${buses.join(", ")}).\n` +
-      "Point the relay at it: paste these lines in the terminal you run the relay from:\n" +
+      "Point the relay at it: paste these lines in the terminal you start the relay from (a relay already\n" +
+      "running reads them only when restarted; `npm start`'s sandbox has an emulator of its own):\n" +
       `  export RELAY_EVENTBRIDGE_ENDPOINT=${emulator.url}\n` +
       "  export FC_ACCOUNT_ID=1234567890 FC_REGION=cn-hangzhou\n" +
       "It takes the API simulator's key (and yours, when ALIBABA_CLOUD_* is set). Ctrl-C stops it.\n",

@@ -19,14 +19,24 @@ import { openRelay, type Relay } from "../../lib/relay.js";
 import { defaultSecrets } from "../../lib/secrets.js";
 import { registerTask } from "../../lib/tasks.js";
 import { createWebhook } from "../../lib/webhooks.js";
+import { startEventBridgeEmulator } from "../eventbridge-emulator/server.js";
 import { listenOnLoopback } from "../loopback.js";
 import { SIM_CREDENTIAL, startSimulator } from "../quanmiao-simulator/server.js";
+import { EMULATOR_DEFAULT_BUS } from "./eventbridge-emulator-command.js";
 
 export const SANDBOX_DB = ".relay/sandbox.db";
 const SAMPLE_WORKSPACE = "llm-sandbox";
 
-/** What the sandbox sets, given the simulator's URL; sandbox pacing under the user's own settings. */
-function sandboxVariables(env: Env, simulatorUrl: string): Env {
+/** The bus the sandbox's EventBridge emulator has, and the account and region it stands in for. */
+const SANDBOX_BUS = EMULATOR_DEFAULT_BUS;
+const SANDBOX_CLOUD = { FC_ACCOUNT_ID: "1234567890", FC_REGION: "cn-hangzhou" };
+
+/**
+ * What the sandbox sets, given the simulator's and the EventBridge emulator's URLs; sandbox pacing
+ * under the user's own settings. EventBridge always goes to the emulator: the sandbox has no real
+ * credentials, and a bus subscription made in it must never publish to Alibaba Cloud.
+ */
+function sandboxVariables(env: Env, simulatorUrl: string, eventBridgeUrl: string): Env {
   return {
     RELAY_TICK_INTERVAL: "2s",
     RELAY_POLL_INTERVAL_MIN: "2s",
@@ -37,6 +47,8 @@ function sandboxVariables(env: Env, simulatorUrl: string): Env {
     QUANMIAO_ENDPOINT: simulatorUrl,
     RELAY_STORE: `sqlite:${SANDBOX_DB}`,
     RELAY_ALLOW_PRIVATE_TARGETS: "true",
+    RELAY_EVENTBRIDGE_ENDPOINT: eventBridgeUrl,
+    ...SANDBOX_CLOUD,
   };
 }
 
@@ -53,7 +65,7 @@ export function checkSandbox(env: Env): void {
         "stop it first, or run this one from another folder",
     );
   }
-  loadConfig(sandboxVariables(env, "http://127.0.0.1:1"));
+  loadConfig(sandboxVariables(env, "http://127.0.0.1:1", "http://127.0.0.1:1"));
 }
 
 function startPrintingReceiver(io: CliIo, secrets: () => string[]) {
@@ -119,7 +131,19 @@ export async function startSandbox(
     defaultConcurrency: 3,
   });
   opened.push(() => sim.close());
-  const env = sandboxVariables(io.env, sim.url);
+  const bus = await startEventBridgeEmulator({
+    buses: [SANDBOX_BUS],
+    credentials: [SIM_CREDENTIAL],
+    record: false,
+    onEvent: (e) => {
+      const data = (e.data ?? {}) as { workspaceId?: string; taskId?: string; part?: string };
+      io.out(
+        `⇢ EventBridge ${e.bus}: ${e.type}${data.part ? ` · ${data.part}` : ""}  ${data.workspaceId ?? "?"}/${data.taskId ?? "?"}  id ${e.id}  signature verified ✓\n`,
+      );
+    },
+  });
+  opened.push(() => bus.close());
+  const env = sandboxVariables(io.env, sim.url, bus.url);
   const relay = await openRelay({
     env,
     config: loadConfig(env),
@@ -152,11 +176,14 @@ export async function startSandbox(
       [CREDENTIAL_ENV.accessKeyId]: SIM_CREDENTIAL.accessKeyId,
       [CREDENTIAL_ENV.accessKeySecret]: SIM_CREDENTIAL.accessKeySecret,
       RELAY_ALLOW_PRIVATE_TARGETS: "true",
+      RELAY_EVENTBRIDGE_ENDPOINT: bus.url,
+      ...SANDBOX_CLOUD,
     },
     lines: [
       "quanmiao-relay — SANDBOX MODE (no Alibaba Cloud credentials found)",
       `• Quanmiao API simulator   ${sim.url}  (workspace ${SAMPLE_WORKSPACE}, concurrency 3, tasks run 10–30 s)`,
       `• local webhook receiver   ${receiver.url}  (verifies every signature with standardwebhooks)`,
+      `• EventBridge emulator     ${bus.url}  (bus ${SANDBOX_BUS}: \`npx quanmiao-relay webhooks add --eventbridge ${SANDBOX_BUS}\` publishes there)`,
       `• state                    ${resolve(SANDBOX_DB)}  (reset on each start; \`npx quanmiao-relay\` run in this folder uses it while the sandbox runs)`,
       "• 5 sample tasks registered; each result arrives below as its task ends (3 run at a time).",
       `• sandbox pacing: a tick every ${formatDuration(config.tick.intervalMs)}, polls every ${formatDuration(config.poll.intervalMinMs)}–${formatDuration(config.poll.intervalMaxMs)}, ends noticed within ${detection === undefined ? "a poll" : formatDuration(detection)}`,

@@ -53,6 +53,8 @@ export interface EventBridgeEmulatorOptions {
   readonly clock?: Clock;
   /** False: count events without keeping them (a benchmark's millions). */
   readonly record?: boolean;
+  /** Told of each event the bus takes (the sandbox prints them). */
+  readonly onEvent?: ((event: ReceivedEvent) => void) | undefined;
 }
 
 export interface EventBridgeEmulator {
@@ -203,8 +205,8 @@ export async function startEventBridgeEmulator(options: EventBridgeEmulatorOptio
         };
       }
       taken++;
-      if (options.record !== false)
-        events.push({
+      if (options.record !== false || options.onEvent) {
+        const received: ReceivedEvent = {
           id: e.id as string,
           source: e.source as string,
           type: e.type as string,
@@ -214,7 +216,10 @@ export async function startEventBridgeEmulator(options: EventBridgeEmulatorOptio
           data: e.data,
           bytes,
           eventId: traceId,
-        });
+        };
+        if (options.record !== false) events.push(received);
+        options.onEvent?.(received);
+      }
       return { EventId: e.id as string, TraceId: traceId };
     });
     return {

@@ -111,6 +111,21 @@ describe("npm start: the sandbox", () => {
   });
 });
 
+describe("npm start: EventBridge in the sandbox", () => {
+  it("a bus subscribed from the CLI beside it publishes to the sandbox's own emulator, never to Alibaba Cloud", async () => {
+    const { cwd, dev } = await sandbox();
+    expect(dev.out()).toMatch(/EventBridge emulator +http:\/\/127\.0\.0\.1:\d+ +\(bus relay-events/);
+    const env = bareEnv(cwd);
+    // No region, account or endpoint given: the sandbox's stand-ins, pointing at its emulator.
+    const added = await run(["webhooks", "add", "--eventbridge", "relay-events"], { env, cwd });
+    expect(added.code).toBe(EXIT.ok);
+    expect(JSON.parse(added.out).url).toBe("acs:eventbridge:cn-hangzhou:1234567890:eventbus/relay-events");
+    // A sample event, as `trigger` makes it, goes to every matching subscription: the bus too.
+    expect((await run(["trigger", "video_analysis.succeeded"], { env, cwd })).code).toBe(EXIT.ok);
+    await dev.waitFor(/⇢ EventBridge relay-events: video_analysis\.succeeded .* id msg-[0-9a-f]+/, "out", 15_000);
+  });
+});
+
 describe("Ctrl-C", () => {
   it("a second Ctrl-C while the first is still stopping ends the process at once, exit 130", async () => {
     // A command that runs until Ctrl-C, whose clean stop never ends: only the second signal can stop it.

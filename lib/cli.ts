@@ -258,7 +258,9 @@ Exit codes: 0 ok, 1 failure, 2 usage, 3 configuration, 4 task not found, 5 auth,
   const hooks = () => import("./cli/webhook-commands.js");
   const webhooks = program
     .command("webhooks")
-    .description("webhooks: endpoint URLs subscribed to events (ids wh_…), each with its own secret");
+    .description(
+      "webhooks: endpoint URLs and EventBridge buses subscribed to events (ids wh_…), each with its own secret",
+    );
   webhooks
     .command("add")
     .description("subscribe an endpoint URL, or an EventBridge bus; prints JSON with its id (wh_…) and secret")

@@ -59,7 +59,7 @@ export function checkBusName(value: unknown, field: string): string {
   }
   if (!BUS_NAME.test(value)) {
     throw new InvalidValueError(
-      `${shownValue(value)} is not an event bus name: it starts with a letter or digit, then letters, digits and hyphens`,
+      `${shownValue(value)} is not an event bus name: one starts with a letter or digit, and has only letters, digits and hyphens`,
       { field },
     );
   }

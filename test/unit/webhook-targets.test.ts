@@ -53,7 +53,7 @@ describe("checkEventBridgeTarget", () => {
 
   it("never echoes a control or bidi character it refuses", () => {
     expect(refusal(() => checkEventBridgeTarget({ busName: "bus\u202eevil" }, OWN)).message).toBe(
-      'eventBridge.busName: "bus\\u202eevil" is not an event bus name: it starts with a letter or digit, then letters, digits and hyphens',
+      'eventBridge.busName: "bus\\u202eevil" is not an event bus name: one starts with a letter or digit, and has only letters, digits and hyphens',
     );
   });
 

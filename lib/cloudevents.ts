@@ -52,8 +52,3 @@ export function cloudEventAttributes(event: EventRow, msgId: string): CloudEvent
 export function eventData(event: Pick<EventRow, "body">): unknown {
   return (JSON.parse(event.body) as { data?: unknown }).data ?? null;
 }
-
-/** The whole event in the structured mode's JSON (`application/cloudevents+json`). */
-export function structuredCloudEvent(event: EventRow, msgId: string): Record<string, unknown> {
-  return { ...cloudEventAttributes(event, msgId), data: eventData(event) };
-}

@@ -83,7 +83,12 @@ export async function webhooksAdd(
         ...(rateLimitPerSecond !== undefined ? { rateLimitPerSecond } : {}),
       },
       CLI_FIELDS,
-    ),
+    ).catch((error: unknown) => {
+      // The library names the API's field; here it was given as --event.
+      if (error instanceof InputError && error.field === "events")
+        throw new InputError(error.detail, { field: "--event", cause: error });
+      throw error;
+    }),
   );
   io.out(json({ ...webhookView(webhook), secret }));
 }

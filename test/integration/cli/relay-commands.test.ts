@@ -151,7 +151,11 @@ describe("relay CLI commands", () => {
 
   it.each([
     [["webhooks", "add", "not a url"], EXIT.usage, /url: "not a url" is not a URL/],
-    [["webhooks", "add", "http://127.0.0.1:9/h", "--event", "video_analysis.done"], EXIT.usage, /is not an event type/],
+    [
+      ["webhooks", "add", "http://127.0.0.1:9/h", "--event", "video_analysis.done"],
+      EXIT.usage,
+      /^error: --event: "video_analysis.done" is not an event type/m,
+    ],
     [["webhooks", "add", "http://127.0.0.1:9/h", "--header", "webhook-id: x"], EXIT.usage, /cannot be overridden/],
     [["webhooks", "disable", "wh_nope"], EXIT.notFound, /no webhook with id wh_nope/],
     [["webhooks", "show", "wh_nope"], EXIT.notFound, /no webhook with id wh_nope/],

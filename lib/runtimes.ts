@@ -7,7 +7,8 @@
  * It is read through a kernel density estimate: each bin spread by a Gaussian as wide as
  * Silverman's rule gives for the data's own spread and count, so that thirty samples of a broad
  * distribution leave no empty stretch inside it (an empty bin would read as "no end happens
- * here"), while hundreds of samples of a narrow one keep it narrow. Learned per workspace, and per
+ * here"), while hundreds of samples of a narrow one keep it narrow; then drawn in towards the
+ * mean so that the kernel does not add its width to the data's spread. Learned per workspace, and per
  * profile (the kind of work, e.g. its generateOptions) where the task has one; and, for tasks whose
  * video length is known (`videoDurationSeconds`), as run time per minute of video, which for most
  * work is far narrower than run time itself. The same models are also kept across all workspaces,
@@ -86,10 +87,30 @@ export function smoothedBins(model: RunTimeModel): Array<{ bin: number; weight: 
         out.set(b, (out.get(b) ?? 0) + weight * Math.exp(-0.5 * (d / h) ** 2));
       }
     }
-    smoothed = [...out].map(([bin, weight]) => ({ bin, weight })).sort((a, b) => a.bin - b.bin);
+    smoothed = narrowed([...out], mean, sd > 0 ? 1 / Math.sqrt(1 + (h / sd) ** 2) : 1);
   }
   smoothCache.set(model, smoothed);
   return smoothed;
+}
+
+/**
+ * The smoothed weights drawn towards the data's mean by `factor`, each bin's weight split between
+ * the two bins around where it lands. The kernel adds its own variance to the data's, which would
+ * widen every schedule by as much (about 8 % at the hundred ends a model remembers, 14 % at twenty);
+ * drawn in by 1/√(1 + h²/sd²), the estimate keeps the data's spread and the kernel's smoothness
+ * (a variance-corrected kernel estimate).
+ */
+function narrowed(weights: Array<[number, number]>, mean: number, factor: number) {
+  if (factor >= 1) return weights.map(([bin, weight]) => ({ bin, weight })).sort((a, b) => a.bin - b.bin);
+  const out = new Map<number, number>();
+  for (const [bin, weight] of weights) {
+    const at = Math.min(MAX_BIN, Math.max(0, mean + (bin - mean) * factor));
+    const low = Math.floor(at);
+    const up = at - low;
+    out.set(low, (out.get(low) ?? 0) + weight * (1 - up));
+    if (up > 0) out.set(low + 1, (out.get(low + 1) ?? 0) + weight * up);
+  }
+  return [...out].map(([bin, weight]) => ({ bin, weight })).sort((a, b) => a.bin - b.bin);
 }
 
 /** The run time below which a share `q` of the model's ends fall (interpolated within a bin). */

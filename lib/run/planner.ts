@@ -2,7 +2,8 @@
  * The workspace planner: what each workspace may run at once (GetVideoAnalysisConfig, cached), which
  * workspaces are backed off after an AuthError, and each workspace's queue head — the oldest tasks,
  * in tiers — pulled forward so that running tasks and the next to start are polled on time.
- * Planned for every workspace when a run starts, and again for a workspace whose head moved.
+ * Planned for every workspace when a run starts, and again for a workspace whose head moved with tasks
+ * waiting behind its window.
  */
 import { forEachLimit } from "../concurrency.js";
 import { describeError } from "../errors.js";
@@ -27,6 +28,14 @@ export class WorkspacePlanner {
   private readonly heads = new Map<string, Map<string, Tier>>();
   /** Workspaces where a task ended in this run: their queue head moved and is planned again. */
   private readonly moved = new Set<string>();
+  /**
+   * Workspaces whose head, when last planned, held fewer tasks than the workspace may run: nothing
+   * waits behind their window, so an end there moves no task into it and the head is not read again
+   * (re-reading after every end was most of the planner's cost when tasks end by the thousand).
+   */
+  private readonly roomy = new Set<string>();
+  /** Each planned workspace's concurrency: how many tasks its window holds. */
+  private readonly windows = new Map<string, number>();
   /** Per workspace, a time its latest noticed end is known to be after (that end freed a slot). */
   private readonly slotFreedAfter = new Map<string, number>();
 
@@ -41,12 +50,28 @@ export class WorkspacePlanner {
   }
 
   tierOf(task: TaskRow): Tier {
-    return this.heads.get(task.workspaceId)?.get(taskKey(task)) ?? "parked";
+    const head = this.heads.get(task.workspaceId);
+    const key = taskKey(task);
+    const tier = head?.get(key);
+    if (tier !== undefined) return tier;
+    if (head === undefined) {
+      // A workspace first seen since the run started is planned before the next claim, which pulls
+      // this task forward if its window has room.
+      if (!this.workspaces.has(task.workspaceId)) this.moved.add(task.workspaceId);
+      return "parked";
+    }
+    // Missing from a head that was read whole (it held fewer than the window and band): registered
+    // since, so behind every task in it.
+    const next = tierAt(head.size, this.windows.get(task.workspaceId) ?? DEFAULT_CONCURRENCY);
+    head.set(key, next);
+    if (next !== "window") this.roomy.delete(task.workspaceId);
+    return next;
   }
 
   /** A task ended; when it was running, the slot it freed went no earlier than its poll before. */
   noteEnd(task: TaskRow, wasRunningAtMs: number | undefined): void {
-    this.moved.add(task.workspaceId);
+    if (this.roomy.has(task.workspaceId)) this.heads.get(task.workspaceId)?.delete(taskKey(task));
+    else this.moved.add(task.workspaceId);
     if (wasRunningAtMs === undefined) return;
     this.slotFreedAfter.set(task.workspaceId, Math.max(this.slotFreedAfter.get(task.workspaceId) ?? 0, wasRunningAtMs));
   }
@@ -117,11 +142,14 @@ export class WorkspacePlanner {
     const ws = this.workspaces.get(stored.workspaceId) ?? stored;
     this.workspaces.set(ws.workspaceId, ws);
     this.heads.delete(ws.workspaceId);
+    this.roomy.delete(ws.workspaceId);
     if (ws.backoffUntilMs > clock.now()) return;
     const concurrency = await this.concurrencyOf(ws);
     if (concurrency === undefined) return;
     const oldest = await store.oldestActiveTasks(ws.workspaceId, 2 * concurrency);
+    this.windows.set(ws.workspaceId, concurrency);
     this.heads.set(ws.workspaceId, new Map(oldest.map((t, i) => [taskKey(t), tierAt(i, concurrency)])));
+    if (oldest.length < concurrency) this.roomy.add(ws.workspaceId);
     // The queue head holds every running task, whoever polled it last, and those presumed running.
     for (const t of oldest) if (t.status === "RUNNING" || isPresumedRunning(t)) this.onRunning(t);
     for (const change of planWorkspace(oldest, concurrency, clock.now(), this.run.policy)) {

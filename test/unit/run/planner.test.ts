@@ -71,6 +71,9 @@ describe("the workspace planner", () => {
       lastPolledAtMs: p.clock.now(),
       lastError: undefined,
     });
+    // Two more in llm-b: with concurrency 2, one waits behind its window.
+    await p.register("llm-b", "t3");
+    await p.register("llm-b", "t4");
     const dueAtMs = p.clock.now() + 30_000;
     const running: string[] = [];
     const planner = new WorkspacePlanner(p.run, (t) => running.push(`${t.taskId}@${t.nextPollAtMs}`));
@@ -90,4 +93,77 @@ describe("the workspace planner", () => {
     expect(reads).toEqual(["llm-b"]);
     expect(planner.slotFreedAfterMs("llm-b")).toBe(p.clock.now() - 5_000);
   });
+
+  it("reads a head again after an end only where tasks wait behind the window", async () => {
+    const p = phases();
+    await p.register("llm-a", "a1");
+    for (const id of ["b1", "b2", "b3"]) await p.register("llm-b", id);
+    const planner = new WorkspacePlanner(p.run, () => {});
+    await planner.plan(true);
+    const reads = spyOnHeadReads(p);
+    // llm-a holds one task of the two it may run: its end lets no other task in.
+    planner.noteEnd((await p.store.getTask("llm-a", "a1")) as TaskRow, undefined);
+    await planner.plan(false);
+    expect(reads).toEqual([]);
+    planner.noteEnd(await endTask(p, "llm-b", "b1"), undefined);
+    await planner.plan(false);
+    expect(reads).toEqual(["llm-b"]);
+    expect(planner.tierOf((await p.store.getTask("llm-b", "b3")) as TaskRow)).toBe("window");
+  });
+
+  it("puts a task registered after its head was read next in line, and plans a new workspace", async () => {
+    const p = phases();
+    await p.register("llm-a", "a1");
+    const planner = new WorkspacePlanner(p.run, () => {});
+    await planner.plan(true);
+    const reads = spyOnHeadReads(p);
+    const tierOf = async (ws: string, id: string) => planner.tierOf((await p.store.getTask(ws, id)) as TaskRow);
+    await p.register("llm-a", "a2");
+    await p.register("llm-a", "a3");
+    expect(await tierOf("llm-a", "a2")).toBe("window");
+    expect(await tierOf("llm-a", "a3")).toBe("band");
+    // Now a task waits behind llm-a's window, so an end there is planned again.
+    planner.noteEnd(await endTask(p, "llm-a", "a1"), undefined);
+    await p.register("llm-c", "c1");
+    expect(await tierOf("llm-c", "c1")).toBe("parked");
+    await planner.plan(false);
+    expect(reads.sort()).toEqual(["llm-a", "llm-c"]);
+    expect(await tierOf("llm-c", "c1")).toBe("window");
+    expect(await tierOf("llm-a", "a3")).toBe("window");
+  });
 });
+
+/** Records each workspace whose queue head is read from the store. */
+function spyOnHeadReads(p: ReturnType<typeof phases>): string[] {
+  const reads: string[] = [];
+  const oldest = p.store.oldestActiveTasks.bind(p.store);
+  p.store.oldestActiveTasks = async (ws, limit) => {
+    reads.push(ws);
+    return oldest(ws, limit);
+  };
+  return reads;
+}
+
+/** Ends one task in the store, as a poll that saw it succeed would. */
+async function endTask(p: ReturnType<typeof phases>, ws: string, id: string): Promise<TaskRow> {
+  const claimed = await p.store.claimDueTasks({
+    owner: "x",
+    nowMs: p.clock.now() + 86_400_000,
+    leaseMs: 1_000,
+    limit: 100,
+  });
+  for (const t of claimed) {
+    if (t.workspaceId !== ws || t.taskId !== id) await p.store.releaseTask(t, "x", t.nextPollAtMs);
+    else
+      await p.store.updateTask(t, "x", {
+        status: "SUCCESS",
+        state: "done",
+        nextPollAtMs: t.nextPollAtMs,
+        pollCount: t.pollCount + 1,
+        pollsInStatus: 0,
+        lastPolledAtMs: p.clock.now(),
+        terminalAtMs: p.clock.now(),
+      });
+  }
+  return (await p.store.getTask(ws, id)) as TaskRow;
+}

@@ -63,7 +63,9 @@ export async function scenario(
     const ws = workspaces === 1 ? WS : `${WS}-${i % workspaces}`;
     const outcome = i % 3 === 0 ? "FAILED" : "SUCCESSED";
     const runMs = options.runningMs?.[i % options.runningMs.length];
-    const submittedAtMs = runMs === undefined ? Date.now() - 60_000 + i : Date.now() + i;
+    // A finished task was submitted long enough ago not to be presumed still running (lib/tasks.ts):
+    // it is asked at once, whatever run times the relay has learned meanwhile.
+    const submittedAtMs = runMs === undefined ? Date.now() - 120_000 + i : Date.now() + i;
     const t = sim.addTask(ws, { outcome, runMs: runMs ?? 0, submittedAtMs });
     await registerTask(deps, { workspaceId: ws, taskId: t.taskId, submittedAtMs });
     ids.push({ ws, taskId: t.taskId });

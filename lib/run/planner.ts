@@ -20,6 +20,9 @@ import { AuthError, ThrottledError } from "../quanmiao/errors.js";
 import type { TaskRow, WorkspaceRow } from "../store/store.js";
 import { type RunContext, taskKey } from "./context.js";
 
+/** How long a roomy head is trusted after an end in it before it is read again (see endedInRoomy). */
+const ROOMY_TRUST_MS = 5_000;
+
 export class WorkspacePlanner {
   private readonly workspaces = new Map<string, WorkspaceRow>();
   /** Workspaces whose concurrency this run asked for already (asked once per run at most). */
@@ -34,6 +37,14 @@ export class WorkspacePlanner {
    * (re-reading after every end was most of the planner's cost when tasks end by the thousand).
    */
   private readonly roomy = new Set<string>();
+  /**
+   * Roomy workspaces where a task ended since their head was read. A task registered since then
+   * behind a full window was parked at registration (lib/tasks.ts) and is claimed by no run, so
+   * tierOf never sees it: the head is read again once it is ROOMY_TRUST_MS old.
+   */
+  private readonly endedInRoomy = new Set<string>();
+  /** When each planned workspace's head was read. */
+  private readonly readAt = new Map<string, number>();
   /** Each planned workspace's concurrency: how many tasks its window holds. */
   private readonly windows = new Map<string, number>();
   /** Per workspace, a time its latest noticed end is known to be after (that end freed a slot). */
@@ -55,9 +66,10 @@ export class WorkspacePlanner {
     const tier = head?.get(key);
     if (tier !== undefined) return tier;
     if (head === undefined) {
-      // A workspace first seen since the run started is planned before the next claim, which pulls
-      // this task forward if its window has room.
-      if (!this.workspaces.has(task.workspaceId)) this.moved.add(task.workspaceId);
+      // A workspace first seen since the run started, or whose back-off ran out since it was planned,
+      // is planned before the next claim, which pulls this task forward if its window has room.
+      const ws = this.workspaces.get(task.workspaceId);
+      if (ws === undefined || ws.backoffUntilMs <= this.run.deps.clock.now()) this.moved.add(task.workspaceId);
       return "parked";
     }
     // Missing from a head that was read whole (it held fewer than the window and band): registered
@@ -70,8 +82,10 @@ export class WorkspacePlanner {
 
   /** A task ended; when it was running, the slot it freed went no earlier than its poll before. */
   noteEnd(task: TaskRow, wasRunningAtMs: number | undefined): void {
-    if (this.roomy.has(task.workspaceId)) this.heads.get(task.workspaceId)?.delete(taskKey(task));
-    else this.moved.add(task.workspaceId);
+    if (this.roomy.has(task.workspaceId)) {
+      this.heads.get(task.workspaceId)?.delete(taskKey(task));
+      this.endedInRoomy.add(task.workspaceId);
+    } else this.moved.add(task.workspaceId);
     if (wasRunningAtMs === undefined) return;
     this.slotFreedAfter.set(task.workspaceId, Math.max(this.slotFreedAfter.get(task.workspaceId) ?? 0, wasRunningAtMs));
   }
@@ -88,6 +102,12 @@ export class WorkspacePlanner {
     if (all) {
       await forEachLimit(await store.listWorkspaces(), width, (ws) => this.planOne(ws));
       return;
+    }
+    const nowMs = this.run.deps.clock.now();
+    for (const id of this.endedInRoomy) {
+      if (nowMs - (this.readAt.get(id) ?? 0) < ROOMY_TRUST_MS) continue;
+      this.endedInRoomy.delete(id);
+      this.moved.add(id);
     }
     const moved = [...this.moved];
     this.moved.clear();
@@ -143,9 +163,11 @@ export class WorkspacePlanner {
     this.workspaces.set(ws.workspaceId, ws);
     this.heads.delete(ws.workspaceId);
     this.roomy.delete(ws.workspaceId);
+    this.endedInRoomy.delete(ws.workspaceId);
     if (ws.backoffUntilMs > clock.now()) return;
     const concurrency = await this.concurrencyOf(ws);
     if (concurrency === undefined) return;
+    this.readAt.set(ws.workspaceId, clock.now());
     const oldest = await store.oldestActiveTasks(ws.workspaceId, 2 * concurrency);
     this.windows.set(ws.workspaceId, concurrency);
     this.heads.set(ws.workspaceId, new Map(oldest.map((t, i) => [taskKey(t), tierAt(i, concurrency)])));

@@ -167,3 +167,38 @@ async function endTask(p: ReturnType<typeof phases>, ws: string, id: string): Pr
   }
   return (await p.store.getTask(ws, id)) as TaskRow;
 }
+
+describe("the workspace planner, in a roomy workspace", () => {
+  it("pulls forward a task registered parked behind the window once a slot frees", async () => {
+    const p = phases();
+    await p.register("llm-a", "a1");
+    const planner = new WorkspacePlanner(p.run, () => {});
+    await planner.plan(true); // head [a1] of 2: roomy
+    await p.register("llm-a", "a2"); // one ahead: due at once
+    await p.register("llm-a", "a3"); // two ahead: parked at registration, so no run claims it
+    expect((await p.store.getTask("llm-a", "a3"))?.nextPollAtMs).toBeGreaterThan(p.clock.now() + 3_600_000);
+    expect(planner.tierOf((await p.store.getTask("llm-a", "a2")) as TaskRow)).toBe("window");
+    planner.noteEnd(await endTask(p, "llm-a", "a1"), undefined);
+    p.clock.advance(5_000);
+    await planner.plan(false);
+    expect((await p.store.getTask("llm-a", "a3"))?.nextPollAtMs).toBeLessThanOrEqual(p.clock.now());
+  });
+
+  it("plans a workspace whose back-off ran out since the run planned it", async () => {
+    const p = phases();
+    await p.register("llm-a", "a1");
+    let refuse = true;
+    const getConfig = p.client.getConfig;
+    p.client.getConfig = async (ws) => {
+      if (refuse) throw new AuthError("NoPermission", { scope: "workspace", code: "NoPermission" });
+      return getConfig(ws);
+    };
+    const planner = new WorkspacePlanner(p.run, () => {});
+    await planner.plan(true);
+    refuse = false;
+    p.clock.advance(61_000);
+    expect(planner.tierOf((await p.store.getTask("llm-a", "a1")) as TaskRow)).toBe("parked");
+    await planner.plan(false);
+    expect(planner.tierOf((await p.store.getTask("llm-a", "a1")) as TaskRow)).toBe("window");
+  });
+});

@@ -33,8 +33,8 @@ export class WorkspacePlanner {
   private readonly moved = new Set<string>();
   /**
    * Workspaces whose head, when last planned, held fewer tasks than the workspace may run: nothing
-   * waits behind their window, so an end there moves no task into it and the head is not read again
-   * (re-reading after every end was most of the planner's cost when tasks end by the thousand).
+   * waited behind their window then, so an end there is not planned at once (re-reading after every
+   * end was most of the planner's cost when tasks end by the thousand); see endedInRoomy.
    */
   private readonly roomy = new Set<string>();
   /**
@@ -72,8 +72,8 @@ export class WorkspacePlanner {
       if (ws === undefined || ws.backoffUntilMs <= this.run.deps.clock.now()) this.moved.add(task.workspaceId);
       return "parked";
     }
-    // Missing from a head that was read whole (it held fewer than the window and band): registered
-    // since, so behind every task in it.
+    // Missing from the head: beyond a full head (parked), or registered since it was read, placed
+    // behind every task in it (a task registered with an older submission time is in fact ahead).
     const next = tierAt(head.size, this.windows.get(task.workspaceId) ?? DEFAULT_CONCURRENCY);
     head.set(key, next);
     if (next !== "window") this.roomy.delete(task.workspaceId);

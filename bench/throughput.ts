@@ -76,11 +76,11 @@ export async function benchThroughput(tasks: number): Promise<ScenarioRow[]> {
       dir,
       webhookUrls: receivers.map((r) => `${r.url}/hook`),
       tasks: ids,
+      // Neither loop has a rate limit: the relay's bucket is set above any rate reached here, so its
+      // cost is measured but not its cap (at RELAY_API_QPS's ceiling of 1,000 calls a second the relay
+      // could finish at most ~990 tasks a second, and the ratio to the durable loop was the cap's).
+      apiQps: 100_000,
       env: {
-        // Neither loop has a rate limit: the relay's bucket is set above any rate reached here, so its
-        // cost is measured but not its cap (at 1,000 calls a second the relay could finish at most
-        // ~990 tasks a second, and the ratio to the durable loop was that cap's, not the relay's).
-        RELAY_API_QPS: "100000",
         RELAY_API_CONCURRENCY: String(CONCURRENCY),
         RELAY_DELIVERY_CONCURRENCY: String(CONCURRENCY * 2),
         RELAY_ENDPOINT_CONCURRENCY: String(CONCURRENCY),

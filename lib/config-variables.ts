@@ -61,7 +61,7 @@ export const VARIABLES = {
   RELAY_DETECTION_TARGET: optionalDuration(DEFAULTS.poll.detectionTargetMs, { min: 1_000, max: 3_600_000 }),
   RELAY_LINGER: optionalDuration(undefined, { min: 1_000, max: 3_600_000 }),
   RELAY_RETENTION: optionalDuration(undefined, { min: 60_000, max: 10 * 365 * 86_400_000 }),
-  RELAY_API_QPS: number(DEFAULTS.poll.apiQps, 0.1, 100_000),
+  RELAY_API_QPS: number(DEFAULTS.poll.apiQps, 0.1, 1_000),
   RELAY_API_CONCURRENCY: integer(DEFAULTS.poll.apiConcurrency, 1, 256),
   RELAY_TASK_MAX_AGE: duration(DEFAULTS.poll.taskMaxAgeMs, { min: 60_000, max: 30 * 86_400_000 }),
   RELAY_DELIVERY_TIMEOUT: duration(DEFAULTS.delivery.timeoutMs, { min: 100, max: 120_000 }),

@@ -82,7 +82,8 @@ export function smoothedBins(model: RunTimeModel): Array<{ bin: number; weight: 
   if (n > 0) {
     const mean = raw.reduce((sum, b) => sum + b.bin * b.weight, 0) / n;
     const sd = Math.sqrt(raw.reduce((sum, b) => sum + (b.bin - mean) ** 2 * b.weight, 0) / n);
-    const w = predictiveWidening(n);
+    // Counted in ends, not in faded weight: twenty ends weigh 18.2.
+    const w = predictiveWidening(model.samples);
     const h = Math.max(1, 1.06 * sd * n ** -0.2, sd * Math.sqrt(Math.max(0, w * w - 1)));
     const reach = Math.ceil(3 * h);
     const out = new Map<number, number>();
@@ -93,7 +94,9 @@ export function smoothedBins(model: RunTimeModel): Array<{ bin: number; weight: 
         out.set(b, (out.get(b) ?? 0) + weight * Math.exp(-0.5 * (d / h) ** 2));
       }
     }
-    smoothed = narrowed([...out], mean, sd > 0 ? w / Math.sqrt(1 + (h / sd) ** 2) : 1);
+    // The kernel's variance adds to the ends': drawn back to w × their spread, and never under one
+    // bin, which ends all in one bin or two would otherwise be narrowed to.
+    smoothed = narrowed([...out], mean, Math.max(w * sd, 1) / Math.sqrt(sd * sd + h * h));
   }
   smoothCache.set(model, smoothed);
   return smoothed;
@@ -122,7 +125,7 @@ function predictiveWidening(n: number): number {
  * The smoothed weights drawn towards the data's mean by `factor`, each bin's weight split between
  * the two bins around where it lands. The kernel adds its own variance to the data's, which would
  * widen every schedule by as much (about 8 % at the hundred ends a model remembers, 14 % at twenty);
- * drawn in by 1/√(1 + h²/sd²), the estimate keeps the data's spread and the kernel's smoothness
+ * drawn in by sd/√(sd² + h²), the estimate keeps the data's spread and the kernel's smoothness
  * (a variance-corrected kernel estimate).
  */
 function narrowed(weights: Array<[number, number]>, mean: number, factor: number) {

@@ -101,6 +101,25 @@ describe("run-time model", () => {
     }
   });
 
+  it("counts a model's ends, not their faded weight, to tell when its spread is settled", () => {
+    // Twenty ends weigh 18.2 once faded; read by weight, the model would be widened to its 23rd end.
+    const settled = train(lognormal("settled", 5 * MIN, 0.1), 20);
+    const young: RunTimeModel = { samples: 19, bins: settled.bins };
+    const width = (m: RunTimeModel) => (quantileMs(m, 0.98) as number) - (quantileMs(m, 0.02) as number);
+    expect(width(young) / width(settled)).toBeGreaterThan(1.1);
+  });
+
+  it("a model is never read narrower than one bin: ends spread over two bins read no narrower than one", () => {
+    const base = binOf(12 * MIN);
+    const width = (bins: Record<string, number>) => {
+      const model: RunTimeModel = { samples: 10, bins };
+      return (quantileMs(model, 0.98) as number) - (quantileMs(model, 0.02) as number);
+    };
+    const oneBin = width({ [base]: 10 });
+    // Drawn in to their spread (half a bin), these read 38 % narrower than the ten in one bin.
+    expect(width({ [base]: 9, [base + 1]: 1 })).toBeGreaterThanOrEqual(oneBin * 0.99);
+  });
+
   it("older samples fade: a workspace whose videos got longer is followed", () => {
     let model = train(lognormal("before", 5 * MIN, 0.05), 300);
     const after = lognormal("after", 20 * MIN, 0.05);

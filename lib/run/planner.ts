@@ -2,8 +2,8 @@
  * The workspace planner: what each workspace may run at once (GetVideoAnalysisConfig, cached), which
  * workspaces are backed off after an AuthError, and each workspace's queue head — the oldest tasks,
  * in tiers — pulled forward so that running tasks and the next to start are polled on time.
- * Planned for every workspace when a run starts, and again for a workspace whose head moved with tasks
- * waiting behind its window.
+ * Planned for every workspace when a run starts; after an end, again at once where tasks waited
+ * behind the window, and at most every ROOMY_TRUST_MS where none did.
  */
 import { forEachLimit } from "../concurrency.js";
 import { describeError } from "../errors.js";

@@ -14,8 +14,8 @@
  * their spread poorly. Learned per workspace, and per profile (the kind of work, e.g. its
  * generateOptions) where the task has one; and, for tasks whose video length is known
  * (`videoDurationSeconds`), as run time per minute of video, which for most work is far narrower
- * than run time itself. The same models are also kept across all workspaces,
- * so that a new workspace starts from what the relay has seen elsewhere rather than from nothing.
+ * than run time itself. The same models are also kept across all workspaces, so that a new
+ * workspace starts from what the relay has seen elsewhere rather than from nothing.
  */
 
 export const BIN_BASE_MS = 5_000;
@@ -125,8 +125,9 @@ function predictiveWidening(n: number): number {
  * The smoothed weights drawn towards the data's mean by `factor`, each bin's weight split between
  * the two bins around where it lands. The kernel adds its own variance to the data's, which would
  * widen every schedule by as much (about 8 % at the hundred ends a model remembers, 14 % at twenty);
- * drawn in by sd/√(sd² + h²), the estimate keeps the data's spread and the kernel's smoothness
- * (a variance-corrected kernel estimate).
+ * drawn in by w·sd/√(sd² + h²) (smoothedBins: w is 1 once a model is settled, and the result never
+ * under one bin), the estimate keeps the spread it should have and the kernel's smoothness (a
+ * variance-corrected kernel estimate). A factor of 1 or more leaves the weights where they are.
  */
 function narrowed(weights: Array<[number, number]>, mean: number, factor: number) {
   if (factor >= 1) return weights.map(([bin, weight]) => ({ bin, weight })).sort((a, b) => a.bin - b.bin);

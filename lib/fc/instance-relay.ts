@@ -8,6 +8,7 @@ import { type Env, loadConfig } from "../config.js";
 import { jsonLog, type Log } from "../log.js";
 import { openRelay, type Relay } from "../relay.js";
 import { contextCredentials, type FcContext } from "./context.js";
+import { keepWasmOnBaselineTier } from "./wasm-baseline.js";
 
 export interface InstanceRelay<T> {
   /** JSON lines on stdout, which FC keeps as the function's log. */
@@ -22,6 +23,7 @@ export function instanceRelay<T = Relay>(
   env: Env,
   build: (relay: Relay, log: Log) => T | Promise<T> = (relay) => relay as T,
 ): InstanceRelay<T> {
+  keepWasmOnBaselineTier();
   let log: Log = jsonLog(stdout, "info");
   let context: FcContext | undefined;
   let opened: Promise<T> | undefined;

@@ -55,7 +55,8 @@ describe("s.yaml", () => {
     const { poll, deliver, api } = doc.resources as Record<string, { props: Props }>;
     for (const { props } of [poll, deliver, api] as Array<{ props: Props }>) {
       expect(props.memorySize % 64).toBe(0);
-      expect(props.memorySize).toBeGreaterThanOrEqual(256);
+      // The poll function's size is measured (linger-cost); the others keep room for bursts.
+      expect(props.memorySize).toBeGreaterThanOrEqual(props === poll?.props ? 128 : 256);
       expect(props.timeout).toBeGreaterThanOrEqual(10);
       expect(props.timeout).toBeLessThanOrEqual(600);
     }

@@ -16,10 +16,14 @@ export const MINUTE = 60_000;
 
 export type Day = "uniform" | "learnable";
 
-/** A run-time distribution: uniform in [fromMs, toMs), or log-normal with this median and σ. */
+/**
+ * A run-time distribution: uniform in [fromMs, toMs), log-normal with this median and σ, or a
+ * mixture of those (weights summing to 1).
+ */
 export type Truth =
   | { readonly kind: "uniform"; readonly fromMs: number; readonly toMs: number }
-  | { readonly kind: "lognormal"; readonly medianMs: number; readonly sigma: number };
+  | { readonly kind: "lognormal"; readonly medianMs: number; readonly sigma: number }
+  | { readonly kind: "mixture"; readonly parts: ReadonlyArray<{ readonly weight: number; readonly truth: Truth }> };
 
 export interface Arrival {
   readonly atMs: number;
@@ -81,12 +85,17 @@ export function arrivals(day: Day, tasks: number, t0: number, dayMs: number): Ar
 
 /** P(run time ≤ ms) under a truth. */
 export function cdf(truth: Truth, ms: number): number {
+  if (truth.kind === "mixture") return truth.parts.reduce((sum, p) => sum + p.weight * cdf(p.truth, ms), 0);
   if (truth.kind === "uniform") return Math.min(1, Math.max(0, (ms - truth.fromMs) / (truth.toMs - truth.fromMs)));
   return ms <= 0 ? 0 : 0.5 * (1 + erf(Math.log(ms / truth.medianMs) / (truth.sigma * Math.SQRT2)));
 }
 
 /** Where a truth's ends lie, to within 1e-7 of them on each side. */
 export function support(truth: Truth): { fromMs: number; toMs: number } {
+  if (truth.kind === "mixture") {
+    const each = truth.parts.map((p) => support(p.truth));
+    return { fromMs: Math.min(...each.map((s) => s.fromMs)), toMs: Math.max(...each.map((s) => s.toMs)) };
+  }
   if (truth.kind === "uniform") return truth;
   return { fromMs: truth.medianMs * Math.exp(-5.3 * truth.sigma), toMs: truth.medianMs * Math.exp(5.3 * truth.sigma) };
 }

@@ -10,11 +10,14 @@
  * figure reported is the Lagrangian lower bound at that price, `calls − price · (covered − 0.95)`,
  * which no schedule covering 95 % can beat; the schedule found makes `achievable` calls.
  *
+ * **A learner's floor** (learnerTruths): the same on truths a relay that learns from ends could
+ * know at best, which is where the floor sits for learning itself.
+ *
  * **The naive poller**: every unfinished task every I seconds from submission, with I the interval
  * at which its p95 detection delay equals the relay's.
  */
 import { type EndDistribution, prepare, priceFor, scheduleAtPrice } from "../lib/poll-schedule.js";
-import { cdf, support, type Truth } from "./economy-days.js";
+import { type Arrival, cdf, support, type Truth } from "./economy-days.js";
 
 const CELLS_PER_TARGET = 10;
 
@@ -61,6 +64,57 @@ export function floorOf(truths: readonly Truth[], targetMs: number, share = 0.95
   const price = priceFor((x) => at(x).covered, share);
   const { calls, covered } = at(price);
   return { calls: calls - price * (covered - share), achievable: calls };
+}
+
+/**
+ * The truths a learner's floor is computed on. A task that started before any task of its group
+ * (workspace and profile) had ended cannot be told apart from a task of any other such group: no
+ * schedule can use its group's distribution, only one schedule for all of them, so each is given
+ * the mixture of their distributions. Every other task is given its group's true distribution, as
+ * if one end had taught the learner all of it. The floor on these truths is about what any relay
+ * that learns from ends must pay at least: not strictly, since a task still running at its group's
+ * first end could be rescheduled then, which this leaves out (44 of 5,000 tasks on the learnable
+ * day started before their group's first end).
+ *
+ * With video lengths given, an uninformed task's length is still known: its mixture is of every
+ * uninformed group's run time per minute of video, at its own video's length.
+ */
+export function learnerTruths(planned: readonly Arrival[], endsMs: readonly number[], hints: boolean): Truth[] {
+  const group = (a: Arrival) => `${a.ws}/${a.profile ?? ""}`;
+  const firstEnd = new Map<string, number>();
+  planned.forEach((a, i) => {
+    const g = group(a);
+    firstEnd.set(g, Math.min(firstEnd.get(g) ?? Number.POSITIVE_INFINITY, endsMs[i] as number));
+  });
+  const uninformed = planned.map((a, i) => (endsMs[i] as number) - a.runMs < (firstEnd.get(group(a)) as number));
+  // Each uninformed group's share of the uninformed tasks, and what it was drawn from.
+  const shares = new Map<string, { weight: number; arrival: Arrival }>();
+  planned.forEach((a, i) => {
+    if (!uninformed[i]) return;
+    const s = shares.get(group(a));
+    if (s) s.weight++;
+    else shares.set(group(a), { weight: 1, arrival: a });
+  });
+  const count = uninformed.filter(Boolean).length;
+  const perVideo = (a: Arrival, videoMs: number): Truth => {
+    const t = a.truthGivenVideo;
+    return t.kind === "lognormal" && a.videoMs
+      ? { kind: "lognormal", medianMs: (t.medianMs / a.videoMs) * videoMs, sigma: t.sigma }
+      : t;
+  };
+  const mixture: Truth = {
+    kind: "mixture",
+    parts: [...shares.values()].map(({ weight, arrival }) => ({ weight: weight / count, truth: arrival.truth })),
+  };
+  return planned.map((a, i) => {
+    if (!uninformed[i]) return hints ? a.truthGivenVideo : a.truth;
+    if (!hints || a.videoMs === undefined) return mixture;
+    const parts = [...shares.values()].map(({ weight, arrival }) => ({
+      weight: weight / count,
+      truth: perVideo(arrival, a.videoMs as number),
+    }));
+    return { kind: "mixture", parts };
+  });
 }
 
 /** The naive poller at interval `intervalMs` on the tasks' real timelines (submission to end). */

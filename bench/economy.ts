@@ -246,13 +246,7 @@ export async function benchPollingEconomy(o: EconomyOptions): Promise<ScenarioRo
     const name = `economy: ${what}, target ${targetS} s (${n} tasks, 10 workspaces, ${o.hours} h)`;
     rows.push(
       row(name, "API calls per finished task (vs the floor)", relay.calls / n, "calls", floor.calls),
-      row(
-        name,
-        "API calls per finished task (vs a learner's floor: tasks started before their group's first end know only the mix)",
-        relay.calls / n,
-        "calls",
-        learner.calls,
-      ),
+      row(name, "API calls per finished task (vs a learner's floor)", relay.calls / n, "calls", learner.calls),
       row(
         name,
         "polls per task arriving in the day's second half, once learned (vs the floor for them)",

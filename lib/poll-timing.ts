@@ -15,8 +15,7 @@
  * with how far past it is, up to the maximum.
  */
 import { cheapestSchedule, type EndDistribution, type Schedule } from "./poll-schedule.js";
-import type { ChosenModel } from "./runtime-choice.js";
-import { binEnd, binStart, quantileMs, type RunTimeModel, smoothedBins } from "./runtimes.js";
+import { binEnd, binStart, type ChosenModel, quantileMs, type RunTimeModel, smoothedBins } from "./runtimes.js";
 
 export const LATE_BUDGET = 0.04;
 const TARGET_SHARE = 0.97;
@@ -154,9 +153,6 @@ export function runningDelayMs(
   const { pollsMs } = scheduleFor(chosen.model, policy.targetMs, chosen.scale);
   const next = nextPoll(pollsMs, elapsedMs);
   if (next !== undefined) return Math.min(GAP_OF_MAX * policy.maxMs, Math.max(policy.minMs, next - elapsedMs));
-  // A task outliving a young model (a few ends, the first of a batch being its shortest) says the
-  // model is short, not that the task is an outlier: it is polled as without one.
-  if (chosen.model.pooledSd !== undefined) return elapsedMs < PRIOR_DENSE_MS ? dense : tail(elapsedMs - PRIOR_DENSE_MS);
   return tail(elapsedMs - (pollsMs[pollsMs.length - 1] ?? 0));
 }
 

@@ -12,7 +12,7 @@
  */
 import type { PollConfig } from "./config.js";
 import { type RunningPolicy, runningDelayMs } from "./poll-timing.js";
-import type { ChosenModel } from "./runtime-choice.js";
+import type { ChosenModel } from "./runtimes.js";
 import type { TaskRow } from "./store/store.js";
 
 export type Tier = "window" | "band" | "parked";

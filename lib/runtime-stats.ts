@@ -14,9 +14,10 @@
 import type { Clock } from "./clock.js";
 import { describeError } from "./errors.js";
 import { describeModel } from "./poll-timing.js";
-import { type ChosenModel, chooseModel, type PooledSpread, pooledSpread } from "./runtime-choice.js";
 import {
   ALL_PROFILES,
+  type ChosenModel,
+  chooseModel,
   isModelsDocument,
   parseModels,
   recordRunTime,
@@ -36,7 +37,6 @@ export const RUNTIMES_V1_KEY_PREFIX = "runtimes:";
 export const RUNTIMES_ALL_KEY = "runtimes-all";
 const REFRESH_MS = 5 * 60_000;
 const CAS_TRIES = 5;
-const POOL_EVERY_MS = 5_000;
 
 interface Entry {
   models: Promise<WorkspaceModels>;
@@ -70,9 +70,6 @@ export async function readRelayRunTimes(store: Pick<Store, "getSetting">): Promi
 export class RunTimeStats {
   /** Keyed by settings key: one per workspace, and the relay's. */
   private readonly entries = new Map<string, Entry>();
-  /** Bumped whenever a workspace's models may have changed; the pooled spread is kept until then. */
-  private version = 0;
-  private pooled: { version: number; atMs: number; spread: Promise<PooledSpread> } | undefined;
 
   constructor(private readonly deps: { store: Store; clock: Clock }) {}
 
@@ -85,22 +82,7 @@ export class RunTimeStats {
     return this.entry(RUNTIMES_ALL_KEY).models;
   }
 
-  /**
-   * The spread of the settled models of every workspace this run has read, which a workspace's
-   * young models are read with (lib/runtimes.ts). Worked out again at most every POOL_EVERY_MS,
-   * since every end changes it a little and a busy run ends hundreds of tasks a second.
-   */
-  pooledSpread(): Promise<PooledSpread> {
-    const nowMs = this.deps.clock.now();
-    if (!this.pooled || (this.pooled.version !== this.version && nowMs - this.pooled.atMs >= POOL_EVERY_MS)) {
-      const sets = [...this.entries].filter(([key]) => key !== RUNTIMES_ALL_KEY).map(([, e]) => e.models);
-      this.pooled = { version: this.version, atMs: nowMs, spread: Promise.all(sets).then(pooledSpread) };
-    }
-    return this.pooled.spread;
-  }
-
   record(workspaceId: string, profile: string | undefined, runMs: number, videoMs?: number): void {
-    this.version++;
     const sample = { profile, runMs, videoMs };
     for (const key of [RUNTIMES_KEY_PREFIX + workspaceId, RUNTIMES_ALL_KEY]) {
       const entry = this.entry(key);
@@ -131,7 +113,6 @@ export class RunTimeStats {
             let current = models;
             for (const s of entry.pending) current = apply(current, s);
             entry.models = Promise.resolve(current);
-            this.version++;
             entry.readAtMs = this.deps.clock.now();
             saved = true;
           }
@@ -152,11 +133,9 @@ export class RunTimeStats {
     if (!entry) {
       entry = { models: this.read(key), readAtMs: nowMs, pending: [] };
       this.entries.set(key, entry);
-      this.version++;
     } else if (nowMs - entry.readAtMs >= REFRESH_MS && entry.pending.length === 0) {
       entry.models = this.read(key);
       entry.readAtMs = nowMs;
-      this.version++;
     }
     return entry;
   }

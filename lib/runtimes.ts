@@ -11,10 +11,7 @@
  * mean so that the kernel does not add its width to the data's spread. A model is trusted from ten
  * ends; until it has twenty it is read wider, as wide as the next end is likely to fall given so few
  * (a Student-t predictive spread), since a few ends locate a workspace's run times well but measure
- * their spread poorly. From three ends, a workspace's model is trusted with the spread pooled from
- * every group the run knows (a hierarchical estimate: most kinds of work vary about as much as
- * each other, and a few ends place a group well), and a task outliving such a young model is
- * polled as one without a model. Learned per workspace, and per profile (the kind of work, e.g. its
+ * their spread poorly. Learned per workspace, and per profile (the kind of work, e.g. its
  * generateOptions) where the task has one; and, for tasks whose video length is known
  * (`videoDurationSeconds`), as run time per minute of video, which for most work is far narrower
  * than run time itself. The same models are also kept across all workspaces, so that a new
@@ -29,8 +26,6 @@ export const MAX_BIN = Math.ceil(Math.log((48 * 3_600_000) / BIN_BASE_MS) / Math
 export const MIN_SAMPLES = 10;
 /** From this many ends on, a model's spread is read as it is; below, widened as a new end's is likely to be. */
 export const SETTLED_SAMPLES = 20;
-/** A young model's pooled spread counts as this many of its own ends (lib/runtime-choice.ts). */
-const POOLED_WEIGHT = 10;
 /** Each new end weighs this much more than the one before: the model remembers about 100 ends. */
 const DECAY = 0.99;
 export interface RunTimeModel {
@@ -38,12 +33,6 @@ export interface RunTimeModel {
   readonly samples: number;
   /** Bin index → decayed weight. */
   readonly bins: Readonly<Record<string, number>>;
-  /**
-   * Set on a young model (YOUNG_SAMPLES to MIN_SAMPLES ends) as chooseModel reads it: the spread,
-   * in bins, pooled from every group the run knows, which its own few ends are read with. Never
-   * stored.
-   */
-  readonly pooledSd?: number;
 }
 
 /**
@@ -93,8 +82,9 @@ export function smoothedBins(model: RunTimeModel): Array<{ bin: number; weight: 
   if (n > 0) {
     const mean = raw.reduce((sum, b) => sum + b.bin * b.weight, 0) / n;
     const sd = Math.sqrt(raw.reduce((sum, b) => sum + (b.bin - mean) ** 2 * b.weight, 0) / n);
-    const { w, spread } = readSpread(model, sd);
-    const h = Math.max(1, 1.06 * sd * n ** -0.2, Math.sqrt(Math.max(0, (w * spread) ** 2 - sd * sd)));
+    // Counted in ends, not in faded weight: twenty ends weigh 18.2.
+    const w = predictiveWidening(model.samples);
+    const h = Math.max(1, 1.06 * sd * n ** -0.2, sd * Math.sqrt(Math.max(0, w * w - 1)));
     const reach = Math.ceil(3 * h);
     const out = new Map<number, number>();
     for (const { bin, weight } of raw) {
@@ -106,7 +96,7 @@ export function smoothedBins(model: RunTimeModel): Array<{ bin: number; weight: 
     }
     // The kernel's variance adds to the ends': drawn back to w × their spread, and never under one
     // bin, which ends all in one bin or two would otherwise be narrowed to.
-    smoothed = narrowed([...out], mean, Math.max(w * spread, 1) / Math.sqrt(sd * sd + h * h));
+    smoothed = narrowed([...out], mean, Math.max(w * sd, 1) / Math.sqrt(sd * sd + h * h));
   }
   smoothCache.set(model, smoothed);
   return smoothed;
@@ -127,26 +117,8 @@ const Z = 2.054;
 function predictiveWidening(n: number): number {
   if (n >= SETTLED_SAMPLES) return 1;
   const nu = Math.max(1, n - 1);
-  return tOverZ(nu) * Math.sqrt(1 + 1 / n) * Math.sqrt(n / nu);
-}
-
-/** The 98th-percentile Student t with `nu` degrees of freedom over Z (Cornish–Fisher). */
-function tOverZ(nu: number): number {
-  return (Z + (Z ** 3 + Z) / (4 * nu) + (5 * Z ** 5 + 16 * Z ** 3 + 3 * Z) / (96 * nu * nu)) / Z;
-}
-
-/**
- * The spread a model is read with (`spread`, widened by `w`) given its ends' own `sd`. Counted in
- * ends, not in faded weight: twenty ends weigh 18.2. A young model's spread is the pooled one and
- * its own together, as a variance with POOLED_WEIGHT + n − 1 degrees of freedom, widened by that
- * many degrees' t and √(1 + 1/n) for where its few ends place it: 1.29 × at three ends.
- */
-function readSpread(model: RunTimeModel, sd: number): { w: number; spread: number } {
-  const n = model.samples;
-  if (model.pooledSd === undefined || n < 2) return { w: predictiveWidening(n), spread: sd };
-  const nu = POOLED_WEIGHT + n - 1;
-  const variance = (POOLED_WEIGHT * model.pooledSd ** 2 + n * sd * sd) / nu;
-  return { w: tOverZ(nu) * Math.sqrt(1 + 1 / n), spread: Math.sqrt(variance) };
+  const t = Z + (Z ** 3 + Z) / (4 * nu) + (5 * Z ** 5 + 16 * Z ** 3 + 3 * Z) / (96 * nu * nu);
+  return (t / Z) * Math.sqrt(1 + 1 / n) * Math.sqrt(n / nu);
 }
 
 /**
@@ -184,6 +156,54 @@ export function quantileMs(model: RunTimeModel, q: number): number | undefined {
     below += weight;
   }
   return Math.round(binEnd((bins[bins.length - 1] as { bin: number }).bin));
+}
+
+/** A level's trusted model for a task: its profile's, else the level's whole, else none. */
+function trusted(models: WorkspaceModels | undefined, profile: string | undefined, prefix: string) {
+  if (!models) return undefined;
+  const own = profile === undefined ? undefined : models[prefix + profile];
+  if (own && own.samples >= MIN_SAMPLES) return own;
+  const all = models[prefix + ALL_PROFILES];
+  return all && all.samples >= MIN_SAMPLES ? all : undefined;
+}
+
+export interface ChosenModel {
+  readonly model: RunTimeModel;
+  /** Run time per unit of the model: 1, or the video's length per VIDEO_UNIT_MS for a video model. */
+  readonly scale: number;
+  readonly source: "profile" | "workspace" | "relay";
+  readonly perVideo: boolean;
+}
+
+/**
+ * The best-informed trusted model for a task: per minute of its video where its length is known,
+ * then its own run times; its profile's before its workspace's, the workspace's before the
+ * relay's (every workspace's ends together); none means the prior.
+ */
+export function chooseModel(
+  own: WorkspaceModels | undefined,
+  relay: WorkspaceModels | undefined,
+  profile: string | undefined,
+  videoMs: number | undefined,
+): ChosenModel | undefined {
+  const levels: Array<[WorkspaceModels | undefined, "workspace" | "relay"]> = [
+    [own, "workspace"],
+    [relay, "relay"],
+  ];
+  for (const [models, level] of levels) {
+    for (const perVideo of videoMs !== undefined && videoMs > 0 ? [true, false] : [false]) {
+      const model = trusted(models, profile, perVideo ? VIDEO_PREFIX : "");
+      if (!model) continue;
+      const isProfile = profile !== undefined && model === models?.[(perVideo ? VIDEO_PREFIX : "") + profile];
+      return {
+        model,
+        scale: perVideo ? (videoMs as number) / VIDEO_UNIT_MS : 1,
+        source: isProfile && level === "workspace" ? "profile" : level,
+        perVideo,
+      };
+    }
+  }
+  return undefined;
 }
 
 /** Whether `text` is a models document this version reads (version 1 or 2). */

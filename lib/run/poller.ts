@@ -23,9 +23,8 @@ import { firstPollMs } from "../poll-timing.js";
 import { finishedParts, newParts } from "../progress-parts.js";
 import { AuthError, TaskNotFoundError, ThrottledError } from "../quanmiao/errors.js";
 import { isTerminalStatus, type JsonObject } from "../quanmiao/task.js";
-import { chooseModel } from "../runtime-choice.js";
 import type { RunTimeStats } from "../runtime-stats.js";
-import { runTimeOf } from "../runtimes.js";
+import { chooseModel, runTimeOf } from "../runtimes.js";
 import type { TaskRow } from "../store/store.js";
 import type { RunContext } from "./context.js";
 import type { Emitter } from "./emitter.js";
@@ -163,7 +162,6 @@ export class Poller {
       await stats.relayModels(),
       task.profile,
       task.videoDurationMs,
-      await stats.pooledSpread(),
     );
   }
 

@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { seededRandom } from "../../dev/seeded-random.js";
-import { chooseModel } from "../../lib/runtime-choice.js";
 import {
   ALL_PROFILES,
   addSample,
   binOf,
+  chooseModel,
   emptyModel,
   MAX_PROFILES,
   MIN_SAMPLES,

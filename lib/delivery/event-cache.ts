@@ -1,7 +1,7 @@
 /**
  * The events a delivery run has read or written, kept so that an event's many deliveries read it
  * once, but bounded by the size of their bodies: a lingering run lives a minute and may see
- * thousands of events whose results run to megabytes each, and the poll function has 256 MB. The
+ * thousands of events whose results run to megabytes each, and the poll function has 192 MB. The
  * least recently used go first; a miss only costs a store read.
  */
 import type { EventRow } from "../store/store.js";

@@ -7,7 +7,9 @@
  * responses fast enough, and skipping the recompile also saves its CPU in short-lived runs.
  *
  * V8 reads its flags when it compiles a module, so this must run before the first connection: the
- * functions call it as they load. Only the FC bundles do this; the CLI leaves V8 as it is.
+ * functions call it as they load (undici compiles llhttp at its first connection, not at import).
+ * Only the FC entry points do this, and so the test processes that import them; the CLI leaves V8
+ * as it is.
  */
 import { setFlagsFromString } from "node:v8";
 

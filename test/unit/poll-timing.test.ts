@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { floorOf } from "../../bench/floor.js";
 import { seededRandom } from "../../dev/seeded-random.js";
-import { denseRanges, PRIOR_DENSE_MS, runningDelayMs, scheduleFor } from "../../lib/poll-timing.js";
+import { denseIntervalMs, denseRanges, PRIOR_DENSE_MS, runningDelayMs, scheduleFor } from "../../lib/poll-timing.js";
 import { addSample, emptyModel, type RunTimeModel, VIDEO_UNIT_MS } from "../../lib/runtimes.js";
 
 const MIN = 60_000;
@@ -99,5 +99,19 @@ describe("when to poll a running task", () => {
     expect(runningDelayMs(0, undefined, policy)).toBe(9_700);
     expect(runningDelayMs(PRIOR_DENSE_MS - 1, undefined, policy)).toBe(9_700);
     expect(runningDelayMs(PRIOR_DENSE_MS + 100_000, undefined, policy)).toBe(50_000);
+  });
+
+  it("plans polls 0.97 × the target apart, and at least 300 ms under it where that is more", () => {
+    // A poll lands a little after it is due, by an amount that does not shrink with the target.
+    expect(denseIntervalMs({ targetMs: 30_000, minMs: 1_000 })).toBe(29_100);
+    expect(denseIntervalMs({ targetMs: 10_000, minMs: 1_000 })).toBe(9_700);
+    expect(denseIntervalMs({ targetMs: 5_000, minMs: 1_000 })).toBe(4_700);
+    expect(denseIntervalMs({ targetMs: 1_000, minMs: 1_000 })).toBe(1_000);
+    // The learned schedule's dense stretch keeps to the same gap.
+    const model = train(lognormal("slack", 5 * MIN, 0.1), 100);
+    const { pollsMs } = scheduleFor(model, 5_000);
+    const gaps = pollsMs.slice(1).map((at, i) => at - (pollsMs[i] as number));
+    expect(gaps.filter((g) => Math.abs(g - 4_700) <= 1).length).toBeGreaterThan(10);
+    expect(gaps.filter((g) => g > 4_701 && g <= 4_850)).toEqual([]);
   });
 });

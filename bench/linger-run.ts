@@ -6,6 +6,7 @@
  */
 import { createRequire } from "node:module";
 import { SIM_CREDENTIAL } from "../dev/quanmiao-simulator/server.js";
+import { peakRssMiB as ownPeakRssMiB } from "./peak-rss.js";
 
 type Handler = (event: Buffer, context: unknown) => Promise<unknown>;
 const { handler } = createRequire(import.meta.url)("../poll/index.js") as { handler: Handler };
@@ -32,7 +33,7 @@ const wallMs = performance.now() - started;
 const cpuMs = cpuMsNow() - cpuAtStart;
 clearInterval(sampler);
 samples.push([performance.now(), cpuMsNow()]);
-const peakRssMiB = process.resourceUsage().maxRSS / 1024;
+const peakRssMiB = ownPeakRssMiB();
 process.stdout.write(
   `${JSON.stringify({ wallMs, cpuMs, busiestCpuShare: busiest(samples, 5_000), peakRssMiB, summary })}\n`,
 );

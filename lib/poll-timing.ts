@@ -12,10 +12,18 @@
  * long as the model says (a task that ends there is among the late few), but never longer than
  * GAP_OF_MAX maximum intervals: a wrong video length, or a model gone stale, costs at most that
  * much delay. Past the last planned poll (a task running longer than any seen) the interval grows
- * with how far past it is, up to the maximum.
+ * with how far past it is, up to the maximum; under a young model, the prior's instead.
  */
 import { cheapestSchedule, type EndDistribution, type Schedule } from "./poll-schedule.js";
-import { binEnd, binStart, type ChosenModel, quantileMs, type RunTimeModel, smoothedBins } from "./runtimes.js";
+import {
+  binEnd,
+  binStart,
+  type ChosenModel,
+  quantileMs,
+  type RunTimeModel,
+  SETTLED_SAMPLES,
+  smoothedBins,
+} from "./runtimes.js";
 
 export const LATE_BUDGET = 0.04;
 const TARGET_SHARE = 0.97;
@@ -153,6 +161,10 @@ export function runningDelayMs(
   const { pollsMs } = scheduleFor(chosen.model, policy.targetMs, chosen.scale);
   const next = nextPoll(pollsMs, elapsedMs);
   if (next !== undefined) return Math.min(GAP_OF_MAX * policy.maxMs, Math.max(policy.minMs, next - elapsedMs));
+  // A task outliving a model of a few ends more likely shows the model wrong than itself long:
+  // polled as the prior polls it, not backing off from where a wrong model stopped.
+  if (chosen.model.samples < SETTLED_SAMPLES)
+    return elapsedMs < PRIOR_DENSE_MS ? dense : tail(elapsedMs - PRIOR_DENSE_MS);
   return tail(elapsedMs - (pollsMs[pollsMs.length - 1] ?? 0));
 }
 

@@ -76,6 +76,19 @@ describe("when to poll a running task", () => {
     expect(runningDelayMs(last + 3_600_000, chosen, policy)).toBe(policy.maxMs);
   });
 
+  it("past a young model's last planned poll a task is polled as the prior polls it: the model was likely wrong", () => {
+    // Three ends of 5 min: a task still running at 20 min says more about the model than the task.
+    const young = { model: train(lognormal("young-tail", 5 * MIN, 0.05), 3), scale: 1 };
+    const last = scheduleFor(young.model, policy.targetMs).pollsMs.at(-1) as number;
+    expect(last).toBeLessThan(20 * MIN);
+    expect(runningDelayMs(last + 60_000, young, policy)).toBe(denseIntervalMs(policy));
+    expect(runningDelayMs(PRIOR_DENSE_MS + 100_000, young, policy)).toBe(50_000);
+    // Settled (twenty ends and more), the same task backs off from where the schedule stopped.
+    const settled = { model: train(lognormal("young-tail", 5 * MIN, 0.05), 20), scale: 1 };
+    const settledLast = scheduleFor(settled.model, policy.targetMs).pollsMs.at(-1) as number;
+    expect(runningDelayMs(settledLast + 60_000, settled, policy)).toBe(30_000);
+  });
+
   it("an outlier two days long neither stretches the schedule nor leaves a gap as long as itself", () => {
     let model = train(lognormal("bulk", 5 * MIN, 0.1), 120);
     model = addSample(model, 47 * 60 * MIN);

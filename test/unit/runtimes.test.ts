@@ -9,11 +9,15 @@ import {
   MAX_PROFILES,
   MIN_SAMPLES,
   parseModels,
+  predictiveWidening,
   quantileMs,
   type RunTimeModel,
   recordRunTime,
   runTimeOf,
+  SETTLED_SAMPLES,
+  SHARED_MIN_SAMPLES,
   serializeModels,
+  T98,
   VIDEO_PREFIX,
 } from "../../lib/runtimes.js";
 
@@ -73,11 +77,12 @@ describe("run-time model", () => {
   it("a model of few ends is read as wide as the next end is likely to fall", () => {
     // How often a new end lands inside the model's middle 96 %, over many small samples: the share
     // a schedule covering 96 % of the model's ends actually covers while the model is young.
-    const coverage = (n: number) => {
+    const coverage = (n: number, sigma: number) => {
       let inside = 0;
       let total = 0;
-      for (let trial = 0; trial < 200; trial++) {
-        const draw = lognormal(`young/${n}/${trial}`, 5 * MIN, 0.1);
+      // Enough trials that the share is known to ±0.003: three ends vary a lot from trial to trial.
+      for (let trial = 0; trial < 1_000; trial++) {
+        const draw = lognormal(`young/${n}/${sigma}/${trial}`, 5 * MIN, sigma);
         const bins: Record<string, number> = {};
         for (let i = 0; i < n; i++) {
           const bin = binOf(draw());
@@ -93,12 +98,39 @@ describe("run-time model", () => {
       }
       return inside / total;
     };
-    // Read at the ends' own spread, five ends covered 0.81 and ten 0.89; five are not trusted today,
-    // but the reading does not depend on that threshold.
-    for (const n of [5, MIN_SAMPLES, 15]) {
-      expect(coverage(n)).toBeGreaterThan(0.94);
-      expect(coverage(n)).toBeLessThan(0.985);
+    // Read at the ends' own spread, five ends covered 0.81 and ten 0.89; three, through the
+    // Cornish–Fisher t that the exact one replaced, 0.943 at σ 0.4. The same at any spread: a
+    // workspace whose run times vary four times as much as another's is read four times as wide.
+    for (const sigma of [0.05, 0.1, 0.4]) {
+      for (const n of [MIN_SAMPLES, 5, 10, 15]) {
+        const share = coverage(n, sigma);
+        expect(share, `${n} ends, σ ${sigma}`).toBeGreaterThan(0.945);
+        expect(share, `${n} ends, σ ${sigma}`).toBeLessThan(0.975);
+      }
     }
+  });
+
+  it("the t quantiles the predictive spread uses are the t distribution's 98th percentiles", () => {
+    // Γ((ν + 1)/2) / Γ(ν/2) by Γ(x + 1) = x·Γ(x) from Γ(1/2) = √π and Γ(1) = 1.
+    const gammaRatio = (nu: number) => {
+      let top = nu % 2 === 0 ? Math.sqrt(Math.PI) : 1;
+      let bottom = nu % 2 === 0 ? 1 : Math.sqrt(Math.PI);
+      for (let x = nu % 2 === 0 ? 0.5 : 1; x < (nu + 1) / 2 - 0.25; x++) top *= x;
+      for (let x = nu % 2 === 0 ? 1 : 0.5; x < nu / 2 - 0.25; x++) bottom *= x;
+      return top / bottom;
+    };
+    for (let nu = 1; nu < SETTLED_SAMPLES; nu++) {
+      const t = T98[nu] as number;
+      const density = (x: number) => (gammaRatio(nu) / Math.sqrt(nu * Math.PI)) * (1 + (x * x) / nu) ** (-(nu + 1) / 2);
+      // Simpson's rule from 0 to t; the density is symmetric about 0.
+      const steps = 20_000;
+      let sum = density(0) + density(t);
+      for (let i = 1; i < steps; i++) sum += (i % 2 ? 4 : 2) * density((i * t) / steps);
+      const cdf = 0.5 + (sum * t) / steps / 3;
+      expect(Math.abs(cdf - 0.98), `ν = ${nu}`).toBeLessThan(5e-5);
+    }
+    expect(predictiveWidening(MIN_SAMPLES)).toBeCloseTo(3.34, 2);
+    expect(predictiveWidening(SETTLED_SAMPLES)).toBe(1);
   });
 
   it("counts a model's ends, not their faded weight, to tell when its spread is settled", () => {
@@ -184,8 +216,14 @@ describe("run-time model", () => {
     let relay = {};
     for (let i = 0; i < MIN_SAMPLES; i++) relay = recordRunTime(relay, undefined, 5 * MIN);
     const own = recordRunTime({}, undefined, 5 * MIN);
+    // The relay's few ends may all be another workspace's: it needs more before it stands in.
+    expect(chooseModel(own, relay, undefined, undefined)).toBeUndefined();
+    for (let i = MIN_SAMPLES; i < SHARED_MIN_SAMPLES; i++) relay = recordRunTime(relay, undefined, 5 * MIN);
     expect(chooseModel(own, relay, undefined, undefined)).toMatchObject({ source: "relay" });
     expect(chooseModel(own, {}, undefined, undefined)).toBeUndefined();
+    let three = own;
+    for (let i = 1; i < MIN_SAMPLES; i++) three = recordRunTime(three, undefined, 20 * MIN);
+    expect(chooseModel(three, relay, undefined, undefined)).toMatchObject({ source: "workspace" });
   });
 
   it("a run time: the API's taskRunInfo.responseTime (number or numeric string), else the relay's estimate", () => {

@@ -3,7 +3,8 @@
  * targets of 5, 10, 20 and 30 s, each next to the floor (the fewest calls any per-task schedule can
  * make at that p95 given the true run-time distributions, bench/floor.ts), to a learner's floor (the
  * same, except that a task started before any of its group had ended is scheduled on the mix of such
- * groups) and to the naive poller at the interval that gives the relay's p95. Tasks arrive through
+ * groups), to the floor with each workspace's p95 within the target (alone, and at the relay's own
+ * margins) and to the naive poller at the interval that gives the relay's p95. Tasks arrive through
  * the day in 10 workspaces (asyncConcurrency 2–30, arrivals in proportion), are registered as they
  * arrive, and the relay runs once a minute as the FC timer does, lingering (RELAY_LINGER=60s) with
  * its learned run times, on a manual clock. The learnable day also runs with each task's video
@@ -29,13 +30,14 @@ import type { SimTask } from "../dev/quanmiao-simulator/workspace.js";
 import { seededRandom } from "../dev/seeded-random.js";
 import { loadConfig } from "../lib/config.js";
 import { TERMINAL_EVENT_TYPES } from "../lib/events.js";
+import { denseIntervalMs, LATE_BUDGET } from "../lib/poll-timing.js";
 import { staticCredentials } from "../lib/quanmiao/credentials.js";
 import { openRelay } from "../lib/relay.js";
 import { registerTask } from "../lib/tasks.js";
 import { createWebhook } from "../lib/webhooks.js";
 import { type Arrival, arrivals, CONCURRENCIES, type Day } from "./economy-days.js";
 import { deployedPollSize, fcCostRows } from "./fc-cost.js";
-import { floorOf, learnerTruths, naiveAt, naiveIntervalFor } from "./floor.js";
+import { floorOf, learnerTruths, naiveAt, naiveIntervalFor, perWorkspaceFloor } from "./floor.js";
 import { percentile, row, type ScenarioRow } from "./support.js";
 
 const TIMER_MS = 60_000;
@@ -236,6 +238,8 @@ export async function benchPollingEconomy(o: EconomyOptions): Promise<ScenarioRo
     const truths = planned.map((a) => (hints ? a.truthGivenVideo : a.truth));
     const floor = floorOf(truths, targetMs);
     const learner = floorOf(learnerTruths(planned, relay.endsMs, hints), targetMs);
+    const perWorkspace = perWorkspaceFloor(planned, truths, targetMs);
+    const atMargins = perWorkspaceFloor(planned, truths, denseIntervalMs({ targetMs, minMs: 0 }), 1 - LATE_BUDGET);
     // Once learned: the tasks that arrived in the day's second half, their own polls only.
     const half = Math.floor(n / 2);
     const laterPolls = relay.polls.slice(half).reduce((a, b) => a + b, 0) / (n - half);
@@ -247,6 +251,20 @@ export async function benchPollingEconomy(o: EconomyOptions): Promise<ScenarioRo
     rows.push(
       row(name, "API calls per finished task (vs the floor)", relay.calls / n, "calls", floor.calls),
       row(name, "API calls per finished task (vs a learner's floor)", relay.calls / n, "calls", learner.calls),
+      row(
+        name,
+        "API calls per finished task (vs the floor with each workspace's p95 within the target)",
+        relay.calls / n,
+        "calls",
+        perWorkspace.calls,
+      ),
+      row(
+        name,
+        "API calls per finished task (vs that floor at the relay's margins: 96 % of ends, polls 0.97 × target apart)",
+        relay.calls / n,
+        "calls",
+        atMargins.calls,
+      ),
       row(
         name,
         "polls per task arriving in the day's second half, once learned (vs the floor for them)",

@@ -13,6 +13,10 @@
  * **A learner's floor** (learnerTruths): the same on truths a relay that learns from ends could
  * know at best, which is where the floor sits for learning itself.
  *
+ * **Each workspace's floor** (perWorkspaceFloor): the same with every workspace's p95 within the
+ * target, and that again at the relay's margins, which together say how much of the distance to
+ * the floor is the relay's promise and margins rather than its learning.
+ *
  * **The naive poller**: every unfinished task every I seconds from submission, with I the interval
  * at which its p95 detection delay equals the relay's.
  */
@@ -64,6 +68,35 @@ export function floorOf(truths: readonly Truth[], targetMs: number, share = 0.95
   const price = priceFor((x) => at(x).covered, share);
   const { calls, covered } = at(price);
   return { calls: calls - price * (covered - share), achievable: calls };
+}
+
+/**
+ * The floor where each workspace's p95, not only the whole day's, must stay within the target: each
+ * workspace's tasks priced alone (the floor above lets a workspace whose ends are dear to cover
+ * leave more of them late, which a relay serving many workspaces does not promise), optionally at
+ * another covered share and gap (the relay's own margins: 96 % of ends, polls 0.97 × the target
+ * apart), weighted by each workspace's tasks.
+ */
+export function perWorkspaceFloor(
+  planned: readonly Arrival[],
+  truths: readonly Truth[],
+  targetMs: number,
+  share = 0.95,
+): Floor {
+  const byWorkspace = new Map<string, Truth[]>();
+  planned.forEach((a, i) => {
+    const list = byWorkspace.get(a.ws) ?? [];
+    list.push(truths[i] as Truth);
+    byWorkspace.set(a.ws, list);
+  });
+  let calls = 0;
+  let achievable = 0;
+  for (const list of byWorkspace.values()) {
+    const f = floorOf(list, targetMs, share);
+    calls += f.calls * list.length;
+    achievable += f.achievable * list.length;
+  }
+  return { calls: calls / truths.length, achievable: achievable / truths.length };
 }
 
 /**

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { cdf, type Truth } from "../../../bench/economy-days.js";
-import { floorOf, learnerTruths } from "../../../bench/floor.js";
+import { floorOf, learnerTruths, perWorkspaceFloor } from "../../../bench/floor.js";
 
 const MIN = 60_000;
 const fast: Truth = { kind: "lognormal", medianMs: 5 * MIN, sigma: 0.1 };
@@ -44,5 +44,24 @@ describe("a learner's floor", () => {
     const [, forB] = truths as [Truth, Truth];
     expect(cdf(forB, 14 * MIN) - cdf(forB, 7 * MIN)).toBeCloseTo(0.5, 2);
     expect(cdf(forB, 42 * MIN) - cdf(forB, 21 * MIN)).toBeCloseTo(0.5, 2);
+  });
+});
+
+describe("each workspace's floor", () => {
+  it("prices each workspace alone: no cheaper than the day's floor, equal where workspaces are alike", () => {
+    const wide: Truth = { kind: "lognormal", medianMs: 10 * MIN, sigma: 0.4 };
+    const planned = [arrival("a", 0, 5 * MIN, fast), arrival("b", 0, 10 * MIN, wide)];
+    const truths = planned.map((a) => a.truth);
+    const day = floorOf(truths, 10_000).calls;
+    const each = perWorkspaceFloor(planned, truths, 10_000).calls;
+    // The day's floor leaves more of the wide workspace's dear ends late than its own p95 allows.
+    expect(each).toBeGreaterThan(day * 1.01);
+    // Each alone at 95 %: the mean of their own floors.
+    const own = (floorOf([fast], 10_000).calls + floorOf([wide], 10_000).calls) / 2;
+    expect(each).toBeCloseTo(own, 9);
+    const alike = [arrival("a", 0, 5 * MIN, fast), arrival("b", 0, 5 * MIN, fast)];
+    expect(perWorkspaceFloor(alike, [fast, fast], 10_000).calls).toBeCloseTo(floorOf([fast, fast], 10_000).calls, 9);
+    // At the relay's margins (96 % of ends, polls 9.7 s apart) it costs more again.
+    expect(perWorkspaceFloor(planned, truths, 9_700, 0.96).calls).toBeGreaterThan(each * 1.03);
   });
 });

@@ -260,7 +260,7 @@ export async function benchPollingEconomy(o: EconomyOptions): Promise<ScenarioRo
       ),
       row(
         name,
-        "API calls per finished task (vs that floor at the relay's margins: 96 % of ends, polls 0.97 × target apart)",
+        `API calls per finished task (vs that floor at the relay's margins: 96 % of ends, polls ${(denseIntervalMs({ targetMs, minMs: 0 }) / 1_000).toFixed(2)} s apart)`,
         relay.calls / n,
         "calls",
         atMargins.calls,

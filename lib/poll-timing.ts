@@ -12,7 +12,8 @@
  * long as the model says (a task that ends there is among the late few), but never longer than
  * GAP_OF_MAX maximum intervals: a wrong video length, or a model gone stale, costs at most that
  * much delay. Past the last planned poll (a task running longer than any seen) the interval grows
- * with how far past it is, up to the maximum; under a young model, the prior's instead.
+ * with how far past it is, up to the maximum; under a model of fewer than SETTLED_SAMPLES ends, as
+ * the prior polls where that is sooner.
  */
 import { cheapestSchedule, type EndDistribution, type Schedule } from "./poll-schedule.js";
 import {
@@ -161,11 +162,12 @@ export function runningDelayMs(
   const { pollsMs } = scheduleFor(chosen.model, policy.targetMs, chosen.scale);
   const next = nextPoll(pollsMs, elapsedMs);
   if (next !== undefined) return Math.min(GAP_OF_MAX * policy.maxMs, Math.max(policy.minMs, next - elapsedMs));
-  // A task outliving a model of a few ends more likely shows the model wrong than itself long:
-  // polled as the prior polls it, not backing off from where a wrong model stopped.
+  const backOff = tail(elapsedMs - (pollsMs[pollsMs.length - 1] ?? 0));
+  // A task outliving a model of few ends more likely shows the model wrong than itself long: polled
+  // as the prior polls it, where that is sooner than backing off from where the model stopped.
   if (chosen.model.samples < SETTLED_SAMPLES)
-    return elapsedMs < PRIOR_DENSE_MS ? dense : tail(elapsedMs - PRIOR_DENSE_MS);
-  return tail(elapsedMs - (pollsMs[pollsMs.length - 1] ?? 0));
+    return Math.min(backOff, elapsedMs < PRIOR_DENSE_MS ? dense : tail(elapsedMs - PRIOR_DENSE_MS));
+  return backOff;
 }
 
 export interface DenseRange {

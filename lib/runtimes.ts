@@ -8,7 +8,7 @@
  * Silverman's rule gives for the data's own spread and count, so that thirty samples of a broad
  * distribution leave no empty stretch inside it (an empty bin would read as "no end happens
  * here"), while hundreds of samples of a narrow one keep it narrow; then drawn in towards the
- * mean so that the kernel does not add its width to the data's spread. A model is trusted from three
+ * mean so that the kernel does not add its width to the data's spread. A model is trusted from ten
  * ends; until it has twenty it is read wider, as wide as the next end is likely to fall given so few
  * (a Student-t predictive spread), since a few ends locate a workspace's run times well but measure
  * their spread poorly. Learned per workspace, and per profile (the kind of work, e.g. its
@@ -24,19 +24,13 @@ export const BIN_RATIO = 1.01;
 export const MAX_BIN = Math.ceil(Math.log((48 * 3_600_000) / BIN_BASE_MS) / Math.log(BIN_RATIO));
 /**
  * A model needs this many ends before it is trusted; until then the next level up, or the prior.
- * Three ends read through the exact t predictive (below) place the next end in the model's middle
- * 96 % about 96 % of the time, whatever the workspace's spread, where the next level up (every
- * workspace together) knows nothing of this one's: on the learnable day at 10 s, trusting from
- * three instead of ten cut the calls of each group's 4th to 10th task from 2,111 over the floor to
- * 738 (1.29× → 1.25× the floor over the day). Two ends give one degree of freedom, whose t is 16.
+ * Three ends read through the t predictive below place the next end well for a log-normal
+ * workspace (1.29× → 1.25× the floor on the learnable day at 10 s), but say nothing of a second
+ * mode: a workspace whose first three ends were long successes has its fast failures noticed only
+ * at the first planned poll, minutes late (a review measured 2.5 % of ends over 60 s late from
+ * three ends, against 0.4 % from ten, in a workspace with 20 % of tasks failing at ~20 s).
  */
-export const MIN_SAMPLES = 3;
-/**
- * The relay's model (every workspace's ends together) is trusted from more: its ends may all be
- * another workspace's, whose run times say nothing of a new one's, and ten ends from the whole
- * relay usually span more than one workspace. A workspace's own three ends replace it.
- */
-export const SHARED_MIN_SAMPLES = 10;
+export const MIN_SAMPLES = 10;
 /** From this many ends on, a model's spread is read as it is; below, widened as a new end's is likely to be. */
 export const SETTLED_SAMPLES = 20;
 /** Each new end weighs this much more than the one before: the model remembers about 100 ends. */
@@ -120,8 +114,8 @@ const Z = 2.054;
 /**
  * The 98th percentile of Student's t by degrees of freedom (index), 1 to 19, to 5 figures
  * (test/unit/runtimes.test.ts integrates the density to check them). Exact rather than a series:
- * the Cornish–Fisher expansion this replaced was 12 % under at 2 degrees of freedom, which is
- * where a model trusted from three ends starts.
+ * the Cornish–Fisher expansion this replaced was 12 % under at 2 degrees of freedom (0.943 of
+ * new ends inside the middle 96 % at three ends, against 0.957).
  */
 export const T98: readonly number[] = [
   Number.NaN,
@@ -149,8 +143,8 @@ export const T98: readonly number[] = [
 /**
  * How much wider than the spread of n ends the next end's is likely to be, where n is too few for
  * their spread to be trusted as it is: the 98th-percentile Student t over Z, times √(1 + 1/n) for
- * the mean's own error and √(n/(n − 1)) for the spread measured about it: 3.3 at three ends, 1.6
- * at five, 1.3 at ten, 1.13 at nineteen. From SETTLED_SAMPLES on, the schedule's own margins
+ * the mean's own error and √(n/(n − 1)) for the spread measured about it: 3.3 at three ends, 1.8
+ * at five, 1.3 at ten, 1.14 at nineteen. From SETTLED_SAMPLES on, the schedule's own margins
  * (0.97 × the target, 96 % of ends) cover what is left: measured on the learnable day, the p95
  * holds at 9.6 s of 10 without it, and with it the learned schedules cost 2 % more.
  */
@@ -198,12 +192,12 @@ export function quantileMs(model: RunTimeModel, q: number): number | undefined {
 }
 
 /** A level's trusted model for a task: its profile's, else the level's whole, else none. */
-function trusted(models: WorkspaceModels | undefined, profile: string | undefined, prefix: string, min: number) {
+function trusted(models: WorkspaceModels | undefined, profile: string | undefined, prefix: string) {
   if (!models) return undefined;
   const own = profile === undefined ? undefined : models[prefix + profile];
-  if (own && own.samples >= min) return own;
+  if (own && own.samples >= MIN_SAMPLES) return own;
   const all = models[prefix + ALL_PROFILES];
-  return all && all.samples >= min ? all : undefined;
+  return all && all.samples >= MIN_SAMPLES ? all : undefined;
 }
 
 export interface ChosenModel {
@@ -231,8 +225,7 @@ export function chooseModel(
   ];
   for (const [models, level] of levels) {
     for (const perVideo of videoMs !== undefined && videoMs > 0 ? [true, false] : [false]) {
-      const min = level === "relay" ? SHARED_MIN_SAMPLES : MIN_SAMPLES;
-      const model = trusted(models, profile, perVideo ? VIDEO_PREFIX : "", min);
+      const model = trusted(models, profile, perVideo ? VIDEO_PREFIX : "");
       if (!model) continue;
       const isProfile = profile !== undefined && model === models?.[(perVideo ? VIDEO_PREFIX : "") + profile];
       return {

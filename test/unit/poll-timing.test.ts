@@ -87,6 +87,12 @@ describe("when to poll a running task", () => {
     const settled = { model: train(lognormal("young-tail", 5 * MIN, 0.05), 20), scale: 1 };
     const settledLast = scheduleFor(settled.model, policy.targetMs).pollsMs.at(-1) as number;
     expect(runningDelayMs(settledLast + 60_000, settled, policy)).toBe(30_000);
+    // Past the prior's first hour, a young model's long task backs off from its last planned poll
+    // (the sooner of the two), not at once to the maximum interval.
+    const long = { model: train(lognormal("young-long", 120 * MIN, 0.05), 3), scale: 1 };
+    const longLast = scheduleFor(long.model, policy.targetMs).pollsMs.at(-1) as number;
+    expect(longLast).toBeGreaterThan(PRIOR_DENSE_MS);
+    expect(runningDelayMs(longLast + 1_000, long, policy)).toBe(denseIntervalMs(policy));
   });
 
   it("an outlier two days long neither stretches the schedule nor leaves a gap as long as itself", () => {

@@ -50,14 +50,18 @@ describe("a learner's floor", () => {
 describe("each workspace's floor", () => {
   it("prices each workspace alone: no cheaper than the day's floor, equal where workspaces are alike", () => {
     const wide: Truth = { kind: "lognormal", medianMs: 10 * MIN, sigma: 0.4 };
-    const planned = [arrival("a", 0, 5 * MIN, fast), arrival("b", 0, 10 * MIN, wide)];
+    // Three tasks of workspace a for one of b: each workspace's floor weighs them so.
+    const planned = [
+      ...Array.from({ length: 3 }, () => arrival("a", 0, 5 * MIN, fast)),
+      arrival("b", 0, 10 * MIN, wide),
+    ];
     const truths = planned.map((a) => a.truth);
     const day = floorOf(truths, 10_000).calls;
     const each = perWorkspaceFloor(planned, truths, 10_000).calls;
     // The day's floor leaves more of the wide workspace's dear ends late than its own p95 allows.
     expect(each).toBeGreaterThan(day * 1.01);
-    // Each alone at 95 %: the mean of their own floors.
-    const own = (floorOf([fast], 10_000).calls + floorOf([wide], 10_000).calls) / 2;
+    // Each alone at 95 %, weighted by its tasks.
+    const own = (3 * floorOf([fast], 10_000).calls + floorOf([wide], 10_000).calls) / 4;
     expect(each).toBeCloseTo(own, 9);
     const alike = [arrival("a", 0, 5 * MIN, fast), arrival("b", 0, 5 * MIN, fast)];
     expect(perWorkspaceFloor(alike, [fast, fast], 10_000).calls).toBeCloseTo(floorOf([fast, fast], 10_000).calls, 9);

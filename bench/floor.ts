@@ -74,8 +74,8 @@ export function floorOf(truths: readonly Truth[], targetMs: number, share = 0.95
  * The floor where each workspace's p95, not only the whole day's, must stay within the target: each
  * workspace's tasks priced alone (the floor above lets a workspace whose ends are dear to cover
  * leave more of them late, which a relay serving many workspaces does not promise), optionally at
- * another covered share and gap (the relay's own margins: 96 % of ends, polls 0.97 × the target
- * apart), weighted by each workspace's tasks.
+ * another covered share and gap (the relay's own margins: 96 % of ends, polls at its planned gap,
+ * 0.97 × the target and at least 300 ms under it), weighted by each workspace's tasks.
  */
 export function perWorkspaceFloor(
   planned: readonly Arrival[],

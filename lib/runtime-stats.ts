@@ -20,6 +20,7 @@ import {
   chooseModel,
   isModelsDocument,
   parseModels,
+  type RunTimeSpan,
   recordRunTime,
   serializeModels,
   type WorkspaceModels,
@@ -46,11 +47,11 @@ interface Entry {
 
 interface Sample {
   readonly profile: string | undefined;
-  readonly runMs: number;
+  readonly run: number | RunTimeSpan;
   readonly videoMs: number | undefined;
 }
 
-const apply = (models: WorkspaceModels, s: Sample) => recordRunTime(models, s.profile, s.runMs, s.videoMs);
+const apply = (models: WorkspaceModels, s: Sample) => recordRunTime(models, s.profile, s.run, s.videoMs);
 
 export async function readRunTimes(store: Pick<Store, "getSetting">, workspaceId: string): Promise<WorkspaceModels> {
   return parseModels(await readDocument(store, RUNTIMES_KEY_PREFIX + workspaceId));
@@ -82,8 +83,8 @@ export class RunTimeStats {
     return this.entry(RUNTIMES_ALL_KEY).models;
   }
 
-  record(workspaceId: string, profile: string | undefined, runMs: number, videoMs?: number): void {
-    const sample = { profile, runMs, videoMs };
+  record(workspaceId: string, profile: string | undefined, run: number | RunTimeSpan, videoMs?: number): void {
+    const sample = { profile, run, videoMs };
     for (const key of [RUNTIMES_KEY_PREFIX + workspaceId, RUNTIMES_ALL_KEY]) {
       const entry = this.entry(key);
       entry.models = entry.models.then((m) => apply(m, sample));

@@ -11,7 +11,8 @@
  * mean so that the kernel does not add its width to the data's spread. A model is trusted from ten
  * ends; until it has twenty it is read wider, as wide as the next end is likely to fall given so few
  * (a Student-t predictive spread), since a few ends locate a workspace's run times well but measure
- * their spread poorly. Learned per workspace, and per profile (the kind of work, e.g. its
+ * their spread poorly. An end the relay times itself is known only within the gap before the poll
+ * that saw it, and counts as spread over that gap (addSample). Learned per workspace, and per profile (the kind of work, e.g. its
  * generateOptions) where the task has one; and, for tasks whose video length is known
  * (`videoDurationSeconds`), as run time per minute of video, which for most work is far narrower
  * than run time itself. The same models are also kept across all workspaces, so that a new
@@ -64,14 +65,39 @@ export function binOf(ms: number): number {
 export const binStart = (bin: number) => (bin === 0 ? 0 : BIN_BASE_MS * BIN_RATIO ** bin);
 export const binEnd = (bin: number) => BIN_BASE_MS * BIN_RATIO ** (bin + 1);
 
-export function addSample(model: RunTimeModel, runMs: number): RunTimeModel {
+/**
+ * How long a task ran, as far as the relay can tell: somewhere from `fromMs` to `toMs` (the same
+ * when the API reported it). An end the relay only saw after a long gap is known no better.
+ */
+export interface RunTimeSpan {
+  readonly fromMs: number;
+  readonly toMs: number;
+}
+
+export const exactly = (ms: number): RunTimeSpan => ({ fromMs: ms, toMs: ms });
+
+/** A span is cut into at most this many equal pieces, so that one end adds at most this many bins. */
+const SPREAD_PIECES = 8;
+
+/**
+ * Adds one end. An end known only to lie within a span counts as spread evenly over it, not as its
+ * last moment: an end first seen at a poll minutes after the task started (a fast failure behind
+ * a schedule fitted to the slow successes) would otherwise be learned as slow, and the schedule,
+ * polling later still, would never see the fast ends for what they are.
+ */
+export function addSample(model: RunTimeModel, span: number | RunTimeSpan): RunTimeModel {
+  const { fromMs, toMs } = typeof span === "number" ? exactly(span) : span;
   const bins: Record<string, number> = {};
   for (const [bin, weight] of Object.entries(model.bins)) {
     const faded = weight * DECAY;
     if (faded >= 1e-3) bins[bin] = faded;
   }
-  const bin = binOf(runMs);
-  bins[bin] = (bins[bin] ?? 0) + 1;
+  const pieces = toMs > fromMs ? Math.min(SPREAD_PIECES, binOf(toMs) - binOf(fromMs) + 1) : 1;
+  const width = (toMs - fromMs) / pieces;
+  for (let i = 0; i < pieces; i++) {
+    const bin = binOf(fromMs + (i + 0.5) * width);
+    bins[bin] = (bins[bin] ?? 0) + 1 / pieces;
+  }
   return { samples: model.samples + 1, bins };
 }
 
@@ -292,17 +318,21 @@ export const MAX_PROFILES = 20;
 export function recordRunTime(
   models: WorkspaceModels,
   profile: string | undefined,
-  runMs: number,
+  run: number | RunTimeSpan,
   videoMs?: number,
 ): WorkspaceModels {
+  const runSpan = typeof run === "number" ? exactly(run) : run;
   const next: Record<string, RunTimeModel> = { ...models };
-  const add = (prefix: string, value: number) => {
+  const add = (prefix: string, value: RunTimeSpan) => {
     next[prefix + ALL_PROFILES] = addSample(models[prefix + ALL_PROFILES] ?? emptyModel, value);
     if (profile !== undefined && profile !== ALL_PROFILES)
       next[prefix + profile] = addSample(models[prefix + profile] ?? emptyModel, value);
   };
-  add("", runMs);
-  if (videoMs !== undefined && videoMs > 0) add(VIDEO_PREFIX, (runMs * VIDEO_UNIT_MS) / videoMs);
+  add("", runSpan);
+  if (videoMs !== undefined && videoMs > 0) {
+    const perUnit = (ms: number) => (ms * VIDEO_UNIT_MS) / videoMs;
+    add(VIDEO_PREFIX, { fromMs: perUnit(runSpan.fromMs), toMs: perUnit(runSpan.toMs) });
+  }
   const profiles = Object.keys(next).filter((k) => k !== ALL_PROFILES && !k.startsWith(VIDEO_PREFIX));
   if (profiles.length > MAX_PROFILES) {
     const fewest = profiles.sort((a, b) => (next[a]?.samples ?? 0) - (next[b]?.samples ?? 0))[0] as string;
@@ -316,7 +346,8 @@ export function recordRunTime(
 
 /**
  * How long a finished task ran: the API's `taskRunInfo.responseTime` where it gives one (a number
- * or a numeric string), else the relay's own estimate from when it saw the task start and end.
+ * or a numeric string), else the relay's own estimate from when it saw the task start and end: from
+ * the last poll that saw it running (or its start, when none did) to now.
  * The API documents responseTime as "from scheduling to completion"; whether that includes time
  * queued is not documented, so a reported time longer than the relay saw the task run (give or
  * take `slackMs`, how far off its start may be) is not taken: it would shift every schedule late.
@@ -325,7 +356,7 @@ export function runTimeOf(
   raw: unknown,
   estimate: { runningSinceMs: number | undefined; lastPolledAtMs: number | undefined; nowMs: number },
   slackMs = Number.POSITIVE_INFINITY,
-): number | undefined {
+): RunTimeSpan | undefined {
   const info = (raw as { taskRunInfo?: { responseTime?: unknown } } | undefined)?.taskRunInfo;
   const reported = Number(info?.responseTime);
   const seenMs = estimate.runningSinceMs === undefined ? undefined : estimate.nowMs - estimate.runningSinceMs;
@@ -337,13 +368,11 @@ export function runTimeOf(
     reported < 48 * 3_600_000 &&
     plausible
   )
-    return Math.round(reported);
-  if (estimate.runningSinceMs === undefined) return undefined;
-  // The end fell between the last poll and this one: take the middle.
-  const endedAtMs =
+    return exactly(Math.round(reported));
+  if (estimate.runningSinceMs === undefined || seenMs === undefined || seenMs <= 0) return undefined;
+  const lastSeenRunningMs =
     estimate.lastPolledAtMs !== undefined && estimate.lastPolledAtMs > estimate.runningSinceMs
-      ? (estimate.lastPolledAtMs + estimate.nowMs) / 2
-      : estimate.nowMs;
-  const ms = Math.round(endedAtMs - estimate.runningSinceMs);
-  return ms > 0 ? ms : undefined;
+      ? estimate.lastPolledAtMs - estimate.runningSinceMs
+      : 0;
+  return { fromMs: Math.min(lastSeenRunningMs, seenMs), toMs: seenMs };
 }

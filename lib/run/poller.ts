@@ -217,11 +217,14 @@ export class Poller {
     const target = policy.detectionTargetMs;
     // A start presumed at registration means nothing once the task was seen waiting.
     const runningSinceMs = task.status === undefined || task.status === "RUNNING" ? task.runningSinceMs : undefined;
-    const runMs = polled
+    const ran = polled
       ? // A start is estimated to within half the maximum interval (estimateStartMs).
         runTimeOf(extra.raw, { runningSinceMs, lastPolledAtMs: task.lastPolledAtMs, nowMs }, policy.intervalMaxMs)
       : undefined;
-    if (runMs !== undefined) this.parts.stats.record(task.workspaceId, task.profile, runMs, task.videoDurationMs);
+    // A cancel ends a task when someone cancels it, not when its work is done: not a run time to learn.
+    if (ran !== undefined && status !== "CANCELED")
+      this.parts.stats.record(task.workspaceId, task.profile, ran, task.videoDurationMs);
+    const runMs = ran?.toMs;
     // How late the end was seen: since the poll before, or for a task presumed running and first
     // asked now, since the end its run time puts it at.
     const delayMs =

@@ -3,9 +3,12 @@ import { seededRandom } from "../../dev/seeded-random.js";
 import {
   ALL_PROFILES,
   addSample,
+  binEnd,
   binOf,
+  binStart,
   chooseModel,
   emptyModel,
+  exactly,
   MAX_PROFILES,
   MIN_SAMPLES,
   parseModels,
@@ -221,15 +224,39 @@ describe("run-time model", () => {
     expect(chooseModel(own, {}, undefined, undefined)).toBeUndefined();
   });
 
-  it("a run time: the API's taskRunInfo.responseTime (number or numeric string), else the relay's estimate", () => {
+  it("a run time: the API's taskRunInfo.responseTime (number or numeric string), else the span the relay saw it end in", () => {
     const estimate = { runningSinceMs: 1_000, lastPolledAtMs: 61_000, nowMs: 71_000 };
-    expect(runTimeOf({ taskRunInfo: { responseTime: 123_456 } }, estimate)).toBe(123_456);
-    expect(runTimeOf({ taskRunInfo: { responseTime: "5000" } }, estimate)).toBe(5_000);
-    expect(runTimeOf({ taskRunInfo: { responseTime: "soon" } }, estimate)).toBe(65_000);
-    expect(runTimeOf({}, estimate)).toBe(65_000); // the middle of the last gap, from the start
+    expect(runTimeOf({ taskRunInfo: { responseTime: 123_456 } }, estimate)).toEqual(exactly(123_456));
+    expect(runTimeOf({ taskRunInfo: { responseTime: "5000" } }, estimate)).toEqual(exactly(5_000));
+    // From the last poll that saw it running to now, both from its start.
+    expect(runTimeOf({ taskRunInfo: { responseTime: "soon" } }, estimate)).toEqual({ fromMs: 60_000, toMs: 70_000 });
+    expect(runTimeOf({}, estimate)).toEqual({ fromMs: 60_000, toMs: 70_000 });
+    // No poll saw it running: it ended at any time since its start.
+    expect(runTimeOf({}, { ...estimate, lastPolledAtMs: undefined })).toEqual({ fromMs: 0, toMs: 70_000 });
+    expect(runTimeOf({}, { ...estimate, lastPolledAtMs: 500 })).toEqual({ fromMs: 0, toMs: 70_000 });
     expect(runTimeOf({}, { ...estimate, runningSinceMs: undefined })).toBeUndefined();
+    expect(runTimeOf({}, { ...estimate, runningSinceMs: 71_000 })).toBeUndefined();
     // Longer than the relay saw it run, beyond how far off its start may be: queue time, not run time.
-    expect(runTimeOf({ taskRunInfo: { responseTime: 600_000 } }, estimate, 120_000)).toBe(65_000);
-    expect(runTimeOf({ taskRunInfo: { responseTime: 150_000 } }, estimate, 120_000)).toBe(150_000);
+    expect(runTimeOf({ taskRunInfo: { responseTime: 600_000 } }, estimate, 120_000)).toEqual({
+      fromMs: 60_000,
+      toMs: 70_000,
+    });
+    expect(runTimeOf({ taskRunInfo: { responseTime: 150_000 } }, estimate, 120_000)).toEqual(exactly(150_000));
+  });
+
+  it("an end known only to lie within a span counts as spread evenly over it, in at most 8 bins", () => {
+    const weights = (m: RunTimeModel) => Object.entries(m.bins).map(([bin, w]) => [Number(bin), w] as const);
+    const point = weights(addSample(emptyModel, { fromMs: 60_000, toMs: 60_000 }));
+    expect(point).toEqual([[binOf(60_000), 1]]);
+    const spread = weights(addSample(emptyModel, { fromMs: 0, toMs: 5 * MIN }));
+    expect(spread).toHaveLength(8);
+    expect(spread.reduce((sum, [, w]) => sum + w, 0)).toBeCloseTo(1, 12);
+    // Even in time: an eighth of the weight in each 37.5 s of the five minutes.
+    expect(Math.min(...spread.map(([bin]) => bin))).toBe(binOf(37_500 / 2));
+    expect(Math.max(...spread.map(([bin]) => bin))).toBe(binOf(5 * MIN - 37_500 / 2));
+    // A span within three bins adds three pieces; the model counts one end either way.
+    const narrow = addSample(emptyModel, { fromMs: binStart(500), toMs: binEnd(502) - 1 });
+    expect(Object.keys(narrow.bins).map(Number)).toEqual([500, 501, 502]);
+    expect(narrow.samples).toBe(1);
   });
 });

@@ -5,7 +5,7 @@ import { LingerSchedule } from "../../../lib/run/linger.js";
 import { WorkspacePlanner } from "../../../lib/run/planner.js";
 import { Poller } from "../../../lib/run/poller.js";
 import { RunTimeStats } from "../../../lib/runtime-stats.js";
-import { recordRunTime, serializeModels } from "../../../lib/runtimes.js";
+import { exactly, type RunTimeSpan, recordRunTime, serializeModels } from "../../../lib/runtimes.js";
 import type { TaskRow } from "../../../lib/store/store.js";
 import type { phases } from "./support.js";
 
@@ -16,11 +16,11 @@ export function pollerParts(p: ReturnType<typeof phases>) {
   const emitter = new Emitter(p.run, deliveryRun, { noteNew: () => {} });
   const stats = new RunTimeStats({ store: p.store, clock: p.clock });
   /** Every run time the poller learns, in order. */
-  const recorded: number[] = [];
+  const recorded: RunTimeSpan[] = [];
   const record = stats.record.bind(stats);
-  stats.record = (ws, profile, runMs, videoMs) => {
-    recorded.push(runMs);
-    record(ws, profile, runMs, videoMs);
+  stats.record = (ws, profile, run, videoMs) => {
+    recorded.push(typeof run === "number" ? exactly(run) : run);
+    record(ws, profile, run, videoMs);
   };
   const poller = new Poller(p.run, { planner, emitter, linger, stats });
   const registration = { store: p.store, clock: p.clock, poll: p.config.poll, allowPrivateTargets: true };

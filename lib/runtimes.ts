@@ -117,7 +117,7 @@ export function smoothedBins(model: RunTimeModel): Array<{ bin: number; weight: 
     const sd = Math.sqrt(raw.reduce((sum, b) => sum + (b.bin - mean) ** 2 * b.weight, 0) / n);
     // Counted in ends, not in faded weight: twenty ends weigh 18.2.
     const w = predictiveWidening(model.samples);
-    const h = Math.max(1, 1.06 * kernelScale(raw, n, sd) * n ** -0.2, sd * Math.sqrt(Math.max(0, w * w - 1)));
+    const h = Math.max(1, 1.06 * sd * n ** -0.2, sd * Math.sqrt(Math.max(0, w * w - 1)));
     const reach = Math.ceil(3 * h);
     const out = new Map<number, number>();
     for (const { bin, weight } of raw) {
@@ -133,28 +133,6 @@ export function smoothedBins(model: RunTimeModel): Array<{ bin: number; weight: 
   }
   smoothCache.set(model, smoothed);
   return smoothed;
-}
-
-/**
- * The spread the kernel is sized by: the ends' standard deviation, or where their middle half is
- * much narrower than that says (a second mode, such as failures that end in seconds beside
- * successes that take minutes), the spread of the middle half. Sized by the standard deviation,
- * such a kernel smeared each mode across the gap between them, and the schedule polled the whole
- * gap (3.5× the floor's calls against 1.29× with a fifth of tasks failing after ~20 s:
- * test/unit/runtimes-modes.test.ts). The margin of 1.5 leaves one-mode ends, whose two measures agree
- * but for sampling noise, as they were.
- */
-function kernelScale(raw: ReadonlyArray<{ bin: number; weight: number }>, n: number, sd: number): number {
-  const at = (q: number) => {
-    let below = 0;
-    for (const { bin, weight } of raw) {
-      below += weight;
-      if (below >= q * n) return bin;
-    }
-    return (raw[raw.length - 1] as { bin: number }).bin;
-  };
-  // The interquartile range of a normal distribution is 1.349 standard deviations.
-  return Math.min(sd, (1.5 * (at(0.75) - at(0.25))) / 1.349);
 }
 
 /** The 98th percentile of the standard normal: a 96 % share of ends lies within ±Z spreads. */

@@ -221,17 +221,18 @@ export class Poller {
       ? // A start is estimated to within half the maximum interval (estimateStartMs).
         runTimeOf(extra.raw, { runningSinceMs, lastPolledAtMs: task.lastPolledAtMs, nowMs }, policy.intervalMaxMs)
       : undefined;
-    // A cancel ends a task when someone cancels it, not when its work is done: not a run time to learn.
-    if (ran !== undefined && status !== "CANCELED")
+    // Only work that finished is a run time to learn: a cancel ends a task when someone cancels it,
+    // and a task the API no longer knows (TaskNotFound) ended nobody knows when.
+    if (ran !== undefined && (status === "SUCCESSED" || status === "FAILED"))
       this.parts.stats.record(task.workspaceId, task.profile, ran, task.videoDurationMs);
-    const runMs = ran?.toMs;
     // How late the end was seen: since the poll before, or for a task presumed running and first
-    // asked now, since the end its run time puts it at.
+    // asked now, since the end its reported run time puts it at (unknown without one).
+    const reportedMs = ran !== undefined && ran.fromMs === ran.toMs ? ran.toMs : undefined;
     const delayMs =
       endedWhileRunning && task.lastPolledAtMs !== undefined
         ? nowMs - task.lastPolledAtMs
-        : polled && presumed && runMs !== undefined && runningSinceMs !== undefined
-          ? nowMs - (runningSinceMs + runMs)
+        : polled && presumed && reportedMs !== undefined && runningSinceMs !== undefined
+          ? nowMs - (runningSinceMs + reportedMs)
           : undefined;
     if (delayMs !== undefined) {
       this.run.deps.metrics?.detected(delayMs);

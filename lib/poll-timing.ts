@@ -16,15 +16,8 @@
  * the prior polls where that is sooner.
  */
 import { cheapestSchedule, type EndDistribution, type Schedule } from "./poll-schedule.js";
-import {
-  binEnd,
-  binStart,
-  type ChosenModel,
-  quantileMs,
-  type RunTimeModel,
-  SETTLED_SAMPLES,
-  smoothedBins,
-} from "./runtimes.js";
+import { quantileMs, smoothedBins } from "./runtime-density.js";
+import { binEnd, binStart, type ChosenModel, type RunTimeModel, SETTLED_SAMPLES } from "./runtimes.js";
 
 export const LATE_BUDGET = 0.04;
 const TARGET_SHARE = 0.97;

@@ -4,19 +4,21 @@
  *
  * A model is a histogram of how long tasks ran, over log-spaced bins (1 % wide), older samples
  * fading (weight × 0.99 per new one) so that the model follows a workspace whose videos change.
- * It is read through a kernel density estimate: each bin spread by a Gaussian as wide as
- * Silverman's rule gives for the data's own spread and count, so that thirty samples of a broad
- * distribution leave no empty stretch inside it (an empty bin would read as "no end happens
- * here"), while hundreds of samples of a narrow one keep it narrow; then drawn in towards the
- * mean so that the kernel does not add its width to the data's spread. A model is trusted from ten
- * ends; until it has twenty it is read wider, as wide as the next end is likely to fall given so few
- * (a Student-t predictive spread), since a few ends locate a workspace's run times well but measure
- * their spread poorly. An end the relay times itself is known only within the gap before the poll
- * that saw it, and counts as spread over that gap (addSample). Learned per workspace, and per profile (the kind of work, e.g. its
- * generateOptions) where the task has one; and, for tasks whose video length is known
- * (`videoDurationSeconds`), as run time per minute of video, which for most work is far narrower
- * than run time itself. The same models are also kept across all workspaces, so that a new
- * workspace starts from what the relay has seen elsewhere rather than from nothing.
+ * It is read (lib/runtime-density.ts) through a kernel density estimate: each bin spread by a
+ * Gaussian as wide as Silverman's rule gives for the data's own spread and count, so that thirty
+ * samples of a broad distribution leave no empty stretch inside it (an empty bin would read as "no
+ * end happens here"), while hundreds of samples of a narrow one keep it narrow; then drawn in
+ * towards the mean so that the kernel does not add its width to the data's spread; ends of two
+ * modes far apart (failures within seconds, successes in minutes), each mode on its own. A model is
+ * trusted from ten ends; until it has twenty it is read wider, as wide as the next end is likely to
+ * fall given so few (a Student-t predictive spread), since a few ends locate a workspace's run
+ * times well but measure their spread poorly. An end the relay times itself is known only within
+ * the gap before the poll that saw it, and counts as spread over that gap (addSample). Learned per
+ * workspace, and per profile (the kind of work, e.g. its generateOptions) where the task has one;
+ * and, for tasks whose video length is known (`videoDurationSeconds`), as run time per minute of
+ * video, which for most work is far narrower than run time itself. The same models are also kept
+ * across all workspaces, so that a new workspace starts from what the relay has seen elsewhere
+ * rather than from nothing.
  */
 
 export const BIN_BASE_MS = 5_000;
@@ -99,122 +101,6 @@ export function addSample(model: RunTimeModel, span: number | RunTimeSpan): RunT
     bins[bin] = (bins[bin] ?? 0) + 1 / pieces;
   }
   return { samples: model.samples + 1, bins };
-}
-
-const smoothCache = new WeakMap<RunTimeModel, Array<{ bin: number; weight: number }>>();
-
-/** The model's bins smoothed by a Gaussian kernel of Silverman's width (in bins, at least one). */
-export function smoothedBins(model: RunTimeModel): Array<{ bin: number; weight: number }> {
-  const cached = smoothCache.get(model);
-  if (cached) return cached;
-  const raw = Object.entries(model.bins)
-    .map(([bin, weight]) => ({ bin: Number(bin), weight }))
-    .filter((b) => b.weight > 0);
-  const n = raw.reduce((sum, b) => sum + b.weight, 0);
-  let smoothed: Array<{ bin: number; weight: number }> = [];
-  if (n > 0) {
-    const mean = raw.reduce((sum, b) => sum + b.bin * b.weight, 0) / n;
-    const sd = Math.sqrt(raw.reduce((sum, b) => sum + (b.bin - mean) ** 2 * b.weight, 0) / n);
-    // Counted in ends, not in faded weight: twenty ends weigh 18.2.
-    const w = predictiveWidening(model.samples);
-    const h = Math.max(1, 1.06 * sd * n ** -0.2, sd * Math.sqrt(Math.max(0, w * w - 1)));
-    const reach = Math.ceil(3 * h);
-    const out = new Map<number, number>();
-    for (const { bin, weight } of raw) {
-      for (let d = -reach; d <= reach; d++) {
-        const b = bin + d;
-        if (b < 0 || b > MAX_BIN) continue;
-        out.set(b, (out.get(b) ?? 0) + weight * Math.exp(-0.5 * (d / h) ** 2));
-      }
-    }
-    // The kernel's variance adds to the ends': drawn back to w × their spread, and never under one
-    // bin, which ends all in one bin or two would otherwise be narrowed to.
-    smoothed = narrowed([...out], mean, Math.max(w * sd, 1) / Math.sqrt(sd * sd + h * h));
-  }
-  smoothCache.set(model, smoothed);
-  return smoothed;
-}
-
-/** The 98th percentile of the standard normal: a 96 % share of ends lies within ±Z spreads. */
-const Z = 2.054;
-/**
- * The 98th percentile of Student's t by degrees of freedom (index), 1 to 19, to 5 figures
- * (test/unit/runtimes.test.ts integrates the density to check them). Exact rather than a series:
- * the Cornish–Fisher expansion this replaced was 12 % under at 2 degrees of freedom (0.943 of
- * new ends inside the middle 96 % at three ends, against 0.957).
- */
-export const T98: readonly number[] = [
-  Number.NaN,
-  15.895,
-  4.8487,
-  3.4819,
-  2.9985,
-  2.7565,
-  2.6122,
-  2.5168,
-  2.449,
-  2.3984,
-  2.3593,
-  2.3281,
-  2.3027,
-  2.2816,
-  2.2638,
-  2.2485,
-  2.2354,
-  2.2238,
-  2.2137,
-  2.2047,
-];
-
-/**
- * How much wider than the spread of n ends the next end's is likely to be, where n is too few for
- * their spread to be trusted as it is: the 98th-percentile Student t over Z, times √(1 + 1/n) for
- * the mean's own error and √(n/(n − 1)) for the spread measured about it: 3.3 at three ends, 1.8
- * at five, 1.3 at ten, 1.14 at nineteen. From SETTLED_SAMPLES on, the schedule's own margins
- * (0.97 × the target, 96 % of ends) cover what is left: measured on the learnable day, the p95
- * holds at 9.6 s of 10 without it, and with it the learned schedules cost 2 % more.
- */
-export function predictiveWidening(n: number): number {
-  if (n >= SETTLED_SAMPLES) return 1;
-  const nu = Math.max(1, n - 1);
-  return ((T98[nu] as number) / Z) * Math.sqrt(1 + 1 / n) * Math.sqrt(n / nu);
-}
-
-/**
- * The smoothed weights drawn towards the data's mean by `factor`, each bin's weight split between
- * the two bins around where it lands. The kernel adds its own variance to the data's, which would
- * widen every schedule by as much (about 8 % at the hundred ends a model remembers, 14 % at twenty);
- * drawn in by w·sd/√(sd² + h²) (smoothedBins: w is 1 once a model is settled, and the result never
- * under one bin), the estimate keeps the spread it should have and the kernel's smoothness (a
- * variance-corrected kernel estimate). A factor of 1 or more leaves the weights where they are.
- */
-function narrowed(weights: Array<[number, number]>, mean: number, factor: number) {
-  if (factor >= 1) return weights.map(([bin, weight]) => ({ bin, weight })).sort((a, b) => a.bin - b.bin);
-  const out = new Map<number, number>();
-  for (const [bin, weight] of weights) {
-    const at = Math.min(MAX_BIN, Math.max(0, mean + (bin - mean) * factor));
-    const low = Math.floor(at);
-    const up = at - low;
-    out.set(low, (out.get(low) ?? 0) + weight * (1 - up));
-    if (up > 0) out.set(low + 1, (out.get(low + 1) ?? 0) + weight * up);
-  }
-  return [...out].map(([bin, weight]) => ({ bin, weight })).sort((a, b) => a.bin - b.bin);
-}
-
-/** The run time below which a share `q` of the model's ends fall (interpolated within a bin). */
-export function quantileMs(model: RunTimeModel, q: number): number | undefined {
-  const bins = smoothedBins(model);
-  const total = bins.reduce((sum, b) => sum + b.weight, 0);
-  if (total <= 0) return undefined;
-  let below = 0;
-  for (const { bin, weight } of bins) {
-    if (below + weight >= q * total) {
-      const within = (q * total - below) / weight;
-      return Math.round(binStart(bin) + within * (binEnd(bin) - binStart(bin)));
-    }
-    below += weight;
-  }
-  return Math.round(binEnd((bins[bins.length - 1] as { bin: number }).bin));
 }
 
 /** A level's trusted model for a task: its profile's, else the level's whole, else none. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { seededRandom } from "../../dev/seeded-random.js";
+import { predictiveWidening, quantileMs, T98 } from "../../lib/runtime-density.js";
 import {
   ALL_PROFILES,
   addSample,
@@ -12,14 +13,11 @@ import {
   MAX_PROFILES,
   MIN_SAMPLES,
   parseModels,
-  predictiveWidening,
-  quantileMs,
   type RunTimeModel,
   recordRunTime,
   runTimeOf,
   SETTLED_SAMPLES,
   serializeModels,
-  T98,
   VIDEO_PREFIX,
 } from "../../lib/runtimes.js";
 

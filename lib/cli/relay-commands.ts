@@ -5,6 +5,7 @@
 import { readFile } from "node:fs/promises";
 import { deliveryView, taskDetail, taskView, taskWebhookCircuits } from "../api/presenters.js";
 import { InputError, NotFoundError } from "../errors.js";
+import type { CredentialsProvider } from "../quanmiao/credentials.js";
 import type { JsonObject } from "../quanmiao/task.js";
 import { openRelay, type Relay } from "../relay.js";
 import { taskTiming } from "../runtime-stats.js";
@@ -23,8 +24,12 @@ import type { CliIo } from "./io.js";
 import { deliveryRows, taskRows } from "./rows.js";
 import { shown, table, when } from "./table.js";
 
-export async function withRelay<T>(io: CliIo, run: (relay: Relay) => Promise<T>): Promise<T> {
-  const relay = await openRelay({ env: io.env, logTo: io.err });
+export async function withRelay<T>(
+  io: CliIo,
+  run: (relay: Relay) => Promise<T>,
+  options: { credentials?: CredentialsProvider } = {},
+): Promise<T> {
+  const relay = await openRelay({ env: io.env, logTo: io.err, ...options });
   try {
     return await run(relay);
   } finally {

@@ -2,7 +2,7 @@
  * Without credentials, and with credentials a service refuses: what a cron job's `tick` and a
  * person's command say, and the exit codes of README's table (3 credentials, 5 auth).
  */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { SIM_CREDENTIAL, startSimulator } from "../../../dev/quanmiao-simulator/server.js";
@@ -68,6 +68,14 @@ describe("tick without credentials", () => {
     expect(tick.out).toBe("");
     expect(tick.err).toBe(`error: CredentialsError: ${NO_CREDENTIALS}\n`);
     expect(sim.stats().connections).toBe(0);
+  });
+
+  it("a first tick in a fresh folder leaves no empty database behind", async () => {
+    const cwd = emptyFolder();
+    const tick = await run(["tick"], { env: bareEnv(cwd, {}), cwd });
+    expect(tick.code).toBe(EXIT.config);
+    expect(tick.err).toBe(`error: CredentialsError: ${NO_CREDENTIALS}\n`);
+    expect(readdirSync(cwd)).toEqual([]);
   });
 });
 

@@ -1,10 +1,18 @@
 /** Turns any error into one clear stderr message and the exit code that goes with its class. */
 import { ConfigError } from "../config.js";
-import { classifyError, errorMessage } from "../error-policy.js";
+import { classifyError, EXIT, errorMessage } from "../error-policy.js";
 import { escapeUnsafe } from "../input.js";
 import type { CliIo } from "./io.js";
+import { RelayAnswerError, RelayUnreachableError } from "./relay-http.js";
 
 export function exitCodeFor(error: unknown): number {
+  // The CLI's own calls to a running relay (listen): nothing answering yet may answer later, and a
+  // refused token is the relay's auth, as the exit code table says.
+  if (error instanceof RelayUnreachableError) return EXIT.retryable;
+  if (error instanceof RelayAnswerError) {
+    if (error.status === 401 || error.status === 403) return EXIT.auth;
+    return error.retryable ? EXIT.retryable : EXIT.failure;
+  }
   return classifyError(error).exitCode;
 }
 

@@ -197,7 +197,8 @@ describe("listen, trigger and events resend, as processes", () => {
     const closed = await listenOnLoopback((_req, res) => res.end());
     await closed.close();
     const refused = await run(["listen", "--forward-to", "localhost:3000/hook", "--relay", closed.url], env);
-    expect(refused.code).toBe(1);
+    // Nothing answering yet is worth trying again (exit 6), as the exit code table says.
+    expect(refused.code).toBe(6);
     expect(refused.err).toContain(`nothing answers at ${closed.url} (ECONNREFUSED) — is \`npm start\``);
     expect(refused.err.trim().split("\n")).toHaveLength(1);
 

@@ -127,7 +127,7 @@ describe("quanmiao-relay listen", () => {
       "--token",
       "wrong-token-0123456789",
     ]);
-    expect(refused.code).toBe(EXIT.failure);
+    expect(refused.code).toBe(EXIT.auth);
     expect(refused.err).toMatch(/refused the token \(HTTP 401\): give --token, or set RELAY_API_TOKEN/);
   });
   it("says so on the event's line when nothing answers at the URL it forwards to, and keeps listening", async () => {

@@ -58,8 +58,14 @@ export function openApiDocument(routes: readonly Route[]): Record<string, unknow
           : Number(status) >= 400
             ? { $ref: "#/components/schemas/Error" }
             : { type: "object" };
+      const code = Number(status);
+      // No body (204), or only a Location (3xx); a page or text where the route says so.
       responses[status] =
-        Number(status) === 204 ? { description } : { description, content: { "application/json": { schema } } };
+        code === 204 || (code >= 300 && code < 400)
+          ? { description }
+          : route.produces && code < 300
+            ? { description, content: { [route.produces]: { schema: { type: "string" } } } }
+            : { description, content: { "application/json": { schema } } };
     }
     for (const [status, description] of [
       ["400", "invalid JSON, path, query or body; the details name the field"],

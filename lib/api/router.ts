@@ -59,6 +59,8 @@ interface RouteShape<P extends string, B, Q> {
    * description and the body's schema (views.ts), which a test checks real answers against.
    */
   readonly responses: Readonly<Record<number, string | ResponseSpec>>;
+  /** The success body's media type where it is not JSON (a page, Prometheus's text format). */
+  readonly produces?: string;
   readonly handler: (ctx: RouteContext<P, Parsed<B>, Parsed<Q>>) => Promise<ApiResponse>;
 }
 

@@ -57,6 +57,7 @@ export function apiRoutes(deps: ApiDeps): Route[] {
       summary: "The operator console (a page; its data comes from this API with the operator's token)",
       auth: false,
       responses: { 200: "the page" },
+      produces: "text/html",
       handler: async () => ({
         status: 200,
         headers: {
@@ -74,6 +75,7 @@ export function apiRoutes(deps: ApiDeps): Route[] {
       summary: "Prometheus metrics: delivery and poll counters of this process, the store's backlog gauges",
       auth: true,
       responses: { 200: "the metrics, in Prometheus's text format" },
+      produces: "text/plain",
       handler: async () => {
         // Loaded on the first scrape: a process that is never scraped never loads prom-client.
         metrics ??= deps.metrics ?? new (await import("../../prometheus.js")).PrometheusMetrics();

@@ -3,6 +3,24 @@ import { describe, expect, it } from "vitest";
 import { apiHarness } from "../../support/api.js";
 
 describe("OpenAPI document", () => {
+  it("publishes each answer with the media type it is sent in: a page as HTML, metrics as text, a redirect with none", async () => {
+    const h = await apiHarness();
+    const doc = (await h.call("node", { method: "GET", path: "/v1/openapi.json", auth: false })).json;
+    for (const [path, auth] of [
+      ["/console", false],
+      ["/metrics", true],
+      ["/v1/event-types", false],
+      ["/v1/healthz", false],
+    ] as const) {
+      const answer = await h.call("node", { method: "GET", path, auth });
+      expect(answer.status, path).toBe(200);
+      const sent = answer.headers["content-type"]?.split(";")[0];
+      expect(Object.keys(doc.paths[path].get.responses["200"].content), path).toEqual([sent]);
+    }
+    // The root only redirects (fetch follows it to the page).
+    expect(doc.paths["/"].get.responses["302"]).toEqual({ description: "to /console" });
+  });
+
   it("is valid OpenAPI 3.1 (checked against the official schema) and lists every route", async () => {
     const h = await apiHarness();
     const doc = (await h.call("node", { method: "GET", path: "/v1/openapi.json", auth: false })).json;

@@ -100,7 +100,7 @@ describe("run times of two modes", () => {
   });
 
   it.each([100, 300])(
-    "a fifth failing after ~20 s, from %s ends: every p95 within the target, near the floor",
+    "a fifth failing after ~20 s, from %s ends: each of 8 workspaces' p95 within the target, near the floor",
     (ends) => {
       // One kernel for both modes: 3.8× (100 ends) and 3.6× (300 ends) the floor.
       const { ofFloor, p95s } = followed(twoModes(0.2), ends, 8);

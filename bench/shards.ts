@@ -80,7 +80,8 @@ async function claimAll(endpoint: string, shards: number, processes: number, cla
     child.stdout?.on("data", (d) => {
       out += d;
     });
-    return once(child, "exit").then(([code]) => {
+    // "close", not "exit": the output may still be in the pipe when the process has exited.
+    return once(child, "close").then(([code]) => {
       if (code !== 0) throw new Error(`claimer ${i} exited with ${code}`);
       return (JSON.parse(out) as { claimed: number }).claimed;
     });

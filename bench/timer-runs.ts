@@ -32,7 +32,8 @@ async function tickProcess(env: Record<string, string>, killAtMs: number): Promi
     },
     Math.max(0, killAtMs - performance.now()),
   );
-  const [code] = (await once(child, "exit")) as [number | null];
+  // "close", not "exit": the summary may still be in the pipe when the process has exited.
+  const [code] = (await once(child, "close")) as [number | null];
   clearTimeout(killer);
   if (killed) return { durationMs: performance.now() - started, killed, delivered: 0 };
   if (code !== 0) throw new Error(`quanmiao-relay tick exited with ${code}`);

@@ -5,6 +5,7 @@
 import { readFile } from "node:fs/promises";
 import { deliveryView, taskDetail, taskView, taskWebhookCircuits } from "../api/presenters.js";
 import { InputError, NotFoundError } from "../errors.js";
+import type { Config } from "../config.js";
 import type { CredentialsProvider } from "../quanmiao/credentials.js";
 import type { JsonObject } from "../quanmiao/task.js";
 import { openRelay, type Relay } from "../relay.js";
@@ -27,7 +28,7 @@ import { shown, table, when } from "./table.js";
 export async function withRelay<T>(
   io: CliIo,
   run: (relay: Relay) => Promise<T>,
-  options: { credentials?: CredentialsProvider } = {},
+  options: { config?: Config; credentials?: CredentialsProvider } = {},
 ): Promise<T> {
   const relay = await openRelay({ env: io.env, logTo: io.err, ...options });
   try {

@@ -13,7 +13,8 @@ export async function tickCommand(io: CliIo, options: { budget?: string }): Prom
   }
   // No key, no polling: a cron job must fail (exit 3) before the run, not log errors and exit 0 —
   // and before the store is opened, so that a first `tick` without a key leaves no empty database.
-  const credentials = resolveCredentials(loadConfig(io.env).credentials);
+  const config = loadConfig(io.env);
+  const credentials = resolveCredentials(config.credentials);
   await credentials();
   const summary = await withRelay(
     io,
@@ -22,7 +23,7 @@ export async function tickCommand(io: CliIo, options: { budget?: string }): Prom
       await relay.store.getSetting("healthz");
       return relay.tick(budgetMs);
     },
-    { credentials },
+    { config, credentials },
   );
   io.out(`${JSON.stringify(summary)}\n`);
 }

@@ -80,7 +80,8 @@ export function tick(env: Record<string, string | undefined>, killAfterMs?: numb
     out += d;
   });
   const timer = killAfterMs === undefined ? undefined : setTimeout(() => child.kill("SIGKILL"), killAfterMs);
-  return once(child, "exit").then(([code, signal]) => {
+  // "close", not "exit": the summary may still be in the pipe when the process has exited.
+  return once(child, "close").then(([code, signal]) => {
     clearTimeout(timer);
     return { code: code as number | null, signal: signal as string | null, out };
   });

@@ -4,8 +4,8 @@
  */
 import { readFile } from "node:fs/promises";
 import { deliveryView, taskDetail, taskView, taskWebhookCircuits } from "../api/presenters.js";
-import { InputError, NotFoundError } from "../errors.js";
 import type { Config } from "../config.js";
+import { InputError, NotFoundError } from "../errors.js";
 import type { CredentialsProvider } from "../quanmiao/credentials.js";
 import type { JsonObject } from "../quanmiao/task.js";
 import { openRelay, type Relay } from "../relay.js";

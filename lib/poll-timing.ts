@@ -16,8 +16,15 @@
  * the prior polls where that is sooner.
  */
 import { cheapestSchedule, type EndDistribution, type Schedule } from "./poll-schedule.js";
-import { quantileMs, smoothedBins } from "./runtime-density.js";
-import { binEnd, binStart, type ChosenModel, type RunTimeModel, SETTLED_SAMPLES } from "./runtimes.js";
+import { fractionBelowMs, quantileMs, smoothedBins } from "./runtime-density.js";
+import {
+  binEnd,
+  binStart,
+  type ChosenModel,
+  type FixedTimeFailures,
+  type RunTimeModel,
+  SETTLED_SAMPLES,
+} from "./runtimes.js";
 
 export const LATE_BUDGET = 0.04;
 const TARGET_SHARE = 0.97;
@@ -55,6 +62,22 @@ export function denseIntervalMs(policy: Pick<RunningPolicy, "targetMs" | "minMs"
   return Math.max(policy.minMs, plannedGapMs(policy.targetMs));
 }
 
+/** One part of what a task's run time is planned on: a model, stretched by `scale`, as `share` of the ends. */
+interface Part {
+  readonly model: RunTimeModel;
+  readonly scale: number;
+  readonly share: number;
+}
+
+/** A chosen model's parts: itself, or its successes scaled to the video beside fixed-time failures. */
+function partsOf(model: RunTimeModel, scale: number, failures: FixedTimeFailures | undefined): Part[] {
+  if (!failures) return [{ model, scale, share: 1 }];
+  return [
+    { model, scale, share: 1 - failures.share },
+    { model: failures.model, scale: 1, share: failures.share },
+  ];
+}
+
 /**
  * The model's run times on a grid of `stepMs` cells, stretched by `scale` (run time per model unit),
  * up to `horizonMs`: what ends later is left out (it counts as still running at the horizon).
@@ -65,52 +88,103 @@ export function endDistribution(
   scale = 1,
   horizonMs = Number.POSITIVE_INFINITY,
 ): EndDistribution {
-  const all = smoothedBins(model);
-  const total = all.reduce((sum, b) => sum + b.weight, 0);
-  const bins = all.filter((b) => b.weight >= total * NEGLIGIBLE && binStart(b.bin) * scale < horizonMs);
-  if (bins.length === 0) return { stepMs, mass: [] };
-  const firstCell = Math.floor((binStart((bins[0] as { bin: number }).bin) * scale) / stepMs);
-  const endMs = Math.min(horizonMs, binEnd((bins[bins.length - 1] as { bin: number }).bin) * scale);
-  const lastCell = Math.floor(endMs / stepMs);
+  return mixedDistribution([{ model, scale, share: 1 }], stepMs, horizonMs);
+}
+
+function mixedDistribution(parts: readonly Part[], stepMs: number, horizonMs: number): EndDistribution {
+  const spans: Array<{ part: Part; bins: Array<{ bin: number; weight: number }>; total: number }> = [];
+  let firstCell = Number.POSITIVE_INFINITY;
+  let lastCell = Number.NEGATIVE_INFINITY;
+  for (const part of parts) {
+    const all = smoothedBins(part.model);
+    const total = all.reduce((sum, b) => sum + b.weight, 0);
+    const bins = all.filter((b) => b.weight >= total * NEGLIGIBLE && binStart(b.bin) * part.scale < horizonMs);
+    if (bins.length === 0 || !(part.share > 0)) continue;
+    spans.push({ part, bins, total });
+    firstCell = Math.min(firstCell, Math.floor((binStart((bins[0] as { bin: number }).bin) * part.scale) / stepMs));
+    const endMs = Math.min(horizonMs, binEnd((bins[bins.length - 1] as { bin: number }).bin) * part.scale);
+    lastCell = Math.max(lastCell, Math.floor(endMs / stepMs));
+  }
+  if (spans.length === 0) return { stepMs, mass: [] };
   const mass = new Float64Array(lastCell - firstCell + 1);
-  for (const { bin, weight } of bins) {
-    // Spread evenly over the bin's span of run time (all of its weight, though cut at the horizon).
-    const from = binStart(bin) * scale;
-    const to = Math.min(horizonMs, binEnd(bin) * scale);
-    if (!(to > from)) continue;
-    const share = weight / total / (binEnd(bin) * scale - from);
-    for (let cell = Math.floor(from / stepMs); cell * stepMs < to; cell++) {
-      const overlap = Math.min(to, (cell + 1) * stepMs) - Math.max(from, cell * stepMs);
-      if (overlap > 0) mass[cell - firstCell] = (mass[cell - firstCell] as number) + overlap * share;
+  for (const { part, bins, total } of spans) {
+    for (const { bin, weight } of bins) {
+      // Spread evenly over the bin's span of run time (all of its weight, though cut at the horizon).
+      const from = binStart(bin) * part.scale;
+      const to = Math.min(horizonMs, binEnd(bin) * part.scale);
+      if (!(to > from)) continue;
+      const share = (part.share * weight) / total / (binEnd(bin) * part.scale - from);
+      for (let cell = Math.floor(from / stepMs); cell * stepMs < to; cell++) {
+        const overlap = Math.min(to, (cell + 1) * stepMs) - Math.max(from, cell * stepMs);
+        if (overlap > 0) mass[cell - firstCell] = (mass[cell - firstCell] as number) + overlap * share;
+      }
     }
   }
   return { stepMs, mass, firstCell };
 }
 
+/** The run time below which a share `q` of the parts' ends fall. */
+function partsQuantileMs(parts: readonly Part[], q: number): number | undefined {
+  const [only] = parts;
+  if (parts.length === 1 && only) {
+    const at = quantileMs(only.model, q);
+    return at === undefined ? undefined : at * only.scale;
+  }
+  const ends = parts.map((p) => (quantileMs(p.model, 1) ?? 0) * p.scale);
+  let lo = 0;
+  let hi = Math.max(0, ...ends);
+  if (!(hi > 0)) return undefined;
+  const below = (ms: number) => parts.reduce((sum, p) => sum + p.share * fractionBelowMs(p.model, ms / p.scale), 0);
+  // To a millisecond: 40 halvings of a 48 h span.
+  for (let i = 0; i < 40 && hi - lo > 1; i++) {
+    const mid = (lo + hi) / 2;
+    if (below(mid) < q) lo = mid;
+    else hi = mid;
+  }
+  return Math.round(hi);
+}
+
 const scheduleCache = new WeakMap<RunTimeModel, Map<string, Schedule>>();
 /** Per model, schedules for this many video lengths at most (the latest kept). */
 const SCALES_KEPT = 512;
+/** A number per failures model, for the cache's keys. */
+const failureIds = new WeakMap<RunTimeModel, number>();
+let nextFailureId = 1;
 
-/** The model's schedule at a target; the same model, target and scale give the same object. */
-export function scheduleFor(model: RunTimeModel, targetMs: number, scale = 1): Schedule {
+/**
+ * The model's schedule at a target (with fixed-time failures beside it, if any); the same model,
+ * target, scale and failures give the same object.
+ */
+export function scheduleFor(model: RunTimeModel, targetMs: number, scale = 1, failures?: FixedTimeFailures): Schedule {
   const plannedMs = plannedGapMs(targetMs);
   // Video lengths to 0.01 %: close enough to share a schedule, few enough to cache.
   const roundedScale = scale === 1 ? 1 : Number(scale.toPrecision(4));
-  const key = `${plannedMs}/${roundedScale}`;
+  let failuresKey = "";
+  if (failures) {
+    let id = failureIds.get(failures.model);
+    if (id === undefined) {
+      id = nextFailureId++;
+      failureIds.set(failures.model, id);
+    }
+    failuresKey = `/${id}:${failures.share.toPrecision(4)}`;
+  }
+  const key = `${plannedMs}/${roundedScale}${failuresKey}`;
   let byKey = scheduleCache.get(model);
   const cached = byKey?.get(key);
   if (cached) return cached;
-  const startMs = (quantileMs(model, 0) ?? 0) * roundedScale;
-  const p95 = quantileMs(model, 0.95) ?? 0;
-  let horizonMs = Math.min(quantileMs(model, HORIZON_QUANTILE) ?? 0, HORIZON_OF_P95 * p95) * roundedScale;
+  const parts = partsOf(model, roundedScale, failures);
+  const startMs = Math.min(...parts.map((p) => (quantileMs(p.model, 0) ?? 0) * p.scale));
+  let horizonMs = Math.max(
+    ...parts.map(
+      (p) =>
+        Math.min(quantileMs(p.model, HORIZON_QUANTILE) ?? 0, HORIZON_OF_P95 * (quantileMs(p.model, 0.95) ?? 0)) *
+        p.scale,
+    ),
+  );
   let cells = CELLS_PER_TARGET;
   while (cells > 1 && (horizonMs - startMs) / (plannedMs / cells) > MAX_CELLS) cells--;
   horizonMs = Math.min(horizonMs, startMs + MAX_CELLS * (plannedMs / cells));
-  const schedule = cheapestSchedule(
-    endDistribution(model, plannedMs / cells, roundedScale, horizonMs),
-    plannedMs,
-    1 - LATE_BUDGET,
-  );
+  const schedule = cheapestSchedule(mixedDistribution(parts, plannedMs / cells, horizonMs), plannedMs, 1 - LATE_BUDGET);
   if (!byKey) {
     byKey = new Map();
     scheduleCache.set(model, byKey);
@@ -120,10 +194,14 @@ export function scheduleFor(model: RunTimeModel, targetMs: number, scale = 1): S
   return schedule;
 }
 
+type Chosen = Pick<ChosenModel, "model" | "scale" | "failures">;
+const scheduleOf = (chosen: Chosen, targetMs: number) =>
+  scheduleFor(chosen.model, targetMs, chosen.scale, chosen.failures);
+
 /** When a task presumed running since its start is first polled, from that start. */
-export function firstPollMs(chosen: Pick<ChosenModel, "model" | "scale"> | undefined, policy: RunningPolicy): number {
+export function firstPollMs(chosen: Chosen | undefined, policy: RunningPolicy): number {
   if (!chosen) return denseIntervalMs(policy);
-  const first = scheduleFor(chosen.model, policy.targetMs, chosen.scale).pollsMs[0] ?? denseIntervalMs(policy);
+  const first = scheduleOf(chosen, policy.targetMs).pollsMs[0] ?? denseIntervalMs(policy);
   return Math.min(GAP_OF_MAX * policy.maxMs, first);
 }
 
@@ -144,15 +222,11 @@ function nextPoll(pollsMs: readonly number[], elapsedMs: number): number | undef
  * learned schedule's next poll; past its last, backing off with how far past it is; without a
  * trusted model, the conservative prior: the target for the first hour, then backing off.
  */
-export function runningDelayMs(
-  elapsedMs: number,
-  chosen: Pick<ChosenModel, "model" | "scale"> | undefined,
-  policy: RunningPolicy,
-): number {
+export function runningDelayMs(elapsedMs: number, chosen: Chosen | undefined, policy: RunningPolicy): number {
   const dense = denseIntervalMs(policy);
   const tail = (pastMs: number) => Math.min(policy.maxMs, Math.max(dense, Math.round(pastMs / 2)));
   if (!chosen) return elapsedMs < PRIOR_DENSE_MS ? dense : tail(elapsedMs - PRIOR_DENSE_MS);
-  const { pollsMs } = scheduleFor(chosen.model, policy.targetMs, chosen.scale);
+  const { pollsMs } = scheduleOf(chosen, policy.targetMs);
   const next = nextPoll(pollsMs, elapsedMs);
   if (next !== undefined) return Math.min(GAP_OF_MAX * policy.maxMs, Math.max(policy.minMs, next - elapsedMs));
   const backOff = tail(elapsedMs - (pollsMs[pollsMs.length - 1] ?? 0));
@@ -169,11 +243,11 @@ export interface DenseRange {
 }
 
 /** The stretches of run time whose ends the schedule notices within the target, for people. */
-export function denseRanges(model: RunTimeModel, targetMs: number, scale = 1): DenseRange[] {
+export function denseRanges(chosen: Chosen, targetMs: number): DenseRange[] {
   const plannedMs = plannedGapMs(targetMs);
   const ranges: DenseRange[] = [];
   let last: number | undefined;
-  for (const at of scheduleFor(model, targetMs, scale).pollsMs) {
+  for (const at of scheduleOf(chosen, targetMs).pollsMs) {
     const open = ranges[ranges.length - 1];
     if (open && last !== undefined && at - last <= plannedMs + 1) ranges[ranges.length - 1] = { ...open, toMs: at };
     else ranges.push({ fromMs: Math.max(0, at - plannedMs), toMs: at });
@@ -184,9 +258,8 @@ export function denseRanges(model: RunTimeModel, targetMs: number, scale = 1): D
 
 /** A model's figures for people: how many ends, the run time's quartiles and 95th percentile. */
 export function describeModel(
-  model: RunTimeModel,
+  chosen: Chosen,
   targetMs: number,
-  scale = 1,
 ): {
   samples: number;
   p25Ms: number | null;
@@ -195,17 +268,18 @@ export function describeModel(
   p95Ms: number | null;
   denseMs: DenseRange[];
 } {
+  const parts = partsOf(chosen.model, chosen.scale, chosen.failures);
   const q = (p: number) => {
-    const value = quantileMs(model, p);
-    return value === undefined ? null : Math.round(value * scale);
+    const value = partsQuantileMs(parts, p);
+    return value === undefined ? null : Math.round(value);
   };
   return {
-    samples: model.samples,
+    samples: chosen.model.samples + (chosen.failures?.model.samples ?? 0),
     p25Ms: q(0.25),
     p50Ms: q(0.5),
     p75Ms: q(0.75),
     p95Ms: q(0.95),
-    denseMs: denseRanges(model, targetMs, scale).map((r) => ({
+    denseMs: denseRanges(chosen, targetMs).map((r) => ({
       fromMs: Math.round(r.fromMs),
       toMs: Math.round(r.toMs),
     })),

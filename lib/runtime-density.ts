@@ -194,3 +194,18 @@ export function quantileMs(model: RunTimeModel, q: number): number | undefined {
   }
   return Math.round(binEnd((bins[bins.length - 1] as { bin: number }).bin));
 }
+
+/** The share of the model's ends under `ms` (interpolated within a bin): quantileMs's inverse. */
+export function fractionBelowMs(model: RunTimeModel, ms: number): number {
+  const bins = smoothedBins(model);
+  const total = bins.reduce((sum, b) => sum + b.weight, 0);
+  if (total <= 0) return 0;
+  let below = 0;
+  for (const { bin, weight } of bins) {
+    const from = binStart(bin);
+    const to = binEnd(bin);
+    if (ms < to) return (below + (ms > from ? (weight * (ms - from)) / (to - from) : 0)) / total;
+    below += weight;
+  }
+  return 1;
+}

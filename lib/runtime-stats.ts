@@ -49,9 +49,10 @@ interface Sample {
   readonly profile: string | undefined;
   readonly run: number | RunTimeSpan;
   readonly videoMs: number | undefined;
+  readonly failed: boolean;
 }
 
-const apply = (models: WorkspaceModels, s: Sample) => recordRunTime(models, s.profile, s.run, s.videoMs);
+const apply = (models: WorkspaceModels, s: Sample) => recordRunTime(models, s.profile, s.run, s.videoMs, s.failed);
 
 export async function readRunTimes(store: Pick<Store, "getSetting">, workspaceId: string): Promise<WorkspaceModels> {
   return parseModels(await readDocument(store, RUNTIMES_KEY_PREFIX + workspaceId));
@@ -83,8 +84,15 @@ export class RunTimeStats {
     return this.entry(RUNTIMES_ALL_KEY).models;
   }
 
-  record(workspaceId: string, profile: string | undefined, run: number | RunTimeSpan, videoMs?: number): void {
-    const sample = { profile, run, videoMs };
+  /** A task's end: how long it ran, and whether it failed (failures are also kept apart, see FAILED_PREFIX). */
+  record(
+    workspaceId: string,
+    profile: string | undefined,
+    run: number | RunTimeSpan,
+    videoMs?: number,
+    failed = false,
+  ): void {
+    const sample = { profile, run, videoMs, failed };
     for (const key of [RUNTIMES_KEY_PREFIX + workspaceId, RUNTIMES_ALL_KEY]) {
       const entry = this.entry(key);
       entry.models = entry.models.then((m) => apply(m, sample));
@@ -163,7 +171,7 @@ export async function taskTiming(
   const models = await readRunTimes(store, task.workspaceId);
   const chosen = chooseModel(models, await readRelayRunTimes(store), task.profile, task.videoDurationMs);
   const source: ChosenModel["source"] | "prior" = chosen?.source ?? "prior";
-  const figures = chosen ? describeModel(chosen.model, detectionTargetMs ?? 10_000, chosen.scale) : undefined;
+  const figures = chosen ? describeModel(chosen, detectionTargetMs ?? 10_000) : undefined;
   const running = task.state === "active" && task.runningSinceMs !== undefined;
   return {
     detectionTargetMs: detectionTargetMs ?? null,

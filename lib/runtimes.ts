@@ -16,7 +16,8 @@
  * the gap before the poll that saw it, and counts as spread over that gap (addSample). Learned per
  * workspace, and per profile (the kind of work, e.g. its generateOptions) where the task has one;
  * and, for tasks whose video length is known (`videoDurationSeconds`), as run time per minute of
- * video, which for most work is far narrower than run time itself. The same models are also kept
+ * video, which for most work is far narrower than run time itself; failed ends are kept apart as
+ * well, so that failures at a fixed time are planned as such (fixedTimeFailures). The same models are also kept
  * across all workspaces, so that a new workspace starts from what the relay has seen elsewhere
  * rather than from nothing.
  */
@@ -53,6 +54,14 @@ export type WorkspaceModels = Readonly<Record<string, RunTimeModel>>;
 export const ALL_PROFILES = "*";
 /** A control character: no profile can hold one (lib/input.ts refuses them), so no key collides. */
 export const VIDEO_PREFIX = "video\u001f";
+/**
+ * Failed ends again, behind this prefix (before any other: "failed\u001f*", "failed\u001fvideo\u001f*"):
+ * faded at every end of their key, not only at failures, so that their weight against the key's
+ * whole model is the recent share of failures, and the key's model less its failures is exactly its
+ * successes. Kept so that failures at a fixed time (a URL that cannot be fetched fails in seconds,
+ * whatever the video's length) are planned as such beside successes that scale with the video.
+ */
+export const FAILED_PREFIX = "failed\u001f";
 /** Video models count run time per this much video: a model value of 60 s is "as long as the video". */
 export const VIDEO_UNIT_MS = 60_000;
 
@@ -89,11 +98,7 @@ const SPREAD_PIECES = 8;
  */
 export function addSample(model: RunTimeModel, span: number | RunTimeSpan): RunTimeModel {
   const { fromMs, toMs } = typeof span === "number" ? exactly(span) : span;
-  const bins: Record<string, number> = {};
-  for (const [bin, weight] of Object.entries(model.bins)) {
-    const faded = weight * DECAY;
-    if (faded >= 1e-3) bins[bin] = faded;
-  }
+  const bins: Record<string, number> = { ...fade(model).bins };
   const pieces = toMs > fromMs ? Math.min(SPREAD_PIECES, binOf(toMs) - binOf(fromMs) + 1) : 1;
   const width = (toMs - fromMs) / pieces;
   for (let i = 0; i < pieces; i++) {
@@ -101,6 +106,16 @@ export function addSample(model: RunTimeModel, span: number | RunTimeSpan): RunT
     bins[bin] = (bins[bin] ?? 0) + 1 / pieces;
   }
   return { samples: model.samples + 1, bins };
+}
+
+/** The model faded as by one more end that is not its own (a failed model at a success). */
+export function fade(model: RunTimeModel): RunTimeModel {
+  const bins: Record<string, number> = {};
+  for (const [bin, weight] of Object.entries(model.bins)) {
+    const faded = weight * DECAY;
+    if (faded >= 1e-3) bins[bin] = faded;
+  }
+  return { samples: model.samples, bins };
 }
 
 /** A level's trusted model for a task: its profile's, else the level's whole, else none. */
@@ -118,6 +133,11 @@ export interface ChosenModel {
   readonly scale: number;
   readonly source: "profile" | "workspace" | "relay";
   readonly perVideo: boolean;
+  /**
+   * Failures at a fixed run time, whatever the video's length, planned in run time beside `model`
+   * (then the successes alone), as `share` of the ends. See fixedTimeFailures.
+   */
+  readonly failures?: FixedTimeFailures;
 }
 
 /**
@@ -140,15 +160,73 @@ export function chooseModel(
       const model = trusted(models, profile, perVideo ? VIDEO_PREFIX : "");
       if (!model) continue;
       const isProfile = profile !== undefined && model === models?.[(perVideo ? VIDEO_PREFIX : "") + profile];
-      return {
+      const chosen = {
         model,
         scale: perVideo ? (videoMs as number) / VIDEO_UNIT_MS : 1,
-        source: isProfile && level === "workspace" ? "profile" : level,
+        source: isProfile && level === "workspace" ? ("profile" as const) : level,
         perVideo,
       };
+      const split = perVideo
+        ? fixedTimeFailures(models as WorkspaceModels, isProfile ? profile : ALL_PROFILES)
+        : undefined;
+      return split ? { ...chosen, model: split.successes, failures: split.failures } : chosen;
     }
   }
   return undefined;
+}
+
+/** Spread of a model's ends, in bins (log run time): the same for any unit or scale. */
+function spreadInBins(model: RunTimeModel): number {
+  const bins = Object.entries(model.bins).map(([bin, weight]) => [Number(bin), weight] as const);
+  const n = bins.reduce((sum, [, w]) => sum + w, 0);
+  const mean = bins.reduce((sum, [b, w]) => sum + b * w, 0) / n;
+  return Math.sqrt(bins.reduce((sum, [b, w]) => sum + (b - mean) ** 2 * w, 0) / n);
+}
+
+const splitCache = new WeakMap<RunTimeModel, { failedPerVideo: RunTimeModel; successes: RunTimeModel }>();
+
+/**
+ * Where a key's failures keep to a fixed run time while its successes scale with the video, its
+ * video model holds the failures smeared over every video length (20 s is a third of a minute-long
+ * video, a thirtieth of a ten-minute one): a schedule scaled to a video polls where its failures
+ * never are and misses where they are (with a fifth of tasks failing at ~20 s, a p95 of 40 s at a
+ * 10 s target). Such failures are told by being narrower in run time than per minute of video, and
+ * are then planned in run time, the successes (the video model less its failures) per minute of
+ * video. Both parts need MIN_SAMPLES ends; failures that scale with the video, as most work's
+ * successes do, stay in the video model as before.
+ */
+export interface FixedTimeFailures {
+  /** The failed ends' run times. */
+  readonly model: RunTimeModel;
+  /** Their share of the ends (recent ones weighing more, as in every model). */
+  readonly share: number;
+}
+
+export function fixedTimeFailures(
+  models: WorkspaceModels,
+  key: string,
+): { successes: RunTimeModel; failures: FixedTimeFailures } | undefined {
+  const all = models[VIDEO_PREFIX + key];
+  const failedPerVideo = models[FAILED_PREFIX + VIDEO_PREFIX + key];
+  const failures = models[FAILED_PREFIX + key];
+  if (!all || !failedPerVideo || !failures) return undefined;
+  if (failures.samples < MIN_SAMPLES || all.samples - failedPerVideo.samples < MIN_SAMPLES) return undefined;
+  if (!(spreadInBins(failures) < spreadInBins(failedPerVideo))) return undefined;
+  // Of the ends with a video length, in the video models: the same ends, faded alike.
+  const weight = (m: RunTimeModel) => Object.values(m.bins).reduce((sum, w) => sum + w, 0);
+  const share = Math.min(1, weight(failedPerVideo) / weight(all));
+  const cached = splitCache.get(all);
+  if (cached?.failedPerVideo === failedPerVideo)
+    return { successes: cached.successes, failures: { model: failures, share } };
+  const bins: Record<string, number> = {};
+  for (const [bin, weight] of Object.entries(all.bins)) {
+    // Stored weights are rounded (serializeModels): what is left of a failure's bin is noise.
+    const left = weight - (failedPerVideo.bins[bin] ?? 0);
+    if (left > 1e-3) bins[bin] = left;
+  }
+  const successes = { samples: all.samples - failedPerVideo.samples, bins };
+  splitCache.set(all, { failedPerVideo, successes });
+  return { successes, failures: { model: failures, share } };
 }
 
 /** Whether `text` is a models document this version reads (version 1 or 2). */
@@ -206,25 +284,34 @@ export function recordRunTime(
   profile: string | undefined,
   run: number | RunTimeSpan,
   videoMs?: number,
+  failed = false,
 ): WorkspaceModels {
   const runSpan = typeof run === "number" ? exactly(run) : run;
   const next: Record<string, RunTimeModel> = { ...models };
+  const addTo = (key: string, value: RunTimeSpan) => {
+    next[key] = addSample(models[key] ?? emptyModel, value);
+    // A key's failures fade with each of its ends, a failure or not (see FAILED_PREFIX).
+    const failures = models[FAILED_PREFIX + key];
+    if (failed) next[FAILED_PREFIX + key] = addSample(failures ?? emptyModel, value);
+    else if (failures) next[FAILED_PREFIX + key] = fade(failures);
+  };
   const add = (prefix: string, value: RunTimeSpan) => {
-    next[prefix + ALL_PROFILES] = addSample(models[prefix + ALL_PROFILES] ?? emptyModel, value);
-    if (profile !== undefined && profile !== ALL_PROFILES)
-      next[prefix + profile] = addSample(models[prefix + profile] ?? emptyModel, value);
+    addTo(prefix + ALL_PROFILES, value);
+    if (profile !== undefined && profile !== ALL_PROFILES) addTo(prefix + profile, value);
   };
   add("", runSpan);
   if (videoMs !== undefined && videoMs > 0) {
     const perUnit = (ms: number) => (ms * VIDEO_UNIT_MS) / videoMs;
     add(VIDEO_PREFIX, { fromMs: perUnit(runSpan.fromMs), toMs: perUnit(runSpan.toMs) });
   }
-  const profiles = Object.keys(next).filter((k) => k !== ALL_PROFILES && !k.startsWith(VIDEO_PREFIX));
+  const profiles = Object.keys(next).filter(
+    (k) => k !== ALL_PROFILES && !k.startsWith(VIDEO_PREFIX) && !k.startsWith(FAILED_PREFIX),
+  );
   if (profiles.length > MAX_PROFILES) {
     const fewest = profiles.sort((a, b) => (next[a]?.samples ?? 0) - (next[b]?.samples ?? 0))[0] as string;
     if (fewest !== profile) {
-      delete next[fewest];
-      delete next[VIDEO_PREFIX + fewest];
+      for (const prefix of ["", VIDEO_PREFIX, FAILED_PREFIX, FAILED_PREFIX + VIDEO_PREFIX])
+        delete next[prefix + fewest];
     }
   }
   return next;

@@ -224,7 +224,7 @@ export class Poller {
     // Only work that finished is a run time to learn: a cancel ends a task when someone cancels it,
     // and a task the API no longer knows (TaskNotFound) ended nobody knows when.
     if (ran !== undefined && (status === "SUCCESSED" || status === "FAILED"))
-      this.parts.stats.record(task.workspaceId, task.profile, ran, task.videoDurationMs);
+      this.parts.stats.record(task.workspaceId, task.profile, ran, task.videoDurationMs, status === "FAILED");
     // How late the end was seen: since the poll before, or for a task presumed running and first
     // asked now, since the end its reported run time puts it at (unknown without one).
     const reportedMs = ran !== undefined && ran.fromMs === ran.toMs ? ran.toMs : undefined;

@@ -63,7 +63,7 @@ describe("when to poll a running task", () => {
 
   it("per minute of video: a 10-minute video's polls gather around 1.5 × 10 min", () => {
     const model = train(lognormal("per-video", 1.5 * VIDEO_UNIT_MS, 0.04), 200);
-    const [range] = denseRanges(model, policy.targetMs, 10);
+    const [range] = denseRanges({ model, scale: 10 }, policy.targetMs);
     expect(range?.fromMs).toBeGreaterThan(13 * MIN);
     expect(range?.toMs).toBeLessThan(19 * MIN);
     expect(runningDelayMs(0, { model, scale: 10 }, policy)).toBe(scheduleFor(model, policy.targetMs, 10).pollsMs[0]);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { RelayMetrics } from "../../../lib/metrics.js";
 import { TaskNotFoundError } from "../../../lib/quanmiao/errors.js";
+import { ALL_PROFILES, FAILED_PREFIX } from "../../../lib/runtimes.js";
 import type { TaskRow } from "../../../lib/store/store.js";
 import { registerTask } from "../../../lib/tasks.js";
 import { learnFiveMinutes, pollerParts } from "./poller-parts.js";
@@ -31,6 +32,7 @@ async function endedAtFirstPoll(answer: Answer) {
   await p.poller.poll((await p.claim()) as TaskRow, "window");
   expect((await p.store.getTask("llm-a", "t1"))?.state).toBe("done");
   return {
+    models: await p.stats.models("llm-a"),
     recorded: p.recorded,
     detected: p.detected,
     summary: p.run.summary,
@@ -57,9 +59,13 @@ describe("what an end teaches", () => {
     expect(summary.lateEnds).toBe(1);
   });
 
-  it("a failure is learned like a success; a cancel, someone else's decision, is not", async () => {
+  it("a failure is learned like a success, and as a failure; a cancel, someone else's decision, is not", async () => {
     const failed = await endedAtFirstPoll({ taskStatus: "FAILED", taskRunInfo: { responseTime: 20_000 } });
     expect(failed.recorded).toEqual([{ fromMs: 20_000, toMs: 20_000 }]);
+    expect(failed.models[FAILED_PREFIX + ALL_PROFILES]?.samples).toBe(1);
+    const succeeded = await endedAtFirstPoll({ taskStatus: "SUCCESSED", taskRunInfo: { responseTime: 20_000 } });
+    expect(succeeded.models[ALL_PROFILES]?.samples).toBe(41);
+    expect(succeeded.models[FAILED_PREFIX + ALL_PROFILES]).toBeUndefined();
     const canceled = await endedAtFirstPoll({ taskStatus: "CANCELED" });
     expect(canceled.recorded).toEqual([]);
   });

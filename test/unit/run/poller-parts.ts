@@ -18,9 +18,9 @@ export function pollerParts(p: ReturnType<typeof phases>) {
   /** Every run time the poller learns, in order. */
   const recorded: RunTimeSpan[] = [];
   const record = stats.record.bind(stats);
-  stats.record = (ws, profile, run, videoMs) => {
+  stats.record = (ws, profile, run, videoMs, failed) => {
     recorded.push(typeof run === "number" ? exactly(run) : run);
-    record(ws, profile, run, videoMs);
+    record(ws, profile, run, videoMs, failed);
   };
   const poller = new Poller(p.run, { planner, emitter, linger, stats });
   const registration = { store: p.store, clock: p.clock, poll: p.config.poll, allowPrivateTargets: true };

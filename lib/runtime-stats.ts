@@ -14,6 +14,7 @@
 import type { Clock } from "./clock.js";
 import { describeError } from "./errors.js";
 import { describeModel } from "./poll-timing.js";
+import { quantileMs } from "./runtime-density.js";
 import {
   ALL_PROFILES,
   type ChosenModel,
@@ -177,6 +178,13 @@ export async function taskTiming(
     detectionTargetMs: detectionTargetMs ?? null,
     learnedFrom: source,
     perVideoMinute: chosen?.perVideo ?? false,
+    /** Failures at a fixed run time, planned apart from successes scaled to the video. */
+    failuresApart: chosen?.failures
+      ? {
+          share: Math.round(chosen.failures.share * 1_000) / 1_000,
+          p50Ms: quantileMs(chosen.failures.model, 0.5) ?? null,
+        }
+      : null,
     profile: task.profile ?? null,
     samples: figures?.samples ?? (models[task.profile ?? ALL_PROFILES] ?? models[ALL_PROFILES])?.samples ?? 0,
     runTimeMs: figures ? { p25: figures.p25Ms, p50: figures.p50Ms, p75: figures.p75Ms, p95: figures.p95Ms } : null,

@@ -161,6 +161,15 @@ export const timingView = z.strictObject({
   perVideoMinute: z
     .boolean()
     .describe("Whether run time is learned per minute of the task's video (its videoDurationSeconds is known)"),
+  failuresApart: z
+    .strictObject({
+      share: z.number().describe("Their share of the ends, recent ones weighing more"),
+      p50Ms: z.number().nullable().describe("Their median run time"),
+    })
+    .nullable()
+    .describe(
+      "Failures that keep to a fixed run time whatever the video's length, planned in run time beside the successes per minute of video; null when not",
+    ),
   profile: text,
   samples: z.number().int(),
   runTimeMs: z

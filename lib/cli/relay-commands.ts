@@ -124,6 +124,10 @@ function timingLines(t: Awaited<ReturnType<typeof taskTiming>>): string {
     `  detection target  ${t.detectionTargetMs === null ? "off (adaptive interval)" : seconds(t.detectionTargetMs)}`,
     `  learned from      ${t.learnedFrom === "relay" ? "every workspace" : t.learnedFrom}${t.profile ? ` (profile ${shown(t.profile)})` : ""}, ${t.samples} ends${t.perVideoMinute ? ", per minute of video" : ""}`,
   ];
+  if (t.failuresApart)
+    lines.push(
+      `  failures          ${Math.round(t.failuresApart.share * 100)} % of ends, at ~${seconds(t.failuresApart.p50Ms)} of run time whatever the video's length`,
+    );
   if (t.runTimeMs)
     lines.push(
       `  run time          p25 ${seconds(t.runTimeMs.p25)} · p50 ${seconds(t.runTimeMs.p50)} · p75 ${seconds(t.runTimeMs.p75)} · p95 ${seconds(t.runTimeMs.p95)}`,

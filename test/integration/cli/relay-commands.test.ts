@@ -39,6 +39,30 @@ describe("relay CLI commands", () => {
     expect(bad.err).toMatch(/profile: must be 1 to 200 characters/);
   });
 
+  it("tasks show says where failures keep to a fixed time and are planned apart from the video's length", async () => {
+    const { env } = await cliEnv();
+    const store = new SqliteStore(env.RELAY_STORE.slice("sqlite:".length));
+    onTestFinished(() => store.close());
+    // 100 ends: every fifth a failure at ~20 s, the rest half as long as their 2–11 min videos.
+    let models = {};
+    for (let i = 0; i < 100; i++) {
+      const videoMs = (2 + (i % 10)) * 60_000;
+      const failed = i % 5 === 0;
+      models = recordRunTime(models, undefined, failed ? 20_000 + (i % 7) * 100 : videoMs / 2, videoMs, failed);
+    }
+    await store.compareAndSetSetting("runtimes2:llm-cli", undefined, serializeModels(models));
+
+    expect((await runCli(["tasks", "add", "llm-cli", "t-video", "--video-duration", "600"], env)).code).toBe(EXIT.ok);
+    const shown = await runCli(["tasks", "show", "llm-cli", "t-video"], env);
+    expect(shown.out).toMatch(/learned from {6}workspace, \d+ ends, per minute of video\n/);
+    expect(shown.out).toMatch(/ {2}failures {10}20 % of ends, at ~20 s of run time whatever the video's length\n/);
+    const { timing } = JSON.parse((await runCli(["tasks", "show", "llm-cli", "t-video", "--json"], env)).out);
+    expect(timing.failuresApart).toEqual({ share: expect.closeTo(0.2, 1), p50Ms: expect.closeTo(20_300, -3) });
+    // Polled around 20 s and around 5 min of run time (half the video), not in between.
+    expect(timing.densePollingMs[0].fromMs).toBeLessThan(20_000);
+    expect(timing.runTimeMs.p50).toBeGreaterThan(4 * 60_000);
+  });
+
   it("webhooks add/list/disable/enable/rotate-secret/default-secret, tasks add/show, tick, deliveries list/replay", async () => {
     const { sim, env } = await cliEnv();
     let secrets: string[] = [];

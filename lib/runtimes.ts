@@ -22,10 +22,38 @@
  * rather than from nothing.
  */
 
-export const BIN_BASE_MS = 5_000;
-export const BIN_RATIO = 1.01;
-/** Bins cover up to 48 h; longer runs fall in the last one. */
-export const MAX_BIN = Math.ceil(Math.log((48 * 3_600_000) / BIN_BASE_MS) / Math.log(BIN_RATIO));
+import {
+  addSample,
+  BIN_BASE_MS,
+  binOf,
+  emptyModel,
+  exactly,
+  fade,
+  fitted,
+  MAX_BIN,
+  type RunTimeModel,
+  type RunTimeSpan,
+  slopeOf,
+  type VideoFit,
+} from "./runtime-model.js";
+
+export {
+  addSample,
+  BIN_BASE_MS,
+  BIN_RATIO,
+  binEnd,
+  binOf,
+  binStart,
+  emptyModel,
+  exactly,
+  fade,
+  MAX_BIN,
+  type RunTimeModel,
+  type RunTimeSpan,
+  slopeOf,
+  type VideoFit,
+} from "./runtime-model.js";
+
 /**
  * A model needs this many ends before it is trusted; until then the next level up, or the prior.
  * Three ends read through the t predictive below place the next end well for a log-normal
@@ -37,15 +65,6 @@ export const MAX_BIN = Math.ceil(Math.log((48 * 3_600_000) / BIN_BASE_MS) / Math
 export const MIN_SAMPLES = 10;
 /** From this many ends on, a model's spread is read as it is; below, widened as a new end's is likely to be. */
 export const SETTLED_SAMPLES = 20;
-/** Each new end weighs this much more than the one before: the model remembers about 100 ends. */
-const DECAY = 0.99;
-export interface RunTimeModel {
-  /** Ends recorded (not decayed). */
-  readonly samples: number;
-  /** Bin index → decayed weight. */
-  readonly bins: Readonly<Record<string, number>>;
-}
-
 /**
  * A workspace's models: "*" is every task of the workspace, other keys one profile each; the same
  * keys behind VIDEO_PREFIX hold run time per minute of video, for tasks whose video length is known.
@@ -55,68 +74,18 @@ export const ALL_PROFILES = "*";
 /** A control character: no profile can hold one (lib/input.ts refuses them), so no key collides. */
 export const VIDEO_PREFIX = "video\u001f";
 /**
- * Failed ends again, behind this prefix (before any other: "failed\u001f*", "failed\u001fvideo\u001f*"):
- * faded at every end of their key, not only at failures, so that their weight against the key's
- * whole model is the recent share of failures, and the key's model less its failures is exactly its
+ * The failed ends of tasks with a video length, again, behind this prefix: in run time
+ * ("failed\u001f*") and per minute of video ("failed\u001fvideo\u001f*"), over the same ends as the
+ * video models and faded at each of them, a failure or not, so that their weight against the video
+ * model's is the recent share of failures and the video model less its failures is exactly its
  * successes. Kept so that failures at a fixed time (a URL that cannot be fetched fails in seconds,
- * whatever the video's length) are planned as such beside successes that scale with the video.
+ * whatever the video's length) are planned as such beside successes that scale with the video
+ * (fixedTimeFailures). Stored apart from the models (serializeModels), so that an older relay,
+ * which would take these keys for profiles, never sees them.
  */
 export const FAILED_PREFIX = "failed\u001f";
 /** Video models count run time per this much video: a model value of 60 s is "as long as the video". */
 export const VIDEO_UNIT_MS = 60_000;
-
-export const emptyModel: RunTimeModel = { samples: 0, bins: {} };
-
-export function binOf(ms: number): number {
-  if (!(ms > BIN_BASE_MS)) return 0;
-  return Math.min(MAX_BIN, Math.floor(Math.log(ms / BIN_BASE_MS) / Math.log(BIN_RATIO)));
-}
-
-/** Where a bin starts and ends, in the model's unit (ms of run time, or ms per minute of video). */
-export const binStart = (bin: number) => (bin === 0 ? 0 : BIN_BASE_MS * BIN_RATIO ** bin);
-export const binEnd = (bin: number) => BIN_BASE_MS * BIN_RATIO ** (bin + 1);
-
-/**
- * How long a task ran, as far as the relay can tell: somewhere from `fromMs` to `toMs` (the same
- * when the API reported it). An end the relay only saw after a long gap is known no better.
- */
-export interface RunTimeSpan {
-  readonly fromMs: number;
-  readonly toMs: number;
-}
-
-export const exactly = (ms: number): RunTimeSpan => ({ fromMs: ms, toMs: ms });
-
-/** A span is cut into at most this many equal pieces, so that one end adds at most this many bins. */
-const SPREAD_PIECES = 8;
-
-/**
- * Adds one end. An end known only to lie within a span counts as spread evenly over it, not as its
- * last moment: an end first seen at a poll minutes after the task started (a fast failure behind
- * a schedule fitted to the slow successes) would otherwise be learned as slow, and the schedule,
- * polling later still, would never see the fast ends for what they are.
- */
-export function addSample(model: RunTimeModel, span: number | RunTimeSpan): RunTimeModel {
-  const { fromMs, toMs } = typeof span === "number" ? exactly(span) : span;
-  const bins: Record<string, number> = { ...fade(model).bins };
-  const pieces = toMs > fromMs ? Math.min(SPREAD_PIECES, binOf(toMs) - binOf(fromMs) + 1) : 1;
-  const width = (toMs - fromMs) / pieces;
-  for (let i = 0; i < pieces; i++) {
-    const bin = binOf(fromMs + (i + 0.5) * width);
-    bins[bin] = (bins[bin] ?? 0) + 1 / pieces;
-  }
-  return { samples: model.samples + 1, bins };
-}
-
-/** The model faded as by one more end that is not its own (a failed model at a success). */
-export function fade(model: RunTimeModel): RunTimeModel {
-  const bins: Record<string, number> = {};
-  for (const [bin, weight] of Object.entries(model.bins)) {
-    const faded = weight * DECAY;
-    if (faded >= 1e-3) bins[bin] = faded;
-  }
-  return { samples: model.samples, bins };
-}
 
 /** A level's trusted model for a task: its profile's, else the level's whole, else none. */
 function trusted(models: WorkspaceModels | undefined, profile: string | undefined, prefix: string) {
@@ -175,14 +144,6 @@ export function chooseModel(
   return undefined;
 }
 
-/** Spread of a model's ends, in bins (log run time): the same for any unit or scale. */
-function spreadInBins(model: RunTimeModel): number {
-  const bins = Object.entries(model.bins).map(([bin, weight]) => [Number(bin), weight] as const);
-  const n = bins.reduce((sum, [, w]) => sum + w, 0);
-  const mean = bins.reduce((sum, [b, w]) => sum + b * w, 0) / n;
-  return Math.sqrt(bins.reduce((sum, [b, w]) => sum + (b - mean) ** 2 * w, 0) / n);
-}
-
 const splitCache = new WeakMap<RunTimeModel, { failedPerVideo: RunTimeModel; successes: RunTimeModel }>();
 
 /**
@@ -190,10 +151,9 @@ const splitCache = new WeakMap<RunTimeModel, { failedPerVideo: RunTimeModel; suc
  * video model holds the failures smeared over every video length (20 s is a third of a minute-long
  * video, a thirtieth of a ten-minute one): a schedule scaled to a video polls where its failures
  * never are and misses where they are (with a fifth of tasks failing at ~20 s, a p95 of 40 s at a
- * 10 s target). Such failures are told by being narrower in run time than per minute of video, and
- * are then planned in run time, the successes (the video model less its failures) per minute of
- * video. Both parts need MIN_SAMPLES ends; failures that scale with the video, as most work's
- * successes do, stay in the video model as before.
+ * 10 s target). Such failures (keepToFixedTime) are then planned in run time, the successes (the
+ * video model less its failures) per minute of video. Both parts need MIN_SAMPLES ends; failures
+ * that scale with the video, as most work's successes do, stay in the video model as before.
  */
 export interface FixedTimeFailures {
   /** The failed ends' run times. */
@@ -211,10 +171,9 @@ export function fixedTimeFailures(
   const failures = models[FAILED_PREFIX + key];
   if (!all || !failedPerVideo || !failures) return undefined;
   if (failures.samples < MIN_SAMPLES || all.samples - failedPerVideo.samples < MIN_SAMPLES) return undefined;
-  if (!(spreadInBins(failures) < spreadInBins(failedPerVideo))) return undefined;
-  // Of the ends with a video length, in the video models: the same ends, faded alike.
-  const weight = (m: RunTimeModel) => Object.values(m.bins).reduce((sum, w) => sum + w, 0);
-  const share = Math.min(1, weight(failedPerVideo) / weight(all));
+  if (!keepToFixedTime(failures)) return undefined;
+  // Of the same ends, faded alike (FAILED_PREFIX).
+  const share = Math.min(1, weightOf(failedPerVideo) / weightOf(all));
   const cached = splitCache.get(all);
   if (cached?.failedPerVideo === failedPerVideo)
     return { successes: cached.successes, failures: { model: failures, share } };
@@ -227,6 +186,21 @@ export function fixedTimeFailures(
   const successes = { samples: all.samples - failedPerVideo.samples, bins };
   splitCache.set(all, { failedPerVideo, successes });
   return { successes, failures: { model: failures, share } };
+}
+
+const weightOf = (model: RunTimeModel) => Object.values(model.bins).reduce((sum, w) => sum + w, 0);
+
+/**
+ * Whether failures keep to a fixed run time rather than scale with the video: their run time grows
+ * with the video's length at under half the rate. Measured on the ends themselves (VideoFit), not
+ * on the two histograms' spreads, which bin 0 misleads (every value under 5 s, of run time or per
+ * minute of video, is alike to it: a review found 2 and 5 s failures never planned apart, 8 s ones
+ * in 2 seeds of 3) and which failures of tasks without a video length would skew. Failures partly
+ * at a fixed time and partly scaled go by which there are more of.
+ */
+function keepToFixedTime(failures: RunTimeModel): boolean {
+  const slope = slopeOf(failures.fit);
+  return slope !== undefined && slope < 0.5;
 }
 
 /** Whether `text` is a models document this version reads (version 1 or 2). */
@@ -248,7 +222,13 @@ export function parseModels(text: string | undefined): WorkspaceModels {
     // Version 1 had 5 % bins: each moves to the 1 % bin holding its middle, so nothing is relearned.
     const rebin = parsed.v === 1 ? (bin: number) => binOf(BIN_BASE_MS * 1.05 ** (bin + 0.5)) : (bin: number) => bin;
     const out: Record<string, RunTimeModel> = {};
-    for (const [key, value] of Object.entries(parsed.models as Record<string, unknown>)) {
+    const failed = (parsed as { failed?: unknown }).failed;
+    const entries = Object.entries(parsed.models as Record<string, unknown>).filter(
+      ([k]) => !k.startsWith(FAILED_PREFIX),
+    );
+    if (typeof failed === "object" && failed !== null)
+      for (const [key, value] of Object.entries(failed)) entries.push([FAILED_PREFIX + key, value]);
+    for (const [key, value] of entries) {
       const m = value as { samples?: unknown; bins?: unknown };
       if (typeof m?.samples !== "number" || typeof m.bins !== "object" || m.bins === null) continue;
       const bins: Record<string, number> = {};
@@ -258,7 +238,14 @@ export function parseModels(text: string | undefined): WorkspaceModels {
           bins[to] = (bins[to] ?? 0) + weight;
         }
       }
-      out[key] = { samples: m.samples, bins };
+      const fit = (m as { fit?: unknown }).fit;
+      const fitOk =
+        Array.isArray(fit) && fit.length === 5 && fit.every((v) => typeof v === "number" && Number.isFinite(v));
+      out[key] = {
+        samples: m.samples,
+        bins,
+        ...(fitOk && key.startsWith(FAILED_PREFIX) ? { fit: fit as unknown as VideoFit } : {}),
+      };
     }
     return out;
   } catch {
@@ -268,12 +255,21 @@ export function parseModels(text: string | undefined): WorkspaceModels {
 
 export function serializeModels(models: WorkspaceModels): string {
   const rounded: Record<string, RunTimeModel> = {};
+  const failed: Record<string, RunTimeModel> = {};
   for (const [key, m] of Object.entries(models)) {
     const bins: Record<string, number> = {};
     for (const [bin, weight] of Object.entries(m.bins)) bins[bin] = Math.round(weight * 1e4) / 1e4;
-    rounded[key] = { samples: m.samples, bins };
+    if (key.startsWith(FAILED_PREFIX))
+      failed[key.slice(FAILED_PREFIX.length)] = {
+        samples: m.samples,
+        bins,
+        // Sums of squares: kept to 10 figures, where weights need 4 decimals.
+        ...(m.fit ? { fit: m.fit.map((v) => Number(v.toPrecision(10))) as unknown as VideoFit } : {}),
+      };
+    else rounded[key] = { samples: m.samples, bins };
   }
-  return JSON.stringify({ v: 2, models: rounded });
+  // Failed ends apart (FAILED_PREFIX): an older relay drops the field when it rewrites the document.
+  return JSON.stringify({ v: 2, models: rounded, ...(Object.keys(failed).length > 0 ? { failed } : {}) });
 }
 
 /** At most this many profiles are kept per workspace (the most used), so the document stays small. */
@@ -288,21 +284,29 @@ export function recordRunTime(
 ): WorkspaceModels {
   const runSpan = typeof run === "number" ? exactly(run) : run;
   const next: Record<string, RunTimeModel> = { ...models };
-  const addTo = (key: string, value: RunTimeSpan) => {
-    next[key] = addSample(models[key] ?? emptyModel, value);
-    // A key's failures fade with each of its ends, a failure or not (see FAILED_PREFIX).
-    const failures = models[FAILED_PREFIX + key];
-    if (failed) next[FAILED_PREFIX + key] = addSample(failures ?? emptyModel, value);
-    else if (failures) next[FAILED_PREFIX + key] = fade(failures);
-  };
+  const keys = profile !== undefined && profile !== ALL_PROFILES ? [ALL_PROFILES, profile] : [ALL_PROFILES];
   const add = (prefix: string, value: RunTimeSpan) => {
-    addTo(prefix + ALL_PROFILES, value);
-    if (profile !== undefined && profile !== ALL_PROFILES) addTo(prefix + profile, value);
+    for (const key of keys) next[prefix + key] = addSample(models[prefix + key] ?? emptyModel, value);
+  };
+  /** A video task's end, to its key's failures: added if it failed, else only fading them (FAILED_PREFIX). */
+  const fail = (prefix: string, value: RunTimeSpan, point?: { x: number; y: number }) => {
+    for (const key of keys) {
+      const failures = models[FAILED_PREFIX + prefix + key];
+      if (!failed && !failures) continue;
+      const model = failed ? addSample(failures ?? emptyModel, value) : fade(failures as RunTimeModel);
+      next[FAILED_PREFIX + prefix + key] = point
+        ? { ...model, fit: fitted(failures?.fit, failed ? point : undefined) }
+        : model;
+    }
   };
   add("", runSpan);
   if (videoMs !== undefined && videoMs > 0) {
     const perUnit = (ms: number) => (ms * VIDEO_UNIT_MS) / videoMs;
-    add(VIDEO_PREFIX, { fromMs: perUnit(runSpan.fromMs), toMs: perUnit(runSpan.toMs) });
+    const perVideo = { fromMs: perUnit(runSpan.fromMs), toMs: perUnit(runSpan.toMs) };
+    add(VIDEO_PREFIX, perVideo);
+    const midMs = Math.max(1, (runSpan.fromMs + runSpan.toMs) / 2);
+    fail("", runSpan, { x: Math.log(videoMs / VIDEO_UNIT_MS), y: Math.log(midMs / 1_000) });
+    fail(VIDEO_PREFIX, perVideo);
   }
   const profiles = Object.keys(next).filter(
     (k) => k !== ALL_PROFILES && !k.startsWith(VIDEO_PREFIX) && !k.startsWith(FAILED_PREFIX),

@@ -19,6 +19,7 @@ import {
   type RunTimeModel,
   recordRunTime,
   serializeModels,
+  slopeOf,
   VIDEO_PREFIX,
   type WorkspaceModels,
 } from "../../lib/runtimes.js";
@@ -36,13 +37,13 @@ interface End {
 }
 
 /** Videos of 1–20 min (to 15 s, so that the floor has few groups), failures at `failMs` or scaled. */
-function ends(seed: string, failShare: number, failures: "fixed" | "scaled"): () => End {
+function ends(seed: string, failShare: number, failures: "fixed" | "scaled", failMs = FAIL_MS): () => End {
   const random = seededRandom(seed);
   const gauss = () => Math.sqrt(-2 * Math.log(Math.max(1e-12, random()))) * Math.cos(2 * Math.PI * random());
   return () => {
     const videoMs = Math.round((MIN * 20 ** random()) / 15_000) * 15_000;
     const failed = random() < failShare;
-    const medianMs = failed && failures === "fixed" ? FAIL_MS : videoMs / 2;
+    const medianMs = failed && failures === "fixed" ? failMs : videoMs / 2;
     return { videoMs, runMs: medianMs * Math.exp(0.1 * gauss()), failed };
   };
 }
@@ -57,7 +58,7 @@ function learned(draw: () => End, n: number, tellFailures = true): WorkspaceMode
 }
 
 /** 1,500 tasks followed on the learned models: calls against the floor given each video's length, and the p95. */
-function followed(models: WorkspaceModels, draw: () => End, failShare: number) {
+function followed(models: WorkspaceModels, draw: () => End, failShare: number, failMs = FAIL_MS) {
   let calls = 0;
   const delays: number[] = [];
   const truths: Truth[] = [];
@@ -73,7 +74,7 @@ function followed(models: WorkspaceModels, draw: () => End, failShare: number) {
     truths.push({
       kind: "mixture",
       parts: [
-        { weight: failShare, truth: { kind: "lognormal", medianMs: FAIL_MS, sigma: 0.1 } },
+        { weight: failShare, truth: { kind: "lognormal", medianMs: failMs, sigma: 0.1 } },
         { weight: 1 - failShare, truth: { kind: "lognormal", medianMs: e.videoMs / 2, sigma: 0.1 } },
       ],
     });
@@ -107,6 +108,46 @@ describe("failures at a fixed time beside successes scaled to the video", () => 
       expect(followedSeeds).toBeGreaterThanOrEqual(3);
     },
   );
+
+  it.each([2_000, 5_000, 8_000])(
+    "failures at ~%s ms, under 5 s or crowded there per minute of a long video, are planned apart too",
+    (failMs) => {
+      // By the two histograms' spreads, bin 0 (every value under 5 s) hid these: 2 and 5 s never
+      // planned apart, 8 s in 2 seeds of 3 (p95 52 s in the third).
+      for (let s = 0; s < 3; s++) {
+        const models = learned(ends(`short-${failMs}-${s}`, 0.2, "fixed", failMs), 300);
+        expect(chooseModel(models, undefined, undefined, 5 * MIN)?.failures).toBeDefined();
+        const { ofFloor, p95 } = followed(models, ends(`short-test-${s}`, 0.2, "fixed", failMs), 0.2, failMs);
+        expect(p95).toBeLessThanOrEqual(policy.targetMs);
+        expect(ofFloor).toBeLessThan(1.25);
+      }
+    },
+  );
+
+  it("failures of tasks without a video length are not counted: they cannot tell fixed from scaled", () => {
+    // Tasks without a video length fail at ~20 s; those with one fail somewhere in their run.
+    const random = seededRandom("no-video");
+    let models: WorkspaceModels = {};
+    for (let i = 0; i < 400; i++) {
+      if (random() < 0.5) {
+        const failed = random() < 0.5;
+        models = recordRunTime(models, undefined, failed ? FAIL_MS : 4 * MIN, undefined, failed);
+      } else {
+        const videoMs = MIN * 20 ** random();
+        const failed = random() < 0.2;
+        models = recordRunTime(
+          models,
+          undefined,
+          (videoMs / 2) * (failed ? 0.05 + 0.95 * random() : 1),
+          videoMs,
+          failed,
+        );
+      }
+    }
+    expect(models[FAILED_PREFIX + ALL]?.samples).toBeGreaterThan(30);
+    expect(slopeOf(models[FAILED_PREFIX + ALL]?.fit)).toBeGreaterThan(0.7);
+    expect(chooseModel(models, undefined, undefined, 5 * MIN)?.failures).toBeUndefined();
+  });
 
   it("without them (every end learned alike, as before), a fifth failing at ~20 s left p95 several times the target", () => {
     const models = learned(ends("train-blind", 0.2, "fixed"), 300, false);
@@ -171,6 +212,38 @@ describe("failures at a fixed time beside successes scaled to the video", () => 
     // Polled at the target around 20 s and around 5 min, not in between.
     expect(figures.denseMs[0]?.fromMs).toBeLessThan(FAIL_MS);
     expect(figures.denseMs.some((r) => r.fromMs < 2 * MIN && r.toMs > 2 * MIN)).toBe(false);
+  });
+
+  it("tells fixed from scaled by how run time grows with the video: slope about 0 and about 1", () => {
+    const fixed = learned(ends("slope-fixed", 0.3, "fixed"), 300);
+    const scaled = learned(ends("slope-scaled", 0.3, "scaled"), 300);
+    expect(Math.abs(slopeOf(fixed[FAILED_PREFIX + ALL]?.fit) as number)).toBeLessThan(0.1);
+    expect(slopeOf(scaled[FAILED_PREFIX + ALL]?.fit)).toBeGreaterThan(0.9);
+    expect(slopeOf(scaled[FAILED_PREFIX + ALL]?.fit)).toBeLessThan(1.1);
+    // Videos all of a length: nothing to tell, and failures are planned apart (it costs nothing).
+    let alike: WorkspaceModels = {};
+    for (let i = 0; i < 60; i++)
+      alike = recordRunTime(alike, undefined, i % 4 === 0 ? FAIL_MS : 2 * MIN, 4 * MIN, i % 4 === 0);
+    expect(slopeOf(alike[FAILED_PREFIX + ALL]?.fit)).toBe(0);
+  });
+
+  it("is stored apart from the models, where an older relay, which would take them for profiles, never reads them", () => {
+    const models = learned(ends("stored", 0.3, "fixed"), 120);
+    const text = serializeModels(models);
+    const document = JSON.parse(text) as { models: Record<string, unknown>; failed: Record<string, unknown> };
+    expect(Object.keys(document.models).some((k) => k.startsWith(FAILED_PREFIX))).toBe(false);
+    expect(Object.keys(document.failed).sort()).toEqual([ALL, VIDEO_PREFIX + ALL].sort());
+    const back = parseModels(text);
+    expect(back[FAILED_PREFIX + ALL]?.fit?.map((v) => Number(v.toPrecision(8)))).toEqual(
+      models[FAILED_PREFIX + ALL]?.fit?.map((v) => Number(v.toPrecision(8))),
+    );
+    expect(chooseModel(back, undefined, undefined, 5 * MIN)?.failures?.share).toBeCloseTo(
+      chooseModel(models, undefined, undefined, 5 * MIN)?.failures?.share as number,
+      3,
+    );
+    // Rewritten by an older relay (the models alone): no failures, so planned as before.
+    const older = parseModels(JSON.stringify({ v: 2, models: document.models }));
+    expect(chooseModel(older, undefined, undefined, 5 * MIN)?.failures).toBeUndefined();
   });
 
   it("is stored, and a profile dropped for MAX_PROFILES takes its failures with it", () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { RelayMetrics } from "../../../lib/metrics.js";
 import { TaskNotFoundError } from "../../../lib/quanmiao/errors.js";
-import { ALL_PROFILES, FAILED_PREFIX } from "../../../lib/runtimes.js";
+import { ALL_PROFILES, FAILED_PREFIX, VIDEO_PREFIX } from "../../../lib/runtimes.js";
 import type { TaskRow } from "../../../lib/store/store.js";
 import { registerTask } from "../../../lib/tasks.js";
 import { learnFiveMinutes, pollerParts } from "./poller-parts.js";
@@ -21,11 +21,16 @@ function setup(answers: Record<string, Answer>) {
 }
 
 /** A task presumed running from its registration, first polled where five learned minutes put it. */
-async function endedAtFirstPoll(answer: Answer) {
+async function endedAtFirstPoll(answer: Answer, videoDurationSeconds?: number) {
   const p = setup({ t1: answer });
   await learnFiveMinutes(p.store);
   const submittedAtMs = p.clock.now();
-  await registerTask(p.registration, { workspaceId: "llm-a", taskId: "t1", submittedAtMs });
+  await registerTask(p.registration, {
+    workspaceId: "llm-a",
+    taskId: "t1",
+    submittedAtMs,
+    ...(videoDurationSeconds ? { videoDurationSeconds } : {}),
+  });
   await p.poller.poll((await p.claim()) as TaskRow, "window"); // deferred to ~5 min
   const firstPollAtMs = ((await p.store.getTask("llm-a", "t1")) as TaskRow).nextPollAtMs;
   p.clock.set(firstPollAtMs);
@@ -59,11 +64,14 @@ describe("what an end teaches", () => {
     expect(summary.lateEnds).toBe(1);
   });
 
-  it("a failure is learned like a success, and as a failure; a cancel, someone else's decision, is not", async () => {
+  it("a failure is learned like a success (and as a failure, with a video length); a cancel, someone else's decision, is not", async () => {
     const failed = await endedAtFirstPoll({ taskStatus: "FAILED", taskRunInfo: { responseTime: 20_000 } });
     expect(failed.recorded).toEqual([{ fromMs: 20_000, toMs: 20_000 }]);
-    expect(failed.models[FAILED_PREFIX + ALL_PROFILES]?.samples).toBe(1);
-    const succeeded = await endedAtFirstPoll({ taskStatus: "SUCCESSED", taskRunInfo: { responseTime: 20_000 } });
+    expect(failed.models[FAILED_PREFIX + ALL_PROFILES]).toBeUndefined();
+    const withVideo = await endedAtFirstPoll({ taskStatus: "FAILED", taskRunInfo: { responseTime: 20_000 } }, 600);
+    expect(withVideo.models[FAILED_PREFIX + ALL_PROFILES]?.samples).toBe(1);
+    expect(withVideo.models[FAILED_PREFIX + VIDEO_PREFIX + ALL_PROFILES]?.samples).toBe(1);
+    const succeeded = await endedAtFirstPoll({ taskStatus: "SUCCESSED", taskRunInfo: { responseTime: 20_000 } }, 600);
     expect(succeeded.models[ALL_PROFILES]?.samples).toBe(41);
     expect(succeeded.models[FAILED_PREFIX + ALL_PROFILES]).toBeUndefined();
     const canceled = await endedAtFirstPoll({ taskStatus: "CANCELED" });

@@ -24,11 +24,13 @@ export class RateLimits {
   /**
    * Takes the next slot for `endpoint` unless it starts after `latestMs` (then nothing is taken):
    * returns when the request may start, or `{ notBeforeMs }` when the next free slot is too late.
+   * `latestMs` may be given from the time the slot is looked at (`(nowMs) => nowMs`: only a slot
+   * free then), which a time taken before the store was read would put a little in the past.
    */
   async reserve(
     endpoint: string,
     perSecond: number,
-    latestMs: number,
+    latest: number | ((nowMs: number) => number),
   ): Promise<{ atMs: number } | { notBeforeMs: number }> {
     const intervalMs = 1000 / perSecond;
     const key = rateKey(endpoint);
@@ -39,7 +41,7 @@ export class RateLimits {
       // A missing or unreadable value, or one far in the future (a changed clock, a lowered limit): start from now.
       const next = Number.isFinite(stored) && stored <= nowMs + 2 * intervalMs + 60_000 ? stored : nowMs;
       const atMs = Math.max(nowMs, next);
-      if (atMs > latestMs) return { notBeforeMs: atMs };
+      if (atMs > (typeof latest === "number" ? latest : latest(nowMs))) return { notBeforeMs: atMs };
       const value = String(atMs + intervalMs);
       if (await this.deps.store.compareAndSetSetting(key, expected, value)) return { atMs };
       if (race >= MAX_RACES) return { notBeforeMs: nowMs + intervalMs };

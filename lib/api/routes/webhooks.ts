@@ -3,6 +3,7 @@ import { randomUUID } from "node:crypto";
 import type { z } from "zod";
 import { CLOUDEVENTS_SPEC_VERSION, SOURCE_URN } from "../../cloudevents.js";
 import { frameCloudEvent } from "../../delivery/framing.js";
+import { RateLimits } from "../../delivery/rate.js";
 import { sendSigned } from "../../delivery/signed-send.js";
 import { RefusedTargetError } from "../../errors.js";
 import type { TEST_EVENT_SCHEMA } from "../../event-schemas.js";
@@ -144,6 +145,7 @@ export function webhookRoutes(deps: ApiDeps): Route[] {
         200: { description: "the outcome of the attempt", schema: v.testOutcome },
         404: "no such webhook",
         422: "the webhook publishes to an EventBridge bus, not a URL",
+        429: "the webhook's rate limit has no request to spare now (Retry-After says when)",
       },
       handler: async ({ params }) => {
         const webhook = await store.getWebhook(params.id);
@@ -156,6 +158,23 @@ export function webhookRoutes(deps: ApiDeps): Route[] {
           );
         }
         const nowMs = deps.clock.now();
+        // A test send is a request to the endpoint like any other: it takes a slot of the endpoint's
+        // rate limit (shared with deliveries, keyed as they are), or waits for none and says when.
+        const perSecond = webhook.rateLimitPerSecond;
+        if (perSecond !== undefined) {
+          const rates = new RateLimits({ store, clock: deps.clock });
+          const slot = await rates.reserve(webhook.id, perSecond, (slotNowMs) => slotNowMs);
+          if (!("atMs" in slot)) {
+            const retryAfterS = Math.max(1, Math.ceil((slot.notBeforeMs - nowMs) / 1000));
+            throw new HttpError(
+              429,
+              "rate_limited",
+              `this webhook takes at most ${perSecond} requests a second, deliveries included; try again in ${retryAfterS} s`,
+              [],
+              { "retry-after": String(retryAfterS) },
+            );
+          }
+        }
         const msgId = `msg_test_${randomUUID().replaceAll("-", "")}`;
         const test: z.input<typeof TEST_EVENT_SCHEMA> = {
           type: "webhook.test",

@@ -17,14 +17,8 @@
  */
 import { cheapestSchedule, type EndDistribution, type Schedule } from "./poll-schedule.js";
 import { fractionBelowMs, quantileMs, smoothedBins } from "./runtime-density.js";
-import {
-  binEnd,
-  binStart,
-  type ChosenModel,
-  type FixedTimeFailures,
-  type RunTimeModel,
-  SETTLED_SAMPLES,
-} from "./runtimes.js";
+import { binEnd, binStart, type RunTimeModel } from "./runtime-model.js";
+import { type ChosenModel, type FixedTimeFailures, SETTLED_SAMPLES } from "./runtimes.js";
 
 export const LATE_BUDGET = 0.04;
 const TARGET_SHARE = 0.97;

@@ -3,7 +3,8 @@
  * Gaussian kernel of Silverman's width, wider while the model is young (a Student-t predictive
  * spread) — and the run times below which a share of them fall.
  */
-import { binEnd, binStart, MAX_BIN, MIN_SAMPLES, type RunTimeModel, SETTLED_SAMPLES } from "./runtimes.js";
+import { binEnd, binStart, MAX_BIN, type RunTimeModel } from "./runtime-model.js";
+import { MIN_SAMPLES, SETTLED_SAMPLES } from "./runtimes.js";
 
 const smoothCache = new WeakMap<RunTimeModel, Array<{ bin: number; weight: number }>>();
 

@@ -15,13 +15,13 @@ import type { Clock } from "./clock.js";
 import { describeError } from "./errors.js";
 import { describeModel } from "./poll-timing.js";
 import { quantileMs } from "./runtime-density.js";
+import type { RunTimeSpan } from "./runtime-model.js";
 import {
   ALL_PROFILES,
   type ChosenModel,
   chooseModel,
   isModelsDocument,
   parseModels,
-  type RunTimeSpan,
   recordRunTime,
   serializeModels,
   type WorkspaceModels,

@@ -37,23 +37,6 @@ import {
   type VideoFit,
 } from "./runtime-model.js";
 
-export {
-  addSample,
-  BIN_BASE_MS,
-  BIN_RATIO,
-  binEnd,
-  binOf,
-  binStart,
-  emptyModel,
-  exactly,
-  fade,
-  MAX_BIN,
-  type RunTimeModel,
-  type RunTimeSpan,
-  slopeOf,
-  type VideoFit,
-} from "./runtime-model.js";
-
 /**
  * A model needs this many ends before it is trusted; until then the next level up, or the prior.
  * Three ends read through the t predictive below place the next end well for a log-normal

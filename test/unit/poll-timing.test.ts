@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { floorOf } from "../../bench/floor.js";
 import { seededRandom } from "../../dev/seeded-random.js";
 import { denseIntervalMs, denseRanges, PRIOR_DENSE_MS, runningDelayMs, scheduleFor } from "../../lib/poll-timing.js";
-import { addSample, emptyModel, type RunTimeModel, VIDEO_UNIT_MS } from "../../lib/runtimes.js";
+import { addSample, emptyModel, type RunTimeModel } from "../../lib/runtime-model.js";
+import { VIDEO_UNIT_MS } from "../../lib/runtimes.js";
 
 const MIN = 60_000;
 const policy = { targetMs: 10_000, minMs: 1_000, maxMs: 120_000 };

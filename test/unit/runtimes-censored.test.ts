@@ -8,7 +8,8 @@
 import { describe, expect, it } from "vitest";
 import { seededRandom } from "../../dev/seeded-random.js";
 import { scheduleFor } from "../../lib/poll-timing.js";
-import { addSample, emptyModel, type RunTimeModel, runTimeOf } from "../../lib/runtimes.js";
+import { addSample, emptyModel, type RunTimeModel } from "../../lib/runtime-model.js";
+import { runTimeOf } from "../../lib/runtimes.js";
 
 const MIN = 60_000;
 const TARGET_MS = 10_000;

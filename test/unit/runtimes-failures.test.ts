@@ -8,18 +8,14 @@ import type { Truth } from "../../bench/economy-days.js";
 import { floorOf } from "../../bench/floor.js";
 import { seededRandom } from "../../dev/seeded-random.js";
 import { describeModel, runningDelayMs, scheduleFor } from "../../lib/poll-timing.js";
+import { addSample, emptyModel, fade, type RunTimeModel, slopeOf } from "../../lib/runtime-model.js";
 import {
-  addSample,
   chooseModel,
-  emptyModel,
   FAILED_PREFIX,
-  fade,
   MAX_PROFILES,
   parseModels,
-  type RunTimeModel,
   recordRunTime,
   serializeModels,
-  slopeOf,
   VIDEO_PREFIX,
   type WorkspaceModels,
 } from "../../lib/runtimes.js";

@@ -9,7 +9,7 @@ import { floorOf } from "../../bench/floor.js";
 import { seededRandom } from "../../dev/seeded-random.js";
 import { runningDelayMs } from "../../lib/poll-timing.js";
 import { modesOf } from "../../lib/runtime-density.js";
-import { addSample, emptyModel, type RunTimeModel } from "../../lib/runtimes.js";
+import { addSample, emptyModel, type RunTimeModel } from "../../lib/runtime-model.js";
 
 const MIN = 60_000;
 const policy = { targetMs: 10_000, minMs: 1_000, maxMs: 120_000 };

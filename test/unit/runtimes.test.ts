@@ -1,19 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { seededRandom } from "../../dev/seeded-random.js";
 import { predictiveWidening, quantileMs, T98 } from "../../lib/runtime-density.js";
+import { addSample, binEnd, binOf, binStart, emptyModel, exactly, type RunTimeModel } from "../../lib/runtime-model.js";
 import {
   ALL_PROFILES,
-  addSample,
-  binEnd,
-  binOf,
-  binStart,
   chooseModel,
-  emptyModel,
-  exactly,
   MAX_PROFILES,
   MIN_SAMPLES,
   parseModels,
-  type RunTimeModel,
   recordRunTime,
   runTimeOf,
   SETTLED_SAMPLES,

@@ -4,8 +4,9 @@ import { Emitter } from "../../../lib/run/emitter.js";
 import { LingerSchedule } from "../../../lib/run/linger.js";
 import { WorkspacePlanner } from "../../../lib/run/planner.js";
 import { Poller } from "../../../lib/run/poller.js";
+import { exactly, type RunTimeSpan } from "../../../lib/runtime-model.js";
 import { RunTimeStats } from "../../../lib/runtime-stats.js";
-import { exactly, type RunTimeSpan, recordRunTime, serializeModels } from "../../../lib/runtimes.js";
+import { recordRunTime, serializeModels } from "../../../lib/runtimes.js";
 import type { TaskRow } from "../../../lib/store/store.js";
 import type { phases } from "./support.js";
 

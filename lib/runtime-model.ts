@@ -48,6 +48,7 @@ export function slopeOf(fit: VideoFit | undefined): number | undefined {
   if (!fit || !(fit[0] > 0)) return undefined;
   const [w, sx, sy, sxx, sxy] = fit;
   const variance = sxx / w - (sx / w) ** 2;
+  if (!Number.isFinite(variance)) return undefined;
   if (!(variance > ALIKE_VARIANCE)) return 0;
   return (sxy / w - (sx / w) * (sy / w)) / variance;
 }

@@ -150,16 +150,34 @@ export function fixedTimeFailures(
   key: string,
 ): { successes: RunTimeModel; failures: FixedTimeFailures } | undefined {
   const all = models[VIDEO_PREFIX + key];
-  const failedPerVideo = models[FAILED_PREFIX + VIDEO_PREFIX + key];
-  const failures = models[FAILED_PREFIX + key];
-  if (!all || !failedPerVideo || !failures) return undefined;
-  if (failures.samples < MIN_SAMPLES || all.samples - failedPerVideo.samples < MIN_SAMPLES) return undefined;
-  if (!keepToFixedTime(failures)) return undefined;
+  if (!all) return undefined;
+  // Judged on the key's own failures, or while a profile has too few, on its workspace's (every
+  // profile's): a profile is trusted from ten ends, its failures come in tens far later.
+  const judged = [key, ALL_PROFILES].find((k) => keepToFixedTime(models, k));
+  if (judged === undefined) return undefined;
+  const failures = models[FAILED_PREFIX + judged] as RunTimeModel;
   // Of the same ends, faded alike (FAILED_PREFIX).
-  const share = Math.min(1, weightOf(failedPerVideo) / weightOf(all));
+  const share = Math.min(
+    1,
+    weightOf(models[FAILED_PREFIX + VIDEO_PREFIX + judged] ?? emptyModel) /
+      weightOf(models[VIDEO_PREFIX + judged] ?? emptyModel),
+  );
+  // Fewer than this, and they are within the schedule's late budget anyway; a model whose
+  // failures stopped long ago is read as before.
+  if (!(share >= MIN_FAILURE_SHARE)) return undefined;
+  const successes = successesOf(all, models[FAILED_PREFIX + VIDEO_PREFIX + key]);
+  if (successes.samples < MIN_SAMPLES) return undefined;
+  return { successes, failures: { model: failures, share } };
+}
+
+/** A failure share under this is not planned apart. */
+const MIN_FAILURE_SHARE = 0.01;
+
+/** A key's video model less its failures: its successes, exactly (FAILED_PREFIX), cached per pair. */
+function successesOf(all: RunTimeModel, failedPerVideo: RunTimeModel | undefined): RunTimeModel {
+  if (!failedPerVideo) return all;
   const cached = splitCache.get(all);
-  if (cached?.failedPerVideo === failedPerVideo)
-    return { successes: cached.successes, failures: { model: failures, share } };
+  if (cached?.failedPerVideo === failedPerVideo) return cached.successes;
   const bins: Record<string, number> = {};
   for (const [bin, weight] of Object.entries(all.bins)) {
     // Stored weights are rounded (serializeModels): what is left of a failure's bin is noise.
@@ -168,7 +186,7 @@ export function fixedTimeFailures(
   }
   const successes = { samples: all.samples - failedPerVideo.samples, bins };
   splitCache.set(all, { failedPerVideo, successes });
-  return { successes, failures: { model: failures, share } };
+  return successes;
 }
 
 const weightOf = (model: RunTimeModel) => Object.values(model.bins).reduce((sum, w) => sum + w, 0);
@@ -181,7 +199,9 @@ const weightOf = (model: RunTimeModel) => Object.values(model.bins).reduce((sum,
  * in 2 seeds of 3) and which failures of tasks without a video length would skew. Failures partly
  * at a fixed time and partly scaled go by which there are more of.
  */
-function keepToFixedTime(failures: RunTimeModel): boolean {
+function keepToFixedTime(models: WorkspaceModels, key: string): boolean {
+  const failures = models[FAILED_PREFIX + key];
+  if (!failures || failures.samples < MIN_SAMPLES || !models[VIDEO_PREFIX + key]) return false;
   const slope = slopeOf(failures.fit);
   return slope !== undefined && slope < 0.5;
 }
@@ -209,8 +229,11 @@ export function parseModels(text: string | undefined): WorkspaceModels {
     const entries = Object.entries(parsed.models as Record<string, unknown>).filter(
       ([k]) => !k.startsWith(FAILED_PREFIX),
     );
+    const modelKeys = new Set(entries.map(([k]) => k));
+    // Only the failures of a model the document holds: no more of them than of the models.
     if (typeof failed === "object" && failed !== null)
-      for (const [key, value] of Object.entries(failed)) entries.push([FAILED_PREFIX + key, value]);
+      for (const [key, value] of Object.entries(failed))
+        if (modelKeys.has(key)) entries.push([FAILED_PREFIX + key, value]);
     for (const [key, value] of entries) {
       const m = value as { samples?: unknown; bins?: unknown };
       if (typeof m?.samples !== "number" || typeof m.bins !== "object" || m.bins === null) continue;
@@ -223,7 +246,11 @@ export function parseModels(text: string | undefined): WorkspaceModels {
       }
       const fit = (m as { fit?: unknown }).fit;
       const fitOk =
-        Array.isArray(fit) && fit.length === 5 && fit.every((v) => typeof v === "number" && Number.isFinite(v));
+        Array.isArray(fit) &&
+        fit.length === 5 &&
+        fit.every((v) => typeof v === "number" && Number.isFinite(v)) &&
+        fit[0] > 0 &&
+        fit[3] >= 0;
       out[key] = {
         samples: m.samples,
         bins,
@@ -255,6 +282,9 @@ export function serializeModels(models: WorkspaceModels): string {
   return JSON.stringify({ v: 2, models: rounded, ...(Object.keys(failed).length > 0 ? { failed } : {}) });
 }
 
+/** A failure timed within this span (or a quarter of its run time, if longer) goes into the fit. */
+const FIT_SPAN_MS = 15_000;
+
 /** At most this many profiles are kept per workspace (the most used), so the document stays small. */
 export const MAX_PROFILES = 20;
 
@@ -277,9 +307,9 @@ export function recordRunTime(
       const failures = models[FAILED_PREFIX + prefix + key];
       if (!failed && !failures) continue;
       const model = failed ? addSample(failures ?? emptyModel, value) : fade(failures as RunTimeModel);
-      next[FAILED_PREFIX + prefix + key] = point
-        ? { ...model, fit: fitted(failures?.fit, failed ? point : undefined) }
-        : model;
+      // The run-time failures carry the fit, faded at every end and added to by timed failures.
+      next[FAILED_PREFIX + prefix + key] =
+        prefix === "" ? { ...model, fit: fitted(failures?.fit, failed ? point : undefined) } : model;
     }
   };
   add("", runSpan);
@@ -287,8 +317,14 @@ export function recordRunTime(
     const perUnit = (ms: number) => (ms * VIDEO_UNIT_MS) / videoMs;
     const perVideo = { fromMs: perUnit(runSpan.fromMs), toMs: perUnit(runSpan.toMs) };
     add(VIDEO_PREFIX, perVideo);
-    const midMs = Math.max(1, (runSpan.fromMs + runSpan.toMs) / 2);
-    fail("", runSpan, { x: Math.log(videoMs / VIDEO_UNIT_MS), y: Math.log(midMs / 1_000) });
+    // Only an end timed closely goes into the fit: one first seen after a long gap is known only
+    // within it, and where the schedule scales with the video so do its gaps, which would tilt the
+    // slope towards "scaled" for good (a review: failures at 5 s read as slope 0.7, never split).
+    // Under 5 s is all alike, as in bin 0: a few milliseconds' failure would otherwise weigh as far.
+    const midMs = (runSpan.fromMs + runSpan.toMs) / 2;
+    const timed = runSpan.toMs - runSpan.fromMs <= Math.max(FIT_SPAN_MS, midMs / 4);
+    const point = { x: Math.log(videoMs / VIDEO_UNIT_MS), y: Math.log(Math.max(midMs, BIN_BASE_MS) / 1_000) };
+    fail("", runSpan, timed ? point : undefined);
     fail(VIDEO_PREFIX, perVideo);
   }
   const profiles = Object.keys(next).filter(

@@ -40,16 +40,20 @@ export function fitted(fit: VideoFit | undefined, point?: { x: number; y: number
   return [w + 1, sx + point.x, sy + point.y, sxx + point.x * point.x, sxy + point.x * point.y];
 }
 
-/** Below this variance of x the videos are all of a length (within about 10 %): no slope to tell. */
+/**
+ * At or below this variance of x the videos are all of a length (within about 10 %): there is no
+ * slope to tell, and failures are read as before. Taken as fixed, they cost the learnable day with
+ * video lengths (lengths spread by 10 %) 4.99 calls per task against 4.34: a fixed time spread as
+ * widely as the videos is wider than the run time per minute of them.
+ */
 const ALIKE_VARIANCE = 0.01;
 
-/** The slope of y on x (see VideoFit); 0 where the videos are all of a length, undefined without a fit. */
+/** The slope of y on x (see VideoFit); undefined without a fit, or where the videos are all of a length. */
 export function slopeOf(fit: VideoFit | undefined): number | undefined {
   if (!fit || !(fit[0] > 0)) return undefined;
   const [w, sx, sy, sxx, sxy] = fit;
   const variance = sxx / w - (sx / w) ** 2;
-  if (!Number.isFinite(variance)) return undefined;
-  if (!(variance > ALIKE_VARIANCE)) return 0;
+  if (!Number.isFinite(variance) || !(variance > ALIKE_VARIANCE)) return undefined;
   return (sxy / w - (sx / w) * (sy / w)) / variance;
 }
 

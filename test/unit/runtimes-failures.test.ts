@@ -282,17 +282,18 @@ describe("failures at a fixed time beside successes scaled to the video", () => 
     expect(figures.denseMs.some((r) => r.fromMs < 2 * MIN && r.toMs > 2 * MIN)).toBe(false);
   });
 
-  it("tells fixed from scaled by how run time grows with the video: slope about 0 and about 1", () => {
+  it("tells fixed from scaled by how run time grows with the video: slope about 0 and about 1, none where all are alike", () => {
     const fixed = learned(ends("slope-fixed", 0.3, "fixed"), 300);
     const scaled = learned(ends("slope-scaled", 0.3, "scaled"), 300);
     expect(Math.abs(slopeOf(fixed[FAILED_PREFIX + ALL]?.fit) as number)).toBeLessThan(0.1);
     expect(slopeOf(scaled[FAILED_PREFIX + ALL]?.fit)).toBeGreaterThan(0.9);
     expect(slopeOf(scaled[FAILED_PREFIX + ALL]?.fit)).toBeLessThan(1.1);
-    // Videos all of a length: nothing to tell, and failures are planned apart (it costs nothing).
+    // Videos all of a length: nothing to tell, and failures are read as before.
     let alike: WorkspaceModels = {};
     for (let i = 0; i < 60; i++)
       alike = recordRunTime(alike, undefined, i % 4 === 0 ? FAIL_MS : 2 * MIN, 4 * MIN, i % 4 === 0);
-    expect(slopeOf(alike[FAILED_PREFIX + ALL]?.fit)).toBe(0);
+    expect(slopeOf(alike[FAILED_PREFIX + ALL]?.fit)).toBeUndefined();
+    expect(chooseModel(alike, undefined, undefined, 4 * MIN)?.failures).toBeUndefined();
   });
 
   it("is stored apart from the models, where an older relay, which would take them for profiles, never reads them", () => {

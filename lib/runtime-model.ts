@@ -22,22 +22,25 @@ export interface RunTimeModel {
 
 /**
  * Decayed sums over failed ends of x = ln(video length in minutes) and y = ln(run time in s):
- * weight, Σx, Σy, Σx², Σxy — enough for the slope of y on x, how failures' run time grows with the
- * video: 0 for failures at a fixed time, 1 for failures that scale with it as successes do.
+ * weight, Σx, Σy, Σx², Σxy, Σy² — enough for the slope of y on x, how failures' run time grows with
+ * the video (0 for failures at a fixed time, 1 for failures that scale with it as successes do),
+ * and how well the ends pin it down.
  */
-export type VideoFit = readonly [number, number, number, number, number];
+export type VideoFit = readonly [number, number, number, number, number, number];
 
 /** The fit faded by one end, and with a failure at `point` added. */
 export function fitted(fit: VideoFit | undefined, point?: { x: number; y: number }): VideoFit {
-  const [w, sx, sy, sxx, sxy] = (fit ?? [0, 0, 0, 0, 0]).map((v) => v * DECAY) as [
+  const [w, sx, sy, sxx, sxy, syy] = (fit ?? [0, 0, 0, 0, 0, 0]).map((v) => v * DECAY) as [
+    number,
     number,
     number,
     number,
     number,
     number,
   ];
-  if (!point) return [w, sx, sy, sxx, sxy];
-  return [w + 1, sx + point.x, sy + point.y, sxx + point.x * point.x, sxy + point.x * point.y];
+  if (!point) return [w, sx, sy, sxx, sxy, syy];
+  const { x, y } = point;
+  return [w + 1, sx + x, sy + y, sxx + x * x, sxy + x * y, syy + y * y];
 }
 
 /**
@@ -48,14 +51,25 @@ export function fitted(fit: VideoFit | undefined, point?: { x: number; y: number
  */
 const ALIKE_VARIANCE = 0.01;
 
-/** The slope of y on x (see VideoFit); undefined without a fit, or where the videos are all of a length. */
-export function slopeOf(fit: VideoFit | undefined): number | undefined {
+/**
+ * The slope of y on x (see VideoFit) and its standard error (counting the faded weight as ends);
+ * undefined without a fit, or where the videos are all of a length.
+ */
+export function slopeFit(fit: VideoFit | undefined): { slope: number; error: number } | undefined {
   if (!fit || !(fit[0] > 0)) return undefined;
-  const [w, sx, sy, sxx, sxy] = fit;
-  const variance = sxx / w - (sx / w) ** 2;
-  if (!Number.isFinite(variance) || !(variance > ALIKE_VARIANCE)) return undefined;
-  return (sxy / w - (sx / w) * (sy / w)) / variance;
+  const [w, sx, sy, sxx, sxy, syy] = fit;
+  const mx = sx / w;
+  const my = sy / w;
+  const varX = sxx / w - mx * mx;
+  if (!Number.isFinite(varX) || !(varX > ALIKE_VARIANCE)) return undefined;
+  const slope = (sxy / w - mx * my) / varX;
+  const residual = Math.max(0, syy / w - my * my - slope * slope * varX);
+  const error = Math.sqrt(residual / (w * varX));
+  return Number.isFinite(slope) && Number.isFinite(error) ? { slope, error } : undefined;
 }
+
+/** The slope alone (see slopeFit). */
+export const slopeOf = (fit: VideoFit | undefined): number | undefined => slopeFit(fit)?.slope;
 
 export const emptyModel: RunTimeModel = { samples: 0, bins: {} };
 

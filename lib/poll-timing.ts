@@ -3,7 +3,9 @@
  * cheapest schedule (lib/poll-schedule.ts) that, on the learned distribution, notices all but
  * LATE_BUDGET of the ends within the detection target. The economy benchmark computes its floor
  * with the same schedule on the true distribution, so the distance between the two is what
- * learning costs.
+ * learning costs. The learned distribution is one model scaled to the task's video, or with
+ * failures at a fixed time (ChosenModel.failures) two parts mixed by their shares: the successes
+ * scaled, the failures in run time (mixedDistribution).
  *
  * The schedule's polls are planned at TARGET_SHARE of the target, and at least TARGET_SLACK_MS under
  * it, since a poll lands a little after its due time (at a 5 s target, 0.97 of it left the p95 at

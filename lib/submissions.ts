@@ -63,17 +63,26 @@ export class UnregisteredSubmissionError extends RelayError {
   }
 }
 
-interface SubmissionRecord {
+export interface SubmissionRecord {
   readonly atMs: number;
   readonly fingerprint: string;
   /** Absent while the submission is being made (or if it failed). */
   readonly taskId?: string;
 }
 
+export const SUBMISSION_PREFIX = "submission:";
 export const submissionKey = (workspaceId: string, deduplicationId: string) =>
-  `submission:${workspaceId}:${deduplicationId}`;
+  `${SUBMISSION_PREFIX}${workspaceId}:${deduplicationId}`;
 
-function parseRecord(raw: string | undefined): SubmissionRecord | undefined {
+/**
+ * Each record is also entered under its time (its key as the value), so that the records past
+ * the window are found by one range read (lib/submission-expiry.ts) instead of by reading them all.
+ */
+export const SUBMISSION_MARK_PREFIX = "submission-at:";
+export const submissionMarkKey = (atMs: number, key: string) =>
+  `${SUBMISSION_MARK_PREFIX}${String(Math.max(0, Math.floor(atMs))).padStart(15, "0")}:${key}`;
+
+export function parseRecord(raw: string | undefined): SubmissionRecord | undefined {
   if (raw === undefined) return undefined;
   try {
     const value = JSON.parse(raw) as Partial<SubmissionRecord>;
@@ -161,6 +170,9 @@ export async function submitAndRegister(deps: SubmitDeps, body: SubmitAndRegiste
   }
 
   const pending: SubmissionRecord = { atMs: nowMs, fingerprint };
+  // Marked before it is written, so that no record is left unmarked; a mark whose record lost the
+  // race below, or was never written, is deleted when it expires, with nothing else.
+  await store.compareAndSetSetting(submissionMarkKey(nowMs, key), undefined, key);
   if (!(await store.compareAndSetSetting(key, raw, JSON.stringify(pending)))) {
     throw new SubmissionConflictError("is being submitted by another request; repeat this one in a moment", {
       field: "deduplicationId",

@@ -64,6 +64,8 @@ export interface TickSummary {
   lingeredMs: number;
   /** Events (with their deliveries) this run deleted under RELAY_RETENTION. */
   purged: number;
+  /** Submission records past their 72 h deduplication window that this run deleted. */
+  submissionsForgotten: number;
   /** Workspaces backed off after an AuthError in this run. */
   authFailures: string[];
   /** True when the run stopped because its budget ran out with work left. */
@@ -89,6 +91,7 @@ export function emptySummary(): TickSummary {
     lateEnds: 0,
     lingeredMs: 0,
     purged: 0,
+    submissionsForgotten: 0,
     authFailures: [],
     budgetExhausted: false,
     durationMs: 0,

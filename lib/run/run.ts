@@ -20,6 +20,7 @@ import { FanOut } from "../delivery/fanout.js";
 import { describeError } from "../errors.js";
 import { RunTimeStats } from "../runtime-stats.js";
 import type { TaskRow } from "../store/store.js";
+import { forgetExpiredSubmissions } from "../submission-expiry.js";
 import { type RunContext, runContext, type TickDeps, type TickSummary } from "./context.js";
 import { Emitter } from "./emitter.js";
 import { LingerSchedule } from "./linger.js";
@@ -62,6 +63,25 @@ async function purge(run: RunContext, retentionMs: number): Promise<void> {
   } catch (error) {
     run.summary.errors++;
     run.log({ level: "warn", msg: "retention: the purge failed", error: describeError(error) });
+  }
+}
+
+/** Submission records a run deletes at most (each with its mark): a run a minute keeps up with 280,000 a day. */
+const FORGET_PER_RUN = 200;
+
+/**
+ * Submissions past their deduplication window, forgotten in a run that polled: an idle run costs
+ * no more than before, and what a relay wrote before going idle (a window's worth at most) waits
+ * for its next busy run. A failure is counted and logged, and the next run tries again.
+ */
+async function forgetSubmissions(run: RunContext): Promise<void> {
+  const { store, clock } = run.deps;
+  try {
+    const { records } = await forgetExpiredSubmissions(store, clock.now(), FORGET_PER_RUN);
+    run.summary.submissionsForgotten += records;
+  } catch (error) {
+    run.summary.errors++;
+    run.log({ level: "warn", msg: "expired submission records could not be deleted", error: describeError(error) });
   }
 }
 
@@ -137,6 +157,7 @@ export async function runTick(deps: TickDeps, options: { budgetMs: number }): Pr
   }
   summary.budgetExhausted ||= !run.timeLeft() || poller.limiterRefused;
   if (config.retentionMs !== undefined && run.timeLeft() && !pump.failed) await purge(run, config.retentionMs);
+  if (summary.polled > 0 && run.timeLeft() && !pump.failed) await forgetSubmissions(run);
   await pump.stop();
   await stats.flush(deps.log);
   if (pump.failed) endedByStore(run, pump.error);

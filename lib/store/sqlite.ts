@@ -27,6 +27,7 @@ import { GroupCommit } from "./sqlite/group-commit.js";
 import * as lists from "./sqlite/lists.js";
 import { migrate, SCHEMA_VERSION } from "./sqlite/migrations.js";
 import { DUE_WORK_SQL, SQL, WRITE_SQL } from "./sqlite/queries.js";
+import { SqliteSettings } from "./sqlite/settings.js";
 import type {
   Claim,
   DeliveryFilter,
@@ -230,19 +231,23 @@ export class SqliteStore implements Store {
     return (await this.changes("DELETE FROM webhooks WHERE id = ?", id)) === 1;
   }
 
-  // ── settings ─────────────────────────────────────────────────────────────
+  // ── settings (sqlite/settings.ts) ───────────────────────────────────────
 
-  async getSetting(key: string): Promise<string | undefined> {
-    const r = this.stmt(SQL.settingByKey).get(key) as Row | undefined;
-    return r ? String(r.value) : undefined;
+  private readonly settings = new SqliteSettings(
+    (sql) => this.stmt(sql),
+    (sql, ...params) => this.changes(sql, ...params),
+  );
+  getSetting(key: string): Promise<string | undefined> {
+    return this.settings.get(key);
   }
-
-  async compareAndSetSetting(key: string, expected: string | undefined, value: string): Promise<boolean> {
-    const changed =
-      expected === undefined
-        ? await this.changes("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING", key, value)
-        : await this.changes("UPDATE settings SET value = ? WHERE key = ? AND value = ?", value, key, expected);
-    return changed === 1;
+  compareAndSetSetting(key: string, expected: string | undefined, value: string): Promise<boolean> {
+    return this.settings.compareAndSet(key, expected, value);
+  }
+  listSettings(fromKey: string, toKey: string, limit: number): Promise<Array<{ key: string; value: string }>> {
+    return this.settings.list(fromKey, toKey, limit);
+  }
+  deleteSetting(key: string, expected: string): Promise<boolean> {
+    return this.settings.delete(key, expected);
   }
 
   // ── events and deliveries ────────────────────────────────────────────────

@@ -334,6 +334,10 @@ export interface Store {
   getSetting(key: string): Promise<string | undefined>;
   /** Sets the value only if it is currently `expected` (undefined: absent). */
   compareAndSetSetting(key: string, expected: string | undefined, value: string): Promise<boolean>;
+  /** Settings whose keys lie in [fromKey, toKey), in key order, `limit` at most. */
+  listSettings(fromKey: string, toKey: string, limit: number): Promise<Array<{ key: string; value: string }>>;
+  /** Deletes the setting only if it is currently `expected`; false otherwise (or if it is absent). */
+  deleteSetting(key: string, expected: string): Promise<boolean>;
 
   // Events and deliveries
   /** Creates the event if absent; returns the stored row (the first writer's) and whether this call created it. */

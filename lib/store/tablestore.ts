@@ -138,6 +138,12 @@ export class TablestoreStore implements S.Store {
   compareAndSetSetting(key: string, expected: string | undefined, value: string): Promise<boolean> {
     return this.settings.compareAndSet(key, expected, value);
   }
+  listSettings(fromKey: string, toKey: string, limit: number): Promise<Array<{ key: string; value: string }>> {
+    return this.settings.list(fromKey, toKey, limit);
+  }
+  deleteSetting(key: string, expected: string): Promise<boolean> {
+    return this.settings.delete(key, expected);
+  }
 
   createEvent(e: S.EventRow): Promise<{ event: S.EventRow; created: boolean }> {
     return this.events.create(e);

@@ -33,6 +33,27 @@ export function webhookConformance(name: string, open: () => Promise<Store>): vo
       expect(await store.getSetting("k")).toBe("c");
     });
 
+    it("lists settings by key range in key order, and deletes one only while it holds the expected value", async () => {
+      const store = await open();
+      for (const key of ["m:003", "m:001", "m:002", "m;", "l:9", "m:004"])
+        await store.compareAndSetSetting(key, undefined, `v-${key}`);
+      expect(await store.listSettings("m:", "m:004", 10)).toEqual([
+        { key: "m:001", value: "v-m:001" },
+        { key: "m:002", value: "v-m:002" },
+        { key: "m:003", value: "v-m:003" },
+      ]);
+      expect((await store.listSettings("m:", "m;", 2)).map((s) => s.key)).toEqual(["m:001", "m:002"]);
+      expect(await store.listSettings("m:002", "m:002", 10)).toEqual([]);
+      expect(await store.listSettings("m;", "m:", 10)).toEqual([]);
+      expect(await store.deleteSetting("m:001", "stale")).toBe(false);
+      expect(await store.getSetting("m:001")).toBe("v-m:001");
+      expect(await store.deleteSetting("m:001", "v-m:001")).toBe(true);
+      expect(await store.deleteSetting("m:001", "v-m:001")).toBe(false);
+      expect(await store.getSetting("m:001")).toBeUndefined();
+      expect(await store.deleteSetting("never", "x")).toBe(false);
+      expect((await store.listSettings("m:", "m;", 10)).map((s) => s.key)).toEqual(["m:002", "m:003", "m:004"]);
+    });
+
     it("keeps a webhook's format and EventBridge target, and their absence; an update clears them", async () => {
       const store = await open();
       const bus = { busName: "video-results", region: "cn-hangzhou", accountId: "1234567890123456" };

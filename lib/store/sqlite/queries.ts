@@ -51,6 +51,7 @@ export const SQL = {
     ORDER BY created_at_ms, id LIMIT ?`,
   deliveryById: "SELECT * FROM deliveries WHERE id = ?",
   settingByKey: "SELECT value FROM settings WHERE key = ?",
+  settingsInRange: "SELECT key, value FROM settings WHERE key >= ? AND key < ? ORDER BY key LIMIT ?",
   // The metrics' backlog: the pending are counted (a bounded walk of their partial index).
   pendingCount: `SELECT COUNT(*) AS n FROM (SELECT 1 FROM deliveries INDEXED BY deliveries_due
     WHERE status = 'pending' LIMIT ?)`,

@@ -102,4 +102,20 @@ export class SettingTable {
           }),
     );
   }
+
+  async list(fromKey: string, toKey: string, limit: number): Promise<Array<{ key: string; value: string }>> {
+    if (!(fromKey < toKey)) return [];
+    const rows = await this.db.range(TABLES.settings, [{ key: fromKey }], [{ key: toKey }], limit);
+    return rows.map((a) => ({ key: String(a.key), value: strOf(a.value) ?? "" }));
+  }
+
+  delete(key: string, expected: string): Promise<boolean> {
+    return this.db.write((c) =>
+      c.deleteRow({
+        tableName: TABLES.settings.name,
+        condition: condition(EXPECT_EXIST, eq("value", expected)),
+        primaryKey: [{ key }],
+      }),
+    );
+  }
 }

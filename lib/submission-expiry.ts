@@ -5,7 +5,8 @@
  *
  * Records are found by their marks (SUBMISSION_MARK_PREFIX, keyed by time): one range read finds
  * the marks past the window, each naming its record. Records an older relay wrote without marks are
- * found by reading every record once, a page a run, from a cursor kept in the store.
+ * found by reading every record once, a page a run, from a cursor kept in the store: those past
+ * their window are deleted, the others marked.
  */
 import { forEachLimit } from "./concurrency.js";
 import type { Store } from "./store/store.js";
@@ -27,25 +28,24 @@ const CONCURRENCY = 8;
 /** Stores whose unmarked records are all swept, so that a process asks only once. */
 const swept = new WeakSet<Store>();
 
-export interface Forgotten {
-  /** Records deleted. */
-  readonly records: number;
-  /** True when a page was full: there may be more to delete. */
-  readonly more: boolean;
-}
-
-/** Deletes up to about `limit` records (and their marks) whose window had passed by `nowMs`. */
-export async function forgetExpiredSubmissions(store: Store, nowMs: number, limit: number): Promise<Forgotten> {
+/**
+ * Deletes up to `limit` records (with their marks) whose window had passed by `nowMs`, calling
+ * `forgotten` for each as it goes, so that what a pass deleted is counted even if it then fails.
+ */
+export async function forgetExpiredSubmissions(
+  store: Store,
+  nowMs: number,
+  limit: number,
+  forgotten: () => void = () => {},
+): Promise<void> {
   // submitAndRegister reads a record at or before the cutoff as none; marks before it are past.
   const cutoffMs = nowMs - DEDUPLICATION_WINDOW_MS;
   const marks = await store.listSettings(SUBMISSION_MARK_PREFIX, submissionMarkKey(cutoffMs, ""), limit);
-  let records = 0;
   await each(marks, async (mark) => {
-    if (await forgetRecord(store, mark.value, cutoffMs)) records++;
+    if (await forgetRecord(store, mark.value, cutoffMs)) forgotten();
     await store.deleteSetting(mark.key, mark.value);
   });
-  const unmarked = await sweepUnmarked(store, cutoffMs, limit);
-  return { records: records + unmarked.records, more: marks.length >= limit || unmarked.more };
+  if (marks.length < limit) await sweepUnmarked(store, cutoffMs, limit - marks.length, forgotten);
 }
 
 async function forgetRecord(store: Store, key: string, cutoffMs: number): Promise<boolean> {
@@ -58,33 +58,35 @@ async function forgetRecord(store: Store, key: string, cutoffMs: number): Promis
 /**
  * Past its window, or unreadable (which submitAndRegister reads as none). A record written again
  * since, for the same id once its window had passed, is kept: it has a mark of its own. Deleted only
- * as read, so a submission rewriting it meanwhile wins; it is told to repeat its request.
+ * as read, so a submission rewriting it meanwhile wins.
  */
 function expired(raw: string, cutoffMs: number): boolean {
   const record = parseRecord(raw);
   return record === undefined || record.atMs <= cutoffMs;
 }
 
-async function sweepUnmarked(store: Store, cutoffMs: number, limit: number): Promise<Forgotten> {
-  if (swept.has(store)) return { records: 0, more: false };
+async function sweepUnmarked(store: Store, cutoffMs: number, limit: number, forgotten: () => void): Promise<void> {
+  if (swept.has(store)) return;
   const state = await store.getSetting(SWEEP_KEY);
   if (state === DONE) {
     swept.add(store);
-    return { records: 0, more: false };
+    return;
   }
   const after = afterOf(state);
-  // Just past `after`: the smallest key greater than it.
+  // Just past `after`: the smallest key greater than it (ids hold no control characters).
   const page = await store.listSettings(after === undefined ? SUBMISSION_PREFIX : `${after}\u0000`, RECORDS_END, limit);
-  let records = 0;
   await each(page, async ({ key, value }) => {
-    if (expired(value, cutoffMs) && (await store.deleteSetting(key, value))) records++;
+    const record = parseRecord(value);
+    if (record === undefined || record.atMs <= cutoffMs) {
+      if (await store.deleteSetting(key, value)) forgotten();
+      // Within its window: marked, to be deleted when it expires (a mark written twice is one mark).
+    } else await store.compareAndSetSetting(submissionMarkKey(record.atMs, key), undefined, key);
   });
   const last = page.at(-1);
   const next = page.length < limit || !last ? DONE : JSON.stringify({ after: last.key });
   // Two runs sweeping the same page delete nothing twice; the one that loses only leaves the cursor.
   await store.compareAndSetSetting(SWEEP_KEY, state, next);
   if (next === DONE) swept.add(store);
-  return { records, more: next !== DONE };
 }
 
 /** The cursor's key; none (start over) for a value this version cannot read. */

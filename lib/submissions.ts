@@ -9,7 +9,7 @@ import { InputError, RelayError, type RelayErrorOptions } from "./errors.js";
 import { checkJsonBounds } from "./input.js";
 import type { QuanmiaoClient } from "./quanmiao/client.js";
 import { type SubmitTaskRequest, submissionProfile, toFormFields } from "./quanmiao/submit.js";
-import type { TaskRow } from "./store/store.js";
+import type { Store, TaskRow } from "./store/store.js";
 import {
   checkIdField,
   checkRegistrationFields,
@@ -63,7 +63,7 @@ export class UnregisteredSubmissionError extends RelayError {
   }
 }
 
-export interface SubmissionRecord {
+interface SubmissionRecord {
   readonly atMs: number;
   readonly fingerprint: string;
   /** Absent while the submission is being made (or if it failed). */
@@ -77,10 +77,12 @@ export const submissionKey = (workspaceId: string, deduplicationId: string) =>
 /**
  * Each record is also entered under its time (its key as the value), so that the records past
  * the window are found by one range read (lib/submission-expiry.ts) instead of by reading them all.
+ * Named by a hash of the record's key: a Tablestore key holds 1 KB, which a record's key of long
+ * ids, with 30 bytes more, would not fit in.
  */
 export const SUBMISSION_MARK_PREFIX = "submission-at:";
 export const submissionMarkKey = (atMs: number, key: string) =>
-  `${SUBMISSION_MARK_PREFIX}${String(Math.max(0, Math.floor(atMs))).padStart(15, "0")}:${key}`;
+  `${SUBMISSION_MARK_PREFIX}${String(Math.max(0, Math.floor(atMs))).padStart(15, "0")}:${createHash("sha256").update(key).digest("hex").slice(0, 32)}`;
 
 export function parseRecord(raw: string | undefined): SubmissionRecord | undefined {
   if (raw === undefined) return undefined;
@@ -170,10 +172,11 @@ export async function submitAndRegister(deps: SubmitDeps, body: SubmitAndRegiste
   }
 
   const pending: SubmissionRecord = { atMs: nowMs, fingerprint };
-  // Marked before it is written, so that no record is left unmarked; a mark whose record lost the
-  // race below, or was never written, is deleted when it expires, with nothing else.
+  // Marked before it is written, so that no record is left unmarked. A mark whose record lost the
+  // race below, or was never written, is deleted when it expires (with the record it names only if
+  // that has expired too).
   await store.compareAndSetSetting(submissionMarkKey(nowMs, key), undefined, key);
-  if (!(await store.compareAndSetSetting(key, raw, JSON.stringify(pending)))) {
+  if (!(await writePending(store, key, raw, JSON.stringify(pending), nowMs))) {
     throw new SubmissionConflictError("is being submitted by another request; repeat this one in a moment", {
       field: "deduplicationId",
     });
@@ -191,6 +194,25 @@ export async function submitAndRegister(deps: SubmitDeps, body: SubmitAndRegiste
   const videoDurationMs = fields.videoDurationMs ?? (await reading);
   const { task } = await registerWithRetries((id) => register(id, videoDurationMs), taskId, deduplicationId);
   return { taskId, deduplicationId, task, created: true };
+}
+
+/**
+ * The pending record, written over what was read; once more over what is there now if that is no
+ * record within its window either: an expired record deleted meanwhile (lib/submission-expiry.ts)
+ * is not another request's submission.
+ */
+async function writePending(
+  store: Store,
+  key: string,
+  raw: string | undefined,
+  pending: string,
+  nowMs: number,
+): Promise<boolean> {
+  if (await store.compareAndSetSetting(key, raw, pending)) return true;
+  const now = await store.getSetting(key);
+  const record = parseRecord(now);
+  if (record && record.atMs > nowMs - DEDUPLICATION_WINDOW_MS) return false;
+  return store.compareAndSetSetting(key, now, pending);
 }
 
 async function registerWithRetries(

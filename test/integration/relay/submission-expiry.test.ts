@@ -4,6 +4,7 @@
  * are swept once, a page a run.
  */
 import { describe, expect, it, vi } from "vitest";
+import type { Store } from "../../../lib/store/store.js";
 import { forgetExpiredSubmissions, SWEEP_KEY } from "../../../lib/submission-expiry.js";
 import {
   DEDUPLICATION_WINDOW_MS,
@@ -17,6 +18,13 @@ import { relayHarness, type StoreKind } from "../../support/relay.js";
 const WS = "llm-expiry";
 const HOUR = 3_600_000;
 const video = (name: string) => ({ videoUrl: `https://videos.example/${name}.mp4` });
+
+/** Records deleted by one pass. */
+async function forget(store: Store, nowMs: number, limit: number): Promise<number> {
+  let records = 0;
+  await forgetExpiredSubmissions(store, nowMs, limit, () => records++);
+  return records;
+}
 
 async function harness(store: StoreKind) {
   const h = await relayHarness({ store });
@@ -62,17 +70,53 @@ describe.each<StoreKind>(["sqlite", "tablestore"])("submission records on %s", (
     expect(repeat).toMatchObject({ created: false, taskId: recent.taskId });
   });
 
-  it("an idle run reads nothing for them; records wait for the next busy run", async () => {
-    const { h, submit } = await harness(kind);
-    await submit("order-idle");
+  it("an idle run reads nothing for them; an expired record waits for the next busy run", async () => {
+    const { h } = await harness(kind);
+    const key = submissionKey(WS, "order-idle");
+    await h.store.compareAndSetSetting(submissionMarkKey(h.clock.now(), key), undefined, key);
+    await h.store.compareAndSetSetting(key, undefined, JSON.stringify({ atMs: h.clock.now(), fingerprint: "f" }));
     h.clock.advance(DEDUPLICATION_WINDOW_MS + 60_000);
-    // The submitted task has long ended: once it is seen to, nothing is left to poll.
     const list = vi.spyOn(h.store, "listSettings");
-    let summary = await h.tick(5_000);
-    while (summary.polled > 0) summary = await h.tick(5_000);
-    list.mockClear();
     expect((await h.tick(5_000)).polled).toBe(0);
     expect(list).not.toHaveBeenCalled();
+    expect(await h.store.getSetting(key)).toBeDefined();
+
+    await h.register({ workspaceId: WS, taskId: h.sim.addTask(WS, { runMs: HOUR }).taskId });
+    expect((await h.tick(5_000)).submissionsForgotten).toBe(1);
+    expect(await h.store.getSetting(key)).toBeUndefined();
+  });
+
+  it("a submission the API refused leaves a marked record, deleted once its window has passed", async () => {
+    const { h, submit, marks } = await harness(kind);
+    vi.spyOn(h.deps.client, "submitTask").mockRejectedValueOnce(new Error("the API is down"));
+    await expect(submit("order-refused")).rejects.toThrow("the API is down");
+    expect(await marks()).toEqual([submissionKey(WS, "order-refused")]);
+    expect(await h.store.getSetting(submissionKey(WS, "order-refused"))).toBeDefined();
+    h.clock.advance(DEDUPLICATION_WINDOW_MS + 60_000);
+    expect(await forget(h.store, h.clock.now(), 100)).toBe(1);
+    expect(await marks()).toEqual([]);
+    expect(await h.store.getSetting(submissionKey(WS, "order-refused"))).toBeUndefined();
+  });
+
+  it("a repeat after the window, while the expired record is being deleted, is a new submission, not a conflict", async () => {
+    const { h, submit } = await harness(kind);
+    const first = await submit("order-race");
+    h.clock.advance(DEDUPLICATION_WINDOW_MS + 60_000);
+    const key = submissionKey(WS, "order-race");
+    const write = h.store.compareAndSetSetting.bind(h.store);
+    let raced = false;
+    vi.spyOn(h.store, "compareAndSetSetting").mockImplementation(async (k, expected, value) => {
+      // Between the repeat's read of the expired record and its write over it.
+      if (k === key && !raced) {
+        raced = true;
+        expect(await forget(h.store, h.clock.now(), 100)).toBe(1);
+      }
+      return write(k, expected, value);
+    });
+    const again = await submit("order-race", "another-video");
+    expect(raced).toBe(true);
+    expect(again.created).toBe(true);
+    expect(again.taskId).not.toBe(first.taskId);
   });
 
   it("sweeps records written without marks (an older relay's) once, a page at a time, then never reads them again", async () => {
@@ -85,19 +129,21 @@ describe.each<StoreKind>(["sqlite", "tablestore"])("submission records on %s", (
     await h.store.compareAndSetSetting(submissionKey(WS, "legacy-broken"), undefined, "{not json");
     await h.store.compareAndSetSetting("signing-secret", undefined, "keep me");
 
-    const first = await forgetExpiredSubmissions(h.store, now, 4);
     // Keys in order: legacy-0 … legacy-4, legacy-broken, legacy-fresh.
-    expect(first).toEqual({ records: 4, more: true });
-    const second = await forgetExpiredSubmissions(h.store, now, 4);
-    expect(second).toEqual({ records: 2, more: false });
+    expect(await forget(h.store, now, 4)).toBe(4);
+    expect(await h.store.getSetting(SWEEP_KEY)).not.toBe("done");
+    expect(await forget(h.store, now, 4)).toBe(2);
     expect(await h.store.getSetting(SWEEP_KEY)).toBe("done");
     const left = await h.store.listSettings("submission:", "submission;", 100);
     expect(left.map((s) => s.key)).toEqual([submissionKey(WS, "legacy-fresh")]);
     expect(await h.store.getSetting("signing-secret")).toBe("keep me");
 
     const get = vi.spyOn(h.store, "getSetting");
-    expect(await forgetExpiredSubmissions(h.store, now, 4)).toEqual({ records: 0, more: false });
+    expect(await forget(h.store, now, 4)).toBe(0);
     expect(get).not.toHaveBeenCalled();
+    // The one still within its window was marked as it was swept: deleted when its window passes.
+    expect(await forget(h.store, now + DEDUPLICATION_WINDOW_MS, 4)).toBe(1);
+    expect(await h.store.getSetting(submissionKey(WS, "legacy-fresh"))).toBeUndefined();
   });
 
   it("a mark is trusted to name a submission record and nothing else; a record written again since is kept", async () => {
@@ -112,10 +158,13 @@ describe.each<StoreKind>(["sqlite", "tablestore"])("submission records on %s", (
     expect(reused.created).toBe(true);
 
     h.clock.advance(60_000);
-    expect(await forgetExpiredSubmissions(h.store, h.clock.now(), 100)).toEqual({ records: 0, more: false });
+    expect(await forget(h.store, h.clock.now(), 100)).toBe(0);
     expect(await h.store.getSetting("signing-secret")).toBe("keep me");
     expect(await h.store.getSetting(submissionKey(WS, "order-reused"))).toContain(reused.taskId);
     const marks = await h.store.listSettings(SUBMISSION_MARK_PREFIX, `${SUBMISSION_MARK_PREFIX}~`, 100);
     expect(marks.map((m) => m.value)).toEqual([submissionKey(WS, "order-reused")]);
+    // A mark's key is short whatever the ids: a Tablestore key holds 1 KB.
+    const longest = submissionKey("w".repeat(256), "視".repeat(256));
+    expect(Buffer.byteLength(submissionMarkKey(t0, longest))).toBeLessThan(80);
   });
 });

@@ -71,8 +71,15 @@ interface SubmissionRecord {
 }
 
 export const SUBMISSION_PREFIX = "submission:";
-export const submissionKey = (workspaceId: string, deduplicationId: string) =>
-  `${SUBMISSION_PREFIX}${workspaceId}:${deduplicationId}`;
+/** A Tablestore key holds 1 KB; ids may be 256 characters each, of up to 3 bytes. */
+const MAX_KEY_BYTES = 1024;
+
+/** A submission's record: by its ids as they are, or where that key is too long, by their hash. */
+export function submissionKey(workspaceId: string, deduplicationId: string): string {
+  const key = `${SUBMISSION_PREFIX}${workspaceId}:${deduplicationId}`;
+  if (Buffer.byteLength(key) <= MAX_KEY_BYTES) return key;
+  return `${SUBMISSION_PREFIX}#${createHash("sha256").update(`${workspaceId}\u0000${deduplicationId}`).digest("hex")}`;
+}
 
 /**
  * Each record is also entered under its time (its key as the value), so that the records past

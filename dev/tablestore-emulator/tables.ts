@@ -5,6 +5,9 @@
  */
 import type { Cell, Row, Value } from "../../lib/store/tablestore/wire/plainbuffer.js";
 
+/** A string or binary primary key column holds at most 1 KB. */
+const MAX_PK_BYTES = 1024;
+
 export class OtsError extends Error {
   constructor(
     readonly status: number,
@@ -153,6 +156,11 @@ export class Table {
       if (options.allowInfinite && (value.type === "inf_min" || value.type === "inf_max")) return value;
       const expected = { INTEGER: "integer", STRING: "string", BINARY: "blob" }[column.type];
       if (value.type !== expected) throw invalid(`Validate PK type fail. Input: ${value.type}, Meta: ${column.type}.`);
+      const size =
+        value.type === "string" ? Buffer.byteLength(value.value) : value.type === "blob" ? value.value.length : 0;
+      // The service's limit on a string or binary key column (its "general limits" page).
+      if (size > MAX_PK_BYTES)
+        throw invalid(`The primary key column ${cell.name} is ${size} bytes long; the limit is ${MAX_PK_BYTES}.`);
       return value;
     });
   }

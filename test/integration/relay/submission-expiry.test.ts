@@ -146,6 +146,25 @@ describe.each<StoreKind>(["sqlite", "tablestore"])("submission records on %s", (
     expect(await h.store.getSetting(submissionKey(WS, "legacy-fresh"))).toBeUndefined();
   });
 
+  it("ids as long as allowed (256 characters of 3 bytes each) are kept by a hash: a Tablestore key holds 1 KB", async () => {
+    const { h } = await harness(kind);
+    const registration = {
+      store: h.store,
+      clock: h.clock,
+      poll: h.config.poll,
+      allowPrivateTargets: h.config.delivery.allowPrivateTargets,
+    };
+    const body = { workspaceId: "w".repeat(256), deduplicationId: "視".repeat(256), request: video("long") };
+    const first = await submitAndRegister({ registration, client: h.deps.client }, body);
+    const again = await submitAndRegister({ registration, client: h.deps.client }, body);
+    expect(again).toMatchObject({ created: false, taskId: first.taskId });
+    const key = submissionKey(body.workspaceId, body.deduplicationId);
+    expect(key).toMatch(/^submission:#[0-9a-f]{64}$/);
+    h.clock.advance(DEDUPLICATION_WINDOW_MS + 60_000);
+    expect(await forget(h.store, h.clock.now(), 100)).toBe(1);
+    expect(await h.store.getSetting(key)).toBeUndefined();
+  });
+
   it("a mark is trusted to name a submission record and nothing else; a record written again since is kept", async () => {
     const { h, submit } = await harness(kind);
     const t0 = h.clock.now();

@@ -382,7 +382,7 @@ export async function main(argv: readonly string[], rawIo: CliIo): Promise<numbe
     while (command.parent && command.parent !== program) command = command.parent;
     if (LOCAL_SERVERS.has(command.name())) return;
     const { sandboxEnv } = await import("./cli/sandbox.js");
-    const found = sandboxEnv(safe.env);
+    const found = sandboxEnv(safe.env, rawIo.sandboxDir);
     if (found.note === undefined) return;
     Object.assign(env, found.env);
     io.err(found.note);

@@ -244,6 +244,15 @@ export const testOutcome = z.strictObject({
 
 export const health = z.object({ ok: z.boolean() });
 
+/** GET /v1: where a person who opens the base URL goes next. */
+export const apiIndex = z.strictObject({
+  name: z.literal("quanmiao-relay"),
+  openapi: z.string(),
+  healthz: z.string(),
+  console: z.string(),
+  endpoints: z.array(z.string()),
+});
+
 export const eventTypeList = listOf(
   z.strictObject({ type: z.string(), description: z.string(), schema: z.record(z.string(), z.unknown()) }),
 );

@@ -9,6 +9,8 @@ export interface CliIo {
   readonly isTTY?: boolean;
   /** Resolves when a long-running command (simulator) should stop; default: SIGINT or SIGTERM. */
   readonly stopSignal?: Promise<void>;
+  /** The folder whose running sandbox a command acts on (cli/sandbox.ts); default: the working directory. */
+  readonly sandboxDir?: string;
 }
 
 export { EXIT } from "../error-policy.js";

@@ -2,10 +2,11 @@
  * The sandbox that `npm start` runs without credentials, as the CLI sees it. While it runs, it
  * leaves `.relay/sandbox.json` in its folder: its process id, the variables that point the relay at
  * it (its store, the API simulator and the simulator's key) and its URLs. A command run in the same
- * folder with none of RELAY_STORE, QUANMIAO_ENDPOINT or an AccessKey set takes those variables, so
- * `tasks list`, `webhooks add` or `serve` act on what the sandbox is doing, with no variable to set;
- * it says so on stderr. Setting any of the three opts out. A file left by a sandbox that no longer
- * runs (killed) is ignored.
+ * folder with none of RELAY_STORE, QUANMIAO_ENDPOINT or Alibaba Cloud's credential variables set takes those
+ * variables, so `tasks list`, `webhooks add` or `serve` act on what the sandbox is doing, with no
+ * variable to set; it says so on stderr. Setting any of them opts out: an AccessKey secret set
+ * without its id is a mistake to be told of (exit 3), not a reason to use the simulator's key. A
+ * file left by a sandbox that no longer runs (killed) is ignored.
  */
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -22,7 +23,20 @@ export interface SandboxFile {
 }
 
 /** The variables whose presence means "not the sandbox": a store, an API or a key of one's own. */
-const OWN_SETUP = ["RELAY_STORE", "QUANMIAO_ENDPOINT", "ALIBABA_CLOUD_ACCESS_KEY_ID"] as const;
+const OWN_SETUP = [
+  "RELAY_STORE",
+  "QUANMIAO_ENDPOINT",
+  // Alibaba Cloud's credentials, in any of the forms the relay reads (lib/quanmiao/credential-sources.ts).
+  "ALIBABA_CLOUD_ACCESS_KEY_ID",
+  "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
+  "ALIBABA_CLOUD_SECURITY_TOKEN",
+  "ALIBABA_CLOUD_ROLE_ARN",
+  "ALIBABA_CLOUD_OIDC_PROVIDER_ARN",
+  "ALIBABA_CLOUD_OIDC_TOKEN_FILE",
+  "ALIBABA_CLOUD_CREDENTIALS_FILE",
+  "ALIBABA_CLOUD_CREDENTIALS_URI",
+  "ALIBABA_CLOUD_ECS_METADATA",
+] as const;
 
 function alive(pid: number): boolean {
   try {

@@ -1,8 +1,16 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { onTestFinished } from "vitest";
 import { SIM_CREDENTIAL, startSimulator } from "../../dev/quanmiao-simulator/server.js";
 import { main } from "../../lib/cli.js";
 import { tempDir } from "./relay.js";
+
+/**
+ * No sandbox runs here: a test's command never acts on the one `npm start` may be running in the
+ * project's folder while the tests run.
+ */
+const NO_SANDBOX = mkdtempSync(join(tmpdir(), "quanmiao-relay-no-sandbox-"));
 
 /** Runs the CLI in-process with captured output. */
 export async function runCli(
@@ -19,6 +27,7 @@ export async function runCli(
       err += t;
     },
     env,
+    sandboxDir: NO_SANDBOX,
   });
   return { code, out, err };
 }

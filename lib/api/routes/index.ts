@@ -41,6 +41,22 @@ export function apiRoutes(deps: ApiDeps): Route[] {
         handler: healthz,
       }),
     ),
+    // The base URL the banner and the docs give: a person who opens it is shown where to go.
+    route({
+      method: "GET",
+      path: "/v1",
+      summary: "Where to start: links to the API's description, its health check and the console (no auth)",
+      auth: false,
+      responses: { 200: { description: "the links", schema: v.apiIndex } },
+      handler: async () =>
+        json(200, {
+          name: "quanmiao-relay",
+          openapi: "/v1/openapi.json",
+          healthz: "/v1/healthz",
+          console: "/console",
+          endpoints: ["/v1/tasks", "/v1/webhooks", "/v1/deliveries", "/v1/events"],
+        }),
+    }),
     // The root leads to the console, where a person who opens the relay's URL expects something.
     route({
       method: "GET",

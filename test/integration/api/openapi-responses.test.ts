@@ -81,6 +81,7 @@ describe("OpenAPI responses", () => {
     await call("GET /v1/event-types", 200, { auth: false });
     await call("GET /v1/healthz", 200, { auth: false });
     await call("GET /healthz", 200, { auth: false });
+    await call("GET /v1", 200, { auth: false });
 
     // Every operation that answers JSON publishes a real schema, and this test called each one.
     const jsonOperations = Object.entries(doc.paths as Record<string, Record<string, { responses: object }>>)

@@ -50,6 +50,7 @@ describe("OpenAPI document", () => {
         "GET /v1/deliveries/{id}",
         "GET /v1/healthz",
         "GET /healthz",
+        "GET /v1",
         "GET /metrics",
         "GET /",
         "GET /console",

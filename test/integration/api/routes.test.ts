@@ -7,6 +7,15 @@ import { eventSchemaErrors } from "../../support/event-schemas.js";
 import { startReceiver } from "../../support/receiver.js";
 
 describe.each(["node", "fc"] as const)("every route through %s", (via) => {
+  it("the base URL answers with where to go, without a token, and every link it gives answers", async () => {
+    const h = await apiHarness();
+    const index = await h.call(via, { method: "GET", path: "/v1", auth: false });
+    expect(index.status).toBe(200);
+    expect(index.json).toMatchObject({ openapi: "/v1/openapi.json", healthz: "/v1/healthz", console: "/console" });
+    for (const path of [index.json.openapi, index.json.healthz, index.json.console, ...index.json.endpoints])
+      expect((await h.call(via, { method: "GET", path })).status, path).toBe(200);
+  });
+
   it("webhooks, tasks, submit, deliveries, healthz and openapi.json", async () => {
     const h = await apiHarness();
     let secrets: string[] = [];

@@ -10,7 +10,7 @@
  */
 import { resolve } from "node:path";
 import type { CliIo } from "../../lib/cli/io.js";
-import { announceSandbox } from "../../lib/cli/sandbox.js";
+import { announceSandbox, hasOwnCredentials } from "../../lib/cli/sandbox.js";
 import { startApi } from "../../lib/cli/serve-command.js";
 import { untilSignal } from "../../lib/cli/signals.js";
 import { type Config, loadConfig } from "../../lib/config.js";
@@ -72,7 +72,7 @@ async function pause(ms: number, stop: Promise<void>): Promise<void> {
 }
 
 export async function devCommand(io: CliIo): Promise<void> {
-  const sandbox = !io.env[CREDENTIAL_ENV.accessKeyId] && !io.env.QUANMIAO_ENDPOINT;
+  const sandbox = !hasOwnCredentials(io.env) && !io.env.QUANMIAO_ENDPOINT;
   const env = { RELAY_LINGER: io.env.RELAY_TICK_INTERVAL ?? "10s", ...io.env };
   let checked: Config | undefined;
   if (sandbox) checkSandbox(io.env);

@@ -23,10 +23,9 @@ export interface SandboxFile {
 }
 
 /** The variables whose presence means "not the sandbox": a store, an API or a key of one's own. */
-const OWN_SETUP = [
-  "RELAY_STORE",
-  "QUANMIAO_ENDPOINT",
-  // Alibaba Cloud's credentials, in any of the forms the relay reads (lib/quanmiao/credential-sources.ts).
+const OWN_SETUP = ["RELAY_STORE", "QUANMIAO_ENDPOINT"] as const;
+/** Alibaba Cloud's credentials, in any of the forms the relay reads (lib/quanmiao/credential-sources.ts). */
+const OWN_CREDENTIALS = [
   "ALIBABA_CLOUD_ACCESS_KEY_ID",
   "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
   "ALIBABA_CLOUD_SECURITY_TOKEN",
@@ -37,6 +36,16 @@ const OWN_SETUP = [
   "ALIBABA_CLOUD_CREDENTIALS_URI",
   "ALIBABA_CLOUD_ECS_METADATA",
 ] as const;
+
+const isSet = (env: Env, name: string) => env[name] !== undefined && env[name] !== "";
+
+/**
+ * Whether any of Alibaba Cloud's credential variables is set: then `npm start` polls with them,
+ * and says what is wrong with them (exit 3), rather than starting the sandbox.
+ */
+export function hasOwnCredentials(env: Env): boolean {
+  return OWN_CREDENTIALS.some((name) => isSet(env, name));
+}
 
 function alive(pid: number): boolean {
   try {
@@ -72,7 +81,7 @@ export function announceSandbox(file: SandboxFile, dir = "."): () => void {
  * sandbox runs there and the user has not set up a relay of their own; and the note to print.
  */
 export function sandboxEnv(env: Env, dir = "."): { env: Env; note?: string } {
-  if (OWN_SETUP.some((name) => env[name] !== undefined && env[name] !== "")) return { env };
+  if (OWN_SETUP.some((name) => isSet(env, name)) || hasOwnCredentials(env)) return { env };
   const sandbox = runningSandbox(dir);
   if (!sandbox) {
     // A sandbox ran here before: without this, its state seems to vanish the moment it stops.

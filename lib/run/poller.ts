@@ -42,6 +42,8 @@ interface Outcome {
   readonly reason?: JsonObject;
 }
 
+const reasonText = (reason: JsonObject) => `${String(reason.code)}: ${String(reason.message)}`;
+
 export class Poller {
   /** Set when the rate limiter refused a call within the budget: the run should end. */
   limiterRefused = false;
@@ -246,7 +248,9 @@ export class Poller {
       pollCount: task.pollCount + (polled ? 1 : 0),
       pollsInStatus: 0,
       lastPolledAtMs: polled ? nowMs : undefined,
-      lastError: undefined,
+      // An end without a result (the API does not know the task, or it expired) says why where a
+      // person looks first (tasks show, GET /v1/tasks/…), not only in its event.
+      lastError: extra.reason ? reasonText(extra.reason) : undefined,
     });
     summary.changed++;
   }

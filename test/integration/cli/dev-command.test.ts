@@ -43,6 +43,16 @@ describe("npm start: start-up errors", () => {
     expect(result.out).not.toContain("SANDBOX MODE");
   });
 
+  it("with an AccessKey secret but no id, exits 3 naming the id, rather than starting the sandbox", async () => {
+    const cwd = emptyFolder();
+    const env = bareEnv(cwd, { ALIBABA_CLOUD_ACCESS_KEY_SECRET: "secret-without-id", RELAY_API_PORT: "0" });
+    const result = await run(["dev"], { env, cwd, timeoutMs: 10_000 });
+    expect(result.code).toBe(EXIT.config);
+    expect(result.err).toContain("ALIBABA_CLOUD_ACCESS_KEY_ID");
+    expect(result.err).not.toContain("secret-without-id");
+    expect(result.out).not.toContain("SANDBOX MODE");
+  });
+
   it("with QUANMIAO_ENDPOINT but no credentials, exits 3 with a whole sentence before anything runs", async () => {
     const cwd = emptyFolder();
     const env = bareEnv(cwd, { QUANMIAO_ENDPOINT: "http://127.0.0.1:9", RELAY_API_PORT: "0" });
@@ -98,6 +108,9 @@ describe("npm start: the sandbox", () => {
     expect((await run(["tasks", "add", "llm-sandbox", taskId], { env, cwd })).code).toBe(EXIT.ok);
     const viaApi = (await (await fetch(`${api}/v1/tasks?limit=100`)).json()) as { items: { taskId: string }[] };
     expect(viaApi.items.map((t) => t.taskId)).toContain(taskId);
+    // What the CLI says of it is the sandbox's pace, as the banner and the API say (not the defaults).
+    const shown = await run(["tasks", "show", "llm-sandbox", taskId], { env, cwd });
+    expect(shown.out).toMatch(/detection target +4 s/);
 
     // A store of one's own opts out, and a second sandbox in the same folder is refused.
     const own = await run(["tasks", "list", "--json"], { env: { ...env, RELAY_STORE: "sqlite:own.db" }, cwd });

@@ -35,7 +35,10 @@ describe("polling failure paths on a fake clock", () => {
     expect(rx.received[0]?.verified?.type).toBe("video_analysis.failed");
     expect(data.reason.code).toBe("DataNotExists");
     expect(data.task).toBeUndefined();
-    expect((await h.store.getTask(WS, "never-submitted"))?.state).toBe("done");
+    const stored = await h.store.getTask(WS, "never-submitted");
+    expect(stored?.state).toBe("done");
+    // Said where a person looks first, too (tasks show, GET /v1/tasks/…).
+    expect(stored?.lastError).toMatch(/^DataNotExists: /);
   });
 
   it("a task not finished within RELAY_TASK_MAX_AGE ends with an expired event", async () => {
@@ -49,6 +52,7 @@ describe("polling failure paths on a fake clock", () => {
     expect(data).toMatchObject({ taskStatus: "RUNNING", reason: { code: "Expired" } });
     const stored = await h.store.getTask(WS, task.taskId);
     expect(h.clock.now() - (stored?.submittedAtMs ?? 0)).toBeLessThan(3_600_000 + 120_000);
+    expect(stored?.lastError).toBe("Expired: not finished within 1h of submission");
   });
 
   it("throttling slows polling down to the server's wait; 5xx is retried; both are counted", async () => {

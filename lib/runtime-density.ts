@@ -20,8 +20,8 @@ export function smoothedBins(model: RunTimeModel): Array<{ bin: number; weight: 
     .filter((b) => b.weight > 0);
   // Bin 0 holds every end under BIN_BASE_MS, a span a hundred 1 % bins wide: smoothed as if it
   // were one of them, its ends were read as lasting 5 s and more (up to 25 s merged into a mode
-  // of 20 s failures), and ends of 1–4 s were found at the schedule's later polls (p95 12–14 s
-  // at a 10 s target). Its weight stays where it is, spread over 0–5 s as quantileMs reads it.
+  // of 20 s failures), and ends of 1–4 s were found at the schedule's later polls (p95 11–14 s
+  // at a 10 s target: test/unit/runtimes-failures.test.ts). Its weight stays where it is, spread over 0–5 s as quantileMs reads it.
   const first = all[0]?.bin === 0 ? (all[0] as { bin: number; weight: number }) : undefined;
   const raw = first ? all.slice(1) : all;
   // Counted in ends, not in faded weight: twenty ends weigh 18.2.

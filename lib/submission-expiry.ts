@@ -16,6 +16,7 @@ import {
   SUBMISSION_MARK_PREFIX,
   SUBMISSION_PREFIX,
   submissionMarkKey,
+  submissionMarksAt,
 } from "./submissions.js";
 
 /** Where the sweep of unmarked records has got to: `{"after": key}`, or DONE once it has read them all. */
@@ -40,7 +41,7 @@ export async function forgetExpiredSubmissions(
 ): Promise<void> {
   // submitAndRegister reads a record at or before the cutoff as none; marks before it are past.
   const cutoffMs = nowMs - DEDUPLICATION_WINDOW_MS;
-  const marks = await store.listSettings(SUBMISSION_MARK_PREFIX, submissionMarkKey(cutoffMs, ""), limit);
+  const marks = await store.listSettings(SUBMISSION_MARK_PREFIX, submissionMarksAt(cutoffMs), limit);
   await each(marks, async (mark) => {
     if (await forgetRecord(store, mark.value, cutoffMs)) forgotten();
     await store.deleteSetting(mark.key, mark.value);

@@ -88,8 +88,11 @@ export function submissionKey(workspaceId: string, deduplicationId: string): str
  * ids, with 30 bytes more, would not fit in.
  */
 export const SUBMISSION_MARK_PREFIX = "submission-at:";
+/** Where the marks of `atMs` begin: every mark before it sorts before this. */
+export const submissionMarksAt = (atMs: number) =>
+  `${SUBMISSION_MARK_PREFIX}${String(Math.max(0, Math.floor(atMs))).padStart(15, "0")}`;
 export const submissionMarkKey = (atMs: number, key: string) =>
-  `${SUBMISSION_MARK_PREFIX}${String(Math.max(0, Math.floor(atMs))).padStart(15, "0")}:${createHash("sha256").update(key).digest("hex").slice(0, 32)}`;
+  `${submissionMarksAt(atMs)}:${createHash("sha256").update(key).digest("hex").slice(0, 32)}`;
 
 export function parseRecord(raw: string | undefined): SubmissionRecord | undefined {
   if (raw === undefined) return undefined;

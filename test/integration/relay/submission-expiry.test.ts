@@ -86,6 +86,33 @@ describe.each<StoreKind>(["sqlite", "tablestore"])("submission records on %s", (
     expect(await h.store.getSetting(key)).toBeUndefined();
   });
 
+  it("a store that fails midway harms no run: the failure is counted, and the next busy run deletes what is left", async () => {
+    const { h, submit, marks } = await harness(kind);
+    await submit("order-a");
+    await submit("order-b");
+    h.clock.advance(DEDUPLICATION_WINDOW_MS + 60_000);
+    await h.register({ workspaceId: WS, taskId: h.sim.addTask(WS, { runMs: 10 * HOUR }).taskId });
+    const remove = h.store.deleteSetting.bind(h.store);
+    let failed = 0;
+    vi.spyOn(h.store, "deleteSetting").mockImplementation(async (key, expected) => {
+      if (key.startsWith("submission:") && failed++ === 0) throw new Error("the store is busy");
+      return remove(key, expected);
+    });
+    const first = await h.tick(5_000);
+    expect(first.polled).toBeGreaterThan(0);
+    expect(first.errors).toBe(1);
+    expect(first.submissionsForgotten).toBe(1);
+    expect(await marks()).toHaveLength(1);
+    // The next run that polls: the running task's next poll is due within the maximum interval.
+    h.clock.advance(h.config.poll.intervalMaxMs);
+    const second = await h.tick(5_000);
+    expect(second.polled).toBeGreaterThan(0);
+    expect(second.errors).toBe(0);
+    expect(second.submissionsForgotten).toBe(1);
+    expect(await marks()).toEqual([]);
+    expect(await h.store.listSettings("submission:", "submission;", 10)).toEqual([]);
+  });
+
   it("a submission the API refused leaves a marked record, deleted once its window has passed", async () => {
     const { h, submit, marks } = await harness(kind);
     vi.spyOn(h.deps.client, "submitTask").mockRejectedValueOnce(new Error("the API is down"));

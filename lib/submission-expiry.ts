@@ -77,11 +77,13 @@ async function sweepUnmarked(store: Store, cutoffMs: number, limit: number, forg
   // Just past `after`: the smallest key greater than it (ids hold no control characters).
   const page = await store.listSettings(after === undefined ? SUBMISSION_PREFIX : `${after}\u0000`, RECORDS_END, limit);
   await each(page, async ({ key, value }) => {
-    const record = parseRecord(value);
-    if (record === undefined || record.atMs <= cutoffMs) {
+    if (expired(value, cutoffMs)) {
       if (await store.deleteSetting(key, value)) forgotten();
-      // Within its window: marked, to be deleted when it expires (a mark written twice is one mark).
-    } else await store.compareAndSetSetting(submissionMarkKey(record.atMs, key), undefined, key);
+      return;
+    }
+    // Within its window: marked, to be deleted when it expires (a mark written twice is one mark).
+    const atMs = parseRecord(value)?.atMs as number;
+    await store.compareAndSetSetting(submissionMarkKey(atMs, key), undefined, key);
   });
   const last = page.at(-1);
   const next = page.length < limit || !last ? DONE : JSON.stringify({ after: last.key });

@@ -74,12 +74,22 @@ export const SUBMISSION_PREFIX = "submission:";
 /** A Tablestore key holds 1 KB; ids may be 256 characters each, of up to 3 bytes. */
 const MAX_KEY_BYTES = 1024;
 
-/** A submission's record: by its ids as they are, or where that key is too long, by their hash. */
+/**
+ * A submission's record: by its ids as they are, or by their hash where that key would be too
+ * long or ambiguous. Workspace `a:b` with id `c` and workspace `a` with id `b:c` would share
+ * `submission:a:b:c`, and the second was refused as the first's duplicate. A workspace id without
+ * a colon ends at the key's first colon, and ids hold no NUL (control characters are refused), so
+ * neither form can name two submissions. A hashed key has no colon after its `#`, which a plain one always has.
+ */
 export function submissionKey(workspaceId: string, deduplicationId: string): string {
-  const key = `${SUBMISSION_PREFIX}${workspaceId}:${deduplicationId}`;
-  if (Buffer.byteLength(key) <= MAX_KEY_BYTES) return key;
+  const key = plainSubmissionKey(workspaceId, deduplicationId);
+  if (!workspaceId.includes(":") && Buffer.byteLength(key) <= MAX_KEY_BYTES) return key;
   return `${SUBMISSION_PREFIX}#${createHash("sha256").update(`${workspaceId}\u0000${deduplicationId}`).digest("hex")}`;
 }
+
+/** The key as it reads; an older relay kept every record of 1 KB or less under it. */
+const plainSubmissionKey = (workspaceId: string, deduplicationId: string) =>
+  `${SUBMISSION_PREFIX}${workspaceId}:${deduplicationId}`;
 
 /**
  * Each record is also entered under its time (its key as the value), so that the records past
@@ -165,7 +175,7 @@ export async function submitAndRegister(deps: SubmitDeps, body: SubmitAndRegiste
     writeRegistration(deps.registration, { ...fields, videoDurationMs, submittedAtMs, taskId }, urls);
   const key = submissionKey(fields.workspaceId, deduplicationId);
   const raw = await store.getSetting(key);
-  const earlier = parseRecord(raw);
+  const earlier = parseRecord(raw) ?? (await legacyRecord(store, fields.workspaceId, deduplicationId, fingerprint));
   const current = earlier && earlier.atMs > nowMs - DEDUPLICATION_WINDOW_MS ? earlier : undefined;
   if (current && current.fingerprint !== fingerprint) {
     throw new SubmissionConflictError("was used within 72 h for a different submission", { field: "deduplicationId" });
@@ -204,6 +214,24 @@ export async function submitAndRegister(deps: SubmitDeps, body: SubmitAndRegiste
   const videoDurationMs = fields.videoDurationMs ?? (await reading);
   const { task } = await registerWithRetries((id) => register(id, videoDurationMs), taskId, deduplicationId);
   return { taskId, deduplicationId, task, created: true };
+}
+
+/**
+ * A repeat, within 72 h of an upgrade, of a submission an older relay kept under the ambiguous key:
+ * taken only if it is this very request's, since another workspace's may sit there. Anything else
+ * there is left to expire; the API itself still refuses a true duplicate.
+ */
+async function legacyRecord(
+  store: Store,
+  workspaceId: string,
+  deduplicationId: string,
+  fingerprint: string,
+): Promise<SubmissionRecord | undefined> {
+  const key = plainSubmissionKey(workspaceId, deduplicationId);
+  // Over 1 KB, the older relay hashed it too: under the key just read.
+  if (!workspaceId.includes(":") || Buffer.byteLength(key) > MAX_KEY_BYTES) return undefined;
+  const record = parseRecord(await store.getSetting(key));
+  return record?.fingerprint === fingerprint && record.taskId !== undefined ? record : undefined;
 }
 
 /**

@@ -237,7 +237,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
             success: false,
           });
         }
-        const dedupKey = form.deduplicationId ? `${workspaceId}/${form.deduplicationId}` : undefined;
+        const dedupKey = form.deduplicationId ? JSON.stringify([workspaceId, form.deduplicationId]) : undefined;
         const earlier = dedupKey ? dedup.get(dedupKey) : undefined;
         if (earlier && now - earlier.atMs < 72 * 3_600_000) {
           // The documented behaviour is a refusal; the code name is our guess (unconfirmed).

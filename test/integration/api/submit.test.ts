@@ -4,6 +4,7 @@
  * and a repeat with the same deduplicationId answers with the task it made.
  */
 import { describe, expect, it, vi } from "vitest";
+import { SUBMISSION_PREFIX } from "../../../lib/submissions.js";
 import { apiHarness } from "../../support/api.js";
 
 const nested = (depth: number) => `${'{"a":'.repeat(depth)}1${"}".repeat(depth)}`;
@@ -92,5 +93,44 @@ describe("submit and register", () => {
     expect(repeat.json.taskId).toBe(taskId);
     expect(await store.getTask("llm-a", taskId)).toBeDefined();
     expect(h.sim.stats().calls.SubmitVideoAnalysisTask).toBe(2);
+  });
+
+  it("workspace `a:b` with id `c` and workspace `a` with id `b:c` are two submissions, not one and its duplicate", async () => {
+    const h = await apiHarness();
+    const submit = (workspaceId: string, deduplicationId: string) =>
+      h.call("node", {
+        method: "POST",
+        path: "/v1/tasks/submit",
+        body: { workspaceId, deduplicationId, request: VIDEO },
+      });
+    // The second also looks where an older relay would have kept its record, and finds the first's.
+    const first = await submit("llm", "a:b");
+    const second = await submit("llm:a", "b");
+    expect([first.status, second.status]).toEqual([201, 201]);
+    expect(second.json.taskId).not.toBe(first.json.taskId);
+    expect(await h.relay.store.getTask("llm:a", second.json.taskId)).toBeDefined();
+    // Each still repeats as itself.
+    expect((await submit("llm", "a:b")).json).toMatchObject({ created: false, taskId: first.json.taskId });
+    expect((await submit("llm:a", "b")).json).toMatchObject({ created: false, taskId: second.json.taskId });
+    expect(h.sim.stats().calls.SubmitVideoAnalysisTask).toBe(2);
+  });
+
+  it("a repeat of a submission an older relay kept under the ambiguous key answers with its task", async () => {
+    const h = await apiHarness();
+    const store = h.relay.store;
+    const body = { workspaceId: "llm:a", deduplicationId: "b", request: VIDEO };
+    const first = await h.call("node", { method: "POST", path: "/v1/tasks/submit", body });
+    expect(first.status).toBe(201);
+    // Moved to where a relay before the fix kept it.
+    const hashed = await store.listSettings(`${SUBMISSION_PREFIX}#`, `${SUBMISSION_PREFIX}$`, 10);
+    expect(hashed).toHaveLength(1);
+    const { key, value } = hashed[0] as { key: string; value: string };
+    expect(await store.deleteSetting(key, value)).toBe(true);
+    await store.compareAndSetSetting(`${SUBMISSION_PREFIX}llm:a:b`, undefined, value);
+
+    const repeat = await h.call("node", { method: "POST", path: "/v1/tasks/submit", body });
+    expect(repeat.status).toBe(200);
+    expect(repeat.json.taskId).toBe(first.json.taskId);
+    expect(h.sim.stats().calls.SubmitVideoAnalysisTask).toBe(1);
   });
 });

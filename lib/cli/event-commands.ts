@@ -18,6 +18,10 @@ const isDefaultType = (type: string) => (TERMINAL_EVENT_TYPES as readonly string
 const NEXT_RUN =
   "the running relay sends them on its next run (`npm start`: within RELAY_TICK_INTERVAL; else the next `tick`)";
 
+/** Listen sessions are not stored, so no table can list them: said to stderr, apart from what is queued. */
+const LISTENERS = (how: "too" | "again") =>
+  `not listed above: a running \`listen\` session forwards it ${how}, if it follows this event's type\n`;
+
 function report(io: CliIo, queued: Queued, json: boolean | undefined, what: string): void {
   if (json) {
     io.out(
@@ -59,8 +63,7 @@ export async function eventsResend(
 ): Promise<void> {
   const queued = await withRelay(io, (relay) => resendEvent(relay.store, id, relay.clock.now(), options.webhook));
   report(io, queued, options.json, "resending");
-  if (!options.json && options.webhook === undefined)
-    io.err("listen sessions forward it again, if it is of their types.\n");
+  if (!options.json && options.webhook === undefined) io.err(LISTENERS("again"));
 }
 
 export async function triggerCommand(
@@ -75,5 +78,5 @@ export async function triggerCommand(
     return queueEvent(relay.store, sampleEvent(eventType, nowMs, randomHex(8), workspaceId), nowMs);
   });
   report(io, queued, options.json, "triggered");
-  if (!options.json) io.err("listen sessions forward it too, if it is of their types.\n");
+  if (!options.json) io.err(LISTENERS("too"));
 }

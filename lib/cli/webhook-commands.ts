@@ -1,6 +1,7 @@
 /** The `webhooks` commands: subscribe an endpoint, list, show, enable/disable, rotate, delete. */
 import { listView, webhookView, webhookWithCircuit } from "../api/presenters.js";
 import { InputError, NotFoundError } from "../errors.js";
+import { TERMINAL_EVENT_TYPES } from "../events.js";
 import { defaultSecrets, rotateDefaultSecret } from "../secrets.js";
 import type { WebhookRow } from "../store/store.js";
 import type { TargetFields } from "../webhook-targets.js";
@@ -91,6 +92,9 @@ export async function webhooksAdd(
     }),
   );
   io.out(json({ ...webhookView(webhook), secret }));
+  // null keeps following the defaults, which the JSON cannot say: said beside it, off stdout.
+  if (webhook.events === undefined)
+    io.err(`"events": null receives the default types (${TERMINAL_EVENT_TYPES.join(", ")}); --event chooses\n`);
 }
 
 export async function webhooksList(io: CliIo, options: { json?: boolean }): Promise<void> {

@@ -118,6 +118,8 @@ describe("listen, trigger and events resend, as processes", () => {
     expect(eventId, triggered.out).not.toBeNull();
     const [, evt, taskId] = eventId as unknown as [string, string, string];
     expect(triggered.out).toMatch(/msg_[0-9a-f]{32} +wh_[0-9a-f]+ +http:\/\/127\.0\.0\.1:\d+\/hook +new/);
+    // The table lists subscriptions; the session running here is named apart, as one not in it.
+    expect(triggered.err).toContain("not listed above: a running `listen` session forwards it too");
 
     await vi.waitFor(() => expect(local.received).toHaveLength(1), { timeout: 10_000 });
     const forwarded = local.received[0];

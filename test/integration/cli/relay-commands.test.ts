@@ -79,6 +79,10 @@ describe("relay CLI commands", () => {
     };
     expect(hook).toMatchObject({ url: rx.url, enabled: true, headers: ["X-Tenant"] });
     expect(hook.secret).toMatch(/^whsec_/);
+    // The JSON's null (follow the defaults) is read for the newcomer, off stdout.
+    expect(added.err).toContain(
+      '"events": null receives the default types (video_analysis.succeeded, video_analysis.failed',
+    );
     secrets = [hook.secret];
 
     const list = JSON.parse((await runCli(["webhooks", "list", "--json"], env)).out).items as Array<{

@@ -61,6 +61,70 @@ export function killable<T extends Record<string, object>>(parts: T, after: numb
   return { ...wrapped, died, kill, drained };
 }
 
+/** A request as the relay saw it: when it was begun and, once it ended, whether it got a 2xx. */
+export interface SeenSend {
+  readonly id: string;
+  readonly startedAt: number;
+  endedAt?: number;
+  ok?: boolean;
+}
+
+/**
+ * `sender`, logging every request with what the relay made of it (real time, in order of start):
+ * what a receiver acknowledged is not always what the relay saw, when the machine stalls the
+ * event loop past the deadline.
+ */
+export function seeingSends(sender: WebhookSender, log: SeenSend[]): WebhookSender {
+  return new Proxy(sender, {
+    get(target, key, receiver) {
+      if (key !== "send") return Reflect.get(target, key, receiver);
+      return async (attempt: Attempt, nowMs: () => number) => {
+        const seen: SeenSend = { id: String(attempt.headers["webhook-id"]), startedAt: performance.now() };
+        log.push(seen);
+        const result = await target.send(attempt, nowMs);
+        seen.endedAt = performance.now();
+        seen.ok = result.statusCode !== undefined && result.statusCode >= 200 && result.statusCode < 300;
+        return result;
+      };
+    },
+  });
+}
+
+/**
+ * Deliveries sent again after the relay saw one of their requests succeed: begun once such a
+ * success had come back, or a second success. Only a run killed before recording it may do that.
+ */
+export function resentAfterSeenSuccess(log: readonly SeenSend[], killed: ReadonlySet<string>): string[] {
+  const byId = new Map<string, SeenSend[]>();
+  for (const s of log) byId.set(s.id, [...(byId.get(s.id) ?? []), s]);
+  return [...byId]
+    .filter(([id, sends]) => {
+      if (killed.has(id)) return false;
+      const successes = sends.filter((s) => s.ok);
+      const firstBack = Math.min(...successes.map((s) => s.endedAt ?? Number.POSITIVE_INFINITY));
+      return successes.length > 1 || sends.some((s) => s.startedAt > firstBack);
+    })
+    .map(([id]) => id);
+}
+
+/**
+ * The longest the event loop went without running a timer, in real ms, while watched. The relay,
+ * the receivers and the emulators share one loop: a stall past the delivery deadline makes an
+ * answer sent in time arrive late, and the relay rightly sends again.
+ */
+export function watchStalls(): { longestMs: () => number; stop: () => void } {
+  const EVERY_MS = 10;
+  let last = performance.now();
+  let longest = 0;
+  const timer = setInterval(() => {
+    const now = performance.now();
+    longest = Math.max(longest, now - last - EVERY_MS);
+    last = now;
+  }, EVERY_MS);
+  timer.unref();
+  return { longestMs: () => longest, stop: () => clearInterval(timer) };
+}
+
 /** `sender`, adding to `into` the webhook-id of every request it is asked to make. */
 export function notingSends(sender: WebhookSender, into: Set<string>): WebhookSender {
   return new Proxy(sender, {

@@ -62,7 +62,7 @@ export function killable<T extends Record<string, object>>(parts: T, after: numb
 }
 
 /** A request as the relay saw it: when it was begun and, once it ended, whether it got a 2xx. */
-export interface SeenSend {
+interface SeenSend {
   readonly id: string;
   readonly startedAt: number;
   endedAt?: number;
@@ -74,7 +74,7 @@ export interface SeenSend {
  * what a receiver acknowledged is not always what the relay saw, when the machine stalls the
  * event loop past the deadline.
  */
-export function seeingSends(sender: WebhookSender, log: SeenSend[]): WebhookSender {
+function seeingSends(sender: WebhookSender, log: SeenSend[]): WebhookSender {
   return new Proxy(sender, {
     get(target, key, receiver) {
       if (key !== "send") return Reflect.get(target, key, receiver);
@@ -94,7 +94,7 @@ export function seeingSends(sender: WebhookSender, log: SeenSend[]): WebhookSend
  * Deliveries sent again after the relay saw one of their requests succeed: begun once such a
  * success had come back, or a second success. Only a run killed before recording it may do that.
  */
-export function resentAfterSeenSuccess(log: readonly SeenSend[], killed: ReadonlySet<string>): string[] {
+function resentAfterSeenSuccess(log: readonly SeenSend[], killed: ReadonlySet<string>): string[] {
   const byId = new Map<string, SeenSend[]>();
   for (const s of log) byId.set(s.id, [...(byId.get(s.id) ?? []), s]);
   return [...byId]
@@ -112,7 +112,7 @@ export function resentAfterSeenSuccess(log: readonly SeenSend[], killed: Readonl
  * the receivers and the emulators share one loop: a stall past the delivery deadline makes an
  * answer sent in time arrive late, and the relay rightly sends again.
  */
-export function watchStalls(): { longestMs: () => number; stop: () => void } {
+function watchStalls(): { longestMs: () => number; stop: () => void } {
   const EVERY_MS = 10;
   let last = performance.now();
   let longest = 0;
@@ -123,6 +123,33 @@ export function watchStalls(): { longestMs: () => number; stop: () => void } {
   }, EVERY_MS);
   timer.unref();
   return { longestMs: () => longest, stop: () => clearInterval(timer) };
+}
+
+/**
+ * `sender` watched for sends again after a success. One after a success the relay saw is a defect
+ * always: only a run killed before recording it may do that. One after a success the receiver
+ * sent in time but the relay did not see (a slow answer taken for a timeout, say) is a defect too,
+ * unless the loop the two share stalled for half the deadline: then the answer came late and
+ * sending again was right. Machines that stall so are loaded ones.
+ */
+export function watchedSends(sender: WebhookSender) {
+  const log: SeenSend[] = [];
+  const stalls = watchStalls();
+  return {
+    sender: seeingSends(sender, log),
+    stop: stalls.stop,
+    resends(acknowledged: ReadonlyMap<string, number>, killed: ReadonlySet<string>) {
+      const longestStallMs = Math.round(stalls.longestMs());
+      const sentAgain = [...acknowledged].filter(([id, n]) => n > 1 && !killed.has(id)).map(([id]) => id);
+      const excused = longestStallMs >= DELIVERY_TIMEOUT_MS / 2;
+      return {
+        afterSeenSuccess: resentAfterSeenSuccess(log, killed),
+        afterSuccessInTime: excused ? [] : sentAgain,
+        afterStall: excused ? sentAgain.length : 0,
+        longestStallMs,
+      };
+    },
+  };
 }
 
 /** `sender`, adding to `into` the webhook-id of every request it is asked to make. */

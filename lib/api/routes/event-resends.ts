@@ -28,7 +28,7 @@ export function eventResendRoutes(deps: ApiDeps): Route[] {
       },
       handler: async ({ query }) => {
         const items = [];
-        for (const resend of await resendsSince(deps.store, query.since ?? 0)) {
+        for (const resend of await resendsSince(deps.store, query.since ?? 0, deps.clock.now())) {
           const event = await deps.store.getEvent(resend.eventId);
           if (event) items.push({ ...eventView(event), resentAt: new Date(resend.atMs).toISOString() });
         }

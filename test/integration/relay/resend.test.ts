@@ -19,19 +19,36 @@ async function setup() {
 }
 
 describe("queueEvent and resendEvent", () => {
-  it("the resend log keeps the last 100 of the last 10 minutes, and survives a value it cannot read", async () => {
+  it("the resend log answers the newest 100 of the last 10 minutes, deletes what ages out, and survives a row it cannot read", async () => {
     const { store } = await setup();
-    await store.compareAndSetSetting("event_resends", undefined, "not json");
-    expect(await resendsSince(store, 0)).toEqual([]);
+    await store.compareAndSetSetting("event-resend:000000000000999:x", undefined, "not json");
+    expect(await resendsSince(store, 0, 1_000)).toEqual([]);
     for (let i = 0; i < 105; i++) await noteResend(store, `evt_${i}`, 1_000 + i);
-    const kept = await resendsSince(store, 0);
+    const kept = await resendsSince(store, 0, 2_000);
     expect(kept).toHaveLength(100);
     expect(kept[0]).toEqual({ eventId: "evt_5", atMs: 1_005 });
-    await noteResend(store, "evt_late", 1_000 + 10 * 60_000 + 50);
-    expect((await resendsSince(store, 0)).map((r) => r.eventId)).toEqual([
+    expect((await resendsSince(store, 1_100, 2_000)).map((r) => r.eventId)).toEqual([
+      "evt_100",
+      "evt_101",
+      "evt_102",
+      "evt_103",
+      "evt_104",
+    ]);
+    const late = 1_000 + 10 * 60_000 + 50;
+    await noteResend(store, "evt_late", late);
+    expect((await resendsSince(store, 0, late)).map((r) => r.eventId)).toEqual([
       ...Array.from({ length: 54 }, (_, i) => `evt_${51 + i}`),
       "evt_late",
     ]);
+    // What aged out was deleted by the resend that came after it, the unreadable row too.
+    expect((await store.listSettings("event-resend:", "event-resend:~", 1_000)).length).toBe(55);
+  });
+
+  it("resends at once are all logged: none loses a race for the log", async () => {
+    const { store } = await setup();
+    const ids = Array.from({ length: 40 }, (_, i) => `evt_${i}`);
+    await Promise.all(ids.map((id) => noteResend(store, id, 5_000)));
+    expect((await resendsSince(store, 0, 5_000)).map((r) => r.eventId).sort()).toEqual([...ids].sort());
   });
 
   it("queue a sample for the subscriptions that want it: type and workspace filters apply", async () => {
@@ -72,12 +89,12 @@ describe("queueEvent and resendEvent", () => {
     expect(resent.created.map((d) => d.webhookId)).toEqual([late]);
     await expect(resendEvent(store, "evt_nope", 5_000)).rejects.toThrow("no event with id evt_nope");
     // Logged for listen sessions, which forward it again.
-    expect(await resendsSince(store, 5_000)).toEqual([{ eventId: event.id, atMs: 5_000 }]);
+    expect(await resendsSince(store, 5_000, 5_000)).toEqual([{ eventId: event.id, atMs: 5_000 }]);
 
     // To one subscription only; one that does not take the event's type is told so.
     const only = await resendEvent(store, event.id, 6_000, early);
     expect([...only.again, ...only.created].map((d) => d.webhookId)).toEqual([early]);
-    expect(await resendsSince(store, 6_000)).toEqual([]); // to one subscription: not to listen sessions
+    expect(await resendsSince(store, 6_000, 6_000)).toEqual([]); // to one subscription: not to listen sessions
     const running = await subscribe({ url: "http://127.0.0.1:9/running", events: ["video_analysis.running"] });
     await expect(resendEvent(store, event.id, 6_000, running)).rejects.toThrow(
       `--webhook: webhook ${running} does not receive video_analysis.succeeded events of llm-sample`,

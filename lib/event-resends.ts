@@ -9,14 +9,19 @@ import { randomHex } from "./ids.js";
 import type { Store } from "./store/store.js";
 
 const PREFIX = "event-resend:";
-/** After every key of the log: keys go on with digits and a colon. */
-const END = `${PREFIX}~`;
-const KEEP = 100;
 const KEEP_MS = 10 * 60_000;
-/** Read at most, to find the newest KEEP: of more resends within 10 minutes, the newest are cut. */
-const READ = 1_000;
+/** A page of the log. */
+export const RESEND_PAGE = 100;
+/**
+ * A resend stamped further ahead than this (by a skewed clock: `events resend` stamps with its
+ * own) waits until the relay's clock reaches it: served now, it would carry a listen session's
+ * `since` past every resend to come.
+ */
+const AHEAD_MS = 5_000;
 /** Expired rows deleted per resend: one burst's worth, so a big burst clears over later resends. */
 const PRUNE = 200;
+/** What a page's `next` looks like: the key of its last row. */
+export const RESEND_CURSOR = /^event-resend:\d{15}:[0-9a-f]{16}$/;
 
 export interface Resend {
   readonly eventId: string;
@@ -47,14 +52,25 @@ export async function noteResend(store: Store, eventId: string, nowMs: number): 
 }
 
 /**
- * The newest KEEP resends of the last KEEP_MS at or after `sinceMs`, oldest first. Rows past the
+ * Resends at or after `sinceMs`, within the last KEEP_MS, oldest first, a page at a time: `next`
+ * (the last row's key) continues after it, so a burst of any size is read whole. Rows past the
  * window a burst left behind are skipped by the range, not read.
  */
-export async function resendsSince(store: Store, sinceMs: number, nowMs: number): Promise<Resend[]> {
-  const fromMs = Math.max(sinceMs, nowMs - KEEP_MS);
-  const rows = await store.listSettings(keyAt(fromMs), END, READ);
-  return rows
-    .flatMap((r) => parse(r.value) ?? [])
-    .filter((r) => r.atMs >= sinceMs && r.atMs > nowMs - KEEP_MS)
-    .slice(-KEEP);
+export async function resendsSince(
+  store: Store,
+  sinceMs: number,
+  nowMs: number,
+  cursor?: string,
+): Promise<{ items: Resend[]; next: string | undefined }> {
+  const fromMs = Math.max(sinceMs, nowMs - KEEP_MS + 1);
+  const from = cursor === undefined ? keyAt(fromMs) : `${cursor}\u0000`;
+  const to = keyAt(nowMs + AHEAD_MS + 1);
+  // A `since` in the far future would give a range whose end comes before its start.
+  if (from >= to) return { items: [], next: undefined };
+  const rows = await store.listSettings(from, to, RESEND_PAGE + 1);
+  const page = rows.slice(0, RESEND_PAGE);
+  return {
+    items: page.flatMap((r) => parse(r.value) ?? []).filter((r) => r.atMs >= fromMs),
+    next: rows.length > RESEND_PAGE ? page.at(-1)?.key : undefined,
+  };
 }

@@ -165,16 +165,23 @@ export async function listenCommand(io: CliIo, options: ListenOptions): Promise<
   /** Events resent since the last look (`events resend`), forwarded again; the first look marks the tail. */
   async function lookResends(prime: boolean): Promise<void> {
     if (!resendsServed) return;
-    const url = new URL("/v1/event-resends", relay);
-    url.searchParams.set("since", String(Math.max(0, newestResendMs - LOOKBACK_MS)));
-    let items: Array<EventItem & { resentAt: string }>;
-    try {
-      ({ items } = (await getFromRelay(relay, url, token)) as { items: Array<EventItem & { resentAt: string }> });
-    } catch (error) {
-      // A relay from before resends were logged: listen forwards new events only.
-      if (error instanceof RelayAnswerError && error.status === 404) resendsServed = false;
-      else throw error;
-      return;
+    const items: Array<EventItem & { resentAt: string }> = [];
+    // Every page: a burst of resends between two looks is forwarded whole.
+    for (let cursor: string | null = null, first = true; first || cursor !== null; first = false) {
+      const url = new URL("/v1/event-resends", relay);
+      url.searchParams.set("since", String(Math.max(0, newestResendMs - LOOKBACK_MS)));
+      if (cursor !== null) url.searchParams.set("cursor", cursor);
+      let page: { items: Array<EventItem & { resentAt: string }>; next?: string | null };
+      try {
+        page = (await getFromRelay(relay, url, token)) as typeof page;
+      } catch (error) {
+        // A relay from before resends were logged: listen forwards new events only.
+        if (error instanceof RelayAnswerError && error.status === 404) resendsServed = false;
+        else throw error;
+        return;
+      }
+      items.push(...page.items);
+      cursor = typeof page.next === "string" ? page.next : null;
     }
     for (const event of items) {
       const key = `${event.id} ${event.resentAt}`;

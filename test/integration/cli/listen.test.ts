@@ -1,6 +1,7 @@
 import { describe, expect, it, onTestFinished, vi } from "vitest";
 import { listenOnLoopback } from "../../../dev/loopback.js";
 import { EXIT, main } from "../../../lib/cli.js";
+import { noteResend } from "../../../lib/event-resends.js";
 import { apiHarness, TOKEN } from "../../support/api.js";
 import { eventSchemaErrors } from "../../support/event-schemas.js";
 import { startReceiver } from "../../support/receiver.js";
@@ -189,5 +190,24 @@ describe("quanmiao-relay listen", () => {
     expect(rx.received.map((r) => r.verified?.data.taskId)).toEqual(["t1", "t2", "t3"]);
     const [second, page2] = asked.slice(1, 3);
     expect(page2).toBe(`${second?.split(" ")[0]} page-2`);
+  });
+
+  it("forwards every resend of a burst between two looks, however many pages it fills", async () => {
+    const h = await apiHarness();
+    const taskId = await finishTask(h, "llm-burst");
+    const [event] = await h.relay.store.listEventsForTask("llm-burst", taskId);
+    let secret = "";
+    const rx = await startReceiver({ secret: () => secret, now: () => Date.now() });
+    const listen = startListen(["--forward-to", rx.url, "--relay", h.server.url, "--token", TOKEN]);
+    secret = await listen.secret();
+    // 250 resends, a millisecond apart: three pages of the log, all written before the next look reads them.
+    const baseMs = Date.now();
+    await Promise.all(
+      Array.from({ length: 250 }, (_, i) => noteResend(h.relay.store, event?.id as string, baseMs - 250 + i)),
+    );
+    await vi.waitFor(() => expect(rx.received).toHaveLength(250), { timeout: 10_000 });
+    listen.stop();
+    expect(await listen.running).toBe(EXIT.ok);
+    expect(new Set(rx.received.map((r) => r.verified?.data.taskId))).toEqual(new Set([taskId]));
   });
 });

@@ -253,6 +253,12 @@ export class Table {
     limit: number,
     maxBytes: number,
   ): { rows: StoredRow[]; next: readonly Value[] | undefined } {
+    // As the service: a range that ends where it starts, or before, is a bad request, not an empty answer.
+    const order = comparePks(start, end);
+    if (backward ? order <= 0 : order >= 0)
+      throw new RangeError(
+        backward ? "Begin key must more than end key in BACKWARD" : "Begin key must less than end key in FORWARD",
+      );
     this.touch(start);
     const rows: StoredRow[] = [];
     let bytes = 0;

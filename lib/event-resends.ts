@@ -64,10 +64,8 @@ export async function resendsSince(
 ): Promise<{ items: Resend[]; next: string | undefined }> {
   const fromMs = Math.max(sinceMs, nowMs - KEEP_MS + 1);
   const from = cursor === undefined ? keyAt(fromMs) : `${cursor}\u0000`;
-  const to = keyAt(nowMs + AHEAD_MS + 1);
-  // A `since` in the far future would give a range whose end comes before its start.
-  if (from >= to) return { items: [], next: undefined };
-  const rows = await store.listSettings(from, to, RESEND_PAGE + 1);
+  // A `since` far ahead gives a range that ends before it starts: every store answers it with nothing.
+  const rows = await store.listSettings(from, keyAt(nowMs + AHEAD_MS + 1), RESEND_PAGE + 1);
   const page = rows.slice(0, RESEND_PAGE);
   return {
     items: page.flatMap((r) => parse(r.value) ?? []).filter((r) => r.atMs >= fromMs),

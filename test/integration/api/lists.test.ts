@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { noteResend } from "../../../lib/event-resends.js";
 import { apiHarness } from "../../support/api.js";
 import { seedDeliveries } from "../../support/lists.js";
 
@@ -67,6 +68,28 @@ describe("the API's lists: newest first, {items, next}", () => {
     const mixed = await h.call("node", { method: "GET", path: `/v1/events?order=newest&after=${oldest.next}` });
     expect(mixed.status).toBe(400);
     expect(mixed.json.error.message).toMatch(/cursor/);
+  });
+
+  it("pages the resent events with the cursor it gives; a cursor it did not give is refused, naming the field", async () => {
+    const h = await apiHarness();
+    await h.relay.store.createEvent({
+      id: "evt_resent",
+      type: "video_analysis.succeeded",
+      workspaceId: "w",
+      taskId: "t",
+      body: "{}",
+      createdAtMs: Date.now(),
+    });
+    for (let i = 0; i < 101; i++) await noteResend(h.relay.store, "evt_resent", Date.now() - 200 + i);
+    const first = await h.call("node", { method: "GET", path: "/v1/event-resends" });
+    expect(first.json.items).toHaveLength(100);
+    const next = await h.call("node", { method: "GET", path: `/v1/event-resends?cursor=${first.json.next}` });
+    expect([next.json.items.length, next.json.next]).toEqual([1, null]);
+    const bad = await h.call("node", { method: "GET", path: "/v1/event-resends?cursor=event-resend:9" });
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(bad.json.error)).toContain("cursor");
+    const ahead = await h.call("node", { method: "GET", path: "/v1/event-resends?since=1000000000000000" });
+    expect([ahead.status, ahead.json.items]).toEqual([200, []]);
   });
 
   it("answers one event by its id (where a thin event points), 404 for one that is not there", async () => {

@@ -8,7 +8,7 @@ import { createHash, randomUUID } from "node:crypto";
 import { InputError, RelayError, type RelayErrorOptions } from "./errors.js";
 import { checkJsonBounds } from "./input.js";
 import type { QuanmiaoClient } from "./quanmiao/client.js";
-import { type SubmitTaskRequest, submissionProfile, toFormFields } from "./quanmiao/submit.js";
+import { checkVideoUrls, type SubmitTaskRequest, submissionProfile, toFormFields } from "./quanmiao/submit.js";
 import type { Store, TaskRow } from "./store/store.js";
 import {
   checkIdField,
@@ -150,6 +150,7 @@ export async function submitAndRegister(deps: SubmitDeps, body: SubmitAndRegiste
   const nowMs = clock.now();
   // Everything the registration will check, checked before anything is billed.
   checkJsonBounds("request", body.request);
+  checkVideoUrls(body.request, (name) => `request.${name}`);
   toFormFields(body.request);
   const profile = submissionProfile(body.request);
   const fields = checkRegistrationFields(

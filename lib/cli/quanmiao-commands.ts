@@ -5,7 +5,7 @@ import { InputError } from "../errors.js";
 import { escapeUnsafe } from "../input.js";
 import { createQuanmiaoClient, type QuanmiaoClient } from "../quanmiao/client.js";
 import { resolveCredentials } from "../quanmiao/credentials.js";
-import type { SubmitTaskRequest } from "../quanmiao/submit.js";
+import { checkVideoUrls, type SubmitTaskRequest } from "../quanmiao/submit.js";
 import { checkId } from "../quanmiao/validate.js";
 import type { CliIo } from "./io.js";
 
@@ -40,13 +40,13 @@ function parseParam(text: string): [string, unknown] {
 
 export function submitRequest(options: Record<string, unknown>): SubmitTaskRequest {
   const urls = (options.videoUrl as string[] | undefined) ?? [];
-  for (const url of urls) {
-    checkId("--video-url", url);
-    if (!URL.canParse(url)) throw new InputError(`--video-url "${url}" is not a URL`);
-  }
+  for (const url of urls) checkId("--video-url", url);
   const request: SubmitTaskRequest = Object.fromEntries(((options.param as string[]) ?? []).map(parseParam));
   if (urls.length === 1) request.videoUrl = urls[0];
   else if (urls.length > 1) request.videoUrls = urls;
+  // Named as given: the flag, or a `--param` beside it.
+  const fromFlag = urls.length === 1 ? "videoUrl" : "videoUrls";
+  checkVideoUrls(request, (name) => (name.replace(/\[\d+\]$/, "") === fromFlag ? "--video-url" : `--param ${name}`));
   const generateOptions = (options.generateOption as string[] | undefined) ?? [];
   if (generateOptions.length > 0) request.generateOptions = generateOptions;
   for (const [option, field] of [

@@ -3,7 +3,7 @@
  * object fields travel as JSON strings; fields not listed here pass through the same way, so a
  * parameter Alibaba adds tomorrow can be used without a release.
  */
-import { InputError } from "../errors.js";
+import { InputError, InvalidValueError } from "../errors.js";
 
 export interface SubmitTaskRequest {
   videoUrl?: string;
@@ -49,6 +49,26 @@ export function submissionProfile(request: SubmitTaskRequest): string {
     .filter(Boolean)
     .join("|")
     .slice(0, 200);
+}
+
+/**
+ * The videos' addresses, checked before anything is billed: the API fetches each itself, so what
+ * is not an absolute URL (`notaurl`, or `localhost:3000/a.mp4`, whose scheme would be `localhost:`)
+ * only fails later, as a task that cost a submission. `field` names them as the caller gave them.
+ */
+export function checkVideoUrls(request: SubmitTaskRequest, field = (name: string) => name): void {
+  const check = (name: string, url: unknown) => {
+    if (typeof url !== "string" || !/^[a-z][a-z0-9+.-]*:\/\//i.test(url) || !URL.canParse(url))
+      throw new InvalidValueError("must be an absolute URL the API can fetch, e.g. https://example.com/a.mp4", {
+        field: field(name),
+      });
+  };
+  if (request.videoUrl !== undefined) check("videoUrl", request.videoUrl);
+  if (request.videoUrls !== undefined) {
+    if (!Array.isArray(request.videoUrls))
+      throw new InvalidValueError("must be a list of absolute URLs the API can fetch", { field: field("videoUrls") });
+    for (const [i, url] of request.videoUrls.entries()) check(`videoUrls[${i}]`, url);
+  }
 }
 
 /** Flattens the request into form fields: strings as they are, scalars as text, the rest as JSON. */

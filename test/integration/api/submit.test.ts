@@ -37,6 +37,26 @@ describe("submit and register", () => {
     expect(await h.relay.store.getTask("llm-a", ok.json.taskId)).toBeDefined();
   });
 
+  it("refuses a video address the API could not fetch, naming it, before anything is billed", async () => {
+    const h = await apiHarness();
+    for (const [request, field] of [
+      [{ videoUrl: "notaurl" }, "request.videoUrl"],
+      [{ videoUrl: "localhost:3000/a.mp4" }, "request.videoUrl"],
+      [{ videoUrl: 42 }, "request.videoUrl"],
+      [{ videoUrls: ["https://videos.example/a.mp4", "/b.mp4"] }, "request.videoUrls[1]"],
+      [{ videoUrls: "https://videos.example/a.mp4" }, "request.videoUrls"],
+    ] as const) {
+      const answer = await h.call("node", {
+        method: "POST",
+        path: "/v1/tasks/submit",
+        body: { workspaceId: "llm-a", request },
+      });
+      expect(answer.status, JSON.stringify(request)).toBe(422);
+      expect(answer.json.error.details).toEqual([{ field, message: expect.stringContaining("absolute URL") }]);
+    }
+    expect(h.sim.stats().calls.SubmitVideoAnalysisTask).toBe(0);
+  });
+
   it("a repeat with the same deduplicationId answers with its task (200, same shape); another request with it, 409", async () => {
     const h = await apiHarness();
     const body = { workspaceId: "llm-a", deduplicationId: "order-42", request: VIDEO, metadata: { orderId: 42 } };

@@ -67,6 +67,8 @@ describe("quanmiao-relay get-task / submit", () => {
     [["get-task", "llm-x", "a\u0007b"]],
     [["submit", "llm-x"]],
     [["submit", "llm-x", "--video-url", "not a url"]],
+    [["submit", "llm-x", "--video-url", "localhost:3000/a.mp4"]],
+    [["submit", "llm-x", "--video-url", "https://v.example.com/a.mp4", "--param", 'videoUrls=["a.mp4"]']],
     [["submit", "llm-x", "--video-url", "https://v.example.com/a.mp4", "--deduplication-id", " "]],
     [["submit", "llm-x", "--video-url", "https://v.example.com/a.mp4", "--param", "novalue"]],
     [["get-task", "llm-x"]],

@@ -200,6 +200,12 @@ export async function checkTarget(
   rawUrl: string,
   options: { allowPrivate: boolean; resolve?: Resolver },
 ): Promise<Target> {
+  // `localhost:3000/hook` parses as scheme "localhost:", and `example.com/hook` not at all: both
+  // are a host written without its scheme, which is better said so (listen takes the local form).
+  if (/^[a-z0-9.-]+(:\d+)?(\/|$)/i.test(rawUrl))
+    throw new RefusedTargetError(`"${rawUrl}" has no scheme: write it as http://${rawUrl} or https://${rawUrl}`, {
+      kind: "syntax",
+    });
   let url: URL;
   try {
     url = new URL(rawUrl);

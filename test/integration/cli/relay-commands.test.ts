@@ -180,6 +180,12 @@ describe("relay CLI commands", () => {
   it.each([
     [["webhooks", "add", "not a url"], EXIT.usage, /url: "not a url" is not a URL/],
     [
+      ["webhooks", "add", "localhost:3000/hook"],
+      EXIT.usage,
+      /url: "localhost:3000\/hook" has no scheme: write it as http:\/\/localhost:3000\/hook or https:/,
+    ],
+    [["webhooks", "add", "example.com"], EXIT.usage, /url: "example.com" has no scheme/],
+    [
       ["webhooks", "add", "http://127.0.0.1:9/h", "--event", "video_analysis.done"],
       EXIT.usage,
       /^error: --event: "video_analysis.done" is not an event type/m,

@@ -239,11 +239,11 @@ Exit codes: 0 ok, 1 failure, 2 usage, 3 configuration, 4 task not found, 5 auth,
     .action(async (options) => (await lists()).tasksList(io, options));
   tasks
     .command("show")
-    .description("a task with its events and deliveries")
+    .description("a task with its events and deliveries (workspaceId taskId, or workspaceId/taskId as printed)")
     .argument("<workspaceId>")
-    .argument("<taskId>")
+    .argument("[taskId]")
     .option("--json", JSON_VIEW)
-    .action(async (ws: string, id: string, options) => (await relay()).tasksShow(io, ws, id, options));
+    .action(async (ws: string, id: string | undefined, options) => (await relay()).tasksShow(io, ws, id, options));
   tasks
     .command("import")
     .description(

@@ -143,12 +143,27 @@ function timingLines(t: Awaited<ReturnType<typeof taskTiming>>): string {
   return `${lines.join("\n")}\n`;
 }
 
+/**
+ * A task named as every output prints it (`llm-sandbox/7f75…`), or as two arguments. API task ids
+ * hold no slash, so the pair splits at its last.
+ */
+export function taskArguments(workspaceOrPair: string, taskId: string | undefined): [string, string] {
+  if (taskId !== undefined) return [workspaceOrPair, taskId];
+  const slash = workspaceOrPair.lastIndexOf("/");
+  if (slash > 0 && slash < workspaceOrPair.length - 1)
+    return [workspaceOrPair.slice(0, slash), workspaceOrPair.slice(slash + 1)];
+  throw new InputError("missing: give the workspace and the task, as `llm-a 7f75…` or `llm-a/7f75…`", {
+    field: "taskId",
+  });
+}
+
 export async function tasksShow(
   io: CliIo,
-  workspaceId: string,
-  taskId: string,
+  workspaceOrPair: string,
+  taskIdArgument: string | undefined,
   options: { json?: boolean },
 ): Promise<void> {
+  const [workspaceId, taskId] = taskArguments(workspaceOrPair, taskIdArgument);
   const registered = async (relay: Relay) => {
     const task = await relay.store.getTask(workspaceId, taskId);
     if (!task) throw new NotFoundError(`no task ${workspaceId}/${taskId} is registered`);

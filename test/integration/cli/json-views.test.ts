@@ -74,6 +74,12 @@ describe("the CLI's JSON output", () => {
     expect(await cli(["tasks", "show", "llm-views", task.taskId], "GET /v1/tasks/{workspaceId}/{taskId}")).toEqual(
       await api("GET", taskPath),
     );
+    // As every output prints a task (workspace/task), pasted back: the same task.
+    expect(await cli(["tasks", "show", `llm-views/${task.taskId}`], "GET /v1/tasks/{workspaceId}/{taskId}")).toEqual(
+      await api("GET", taskPath),
+    );
+    const half = await runCli(["tasks", "show", "llm-views"], env);
+    expect([half.code, half.err]).toEqual([EXIT.usage, expect.stringContaining("taskId: missing: give the workspace")]);
     const deliveries = await cli(["deliveries", "list"], "GET /v1/deliveries");
     expect(deliveries).toEqual(await api("GET", "/v1/deliveries"));
     expect(deliveries.items).toHaveLength(1);

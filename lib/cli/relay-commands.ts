@@ -10,6 +10,7 @@ import type { CredentialsProvider } from "../quanmiao/credentials.js";
 import type { JsonObject } from "../quanmiao/task.js";
 import { openRelay, type Relay } from "../relay.js";
 import { taskTiming } from "../runtime-stats.js";
+import { MIN_SAMPLES } from "../runtimes.js";
 import type { DeliveryRow } from "../store/store.js";
 import {
   type CheckedRegistration,
@@ -122,7 +123,9 @@ const seconds = (ms: number | null | undefined) => (ms == null ? "–" : `${Math
 function timingLines(t: Awaited<ReturnType<typeof taskTiming>>): string {
   const lines = [
     `  detection target  ${t.detectionTargetMs === null ? "off (adaptive interval)" : seconds(t.detectionTargetMs)}`,
-    `  learned from      ${t.learnedFrom === "relay" ? "every workspace" : t.learnedFrom}${t.profile ? ` (profile ${shown(t.profile)})` : ""}, ${t.samples} ends${t.perVideoMinute ? ", per minute of video" : ""}`,
+    t.learnedFrom === "prior"
+      ? `  learned from      nothing yet: the prior (${t.samples} of the ${MIN_SAMPLES} ends a model needs)`
+      : `  learned from      ${t.learnedFrom === "relay" ? "every workspace" : t.learnedFrom}${t.profile ? ` (profile ${shown(t.profile)})` : ""}, ${t.samples} ends${t.perVideoMinute ? ", per minute of video" : ""}`,
   ];
   if (t.failuresApart)
     lines.push(

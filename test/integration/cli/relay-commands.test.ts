@@ -17,6 +17,15 @@ describe("relay CLI commands", () => {
     for (let i = 0; i < 25; i++) models = recordRunTime(models, "full", 240_000 + i * 1_000);
     await store.compareAndSetSetting("runtimes:llm-cli", undefined, serializeModels(models));
 
+    // A workspace with too few ends for a model says so, not "prior, 6 ends".
+    let few = {};
+    for (let i = 0; i < 6; i++) few = recordRunTime(few, "full", 240_000);
+    await store.compareAndSetSetting("runtimes:llm-few", undefined, serializeModels(few));
+    expect((await runCli(["tasks", "add", "llm-few", "t-few"], env)).code).toBe(EXIT.ok);
+    expect((await runCli(["tasks", "show", "llm-few/t-few"], env)).out).toMatch(
+      /learned from {6}nothing yet: the prior \(6 of the 10 ends a model needs\)\n/,
+    );
+
     const added = await runCli(["tasks", "add", "llm-cli", "t-profiled", "--profile", "full", "--json"], env);
     expect(added.code).toBe(EXIT.ok);
     expect(JSON.parse(added.out).task.profile).toBe("full");

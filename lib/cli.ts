@@ -23,9 +23,7 @@ const oneOf = (flags: string, description: string, values: readonly string[]) =>
 /** What `deliveries list --status` takes: a delivery's status, or failed (dead, or retrying after a failure). */
 const STANDINGS = ["pending", "delivered", "dead", "failed"];
 
-function collect(value: string, previous: string[] | undefined): string[] {
-  return [...(previous ?? []), value];
-}
+const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
 
 function buildProgram(io: CliIo): { program: Command; exitCode: () => number } {
   let exitCode: number = EXIT.ok;
@@ -307,6 +305,7 @@ Exit codes: 0 ok, 1 failure, 2 usage, 3 configuration, 4 task not found, 5 auth,
     .action(async (id: string) => (await hooks()).webhooksRotate(io, id));
   webhooks
     .command("delete")
+    .alias("remove")
     .argument("<id>")
     .option("--json", "print JSON: {id, deleted}")
     .action(async (id: string, options) => (await hooks()).webhooksDelete(io, id, options));

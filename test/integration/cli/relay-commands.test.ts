@@ -336,5 +336,8 @@ describe("relay CLI commands", () => {
     const [delivery] = (await json(["deliveries", "list"])).items;
     expect(await json(["deliveries", "replay", delivery.id])).toMatchObject({ id: delivery.id, status: "pending" });
     expect(await json(["webhooks", "delete", hook.id])).toEqual({ id: hook.id, deleted: true });
+    // `remove`, as a newcomer typed it, is the same command.
+    const other = await json(["webhooks", "add", rx.url]);
+    expect(await json(["webhooks", "remove", other.id])).toEqual({ id: other.id, deleted: true });
   });
 });

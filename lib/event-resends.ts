@@ -5,6 +5,7 @@
  * when the log was one compare-and-set row (after five lost races a resend went unlogged). Rows
  * older than the log keeps are deleted as new ones are written.
  */
+import { forEachLimit } from "./concurrency.js";
 import { randomHex } from "./ids.js";
 import type { Store } from "./store/store.js";
 
@@ -47,8 +48,10 @@ export async function noteResend(store: Store, eventId: string, nowMs: number): 
   // The random part keeps two resends in one millisecond apart; a clash of it, tried again.
   for (let tries = 0; tries < 3; tries++)
     if (await store.compareAndSetSetting(`${keyAt(nowMs)}:${randomHex(8)}`, undefined, value)) break;
-  for (const old of await store.listSettings(PREFIX, keyAt(nowMs - KEEP_MS + 1), PRUNE))
+  // A few at a time: after a burst, a resend has up to PRUNE rows to delete, each a round trip.
+  await forEachLimit(await store.listSettings(PREFIX, keyAt(nowMs - KEEP_MS + 1), PRUNE), 8, async (old) => {
     await store.deleteSetting(old.key, old.value);
+  });
 }
 
 /**

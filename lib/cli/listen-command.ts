@@ -145,7 +145,8 @@ export async function listenCommand(io: CliIo, options: ListenOptions): Promise<
       const { items, next } = await page(sinceMs, cursor);
       for (const event of items)
         if (!seen.has(event.id)) fresh.set(event.id, { event, atMs: Date.parse(event.createdAt) });
-      cursor = next ?? undefined;
+      // A relay that answers with the cursor it was given would hold the look for ever.
+      cursor = next && next !== cursor ? next : undefined;
     } while (cursor && !stopping);
     const ordered = [...fresh.values()].sort((a, b) => a.atMs - b.atMs || (a.event.id < b.event.id ? -1 : 1));
     for (const { event, atMs } of ordered) {
@@ -166,11 +167,12 @@ export async function listenCommand(io: CliIo, options: ListenOptions): Promise<
   async function lookResends(prime: boolean): Promise<void> {
     if (!resendsServed) return;
     const items: Array<EventItem & { resentAt: string }> = [];
-    // Every page: a burst of resends between two looks is forwarded whole.
-    for (let cursor: string | null = null, first = true; first || cursor !== null; first = false) {
+    // Every page, as look() reads them: a burst of resends between two looks is forwarded whole.
+    let cursor: string | undefined;
+    do {
       const url = new URL("/v1/event-resends", relay);
       url.searchParams.set("since", String(Math.max(0, newestResendMs - LOOKBACK_MS)));
-      if (cursor !== null) url.searchParams.set("cursor", cursor);
+      if (cursor) url.searchParams.set("cursor", cursor);
       let page: { items: Array<EventItem & { resentAt: string }>; next?: string | null };
       try {
         page = (await getFromRelay(relay, url, token)) as typeof page;
@@ -181,8 +183,8 @@ export async function listenCommand(io: CliIo, options: ListenOptions): Promise<
         return;
       }
       items.push(...page.items);
-      cursor = typeof page.next === "string" ? page.next : null;
-    }
+      cursor = typeof page.next === "string" && page.next !== cursor ? page.next : undefined;
+    } while (cursor && !stopping);
     for (const event of items) {
       const key = `${event.id} ${event.resentAt}`;
       if (resent.has(key)) continue;

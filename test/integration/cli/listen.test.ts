@@ -210,4 +210,44 @@ describe("quanmiao-relay listen", () => {
     expect(await listen.running).toBe(EXIT.ok);
     expect(new Set(rx.received.map((r) => r.verified?.data.taskId))).toEqual(new Set([taskId]));
   });
+
+  it("a relay that answers every page with the cursor it was given holds no look: each event is forwarded once", async () => {
+    const startedMs = Date.now();
+    const event = {
+      id: `evt_${"7".repeat(32)}`,
+      type: "video_analysis.succeeded",
+      createdAt: new Date(startedMs + 1_000).toISOString(),
+      body: { type: "video_analysis.succeeded", data: { workspaceId: "llm-stuck", taskId: "t-stuck" } },
+    };
+    let looks = 0;
+    let pages = 0;
+    const api = await listenOnLoopback((req, res) => {
+      const url = new URL(req.url ?? "/", "http://127.0.0.1");
+      pages++;
+      if (url.searchParams.get("cursor") === null && url.pathname === "/v1/events") looks++;
+      // The first look (listen's start) is empty; after it, one event, then "stuck" for ever.
+      const body =
+        looks <= 1
+          ? { items: [], next: null }
+          : url.pathname === "/v1/events"
+            ? { items: [event], next: "stuck" }
+            : { items: [{ ...event, resentAt: new Date(startedMs + 2_000).toISOString() }], next: "stuck" };
+      res.setHeader("content-type", "application/json");
+      res.end(JSON.stringify(body));
+    });
+    onTestFinished(() => api.close());
+    let secret = "";
+    const rx = await startReceiver({ secret: () => secret, now: () => Date.now() });
+    const listen = startListen(["--forward-to", rx.url, "--relay", api.url]);
+    secret = await listen.secret();
+    // The event, and its resend: once each, however often the relay repeats them.
+    await vi.waitFor(() => expect(rx.received).toHaveLength(2), { timeout: 5_000 });
+    const pagesThen = pages;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    listen.stop();
+    expect(await listen.running).toBe(EXIT.ok);
+    expect(rx.received).toHaveLength(2);
+    // Looks went on at the interval (50 ms), two or three pages each, not page after page.
+    expect(pages - pagesThen).toBeLessThan(60);
+  });
 });

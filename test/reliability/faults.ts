@@ -70,23 +70,36 @@ interface SeenSend {
 }
 
 /**
+ * `sender`, telling `tap` the webhook-id of every request it is asked to make as it begins; what
+ * `tap` returns, if anything, hears whether the request got a 2xx once it ends.
+ */
+function tappedSends(sender: WebhookSender, tap: (id: string) => ((ok: boolean) => void) | undefined): WebhookSender {
+  return new Proxy(sender, {
+    get(target, key, receiver) {
+      if (key !== "send") return Reflect.get(target, key, receiver);
+      return async (attempt: Attempt, nowMs: () => number) => {
+        const ended = tap(String(attempt.headers["webhook-id"]));
+        const result = await target.send(attempt, nowMs);
+        ended?.(result.statusCode !== undefined && result.statusCode >= 200 && result.statusCode < 300);
+        return result;
+      };
+    },
+  });
+}
+
+/**
  * `sender`, logging every request with what the relay made of it (real time, in order of start):
  * what a receiver acknowledged is not always what the relay saw, when the machine stalls the
  * event loop past the deadline.
  */
 function seeingSends(sender: WebhookSender, log: SeenSend[]): WebhookSender {
-  return new Proxy(sender, {
-    get(target, key, receiver) {
-      if (key !== "send") return Reflect.get(target, key, receiver);
-      return async (attempt: Attempt, nowMs: () => number) => {
-        const seen: SeenSend = { id: String(attempt.headers["webhook-id"]), startedAt: performance.now() };
-        log.push(seen);
-        const result = await target.send(attempt, nowMs);
-        seen.endedAt = performance.now();
-        seen.ok = result.statusCode !== undefined && result.statusCode >= 200 && result.statusCode < 300;
-        return result;
-      };
-    },
+  return tappedSends(sender, (id) => {
+    const seen: SeenSend = { id, startedAt: performance.now() };
+    log.push(seen);
+    return (ok) => {
+      seen.endedAt = performance.now();
+      seen.ok = ok;
+    };
   });
 }
 
@@ -154,14 +167,9 @@ export function watchedSends(sender: WebhookSender) {
 
 /** `sender`, adding to `into` the webhook-id of every request it is asked to make. */
 export function notingSends(sender: WebhookSender, into: Set<string>): WebhookSender {
-  return new Proxy(sender, {
-    get(target, key, receiver) {
-      if (key !== "send") return Reflect.get(target, key, receiver);
-      return (attempt: Attempt, nowMs: () => number) => {
-        into.add(String(attempt.headers["webhook-id"]));
-        return target.send(attempt, nowMs);
-      };
-    },
+  return tappedSends(sender, (id) => {
+    into.add(id);
+    return undefined;
   });
 }
 

@@ -202,7 +202,6 @@ async function trial(seed: string, storeKind: "sqlite" | "tablestore") {
     await noteDisabled();
     const roll = random();
     if (roll < 0.1) {
-      // Killed: this run stops at a random store operation and is never heard from again.
       // Killed: the run dies at a random store operation (or at the end of its step, if it gets that
       // far) and is never heard from again: its leases are left for others to outlast.
       // Half die early in the run, half later: most of those while it lingers between polls.

@@ -3,6 +3,7 @@
  * (reset on each start), five sample tasks and a local receiver that prints each delivery after
  * verifying its signature with `standardwebhooks`.
  */
+import { randomUUID } from "node:crypto";
 import { rmSync } from "node:fs";
 import { resolve } from "node:path";
 import { Webhook } from "standardwebhooks";
@@ -138,6 +139,9 @@ export async function startSandbox(
     failureRate: 0.15,
     cancelRate: 0.1,
     defaultConcurrency: 3,
+    // Task ids are unique at Alibaba: a receiver keyed by them must not take a restarted sandbox's
+    // tasks for the last one's.
+    seed: `sandbox-${randomUUID()}`,
   });
   opened.push(() => sim.close());
   const bus = await startEventBridgeEmulator({

@@ -18,6 +18,13 @@ async function sandbox(extra: Record<string, string> = {}) {
   return { cwd, env, dev, api: api as string };
 }
 
+/** The task ids a sandbox, known by its banner, has registered. */
+async function sampleTaskIds(banner: string): Promise<string[]> {
+  const api = banner.match(/HTTP API +(http:\/\/127\.0\.0\.1:\d+)\/v1/)?.[1];
+  const page = (await (await fetch(`${api}/v1/tasks?limit=100`)).json()) as { items: { taskId: string }[] };
+  return page.items.map((t) => t.taskId);
+}
+
 describe("npm start: start-up errors", () => {
   it.each([
     ["RELAY_API_TOKEN", "short"],
@@ -66,7 +73,7 @@ describe("npm start: start-up errors", () => {
 
 describe("npm start: the sandbox", () => {
   it("prints where its state lives, the API and the console; / leads to the console; Ctrl-C stops it", async () => {
-    const { cwd, dev, api } = await sandbox();
+    const { cwd, env, dev, api } = await sandbox();
     const out = dev.out();
     expect(out).toContain("SANDBOX MODE");
     expect(out).toMatch(/Quanmiao API simulator {3}http:\/\/127\.0\.0\.1:\d+/);
@@ -83,12 +90,22 @@ describe("npm start: the sandbox", () => {
     expect(page.status).toBe(200);
     expect(page.headers.get("content-type")).toContain("text/html");
 
+    const first = await sampleTaskIds(out);
     dev.child.kill("SIGINT");
     expect(await dev.exited()).toEqual({ code: 0, signal: null });
     expect(dev.out()).toContain("stopping… (Ctrl-C again stops at once)\nstopped.\n");
     expect(dev.err()).not.toContain("readable by other users");
     // It no longer announces itself: the CLI goes back to the folder's own store.
     expect(existsSync(join(cwd, ".relay", "sandbox.json"))).toBe(false);
+
+    // Started again, its sample tasks are new ones, as Alibaba's task ids are never reused.
+    const again = start(["dev"], { env, cwd });
+    await again.waitFor(/Ctrl-C stops\.\n/, "out", 15_000);
+    const second = await sampleTaskIds(again.out());
+    again.child.kill("SIGINT");
+    expect(await again.exited()).toEqual({ code: 0, signal: null });
+    expect(second).toHaveLength(5);
+    expect(second.filter((id) => first.includes(id))).toEqual([]);
   });
 
   it("the CLI run next to it, with no variable, sees what it does and acts on it", async () => {

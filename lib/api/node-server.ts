@@ -1,45 +1,77 @@
 /** The API on node:http (`quanmiao-relay serve`, `npm start`). */
-import { createServer } from "node:http";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { type ApiRequest, type ApiResponse, errorResponse, HttpError, MAX_BODY_BYTES, tooLarge } from "./http.js";
+import { coerceError } from "../errors.js";
+import type { Log } from "../log.js";
+import { type ApiResponse, errorResponse, HttpError, json, MAX_BODY_BYTES, tooLarge } from "./http.js";
 import { parseQuery } from "./request-guards.js";
 import type { Handle } from "./router.js";
 
-export async function serveApi(
-  handle: Handle,
-  options: { port: number; host: string },
-): Promise<{ url: string; close(): Promise<void> }> {
-  const server = createServer(async (req, res) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let over = false;
+/** The body, or whether it went past the limit; undefined when the client went away mid-upload. */
+async function readBody(req: IncomingMessage): Promise<{ body: Buffer; over: boolean } | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
     for await (const chunk of req) {
       size += (chunk as Buffer).length;
-      if (size > MAX_BODY_BYTES) {
-        over = true;
-        break; // stop reading: the answer does not depend on the rest
-      }
+      // Stop reading: the answer does not depend on the rest.
+      if (size > MAX_BODY_BYTES) return { body: Buffer.alloc(0), over: true };
       chunks.push(chunk as Buffer);
     }
-    const url = new URL(req.url ?? "/", "http://relay.invalid");
-    const headers: Record<string, string | undefined> = {};
-    for (const [k, v] of Object.entries(req.headers)) headers[k] = Array.isArray(v) ? v.join(", ") : v;
-    let response: ApiResponse;
-    try {
-      const request: ApiRequest = {
-        method: req.method ?? "GET",
-        path: (req.url ?? "/").split("?")[0] ?? "/",
-        query: parseQuery(url.search.slice(1)),
-        headers,
-        body: Buffer.concat(chunks),
-      };
-      response = over ? tooLarge() : await handle(request);
-    } catch (error) {
-      if (!(error instanceof HttpError)) throw error;
-      response = errorResponse(error);
-    }
-    res.writeHead(response.status, { ...response.headers, ...(over ? { connection: "close" } : {}) });
-    res.end(response.body);
+  } catch {
+    return undefined;
+  }
+  return { body: Buffer.concat(chunks), over: false };
+}
+
+/**
+ * The path and query of a request target, split by hand: `new URL` throws on targets a client may
+ * send as they are (`//[`), and the path is kept as received (still percent-encoded) anyway.
+ */
+export function splitTarget(target: string): { path: string; search: string } {
+  const query = target.indexOf("?");
+  if (query < 0) return { path: target, search: "" };
+  const fragment = target.indexOf("#", query);
+  return { path: target.slice(0, query), search: target.slice(query + 1, fragment < 0 ? undefined : fragment) };
+}
+
+async function answer(handle: Handle, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const read = await readBody(req);
+  if (read === undefined) {
+    res.destroy();
+    return;
+  }
+  const headers: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(req.headers)) headers[k] = Array.isArray(v) ? v.join(", ") : v;
+  const { path, search } = splitTarget(req.url ?? "/");
+  let response: ApiResponse;
+  try {
+    response = read.over
+      ? tooLarge()
+      : await handle({ method: req.method ?? "GET", path, query: parseQuery(search), headers, body: read.body });
+  } catch (error) {
+    if (!(error instanceof HttpError)) throw error;
+    response = errorResponse(error);
+  }
+  res.writeHead(response.status, { ...response.headers, ...(read.over ? { connection: "close" } : {}) });
+  res.end(response.body);
+}
+
+export async function serveApi(
+  handle: Handle,
+  options: { port: number; host: string; log?: Log | undefined },
+): Promise<{ url: string; close(): Promise<void> }> {
+  const server = createServer((req, res) => {
+    answer(handle, req, res).catch((error: unknown) => {
+      // The handler answers every failure it knows; one that gets here is a defect, and it must
+      // end this request, not the process and every delivery in it.
+      options.log?.({ level: "error", msg: "api request failed", path: req.url, error: coerceError(error).stack });
+      if (res.headersSent) return void res.destroy();
+      const failed = json(500, {
+        error: { code: "internal", message: "the relay failed to handle this request", details: [] },
+      });
+      res.writeHead(failed.status, failed.headers).end(failed.body);
+    });
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

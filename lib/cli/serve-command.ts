@@ -20,7 +20,7 @@ export async function startApi(relay: Relay, options: { port: number; host: stri
     ]);
   }
   const handle = createApi(relay, { tokens, log: relay.log });
-  return serveApi(handle, { port: options.port, host: options.host });
+  return serveApi(handle, { port: options.port, host: options.host, log: relay.log });
 }
 
 export async function serveCommand(io: CliIo, options: { port?: string; host: string; auth: boolean }): Promise<void> {

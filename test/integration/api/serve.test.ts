@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { chmodSync, mkdirSync } from "node:fs";
+import { connect } from "node:net";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { describe, expect, it, onTestFinished } from "vitest";
@@ -8,6 +9,23 @@ import { rawCall, TOKEN } from "../../support/api.js";
 import { tempDir } from "../../support/relay.js";
 
 const CLI = new URL("../../../bin/quanmiao-relay.js", import.meta.url).pathname;
+
+/** Writes `bytes` to the server and gives what came back by the time it closed (or 5 s passed). */
+async function rawExchange(url: string, bytes: string, { hangUp = false } = {}): Promise<string> {
+  const { hostname, port } = new URL(url);
+  const socket = connect(Number(port), hostname);
+  let got = "";
+  socket.on("data", (d) => {
+    got += d;
+  });
+  socket.on("error", () => {});
+  await once(socket, "connect");
+  socket.write(bytes);
+  if (hangUp) socket.destroy();
+  else await Promise.race([once(socket, "close"), new Promise((r) => setTimeout(r, 5_000))]);
+  socket.destroy();
+  return got;
+}
 
 function serve(args: string[], env: Record<string, string>) {
   const child = spawn(process.execPath, [CLI, "serve", ...args], {
@@ -84,5 +102,30 @@ describe("quanmiao-relay serve", () => {
       body: JSON.stringify({ url: "http://127.0.0.1:9/h" }),
     });
     expect(crossSite.status).toBe(403);
+  });
+
+  it("no request ends the process: a target no URL parser takes, a client gone mid-upload", async () => {
+    const { child, err } = serve(["--port", "0", "--no-auth"], {});
+    const [url] = (await once(createInterface({ input: child.stdout }), "line")) as [string];
+    const host = `Host: ${new URL(url).host}\r\n`;
+    // Browsers send `//[` as it is (an <img src> on any page would do it).
+    const odd = await rawExchange(url, `GET //[ HTTP/1.1\r\n${host}Connection: close\r\n\r\n`);
+    expect(odd).toMatch(/^HTTP\/1\.1 404 /);
+    const oddQuery = await rawExchange(url, `GET /v1/webhooks?//[ HTTP/1.1\r\n${host}Connection: close\r\n\r\n`);
+    expect(oddQuery).toMatch(/^HTTP\/1\.1 400 /);
+    expect(oddQuery).toContain('Unrecognized key: \\"//[\\"');
+    // A fragment is no part of the query, as a URL parser reads it.
+    const fragment = await rawExchange(url, `GET /v1/tasks?limit=5#//[ HTTP/1.1\r\n${host}Connection: close\r\n\r\n`);
+    expect(fragment).toMatch(/^HTTP\/1\.1 200 /);
+    for (let i = 0; i < 3; i++) {
+      const head = `POST /v1/webhooks HTTP/1.1\r\n${host}Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n`;
+      await rawExchange(url, `${head}{"url": "http://127.0.0.1:9/h", "description": "`, { hangUp: true });
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    expect(child.exitCode).toBeNull();
+    expect((await fetch(`${url}/v1/healthz`)).status).toBe(200);
+    const hooks = (await (await fetch(`${url}/v1/webhooks`)).json()) as { items: unknown[] };
+    expect(hooks.items).toEqual([]);
+    expect(err()).not.toContain("api request failed");
   });
 });

@@ -14,7 +14,21 @@ export interface LoopbackServer {
  * not be reachable from elsewhere), on `port` or any free one. Rejects when the port is taken.
  */
 export async function listenOnLoopback(handler: RequestListener, port = 0): Promise<LoopbackServer> {
-  const server = createServer(handler);
+  const server = createServer((req, res) => {
+    // These servers share a process with the relay under `npm start`: a request that makes a
+    // handler throw (a client gone mid-upload ends `for await` over the body with ECONNRESET) must
+    // end that request, not the sandbox.
+    const failed = (error: unknown) => {
+      if (res.headersSent || req.destroyed) return void res.destroy();
+      res.writeHead(500, { "content-type": "text/plain" }).end(`${(error as Error)?.message ?? error}\n`);
+    };
+    try {
+      const answered: unknown = handler(req, res);
+      if (answered instanceof Promise) answered.catch(failed);
+    } catch (error) {
+      failed(error);
+    }
+  });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(port, "127.0.0.1", () => {

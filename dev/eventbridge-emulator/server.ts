@@ -87,6 +87,14 @@ interface SignerUtil {
 // The SDK's signer is a devDependency: loaded here only, never by lib/.
 const util = (require("@alicloud/eventbridge-util") as { default: SignerUtil }).default;
 
+/**
+ * The request target as a URL. Read relative to a base, `//[` is a host that cannot parse, and the
+ * throw would end the process (the sandbox's, under `npm start`): read after the base's host, it is a path.
+ */
+function targetUrl(target: string | undefined): URL {
+  return new URL(`http://emulator${target?.startsWith("/") ? target : "/"}`);
+}
+
 class Refusal extends Error {
   constructor(
     readonly status: number,
@@ -130,7 +138,7 @@ export async function startEventBridgeEmulator(options: EventBridgeEmulatorOptio
     const date = Date.parse(headers.date ?? "");
     if (!Number.isFinite(date) || Math.abs(date - clock.now()) > 15 * 60_000)
       throw new Refusal(403, "SignatureDoesNotMatch", "The date header is missing or more than 15 minutes off.");
-    const url = new URL(req.url ?? "/", "http://emulator");
+    const url = targetUrl(req.url);
     const query = Object.fromEntries(url.searchParams);
     const expected = util.getSignature(
       util.getStringToSign({ method: req.method ?? "POST", pathname: url.pathname, headers, query }),
@@ -240,7 +248,7 @@ export async function startEventBridgeEmulator(options: EventBridgeEmulatorOptio
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
       const requestId = randomUUID();
-      if (req.method !== "POST" || new URL(req.url ?? "/", "http://e").pathname !== "/openapi/putEvents") {
+      if (req.method !== "POST" || targetUrl(req.url).pathname !== "/openapi/putEvents") {
         answer(res, 404, { code: "NotFound", message: `no ${req.method} ${req.url}`, requestId });
         return;
       }

@@ -2,7 +2,10 @@
  * `npm start` (`quanmiao-relay dev`) as a newcomer meets it: a real process in a fresh folder, its
  * banner, Ctrl-C, a bad setting, and the CLI and API run beside it in the same folder.
  */
+
+import { once } from "node:events";
 import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
+import { connect } from "node:net";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { EXIT } from "../../../lib/cli.js";
@@ -23,6 +26,17 @@ async function sampleTaskIds(banner: string): Promise<string[]> {
   const api = banner.match(/HTTP API +(http:\/\/127\.0\.0\.1:\d+)\/v1/)?.[1];
   const page = (await (await fetch(`${api}/v1/tasks?limit=100`)).json()) as { items: { taskId: string }[] };
   return page.items.map((t) => t.taskId);
+}
+
+/** Sends the head of a request promising a body, a little of it, and hangs up. */
+async function abortUpload(url: string): Promise<void> {
+  const { hostname, port, host } = new URL(url);
+  const socket = connect(Number(port), hostname);
+  socket.on("error", () => {});
+  await once(socket, "connect");
+  socket.write(`POST /hook HTTP/1.1\r\nHost: ${host}\r\nContent-Length: 100000\r\n\r\n{"type": "`);
+  await new Promise((r) => setTimeout(r, 50));
+  socket.destroy();
 }
 
 describe("npm start: start-up errors", () => {
@@ -106,6 +120,22 @@ describe("npm start: the sandbox", () => {
     expect(await again.exited()).toEqual({ code: 0, signal: null });
     expect(second).toHaveLength(5);
     expect(second.filter((id) => first.includes(id))).toEqual([]);
+  });
+
+  it("outlives clients that hang up mid-upload, on each of its servers, and request targets no URL parser takes", async () => {
+    const { dev, api } = await sandbox();
+    const servers = [...dev.out().matchAll(/(?:simulator|receiver|emulator) +(http:\/\/127\.0\.0\.1:\d+)/g)].map(
+      (m) => m[1],
+    );
+    expect(servers).toHaveLength(3);
+    for (const url of [...servers, api]) await abortUpload(url as string);
+    const odd = await fetch(`${api}//[`);
+    expect(odd.status).toBe(404);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(dev.child.exitCode).toBeNull();
+    expect((await fetch(`${api}/v1/healthz`)).status).toBe(200);
+    dev.child.kill("SIGINT");
+    expect(await dev.exited()).toEqual({ code: 0, signal: null });
   });
 
   it("the CLI run next to it, with no variable, sees what it does and acts on it", async () => {

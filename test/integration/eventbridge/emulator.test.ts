@@ -2,7 +2,9 @@
  * The emulator against Alibaba's own client: the SDK's putEvents is taken (so the emulator speaks
  * the protocol the SDK speaks) and a wrong key is refused; the relay's publisher is taken the same way.
  */
+import { once } from "node:events";
 import { createRequire } from "node:module";
+import { connect } from "node:net";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { EVENTBRIDGE_EMULATOR_CREDENTIAL, startEventBridgeEmulator } from "../../../dev/eventbridge-emulator/server.js";
 import { systemClock } from "../../../lib/clock.js";
@@ -127,5 +129,20 @@ describe("the EventBridge emulator", () => {
     const answer = await p.putEvents(at, JSON.stringify([ev("huge", "x".repeat(70_000)), ev("small")]));
     if (answer.kind !== "answered") throw new Error(`expected entries, got ${answer.kind}`);
     expect(answer.entries.map((x) => x.errorCode)).toEqual(["EventSizeExceeded", undefined]);
+  });
+
+  it("answers a request target no URL parser takes (`//[`) and goes on: under npm start it shares the sandbox's process", async () => {
+    const e = await emulator();
+    const socket = connect(Number(new URL(e.url).port), "127.0.0.1");
+    let got = "";
+    socket.on("data", (d) => {
+      got += d;
+    });
+    await once(socket, "connect");
+    socket.end(`POST //[ HTTP/1.1\r\nHost: ${new URL(e.url).host}\r\nContent-Length: 2\r\nConnection: close\r\n\r\n[]`);
+    await once(socket, "close");
+    expect(got).toMatch(/^HTTP\/1\.1 404 /);
+    const answer = await sdkClient(e.url, EVENTBRIDGE_EMULATOR_CREDENTIAL).putEvents([cloudEvent("after")]);
+    expect(answer.failedEntryCount).toBe(0);
   });
 });

@@ -75,10 +75,7 @@ export async function openRelay(options: OpenRelayOptions): Promise<Relay> {
   const credentials = resolveCredentials(config.credentials, options.credentials);
   const store = options.store ?? (await openStore(config, credentials, log));
   const client = createQuanmiaoClient({ ...config.quanmiao, credentials, clock });
-  const sender = new WebhookSender({
-    timeoutMs: config.delivery.timeoutMs,
-    connections: config.delivery.perEndpointConcurrency,
-  });
+  const sender = new WebhookSender({ timeoutMs: config.delivery.timeoutMs });
   const eventBridge: EventBridgeDeps = {
     publisher: createEventBridgePublisher({
       credentials,

@@ -81,9 +81,11 @@ export class WebhookSender {
   private readonly pins = new Map<string, ResolvedAddress>();
   readonly dispatcher: Agent;
 
-  constructor(private readonly options: { timeoutMs: number; connections?: number }) {
+  constructor(private readonly options: { timeoutMs: number }) {
+    // No cap on connections per origin: undici pools by origin, and endpoints on one host (a
+    // multi-tenant hook service, one app's routes) would wait for the sockets a stuck neighbour
+    // holds, their wait charged to their own deadline. The endpoint queues bound what is in flight.
     this.dispatcher = new Agent({
-      connections: options.connections ?? 8,
       connect: {
         timeout: options.timeoutMs,
         lookup: pinnedLookup((host) => this.pins.get(host)),

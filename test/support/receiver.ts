@@ -4,6 +4,8 @@ import { onTestFinished } from "vitest";
 import { listenOnLoopback } from "../../dev/loopback.js";
 
 export interface Received {
+  /** The request target as sent (path and query). */
+  readonly path: string;
   readonly headers: IncomingHttpHeaders;
   readonly body: string;
   /** Parsed body when the signature verified with the standardwebhooks library; undefined otherwise. */
@@ -72,7 +74,14 @@ export async function startReceiver(options: {
     } finally {
       Date.now = realNow;
     }
-    const request: Received = { headers: req.headers, body, verified, verifyError, atMs: options.now() };
+    const request: Received = {
+      path: req.url ?? "",
+      headers: req.headers,
+      body,
+      verified,
+      verifyError,
+      atMs: options.now(),
+    };
     received.push(request);
     const reply = options.reply?.(request, received.length - 1) ?? {};
     if (reply.delayMs) await new Promise((r) => setTimeout(r, reply.delayMs));

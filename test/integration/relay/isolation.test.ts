@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { readCircuit } from "../../../lib/delivery/circuit.js";
+import { startReceiver } from "../../support/receiver.js";
 import { relayHarness } from "../../support/relay.js";
 
 const WS = "llm-isolation";
@@ -59,6 +60,39 @@ describe("isolation between subscribers", () => {
       expect(Math.min(...untried.map((d) => d.nextAttemptAtMs))).toBeGreaterThanOrEqual(h.clock.now() + 29_000);
     }
     expect(summary.deferred).toBe(20 - a.received.length - b.received.length);
+    expect(summary.delivered).toBe(10);
+  });
+
+  it("endpoints on one host share no connections: stuck ones leave their neighbour's deliveries untouched", async () => {
+    const h = await relayHarness({
+      sim: { workspaces: { [WS]: 30 } },
+      env: { RELAY_DELIVERY_TIMEOUT: "3s", RELAY_CIRCUIT_FAILURES: "2", RELAY_ENDPOINT_CONCURRENCY: "4" },
+    });
+    // One server, five endpoints on it (a multi-tenant hook host, or one app's routes).
+    const secrets: string[] = [];
+    const startedAt = performance.now();
+    const healthyAt: number[] = [];
+    const rx = await startReceiver({
+      secret: () => secrets,
+      now: () => h.clock.now(),
+      reply: (r) => {
+        if (r.path.startsWith("/stuck")) return { delayMs: 60_000 };
+        healthyAt.push(performance.now() - startedAt);
+        return { status: 204 };
+      },
+    });
+    const { origin } = new URL(rx.url);
+    for (const path of ["/stuck-1", "/stuck-2", "/stuck-3", "/stuck-4", "/healthy"])
+      secrets.push((await h.webhook({ url: `${origin}${path}` })).secret);
+    await finishedTasks(h, 10);
+    const summary = await h.tick();
+
+    expect(rx.received.filter((r) => r.path === "/healthy")).toHaveLength(10);
+    // None waited for a stuck request to time out (3 s), nor for a connection one held.
+    expect(Math.max(...healthyAt)).toBeLessThan(3_000);
+    // The stuck ones had their first windows (2 each), held all at once: 8 connections to the host,
+    // as many as a pool per host used to allow, and the healthy endpoint's came on top.
+    expect(rx.received.filter((r) => r.path.startsWith("/stuck"))).toHaveLength(8);
     expect(summary.delivered).toBe(10);
   });
 

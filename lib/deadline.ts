@@ -33,12 +33,21 @@ export class Deadline extends EventEmitter {
   }
 }
 
-/** Runs `work` under a deadline of `ms`, cleared however `work` ends. */
+/**
+ * Runs `work` under a deadline of `ms`, cleared however `work` ends. It ends at the deadline even
+ * when `work` does not heed its signal: undici leaves a request queued behind a client it marked
+ * unusable (one whose dispatch threw) unsettled for ever, abort or no abort, and a delivery worker
+ * awaiting it would hold its run open for good.
+ */
 export async function withDeadline<T>(ms: number, work: (signal: Deadline) => Promise<T>): Promise<T> {
   const deadline = new Deadline(ms);
   try {
-    return await work(deadline);
+    return await Promise.race([
+      work(deadline),
+      new Promise<never>((_, reject) => deadline.once("abort", () => reject(deadline.reason))),
+    ]);
   } finally {
     deadline.clear();
+    deadline.removeAllListeners("abort");
   }
 }

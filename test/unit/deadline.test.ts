@@ -59,4 +59,21 @@ describe("Deadline", () => {
     });
     expect(seen?.aborted).toBe(false);
   });
+
+  it("withDeadline ends at the deadline even when the work never settles, with the deadline's reason", async () => {
+    vi.useFakeTimers();
+    const ended = withDeadline(1_000, () => new Promise<never>(() => {})).then(
+      () => "resolved",
+      (error: unknown) => error,
+    );
+    await vi.advanceTimersByTimeAsync(999);
+    let settled = false;
+    void ended.then(() => (settled = true));
+    await Promise.resolve();
+    expect(settled).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    const error = await ended;
+    expect((error as DOMException).name).toBe("TimeoutError");
+    expect(vi.getTimerCount()).toBe(0);
+  });
 });

@@ -2,7 +2,7 @@
 import { randomBytes } from "node:crypto";
 import type { Clock } from "./clock.js";
 import { CLOSED, circuitKey, isOpen, parseCircuit } from "./delivery/circuit.js";
-import { isConnectionHeader, isReservedHeader } from "./delivery/sign.js";
+import { isConnectionHeader, isReservedHeader, isSendableHeaderValue } from "./delivery/sign.js";
 import { InputError, InvalidValueError, NotFoundError } from "./errors.js";
 import { EVENT_TYPES, isEventType } from "./events.js";
 import { newWebhookId, type RandomBytes } from "./ids.js";
@@ -87,6 +87,13 @@ function checkHeaders(headers: unknown): Record<string, string> {
     if (typeof value === "string") checkText("headers", value);
     if (typeof value !== "string" || value.length > 1024) {
       throw new InputError(`the value of "${name}" must be text of at most 1024 characters`, { field: "headers" });
+    }
+    // Refused here: stored, it made every attempt to the endpoint fail in the HTTP client.
+    if (!isSendableHeaderValue(value)) {
+      throw new InvalidValueError(
+        `the value of "${name}" holds characters a header cannot carry: only visible ASCII, spaces and tabs (percent-encode or base64 other text)`,
+        { field: "headers" },
+      );
     }
   }
   return Object.fromEntries(entries) as Record<string, string>;

@@ -10,6 +10,7 @@ import { withDeadline } from "../deadline.js";
 import { coerceError } from "../errors.js";
 import { type FailureClass, failureClassOf, retryAfterMs } from "../http-failure.js";
 import { pinnedLookup, type ResolvedAddress, type Target } from "./guard.js";
+import { isSendableHeaderValue } from "./sign.js";
 
 export const EXCERPT_BYTES = 4096;
 /** Reading stops here: a huge answer costs the connection, not memory. */
@@ -77,6 +78,24 @@ function excerptOf(chunks: readonly Buffer[]): string {
   return text.replace(/\uFFFD$/, "");
 }
 
+/** A header registration would refuse now (a webhook stored before it did): undici refuses it too. */
+function unsendableHeader(headers: Readonly<Record<string, string>>): string | undefined {
+  for (const name in headers) if (!isSendableHeaderValue(headers[name] as string)) return name;
+  return undefined;
+}
+
+function unsent(error: string): AttemptResult {
+  return {
+    statusCode: undefined,
+    failure: "other",
+    error,
+    connectionError: false,
+    excerpt: undefined,
+    retryAfterMs: undefined,
+    durationMs: 0,
+  };
+}
+
 export class WebhookSender {
   private readonly pins = new Map<string, ResolvedAddress>();
   readonly dispatcher: Agent;
@@ -95,6 +114,11 @@ export class WebhookSender {
 
   async send(attempt: Attempt, nowMs: () => number): Promise<AttemptResult> {
     const { target } = attempt;
+    const unsendable = unsendableHeader(attempt.headers);
+    if (unsendable !== undefined)
+      return unsent(
+        `the value of header "${unsendable}" holds characters a header cannot carry (only visible ASCII, spaces and tabs): change the webhook's headers`,
+      );
     this.pins.set(target.url.hostname.replace(/^\[|\]$/g, ""), target.address);
     const started = performance.now();
     try {

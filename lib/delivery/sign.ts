@@ -90,6 +90,14 @@ export function isReservedHeader(name: string): boolean {
   return RESERVED.has(name.toLowerCase());
 }
 
+/**
+ * Whether HTTP can carry a header value as it is: visible ASCII, spaces and tabs. undici takes
+ * Latin-1 too and refuses the rest, but a receiver reads bytes past ASCII as it pleases.
+ */
+export function isSendableHeaderValue(value: string): boolean {
+  return !/[^\t\x20-\x7e]/.test(value);
+}
+
 /** Whether a header belongs to the connection, which the relay's HTTP client manages itself. */
 export function isConnectionHeader(name: string): boolean {
   return CONNECTION_HEADERS.has(name.toLowerCase());

@@ -94,4 +94,52 @@ describe.each(["node", "fc"] as const)("webhook custom headers through %s", (via
     expect(toOld?.headers["keep-alive"]).toBeUndefined();
     expect(toOld?.headers["transfer-encoding"]).toBeUndefined();
   });
+
+  it("refuses a value a header cannot carry, 422 naming it; one stored before fails its attempts saying why, its neighbour unharmed", async () => {
+    const h = await apiHarness();
+    let secrets: string[] = [];
+    const rx = await startReceiver({ secret: () => secrets, now: () => Date.now() });
+    const hook = await h.call(via, { method: "POST", path: "/v1/webhooks", body: { url: rx.url } });
+    expect(hook.status).toBe(201);
+    for (const value of ["全妙", "😀", "café"]) {
+      for (const [method, path] of [
+        ["POST", "/v1/webhooks"],
+        ["PATCH", `/v1/webhooks/${hook.json.id}`],
+      ] as const) {
+        const answer = await h.call(via, { method, path, body: { url: rx.url, headers: { "X-Tenant": value } } });
+        expect(answer.status, `${method} ${value}`).toBe(422);
+        expect(answer.json.error.details[0]).toEqual({
+          field: "headers",
+          message: expect.stringContaining('the value of "X-Tenant" holds characters a header cannot carry'),
+        });
+      }
+    }
+    // As one registered before the refusal: undici refuses the value, and the client it tried it on
+    // was never used again (with a cap on connections per host, every request to the host then hung).
+    const old = await h.relay.store.getWebhook(hook.json.id);
+    await h.relay.store.createWebhook({
+      ...(old as NonNullable<typeof old>),
+      id: "wh_stored_before",
+      url: `${rx.url}/old`,
+      headers: { "X-Tenant": "全妙" },
+    });
+    secrets = [hook.json.secret];
+    for (let i = 0; i < 6; i++) {
+      const task = h.sim.addTask("llm-headers", { outcome: "SUCCESSED", runMs: 0 });
+      await h.call(via, {
+        method: "POST",
+        path: "/v1/tasks",
+        body: { workspaceId: "llm-headers", taskId: task.taskId },
+      });
+    }
+    const summary = await h.relay.tick(5_000);
+    expect(summary).toMatchObject({ delivered: 6, errors: 0 });
+    expect(rx.received.map((r) => r.path)).toEqual(Array(6).fill("/hook"));
+    const failed = (await h.relay.store.listDeliveries({ webhookId: "wh_stored_before", limit: 10 })).items;
+    expect(failed).toHaveLength(6);
+    for (const d of failed) {
+      expect(d).toMatchObject({ status: "pending", attempts: 1 });
+      expect(d.lastError).toContain('the value of header "X-Tenant" holds characters a header cannot carry');
+    }
+  });
 });

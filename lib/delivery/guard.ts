@@ -195,10 +195,26 @@ export interface Target {
   readonly address: ResolvedAddress;
 }
 
+/**
+ * The lookup, or a refusal once `ms` have passed: the system resolver has no deadline of its own,
+ * and a name whose DNS never answers held an attempt for as long as the resolver's retries took.
+ */
+function withinMs<T>(lookup: Promise<T>, ms: number | undefined, host: string): Promise<T> {
+  if (ms === undefined) return lookup;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new RefusedTargetError(`could not resolve ${host} within ${ms} ms`, { kind: "dns" })),
+      ms,
+    );
+  });
+  return Promise.race([lookup, late]).finally(() => clearTimeout(timer));
+}
+
 /** Parses, resolves and checks a webhook URL; throws RefusedTargetError with the reason. */
 export async function checkTarget(
   rawUrl: string,
-  options: { allowPrivate: boolean; resolve?: Resolver },
+  options: { allowPrivate: boolean; resolve?: Resolver | undefined; timeoutMs?: number | undefined },
 ): Promise<Target> {
   // `localhost:3000/hook` parses as scheme "localhost:", and `example.com/hook` not at all: both
   // are a host written without its scheme, which is better said so (listen takes the local form).
@@ -225,8 +241,9 @@ export async function checkTarget(
     addresses = [{ address: host, family: isIP(host) as 4 | 6 }];
   } else {
     try {
-      addresses = await (options.resolve ?? systemResolver)(host);
+      addresses = await withinMs((options.resolve ?? systemResolver)(host), options.timeoutMs, host);
     } catch (cause) {
+      if (cause instanceof RefusedTargetError) throw cause;
       throw new RefusedTargetError(`could not resolve ${host}`, { kind: "dns", cause });
     }
     if (addresses.length === 0) throw new RefusedTargetError(`${host} has no addresses`, { kind: "dns" });

@@ -18,6 +18,8 @@ const READ_LIMIT_BYTES = 64 * 1024;
 
 export interface Attempt {
   readonly target: Target;
+  /** What is left of the attempt's time (the guard's lookup took the rest); default: all of it. */
+  readonly timeoutMs?: number | undefined;
   readonly headers: Readonly<Record<string, string>>;
   readonly body: string;
 }
@@ -100,6 +102,10 @@ export class WebhookSender {
   private readonly pins = new Map<string, ResolvedAddress>();
   readonly dispatcher: Agent;
 
+  get timeoutMs(): number {
+    return this.options.timeoutMs;
+  }
+
   constructor(private readonly options: { timeoutMs: number }) {
     // No cap on connections per origin: undici pools by origin, and endpoints on one host (a
     // multi-tenant hook service, one app's routes) would wait for the sockets a stuck neighbour
@@ -121,8 +127,9 @@ export class WebhookSender {
       );
     this.pins.set(target.url.hostname.replace(/^\[|\]$/g, ""), target.address);
     const started = performance.now();
+    const timeoutMs = attempt.timeoutMs ?? this.options.timeoutMs;
     try {
-      return await withDeadline(this.options.timeoutMs, async (signal) => {
+      return await withDeadline(timeoutMs, async (signal) => {
         const response = await this.dispatcher.request({
           origin: target.url.origin,
           path: `${target.url.pathname}${target.url.search}`,

@@ -65,10 +65,18 @@ export const QUICK_RETRY_WITHIN_MS = 1_000;
  */
 export async function sendSigned(message: SignedMessage, deps: SignedSendDeps): Promise<AttemptResult> {
   const { clock } = deps;
+  // The lookup counts against the attempt's time: it is part of the attempt (and has no deadline of its own).
+  const timeoutMs = deps.sender.timeoutMs as number | undefined;
+  const startedAt = performance.now();
   try {
-    const target = await checkTarget(message.url, { allowPrivate: deps.allowPrivateTargets, resolve: deps.resolve });
+    const target = await checkTarget(message.url, {
+      allowPrivate: deps.allowPrivateTargets,
+      resolve: deps.resolve,
+      timeoutMs,
+    });
+    const lookupMs = performance.now() - startedAt;
     // Signed per try: the timestamp must be fresh when the receiver checks it.
-    const sendOnce = () => {
+    const sendOnce = (left?: number) => {
       const nowMs = clock.now();
       const headers = webhookHeaders({
         msgId: message.msgId,
@@ -80,12 +88,13 @@ export async function sendSigned(message: SignedMessage, deps: SignedSendDeps): 
         framing: message.framing,
       });
       headers.traceparent = traceparent(message.traceId);
-      return deps.sender.send({ target, headers, body: message.body }, () => clock.now());
+      return deps.sender.send({ target, headers, body: message.body, timeoutMs: left }, () => clock.now());
     };
     // The first try runs outside p-retry, which costs about 18 µs a call (more than signing the
     // body) and is needed only after a connection error. Its result is handed to p-retry as p-retry's
     // own first attempt, so the retry schedule is the same as if p-retry had made it.
-    const first = await sendOnce();
+    const sent = await sendOnce(timeoutMs === undefined ? undefined : Math.max(1, timeoutMs - lookupMs));
+    const first = lookupMs < 1 ? sent : { ...sent, durationMs: sent.durationMs + lookupMs };
     const retries = deps.quickRetries ?? 2;
     let spentMs = first.durationMs;
     const again = (r: AttemptResult) => r.connectionError && spentMs < QUICK_RETRY_WITHIN_MS;
@@ -117,7 +126,7 @@ export async function sendSigned(message: SignedMessage, deps: SignedSendDeps): 
       connectionError: false,
       excerpt: undefined,
       retryAfterMs: undefined,
-      durationMs: 0,
+      durationMs: performance.now() - startedAt,
     };
   }
 }

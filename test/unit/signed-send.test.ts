@@ -112,4 +112,45 @@ describe("sendSigned quick retries", () => {
     expect(await send(sender, 0)).toEqual(CUT);
     expect(calls).toHaveLength(1);
   });
+
+  it("counts the host's lookup against the attempt's time, and ends a lookup that never answers at that time", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date", "performance"] });
+    const asked: Array<number | undefined> = [];
+    const sender = {
+      timeoutMs: 1_000,
+      async send(attempt: { timeoutMs?: number }) {
+        asked.push(attempt.timeoutMs);
+        return OK;
+      },
+    } as unknown as WebhookSender;
+    const message = {
+      url: "http://hooks.example.test/h",
+      msgId: "msg_1",
+      body: "{}",
+      secrets: [{ secret: newSecret() }],
+    };
+    const slowLookup = (ms: number) => () =>
+      new Promise<Array<{ address: string; family: 4 }>>((resolve) =>
+        setTimeout(() => resolve([{ address: "127.0.0.1", family: 4 }]), ms),
+      );
+    const via = (resolve: () => Promise<Array<{ address: string; family: 4 }>>) => {
+      const pending = sendSigned(message, { clock: systemClock, sender, allowPrivateTargets: true, resolve });
+      void vi.runAllTimersAsync();
+      return pending;
+    };
+
+    // 400 ms of lookup leave the request 600 ms, and the attempt is said to have lasted 401.
+    const answered = await via(slowLookup(400));
+    expect(asked).toEqual([600]);
+    expect(answered).toMatchObject({ statusCode: 204, durationMs: 401 });
+
+    const never = await via(() => new Promise(() => {}));
+    expect(asked).toHaveLength(1);
+    expect(never).toMatchObject({
+      statusCode: undefined,
+      failure: "dns",
+      error: "could not resolve hooks.example.test within 1000 ms",
+      durationMs: 1_000,
+    });
+  });
 });

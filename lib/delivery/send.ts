@@ -43,9 +43,8 @@ export interface AttemptResult {
  * The answer's first bytes, read through its "data" events: an async iterator over the stream
  * costs several objects and promises per chunk, and most answers are one chunk or none.
  */
-function readExcerpt(body: Dispatcher.ResponseData["body"]): Promise<string> {
+function readExcerpt(body: Dispatcher.ResponseData["body"], chunks: Buffer[]): Promise<string> {
   return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
     let size = 0;
     let settled = false;
     const done = () => {
@@ -128,9 +127,21 @@ export class WebhookSender {
     this.pins.set(target.url.hostname.replace(/^\[|\]$/g, ""), target.address);
     const started = performance.now();
     const timeoutMs = attempt.timeoutMs ?? this.options.timeoutMs;
+    // The status line is the answer: a body cut or trickled after it is read as far as it came.
+    // Taken for a failure, a 2xx would be sent again, and the endpoint counted as failing.
+    let response: Dispatcher.ResponseData | undefined;
+    const chunks: Buffer[] = [];
+    const answered = (r: Dispatcher.ResponseData, excerpt: string): AttemptResult => ({
+      statusCode: r.statusCode,
+      error: undefined,
+      connectionError: false,
+      excerpt,
+      retryAfterMs: retryAfterMs(r.headers["retry-after"], nowMs()),
+      durationMs: performance.now() - started,
+    });
     try {
       return await withDeadline(timeoutMs, async (signal) => {
-        const response = await this.dispatcher.request({
+        response = await this.dispatcher.request({
           origin: target.url.origin,
           path: `${target.url.pathname}${target.url.search}`,
           method: "POST",
@@ -138,17 +149,13 @@ export class WebhookSender {
           body: attempt.body,
           signal,
         });
-        const excerpt = await readExcerpt(response.body);
-        return {
-          statusCode: response.statusCode,
-          error: undefined,
-          connectionError: false,
-          excerpt,
-          retryAfterMs: retryAfterMs(response.headers["retry-after"], nowMs()),
-          durationMs: performance.now() - started,
-        };
+        return answered(response, await readExcerpt(response.body, chunks));
       });
     } catch (cause) {
+      if (response !== undefined) {
+        response.body.destroy();
+        return answered(response, excerptOf(chunks));
+      }
       const code = (cause as { code?: unknown }).code;
       const failure = failureClassOf(cause);
       return {

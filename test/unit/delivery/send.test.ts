@@ -21,8 +21,9 @@ async function answering(status: number, body: string | Buffer): Promise<URL> {
   return new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`);
 }
 
-async function post(url: URL) {
-  sender = new WebhookSender({ timeoutMs: 5_000 });
+async function post(url: URL, timeoutMs = 5_000) {
+  await sender?.close();
+  sender = new WebhookSender({ timeoutMs });
   const target = { url, address: { address: "127.0.0.1", family: 4 as const } };
   return sender.send({ target, headers: { "content-type": "application/json" }, body: "{}" }, Date.now);
 }
@@ -42,5 +43,37 @@ describe("a webhook POST's answer", () => {
     expect(Buffer.byteLength(excerpt)).toBeLessThanOrEqual(EXCERPT_BYTES);
     expect(Buffer.byteLength(excerpt)).toBeGreaterThan(EXCERPT_BYTES - 2);
     expect(excerpt).toBe(`x${"é".repeat((Buffer.byteLength(excerpt) - 1) / 2)}`);
+  });
+
+  it("takes the status line for the answer when the body is cut or trickled after it", async () => {
+    let trickle: NodeJS.Timeout | undefined;
+    server = createServer((req, res) => {
+      req.resume();
+      req.on("end", () => {
+        res.writeHead(req.url === "/cut" || req.url === "/cut-500" ? (req.url === "/cut" ? 200 : 500) : 202, {
+          "content-length": "100",
+        });
+        res.write("partial");
+        if (req.url?.startsWith("/cut")) setTimeout(() => res.socket?.destroy(), 20);
+        else trickle = setInterval(() => res.write("."), 50);
+      });
+    });
+    await new Promise<void>((resolve) => server?.listen(0, "127.0.0.1", resolve));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      expect(await post(new URL(`${base}/cut`))).toMatchObject({
+        statusCode: 200,
+        excerpt: "partial",
+        error: undefined,
+      });
+      expect(await post(new URL(`${base}/cut-500`))).toMatchObject({ statusCode: 500, connectionError: false });
+      // Past the deadline the body is given up on, not the answer.
+      const slow = await post(new URL(`${base}/trickle`), 300);
+      expect(slow).toMatchObject({ statusCode: 202, error: undefined });
+      expect(slow.excerpt).toMatch(/^partial\.+$/);
+    } finally {
+      clearInterval(trickle);
+      server.closeAllConnections();
+    }
   });
 });

@@ -57,11 +57,22 @@ async function answer(handle: Handle, req: IncomingMessage, res: ServerResponse)
   res.end(response.body);
 }
 
+/** The longest a client may take to send a whole request: node's default is 5 minutes. */
+export const REQUEST_TIMEOUT_MS = 30_000;
+
 export async function serveApi(
   handle: Handle,
-  options: { port: number; host: string; log?: Log | undefined },
+  options: { port: number; host: string; log?: Log | undefined; requestTimeoutMs?: number },
 ): Promise<{ url: string; close(): Promise<void> }> {
-  const server = createServer((req, res) => {
+  // A body trickled a byte a second held its connection and up to 1 MiB of buffer for that long.
+  const requestTimeout = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
+  const timeouts = {
+    requestTimeout,
+    headersTimeout: Math.min(requestTimeout, 15_000),
+    // How often node looks for requests past those (30 s by default, which would double them).
+    connectionsCheckingInterval: Math.min(requestTimeout / 4, 5_000),
+  };
+  const server = createServer(timeouts, (req, res) => {
     answer(handle, req, res).catch((error: unknown) => {
       // The handler answers every failure it knows; one that gets here is a defect, and it must
       // end this request, not the process and every delivery in it.

@@ -2,6 +2,7 @@
 import { randomBytes } from "node:crypto";
 import type { Clock } from "./clock.js";
 import { CLOSED, circuitKey, isOpen, parseCircuit } from "./delivery/circuit.js";
+import { MIN_RATE_LIMIT_PER_SECOND } from "./delivery/rate.js";
 import { isConnectionHeader, isReservedHeader, isSendableHeaderValue } from "./delivery/sign.js";
 import { InputError, InvalidValueError, NotFoundError } from "./errors.js";
 import { EVENT_TYPES, isEventType } from "./events.js";
@@ -39,15 +40,21 @@ const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$/;
  * stored as a limit that means nothing.
  */
 export const MAX_RATE_LIMIT_PER_SECOND = 10_000;
+export { MIN_RATE_LIMIT_PER_SECOND };
 
 /**
  * A rate limit as given (API body, CLI option, library call), checked alike for all of them. JSON
  * cannot carry NaN, but it can carry 1e400, which parses as Infinity.
  */
 export function checkRateLimit(value: unknown, field = "rateLimitPerSecond"): number {
-  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0 || value > MAX_RATE_LIMIT_PER_SECOND) {
+  if (
+    typeof value !== "number" ||
+    !Number.isFinite(value) ||
+    value < MIN_RATE_LIMIT_PER_SECOND ||
+    value > MAX_RATE_LIMIT_PER_SECOND
+  ) {
     throw new InvalidValueError(
-      `must be a number of requests per second above 0 and at most ${MAX_RATE_LIMIT_PER_SECOND} (0.5: one every 2 s); got ${shownValue(value)}`,
+      `must be a number of requests per second from ${MIN_RATE_LIMIT_PER_SECOND} (one every 10,000 s) to ${MAX_RATE_LIMIT_PER_SECOND} (0.5: one every 2 s); got ${shownValue(value)}`,
       { field },
     );
   }

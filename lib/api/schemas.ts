@@ -8,7 +8,7 @@ import { TASK_STATUSES } from "../quanmiao/task.js";
 import { WEBHOOK_FORMATS } from "../store/store.js";
 import { MAX_VIDEO_DURATION_SECONDS } from "../tasks.js";
 import { MAX_BUS_NAME_LENGTH } from "../webhook-targets.js";
-import { MAX_RATE_LIMIT_PER_SECOND } from "../webhooks.js";
+import { MAX_RATE_LIMIT_PER_SECOND, MIN_RATE_LIMIT_PER_SECOND } from "../webhooks.js";
 
 const id = z.string().min(1).max(256);
 const url = z.string().min(1).max(2048);
@@ -67,7 +67,7 @@ const eventType = z.enum(EVENT_TYPES);
  */
 const rateLimitDoc = (type: "number" | ["number", "null"]) => ({
   type,
-  exclusiveMinimum: 0,
+  minimum: MIN_RATE_LIMIT_PER_SECOND,
   maximum: MAX_RATE_LIMIT_PER_SECOND,
   description: `Requests per second this endpoint accepts; a fraction is slower than one a second (0.5: one every 2 s). Absent: no limit beyond the per-endpoint concurrency.${type === "number" ? "" : " null removes the limit."}`,
 });

@@ -13,6 +13,9 @@
 import type { Clock } from "../clock.js";
 import type { Store } from "../store/store.js";
 
+/** One request every 10,000 s (2.8 h). Below it the interval overflowed: 5e-324 gave no limit at all. */
+export const MIN_RATE_LIMIT_PER_SECOND = 0.0001;
+
 export const rateKey = (endpoint: string) => `rate:${endpoint}`;
 
 /** Lost races in a row after which a reservation gives up for now (the delivery waits a little). */
@@ -32,7 +35,8 @@ export class RateLimits {
     perSecond: number,
     latest: number | ((nowMs: number) => number),
   ): Promise<{ atMs: number } | { notBeforeMs: number }> {
-    const intervalMs = 1000 / perSecond;
+    // A webhook stored with a rate below today's minimum (5e-324 made the interval Infinity): the slowest allowed.
+    const intervalMs = 1000 / Math.max(perSecond, MIN_RATE_LIMIT_PER_SECOND);
     const key = rateKey(endpoint);
     let expected = await this.deps.store.getSetting(key);
     for (let race = 0; ; race++) {

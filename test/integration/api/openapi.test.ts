@@ -73,7 +73,7 @@ describe("OpenAPI document", () => {
     expect(schema.properties.events.items.enum).toContain("video_analysis.succeeded");
     expect(schema.properties.rateLimitPerSecond).toMatchObject({
       type: "number",
-      exclusiveMinimum: 0,
+      minimum: 0.0001,
       maximum: 10_000,
     });
     const patch = doc.paths["/v1/webhooks/{id}"].patch.requestBody.content["application/json"].schema;

@@ -42,6 +42,8 @@ describe.each(["node", "fc"] as const)("webhook rate limits through %s", (via) =
   it.each([
     ["0", 0],
     ["a negative number", -1],
+    ["the smallest double (its interval overflowed: no limit at all)", 5e-324],
+    ["under one request every 10,000 s", 0.000099],
     ["over the maximum", 10_000.5],
     ["a numeric string", "5"],
     ["true", true],
@@ -57,7 +59,7 @@ describe.each(["node", "fc"] as const)("webhook rate limits through %s", (via) =
     expect(created.status).toBe(422);
     expect(created.json.error.code).toBe("invalid_value");
     expect(created.json.error.details).toEqual([{ field: "rateLimitPerSecond", message: created.json.error.message }]);
-    expect(created.json.error.message).toMatch(/^rateLimitPerSecond: must be a number of requests per second above 0/);
+    expect(created.json.error.message).toMatch(/^rateLimitPerSecond: must be a number of requests per second from 0.0001 \(one every 10,000 s\) to 10000/);
     expect(await h.relay.store.listWebhooks()).toEqual([]);
 
     const hook = await h.call(via, {

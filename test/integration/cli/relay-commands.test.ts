@@ -207,7 +207,7 @@ describe("relay CLI commands", () => {
     [
       ["webhooks", "add", "http://127.0.0.1:9/h", "--rate-limit", "10001"],
       EXIT.usage,
-      /--rate-limit: must be a number of requests per second above 0 and at most 10000/,
+      /--rate-limit: must be a number of requests per second from 0.0001 \(one every 10,000 s\) to 10000/,
     ],
     [["webhooks", "add", "http://127.0.0.1:9/h", "--rate-limit", "1e400"], EXIT.usage, /got Infinity$/m],
     [

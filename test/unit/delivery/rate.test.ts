@@ -28,6 +28,13 @@ describe("RateLimits", () => {
     expect(await b.reserve("wh_2", 4, t0)).toEqual({ atMs: t0 });
   });
 
+  it("holds a webhook stored with a rate below the minimum (5e-324) to the minimum: its interval no longer overflows to no limit", async () => {
+    const { clock, a } = shared();
+    const t0 = clock.now();
+    expect(await a.reserve("wh_tiny", 5e-324, t0 + 60_000)).toEqual({ atMs: t0 });
+    expect(await a.reserve("wh_tiny", 5e-324, t0 + 60_000)).toEqual({ notBeforeMs: t0 + 10_000_000 });
+  });
+
   it("concurrent reservations never share a slot", async () => {
     const { clock, a, b } = shared();
     const t0 = clock.now();

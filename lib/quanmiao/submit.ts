@@ -4,6 +4,7 @@
  * parameter Alibaba adds tomorrow can be used without a release.
  */
 import { InputError, InvalidValueError } from "../errors.js";
+import { checkText } from "../input.js";
 
 export interface SubmitTaskRequest {
   videoUrl?: string;
@@ -58,15 +59,19 @@ export function submissionProfile(request: SubmitTaskRequest): string {
  */
 export function checkVideoUrls(request: SubmitTaskRequest, field = (name: string) => name): void {
   const check = (name: string, url: unknown) => {
-    if (typeof url !== "string" || !/^[a-z][a-z0-9+.-]*:\/\//i.test(url) || !URL.canParse(url))
-      throw new InvalidValueError("must be an absolute URL the API can fetch, e.g. https://example.com/a.mp4", {
-        field: field(name),
-      });
+    // A scheme the service cannot fetch from (file:, data:) fails only as a billed task, and
+    // control characters would go upstream as they are (the CLI refused them; the API did not).
+    if (typeof url !== "string" || !/^(https?|oss):\/\//i.test(url) || !URL.canParse(url))
+      throw new InvalidValueError(
+        "must be an absolute http(s) URL the API can fetch (or oss://), e.g. https://example.com/a.mp4",
+        { field: field(name) },
+      );
+    checkText(field(name), url);
   };
   if (request.videoUrl !== undefined) check("videoUrl", request.videoUrl);
   if (request.videoUrls !== undefined) {
     if (!Array.isArray(request.videoUrls))
-      throw new InvalidValueError("must be a list of absolute URLs the API can fetch", { field: field("videoUrls") });
+      throw new InvalidValueError("must be a list of absolute http(s) URLs the API can fetch", { field: field("videoUrls") });
     for (const [i, url] of request.videoUrls.entries()) check(`videoUrls[${i}]`, url);
   }
 }

@@ -45,6 +45,8 @@ describe("submit and register", () => {
       [{ videoUrl: 42 }, "request.videoUrl"],
       [{ videoUrls: ["https://videos.example/a.mp4", "/b.mp4"] }, "request.videoUrls[1]"],
       [{ videoUrls: "https://videos.example/a.mp4" }, "request.videoUrls"],
+      [{ videoUrl: "file:///etc/passwd" }, "request.videoUrl"],
+      [{ videoUrl: "data:video/mp4;base64,AAAA" }, "request.videoUrl"],
     ] as const) {
       const answer = await h.call("node", {
         method: "POST",
@@ -52,8 +54,18 @@ describe("submit and register", () => {
         body: { workspaceId: "llm-a", request },
       });
       expect(answer.status, JSON.stringify(request)).toBe(422);
-      expect(answer.json.error.details).toEqual([{ field, message: expect.stringContaining("absolute URL") }]);
+      expect(answer.json.error.details).toEqual([{ field, message: expect.stringContaining("absolute http(s) URL") }]);
     }
+    // Control characters would have gone upstream as they are.
+    const escaped = await h.call("node", {
+      method: "POST",
+      path: "/v1/tasks/submit",
+      body: { workspaceId: "llm-a", request: { videoUrl: "https://videos.example/a\u001b[2J.mp4" } },
+    });
+    expect(escaped.status).toBe(422);
+    expect(escaped.json.error.details).toEqual([
+      { field: "request.videoUrl", message: expect.stringContaining("control or bidirectional-override characters") },
+    ]);
     expect(h.sim.stats().calls.SubmitVideoAnalysisTask).toBe(0);
   });
 

@@ -59,7 +59,9 @@ describe.each(["node", "fc"] as const)("webhook rate limits through %s", (via) =
     expect(created.status).toBe(422);
     expect(created.json.error.code).toBe("invalid_value");
     expect(created.json.error.details).toEqual([{ field: "rateLimitPerSecond", message: created.json.error.message }]);
-    expect(created.json.error.message).toMatch(/^rateLimitPerSecond: must be a number of requests per second from 0.0001 \(one every 10,000 s\) to 10000/);
+    expect(created.json.error.message).toMatch(
+      /^rateLimitPerSecond: must be a number of requests per second from 0.0001 \(one every 10,000 s\) to 10000/,
+    );
     expect(await h.relay.store.listWebhooks()).toEqual([]);
 
     const hook = await h.call(via, {

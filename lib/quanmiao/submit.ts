@@ -71,7 +71,9 @@ export function checkVideoUrls(request: SubmitTaskRequest, field = (name: string
   if (request.videoUrl !== undefined) check("videoUrl", request.videoUrl);
   if (request.videoUrls !== undefined) {
     if (!Array.isArray(request.videoUrls))
-      throw new InvalidValueError("must be a list of absolute http(s) URLs the API can fetch", { field: field("videoUrls") });
+      throw new InvalidValueError("must be a list of absolute http(s) URLs the API can fetch", {
+        field: field("videoUrls"),
+      });
     for (const [i, url] of request.videoUrls.entries()) check(`videoUrls[${i}]`, url);
   }
 }

@@ -2,7 +2,7 @@
 
 import { loadConfig } from "../config.js";
 import { InputError } from "../errors.js";
-import { escapeUnsafe } from "../input.js";
+import { checkJsonBounds, escapeUnsafe } from "../input.js";
 import { createQuanmiaoClient, type QuanmiaoClient } from "../quanmiao/client.js";
 import { resolveCredentials } from "../quanmiao/credentials.js";
 import { checkVideoUrls, type SubmitTaskRequest } from "../quanmiao/submit.js";
@@ -31,11 +31,15 @@ function parseParam(text: string): [string, unknown] {
   if (eq <= 0) throw new InputError(`--param "${text}" must look like name=value`);
   const name = text.slice(0, eq);
   const raw = text.slice(eq + 1);
+  let value: unknown;
   try {
-    return [name, JSON.parse(raw)];
+    value = JSON.parse(raw);
   } catch {
     return [name, raw];
   }
+  // The API's bound: deeper, the form encoding overflowed the stack.
+  checkJsonBounds(`--param ${name}`, value);
+  return [name, value];
 }
 
 export function submitRequest(options: Record<string, unknown>): SubmitTaskRequest {

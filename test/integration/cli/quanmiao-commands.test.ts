@@ -71,6 +71,17 @@ describe("quanmiao-relay get-task / submit", () => {
     [["submit", "llm-x", "--video-url", "https://v.example.com/a.mp4", "--param", 'videoUrls=["a.mp4"]']],
     [["submit", "llm-x", "--video-url", "https://v.example.com/a.mp4", "--deduplication-id", " "]],
     [["submit", "llm-x", "--video-url", "https://v.example.com/a.mp4", "--param", "novalue"]],
+    // Deeper than the API takes (32): it overflowed the stack, an internal error (exit 1).
+    [
+      [
+        "submit",
+        "llm-x",
+        "--video-url",
+        "https://v.example.com/a.mp4",
+        "--param",
+        `deep=${"[".repeat(5000)}${"]".repeat(5000)}`,
+      ],
+    ],
     [["get-task", "llm-x"]],
     [["no-such-command"]],
   ])("%j is a usage error before any request", async (argv) => {

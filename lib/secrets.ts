@@ -8,19 +8,29 @@ import type { RandomBytes } from "./ids.js";
 import type { Store, WebhookSecret } from "./store/store.js";
 
 export const ROTATION_GRACE_MS = 24 * 3_600_000;
+/**
+ * Previous secrets that still sign, at most: each adds a signature to every delivery, and 400
+ * rotations in a day made a 19 KB header that receivers answer with 431. A rotation past this
+ * many ends the oldest one's grace early.
+ */
+export const MAX_PREVIOUS_SECRETS = 4;
 const DEFAULT_SECRET_KEY = "default_signing_secrets";
 
 export function newSecret(random: RandomBytes = randomBytes): string {
   return `whsec_${random(32).toString("base64")}`;
 }
 
-/** The secrets that sign at `nowMs`, current first. */
+/** Newest first: the current secret (no expiry), then the latest to expire. */
+function newestFirst(a: WebhookSecret, b: WebhookSecret): number {
+  return a.expiresAtMs === undefined ? -1 : b.expiresAtMs === undefined ? 1 : b.expiresAtMs - a.expiresAtMs;
+}
+
+/** The secrets that sign at `nowMs`, current first (a list stored before the cap is held to it). */
 export function activeSecrets(secrets: readonly WebhookSecret[], nowMs: number): string[] {
   return secrets
     .filter((s) => s.expiresAtMs === undefined || s.expiresAtMs > nowMs)
-    .sort((a, b) =>
-      a.expiresAtMs === undefined ? -1 : b.expiresAtMs === undefined ? 1 : b.expiresAtMs - a.expiresAtMs,
-    )
+    .sort(newestFirst)
+    .slice(0, 1 + MAX_PREVIOUS_SECRETS)
     .map((s) => s.secret);
 }
 
@@ -32,7 +42,9 @@ export function rotate(
 ): WebhookSecret[] {
   const kept = secrets
     .filter((s) => s.expiresAtMs === undefined || s.expiresAtMs > nowMs)
-    .map((s) => (s.expiresAtMs === undefined ? { secret: s.secret, expiresAtMs: nowMs + graceMs } : s));
+    .map((s) => (s.expiresAtMs === undefined ? { secret: s.secret, expiresAtMs: nowMs + graceMs } : s))
+    .sort(newestFirst)
+    .slice(0, MAX_PREVIOUS_SECRETS);
   return [{ secret: fresh }, ...kept];
 }
 

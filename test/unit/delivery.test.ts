@@ -13,7 +13,7 @@ import { RefusedTargetError } from "../../lib/errors.js";
 import { buildEvent, webhookWants } from "../../lib/events.js";
 import { deliveryId, eventId } from "../../lib/ids.js";
 import { activeSecrets, newSecret, rotate } from "../../lib/secrets.js";
-import type { TaskRow, WebhookRow } from "../../lib/store/store.js";
+import type { TaskRow, WebhookRow, WebhookSecret } from "../../lib/store/store.js";
 
 describe("Standard Webhooks signatures", () => {
   // The two official vectors (standard-webhooks repo; shared/reference/webhooks.md §3).
@@ -87,6 +87,17 @@ describe("Standard Webhooks signatures", () => {
       { secret: "c" },
       { secret: "b", expiresAtMs: t0 + 90_000_000 + 86_400_000 },
     ]);
+  });
+
+  it("keeps at most 4 previous secrets signing: 400 rotations in a day made a header receivers refuse (431)", () => {
+    const t0 = 1_000_000;
+    let secrets: WebhookSecret[] = [{ secret: "s0" }];
+    for (let i = 1; i <= 400; i++) secrets = rotate(secrets, `s${i}`, t0 + i * 1_000);
+    expect(secrets.map((s) => s.secret)).toEqual(["s400", "s399", "s398", "s397", "s396"]);
+    expect(activeSecrets(secrets, t0 + 400_000)).toEqual(["s400", "s399", "s398", "s397", "s396"]);
+    // A list stored before the cap signs with the newest five alone.
+    const stored = Array.from({ length: 50 }, (_, i) => ({ secret: `old${i}`, expiresAtMs: t0 + 86_400_000 + i }));
+    expect(activeSecrets([{ secret: "now" }, ...stored], t0)).toEqual(["now", "old49", "old48", "old47", "old46"]);
   });
 });
 

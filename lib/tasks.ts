@@ -105,6 +105,9 @@ const PRESUME_START_WITHIN_MS = 60_000;
 /** A caller's clock may run this far ahead of the relay's (a submission time "in the future"). */
 const CLOCK_SKEW_MS = 5_000;
 
+/** 2001-09-09T01:46:40Z: no submission is older, and a time in seconds is far below it. */
+const EPOCH_MS_FLOOR = 1e12;
+
 const presumable = (submittedAtMs: number, nowMs: number) =>
   submittedAtMs <= nowMs + CLOCK_SKEW_MS && nowMs - submittedAtMs <= PRESUME_START_WITHIN_MS;
 
@@ -156,6 +159,14 @@ export function checkRegistrationFields(
   const submittedAtMs = request.submittedAtMs ?? nowMs;
   if (!Number.isFinite(submittedAtMs) || submittedAtMs < 0 || submittedAtMs > nowMs + 86_400_000) {
     throw new InputError("must be an epoch time in milliseconds, not in the future", { field: "submittedAtMs" });
+  }
+  // Before 2001-09-09 in milliseconds is a time in seconds (1.7e9), or Date.parse's reading of a
+  // year-less date ("Jan 1" is 2001): taken as given, the task expired at once, unpolled.
+  if (request.submittedAtMs !== undefined && submittedAtMs < EPOCH_MS_FLOOR) {
+    throw new InvalidValueError(
+      `${submittedAtMs} is before 2001 in milliseconds: give an epoch time in milliseconds (seconds × 1000)`,
+      { field: "submittedAtMs" },
+    );
   }
   const profile = request.profile;
   if (profile !== undefined) {

@@ -66,7 +66,9 @@ export class Poller {
       await store.releaseTask(task, owner, ws.backoffUntilMs);
       return;
     }
-    if (isExpired(task, clock.now(), policy)) {
+    // Asked once at least: a task registered long after its submission (a relay down for a day, a
+    // submission time in seconds) may have finished, and expiring it unasked lost its result.
+    if (task.pollCount > 0 && isExpired(task, clock.now(), policy)) {
       await this.finish(task, "video_analysis.expired", {
         status: task.status,
         polled: false,

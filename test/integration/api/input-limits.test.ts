@@ -37,6 +37,28 @@ describe.each(["node", "fc"] as const)("input limits through %s", (via) => {
     expect((await post(fits, "large-enough")).status).toBe(201);
   });
 
+  it("a submission time in seconds (or before 2001) is 422 naming it, not a task expired at once unpolled", async () => {
+    const h = await apiHarness();
+    for (const submittedAtMs of [0, 1_765_000_000, 978_307_200_000]) {
+      const answer = await h.call(via, {
+        method: "POST",
+        path: "/v1/tasks",
+        body: { workspaceId: "llm-a", taskId: "t", submittedAtMs },
+      });
+      expect(answer.status, String(submittedAtMs)).toBe(422);
+      expect(answer.json.error.details).toEqual([
+        { field: "submittedAtMs", message: expect.stringContaining("give an epoch time in milliseconds") },
+      ]);
+    }
+    expect((await h.relay.store.listTasks({ limit: 10 })).items).toEqual([]);
+    const ms = await h.call(via, {
+      method: "POST",
+      path: "/v1/tasks",
+      body: { workspaceId: "llm-a", taskId: "t", submittedAtMs: 1_765_000_000_000 },
+    });
+    expect(ms.status).toBe(201);
+  });
+
   it("a batch with one bad item is refused whole before any item is written, the item named", async () => {
     const h = await apiHarness();
     const items = [0, 1, 2, 3, 4].map(

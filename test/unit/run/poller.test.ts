@@ -73,13 +73,36 @@ describe("the poller", () => {
     expect(p.run.summary).toMatchObject({ throttled: 1, errors: 0 });
   });
 
-  it("expires a task past its maximum age without calling the API", async () => {
-    const p = await pollerFor({}, { RELAY_TASK_MAX_AGE: "1h" });
+  it("expires a task past its maximum age without calling the API again", async () => {
+    const p = await pollerFor({ t1: { taskStatus: "RUNNING" } }, { RELAY_TASK_MAX_AGE: "1h" });
     await p.register("llm-a", "t1");
+    await p.poll("t1");
     p.clock.advance(2 * 3_600_000);
     expect((await p.poll("t1")).state).toBe("done");
-    expect(p.calls).toEqual([]);
-    expect((await p.store.listEventsForTask("llm-a", "t1")).map((e) => e.type)).toEqual(["video_analysis.expired"]);
+    expect(p.calls).toEqual(["getTask llm-a/t1"]);
+    const types = (await p.store.listEventsForTask("llm-a", "t1")).map((e) => e.type);
+    expect(types).toEqual(["video_analysis.running", "video_analysis.expired"]);
+    expect(p.run.summary.expired).toBe(1);
+  });
+
+  it("asks once before expiring a task it never polled: one that finished meanwhile is delivered, not expired", async () => {
+    const p = await pollerFor(
+      { done: { taskStatus: "SUCCESSED", result: 1 }, stuck: { taskStatus: "RUNNING" } },
+      { RELAY_TASK_MAX_AGE: "1h" },
+    );
+    await p.register("llm-a", "done");
+    await p.register("llm-a", "stuck");
+    // A relay down for longer than the maximum age, or a task registered that late.
+    p.clock.advance(2 * 3_600_000);
+    expect(await p.poll("done")).toMatchObject({ state: "done", status: "SUCCESSED" });
+    expect((await p.store.listEventsForTask("llm-a", "done")).map((e) => e.type)).toEqual(["video_analysis.succeeded"]);
+    // Still running when asked: expired on the poll after, which its expiry makes due at once.
+    p.clock.advance(61_000); // past the lease the first claim took on it
+    const asked = await p.poll("stuck");
+    expect(asked).toMatchObject({ state: "active", pollCount: 1 });
+    expect(asked.nextPollAtMs).toBeLessThanOrEqual(p.clock.now());
+    expect((await p.poll("stuck")).state).toBe("done");
+    expect(p.calls).toEqual(["getTask llm-a/done", "getTask llm-a/stuck"]);
     expect(p.run.summary.expired).toBe(1);
   });
 });

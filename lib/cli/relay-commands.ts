@@ -211,9 +211,9 @@ export async function tasksShow(
 }
 
 export async function tasksImport(io: CliIo, file: string): Promise<boolean> {
-  let text: string;
+  let text: Buffer;
   try {
-    text = await readFile(file, "utf8");
+    text = await readFile(file);
   } catch (error) {
     throw new InputError(`cannot read ${file}: ${(error as Error).message}`, { field: "file" });
   }

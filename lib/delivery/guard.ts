@@ -231,6 +231,8 @@ export async function checkTarget(
   if (url.protocol !== "http:" && url.protocol !== "https:") {
     throw new RefusedTargetError(`${url.protocol} URLs are not allowed; use http or https`, { kind: "syntax" });
   }
+  // Port 0 names no service: nothing can ever answer there.
+  if (url.port === "0") throw new RefusedTargetError("port 0 cannot be connected to", { kind: "syntax" });
   if (url.username || url.password) {
     throw new RefusedTargetError("URLs with credentials are not allowed; use a custom header", { kind: "syntax" });
   }

@@ -194,6 +194,7 @@ describe("relay CLI commands", () => {
       /url: "localhost:3000\/hook" has no scheme: write it as http:\/\/localhost:3000\/hook or https:/,
     ],
     [["webhooks", "add", "example.com"], EXIT.usage, /url: "example.com" has no scheme/],
+    [["webhooks", "add", "http://127.0.0.1:0/h"], EXIT.usage, /url: port 0 cannot be connected to/],
     [
       ["webhooks", "add", "http://127.0.0.1:9/h", "--event", "video_analysis.done"],
       EXIT.usage,

@@ -82,8 +82,8 @@ function pathOf(field: string, node: Node): string {
 }
 
 /**
- * Refuses JSON nested deeper than `maxDepth` (naming the path where it goes too deep) or, when
- * `maxBytes` is given, longer than that as JSON. The walk keeps its own stack, so no input can
+ * Refuses JSON nested deeper than `maxDepth` (naming the path where it goes too deep), holding a
+ * number too large for JSON, or, when `maxBytes` is given, longer than that as JSON. The walk keeps its own stack, so no input can
  * exhaust the call stack here; stringifying for the size only happens once the depth is known to
  * be safe. A cycle, which only a library caller can build, is refused as too deep.
  */
@@ -96,6 +96,12 @@ export function checkJsonBounds(
   const stack: Node[] = [{ value, depth: 1, parent: undefined, key: undefined }];
   for (let node = stack.pop(); node !== undefined; node = stack.pop()) {
     const v = node.value;
+    // 1e400 parses as Infinity, which JSON.stringify writes as null: stored, it was another value.
+    if (typeof v === "number" && !Number.isFinite(v)) {
+      throw new InvalidValueError("is a number JSON cannot hold (1e400 reads as Infinity)", {
+        field: pathOf(field, node),
+      });
+    }
     if (typeof v !== "object" || v === null) continue;
     if (node.depth > maxDepth) {
       throw new InvalidValueError(`nests deeper than ${maxDepth} levels of objects and arrays`, {

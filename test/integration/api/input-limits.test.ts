@@ -37,6 +37,21 @@ describe.each(["node", "fc"] as const)("input limits through %s", (via) => {
     expect((await post(fits, "large-enough")).status).toBe(201);
   });
 
+  it("a number JSON cannot hold (1e400, read as Infinity and written back as null) is 422 naming where", async () => {
+    const h = await apiHarness();
+    const answer = await h.call(via, {
+      method: "POST",
+      path: "/v1/tasks",
+      headers: { "content-type": "application/json" },
+      body: '{"workspaceId":"llm-a","taskId":"t","metadata":{"order":{"total":1e400}}}',
+    });
+    expect(answer.status).toBe(422);
+    expect(answer.json.error.details).toEqual([
+      { field: "metadata.order.total", message: expect.stringContaining("a number JSON cannot hold") },
+    ]);
+    expect((await h.relay.store.listTasks({ limit: 10 })).items).toEqual([]);
+  });
+
   it("a submission time in seconds (or before 2001) is 422 naming it, not a task expired at once unpolled", async () => {
     const h = await apiHarness();
     for (const submittedAtMs of [0, 1_765_000_000, 978_307_200_000]) {

@@ -60,7 +60,8 @@ export interface DocsWorld {
   close(): Promise<void>;
 }
 
-const tail = (text: string, n = 2_500) => (text.length > n ? `…${text.slice(-n)}` : text);
+/** The banner (where a server that did not start says so) and the latest lines. */
+const tail = (text: string, n = 2_500) => (text.length > 2 * n ? `${text.slice(0, n)}\n…\n${text.slice(-n)}` : text);
 
 async function waitFor<T>(what: string, ms: number, probe: () => Promise<T | undefined>, log: () => string) {
   const until = Date.now() + ms;
@@ -100,7 +101,6 @@ export async function startDocsWorld(root: string): Promise<DocsWorld> {
   mkdirSync(join(dir, "home"));
   const ports = new Map<number, number>();
   for (const port of DOCUMENTED_PORTS) ports.set(port, await freePort());
-  const apiPort = ports.get(8787) as number;
   const env: Record<string, string> = {
     PATH: [
       join(dir, "shims"),
@@ -115,7 +115,9 @@ export async function startDocsWorld(root: string): Promise<DocsWorld> {
     npm_config_offline: "true",
     npm_config_update_notifier: "false",
     npm_config_fund: "false",
-    RELAY_API_PORT: String(apiPort),
+    // The sandbox picks its API's port and announces it: a port picked here and handed over could
+    // be taken meanwhile by a server a test beside this one started, and the API would not start.
+    RELAY_API_PORT: "0",
   };
   const logPath = join(dir, "sandbox.log");
   const log = openSync(logPath, "w");
@@ -127,17 +129,29 @@ export async function startDocsWorld(root: string): Promise<DocsWorld> {
   });
   closeSync(log);
   const sandboxLog = () => readFileSync(logPath, "utf8");
-  const world: DocsWorld = {
+  const world = {
     dir,
     env,
     ports,
-    apiUrl: `http://127.0.0.1:${apiPort}`,
+    apiUrl: "",
     async close() {
       await stopGroup(dev);
       rmSync(dir, { recursive: true, force: true });
     },
   };
   try {
+    const announced = await waitFor(
+      "the sandbox's announcement of its API",
+      30_000,
+      async () => {
+        const { apiUrl } = JSON.parse(readFileSync(join(dir, ".relay/sandbox.json"), "utf8")) as { apiUrl?: string };
+        return apiUrl === undefined ? undefined : new URL(apiUrl);
+      },
+      sandboxLog,
+    );
+    world.apiUrl = announced.origin;
+    ports.set(8787, Number(announced.port));
+    env.RELAY_API_PORT = announced.port;
     await waitFor(
       "the sandbox's API",
       30_000,

@@ -16,12 +16,17 @@ export class Deadline extends EventEmitter {
   reason: unknown = undefined;
   private readonly timer: NodeJS.Timeout;
 
-  constructor(readonly ms: number) {
+  /** `onAbort` hears the reason after the listeners do (withDeadline's rejection). */
+  constructor(
+    readonly ms: number,
+    onAbort?: (reason: unknown) => void,
+  ) {
     super();
     this.timer = setTimeout(() => {
       this.aborted = true;
       this.reason = new DOMException(`the request took longer than ${ms} ms`, "TimeoutError");
       this.emit("abort");
+      onAbort?.(this.reason);
     }, ms);
     // Like AbortSignal.timeout's: a pending deadline alone does not keep the process up.
     this.timer.unref();
@@ -39,15 +44,28 @@ export class Deadline extends EventEmitter {
  * unusable (one whose dispatch threw) unsettled for ever, abort or no abort, and a delivery worker
  * awaiting it would hold its run open for good.
  */
-export async function withDeadline<T>(ms: number, work: (signal: Deadline) => Promise<T>): Promise<T> {
-  const deadline = new Deadline(ms);
-  try {
-    return await Promise.race([
-      work(deadline),
-      new Promise<never>((_, reject) => deadline.once("abort", () => reject(deadline.reason))),
-    ]);
-  } finally {
-    deadline.clear();
-    deadline.removeAllListeners("abort");
-  }
+export function withDeadline<T>(ms: number, work: (signal: Deadline) => Promise<T>): Promise<T> {
+  // One promise settled by whichever comes first, with no listener to add and take off: this runs
+  // for every request the relay makes.
+  return new Promise<T>((resolve, reject) => {
+    const deadline = new Deadline(ms, reject);
+    let running: Promise<T>;
+    try {
+      running = work(deadline);
+    } catch (error) {
+      deadline.clear();
+      reject(error);
+      return;
+    }
+    running.then(
+      (value) => {
+        deadline.clear();
+        resolve(value);
+      },
+      (error: unknown) => {
+        deadline.clear();
+        reject(error);
+      },
+    );
+  });
 }

@@ -14,29 +14,10 @@
 import { describeError } from "../errors.js";
 import type { Fifo } from "../fifo.js";
 import type { DeliveryRow } from "../store/store.js";
-import { attemptDelivery, type DeliveryOutcome, type DeliveryRun, isTaskTarget, type Reached } from "./deliver.js";
+import { attemptDelivery, type DeliveryRun, isTaskTarget, type Reached } from "./deliver.js";
 import { EndpointQueues } from "./endpoint-queues.js";
 import { attemptEventBridgeBatch, EVENTBRIDGE_BATCH, isEventBridge } from "./eventbridge-batch.js";
-
-export interface DeliveryCounts {
-  delivered: number;
-  retried: number;
-  dead: number;
-  errors: number;
-  /** Deliveries put off without an attempt: their endpoint's circuit is open. */
-  deferred: number;
-  /** Deliveries this run held but had no time to attempt, given back for the next run. */
-  released: number;
-}
-
-export const emptyCounts = (): DeliveryCounts => ({
-  delivered: 0,
-  retried: 0,
-  dead: 0,
-  errors: 0,
-  deferred: 0,
-  released: 0,
-});
+import { countOutcome, type DeliveryCounts } from "./pass-counts.js";
 
 export interface DeliveryLoopOptions {
   readonly leaseMs: number;
@@ -49,13 +30,17 @@ export interface DeliveryLoopOptions {
   readonly owned?: Fifo<DeliveryRow> | undefined;
   /** False: only the `owned` deliveries, no claim from the store (until `poke(true)`). */
   readonly claim?: boolean | undefined;
+  /** Real ms between claims while the store had nothing due and attempts are in flight (default 1 s). */
+  readonly reclaimEveryMs?: number | undefined;
 }
 
-export function countOutcome(counts: DeliveryCounts, outcome: DeliveryOutcome): void {
-  if (outcome === "delivered") counts.delivered++;
-  else if (outcome === "retry") counts.retried++;
-  else if (outcome === "dead") counts.dead++;
-}
+/**
+ * A pass that found nothing due claims again this often while its attempts are still in flight:
+ * rows that fall due meanwhile (a retry 5 s on, a replay, a resend, rows another run gave back)
+ * waited for its slowest attempt, a whole timeout behind one slow endpoint. Real time, as the wait
+ * on the attempts is: a manual clock's sleep would leap ahead by the pass's budget at once.
+ */
+export const RECLAIM_EVERY_MS = 1_000;
 
 /** Rows one pass holds at most (claimed and waiting for their endpoint), per worker. */
 const HELD_PER_WORKER = 64;
@@ -88,6 +73,9 @@ export class DeliveryPass {
   private readonly reserved = new Map<string, number>();
   private readonly rateTurns = new Map<string, Promise<unknown>>();
   private wakeAtMs: number | undefined;
+  private reclaimTimer: NodeJS.Timeout | undefined;
+  /** Whether this pass claims from the store at all (not a fan-out batch, nor owned rows alone). */
+  private claims: boolean;
   private ended = false;
   private finish: () => void = () => {};
   private readonly maxHeld: number;
@@ -116,6 +104,7 @@ export class DeliveryPass {
       Math.max(1, delivery.deps.eventBridge?.batchSize ?? EVENTBRIDGE_BATCH),
     );
     this.drained = options.claim === false;
+    this.claims = options.claim !== false && !this.batch;
     this.maxHeld = Math.max(options.concurrency * HELD_PER_WORKER, 256);
   }
 
@@ -125,7 +114,10 @@ export class DeliveryPass {
 
   /** New work for this pass: rows adopted into `owned`, and with `claim`, rows due in the store. */
   poke(claim: boolean): void {
-    if (claim && !this.batch) this.drained = false;
+    if (claim && !this.batch) {
+      this.drained = false;
+      this.claims = true;
+    }
     this.fill();
   }
 
@@ -159,11 +151,21 @@ export class DeliveryPass {
       if (!this.drained && !this.claiming && this.queues.takeable(nowMs) < wanted && this.queues.size < this.maxHeld)
         void this.claim();
       this.wakeForPaused(nowMs);
+      if (this.drained && this.claims && this.active > 0 && this.reclaimTimer === undefined) {
+        this.reclaimTimer = setTimeout(() => {
+          this.reclaimTimer = undefined;
+          if (this.ended) return;
+          this.drained = false;
+          this.fill();
+        }, this.options.reclaimEveryMs ?? RECLAIM_EVERY_MS);
+        this.reclaimTimer.unref();
+      }
     }
     if (this.active > 0 || this.claiming) return;
     const waiting = this.queues.size > 0;
     if (timeLeft && (waiting || !this.drained)) return; // a paused endpoint's wake, or a claim, will come
     this.ended = true;
+    clearTimeout(this.reclaimTimer);
     void this.giveBack().finally(this.finish);
   }
 

@@ -96,6 +96,35 @@ describe("isolation between subscribers", () => {
     expect(summary.delivered).toBe(10);
   });
 
+  it("a row that falls due while a slow attempt is in flight leaves within about a second, not behind it", async () => {
+    const h = await relayHarness({ sim: { workspaces: { [WS]: 10 } }, env: { RELAY_DELIVERY_TIMEOUT: "5s" } });
+    const startedAt = performance.now();
+    const healthyAt: number[] = [];
+    const healthy = await h.subscriber({
+      reply: () => {
+        healthyAt.push(performance.now() - startedAt);
+        return { status: 204 };
+      },
+    });
+    // A replay (or a retry coming due) for the healthy endpoint, made once the pass has found nothing more.
+    const replayHealthy = async () => {
+      const [row] = (await h.store.listDeliveries({ webhookId: healthy.webhook.id, limit: 1 })).items;
+      await h.store.replayDelivery(row?.id as string, h.clock.now());
+    };
+    const slow = await h.subscriber({
+      reply: (_, i) => {
+        if (i === 0) setTimeout(() => void replayHealthy(), 300);
+        return { delayMs: 3_000 };
+      },
+    });
+    await finishedTasks(h, 1);
+    await h.tick();
+    expect(slow.received).toHaveLength(1);
+    expect(healthy.received).toHaveLength(2);
+    // It went out while the slow answer (3 s) was still awaited: the pass claimed again meanwhile.
+    expect(healthyAt[1]).toBeLessThan(2_500);
+  });
+
   it("an open circuit costs one attempt per cool-down; an answered probe closes it and the rest follow", async () => {
     const h = await relayHarness({
       sim: { workspaces: { [WS]: 10 } },

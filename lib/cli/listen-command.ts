@@ -7,6 +7,7 @@
  */
 import { request } from "undici";
 import { loadConfig } from "../config.js";
+import { withDeadline } from "../deadline.js";
 import { webhookHeaders } from "../delivery/sign.js";
 import { traceparent } from "../delivery/signed-send.js";
 import { parseDuration } from "../duration.js";
@@ -24,6 +25,8 @@ const LOOKBACK_MS = 10_000;
 /** Before its start, what it has seen marks the tail: nothing older is forwarded. */
 const PRIME_MS = 60_000;
 const TIMEOUT_MS = 15_000;
+/** What is left of an answer is read this long at most, to keep the connection; then it is cut. */
+const BODY_MS = 1_000;
 
 interface ListenOptions {
   readonly forwardTo: string;
@@ -114,14 +117,12 @@ export async function listenCommand(io: CliIo, options: ListenOptions): Promise<
     const ids = escapeUnsafe(`${event.id}  ${msgId}`);
     let outcome: string;
     try {
-      const res = await request(target, {
-        method: "POST",
-        headers,
-        body,
-        headersTimeout: TIMEOUT_MS,
-        bodyTimeout: TIMEOUT_MS,
-      });
-      await res.body.dump();
+      // One deadline for the whole forward: undici's own bound the gap between chunks, so a target
+      // trickling its answer held listen (and Ctrl-C) for hours. Its status line is the answer.
+      const res = await withDeadline(TIMEOUT_MS, (signal) =>
+        request(target, { method: "POST", headers, body, signal }),
+      );
+      await withDeadline(BODY_MS, () => res.body.dump()).catch(() => res.body.destroy());
       outcome = `[${res.statusCode}] ${Date.now() - nowMs} ms`;
     } catch (error) {
       outcome = `[failed: ${escapeUnsafe(forwardFailure(target, error))}]`;

@@ -149,6 +149,34 @@ describe("quanmiao-relay listen", () => {
     listen.stop();
     expect(await listen.running).toBe(EXIT.ok);
   });
+  it("takes a target's status line for its answer when the body trickles: the next event is not held behind it", async () => {
+    const h = await apiHarness();
+    const trickles: NodeJS.Timeout[] = [];
+    onTestFinished(() => {
+      for (const t of trickles) clearInterval(t);
+    });
+    const target = await listenOnLoopback((req, res) => {
+      req.resume();
+      res.writeHead(200, { "content-length": "100000" });
+      trickles.push(setInterval(() => res.write("."), 200));
+    });
+    onTestFinished(() => target.close());
+    const listen = startListen(["--forward-to", `${target.url}/hook`, "--relay", h.server.url, "--token", TOKEN]);
+    await listen.secret();
+    const first = await finishTask(h, "llm-listen");
+    const second = await finishTask(h, "llm-listen");
+    // Each line within the second listen gives a body, not the 15 s deadline nor the 8 minutes the body takes.
+    await vi.waitFor(
+      () => {
+        expect(listen.out()).toMatch(new RegExp(`llm-listen/${first}  \\[200\\] \\d+ ms`));
+        expect(listen.out()).toMatch(new RegExp(`llm-listen/${second}  \\[200\\] \\d+ ms`));
+      },
+      { timeout: 6_000 },
+    );
+    listen.stop();
+    expect(await listen.running).toBe(EXIT.ok);
+  });
+
   it("forwards oldest first whatever order the relay lists events in, with one `since` for all pages of a look", async () => {
     const startedMs = Date.now();
     const event = (n: number) => ({

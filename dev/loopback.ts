@@ -14,7 +14,9 @@ export interface LoopbackServer {
  * not be reachable from elsewhere), on `port` or any free one. Rejects when the port is taken.
  */
 export async function listenOnLoopback(handler: RequestListener, port = 0): Promise<LoopbackServer> {
-  const server = createServer((req, res) => {
+  // A request must arrive within 30 s, as the API's must (node's default is 5 minutes).
+  const timeouts = { requestTimeout: 30_000, headersTimeout: 15_000, connectionsCheckingInterval: 5_000 };
+  const server = createServer(timeouts, (req, res) => {
     // These servers share a process with the relay under `npm start`: a request that makes a
     // handler throw (a client gone mid-upload ends `for await` over the body with ECONNRESET) must
     // end that request, not the sandbox.

@@ -27,6 +27,7 @@ import { EMULATOR_DEFAULT_BUS } from "./eventbridge-emulator-command.js";
 
 export const SANDBOX_DB = ".relay/sandbox.db";
 const SAMPLE_WORKSPACE = "llm-sandbox";
+const RECEIVER_MAX_BYTES = 1024 * 1024;
 
 /** The bus the sandbox's EventBridge emulator has, and the account and region it stands in for. */
 const SANDBOX_BUS = EMULATOR_DEFAULT_BUS;
@@ -81,7 +82,13 @@ export function checkSandbox(env: Env): void {
 function startPrintingReceiver(io: CliIo, secrets: () => string[]) {
   return listenOnLoopback(async (req, res) => {
     const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
+    let size = 0;
+    for await (const chunk of req) {
+      // As the API: 1 MiB at most. Unbounded, one local POST of 300 MB took npm start to a gigabyte.
+      size += (chunk as Buffer).length;
+      if (size > RECEIVER_MAX_BYTES) return void res.writeHead(413, { connection: "close" }).end();
+      chunks.push(chunk as Buffer);
+    }
     const body = Buffer.concat(chunks).toString("utf8");
     let verified = false;
     let event: { type?: string; data?: { workspaceId?: string; taskId?: string; part?: string } } = {};

@@ -95,6 +95,9 @@ function targetUrl(target: string | undefined): URL {
   return new URL(`http://emulator${target?.startsWith("/") ? target : "/"}`);
 }
 
+/** What the emulator keeps of a request body: four times the largest request PutEvents takes. */
+const READ_LIMIT_BYTES = 1024 * 1024;
+
 class Refusal extends Error {
   constructor(
     readonly status: number,
@@ -245,8 +248,21 @@ export async function startEventBridgeEmulator(options: EventBridgeEmulatorOptio
 
   const server = await listenOnLoopback((req, res) => {
     const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
+    let size = 0;
+    req.on("data", (c: Buffer) => {
+      // Past any request PutEvents takes (256 KiB), the rest is not kept: it shares npm start's memory.
+      size += c.length;
+      if (size <= READ_LIMIT_BYTES) chunks.push(c);
+    });
     req.on("end", () => {
+      if (size > READ_LIMIT_BYTES) {
+        answer(res, 413, {
+          code: "RequestEntityTooLarge",
+          message: "The request body is too large.",
+          requestId: randomUUID(),
+        });
+        return;
+      }
       const requestId = randomUUID();
       if (req.method !== "POST" || targetUrl(req.url).pathname !== "/openapi/putEvents") {
         answer(res, 404, { code: "NotFound", message: `no ${req.method} ${req.url}`, requestId });

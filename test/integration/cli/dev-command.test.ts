@@ -131,6 +131,11 @@ describe("npm start: the sandbox", () => {
     for (const url of [...servers, api]) await abortUpload(url as string);
     const odd = await fetch(`${api}//[`);
     expect(odd.status).toBe(404);
+    // Every server in it takes 1 MiB at most: a body past that is not kept in npm start's memory.
+    for (const url of servers) {
+      const big = await fetch(`${url}/hook`, { method: "POST", body: new Uint8Array(1024 * 1024 + 64 * 1024) });
+      expect(big.status, url).toBe(413);
+    }
     await new Promise((r) => setTimeout(r, 200));
     expect(dev.child.exitCode).toBeNull();
     expect((await fetch(`${api}/v1/healthz`)).status).toBe(200);

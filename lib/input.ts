@@ -102,6 +102,12 @@ export function checkJsonBounds(
         field: pathOf(field, node),
       });
     }
+    // 1234567890123456789 parses as …800: stored, it was another id. Such ids go as strings.
+    if (typeof v === "number" && Number.isInteger(v) && !Number.isSafeInteger(v)) {
+      throw new InvalidValueError("is an integer past 2^53, which loses digits as a JSON number: send it as a string", {
+        field: pathOf(field, node),
+      });
+    }
     if (typeof v !== "object" || v === null) continue;
     if (node.depth > maxDepth) {
       throw new InvalidValueError(`nests deeper than ${maxDepth} levels of objects and arrays`, {

@@ -180,9 +180,10 @@ export function createRouter(routes: readonly Route[], options: RouterOptions): 
         throw new HttpError(400, "invalid_request", "the body does not match the schema", issues(parsed.error, "body"));
       body = parsed.data;
     }
-    const rawQuery: Record<string, string> = {};
+    // No prototype: `toString` or `__proto__` as a parameter is unknown to the schema, not "repeated".
+    const rawQuery: Record<string, string> = Object.create(null);
     for (const [k, v] of req.query) {
-      if (k in rawQuery)
+      if (Object.hasOwn(rawQuery, k))
         throw new HttpError(400, "invalid_request", `query parameter ${k} is repeated`, [
           { field: `query.${k}`, message: "repeated" },
         ]);

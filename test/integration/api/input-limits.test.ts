@@ -49,7 +49,34 @@ describe.each(["node", "fc"] as const)("input limits through %s", (via) => {
     expect(answer.json.error.details).toEqual([
       { field: "metadata.order.total", message: expect.stringContaining("a number JSON cannot hold") },
     ]);
+    const bigInt = await h.call(via, {
+      method: "POST",
+      path: "/v1/tasks",
+      headers: { "content-type": "application/json" },
+      body: '{"workspaceId":"llm-a","taskId":"t","metadata":{"orderId":1234567890123456789}}',
+    });
+    expect(bigInt.status).toBe(422);
+    expect(bigInt.json.error.details).toEqual([
+      { field: "metadata.orderId", message: expect.stringContaining("send it as a string") },
+    ]);
     expect((await h.relay.store.listTasks({ limit: 10 })).items).toEqual([]);
+    // Up to 2^53 an integer is exact, and is taken.
+    const safe = await h.call(via, {
+      method: "POST",
+      path: "/v1/tasks",
+      headers: { "content-type": "application/json" },
+      body: '{"workspaceId":"llm-a","taskId":"t","metadata":{"orderId":9007199254740991}}',
+    });
+    expect(safe.status).toBe(201);
+  });
+
+  it("a query parameter named as an object's own property (toString) is unknown, not repeated", async () => {
+    const h = await apiHarness();
+    for (const name of ["toString", "constructor", "__proto__"]) {
+      const answer = await h.call(via, { method: "GET", path: `/v1/tasks?${name}=1` });
+      expect(answer.status, name).toBe(400);
+      expect(answer.json.error.message, name).toBe("the query does not match the schema");
+    }
   });
 
   it("a submission time in seconds (or before 2001) is 422 naming it, not a task expired at once unpolled", async () => {

@@ -161,10 +161,10 @@ export function checkRegistrationFields(
     throw new InputError("must be an epoch time in milliseconds, not in the future", { field: "submittedAtMs" });
   }
   // Before 2001-09-09 in milliseconds is a time in seconds (1.7e9), or Date.parse's reading of a
-  // year-less date ("Jan 1" is 2001): taken as given, the task expired at once, unpolled.
+  // year-less date ("Jan 1" is 2001-01-01): taken as given, the task expired at once, unpolled.
   if (request.submittedAtMs !== undefined && submittedAtMs < EPOCH_MS_FLOOR) {
     throw new InvalidValueError(
-      `${submittedAtMs} is before 2001 in milliseconds: give an epoch time in milliseconds (seconds × 1000)`,
+      `${submittedAtMs} is before 2001-09-09 (1e12) in milliseconds: give an epoch time in milliseconds (seconds × 1000)`,
       { field: "submittedAtMs" },
     );
   }

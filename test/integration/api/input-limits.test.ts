@@ -79,7 +79,7 @@ describe.each(["node", "fc"] as const)("input limits through %s", (via) => {
     }
   });
 
-  it("a submission time in seconds (or before 2001) is 422 naming it, not a task expired at once unpolled", async () => {
+  it("a submission time in seconds (or before 2001-09-09, as Date.parse reads Jan 1) is 422 naming it, not a task expired at once unpolled", async () => {
     const h = await apiHarness();
     for (const submittedAtMs of [0, 1_765_000_000, 978_307_200_000]) {
       const answer = await h.call(via, {

@@ -22,6 +22,19 @@ async function finishedTasks(h: Harness, n: number) {
 /** A subscriber that accepts the request and never answers (until the test ends and closes it). */
 const stuck = (h: Harness) => h.subscriber({ reply: () => ({ delayMs: 60_000 }) });
 
+/** A subscriber answering 204 at once, and when (real ms from now) each request reached it. */
+async function timedHealthy(h: Harness) {
+  const startedAt = performance.now();
+  const healthyAt: number[] = [];
+  const healthy = await h.subscriber({
+    reply: () => {
+      healthyAt.push(performance.now() - startedAt);
+      return { status: 204 };
+    },
+  });
+  return { healthy, healthyAt };
+}
+
 async function deliveriesOf(h: Harness, webhookId: string) {
   return (await h.store.listDeliveries({ webhookId, limit: 100 })).items;
 }
@@ -33,14 +46,7 @@ describe("isolation between subscribers", () => {
       env: { RELAY_DELIVERY_TIMEOUT: "3s", RELAY_CIRCUIT_FAILURES: "2", RELAY_ENDPOINT_CONCURRENCY: "4" },
     });
     const [a, b] = [await stuck(h), await stuck(h)];
-    const startedAt = performance.now();
-    const healthyAt: number[] = [];
-    const healthy = await h.subscriber({
-      reply: () => {
-        healthyAt.push(performance.now() - startedAt);
-        return { status: 204 };
-      },
-    });
+    const { healthy, healthyAt } = await timedHealthy(h);
     await finishedTasks(h, 10);
     const summary = await h.tick();
 
@@ -98,14 +104,7 @@ describe("isolation between subscribers", () => {
 
   it("a row that falls due while a slow attempt is in flight leaves within about a second, not behind it", async () => {
     const h = await relayHarness({ sim: { workspaces: { [WS]: 10 } }, env: { RELAY_DELIVERY_TIMEOUT: "5s" } });
-    const startedAt = performance.now();
-    const healthyAt: number[] = [];
-    const healthy = await h.subscriber({
-      reply: () => {
-        healthyAt.push(performance.now() - startedAt);
-        return { status: 204 };
-      },
-    });
+    const { healthy, healthyAt } = await timedHealthy(h);
     // A replay (or a retry coming due) for the healthy endpoint, made once the pass has found nothing more.
     const replayHealthy = async () => {
       const [row] = (await h.store.listDeliveries({ webhookId: healthy.webhook.id, limit: 1 })).items;

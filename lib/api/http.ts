@@ -5,13 +5,17 @@
  */
 import { RelayError, type RelayErrorOptions } from "../errors.js";
 
-export interface ApiRequest {
+/** What the request line and headers say: enough to refuse a request before its body is read. */
+export interface ApiRequestHead {
   readonly method: string;
   /** The path as received, still percent-encoded. */
   readonly path: string;
   readonly query: URLSearchParams;
   /** Lower-case names. */
   readonly headers: Readonly<Record<string, string | undefined>>;
+}
+
+export interface ApiRequest extends ApiRequestHead {
   readonly body: Buffer;
 }
 

@@ -3,7 +3,15 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { coerceError } from "../errors.js";
 import type { Log } from "../log.js";
-import { type ApiResponse, errorResponse, HttpError, json, MAX_BODY_BYTES, tooLarge } from "./http.js";
+import {
+  type ApiRequestHead,
+  type ApiResponse,
+  errorResponse,
+  HttpError,
+  json,
+  MAX_BODY_BYTES,
+  tooLarge,
+} from "./http.js";
 import { parseQuery } from "./request-guards.js";
 import type { Handle } from "./router.js";
 
@@ -35,34 +43,70 @@ export function splitTarget(target: string): { path: string; search: string } {
   return { path: target.slice(0, query), search: target.slice(query + 1, fragment < 0 ? undefined : fragment) };
 }
 
-async function answer(handle: Handle, req: IncomingMessage, res: ServerResponse): Promise<void> {
+function headOf(req: IncomingMessage): ApiRequestHead {
+  const headers: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(req.headers)) headers[k] = Array.isArray(v) ? v.join(", ") : v;
+  const { path, search } = splitTarget(req.url ?? "/");
+  return { method: req.method ?? "GET", path, query: parseQuery(search), headers };
+}
+
+/**
+ * The answer the head alone decides: the router's refusals, a Content-Length over the limit, or a
+ * query that is not UTF-8. None waits for the body (nor, with `Expect: 100-continue`, asks for it).
+ */
+function refuseEarly(handle: Handle, req: IncomingMessage): ApiResponse | ApiRequestHead {
+  let head: ApiRequestHead;
+  try {
+    head = headOf(req);
+  } catch (error) {
+    if (error instanceof HttpError) return errorResponse(error);
+    throw error;
+  }
+  if (Number(req.headers["content-length"]) > MAX_BODY_BYTES) return tooLarge();
+  return handle.screen?.(head) ?? head;
+}
+
+const isResponse = (x: ApiResponse | ApiRequestHead): x is ApiResponse => "status" in x;
+
+function send(res: ServerResponse, response: ApiResponse, close: boolean): void {
+  res.writeHead(response.status, { ...response.headers, ...(close ? { connection: "close" } : {}) });
+  res.end(response.body);
+}
+
+async function answer(
+  handle: Handle,
+  req: IncomingMessage,
+  res: ServerResponse,
+  expectsContinue: boolean,
+): Promise<void> {
+  const early = refuseEarly(handle, req);
+  // Node discards an unread body once the answer is sent; an oversized one is not worth that wait.
+  if (isResponse(early)) return send(res, early, early.status === 413);
+  if (expectsContinue) res.writeContinue();
   const read = await readBody(req);
   if (read === undefined) {
     res.destroy();
     return;
   }
-  const headers: Record<string, string | undefined> = {};
-  for (const [k, v] of Object.entries(req.headers)) headers[k] = Array.isArray(v) ? v.join(", ") : v;
-  const { path, search } = splitTarget(req.url ?? "/");
-  let response: ApiResponse;
-  try {
-    response = read.over
-      ? tooLarge()
-      : await handle({ method: req.method ?? "GET", path, query: parseQuery(search), headers, body: read.body });
-  } catch (error) {
-    if (!(error instanceof HttpError)) throw error;
-    response = errorResponse(error);
-  }
-  res.writeHead(response.status, { ...response.headers, ...(read.over ? { connection: "close" } : {}) });
-  res.end(response.body);
+  if (read.over) return send(res, tooLarge(), true);
+  send(res, await handle({ ...early, body: read.body }), false);
 }
 
 /** The longest a client may take to send a whole request: node's default is 5 minutes. */
 export const REQUEST_TIMEOUT_MS = 30_000;
 
+/** Open connections at once: the CLI, the console and integrations need a handful. */
+export const MAX_CONNECTIONS = 256;
+
 export async function serveApi(
   handle: Handle,
-  options: { port: number; host: string; log?: Log | undefined; requestTimeoutMs?: number },
+  options: {
+    port: number;
+    host: string;
+    log?: Log | undefined;
+    requestTimeoutMs?: number;
+    maxConnections?: number;
+  },
 ): Promise<{ url: string; close(): Promise<void> }> {
   // A body trickled a byte a second held its connection and up to 1 MiB of buffer for that long.
   const requestTimeout = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
@@ -72,8 +116,8 @@ export async function serveApi(
     // How often node looks for requests past those (30 s by default, which would double them).
     connectionsCheckingInterval: Math.min(requestTimeout / 4, 5_000),
   };
-  const server = createServer(timeouts, (req, res) => {
-    answer(handle, req, res).catch((error: unknown) => {
+  const respond = (req: IncomingMessage, res: ServerResponse, expectsContinue: boolean) =>
+    answer(handle, req, res, expectsContinue).catch((error: unknown) => {
       // The handler answers every failure it knows; one that gets here is a defect, and it must
       // end this request, not the process and every delivery in it.
       options.log?.({ level: "error", msg: "api request failed", path: req.url, error: coerceError(error).stack });
@@ -82,6 +126,22 @@ export async function serveApi(
         error: { code: "internal", message: "the relay failed to handle this request", details: [] },
       });
       res.writeHead(failed.status, failed.headers).end(failed.body);
+    });
+  const server = createServer(timeouts, (req, res) => respond(req, res, false));
+  // Node would send `100 Continue` to every request that asks: a refused one is answered instead.
+  server.on("checkContinue", (req, res) => respond(req, res, true));
+  // Past this node closes new connections at once; each open one holds a descriptor and buffers.
+  server.maxConnections = options.maxConnections ?? MAX_CONNECTIONS;
+  let lastDropLogMs = Number.NEGATIVE_INFINITY;
+  server.on("drop", () => {
+    // Once a minute at most: a flood of refused connections must not become a flood of log lines.
+    const nowMs = performance.now();
+    if (nowMs - lastDropLogMs < 60_000) return;
+    lastDropLogMs = nowMs;
+    options.log?.({
+      level: "warn",
+      msg: "api connection refused: at its connection limit",
+      maxConnections: server.maxConnections,
     });
   });
   await new Promise<void>((resolve, reject) => {

@@ -5,7 +5,7 @@
  * otherwise turn into U+FFFD, so that the relay stored an id other than the one sent.
  */
 import { isUtf8 } from "node:buffer";
-import { type ApiRequest, HttpError } from "./http.js";
+import { type ApiRequest, type ApiRequestHead, HttpError } from "./http.js";
 
 const STATE_CHANGING = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 
@@ -33,7 +33,7 @@ export interface HostPolicy {
   readonly allowed: readonly string[] | undefined;
 }
 
-export function checkHost(req: ApiRequest, policy: HostPolicy): void {
+export function checkHost(req: ApiRequestHead, policy: HostPolicy): void {
   if (!policy.loopbackOnly && !policy.allowed) return;
   const host = hostName(req.headers.host);
   if (host !== undefined && (!policy.loopbackOnly || isLoopbackName(host)) && (policy.allowed?.includes(host) ?? true))
@@ -63,7 +63,7 @@ function isOwnOrigin(origin: string, hostHeader: string | undefined): boolean {
 }
 
 /** A bearer token already keeps other sites out; this is what keeps them out without one. */
-export function checkSameOrigin(req: ApiRequest): void {
+export function checkSameOrigin(req: ApiRequestHead): void {
   if (!isStateChanging(req.method)) return;
   const site = req.headers["sec-fetch-site"]?.trim().toLowerCase();
   const origin = req.headers.origin;
@@ -76,7 +76,7 @@ export function checkSameOrigin(req: ApiRequest): void {
 }
 
 /** The media type without parameters, lower-case; undefined when the header is absent or blank. */
-export function mediaType(req: ApiRequest): string | undefined {
+export function mediaType(req: ApiRequestHead): string | undefined {
   return req.headers["content-type"]?.split(";")[0]?.trim().toLowerCase() || undefined;
 }
 

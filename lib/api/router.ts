@@ -11,6 +11,7 @@ import { classifyError, errorMessage, UNEXPECTED } from "../error-policy.js";
 import { coerceError, describeError, InputError, RefusedTargetError } from "../errors.js";
 import {
   type ApiRequest,
+  type ApiRequestHead,
   type ApiResponse,
   type ErrorDetail,
   errorResponse,
@@ -141,13 +142,23 @@ export interface RouterOptions {
   readonly log?: ((entry: Record<string, unknown>) => void) | undefined;
 }
 
-export type Handle = (req: ApiRequest) => Promise<ApiResponse>;
+/**
+ * The API as one function. `screen` answers, from the request line and headers alone, a request the
+ * body cannot save (a foreign Host, a cross-site write, no such route, no token, a body that is not
+ * JSON): the node:http server calls it before reading a byte of the body, so that a client without a
+ * token cannot make the relay hold a megabyte for it.
+ */
+export interface Handle {
+  (req: ApiRequest): Promise<ApiResponse>;
+  readonly screen?: (head: ApiRequestHead) => ApiResponse | undefined;
+}
 
 export function createRouter(routes: readonly Route[], options: RouterOptions): Handle {
   const tokens = options.tokens?.map(digest);
   const hostPolicy = { loopbackOnly: tokens === undefined, allowed: options.allowedHosts };
 
-  async function dispatch(req: ApiRequest): Promise<ApiResponse> {
+  /** The route and its parameters, or the refusal the head alone decides. */
+  function admit(req: ApiRequestHead): { route: Route; params: Record<string, string> } {
     // Before routing, so that the page, /healthz and every error answer are refused too.
     checkHost(req, hostPolicy);
     checkSameOrigin(req);
@@ -166,14 +177,19 @@ export function createRouter(routes: readonly Route[], options: RouterOptions): 
         "www-authenticate": 'Bearer realm="quanmiao-relay"',
       });
     }
+    if (route.body && mediaType(req) !== "application/json")
+      throw new HttpError(415, "unsupported_media_type", "send the body as application/json");
+    return { route, params };
+  }
+
+  async function dispatch(req: ApiRequest): Promise<ApiResponse> {
+    const { route, params } = admit(req);
     if (req.body.length > MAX_BODY_BYTES)
       throw new HttpError(413, "payload_too_large", `the body is over ${MAX_BODY_BYTES} bytes`);
 
     let body: unknown;
     if (!route.body && isStateChanging(req.method)) checkNoFormBody(req);
     if (route.body) {
-      if (mediaType(req) !== "application/json")
-        throw new HttpError(415, "unsupported_media_type", "send the body as application/json");
       body = parseJsonBody(req.body);
       const parsed = route.body.safeParse(body);
       if (!parsed.success)
@@ -204,7 +220,17 @@ export function createRouter(routes: readonly Route[], options: RouterOptions): 
     return route.handler({ params, body, query });
   }
 
-  return async (req) => {
+  const screen = (head: ApiRequestHead): ApiResponse | undefined => {
+    try {
+      admit(head);
+      return undefined;
+    } catch (error) {
+      // admit throws nothing else: a defect there is the handler's to log when the body arrives.
+      return error instanceof HttpError ? errorResponse(error) : undefined;
+    }
+  };
+
+  const handle = async (req: ApiRequest): Promise<ApiResponse> => {
     try {
       return await dispatch(req);
     } catch (error) {
@@ -244,4 +270,5 @@ export function createRouter(routes: readonly Route[], options: RouterOptions): 
       });
     }
   };
+  return Object.assign(handle, { screen });
 }

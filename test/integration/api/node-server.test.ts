@@ -1,9 +1,11 @@
 /** The node:http server's own bounds, with a handler that answers everything at once. */
 import { once } from "node:events";
 import { connect } from "node:net";
-import { describe, expect, it, onTestFinished } from "vitest";
+import { describe, expect, it, onTestFinished, vi } from "vitest";
+import { z } from "zod";
 import { json } from "../../../lib/api/http.js";
 import { serveApi, splitTarget } from "../../../lib/api/node-server.js";
+import { createRouter, route } from "../../../lib/api/router.js";
 
 describe("the API's node:http server", () => {
   it("ends a request whose body trickles past the request timeout with 408, freeing its connection", async () => {
@@ -30,5 +32,160 @@ describe("the API's node:http server", () => {
     expect(splitTarget("/v1/tasks?limit=5#frag?x")).toEqual({ path: "/v1/tasks", search: "limit=5" });
     expect(splitTarget("/a?")).toEqual({ path: "/a", search: "" });
     expect(splitTarget("/a#b")).toEqual({ path: "/a#b", search: "" });
+  });
+});
+
+/** A raw client: what a browser-less attacker or a careful curl sends, byte for byte. */
+async function rawClient(url: string) {
+  const socket = connect(Number(new URL(url).port), "127.0.0.1");
+  onTestFinished(() => void socket.destroy());
+  let got = "";
+  let closed = false;
+  socket.on("data", (d) => {
+    got += d;
+  });
+  socket.on("close", () => {
+    closed = true;
+  });
+  socket.on("error", () => {});
+  await once(socket, "connect");
+  return {
+    socket,
+    get text() {
+      return got;
+    },
+    get closed() {
+      return closed;
+    },
+    /** Resolves once the answer so far matches; rejects after `ms` with what arrived. */
+    until: (pattern: RegExp, ms = 2_000) =>
+      new Promise<string>((resolve, reject) => {
+        const started = performance.now();
+        const check = setInterval(() => {
+          if (pattern.test(got)) {
+            clearInterval(check);
+            resolve(got);
+          } else if (performance.now() - started > ms || closed) {
+            clearInterval(check);
+            reject(new Error(`no ${pattern} within ${ms} ms; got ${JSON.stringify(got)}`));
+          }
+        }, 10);
+      }),
+  };
+}
+
+const TOKEN = "t-node-server-test";
+/** The end of a chunked answer (node chunks every answer without a Content-Length). */
+const ANSWERED = /\r\n0\r\n\r\n$/;
+
+/** The real router with one authenticated JSON route, which echoes how many bytes it was sent. */
+async function guardedServer(extra: { maxConnections?: number; log?: (e: Record<string, unknown>) => void } = {}) {
+  const echo = route({
+    method: "POST",
+    path: "/v1/echo",
+    summary: "echo",
+    auth: true,
+    body: z.unknown(),
+    responses: { 200: "the size" },
+    handler: async ({ body }) => json(200, { size: JSON.stringify(body).length }),
+  });
+  const handle = createRouter([echo], { tokens: [TOKEN] });
+  const server = await serveApi(handle, { port: 0, host: "127.0.0.1", requestTimeoutMs: 10_000, ...extra });
+  onTestFinished(() => server.close());
+  return server;
+}
+
+const post = (headers: string[]) => `POST /v1/echo HTTP/1.1\r\nHost: 127.0.0.1\r\n${headers.join("\r\n")}\r\n\r\n`;
+
+describe("the API's node:http server answers what the head decides before reading the body", () => {
+  it("refuses a request without a valid token at once, with no byte of its declared megabyte sent", async () => {
+    const server = await guardedServer();
+    const client = await rawClient(server.url);
+    client.socket.write(post(["Content-Type: application/json", "Content-Length: 1000000"]));
+    // Read body first, it waited here for the megabyte (or the request timeout) before saying 401.
+    expect(await client.until(ANSWERED)).toMatch(/^HTTP\/1\.1 401 /);
+  });
+
+  it("answers a refused `Expect: 100-continue` instead of asking for the body, and asks when admitted", async () => {
+    const server = await guardedServer();
+    const refused = await rawClient(server.url);
+    refused.socket.write(post(["Content-Type: application/json", "Content-Length: 2", "Expect: 100-continue"]));
+    const answer = await refused.until(ANSWERED);
+    expect(answer).toMatch(/^HTTP\/1\.1 401 /);
+    expect(answer).not.toContain("100 Continue");
+
+    const admitted = await rawClient(server.url);
+    admitted.socket.write(
+      post([
+        `Authorization: Bearer ${TOKEN}`,
+        "Content-Type: application/json",
+        "Content-Length: 2",
+        "Expect: 100-continue",
+      ]),
+    );
+    expect(await admitted.until(/100 Continue\r\n\r\n/)).toMatch(/^HTTP\/1\.1 100 Continue/);
+    admitted.socket.write("{}");
+    expect(await admitted.until(ANSWERED)).toMatch(/HTTP\/1\.1 200 /);
+  });
+
+  it("refuses a declared body over 1 MiB at once, and a form body to a JSON route, before either is sent", async () => {
+    const server = await guardedServer();
+    const big = await rawClient(server.url);
+    big.socket.write(
+      post([`Authorization: Bearer ${TOKEN}`, "Content-Type: application/json", `Content-Length: ${2 * 1024 * 1024}`]),
+    );
+    const tooLarge = await big.until(ANSWERED);
+    expect(tooLarge).toMatch(/^HTTP\/1\.1 413 /);
+    expect(tooLarge.toLowerCase()).toContain("connection: close");
+
+    const form = await rawClient(server.url);
+    form.socket.write(
+      post([
+        `Authorization: Bearer ${TOKEN}`,
+        "Content-Type: application/x-www-form-urlencoded",
+        "Content-Length: 500000",
+      ]),
+    );
+    expect(await form.until(ANSWERED)).toMatch(/^HTTP\/1\.1 415 /);
+  });
+
+  it("keeps the connection after an early refusal: the unread body is discarded and the next request answered", async () => {
+    const server = await guardedServer();
+    const client = await rawClient(server.url);
+    client.socket.write(`${post(["Content-Type: application/json", "Content-Length: 9"])}{"a":"b"}`);
+    await client.until(ANSWERED);
+    client.socket.write(
+      `${post([`Authorization: Bearer ${TOKEN}`, "Content-Type: application/json", "Content-Length: 9"])}{"a":"b"}`,
+    );
+    const both = await client.until(/\{"size":9\}\r\n0\r\n\r\n$/);
+    expect(both.match(/^HTTP\/1\.1 \d+/gm)).toEqual(["HTTP/1.1 401", "HTTP/1.1 200"]);
+    expect(client.closed).toBe(false);
+  });
+
+  it("closes connections past its limit at once, logs that once, and takes new ones when some end", async () => {
+    const logged: Array<Record<string, unknown>> = [];
+    const server = await guardedServer({ maxConnections: 2, log: (e) => logged.push(e) });
+    const held = [await rawClient(server.url), await rawClient(server.url)];
+    const over = [await rawClient(server.url), await rawClient(server.url)];
+    for (const c of over) await vi.waitFor(() => expect(c.closed).toBe(true), { timeout: 2_000 });
+    expect(logged).toEqual([
+      { level: "warn", msg: "api connection refused: at its connection limit", maxConnections: 2 },
+    ]);
+    // The held ones still answer, and a closed one's place is taken by a new one.
+    held[0]?.socket.write(
+      `${post([`Authorization: Bearer ${TOKEN}`, "Content-Type: application/json", "Content-Length: 2"])}{}`,
+    );
+    await held[0]?.until(ANSWERED);
+    held[1]?.socket.destroy();
+    await vi.waitFor(
+      async () => {
+        const next = await rawClient(server.url);
+        next.socket.write(
+          `${post([`Authorization: Bearer ${TOKEN}`, "Content-Type: application/json", "Content-Length: 2"])}{}`,
+        );
+        await next.until(ANSWERED, 500);
+      },
+      { timeout: 3_000 },
+    );
   });
 });

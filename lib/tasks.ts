@@ -56,6 +56,8 @@ export interface RegistrationDeps {
   readonly poll: PollConfig;
   readonly allowPrivateTargets: boolean;
   readonly resolve?: Resolver | undefined;
+  /** How long a webhook URL's host may take to resolve at registration (5 s when absent). */
+  readonly lookupTimeoutMs?: number | undefined;
   /** Workspace rows kept a few seconds between registrations; without it each reads its own. */
   readonly workspaces?: RecentWorkspaces | undefined;
   /** The relay's own region and account: an EventBridge subscription's defaults (webhook-targets.ts). */
@@ -75,18 +77,22 @@ export function checkIdField(field: string, value: unknown): string {
   }
 }
 
+const REGISTRATION_LOOKUP_TIMEOUT_MS = 5_000;
+
 /** Checks a webhook URL now, as each delivery will: syntax, scheme and the SSRF policy. */
 export async function checkWebhookUrl(
   field: string,
   url: unknown,
-  deps: Pick<RegistrationDeps, "allowPrivateTargets" | "resolve">,
+  deps: Pick<RegistrationDeps, "allowPrivateTargets" | "resolve" | "lookupTimeoutMs">,
 ): Promise<string> {
   if (typeof url !== "string" || url.trim() === "") throw new InputError("must be a URL", { field });
   if (url.length > 2048) throw new InputError("must be at most 2048 characters", { field });
   // URL parsing would drop a tab or a line break and keep other controls; the text as sent is what is stored.
   checkText(field, url);
   try {
-    await checkTarget(url, { allowPrivate: deps.allowPrivateTargets, resolve: deps.resolve });
+    // The system resolver has no deadline: a name whose DNS never answers held the request open.
+    const timeoutMs = deps.lookupTimeoutMs ?? REGISTRATION_LOOKUP_TIMEOUT_MS;
+    await checkTarget(url, { allowPrivate: deps.allowPrivateTargets, resolve: deps.resolve, timeoutMs });
   } catch (error) {
     if (error instanceof RefusedTargetError) {
       throw error.kind === "syntax" ? new InputError(error.reason, { field, cause: error }) : error.forField(field);
@@ -191,7 +197,7 @@ export function checkRegistration(request: RegisterTaskRequest, nowMs: number): 
 
 /** The webhook URLs' SSRF checks (they may resolve host names). */
 export async function checkRegistrationUrls(
-  deps: Pick<RegistrationDeps, "allowPrivateTargets" | "resolve">,
+  deps: Pick<RegistrationDeps, "allowPrivateTargets" | "resolve" | "lookupTimeoutMs">,
   urls: readonly unknown[],
 ): Promise<string[]> {
   const checked: string[] = [];

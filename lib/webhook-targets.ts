@@ -148,7 +148,7 @@ type Target = Pick<WebhookRow, "url" | "format" | "eventBridge">;
  * The URL is checked last: the SSRF guard may resolve its host name.
  */
 export async function webhookTarget(
-  deps: Pick<RegistrationDeps, "allowPrivateTargets" | "resolve" | "ownCloud">,
+  deps: Pick<RegistrationDeps, "allowPrivateTargets" | "resolve" | "lookupTimeoutMs" | "ownCloud">,
   given: { readonly url?: unknown; readonly format?: unknown; readonly eventBridge?: unknown },
   headers: Readonly<Record<string, string>>,
   current: Target | undefined,

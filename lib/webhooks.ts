@@ -27,7 +27,10 @@ export interface CreateWebhookRequest {
   readonly rateLimitPerSecond?: number;
 }
 
-export type WebhookDeps = Pick<RegistrationDeps, "store" | "clock" | "allowPrivateTargets" | "resolve" | "ownCloud"> & {
+export type WebhookDeps = Pick<
+  RegistrationDeps,
+  "store" | "clock" | "allowPrivateTargets" | "resolve" | "lookupTimeoutMs" | "ownCloud"
+> & {
   readonly random?: RandomBytes;
 };
 

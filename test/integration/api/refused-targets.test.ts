@@ -29,6 +29,8 @@ function harness() {
   });
   const answers = new Map<string, ResolvedAddress>();
   const resolve = async (host: string) => {
+    // A name whose DNS never answers, as a resolver past its retries looks from here.
+    if (host === "silent.test") return new Promise<never>(() => {});
     const found = answers.get(host);
     if (!found) throw new Error(`ENOTFOUND ${host}`);
     return [found];
@@ -37,7 +39,14 @@ function harness() {
   const logged: Array<Record<string, unknown>> = [];
   const log = (entry: Record<string, unknown>) => logged.push(entry);
   const config = loadConfig({ RELAY_ALLOW_PRIVATE_TARGETS: "false" });
-  const registration = { store, clock: systemClock, poll: config.poll, allowPrivateTargets: false, resolve };
+  const registration = {
+    store,
+    clock: systemClock,
+    poll: config.poll,
+    allowPrivateTargets: false,
+    resolve,
+    lookupTimeoutMs: 50,
+  };
   const handle = createApi(
     { store, clock: systemClock, client, sender, config, registration, log },
     { tokens: [TOKEN], log },
@@ -97,5 +106,23 @@ describe("a refused webhook URL, as API callers see it", () => {
     expect(h.logged).toContainEqual(
       expect.objectContaining({ msg: "webhook test refused", address: "169.254.169.254" }),
     );
+  });
+
+  it("registration answers a name whose DNS never answers within its lookup timeout, writing nothing", async () => {
+    const h = harness();
+    h.answers.set("hooks.example.test", { address: "93.184.216.34", family: 4 });
+    const created = await h.call("POST", "/v1/webhooks", { url: "http://hooks.example.test/hook" });
+    const url = "http://silent.test/hook";
+    const answers = [
+      await h.call("POST", "/v1/webhooks", { url }),
+      await h.call("POST", "/v1/tasks", { workspaceId: "llm-a", taskId: "t1", webhooks: [url] }),
+      await h.call("PATCH", `/v1/webhooks/${created.json.id}`, { url }),
+    ];
+    for (const answer of answers) {
+      expect(answer.status).toBe(422);
+      expect(answer.json.error.message).toMatch(/could not resolve silent\.test within 50 ms/);
+    }
+    expect((await h.store.listWebhooks()).map((w) => w.url)).toEqual(["http://hooks.example.test/hook"]);
+    expect(await h.store.getTask("llm-a", "t1")).toBeUndefined();
   });
 });

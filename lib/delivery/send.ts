@@ -97,6 +97,13 @@ function unsent(error: string): AttemptResult {
   };
 }
 
+/**
+ * Hosts whose checked address the sender keeps, least recently sent to dropped first. Each connect
+ * reads its host's address just after the send set it, so only the hosts in flight need one, and a
+ * relay whose tasks name their own webhook hosts must not keep every host it ever sent to.
+ */
+export const MAX_PINNED_HOSTS = 4096;
+
 export class WebhookSender {
   private readonly pins = new Map<string, ResolvedAddress>();
   readonly dispatcher: Agent;
@@ -105,7 +112,12 @@ export class WebhookSender {
     return this.options.timeoutMs;
   }
 
-  constructor(private readonly options: { timeoutMs: number }) {
+  /** How many hosts have a checked address kept. */
+  get pinnedHosts(): number {
+    return this.pins.size;
+  }
+
+  constructor(private readonly options: { timeoutMs: number; maxPinnedHosts?: number }) {
     // No cap on connections per origin: undici pools by origin, and endpoints on one host (a
     // multi-tenant hook service, one app's routes) would wait for the sockets a stuck neighbour
     // holds, their wait charged to their own deadline. The endpoint queues bound what is in flight.
@@ -117,6 +129,14 @@ export class WebhookSender {
     });
   }
 
+  private pin(host: string, address: ResolvedAddress): void {
+    // Deleted first, so that the map's order is the order of last use.
+    this.pins.delete(host);
+    this.pins.set(host, address);
+    if (this.pins.size > (this.options.maxPinnedHosts ?? MAX_PINNED_HOSTS))
+      this.pins.delete(this.pins.keys().next().value as string);
+  }
+
   async send(attempt: Attempt, nowMs: () => number): Promise<AttemptResult> {
     const { target } = attempt;
     const unsendable = unsendableHeader(attempt.headers);
@@ -124,7 +144,7 @@ export class WebhookSender {
       return unsent(
         `the value of header "${unsendable}" holds characters a header cannot carry (only visible ASCII, spaces and tabs): change the webhook's headers`,
       );
-    this.pins.set(target.url.hostname.replace(/^\[|\]$/g, ""), target.address);
+    this.pin(target.url.hostname.replace(/^\[|\]$/g, ""), target.address);
     const started = performance.now();
     const timeoutMs = attempt.timeoutMs ?? this.options.timeoutMs;
     // The status line is the answer: a body cut or trickled after it is read as far as it came.

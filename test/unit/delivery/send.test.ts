@@ -77,3 +77,23 @@ describe("a webhook POST's answer", () => {
     }
   });
 });
+
+describe("the addresses a sender keeps per host", () => {
+  it("keeps the most recently sent-to hosts only, and still connects each send to its checked address", async () => {
+    const url = await answering(204, "");
+    sender = new WebhookSender({ timeoutMs: 5_000, maxPinnedHosts: 2 });
+    // Names, not IP literals, so that the connection goes through the sender's lookup (never DNS).
+    const to = (host: string) =>
+      sender?.send(
+        {
+          target: { url: new URL(`http://${host}:${url.port}/hook`), address: { address: "127.0.0.1", family: 4 } },
+          headers: { "content-type": "application/json" },
+          body: "{}",
+        },
+        Date.now,
+      );
+    for (const host of ["a.test", "b.test", "c.test", "a.test", "d.test"])
+      expect(await to(host)).toMatchObject({ statusCode: 204, error: undefined });
+    expect(sender.pinnedHosts).toBe(2);
+  });
+});

@@ -144,10 +144,16 @@ function describeFailure(result: AttemptResult): string {
 }
 
 /**
- * What a request told of its endpoint: it answered (any HTTP status), or nobody answered in time
- * (the circuit's failures); undefined when no request was made or it failed otherwise.
+ * What a request told of its endpoint: it answered (any HTTP status), promptly or slowly, or nobody
+ * answered in time (the circuit's failures); undefined when no request was made or it failed otherwise.
  */
-export type Reached = "answered" | "unreachable" | undefined;
+export type Reached = "answered" | "slow" | "unreachable" | undefined;
+
+/**
+ * An answer later than this holds its worker nearly as long as a timeout does: its endpoint shares
+ * the failing ones' half of the workers (endpoint-queues.ts), so a few slow receivers cannot take all.
+ */
+export const slowAnswerMs = (config: Pick<DeliveryConfig, "timeoutMs">) => config.timeoutMs / 4;
 
 /** The longest a quick retry waits for its rate-limit slot; one later leaves the retry to the schedule. */
 export const RETRY_SLOT_WAIT_MS = 400;
@@ -288,7 +294,9 @@ async function attempt(row: DeliveryRow, run: DeliveryRun, seen: Seen, probe: bo
   seen.durationMs = result.durationMs;
   seen.reached =
     result.statusCode !== undefined
-      ? "answered"
+      ? result.durationMs > slowAnswerMs(run.deps.config)
+        ? "slow"
+        : "answered"
       : result.failure !== undefined && CIRCUIT_FAILURES.has(result.failure)
         ? "unreachable"
         : undefined;

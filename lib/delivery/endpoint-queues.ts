@@ -7,8 +7,9 @@
  * A worker held by an endpoint that does not answer is held for a whole timeout, and cannot be
  * taken back, so endpoints earn their slots (as TCP's slow start does): one starts with
  * `startLimit` in flight, gains a slot for each answer up to `limit`, and halves on each request
- * nobody answered. One known to be failing starts at a single slot, and the failing ones together
- * hold at most `failingShare` of the workers, so a handful of black holes cannot take them all.
+ * nobody answered. One known to be failing starts at a single slot, and the struggling ones (failing,
+ * or answering slowly: `markSlow`) together hold at most `strugglingShare` of the workers, so a
+ * handful of black holes or slow receivers cannot take them all.
  */
 import { Fifo } from "../fifo.js";
 
@@ -17,8 +18,8 @@ interface Endpoint<T> {
   active: number;
   /** Requests it may have in flight now (its window). */
   limit: number;
-  /** Its last request went unanswered (or its circuit said so). */
-  failing: boolean;
+  /** Its last request went unanswered or was answered slowly (or its circuit says it fails). */
+  struggling: boolean;
   /** No take before then (a rate limit's next slot). */
   pausedUntilMs: number;
   /** Whether the endpoint's key is in the line of endpoints with something to take. */
@@ -32,14 +33,14 @@ export interface EndpointLimits {
   readonly limit: number;
   /** An endpoint's window before it answered (default: `limit`, no slow start). */
   readonly startLimit?: number;
-  /** The most requests in flight to failing endpoints, all together (default: no bound). */
-  readonly failingShare?: number;
+  /** The most requests in flight to struggling (failing or slow) endpoints, all together (default: no bound). */
+  readonly strugglingShare?: number;
 }
 
 /** What is known of an endpoint between its busy spells (kept for the pass, so it is learned once). */
 interface Health {
   limit: number;
-  failing: boolean;
+  struggling: boolean;
 }
 
 export class EndpointQueues<T> {
@@ -48,10 +49,10 @@ export class EndpointQueues<T> {
   /** Endpoints that may have a row to take, in turn order. */
   private readonly line = new Fifo<string>();
   private queued = 0;
-  private failingActive = 0;
+  private strugglingActive = 0;
   private readonly limit: number;
   private readonly startLimit: number;
-  private readonly failingShare: number;
+  private readonly strugglingShare: number;
 
   constructor(
     limits: number | EndpointLimits,
@@ -60,7 +61,7 @@ export class EndpointQueues<T> {
     const l = typeof limits === "number" ? { limit: limits } : limits;
     this.limit = l.limit;
     this.startLimit = Math.min(l.limit, l.startLimit ?? l.limit);
-    this.failingShare = l.failingShare ?? Number.POSITIVE_INFINITY;
+    this.strugglingShare = l.strugglingShare ?? Number.POSITIVE_INFINITY;
   }
 
   /** Rows waiting (not yet taken). */
@@ -76,7 +77,7 @@ export class EndpointQueues<T> {
         queue: new Fifo<T>(),
         active: 0,
         limit: known?.limit ?? this.startLimit,
-        failing: known?.failing ?? false,
+        struggling: known?.struggling ?? false,
         pausedUntilMs: 0,
         lined: false,
         held: false,
@@ -111,14 +112,14 @@ export class EndpointQueues<T> {
       const e = this.endpoint(key);
       e.lined = false;
       if (e.held || e.active >= e.limit || e.queue.length === 0) continue;
-      if (e.pausedUntilMs > nowMs || (e.failing && this.failingActive >= this.failingShare)) {
+      if (e.pausedUntilMs > nowMs || (e.struggling && this.strugglingActive >= this.strugglingShare)) {
         skipped.push(key);
         continue;
       }
       const row = e.queue.shift() as T;
       this.queued--;
       e.active++;
-      if (e.failing) this.failingActive++;
+      if (e.struggling) this.strugglingActive++;
       this.enline(key, e);
       taken = { row, key };
       break;
@@ -133,44 +134,53 @@ export class EndpointQueues<T> {
     this.release(e);
     this.enline(key, e);
     if (e.active === 0 && e.queue.length === 0) {
-      this.health.set(key, { limit: e.limit, failing: e.failing });
+      this.health.set(key, { limit: e.limit, struggling: e.struggling });
       this.endpoints.delete(key);
     }
   }
 
   private release(e: Endpoint<T>): void {
     e.active--;
-    if (e.failing) this.failingActive--;
+    if (e.struggling) this.strugglingActive--;
   }
 
-  /** The endpoint answered a request (of any status): one more slot, up to the limit. */
+  /** The endpoint answered a request (of any status) promptly: one more slot, up to the limit. */
   answered(key: string): void {
     const e = this.endpoint(key);
-    this.setFailing(e, false);
+    this.setStruggling(e, false);
     e.limit = Math.min(this.limit, e.limit + 1);
     this.enline(key, e);
   }
 
-  /** Nobody answered a request to it in time: half the slots, and it counts as failing. */
+  /**
+   * A request to it took longer than a prompt answer does (answered late, or still unanswered): its
+   * window stays, and it counts as struggling, since each of its requests holds a worker nearly as
+   * long as a failing endpoint's.
+   */
+  markSlow(key: string): void {
+    this.setStruggling(this.endpoint(key), true);
+  }
+
+  /** Nobody answered a request to it in time: half the slots, and it counts as struggling. */
   unanswered(key: string): void {
     const e = this.endpoint(key);
-    this.setFailing(e, true);
+    this.setStruggling(e, true);
     e.limit = Math.max(1, Math.floor(e.limit / 2));
   }
 
   /** Known to be failing before this pass tried it (its circuit's count): one slot to start with. */
   knownFailing(key: string): void {
     const e = this.endpoint(key);
-    if (e.failing) return;
-    this.setFailing(e, true);
+    if (e.struggling) return;
+    this.setStruggling(e, true);
     e.limit = 1;
   }
 
-  /** Moves the endpoint's requests in flight in or out of the failing ones' count. */
-  private setFailing(e: Endpoint<T>, failing: boolean): void {
-    if (e.failing === failing) return;
-    this.failingActive += failing ? e.active : -e.active;
-    e.failing = failing;
+  /** Moves the endpoint's requests in flight in or out of the struggling ones' count. */
+  private setStruggling(e: Endpoint<T>, struggling: boolean): void {
+    if (e.struggling === struggling) return;
+    this.strugglingActive += struggling ? e.active : -e.active;
+    e.struggling = struggling;
   }
 
   /** A taken row (and rows taken with it) go back to the front of its endpoint's queue, not in flight after all. */
@@ -224,14 +234,14 @@ export class EndpointQueues<T> {
   /** Rows an idle worker could take now, counting each endpoint's free slots only. */
   takeable(nowMs: number): number {
     let n = 0;
-    let failing = 0;
+    let struggling = 0;
     for (const e of this.endpoints.values()) {
       if (e.held || e.pausedUntilMs > nowMs) continue;
       const free = Math.min(e.queue.length, Math.max(0, e.limit - e.active));
-      if (e.failing) failing += free;
+      if (e.struggling) struggling += free;
       else n += free;
     }
-    return n + Math.min(failing, Math.max(0, this.failingShare - this.failingActive));
+    return n + Math.min(struggling, Math.max(0, this.strugglingShare - this.strugglingActive));
   }
 
   /** Up to `n` waiting rows of `key`, removed from the front (they join a request already taken). */

@@ -14,10 +14,11 @@
 import { describeError } from "../errors.js";
 import type { Fifo } from "../fifo.js";
 import type { DeliveryRow } from "../store/store.js";
-import { attemptDelivery, type DeliveryRun, isTaskTarget, type Reached } from "./deliver.js";
+import { attemptDelivery, type DeliveryRun, isTaskTarget, type Reached, slowAnswerMs } from "./deliver.js";
 import { EndpointQueues } from "./endpoint-queues.js";
 import { attemptEventBridgeBatch, EVENTBRIDGE_BATCH, isEventBridge } from "./eventbridge-batch.js";
 import { countOutcome, type DeliveryCounts } from "./pass-counts.js";
+import { PassRateSlots } from "./pass-rate-slots.js";
 
 export interface DeliveryLoopOptions {
   readonly leaseMs: number;
@@ -45,9 +46,6 @@ export const RECLAIM_EVERY_MS = 1_000;
 /** Rows one pass holds at most (claimed and waiting for their endpoint), per worker. */
 const HELD_PER_WORKER = 64;
 
-/** How far ahead a rate-limited endpoint's next slot may be reserved; later slots are asked for again then. */
-export const RATE_RESERVE_AHEAD_MS = 1_000;
-
 const endpointOf = (row: DeliveryRow) => row.webhookId;
 
 /**
@@ -64,14 +62,7 @@ export class DeliveryPass {
   private drained: boolean;
   private claimError: unknown;
   private readonly batch: string[] | undefined;
-  /**
-   * Per rate-limited endpoint, the one slot this pass reserved ahead and has not used yet: whichever
-   * of the endpoint's rows is taken first once it is due uses it. One at most, and reservations made
-   * one at a time per endpoint (`rateTurns`): rows put back with slots of their own would all be
-   * taken together once the endpoint's pause (the latest of them) ended, a burst.
-   */
-  private readonly reserved = new Map<string, number>();
-  private readonly rateTurns = new Map<string, Promise<unknown>>();
+  private readonly slots: PassRateSlots;
   private wakeAtMs: number | undefined;
   private reclaimTimer: NodeJS.Timeout | undefined;
   /** Whether this pass claims from the store at all (not a fan-out batch, nor owned rows alone). */
@@ -94,9 +85,12 @@ export class DeliveryPass {
       {
         limit: delivery.deps.config.perEndpointConcurrency,
         startLimit: START_LIMIT,
-        failingShare: Math.ceil(options.concurrency / 2),
+        strugglingShare: Math.ceil(options.concurrency / 2),
       },
       endpointOf,
+    );
+    this.slots = new PassRateSlots(delivery.rates, delivery.deps.clock, (key, untilMs) =>
+      this.queues.pause(key, untilMs),
     );
     this.batch = options.ids ? [...new Set(options.ids)] : undefined;
     this.batchSize = Math.min(
@@ -251,6 +245,7 @@ export class DeliveryPass {
 
   private async attempt(row: DeliveryRow, key: string, more: DeliveryRow[]): Promise<void> {
     let inFlight = true;
+    let slowAfter: NodeJS.Timeout | undefined;
     try {
       const go = await this.gate(row, key, more);
       if (go === "put-back") {
@@ -259,6 +254,10 @@ export class DeliveryPass {
         return;
       }
       if (go === "deferred") return;
+      // Unanswered past a prompt answer's time already tells: the endpoint joins the struggling ones
+      // now, before a worker freed meanwhile is taken by it again (real time: the wait is the network's).
+      slowAfter = setTimeout(() => this.queues.markSlow(key), slowAnswerMs(this.delivery.deps.config));
+      slowAfter.unref();
       const probe = go === "probe";
       let reached: Reached;
       // Read again (cached): a bus this pass did not know of yet (its first read failed, or it was
@@ -280,6 +279,7 @@ export class DeliveryPass {
         reached = attempt.reached;
       }
       if (reached === "answered") this.queues.answered(key);
+      else if (reached === "slow") this.queues.markSlow(key);
       else if (reached === "unreachable") this.queues.unanswered(key);
     } catch (error) {
       this.counts.errors++;
@@ -290,6 +290,7 @@ export class DeliveryPass {
         error: describeError(error),
       });
     } finally {
+      clearTimeout(slowAfter);
       this.active--;
       if (inFlight) this.queues.done(key);
       this.fill();
@@ -309,7 +310,7 @@ export class DeliveryPass {
     // The rate limit first: a slot taken for a row the circuit then defers is lost capacity, while a
     // probe taken for a row that must then wait for its slot would hold the circuit shut.
     const limit = await this.delivery.rateLimitOf(row);
-    if (limit !== undefined && !(await this.rateTurn(key, () => this.takeSlot(key, limit)))) return "put-back";
+    if (limit !== undefined && !(await this.slots.take(key, limit))) return "put-back";
     const gate = await this.delivery.circuits.gate(key);
     if (!gate.go) {
       await this.defer([row, ...more, ...this.queues.drainEndpoint(key)], gate.untilMs);
@@ -317,43 +318,6 @@ export class DeliveryPass {
     }
     if (gate.probe || (await this.delivery.circuits.failing(key))) this.queues.knownFailing(key);
     return gate.probe ? "probe" : "go";
-  }
-
-  /** Runs `take` after the endpoint's previous reservation in this pass has settled. */
-  private rateTurn<T>(key: string, take: () => Promise<T>): Promise<T> {
-    const turn = (this.rateTurns.get(key) ?? Promise.resolve()).then(take, take);
-    const settled = turn.catch(() => {});
-    this.rateTurns.set(key, settled);
-    void settled.then(() => {
-      if (this.rateTurns.get(key) === settled) this.rateTurns.delete(key);
-    });
-    return turn;
-  }
-
-  /** Whether a request to `key` may start now on a slot of its own; if not, the endpoint is paused until its slot. */
-  private async takeSlot(key: string, perSecond: number): Promise<boolean> {
-    const { clock } = this.delivery.deps;
-    let held = this.reserved.get(key);
-    // A slot used late comes closer to the next one, which may be another run's: one a whole interval
-    // late (its rows were deferred, or waited for a worker) is dropped for a fresh one.
-    if (held !== undefined && held + 1000 / perSecond <= clock.now()) {
-      this.reserved.delete(key);
-      held = undefined;
-    }
-    if (held === undefined) {
-      const r = await this.delivery.rates.reserve(key, perSecond, clock.now() + RATE_RESERVE_AHEAD_MS);
-      const startAtMs = "atMs" in r ? r.atMs : r.notBeforeMs;
-      if (startAtMs <= clock.now()) return true;
-      if ("atMs" in r) this.reserved.set(key, r.atMs);
-      this.queues.pause(key, startAtMs);
-      return false;
-    }
-    if (held > clock.now()) {
-      this.queues.pause(key, held);
-      return false;
-    }
-    this.reserved.delete(key);
-    return true;
   }
 
   /** Gives rows back without an attempt, due at `untilMs` (their attempt count unchanged). */

@@ -124,6 +124,29 @@ describe("isolation between subscribers", () => {
     expect(healthyAt[1]).toBeLessThan(2_500);
   });
 
+  it("endpoints that answer slowly share half the workers: a prompt one's deliveries do not wait for theirs", async () => {
+    const h = await relayHarness({
+      sim: { workspaces: { [WS]: 30 } },
+      // 4 workers, so at most 2 for struggling endpoints; an answer after 1 s (a quarter of 4 s) is slow.
+      env: { RELAY_DELIVERY_CONCURRENCY: "4", RELAY_DELIVERY_TIMEOUT: "4s", RELAY_ENDPOINT_CONCURRENCY: "4" },
+    });
+    const { healthy, healthyAt } = await timedHealthy(h);
+    // Slow (1.2 s) until the healthy endpoint has all it is owed, then prompt, so the run ends soon after.
+    const slowly = () => (healthy.received.length < 12 ? { status: 200, delayMs: 1_200 } : { status: 200 });
+    const slow = [];
+    for (let i = 0; i < 3; i++) slow.push(await h.subscriber({ reply: slowly }));
+    await finishedTasks(h, 12);
+    await h.tick();
+
+    expect(healthy.received).toHaveLength(12);
+    // A slow endpoint is known as such a second into a request: from then on the slow ones hold two
+    // workers together and the healthy endpoint takes the others. Before, it waited for a slow answer
+    // between most of its deliveries. First contact is the exception: endpoints not yet tried take
+    // their first windows, so it may wait up to two slow rounds (2.4 s) before that.
+    expect(Math.max(...healthyAt)).toBeLessThan(4_000);
+    for (const rx of slow) expect(rx.received).toHaveLength(12);
+  });
+
   it("an open circuit costs one attempt per cool-down; an answered probe closes it and the rest follow", async () => {
     const h = await relayHarness({
       sim: { workspaces: { [WS]: 10 } },

@@ -120,7 +120,7 @@ describe("EndpointQueues", () => {
   });
 
   it("failing endpoints together hold at most their share of workers; the others take the rest", () => {
-    const q = new EndpointQueues<Row>({ limit: 4, startLimit: 4, failingShare: 2 }, (r) => r.endpoint);
+    const q = new EndpointQueues<Row>({ limit: 4, startLimit: 4, strugglingShare: 2 }, (r) => r.endpoint);
     let n = 0;
     for (const endpoint of ["x", "y", "z", "ok"]) for (let i = 0; i < 4; i++) q.push({ endpoint, n: n++ });
     for (const failing of ["x", "y", "z"]) q.knownFailing(failing);
@@ -133,13 +133,35 @@ describe("EndpointQueues", () => {
     expect(q.takeable(0)).toBeGreaterThan(0);
   });
 
+  it("slow answers keep an endpoint's window but hold it to the struggling share, until a prompt one", () => {
+    const q = new EndpointQueues<Row>({ limit: 4, startLimit: 2, strugglingShare: 2 }, (r) => r.endpoint);
+    let n = 0;
+    for (const endpoint of ["slow1", "slow2", "ok"]) for (let i = 0; i < 8; i++) q.push({ endpoint, n: n++ });
+    // First contact: nothing known, each takes its first window.
+    const first = Array.from({ length: 6 }, () => q.take(0)?.key);
+    expect(first.sort()).toEqual(["ok", "ok", "slow1", "slow1", "slow2", "slow2"]);
+    for (const key of ["slow1", "slow2"]) {
+      q.markSlow(key);
+      q.done(key);
+    }
+    // Two slow endpoints with a request each in flight: at their share, they take no more,
+    q.answered("ok");
+    q.done("ok");
+    const next = Array.from({ length: 4 }, () => q.take(0)?.key).filter((k) => k !== undefined);
+    expect(next).toEqual(["ok", "ok"]);
+    // and their windows did not shrink: one prompt answer and slow1 is taken from again.
+    q.answered("slow1");
+    q.done("slow1");
+    expect(q.take(0)?.key).toBe("slow1");
+  });
+
   it("whatever the answers, an endpoint never exceeds its window and failing ones never take past their share", () => {
     const endpoint = fc.constantFrom("a", "b", "c");
     const op = fc.oneof(
       { arbitrary: fc.record({ push: endpoint }), weight: 3 },
       { arbitrary: fc.record({ take: fc.constant(true) }), weight: 3 },
       {
-        arbitrary: fc.record({ done: endpoint, answer: fc.constantFrom("answered", "unanswered", "none") }),
+        arbitrary: fc.record({ done: endpoint, answer: fc.constantFrom("answered", "slowly", "unanswered", "none") }),
         weight: 2,
       },
       { arbitrary: fc.record({ knownFailing: endpoint }), weight: 2 },
@@ -150,7 +172,7 @@ describe("EndpointQueues", () => {
         fc.integer({ min: 1, max: 3 }),
         fc.array(op, { maxLength: 300, size: "large" }),
         (limit, share, ops) => {
-          const q = new EndpointQueues<Row>({ limit, startLimit: 1, failingShare: share }, (r) => r.endpoint);
+          const q = new EndpointQueues<Row>({ limit, startLimit: 1, strugglingShare: share }, (r) => r.endpoint);
           const inFlight = new Map<string, number>();
           const failing = new Set<string>();
           const window = new Map<string, number>();
@@ -176,6 +198,9 @@ describe("EndpointQueues", () => {
                 q.answered(o.done);
                 failing.delete(o.done);
                 window.set(o.done, Math.min(limit, w + 1));
+              } else if (o.answer === "slowly") {
+                q.markSlow(o.done);
+                failing.add(o.done);
               } else if (o.answer === "unanswered") {
                 q.unanswered(o.done);
                 failing.add(o.done);

@@ -80,6 +80,27 @@ export function mediaType(req: ApiRequestHead): string | undefined {
   return req.headers["content-type"]?.split(";")[0]?.trim().toLowerCase() || undefined;
 }
 
+/** A label from a header, for an error message: printable ASCII only, and not the whole of a long one. */
+const labelOf = (value: string) => value.replace(/[^\x21-\x7e]/g, "?").slice(0, 40);
+
+/**
+ * A body read as it was sent: not compressed (the relay does not inflate, and read gzip's bytes as
+ * text that is not UTF-8), and in UTF-8, the only charset JSON has (RFC 8259), where another named
+ * one was read as UTF-8 anyway.
+ */
+export function checkBodyEncoding(req: ApiRequestHead): void {
+  const encoding = req.headers["content-encoding"]?.trim().toLowerCase();
+  if (encoding && encoding !== "identity")
+    throw new HttpError(
+      415,
+      "unsupported_media_type",
+      `the body must not be encoded (Content-Encoding: ${labelOf(encoding)}): send plain JSON`,
+    );
+  const charset = /;\s*charset\s*=\s*"?([^";\s]*)"?/i.exec(req.headers["content-type"] ?? "")?.[1]?.toLowerCase();
+  if (charset !== undefined && charset !== "utf-8" && charset !== "utf8")
+    throw new HttpError(415, "unsupported_media_type", `the body must be UTF-8, not charset=${labelOf(charset)}`);
+}
+
 /**
  * A route without a body still refuses the form types: they are what another site can send
  * without a preflight, so only JSON or nothing at all is taken.
@@ -100,7 +121,9 @@ export function parseJsonBody(body: Buffer): unknown {
   if (!isUtf8(body)) throw invalidUtf8("the body");
   let value: unknown;
   try {
-    value = JSON.parse(body.toString("utf8"));
+    // A byte order mark, which some editors and shells write first, is ignored (RFC 8259 allows it):
+    // refused, it read as "not valid JSON" with nothing visible to fix.
+    value = JSON.parse(body.toString("utf8").replace(/^\uFEFF/, ""));
   } catch {
     throw new HttpError(400, "invalid_json", "the body is not valid JSON");
   }

@@ -20,6 +20,7 @@ import {
   MAX_BODY_BYTES,
 } from "./http.js";
 import {
+  checkBodyEncoding,
   checkHost,
   checkNoFormBody,
   checkSameOrigin,
@@ -166,9 +167,13 @@ export function createRouter(routes: readonly Route[], options: RouterOptions): 
     if (!parts) throw new HttpError(400, "invalid_path", "the path is not valid percent-encoding");
     const candidates = routes.map((r) => ({ route: r, params: match(r, parts) })).filter((c) => c.params !== undefined);
     if (candidates.length === 0) throw new HttpError(404, "not_found", "no such endpoint");
-    const found = candidates.find((c) => c.route.method === req.method.toUpperCase());
+    // HEAD is GET without the body (which node:http leaves out, and `handle` empties for FC).
+    const method = req.method.toUpperCase() === "HEAD" ? "GET" : req.method.toUpperCase();
+    const found = candidates.find((c) => c.route.method === method);
     if (!found) {
-      const allow = [...new Set(candidates.map((c) => c.route.method))].join(", ");
+      const methods = new Set(candidates.map((c) => c.route.method as string));
+      if (methods.has("GET")) methods.add("HEAD");
+      const allow = [...methods].join(", ");
       throw new HttpError(405, "method_not_allowed", `use ${allow}`, [], { allow });
     }
     const { route, params } = found as { route: Route; params: Record<string, string> };
@@ -179,6 +184,7 @@ export function createRouter(routes: readonly Route[], options: RouterOptions): 
     }
     if (route.body && mediaType(req) !== "application/json")
       throw new HttpError(415, "unsupported_media_type", "send the body as application/json");
+    if (route.body) checkBodyEncoding(req);
     return { route, params };
   }
 
@@ -230,7 +236,7 @@ export function createRouter(routes: readonly Route[], options: RouterOptions): 
     }
   };
 
-  const handle = async (req: ApiRequest): Promise<ApiResponse> => {
+  const answer = async (req: ApiRequest): Promise<ApiResponse> => {
     try {
       return await dispatch(req);
     } catch (error) {
@@ -270,5 +276,11 @@ export function createRouter(routes: readonly Route[], options: RouterOptions): 
       });
     }
   };
+
+  const handle = async (req: ApiRequest): Promise<ApiResponse> => {
+    const response = await answer(req);
+    return req.method.toUpperCase() === "HEAD" ? { ...response, body: "" } : response;
+  };
+
   return Object.assign(handle, { screen });
 }

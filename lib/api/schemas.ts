@@ -128,7 +128,18 @@ export const patchWebhookBody = z
   })
   .meta({ not: { required: ["url", "eventBridge"] } });
 
-const limit = z.coerce.number().int().min(1).max(1000).optional();
+/**
+ * A query's whole number, written in decimal digits: `z.coerce` took `limit=` for 0, `0x10` for 16,
+ * `1e2` for 100 and ` 5` for 5, none of which a client means.
+ */
+export const decimal = (bounds: { min: number; max: number }) =>
+  z
+    .string()
+    .regex(/^\d{1,16}$/, "must be a whole number in decimal digits")
+    .transform(Number)
+    .pipe(z.number().int().min(bounds.min).max(bounds.max));
+
+const limit = decimal({ min: 1, max: 1000 }).optional();
 const cursor = z.string().min(1).max(2048).optional();
 
 export const listTasksQuery = z.strictObject({
@@ -141,7 +152,7 @@ export const listTasksQuery = z.strictObject({
 
 /** An ISO time or epoch milliseconds, as epoch milliseconds. */
 const time = z.union([
-  z.coerce.number().int().nonnegative(),
+  decimal({ min: 0, max: Number.MAX_SAFE_INTEGER }),
   z.iso.datetime({ offset: true }).transform((text) => Date.parse(text)),
 ]);
 

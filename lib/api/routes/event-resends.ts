@@ -5,13 +5,14 @@ import type { ApiDeps } from "../deps.js";
 import { json } from "../http.js";
 import { eventView } from "../presenters.js";
 import { type Route, route } from "../router.js";
+import { decimal } from "../schemas.js";
 import * as v from "../views.js";
 
 /** A resent event: the event as `/v1/events` shows it, and when it was resent. */
 const resentEvent = v.eventView.extend({ resentAt: z.iso.datetime() });
 
 const query = z.strictObject({
-  since: z.coerce.number().int().nonnegative().optional(),
+  since: decimal({ min: 0, max: Number.MAX_SAFE_INTEGER }).optional(),
   cursor: z.string().regex(RESEND_CURSOR, "must be the `next` of the page before").optional(),
 });
 

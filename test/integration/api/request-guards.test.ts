@@ -326,3 +326,74 @@ describe("cross-site writes (CSRF)", () => {
     }
   });
 });
+
+describe.each(["node", "fc"] as const)("a body sent other than as plain UTF-8 JSON, through %s", (via) => {
+  it("415 for a compressed body or a charset other than UTF-8, naming it; a byte order mark is ignored", async () => {
+    const h = await apiHarness();
+    const task = { workspaceId: "llm-a", taskId: "t1" };
+    const gzip = await h.call(via, {
+      method: "POST",
+      path: "/v1/tasks",
+      headers: { "content-type": "application/json", "content-encoding": "gzip" },
+      body: Buffer.from(JSON.stringify(task)),
+    });
+    expect(gzip.status).toBe(415);
+    expect(gzip.json.error.message).toBe("the body must not be encoded (Content-Encoding: gzip): send plain JSON");
+    const latin1 = await h.call(via, {
+      method: "POST",
+      path: "/v1/tasks",
+      headers: { "content-type": "application/json; charset=ISO-8859-1" },
+      body: Buffer.from('{"workspaceId":"llm-a","taskId":"caf\xe9"}', "latin1"),
+    });
+    expect(latin1.status).toBe(415);
+    expect(latin1.json.error.message).toBe("the body must be UTF-8, not charset=iso-8859-1");
+    expect((await h.call(via, { method: "GET", path: "/v1/tasks" })).json.items).toEqual([]);
+
+    for (const contentType of ["application/json; charset=utf-8", 'application/json;charset="UTF-8"']) {
+      const withBom = await h.call(via, {
+        method: "POST",
+        path: "/v1/tasks",
+        headers: { "content-type": contentType, "content-encoding": "identity" },
+        body: Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify(task))]),
+      });
+      expect(withBom.status, contentType).toBeLessThan(300);
+      expect(withBom.json.task.taskId).toBe("t1");
+    }
+  });
+});
+
+describe("HEAD and the numbers in a query", () => {
+  it("HEAD is a GET without its body; 405 lists it beside GET", async () => {
+    const h = await apiHarness();
+    const head = await h.call("node", { method: "HEAD", path: "/v1/tasks" });
+    expect(head.status).toBe(200);
+    expect(head.text).toBe("");
+    expect((await h.call("fc", { method: "HEAD", path: "/v1/healthz" })).text).toBe("");
+    const wrong = await h.call("node", { method: "PUT", path: "/v1/tasks" });
+    expect(wrong.status).toBe(405);
+    expect(wrong.headers.allow).toBe("POST, GET, HEAD");
+  });
+
+  it("a limit or a since that is not decimal digits is 400 naming it, where it used to be read as a number", async () => {
+    const h = await apiHarness();
+    for (const [path, field] of [
+      ["/v1/tasks?limit=", "query.limit"],
+      ["/v1/tasks?limit=0x10", "query.limit"],
+      ["/v1/tasks?limit=1e2", "query.limit"],
+      ["/v1/tasks?limit=%205", "query.limit"],
+      ["/v1/events?since=", "query.since"],
+      ["/v1/deliveries?since=0x10", "query.since"],
+      ["/v1/event-resends?since=-1", "query.since"],
+      ["/v1/event-resends?since=1.5", "query.since"],
+    ]) {
+      const answer = await h.call("node", { method: "GET", path: path as string });
+      expect(answer.status, path).toBe(400);
+      expect(
+        answer.json.error.details.map((d: { field: string }) => d.field),
+        path,
+      ).toContain(field);
+    }
+    for (const path of ["/v1/tasks?limit=16", "/v1/events?since=0", "/v1/events?since=2026-12-01T00:00:00Z"])
+      expect((await h.call("node", { method: "GET", path })).status, path).toBe(200);
+  });
+});

@@ -220,7 +220,11 @@ export const batchResults = z.strictObject({
         index: z.number().int(),
         workspaceId: z.string(),
         taskId: z.string(),
-        error: z.strictObject({ code: z.string(), message: z.string() }),
+        error: z.strictObject({
+          code: z.string(),
+          message: z.string(),
+          field: z.string().describe("The field refused, as `body.tasks[2].webhooks[0]`").optional(),
+        }),
       }),
     ]),
   ),

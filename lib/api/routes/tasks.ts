@@ -63,7 +63,12 @@ function upstream(error: unknown): never {
 
 type ItemResult =
   | { index: number; workspaceId: string; taskId: string; created: boolean }
-  | { index: number; workspaceId: string; taskId: string; error: { code: string; message: string } };
+  | {
+      index: number;
+      workspaceId: string;
+      taskId: string;
+      error: { code: string; message: string; field?: string };
+    };
 
 /**
  * A batch is checked whole before anything is written: a value the relay cannot accept in any item
@@ -77,7 +82,12 @@ async function registerBatch(deps: ApiDeps, items: readonly RegisterTaskRequest[
       index,
       workspaceId: item.workspaceId,
       taskId: item.taskId,
-      error: { code: "invalid_request", message: error.message },
+      error: {
+        code: "invalid_request",
+        message: error.message,
+        // As a 422 names it: the item's place in the body, then the field within the item.
+        ...(error.field ? { field: `body.tasks[${index}].${error.field}` } : {}),
+      },
     });
   const nowMs = deps.clock.now();
   const checked = new Map<number, CheckedRegistration>();

@@ -88,6 +88,25 @@ describe("a refused webhook URL, as API callers see it", () => {
       "::ffff:0:a00:1",
     ]);
     expect(await h.store.listWebhooks()).toEqual([]);
+    // In a batch the refused item is its own result, naming its place; the others are written.
+    h.answers.set("hooks.example.test", { address: "93.184.216.34", family: 4 });
+    const batch = await h.call("POST", "/v1/tasks", {
+      tasks: [
+        { workspaceId: "llm-a", taskId: "t2", webhooks: ["http://hooks.example.test/hook"] },
+        {
+          workspaceId: "llm-a",
+          taskId: "t3",
+          webhooks: ["http://hooks.example.test/hook", "http://private.test/hook"],
+        },
+      ],
+    });
+    expect(batch.status).toBe(200);
+    expect(batch.json.results).toMatchObject([
+      { index: 0, created: true },
+      { index: 1, error: { code: "invalid_request", field: "body.tasks[1].webhooks[1]" } },
+    ]);
+    expect(batch.text).not.toContain("10.0.0.1");
+    expect(await h.store.getTask("llm-a", "t3")).toBeUndefined();
   });
 
   it("a test send to a name that now resolves inside answers with the kind of address only", async () => {

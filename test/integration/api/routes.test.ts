@@ -99,6 +99,7 @@ describe.each(["node", "fc"] as const)("every route through %s", (via) => {
     expect(
       batch.json.results.map((r: { created?: boolean; error?: unknown }) => (r.error ? "error" : r.created)),
     ).toEqual([true, "error", false]);
+    expect(batch.json.results[1].error).toMatchObject({ code: "invalid_request", field: "body.tasks[1].taskId" });
     const submitted = await h.call(via, {
       method: "POST",
       path: "/v1/tasks/submit",

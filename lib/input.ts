@@ -120,7 +120,16 @@ export function checkJsonBounds(
       const entries = Object.entries(v);
       for (let i = entries.length - 1; i >= 0; i--) {
         const [key, child] = entries[i] as [string, unknown];
-        stack.push({ value: child, depth: node.depth + 1, parent: node, key });
+        const childNode = { value: child, depth: node.depth + 1, parent: node, key };
+        // JSON.parse keeps it as a key; any copy of the object (a spread, a schema) silently drops it.
+        if (key === "__proto__")
+          throw new InvalidValueError(
+            "is a key named __proto__, which JavaScript takes for a prototype: it cannot be kept",
+            {
+              field: pathOf(field, childNode),
+            },
+          );
+        stack.push(childNode);
       }
     }
   }

@@ -127,31 +127,62 @@ export function parseJsonBody(body: Buffer): unknown {
   } catch {
     throw new HttpError(400, "invalid_json", "the body is not valid JSON");
   }
-  if (holdsLoneSurrogate(value))
+  const found = unkeepable(value);
+  if (found === "lone surrogate")
     throw new HttpError(
       400,
       "invalid_utf8",
       "the body has a lone surrogate escape (\\uD800 to \\uDFFF): UTF-8 cannot carry it",
     );
+  if (found === "__proto__") {
+    const field = pathToProtoKey(value);
+    throw new HttpError(
+      422,
+      "invalid_value",
+      `a key named "__proto__" cannot be kept (${field}): JavaScript takes it for the object's prototype, and it would be dropped`,
+      [{ field, message: "a key named __proto__ cannot be kept" }],
+    );
+  }
   return value;
 }
 
-/** An iterative walk (a reviver recurses, and deep bodies must reach the depth check, not overflow). */
-function holdsLoneSurrogate(root: unknown): boolean {
+/**
+ * What the body holds that could not be kept as sent: a lone surrogate, or a `__proto__` key, which
+ * JSON.parse keeps as a key but every later copy (the schemas' among them) silently drops. An
+ * iterative walk (a reviver recurses, and deep bodies must reach the depth check, not overflow).
+ */
+function unkeepable(root: unknown): "lone surrogate" | "__proto__" | undefined {
   const stack: unknown[] = [root];
   while (stack.length > 0) {
     const v = stack.pop();
     if (typeof v === "string") {
-      if (hasLoneSurrogate(v)) return true;
+      if (hasLoneSurrogate(v)) return "lone surrogate";
     } else if (Array.isArray(v)) for (const child of v) stack.push(child);
     else if (v !== null && typeof v === "object") {
       for (const [key, child] of Object.entries(v)) {
-        if (hasLoneSurrogate(key)) return true;
+        if (hasLoneSurrogate(key)) return "lone surrogate";
+        if (key === "__proto__") return "__proto__";
         stack.push(child);
       }
     }
   }
-  return false;
+  return undefined;
+}
+
+/** `body.tasks[3].metadata.__proto__`: walked again, with paths, only once such a key is known to be there. */
+function pathToProtoKey(root: unknown): string {
+  const stack: Array<[unknown, string]> = [[root, "body"]];
+  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+    const [v, path] = next;
+    if (Array.isArray(v)) for (const [i, child] of v.entries()) stack.push([child, `${path}[${i}]`]);
+    else if (v !== null && typeof v === "object") {
+      for (const [key, child] of Object.entries(v)) {
+        if (key === "__proto__") return `${path}.__proto__`;
+        stack.push([child, /^[A-Za-z_$][\w$]*$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`]);
+      }
+    }
+  }
+  return "body";
 }
 
 /** The bytes a percent-encoded ASCII string stands for; a `%` not followed by two hex digits is itself. */

@@ -37,6 +37,44 @@ describe.each(["node", "fc"] as const)("input limits through %s", (via) => {
     expect((await post(fits, "large-enough")).status).toBe(201);
   });
 
+  it("a key named __proto__, which every copy of the object drops, is 422 naming where, nothing written", async () => {
+    const h = await apiHarness();
+    const bodies: Array<[string, string, string]> = [
+      [
+        "/v1/tasks",
+        '{"workspaceId":"llm-a","taskId":"t","metadata":{"a":[{"__proto__":{"x":1}}]}}',
+        "body.metadata.a[0].__proto__",
+      ],
+      [
+        "/v1/tasks",
+        '{"tasks":[{"workspaceId":"llm-a","taskId":"t"},{"workspaceId":"llm-a","taskId":"u","metadata":{"__proto__":1}}]}',
+        "body.tasks[1].metadata.__proto__",
+      ],
+      ["/v1/webhooks", '{"url":"http://127.0.0.1:9/h","headers":{"__proto__":"x"}}', "body.headers.__proto__"],
+      [
+        "/v1/tasks/submit",
+        '{"workspaceId":"llm-a","request":{"videoUrl":"https://v.example.com/a.mp4","__proto__":{}}}',
+        "body.request.__proto__",
+      ],
+    ];
+    for (const [path, body, field] of bodies) {
+      const answer = await h.call(via, { method: "POST", path, headers: { "content-type": "application/json" }, body });
+      expect(answer.status, body).toBe(422);
+      expect(answer.json.error.code).toBe("invalid_value");
+      expect(answer.json.error.details).toEqual([{ field, message: "a key named __proto__ cannot be kept" }]);
+    }
+    expect((await h.relay.store.listTasks({ limit: 10 })).items).toEqual([]);
+    expect(await h.relay.store.listWebhooks()).toEqual([]);
+    // Only that key: one that merely contains it, or the text as a value, is kept as sent.
+    const kept = await h.call(via, {
+      method: "POST",
+      path: "/v1/tasks",
+      body: { workspaceId: "llm-a", taskId: "t", metadata: { __proto__x: "__proto__" } },
+    });
+    expect(kept.status).toBe(201);
+    expect(kept.json.task.metadata).toEqual({ __proto__x: "__proto__" });
+  });
+
   it("a number JSON cannot hold (1e400, read as Infinity and written back as null) is 422 naming where", async () => {
     const h = await apiHarness();
     const register = (metadata: string) =>

@@ -220,6 +220,11 @@ describe("relay CLI commands", () => {
     [["webhooks", "add", "http://127.0.0.1:9/h", "--rate-limit", "Infinity"], EXIT.usage, /"Infinity" is not a number/],
     [["webhooks", "add", "http://127.0.0.1:9/h", "--rate-limit", ""], EXIT.usage, /"" is not a number/],
     [["tasks", "add", "llm-a", "t", "--metadata", "[1]"], EXIT.usage, /--metadata: must be a JSON object/],
+    [
+      ["tasks", "add", "llm-a", "t", "--metadata", '{"order":{"__proto__":{"a":1}}}'],
+      EXIT.usage,
+      /metadata\.order\.__proto__: is a key named __proto__/,
+    ],
     [["tasks", "add", "llm-a", " "], EXIT.usage, /taskId/],
     [["tasks", "show", "llm-a", "missing"], EXIT.notFound, /no task llm-a\/missing/],
     [["tasks", "list", "--state", "odd"], EXIT.usage, /'--state <state>' argument 'odd' is invalid.*active, done/],

@@ -64,6 +64,9 @@ async function serveApi(relay: Relay, opened: Array<() => unknown>): Promise<{ l
   }
 }
 
+/** Runs at once, the one within its budget and those waiting for their last attempts. */
+const MAX_FINISHING_RUNS = 4;
+
 /** Waits `ms`, or for Ctrl-C; no timer is left to hold the process open after it. */
 async function pause(ms: number, stop: Promise<void>): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
@@ -130,15 +133,34 @@ export async function devCommand(io: CliIo): Promise<void> {
     }
     io.out(`\n${lines.map((l) => `  ${l}`).join("\n")}\n\n`);
 
-    while (!stopping) {
-      const summary = await relay.tick(
-        Math.min(relay.config.tick.budgetMs, Math.max(relay.config.tick.intervalMs, 5_000)),
+    // Runs past their budget, waiting for their last attempts (a webhook that never answers holds
+    // one for a whole delivery timeout): a few at most, so that they cannot pile up.
+    const finishing = new Set<Promise<unknown>>();
+    // A run that throws ends the loop, as it did when each run was awaited in turn.
+    let failed: { error: unknown } | undefined;
+    while (!stopping && !failed) {
+      if (finishing.size >= MAX_FINISHING_RUNS) await Promise.race(finishing);
+      const budgetMs = Math.min(relay.config.tick.budgetMs, Math.max(relay.config.tick.intervalMs, 5_000));
+      const ticking = relay.tick(budgetMs).then(
+        (summary) => {
+          // The sandbox's receiver already prints each delivery as it lands: a run is worth a line
+          // there only when something went wrong, or the summaries would bury the webhooks.
+          if (sandbox ? troubled(summary) : interesting(summary)) io.err(`${JSON.stringify({ tick: summary })}\n`);
+        },
+        (error: unknown) => {
+          failed ??= { error };
+        },
       );
-      // The sandbox's receiver already prints each delivery as it lands: a run is worth a line
-      // there only when something went wrong, or the summaries would bury the webhooks.
-      if (sandbox ? troubled(summary) : interesting(summary)) io.err(`${JSON.stringify({ tick: summary })}\n`);
+      const settled = ticking.finally(() => finishing.delete(settled));
+      finishing.add(settled);
+      // The next run starts once this one's budget is spent, not once its slowest attempt ends: it
+      // held every later poll and delivery for a whole delivery timeout, run after run. The rows
+      // still in flight are leased to this run, so the next one leaves them be.
+      await Promise.race([ticking, pause(budgetMs, stop)]);
       await pause(relay.config.tick.intervalMs, stop);
     }
+    await Promise.all(finishing);
+    if (failed) throw failed.error;
   } finally {
     for (const close of opened.reverse()) {
       try {

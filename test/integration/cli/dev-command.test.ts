@@ -5,9 +5,10 @@
 
 import { once } from "node:events";
 import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
-import { connect } from "node:net";
+import { createServer } from "node:http";
+import { type AddressInfo, connect } from "node:net";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished, vi } from "vitest";
 import { EXIT } from "../../../lib/cli.js";
 import { bareEnv, emptyFolder, run, start, startNode } from "../../support/bin.js";
 
@@ -174,6 +175,79 @@ describe("npm start: the sandbox", () => {
     // Its runs have polled the sample tasks by now; healthy runs print no summary over the webhooks.
     expect(dev.err()).not.toContain('{"tick"');
   });
+});
+
+describe("npm start: a webhook that never answers", () => {
+  it("holds up no poll and no other delivery: each run starts on time while the last one waits for it", async () => {
+    const { dev, api } = await sandbox();
+    // When each task's webhook reached the healthy subscriber, by task id.
+    const arrivals = new Map<string, number>();
+    const healthy = createServer((req, res) => {
+      let body = "";
+      req.on("data", (chunk) => {
+        body += chunk;
+      });
+      req.on("end", () => {
+        const { data } = JSON.parse(body) as { data: { taskId: string } };
+        arrivals.set(data.taskId, performance.now());
+        res.writeHead(204).end();
+      });
+    });
+    // Reads the request and never answers: each attempt takes the whole delivery timeout (15 s).
+    let hung = 0;
+    const hanging = createServer((req) => {
+      hung++;
+      req.resume();
+    });
+    for (const server of [healthy, hanging]) {
+      server.listen(0, "127.0.0.1");
+      await once(server, "listening");
+    }
+    onTestFinished(() => {
+      for (const server of [healthy, hanging]) {
+        server.closeAllConnections();
+        server.close();
+      }
+    });
+    const post = (path: string, body: unknown) =>
+      fetch(`${api}/v1${path}`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+    for (const server of [hanging, healthy]) {
+      const { port } = server.address() as AddressInfo;
+      const url = `http://127.0.0.1:${port}/hook`;
+      expect((await post("/webhooks", { url, events: ["video_analysis.failed"] })).status).toBe(201);
+    }
+    // Ids the simulator does not know, registered without a submission time in a workspace with no
+    // queue ahead of them: each is asked at the next run and fails at once (DataNotExists), so its
+    // webhook is due a run after registration.
+    const registeredAt = new Map<string, number>();
+    for (const taskId of ["gone-1", "gone-2", "gone-3"]) {
+      expect((await post("/tasks", { workspaceId: "llm-elsewhere", taskId })).status).toBe(201);
+      registeredAt.set(taskId, performance.now());
+      await new Promise((r) => setTimeout(r, 5_000));
+    }
+    await vi.waitFor(() => expect([...registeredAt.keys()].filter((id) => arrivals.has(id))).toHaveLength(3), {
+      timeout: 20_000,
+      interval: 100,
+    });
+    console.log(
+      "LAGS",
+      [...registeredAt].map(([id, at]) => (arrivals.get(id) as number) - at),
+    );
+    expect(hung).toBeGreaterThan(0);
+    // Each by the next run: one starts 2 s after the last one's budget (5 s) at the latest, so within
+    // 7 s. Behind the hanging webhook's attempts, which each run used to wait for (15 s), later
+    // tasks waited for them too.
+    for (const [taskId, at] of registeredAt) expect((arrivals.get(taskId) as number) - at, taskId).toBeLessThan(8_000);
+    // Its attempts end at once when it goes away, so that Ctrl-C need not wait for them.
+    hanging.close();
+    hanging.closeAllConnections();
+    dev.child.kill("SIGINT");
+    expect((await dev.exited()).code).toBe(0);
+  }, 60_000);
 });
 
 describe("npm start: EventBridge in the sandbox", () => {

@@ -8,6 +8,7 @@ import { randomUUID } from "node:crypto";
 import { type Clock, systemClock } from "./clock.js";
 import { type Config, type Env, loadConfig } from "./config.js";
 import { type EventBridgeDeps, openDeliveryRun } from "./delivery/deliver.js";
+import { EndpointMemory } from "./delivery/endpoint-memory.js";
 import type { AsyncInvoker } from "./delivery/fanout.js";
 import type { Resolver } from "./delivery/guard.js";
 import { deliverDue } from "./delivery/loop.js";
@@ -77,6 +78,8 @@ export async function openRelay(options: OpenRelayOptions): Promise<Relay> {
   const store = options.store ?? (await openStore(config, credentials, log));
   const client = createQuanmiaoClient({ ...config.quanmiao, credentials, clock });
   const sender = new WebhookSender({ timeoutMs: config.delivery.timeoutMs });
+  // Like the sender's connections, what is learned of endpoints lasts as long as the process.
+  const endpointMemory = new EndpointMemory(clock);
   const eventBridge: EventBridgeDeps = {
     publisher: createEventBridgePublisher({
       credentials,
@@ -104,6 +107,7 @@ export async function openRelay(options: OpenRelayOptions): Promise<Relay> {
     invoker,
     metrics: options.metrics,
     eventBridge,
+    endpointMemory,
   };
   const registration: RegistrationDeps = {
     store,
@@ -141,6 +145,7 @@ export async function openRelay(options: OpenRelayOptions): Promise<Relay> {
         log,
         metrics: options.metrics,
         eventBridge,
+        endpointMemory,
       });
       await deliverDue(run, counts, {
         ids,

@@ -23,6 +23,7 @@ import {
 } from "../store/store.js";
 import { CIRCUIT_FAILURES, CircuitBreakers } from "./circuit.js";
 import { noteEndpoint } from "./endpoint-health.js";
+import type { HealthMemory } from "./endpoint-queues.js";
 import { EventCache } from "./event-cache.js";
 import { frameEvent } from "./framing.js";
 import type { Resolver } from "./guard.js";
@@ -49,6 +50,8 @@ export interface DeliveryDeps {
   readonly metrics?: RelayMetrics | undefined;
   /** Publishing to EventBridge buses (eventbridge-batch.ts); region and account: a target's defaults. */
   readonly eventBridge?: EventBridgeDeps | undefined;
+  /** What passes learned of endpoints, kept between them (endpoint-memory.ts); else each pass's own. */
+  readonly endpointMemory?: HealthMemory | undefined;
 }
 
 export interface EventBridgeDeps {

@@ -12,6 +12,7 @@
  * handful of black holes or slow receivers cannot take them all.
  */
 import { Fifo } from "../fifo.js";
+import type { EndpointStanding } from "./endpoint-memory.js";
 
 interface Endpoint<T> {
   readonly queue: Fifo<T>;
@@ -35,17 +36,22 @@ export interface EndpointLimits {
   readonly startLimit?: number;
   /** The most requests in flight to struggling (failing or slow) endpoints, all together (default: no bound). */
   readonly strugglingShare?: number;
+  /** Where what is learned of endpoints is kept (default: for this queue's life only). */
+  readonly memory?: HealthMemory;
 }
 
-/** What is known of an endpoint between its busy spells (kept for the pass, so it is learned once). */
-interface Health {
-  limit: number;
-  struggling: boolean;
+/**
+ * What is known of an endpoint between its busy spells, so that it is learned once: kept for the
+ * pass, or in a memory that outlives passes (endpoint-memory.ts).
+ */
+export interface HealthMemory {
+  get(key: string): EndpointStanding | undefined;
+  set(key: string, standing: EndpointStanding): void;
 }
 
 export class EndpointQueues<T> {
   private readonly endpoints = new Map<string, Endpoint<T>>();
-  private readonly health = new Map<string, Health>();
+  private readonly health: HealthMemory;
   /** Endpoints that may have a row to take, in turn order. */
   private readonly line = new Fifo<string>();
   private queued = 0;
@@ -62,6 +68,7 @@ export class EndpointQueues<T> {
     this.limit = l.limit;
     this.startLimit = Math.min(l.limit, l.startLimit ?? l.limit);
     this.strugglingShare = l.strugglingShare ?? Number.POSITIVE_INFINITY;
+    this.health = l.memory ?? new Map<string, EndpointStanding>();
   }
 
   /** Rows waiting (not yet taken). */
@@ -268,10 +275,13 @@ export class EndpointQueues<T> {
     return rows;
   }
 
-  /** Every waiting row, removed (what a run gives back when its time is up). */
+  /** Every waiting row, removed (what a run gives back when its time is up); what was learned is kept. */
   drain(): T[] {
     const rows: T[] = [];
-    for (const key of [...this.endpoints.keys()]) rows.push(...this.drainEndpoint(key));
+    for (const [key, e] of [...this.endpoints]) {
+      rows.push(...this.drainEndpoint(key));
+      this.health.set(key, { limit: e.limit, struggling: e.struggling });
+    }
     return rows;
   }
 }

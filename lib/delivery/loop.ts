@@ -86,6 +86,7 @@ export class DeliveryPass {
         limit: delivery.deps.config.perEndpointConcurrency,
         startLimit: START_LIMIT,
         strugglingShare: Math.ceil(options.concurrency / 2),
+        memory: delivery.deps.endpointMemory,
       },
       endpointOf,
     );

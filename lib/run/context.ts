@@ -7,6 +7,7 @@ import type { Clock } from "../clock.js";
 import { Semaphore } from "../concurrency.js";
 import type { Config, PollConfig } from "../config.js";
 import type { EventBridgeDeps } from "../delivery/deliver.js";
+import type { HealthMemory } from "../delivery/endpoint-queues.js";
 import type { AsyncInvoker } from "../delivery/fanout.js";
 import type { Resolver } from "../delivery/guard.js";
 import type { WebhookSender } from "../delivery/send.js";
@@ -35,6 +36,8 @@ export interface TickDeps {
   readonly metrics?: RelayMetrics | undefined;
   /** Publishing to EventBridge buses (delivery/eventbridge-batch.ts). */
   readonly eventBridge?: EventBridgeDeps | undefined;
+  /** What delivery passes learned of endpoints, kept for the process's runs (delivery/endpoint-memory.ts). */
+  readonly endpointMemory?: HealthMemory | undefined;
 }
 
 export interface TickSummary {

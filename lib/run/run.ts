@@ -102,6 +102,7 @@ export async function runTick(deps: TickDeps, options: { budgetMs: number }): Pr
     log: deps.log,
     metrics: deps.metrics,
     eventBridge: deps.eventBridge,
+    endpointMemory: deps.endpointMemory,
   });
   const fanOut = fanOutFor(run);
   const pump = new DeliveryPump(run, deliveryRun, fanOut);

@@ -11,6 +11,7 @@ import {
 import { seededRandom } from "../../dev/seeded-random.js";
 import { EMULATOR_CREDENTIAL, type Emulator, startTablestoreEmulator } from "../../dev/tablestore-emulator/server.js";
 import { type Config, loadConfig } from "../../lib/config.js";
+import { EndpointMemory } from "../../lib/delivery/endpoint-memory.js";
 import { WebhookSender } from "../../lib/delivery/send.js";
 import { createQuanmiaoClient } from "../../lib/quanmiao/client.js";
 import { staticCredentials } from "../../lib/quanmiao/credentials.js";
@@ -80,6 +81,8 @@ export async function relayHarness(
     random: seededRandom(options.seed ?? "relay-tests"),
     sender,
     quickRetries: 0,
+    // As the relay has it: what passes learn of endpoints lasts between runs.
+    endpointMemory: new EndpointMemory(clock),
   };
   const registration = { store, clock, poll: config.poll, allowPrivateTargets: config.delivery.allowPrivateTargets };
   return {

@@ -32,7 +32,7 @@ async function timedHealthy(h: Harness) {
       return { status: 204 };
     },
   });
-  return { healthy, healthyAt };
+  return { healthy, healthyAt, startedAt };
 }
 
 async function deliveriesOf(h: Harness, webhookId: string) {
@@ -145,6 +145,29 @@ describe("isolation between subscribers", () => {
     // their first windows, so it may wait up to two slow rounds (2.4 s) before that.
     expect(Math.max(...healthyAt)).toBeLessThan(4_000);
     for (const rx of slow) expect(rx.received).toHaveLength(12);
+  });
+
+  it("what a run learned of slow endpoints holds in the next: they start in the struggling half, not as newcomers", async () => {
+    const h = await relayHarness({
+      sim: { workspaces: { [WS]: 30 } },
+      env: { RELAY_DELIVERY_CONCURRENCY: "4", RELAY_DELIVERY_TIMEOUT: "4s", RELAY_ENDPOINT_CONCURRENCY: "4" },
+    });
+    const { healthy, healthyAt, startedAt } = await timedHealthy(h);
+    // Slow (1.2 s) until the second run's healthy deliveries are all in, then prompt.
+    const slowly = () => (healthy.received.length < 5 ? { status: 200, delayMs: 1_200 } : { status: 200 });
+    for (let i = 0; i < 3; i++) await h.subscriber({ reply: slowly });
+    await finishedTasks(h, 2);
+    await h.tick();
+    expect(healthy.received).toHaveLength(2);
+
+    const secondAt = performance.now() - startedAt;
+    await finishedTasks(h, 3);
+    await h.tick();
+    const second = healthyAt.slice(2).map((at) => at - secondAt);
+    expect(second).toHaveLength(3);
+    // Known slow from the first run, the three hold two workers from the start, and the healthy
+    // endpoint's deliveries leave at once. As newcomers they took all four until their first answers.
+    expect(Math.max(...second)).toBeLessThan(900);
   });
 
   it("an open circuit costs one attempt per cool-down; an answered probe closes it and the rest follow", async () => {

@@ -1,0 +1,48 @@
+import { describe, expect, it } from "vitest";
+import { EndpointMemory } from "../../../lib/delivery/endpoint-memory.js";
+import { EndpointQueues } from "../../../lib/delivery/endpoint-queues.js";
+import { FakeClock } from "../../support/fake-clock.js";
+
+describe("EndpointMemory", () => {
+  it("keeps what was learned for its time, then forgets it", () => {
+    const clock = new FakeClock(1_000_000);
+    const memory = new EndpointMemory(clock, { ttlMs: 60_000 });
+    memory.set("a", { limit: 3, struggling: true });
+    clock.advance(59_999);
+    expect(memory.get("a")).toEqual({ limit: 3, struggling: true });
+    clock.advance(1);
+    expect(memory.get("a")).toBeUndefined();
+  });
+
+  it("keeps at most its size, forgetting what was learned longest ago", () => {
+    const clock = new FakeClock(0);
+    const memory = new EndpointMemory(clock, { maxSize: 2 });
+    memory.set("a", { limit: 1, struggling: false });
+    memory.set("b", { limit: 2, struggling: false });
+    memory.set("a", { limit: 4, struggling: false }); // learned again: now the newest
+    memory.set("c", { limit: 3, struggling: true });
+    expect([memory.get("a"), memory.get("b"), memory.get("c")]).toEqual([
+      { limit: 4, struggling: false },
+      undefined,
+      { limit: 3, struggling: true },
+    ]);
+  });
+
+  it("lets the next pass's queues start an endpoint where the last pass left it", () => {
+    const memory = new EndpointMemory(new FakeClock(0));
+    const limits = { limit: 4, startLimit: 2, strugglingShare: 1, memory };
+    const first = new EndpointQueues<{ endpoint: string }>(limits, (r) => r.endpoint);
+    first.push({ endpoint: "slow" });
+    first.take(0);
+    first.markSlow("slow");
+    first.done("slow");
+    // The next pass: "slow" starts struggling, so with one request in flight the share is full.
+    const next = new EndpointQueues<{ endpoint: string }>(limits, (r) => r.endpoint);
+    for (let i = 0; i < 3; i++) next.push({ endpoint: "slow" });
+    expect([next.take(0)?.key, next.take(0)?.key]).toEqual(["slow", undefined]);
+    // Rows left waiting when a pass ends are given back, and what was learned of them is kept.
+    next.answered("slow");
+    next.drain();
+    expect(memory.get("slow")).toEqual({ limit: 3, struggling: false });
+  });
+});

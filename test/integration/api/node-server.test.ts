@@ -79,7 +79,9 @@ const TOKEN = "t-node-server-test";
 const ANSWERED = /\r\n0\r\n\r\n$/;
 
 /** The real router with one authenticated JSON route, which echoes how many bytes it was sent. */
-async function guardedServer(extra: { maxConnections?: number; log?: (e: Record<string, unknown>) => void } = {}) {
+async function guardedServer(
+  extra: { maxConnections?: number; maxBufferedBodyBytes?: number; log?: (e: Record<string, unknown>) => void } = {},
+) {
   const echo = route({
     method: "POST",
     path: "/v1/echo",
@@ -162,30 +164,55 @@ describe("the API's node:http server answers what the head decides before readin
     expect(client.closed).toBe(false);
   });
 
-  it("closes connections past its limit at once, logs that once, and takes new ones when some end", async () => {
+  it("past its connection limit closes the longest idle one for a new one, and refuses a new one only when all are busy", async () => {
     const logged: Array<Record<string, unknown>> = [];
-    const server = await guardedServer({ maxConnections: 2, log: (e) => logged.push(e) });
-    const held = [await rawClient(server.url), await rawClient(server.url)];
-    const over = [await rawClient(server.url), await rawClient(server.url)];
-    for (const c of over) await vi.waitFor(() => expect(c.closed).toBe(true), { timeout: 2_000 });
+    const server = await guardedServer({ maxConnections: 3, log: (e) => logged.push(e) });
+    const authed = [`Authorization: Bearer ${TOKEN}`, "Content-Type: application/json"];
+    // Three idle connections (what a flood needing no token opens), the oldest first.
+    const idle = [await rawClient(server.url), await rawClient(server.url), await rawClient(server.url)];
+    // The token holder still gets in: its connection takes the longest idle one's place.
+    const client = await rawClient(server.url);
+    client.socket.write(`${post([...authed, "Content-Length: 2"])}{}`);
+    expect(await client.until(ANSWERED)).toMatch(/^HTTP\/1\.1 200 /);
+    await vi.waitFor(() => expect(idle.map((c) => c.closed)).toEqual([true, false, false]), { timeout: 2_000 });
     expect(logged).toEqual([
-      { level: "warn", msg: "api connection refused: at its connection limit", maxConnections: 2 },
+      { level: "warn", msg: "api at its connection limit: closed the longest idle", maxConnections: 3 },
     ]);
-    // The held ones still answer, and a closed one's place is taken by a new one.
-    held[0]?.socket.write(
-      `${post([`Authorization: Bearer ${TOKEN}`, "Content-Type: application/json", "Content-Length: 2"])}{}`,
-    );
-    await held[0]?.until(ANSWERED);
-    held[1]?.socket.destroy();
-    await vi.waitFor(
-      async () => {
-        const next = await rawClient(server.url);
-        next.socket.write(
-          `${post([`Authorization: Bearer ${TOKEN}`, "Content-Type: application/json", "Content-Length: 2"])}{}`,
-        );
-        await next.until(ANSWERED, 500);
-      },
-      { timeout: 3_000 },
-    );
+    // Requests in progress (bodies still coming) are never closed for a newcomer: it is refused.
+    const uploading = [idle[1], idle[2], client];
+    for (const c of uploading) c?.socket.write(`${post([...authed, "Content-Length: 11"])}{"a":`);
+    await new Promise((r) => setTimeout(r, 100));
+    const refused = await rawClient(server.url);
+    await vi.waitFor(() => expect(refused.closed).toBe(true), { timeout: 2_000 });
+    for (const c of uploading) c?.socket.write('"xyz"}');
+    for (const c of uploading) expect(await c?.until(/\{"size":11\}\r\n0\r\n\r\n$/)).toContain("200 OK");
+  });
+
+  it("holds at most its budget of request bodies at once: past it, 503 busy with Retry-After, and the budget comes back", async () => {
+    const server = await guardedServer({ maxBufferedBodyBytes: 100 });
+    const authed = [`Authorization: Bearer ${TOKEN}`, "Content-Type: application/json"];
+    const firstBody = `{"a":"${"x".repeat(82)}"}`; // 90 bytes, of which 60 are sent first
+    const secondBody = `{"b":"${"y".repeat(22)}"}`; // 30 bytes: 60 + 30 is under 100, 90 + 30 is not
+    const first = await rawClient(server.url);
+    first.socket.write(`${post([...authed, `Content-Length: ${firstBody.length}`])}${firstBody.slice(0, 60)}`);
+    await new Promise((r) => setTimeout(r, 100));
+    const fits = await rawClient(server.url);
+    fits.socket.write(`${post([...authed, `Content-Length: ${secondBody.length}`])}${secondBody}`);
+    expect(await fits.until(ANSWERED)).toMatch(/^HTTP\/1\.1 200 /);
+    // Bodies answered are given back at once; one still arriving is held: now 60 + 30 bytes of the first.
+    first.socket.write(firstBody.slice(60, 89));
+    await new Promise((r) => setTimeout(r, 100));
+    const second = await rawClient(server.url);
+    second.socket.write(`${post([...authed, `Content-Length: ${secondBody.length}`])}${secondBody}`);
+    const refused = await second.until(ANSWERED);
+    expect(refused).toMatch(/^HTTP\/1\.1 503 /);
+    expect(refused.toLowerCase()).toContain("retry-after: 1");
+    expect(refused).toContain('"code":"busy"');
+    first.socket.write(firstBody.slice(89));
+    expect(await first.until(ANSWERED)).toMatch(/^HTTP\/1\.1 200 /);
+    // The first body's bytes were given back: the same upload now fits.
+    const again = await rawClient(server.url);
+    again.socket.write(`${post([...authed, `Content-Length: ${secondBody.length}`])}${secondBody}`);
+    expect(await again.until(ANSWERED)).toMatch(/^HTTP\/1\.1 200 /);
   });
 });

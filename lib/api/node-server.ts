@@ -31,23 +31,22 @@ type Read = { body: Buffer; over: boolean; heldBytes: number } | { busy: true; h
  */
 async function readBody(req: IncomingMessage, budget: BodyBudget): Promise<Read | undefined> {
   const chunks: Buffer[] = [];
-  let size = 0;
+  let heldBytes = 0;
   try {
     for await (const chunk of req) {
-      size += (chunk as Buffer).length;
+      const bytes = (chunk as Buffer).length;
       // Stop reading: the answer does not depend on the rest.
-      if (size > MAX_BODY_BYTES)
-        return { body: Buffer.alloc(0), over: true, heldBytes: size - (chunk as Buffer).length };
-      if (budget.usedBytes + (chunk as Buffer).length > budget.maxBytes)
-        return { busy: true, heldBytes: size - (chunk as Buffer).length };
-      budget.usedBytes += (chunk as Buffer).length;
+      if (heldBytes + bytes > MAX_BODY_BYTES) return { body: Buffer.alloc(0), over: true, heldBytes };
+      if (budget.usedBytes + bytes > budget.maxBytes) return { busy: true, heldBytes };
+      budget.usedBytes += bytes;
+      heldBytes += bytes;
       chunks.push(chunk as Buffer);
     }
   } catch {
-    budget.usedBytes -= size;
+    budget.usedBytes -= heldBytes;
     return undefined;
   }
-  return { body: Buffer.concat(chunks), over: false, heldBytes: size };
+  return { body: Buffer.concat(chunks), over: false, heldBytes };
 }
 
 /**

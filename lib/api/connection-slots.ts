@@ -3,7 +3,9 @@
  * `maxConnections` refuses every new one once the limit is reached, so that a few hundred idle
  * connections (which need no token) locked the token holder out. Past the limit a new connection
  * takes the place of the longest idle one (between requests, or its request's headers not all in
- * yet); it is refused only when every open one has a request in progress.
+ * yet); it is refused only when every open one has a request in progress. A request is in progress
+ * until its answer is handed to the socket, not until the client has read it: a client that never
+ * reads its answers (pipelining a hundred of them) held its slot for ever.
  */
 import type { ServerResponse } from "node:http";
 import type { Socket } from "node:net";
@@ -33,16 +35,21 @@ export class ConnectionSlots {
     socket.once("close", () => this.open.delete(socket));
   }
 
-  /** A request on `socket` is in progress until its response closes. */
-  busy(socket: Socket, res: ServerResponse): void {
+  /** A request on `socket` is in progress until `release` (or its response closes, if sooner). */
+  busy(socket: Socket, res: ServerResponse): () => void {
     const slot = this.open.get(socket);
-    if (!slot) return;
+    if (!slot) return () => {};
     slot.requests++;
     this.open.delete(socket);
     this.open.set(socket, slot);
-    res.once("close", () => {
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
       slot.requests--;
-    });
+    };
+    res.once("close", release);
+    return release;
   }
 
   private longestIdle(): Socket | undefined {

@@ -155,12 +155,12 @@ export async function serveApi(
     connectionsCheckingInterval: Math.min(requestTimeout / 4, 5_000),
   };
   const budget: BodyBudget = { maxBytes: options.maxBufferedBodyBytes ?? MAX_BUFFERED_BODY_BYTES, usedBytes: 0 };
-  let lastFullLogMs = Number.NEGATIVE_INFINITY;
+  const lastLoggedMs = new Map<string, number>();
   const slots = new ConnectionSlots(options.maxConnections ?? MAX_CONNECTIONS, (what) => {
-    // Once a minute at most: a flood of connections must not become a flood of log lines.
+    // Each outcome once a minute at most: a flood of connections must not become a flood of log lines.
     const nowMs = performance.now();
-    if (nowMs - lastFullLogMs < 60_000) return;
-    lastFullLogMs = nowMs;
+    if (nowMs - (lastLoggedMs.get(what) ?? Number.NEGATIVE_INFINITY) < 60_000) return;
+    lastLoggedMs.set(what, nowMs);
     options.log?.({
       level: "warn",
       msg: `api at its connection limit: ${what}`,
@@ -168,17 +168,19 @@ export async function serveApi(
     });
   });
   const respond = (req: IncomingMessage, res: ServerResponse, expectsContinue: boolean) => {
-    slots.busy(req.socket, res);
-    answer(handle, req, res, { expectsContinue, budget }).catch((error: unknown) => {
-      // The handler answers every failure it knows; one that gets here is a defect, and it must
-      // end this request, not the process and every delivery in it.
-      options.log?.({ level: "error", msg: "api request failed", path: req.url, error: coerceError(error).stack });
-      if (res.headersSent) return void res.destroy();
-      const failed = json(500, {
-        error: { code: "internal", message: "the relay failed to handle this request", details: [] },
-      });
-      res.writeHead(failed.status, failed.headers).end(failed.body);
-    });
+    const release = slots.busy(req.socket, res);
+    answer(handle, req, res, { expectsContinue, budget })
+      .catch((error: unknown) => {
+        // The handler answers every failure it knows; one that gets here is a defect, and it must
+        // end this request, not the process and every delivery in it.
+        options.log?.({ level: "error", msg: "api request failed", path: req.url, error: coerceError(error).stack });
+        if (res.headersSent) return void res.destroy();
+        const failed = json(500, {
+          error: { code: "internal", message: "the relay failed to handle this request", details: [] },
+        });
+        res.writeHead(failed.status, failed.headers).end(failed.body);
+      })
+      .finally(release);
   };
   const server = createServer(timeouts, (req, res) => respond(req, res, false));
   // Node would send `100 Continue` to every request that asks: a refused one is answered instead.

@@ -91,7 +91,16 @@ async function guardedServer(
     responses: { 200: "the size" },
     handler: async ({ body }) => json(200, { size: JSON.stringify(body).length }),
   });
-  const handle = createRouter([echo], { tokens: [TOKEN] });
+  // A public answer large enough that a client not reading it fills the socket's buffers.
+  const big = route({
+    method: "GET",
+    path: "/v1/big",
+    summary: "big",
+    auth: false,
+    responses: { 200: "200 KB" },
+    handler: async () => json(200, { blob: "x".repeat(200_000) }),
+  });
+  const handle = createRouter([echo, big], { tokens: [TOKEN] });
   const server = await serveApi(handle, { port: 0, host: "127.0.0.1", requestTimeoutMs: 10_000, ...extra });
   onTestFinished(() => server.close());
   return server;
@@ -186,6 +195,23 @@ describe("the API's node:http server answers what the head decides before readin
     await vi.waitFor(() => expect(refused.closed).toBe(true), { timeout: 2_000 });
     for (const c of uploading) c?.socket.write('"xyz"}');
     for (const c of uploading) expect(await c?.until(/\{"size":11\}\r\n0\r\n\r\n$/)).toContain("200 OK");
+  });
+
+  it("a client that pipelines requests and never reads the answers does not hold its slot: its answers are handed over", async () => {
+    const server = await guardedServer({ maxConnections: 1 });
+    const stalled = connect(Number(new URL(server.url).port), "127.0.0.1");
+    stalled.on("error", () => {});
+    onTestFinished(() => void stalled.destroy());
+    await once(stalled, "connect");
+    stalled.pause(); // never reads: the answers (200 × 200 KB) back up in the socket's buffers
+    stalled.write("GET /v1/big HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".repeat(200));
+    await new Promise((r) => setTimeout(r, 300));
+    // The one slot is the stalled connection's, its answers stuck in its buffers: a client still gets in.
+    const client = await rawClient(server.url);
+    client.socket.write(
+      `${post([`Authorization: Bearer ${TOKEN}`, "Content-Type: application/json", "Content-Length: 2"])}{}`,
+    );
+    expect(await client.until(ANSWERED)).toMatch(/^HTTP\/1\.1 200 /);
   });
 
   it("holds at most its budget of request bodies at once: past it, 503 busy with Retry-After, and the budget comes back", async () => {

@@ -156,6 +156,7 @@ export class EndpointQueues<T> {
     const e = this.endpoint(key);
     this.setStruggling(e, false);
     e.limit = Math.min(this.limit, e.limit + 1);
+    this.remember(key, e);
     this.enline(key, e);
   }
 
@@ -165,7 +166,9 @@ export class EndpointQueues<T> {
    * long as a failing endpoint's.
    */
   markSlow(key: string): void {
-    this.setStruggling(this.endpoint(key), true);
+    const e = this.endpoint(key);
+    this.setStruggling(e, true);
+    this.remember(key, e);
   }
 
   /** Nobody answered a request to it in time: half the slots, and it counts as struggling. */
@@ -173,6 +176,7 @@ export class EndpointQueues<T> {
     const e = this.endpoint(key);
     this.setStruggling(e, true);
     e.limit = Math.max(1, Math.floor(e.limit / 2));
+    this.remember(key, e);
   }
 
   /** Known to be failing before this pass tried it (its circuit's count): one slot to start with. */
@@ -181,6 +185,14 @@ export class EndpointQueues<T> {
     if (e.struggling) return;
     this.setStruggling(e, true);
     e.limit = 1;
+  }
+
+  /**
+   * Kept at once, not only when the endpoint goes idle: a pass running beside this one (the next
+   * run, while this one finishes its last attempts) meets the endpoint as this pass now knows it.
+   */
+  private remember(key: string, e: Endpoint<T>): void {
+    this.health.set(key, { limit: e.limit, struggling: e.struggling });
   }
 
   /** Moves the endpoint's requests in flight in or out of the struggling ones' count. */

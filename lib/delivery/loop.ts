@@ -69,6 +69,8 @@ export class DeliveryPass {
   private claims: boolean;
   private ended = false;
   private finish: () => void = () => {};
+  /** Rows given back once the pass's time was up, while its last attempts were still in flight. */
+  private givenBack: Promise<void> | undefined;
   private readonly maxHeld: number;
   /** Endpoints this pass has read the circuit of (or is reading), before taking any of their rows. */
   private readonly known = new Set<string>();
@@ -118,10 +120,17 @@ export class DeliveryPass {
 
   /** Resolves when every attempt it started has ended; throws the claim error that stopped it, if one did. */
   async run(): Promise<void> {
+    // A look when time is up, for the rows to give back while attempts are still in flight.
+    const timeUp = setTimeout(
+      () => this.fill(),
+      Math.max(0, this.options.startBeforeMs - this.delivery.deps.clock.now()),
+    );
+    timeUp.unref();
     await new Promise<void>((resolve) => {
       this.finish = resolve;
       this.fill();
     });
+    clearTimeout(timeUp);
     if (this.claimError !== undefined) throw this.claimError;
   }
 
@@ -156,12 +165,15 @@ export class DeliveryPass {
         this.reclaimTimer.unref();
       }
     }
+    // Time is up: rows it will not attempt go back now, not when its slowest attempt ends (up to a
+    // whole timeout later), so that the next run can take them meanwhile.
+    if (!timeLeft && this.queues.size > 0 && this.givenBack === undefined) this.givenBack = this.giveBack();
     if (this.active > 0 || this.claiming) return;
     const waiting = this.queues.size > 0;
     if (timeLeft && (waiting || !this.drained)) return; // a paused endpoint's wake, or a claim, will come
     this.ended = true;
     clearTimeout(this.reclaimTimer);
-    void this.giveBack().finally(this.finish);
+    void (this.givenBack ?? Promise.resolve()).then(() => this.giveBack()).finally(this.finish);
   }
 
   /** A timer for the soonest paused endpoint with rows waiting, within the pass's time. */

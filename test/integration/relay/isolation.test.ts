@@ -4,7 +4,7 @@
  * deliveries must not wait behind the stuck ones, an open circuit must cost one probe per
  * cool-down, and a run must not start attempts after its budget.
  */
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { readCircuit } from "../../../lib/delivery/circuit.js";
 import { startReceiver } from "../../support/receiver.js";
 import { relayHarness } from "../../support/relay.js";
@@ -168,6 +168,34 @@ describe("isolation between subscribers", () => {
     // Known slow from the first run, the three hold two workers from the start, and the healthy
     // endpoint's deliveries leave at once. As newcomers they took all four until their first answers.
     expect(Math.max(...second)).toBeLessThan(900);
+  });
+
+  it("rows a run will not attempt go back when its time is up, not when its last attempt ends", async () => {
+    const h = await relayHarness({
+      sim: { workspaces: { [WS]: 10 } },
+      // One worker: once the hanging endpoint holds it, the healthy endpoint's rows wait in the queue.
+      env: { RELAY_DELIVERY_CONCURRENCY: "1", RELAY_DELIVERY_TIMEOUT: "3s", RELAY_ENDPOINT_CONCURRENCY: "1" },
+    });
+    const hanging = await stuck(h);
+    const { healthy } = await timedHealthy(h);
+    await finishedTasks(h, 3);
+    // A 2 s budget: attempts start until 1.6 s in (fake time); its end is looked at 1.6 s in (real time).
+    const ticking = h.tick(2_000);
+    await vi.waitFor(() => expect(hanging.received.length).toBeGreaterThan(0), { timeout: 5_000 });
+    const heldBefore = (await deliveriesOf(h, healthy.webhook.id)).filter((d) => d.status === "pending");
+    // The run's time runs out while the hanging request is in flight (it ends 3 s after it started).
+    h.clock.advance(2_000);
+    await vi.waitFor(
+      async () => {
+        const rows = (await deliveriesOf(h, healthy.webhook.id)).filter((d) => d.status === "pending");
+        expect(rows.length).toBeGreaterThan(0);
+        for (const d of rows) expect(d.leaseOwner).toBeUndefined();
+      },
+      { timeout: 2_500, interval: 50 },
+    );
+    expect(heldBefore.length).toBeGreaterThan(0);
+    const summary = await ticking;
+    expect(summary.released).toBeGreaterThan(0);
   });
 
   it("an open circuit costs one attempt per cool-down; an answered probe closes it and the rest follow", async () => {

@@ -40,6 +40,12 @@ describe("EndpointMemory", () => {
     const next = new EndpointQueues<{ endpoint: string }>(limits, (r) => r.endpoint);
     for (let i = 0; i < 3; i++) next.push({ endpoint: "slow" });
     expect([next.take(0)?.key, next.take(0)?.key]).toEqual(["slow", undefined]);
+    // A pass beside it learns what it learns at once, not when the endpoint goes idle there.
+    const beside = new EndpointQueues<{ endpoint: string }>(limits, (r) => r.endpoint);
+    beside.push({ endpoint: "other" });
+    beside.take(0);
+    beside.markSlow("other");
+    expect(memory.get("other")).toEqual({ limit: 2, struggling: true });
     // Rows left waiting when a pass ends are given back, and what was learned of them is kept.
     next.answered("slow");
     next.drain();

@@ -141,7 +141,7 @@ export class EndpointQueues<T> {
     this.release(e);
     this.enline(key, e);
     if (e.active === 0 && e.queue.length === 0) {
-      this.health.set(key, { limit: e.limit, struggling: e.struggling });
+      this.remember(key, e);
       this.endpoints.delete(key);
     }
   }
@@ -292,7 +292,7 @@ export class EndpointQueues<T> {
     const rows: T[] = [];
     for (const [key, e] of [...this.endpoints]) {
       rows.push(...this.drainEndpoint(key));
-      this.health.set(key, { limit: e.limit, struggling: e.struggling });
+      this.remember(key, e);
     }
     return rows;
   }

@@ -75,6 +75,8 @@ async function rawClient(url: string) {
 }
 
 const TOKEN = "t-node-server-test";
+/** The headers of an admitted JSON request. */
+const AUTHED_JSON = [`Authorization: Bearer ${TOKEN}`, "Content-Type: application/json"];
 /** The end of a chunked answer (node chunks every answer without a Content-Length). */
 const ANSWERED = /\r\n0\r\n\r\n$/;
 
@@ -126,14 +128,7 @@ describe("the API's node:http server answers what the head decides before readin
     expect(answer).not.toContain("100 Continue");
 
     const admitted = await rawClient(server.url);
-    admitted.socket.write(
-      post([
-        `Authorization: Bearer ${TOKEN}`,
-        "Content-Type: application/json",
-        "Content-Length: 2",
-        "Expect: 100-continue",
-      ]),
-    );
+    admitted.socket.write(post([...AUTHED_JSON, "Content-Length: 2", "Expect: 100-continue"]));
     expect(await admitted.until(/100 Continue\r\n\r\n/)).toMatch(/^HTTP\/1\.1 100 Continue/);
     admitted.socket.write("{}");
     expect(await admitted.until(ANSWERED)).toMatch(/HTTP\/1\.1 200 /);
@@ -142,9 +137,7 @@ describe("the API's node:http server answers what the head decides before readin
   it("refuses a declared body over 1 MiB at once, and a form body to a JSON route, before either is sent", async () => {
     const server = await guardedServer();
     const big = await rawClient(server.url);
-    big.socket.write(
-      post([`Authorization: Bearer ${TOKEN}`, "Content-Type: application/json", `Content-Length: ${2 * 1024 * 1024}`]),
-    );
+    big.socket.write(post([...AUTHED_JSON, `Content-Length: ${2 * 1024 * 1024}`]));
     const tooLarge = await big.until(ANSWERED);
     expect(tooLarge).toMatch(/^HTTP\/1\.1 413 /);
     expect(tooLarge.toLowerCase()).toContain("connection: close");
@@ -165,9 +158,7 @@ describe("the API's node:http server answers what the head decides before readin
     const client = await rawClient(server.url);
     client.socket.write(`${post(["Content-Type: application/json", "Content-Length: 9"])}{"a":"b"}`);
     await client.until(ANSWERED);
-    client.socket.write(
-      `${post([`Authorization: Bearer ${TOKEN}`, "Content-Type: application/json", "Content-Length: 9"])}{"a":"b"}`,
-    );
+    client.socket.write(`${post([...AUTHED_JSON, "Content-Length: 9"])}{"a":"b"}`);
     const both = await client.until(/\{"size":9\}\r\n0\r\n\r\n$/);
     expect(both.match(/^HTTP\/1\.1 \d+/gm)).toEqual(["HTTP/1.1 401", "HTTP/1.1 200"]);
     expect(client.closed).toBe(false);
@@ -176,12 +167,11 @@ describe("the API's node:http server answers what the head decides before readin
   it("past its connection limit closes the longest idle one for a new one, and refuses a new one only when all are busy", async () => {
     const logged: Array<Record<string, unknown>> = [];
     const server = await guardedServer({ maxConnections: 3, log: (e) => logged.push(e) });
-    const authed = [`Authorization: Bearer ${TOKEN}`, "Content-Type: application/json"];
     // Three idle connections (what a flood needing no token opens), the oldest first.
     const idle = [await rawClient(server.url), await rawClient(server.url), await rawClient(server.url)];
     // The token holder still gets in: its connection takes the longest idle one's place.
     const client = await rawClient(server.url);
-    client.socket.write(`${post([...authed, "Content-Length: 2"])}{}`);
+    client.socket.write(`${post([...AUTHED_JSON, "Content-Length: 2"])}{}`);
     expect(await client.until(ANSWERED)).toMatch(/^HTTP\/1\.1 200 /);
     await vi.waitFor(() => expect(idle.map((c) => c.closed)).toEqual([true, false, false]), { timeout: 2_000 });
     expect(logged).toEqual([
@@ -189,7 +179,7 @@ describe("the API's node:http server answers what the head decides before readin
     ]);
     // Requests in progress (bodies still coming) are never closed for a newcomer: it is refused.
     const uploading = [idle[1], idle[2], client];
-    for (const c of uploading) c?.socket.write(`${post([...authed, "Content-Length: 11"])}{"a":`);
+    for (const c of uploading) c?.socket.write(`${post([...AUTHED_JSON, "Content-Length: 11"])}{"a":`);
     await new Promise((r) => setTimeout(r, 100));
     const refused = await rawClient(server.url);
     await vi.waitFor(() => expect(refused.closed).toBe(true), { timeout: 2_000 });
@@ -208,28 +198,25 @@ describe("the API's node:http server answers what the head decides before readin
     await new Promise((r) => setTimeout(r, 300));
     // The one slot is the stalled connection's, its answers stuck in its buffers: a client still gets in.
     const client = await rawClient(server.url);
-    client.socket.write(
-      `${post([`Authorization: Bearer ${TOKEN}`, "Content-Type: application/json", "Content-Length: 2"])}{}`,
-    );
+    client.socket.write(`${post([...AUTHED_JSON, "Content-Length: 2"])}{}`);
     expect(await client.until(ANSWERED)).toMatch(/^HTTP\/1\.1 200 /);
   });
 
   it("holds at most its budget of request bodies at once: past it, 503 busy with Retry-After, and the budget comes back", async () => {
     const server = await guardedServer({ maxBufferedBodyBytes: 100 });
-    const authed = [`Authorization: Bearer ${TOKEN}`, "Content-Type: application/json"];
     const firstBody = `{"a":"${"x".repeat(82)}"}`; // 90 bytes, of which 60 are sent first
     const secondBody = `{"b":"${"y".repeat(22)}"}`; // 30 bytes: 60 + 30 is under 100, 90 + 30 is not
     const first = await rawClient(server.url);
-    first.socket.write(`${post([...authed, `Content-Length: ${firstBody.length}`])}${firstBody.slice(0, 60)}`);
+    first.socket.write(`${post([...AUTHED_JSON, `Content-Length: ${firstBody.length}`])}${firstBody.slice(0, 60)}`);
     await new Promise((r) => setTimeout(r, 100));
     const fits = await rawClient(server.url);
-    fits.socket.write(`${post([...authed, `Content-Length: ${secondBody.length}`])}${secondBody}`);
+    fits.socket.write(`${post([...AUTHED_JSON, `Content-Length: ${secondBody.length}`])}${secondBody}`);
     expect(await fits.until(ANSWERED)).toMatch(/^HTTP\/1\.1 200 /);
     // Bodies answered are given back at once; one still arriving is held: now 60 + 30 bytes of the first.
     first.socket.write(firstBody.slice(60, 89));
     await new Promise((r) => setTimeout(r, 100));
     const second = await rawClient(server.url);
-    second.socket.write(`${post([...authed, `Content-Length: ${secondBody.length}`])}${secondBody}`);
+    second.socket.write(`${post([...AUTHED_JSON, `Content-Length: ${secondBody.length}`])}${secondBody}`);
     const refused = await second.until(ANSWERED);
     expect(refused).toMatch(/^HTTP\/1\.1 503 /);
     expect(refused.toLowerCase()).toContain("retry-after: 1");
@@ -238,7 +225,7 @@ describe("the API's node:http server answers what the head decides before readin
     expect(await first.until(ANSWERED)).toMatch(/^HTTP\/1\.1 200 /);
     // The first body's bytes were given back: the same upload now fits.
     const again = await rawClient(server.url);
-    again.socket.write(`${post([...authed, `Content-Length: ${secondBody.length}`])}${secondBody}`);
+    again.socket.write(`${post([...AUTHED_JSON, `Content-Length: ${secondBody.length}`])}${secondBody}`);
     expect(await again.until(ANSWERED)).toMatch(/^HTTP\/1\.1 200 /);
   });
 });

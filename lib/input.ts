@@ -72,8 +72,13 @@ const PLAIN_KEY = /^[A-Za-z_$][\w$]*$/;
 function pathOf(field: string, node: Node): string {
   const keys: Array<string | number> = [];
   for (let n: Node | undefined = node; n?.key !== undefined; n = n.parent) keys.push(n.key);
+  return jsonPath(field, keys.reverse());
+}
+
+/** A field and the keys below it as one path, `metadata.a[3]["x y"]`: long or unsafe keys quoted and escaped. */
+export function jsonPath(field: string, keys: ReadonlyArray<string | number>): string {
   let path = field;
-  for (const key of keys.reverse()) {
+  for (const key of keys) {
     if (typeof key === "number") path += `[${key}]`;
     else if (PLAIN_KEY.test(key) && key.length <= 64) path += `.${key}`;
     else path += `[${JSON.stringify(escapeUnsafe(key.length > 64 ? `${key.slice(0, 64)}…` : key))}]`;

@@ -5,6 +5,7 @@
  * otherwise turn into U+FFFD, so that the relay stored an id other than the one sent.
  */
 import { isUtf8 } from "node:buffer";
+import { jsonPath } from "../input.js";
 import { type ApiRequest, type ApiRequestHead, HttpError } from "./http.js";
 
 const STATE_CHANGING = new Set(["POST", "PUT", "PATCH", "DELETE"]);
@@ -171,14 +172,14 @@ function unkeepable(root: unknown): "lone surrogate" | "__proto__" | undefined {
 
 /** `body.tasks[3].metadata.__proto__`: walked again, with paths, only once such a key is known to be there. */
 function pathToProtoKey(root: unknown): string {
-  const stack: Array<[unknown, string]> = [[root, "body"]];
+  const stack: Array<[unknown, Array<string | number>]> = [[root, []]];
   for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
-    const [v, path] = next;
-    if (Array.isArray(v)) for (const [i, child] of v.entries()) stack.push([child, `${path}[${i}]`]);
+    const [v, keys] = next;
+    if (Array.isArray(v)) for (const [i, child] of v.entries()) stack.push([child, [...keys, i]]);
     else if (v !== null && typeof v === "object") {
       for (const [key, child] of Object.entries(v)) {
-        if (key === "__proto__") return `${path}.__proto__`;
-        stack.push([child, /^[A-Za-z_$][\w$]*$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`]);
+        if (key === "__proto__") return jsonPath("body", [...keys, key]);
+        stack.push([child, [...keys, key]]);
       }
     }
   }

@@ -51,6 +51,12 @@ describe.each(["node", "fc"] as const)("input limits through %s", (via) => {
         "body.tasks[1].metadata.__proto__",
       ],
       ["/v1/webhooks", '{"url":"http://127.0.0.1:9/h","headers":{"__proto__":"x"}}', "body.headers.__proto__"],
+      // A key on the way there is named as the other 422s name it: quoted, its bidi override escaped.
+      [
+        "/v1/tasks",
+        '{"workspaceId":"llm-a","taskId":"t","metadata":{"a\\u202eb":{"__proto__":1}}}',
+        'body.metadata["a\\\\u202eb"].__proto__',
+      ],
       [
         "/v1/tasks/submit",
         '{"workspaceId":"llm-a","request":{"videoUrl":"https://v.example.com/a.mp4","__proto__":{}}}',

@@ -10,8 +10,12 @@ import type { Clock } from "../clock.js";
 export interface EndpointStanding {
   /** Requests it may have in flight (its window). */
   readonly limit: number;
-  /** It failed or answered slowly last: it counts in the struggling ones' share of workers. */
-  readonly struggling: boolean;
+  /**
+   * How much it struggles (failed or answered slowly lately): above 0 it counts in the struggling
+   * ones' share of workers. Each prompt answer halves it (EndpointQueues), so a receiver that
+   * answers promptly only now and then stays struggling.
+   */
+  readonly strikes: number;
 }
 
 /** How long what was learned counts: older, the endpoint starts over as a newcomer. */

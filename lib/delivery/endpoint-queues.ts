@@ -9,7 +9,10 @@
  * `startLimit` in flight, gains a slot for each answer up to `limit`, and halves on each request
  * nobody answered. One known to be failing starts at a single slot, and the struggling ones (failing,
  * or answering slowly: `markSlow`) together hold at most `strugglingShare` of the workers, so a
- * handful of black holes or slow receivers cannot take them all.
+ * handful of black holes or slow receivers cannot take them all. A slow or missing answer counts
+ * SLOW_STRIKES against an endpoint and each prompt answer halves the count, so a receiver that hangs
+ * on every other request stays with the struggling ones: cleared by one prompt answer, it took its
+ * hanging requests out of their count, and the struggling share held nothing back.
  */
 import { Fifo } from "../fifo.js";
 import type { EndpointStanding } from "./endpoint-memory.js";
@@ -19,8 +22,8 @@ interface Endpoint<T> {
   active: number;
   /** Requests it may have in flight now (its window). */
   limit: number;
-  /** Its last request went unanswered or was answered slowly (or its circuit says it fails). */
-  struggling: boolean;
+  /** Above 0 it struggles: its requests went unanswered or were answered slowly lately (or its circuit says it fails). */
+  strikes: number;
   /** No take before then (a rate limit's next slot). */
   pausedUntilMs: number;
   /** Whether the endpoint's key is in the line of endpoints with something to take. */
@@ -48,6 +51,14 @@ export interface HealthMemory {
   get(key: string): EndpointStanding | undefined;
   set(key: string, standing: EndpointStanding): void;
 }
+
+/**
+ * What a slow or missing answer counts against an endpoint: halved by each prompt answer, it is
+ * cleared by the third in a row.
+ */
+export const SLOW_STRIKES = 4;
+
+const struggles = (e: { strikes: number }) => e.strikes > 0;
 
 export class EndpointQueues<T> {
   private readonly endpoints = new Map<string, Endpoint<T>>();
@@ -84,7 +95,7 @@ export class EndpointQueues<T> {
         queue: new Fifo<T>(),
         active: 0,
         limit: known?.limit ?? this.startLimit,
-        struggling: known?.struggling ?? false,
+        strikes: known?.strikes ?? 0,
         pausedUntilMs: 0,
         lined: false,
         held: false,
@@ -119,14 +130,14 @@ export class EndpointQueues<T> {
       const e = this.endpoint(key);
       e.lined = false;
       if (e.held || e.active >= e.limit || e.queue.length === 0) continue;
-      if (e.pausedUntilMs > nowMs || (e.struggling && this.strugglingActive >= this.strugglingShare)) {
+      if (e.pausedUntilMs > nowMs || (struggles(e) && this.strugglingActive >= this.strugglingShare)) {
         skipped.push(key);
         continue;
       }
       const row = e.queue.shift() as T;
       this.queued--;
       e.active++;
-      if (e.struggling) this.strugglingActive++;
+      if (struggles(e)) this.strugglingActive++;
       this.enline(key, e);
       taken = { row, key };
       break;
@@ -148,13 +159,13 @@ export class EndpointQueues<T> {
 
   private release(e: Endpoint<T>): void {
     e.active--;
-    if (e.struggling) this.strugglingActive--;
+    if (struggles(e)) this.strugglingActive--;
   }
 
-  /** The endpoint answered a request (of any status) promptly: one more slot, up to the limit. */
+  /** The endpoint answered a request (of any status) promptly: one more slot, up to the limit, and half its strikes. */
   answered(key: string): void {
     const e = this.endpoint(key);
-    this.setStruggling(e, false);
+    this.setStrikes(e, Math.floor(e.strikes / 2));
     e.limit = Math.min(this.limit, e.limit + 1);
     this.remember(key, e);
     this.enline(key, e);
@@ -167,23 +178,26 @@ export class EndpointQueues<T> {
    */
   markSlow(key: string): void {
     const e = this.endpoint(key);
-    this.setStruggling(e, true);
+    this.setStrikes(e, SLOW_STRIKES);
     this.remember(key, e);
   }
 
   /** Nobody answered a request to it in time: half the slots, and it counts as struggling. */
   unanswered(key: string): void {
     const e = this.endpoint(key);
-    this.setStruggling(e, true);
+    this.setStrikes(e, SLOW_STRIKES);
     e.limit = Math.max(1, Math.floor(e.limit / 2));
     this.remember(key, e);
   }
 
-  /** Known to be failing before this pass tried it (its circuit's count): one slot to start with. */
+  /**
+   * Known to be failing before this pass tried it (its circuit's count): one slot to start with. A
+   * single strike: failing is not hanging, and one prompt answer (a 500 is one) shows it holds no worker long.
+   */
   knownFailing(key: string): void {
     const e = this.endpoint(key);
-    if (e.struggling) return;
-    this.setStruggling(e, true);
+    if (struggles(e)) return;
+    this.setStrikes(e, 1);
     e.limit = 1;
   }
 
@@ -192,14 +206,14 @@ export class EndpointQueues<T> {
    * run, while this one finishes its last attempts) meets the endpoint as this pass now knows it.
    */
   private remember(key: string, e: Endpoint<T>): void {
-    this.health.set(key, { limit: e.limit, struggling: e.struggling });
+    this.health.set(key, { limit: e.limit, strikes: e.strikes });
   }
 
-  /** Moves the endpoint's requests in flight in or out of the struggling ones' count. */
-  private setStruggling(e: Endpoint<T>, struggling: boolean): void {
-    if (e.struggling === struggling) return;
-    this.strugglingActive += struggling ? e.active : -e.active;
-    e.struggling = struggling;
+  /** Moves the endpoint's requests in flight in or out of the struggling ones' count, as its strikes come and go. */
+  private setStrikes(e: Endpoint<T>, strikes: number): void {
+    const was = struggles(e);
+    e.strikes = strikes;
+    if (was !== struggles(e)) this.strugglingActive += was ? -e.active : e.active;
   }
 
   /** A taken row (and rows taken with it) go back to the front of its endpoint's queue, not in flight after all. */
@@ -257,7 +271,7 @@ export class EndpointQueues<T> {
     for (const e of this.endpoints.values()) {
       if (e.held || e.pausedUntilMs > nowMs) continue;
       const free = Math.min(e.queue.length, Math.max(0, e.limit - e.active));
-      if (e.struggling) struggling += free;
+      if (struggles(e)) struggling += free;
       else n += free;
     }
     return n + Math.min(struggling, Math.max(0, this.strugglingShare - this.strugglingActive));

@@ -7,9 +7,9 @@ describe("EndpointMemory", () => {
   it("keeps what was learned for its time, then forgets it", () => {
     const clock = new FakeClock(1_000_000);
     const memory = new EndpointMemory(clock, { ttlMs: 60_000 });
-    memory.set("a", { limit: 3, struggling: true });
+    memory.set("a", { limit: 3, strikes: 4 });
     clock.advance(59_999);
-    expect(memory.get("a")).toEqual({ limit: 3, struggling: true });
+    expect(memory.get("a")).toEqual({ limit: 3, strikes: 4 });
     clock.advance(1);
     expect(memory.get("a")).toBeUndefined();
   });
@@ -17,14 +17,14 @@ describe("EndpointMemory", () => {
   it("keeps at most its size, forgetting what was learned longest ago", () => {
     const clock = new FakeClock(0);
     const memory = new EndpointMemory(clock, { maxSize: 2 });
-    memory.set("a", { limit: 1, struggling: false });
-    memory.set("b", { limit: 2, struggling: false });
-    memory.set("a", { limit: 4, struggling: false }); // learned again: now the newest
-    memory.set("c", { limit: 3, struggling: true });
+    memory.set("a", { limit: 1, strikes: 0 });
+    memory.set("b", { limit: 2, strikes: 0 });
+    memory.set("a", { limit: 4, strikes: 0 }); // learned again: now the newest
+    memory.set("c", { limit: 3, strikes: 4 });
     expect([memory.get("a"), memory.get("b"), memory.get("c")]).toEqual([
-      { limit: 4, struggling: false },
+      { limit: 4, strikes: 0 },
       undefined,
-      { limit: 3, struggling: true },
+      { limit: 3, strikes: 4 },
     ]);
   });
 
@@ -45,10 +45,10 @@ describe("EndpointMemory", () => {
     beside.push({ endpoint: "other" });
     beside.take(0);
     beside.markSlow("other");
-    expect(memory.get("other")).toEqual({ limit: 2, struggling: true });
+    expect(memory.get("other")).toEqual({ limit: 2, strikes: 4 });
     // Rows left waiting when a pass ends are given back, and what was learned of them is kept.
     next.answered("slow");
     next.drain();
-    expect(memory.get("slow")).toEqual({ limit: 3, struggling: false });
+    expect(memory.get("slow")).toEqual({ limit: 3, strikes: 2 });
   });
 });

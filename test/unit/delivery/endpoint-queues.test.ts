@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { EndpointQueues } from "../../../lib/delivery/endpoint-queues.js";
+import { EndpointQueues, SLOW_STRIKES } from "../../../lib/delivery/endpoint-queues.js";
 
 type Row = { endpoint: string; n: number };
 const queues = (limit: number) => new EndpointQueues<Row>(limit, (r) => r.endpoint);
@@ -133,7 +133,7 @@ describe("EndpointQueues", () => {
     expect(q.takeable(0)).toBeGreaterThan(0);
   });
 
-  it("slow answers keep an endpoint's window but hold it to the struggling share, until a prompt one", () => {
+  it("slow answers keep an endpoint's window but hold it to the struggling share, until prompt ones", () => {
     const q = new EndpointQueues<Row>({ limit: 4, startLimit: 2, strugglingShare: 2 }, (r) => r.endpoint);
     let n = 0;
     for (const endpoint of ["slow1", "slow2", "ok"]) for (let i = 0; i < 8; i++) q.push({ endpoint, n: n++ });
@@ -149,10 +149,35 @@ describe("EndpointQueues", () => {
     q.done("ok");
     const next = Array.from({ length: 4 }, () => q.take(0)?.key).filter((k) => k !== undefined);
     expect(next).toEqual(["ok", "ok"]);
-    // and their windows did not shrink: one prompt answer and slow1 is taken from again.
-    q.answered("slow1");
+    // and their windows did not shrink: three prompt answers and slow1 is no longer held to the share.
+    for (let i = 0; i < 3; i++) q.answered("slow1");
     q.done("slow1");
-    expect(q.take(0)?.key).toBe("slow1");
+    const after = Array.from({ length: 6 }, () => q.take(0)?.key);
+    expect(after.filter((k) => k === "slow1")).toHaveLength(4);
+    expect(after.filter((k) => k === "slow2")).toHaveLength(1);
+  });
+
+  it("a receiver that hangs on every other request stays with the struggling ones; three prompt answers in a row free it", () => {
+    const q = new EndpointQueues<Row>({ limit: 4, startLimit: 4, strugglingShare: 1 }, (r) => r.endpoint);
+    q.push({ endpoint: "flaky", n: 0 });
+    q.push({ endpoint: "flaky", n: 1 });
+    expect([q.take(0)?.key, q.take(0)?.key]).toEqual(["flaky", "flaky"]);
+    // The first hangs past a prompt answer's time; the second is answered at once.
+    q.markSlow("flaky");
+    q.answered("flaky");
+    q.done("flaky");
+    q.push({ endpoint: "down", n: 2 });
+    q.knownFailing("down");
+    // The hanging request still fills the share of one, so "down" waits,
+    expect(q.takeable(0)).toBe(0);
+    // and again after another slow one and a prompt one, however many times that goes round.
+    q.markSlow("flaky");
+    q.answered("flaky");
+    expect(q.takeable(0)).toBe(0);
+    q.answered("flaky");
+    expect(q.takeable(0)).toBe(0);
+    q.answered("flaky"); // the third prompt answer in a row
+    expect(q.take(0)?.key).toBe("down");
   });
 
   it("whatever the answers, an endpoint never exceeds its window and failing ones never take past their share", () => {
@@ -174,9 +199,10 @@ describe("EndpointQueues", () => {
         (limit, share, ops) => {
           const q = new EndpointQueues<Row>({ limit, startLimit: 1, strugglingShare: share }, (r) => r.endpoint);
           const inFlight = new Map<string, number>();
-          const failing = new Set<string>();
+          const strikes = new Map<string, number>();
           const window = new Map<string, number>();
-          const failingInFlight = () => [...failing].reduce((sum, k) => sum + (inFlight.get(k) ?? 0), 0);
+          const failing = { has: (k: string) => (strikes.get(k) ?? 0) > 0 };
+          const failingInFlight = () => [...inFlight].reduce((sum, [k, n]) => sum + (failing.has(k) ? n : 0), 0);
           let pushed = 0;
           for (const o of ops) {
             if ("push" in o) q.push({ endpoint: o.push, n: pushed++ });
@@ -189,21 +215,23 @@ describe("EndpointQueues", () => {
               if (failing.has(t.key)) expect(before).toBeLessThan(share);
             } else if ("knownFailing" in o) {
               if ((inFlight.get(o.knownFailing) ?? 0) === 0) continue;
-              if (!failing.has(o.knownFailing)) window.set(o.knownFailing, 1);
-              failing.add(o.knownFailing);
+              if (!failing.has(o.knownFailing)) {
+                window.set(o.knownFailing, 1);
+                strikes.set(o.knownFailing, 1);
+              }
               q.knownFailing(o.knownFailing);
             } else if ((inFlight.get(o.done) ?? 0) > 0) {
               const w = window.get(o.done) ?? 1;
               if (o.answer === "answered") {
                 q.answered(o.done);
-                failing.delete(o.done);
+                strikes.set(o.done, Math.floor((strikes.get(o.done) ?? 0) / 2));
                 window.set(o.done, Math.min(limit, w + 1));
               } else if (o.answer === "slowly") {
                 q.markSlow(o.done);
-                failing.add(o.done);
+                strikes.set(o.done, SLOW_STRIKES);
               } else if (o.answer === "unanswered") {
                 q.unanswered(o.done);
-                failing.add(o.done);
+                strikes.set(o.done, SLOW_STRIKES);
                 window.set(o.done, Math.max(1, Math.floor(w / 2)));
               }
               inFlight.set(o.done, (inFlight.get(o.done) ?? 0) - 1);

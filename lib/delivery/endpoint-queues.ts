@@ -30,9 +30,11 @@ interface Endpoint<T> {
   lined: boolean;
   /** Not to be taken from until `unhold` (what is known of it is still being read). */
   held: boolean;
+  /** The group it is known by as well (its host), if any. */
+  readonly group: string | undefined;
 }
 
-export interface EndpointLimits {
+export interface EndpointLimits<T> {
   /** The most requests one endpoint may have in flight. */
   readonly limit: number;
   /** An endpoint's window before it answered (default: `limit`, no slow start). */
@@ -41,6 +43,11 @@ export interface EndpointLimits {
   readonly strugglingShare?: number;
   /** Where what is learned of endpoints is kept (default: for this queue's life only). */
   readonly memory?: HealthMemory;
+  /**
+   * The group a row's endpoint belongs to (its host), whose standing a newcomer starts with: one of
+   * many URLs on a host known to struggle starts struggling, with one slot.
+   */
+  readonly groupOf?: (row: T) => string | undefined;
 }
 
 /**
@@ -70,9 +77,10 @@ export class EndpointQueues<T> {
   private readonly limit: number;
   private readonly startLimit: number;
   private readonly strugglingShare: number;
+  private readonly groupOf: ((row: T) => string | undefined) | undefined;
 
   constructor(
-    limits: number | EndpointLimits,
+    limits: number | EndpointLimits<T>,
     private readonly keyOf: (row: T) => string,
   ) {
     const l = typeof limits === "number" ? { limit: limits } : limits;
@@ -80,6 +88,7 @@ export class EndpointQueues<T> {
     this.startLimit = Math.min(l.limit, l.startLimit ?? l.limit);
     this.strugglingShare = l.strugglingShare ?? Number.POSITIVE_INFINITY;
     this.health = l.memory ?? new Map<string, EndpointStanding>();
+    this.groupOf = l.groupOf;
   }
 
   /** Rows waiting (not yet taken). */
@@ -87,10 +96,11 @@ export class EndpointQueues<T> {
     return this.queued;
   }
 
-  private endpoint(key: string): Endpoint<T> {
+  private endpoint(key: string, row?: T): Endpoint<T> {
     let e = this.endpoints.get(key);
     if (!e) {
-      const known = this.health.get(key);
+      const group = row === undefined ? undefined : this.groupOf?.(row);
+      const known = this.health.get(key) ?? this.newcomerIn(group);
       e = {
         queue: new Fifo<T>(),
         active: 0,
@@ -99,10 +109,21 @@ export class EndpointQueues<T> {
         pausedUntilMs: 0,
         lined: false,
         held: false,
+        group,
       };
       this.endpoints.set(key, e);
     }
     return e;
+  }
+
+  /**
+   * How an endpoint nothing is known of starts in a group known to struggle: struggling, with one
+   * slot, as one whose circuit counts failures does. Per-task URLs can each be new (one per task, by
+   * a query string), and on a host that hangs each newcomer took a newcomer's two workers.
+   */
+  private newcomerIn(group: string | undefined): EndpointStanding | undefined {
+    const standing = group === undefined ? undefined : this.health.get(group);
+    return standing && standing.strikes > 0 ? { limit: 1, strikes: 1 } : undefined;
   }
 
   private enline(key: string, e: Endpoint<T>): void {
@@ -113,7 +134,7 @@ export class EndpointQueues<T> {
 
   push(row: T): void {
     const key = this.keyOf(row);
-    const e = this.endpoint(key);
+    const e = this.endpoint(key, row);
     e.queue.push([row]);
     this.queued++;
     this.enline(key, e);
@@ -206,7 +227,10 @@ export class EndpointQueues<T> {
    * run, while this one finishes its last attempts) meets the endpoint as this pass now knows it.
    */
   private remember(key: string, e: Endpoint<T>): void {
-    this.health.set(key, { limit: e.limit, strikes: e.strikes });
+    const standing = { limit: e.limit, strikes: e.strikes };
+    this.health.set(key, standing);
+    // The group stands as its last-heard endpoint does: only newcomers read it.
+    if (e.group !== undefined) this.health.set(e.group, standing);
   }
 
   /** Moves the endpoint's requests in flight in or out of the struggling ones' count, as its strikes come and go. */

@@ -48,6 +48,13 @@ const HELD_PER_WORKER = 64;
 
 const endpointOf = (row: DeliveryRow) => row.webhookId;
 
+/** The host a row goes to, whose standing a URL new to the relay starts with (an EventBridge bus has none). */
+function hostOf(row: DeliveryRow): string | undefined {
+  if (!URL.canParse(row.url)) return undefined;
+  const { protocol, host } = new URL(row.url);
+  return protocol === "http:" || protocol === "https:" ? `host:${host}` : undefined;
+}
+
 /**
  * Requests an endpoint may have in flight before it answered one in this pass: few enough that a
  * black hole holds little, while one answering in 50 ms reaches its limit within a few round trips.
@@ -89,6 +96,7 @@ export class DeliveryPass {
         startLimit: START_LIMIT,
         strugglingShare: Math.ceil(options.concurrency / 2),
         memory: delivery.deps.endpointMemory,
+        groupOf: hostOf,
       },
       endpointOf,
     );
@@ -195,13 +203,12 @@ export class DeliveryPass {
    */
   private enqueue(row: DeliveryRow): void {
     const key = endpointOf(row);
-    const fresh = !this.known.has(key);
-    if (fresh) {
-      this.known.add(key);
-      this.queues.hold(key);
-    }
+    // Pushed first: the queues meet the endpoint with its row, which names its host.
     this.queues.push(row);
-    if (fresh) void this.learn(key);
+    if (this.known.has(key)) return;
+    this.known.add(key);
+    this.queues.hold(key);
+    void this.learn(key);
   }
 
   private async learn(key: string): Promise<void> {

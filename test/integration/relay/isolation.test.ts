@@ -170,6 +170,43 @@ describe("isolation between subscribers", () => {
     expect(Math.max(...second)).toBeLessThan(900);
   });
 
+  it("URLs new to the relay on a host known to hang start in the struggling half, not as newcomers", async () => {
+    const h = await relayHarness({
+      sim: { workspaces: { [WS]: 30 } },
+      env: { RELAY_DELIVERY_CONCURRENCY: "4", RELAY_DELIVERY_TIMEOUT: "1s", RELAY_ENDPOINT_CONCURRENCY: "4" },
+    });
+    const hangingHost = await startReceiver({
+      secret: () => [],
+      now: () => h.clock.now(),
+      reply: () => ({ hang: "silent" }),
+    });
+    const { origin } = new URL(hangingHost.url);
+    const { healthyAt, startedAt } = await timedHealthy(h);
+    // Each task names per-task URLs no task named before, on one host that never answers.
+    let url = 0;
+    const tasksNamingNewUrls = async (n: number, urlsEach: number) => {
+      for (let i = 0; i < n; i++) {
+        const task = h.sim.addTask(WS, { outcome: "SUCCESSED", runMs: 0 });
+        const webhooks = Array.from({ length: urlsEach }, () => `${origin}/hook?task=${url++}`);
+        await h.register({ workspaceId: WS, taskId: task.taskId, webhooks });
+      }
+    };
+    await tasksNamingNewUrls(1, 1);
+    await h.tick();
+    expect(hangingHost.received).toHaveLength(1);
+
+    const secondAt = performance.now() - startedAt;
+    await tasksNamingNewUrls(3, 2);
+    await h.tick();
+    const second = healthyAt.slice(1).map((at) => at - secondAt);
+    expect(second).toHaveLength(3);
+    // Known to hang from the first run, the host's six new URLs start with a slot each in the
+    // struggling half (two workers), and the healthy endpoint's deliveries leave at once. Each a
+    // newcomer, they took every worker until the first timeout (1 s), and the healthy ones waited.
+    expect(Math.max(...second)).toBeLessThan(600);
+    expect(hangingHost.hangs).toMatchObject({ total: 7, peak: 2 });
+  });
+
   it("rows a run will not attempt go back when its time is up, not when its last attempt ends", async () => {
     const h = await relayHarness({
       sim: { workspaces: { [WS]: 10 } },

@@ -180,6 +180,34 @@ describe("EndpointQueues", () => {
     expect(q.take(0)?.key).toBe("down");
   });
 
+  it("a newcomer on a host known to struggle starts struggling with one slot; on a host that answers, as any newcomer", () => {
+    type HostRow = Row & { host: string };
+    const q = new EndpointQueues<HostRow>(
+      { limit: 4, startLimit: 2, strugglingShare: 2, groupOf: (r) => r.host },
+      (r) => r.endpoint,
+    );
+    q.push({ endpoint: "hang/1", host: "hang", n: 0 });
+    q.push({ endpoint: "ok/1", host: "ok", n: 1 });
+    q.take(0);
+    q.take(0);
+    q.markSlow("hang/1");
+    q.answered("ok/1");
+    let n = 2;
+    for (const endpoint of ["hang/2", "hang/3", "hang/4"])
+      for (let i = 0; i < 2; i++) q.push({ endpoint, host: "hang", n: n++ });
+    for (let i = 0; i < 3; i++) q.push({ endpoint: "ok/2", host: "ok", n: n++ });
+    const taken = Array.from({ length: 8 }, () => q.take(0)?.key).filter((k) => k !== undefined);
+    // hang/1's request still in flight, and one newcomer on its host: the share of two is full.
+    expect(taken.filter((k) => k.startsWith("hang/"))).toHaveLength(1);
+    // ok/2 is new too, on a host that answers: a newcomer's window of two.
+    expect(taken.filter((k) => k === "ok/2")).toHaveLength(2);
+    // One prompt answer and the suspect newcomer is an endpoint like any other: out of the share
+    // (which makes room for another newcomer), and its window grows.
+    const suspect = taken.find((k) => k.startsWith("hang/")) as string;
+    q.answered(suspect);
+    expect([q.take(0)?.key, q.take(0)?.key]).toContain(suspect);
+  });
+
   it("whatever the answers, an endpoint never exceeds its window and failing ones never take past their share", () => {
     const endpoint = fc.constantFrom("a", "b", "c");
     const op = fc.oneof(

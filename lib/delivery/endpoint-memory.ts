@@ -6,6 +6,7 @@
  * would hold for seconds.
  */
 import type { Clock } from "../clock.js";
+import { InFlight } from "./in-flight.js";
 
 export interface EndpointStanding {
   /** Requests it may have in flight (its window). */
@@ -25,6 +26,8 @@ export const ENDPOINT_MEMORY_SIZE = 10_000;
 
 export class EndpointMemory {
   private readonly learned = new Map<string, { standing: EndpointStanding; atMs: number }>();
+  /** Requests in flight to each endpoint from every pass of the process (passes overlap under `npm start`). */
+  readonly inFlight = new InFlight();
 
   constructor(
     private readonly clock: Clock,

@@ -16,9 +16,11 @@
  */
 import { Fifo } from "../fifo.js";
 import type { EndpointStanding } from "./endpoint-memory.js";
+import { InFlight } from "./in-flight.js";
 
 interface Endpoint<T> {
   readonly queue: Fifo<T>;
+  /** Requests this queue has in flight to it (other passes' count in `InFlight` too). */
   active: number;
   /** Requests it may have in flight now (its window). */
   limit: number;
@@ -48,6 +50,13 @@ export interface EndpointLimits<T> {
    * many URLs on a host known to struggle starts struggling, with one slot.
    */
   readonly groupOf?: (row: T) => string | undefined;
+  /**
+   * Requests in flight to each endpoint from every pass of the process, which an endpoint's window
+   * bounds (default: this queue's alone). `onFreed` is told when another pass frees a slot that a
+   * row waiting here can now take.
+   */
+  readonly inFlight?: InFlight;
+  readonly onFreed?: () => void;
 }
 
 /**
@@ -57,6 +66,8 @@ export interface EndpointLimits<T> {
 export interface HealthMemory {
   get(key: string): EndpointStanding | undefined;
   set(key: string, standing: EndpointStanding): void;
+  /** Requests in flight from every pass sharing this memory. */
+  readonly inFlight?: InFlight;
 }
 
 /**
@@ -78,17 +89,44 @@ export class EndpointQueues<T> {
   private readonly startLimit: number;
   private readonly strugglingShare: number;
   private readonly groupOf: ((row: T) => string | undefined) | undefined;
+  private readonly inFlight: InFlight;
+  private readonly onFreed: (() => void) | undefined;
+  private readonly stopListening: () => void;
 
   constructor(
     limits: number | EndpointLimits<T>,
     private readonly keyOf: (row: T) => string,
   ) {
-    const l = typeof limits === "number" ? { limit: limits } : limits;
+    const l: EndpointLimits<T> = typeof limits === "number" ? { limit: limits } : limits;
     this.limit = l.limit;
     this.startLimit = Math.min(l.limit, l.startLimit ?? l.limit);
     this.strugglingShare = l.strugglingShare ?? Number.POSITIVE_INFINITY;
     this.health = l.memory ?? new Map<string, EndpointStanding>();
     this.groupOf = l.groupOf;
+    this.inFlight = l.inFlight ?? new InFlight();
+    this.onFreed = l.onFreed;
+    this.stopListening = this.inFlight.listen(this.freedElsewhere);
+  }
+
+  /**
+   * Another pass freed a slot of `key`: its rows waiting here may take it, with what that pass
+   * learned of it (its request timed out, say, and halved the window).
+   */
+  private readonly freedElsewhere = (key: string): void => {
+    const e = this.endpoints.get(key);
+    if (!e) return;
+    const known = this.health.get(key);
+    if (known) {
+      e.limit = known.limit;
+      this.setStrikes(e, known.strikes);
+    }
+    this.enline(key, e);
+    if (e.lined) this.onFreed?.();
+  };
+
+  /** Hears no more of other passes' slots (the pass is over). */
+  close(): void {
+    this.stopListening();
   }
 
   /** Rows waiting (not yet taken). */
@@ -127,9 +165,14 @@ export class EndpointQueues<T> {
   }
 
   private enline(key: string, e: Endpoint<T>): void {
-    if (e.lined || e.held || e.queue.length === 0 || e.active >= e.limit) return;
+    if (e.lined || e.held || e.queue.length === 0 || this.full(key, e)) return;
     e.lined = true;
     this.line.push([key]);
+  }
+
+  /** At its window, counting every pass's requests in flight to it. */
+  private full(key: string, e: Endpoint<T>): boolean {
+    return this.inFlight.of(key) >= e.limit;
   }
 
   push(row: T): void {
@@ -150,7 +193,7 @@ export class EndpointQueues<T> {
     for (let key = this.line.shift(); key !== undefined; key = this.line.shift()) {
       const e = this.endpoint(key);
       e.lined = false;
-      if (e.held || e.active >= e.limit || e.queue.length === 0) continue;
+      if (e.held || this.full(key, e) || e.queue.length === 0) continue;
       if (e.pausedUntilMs > nowMs || (struggles(e) && this.strugglingActive >= this.strugglingShare)) {
         skipped.push(key);
         continue;
@@ -158,6 +201,7 @@ export class EndpointQueues<T> {
       const row = e.queue.shift() as T;
       this.queued--;
       e.active++;
+      this.inFlight.add(key);
       if (struggles(e)) this.strugglingActive++;
       this.enline(key, e);
       taken = { row, key };
@@ -170,7 +214,7 @@ export class EndpointQueues<T> {
   /** A taken row's request is over: its endpoint may take another. */
   done(key: string): void {
     const e = this.endpoint(key);
-    this.release(e);
+    this.release(key, e);
     this.enline(key, e);
     if (e.active === 0 && e.queue.length === 0) {
       this.remember(key, e);
@@ -178,8 +222,9 @@ export class EndpointQueues<T> {
     }
   }
 
-  private release(e: Endpoint<T>): void {
+  private release(key: string, e: Endpoint<T>): void {
     e.active--;
+    this.inFlight.remove(key, this.freedElsewhere);
     if (struggles(e)) this.strugglingActive--;
   }
 
@@ -243,7 +288,7 @@ export class EndpointQueues<T> {
   /** A taken row (and rows taken with it) go back to the front of its endpoint's queue, not in flight after all. */
   putBack(key: string, row: T, more: readonly T[] = []): void {
     const e = this.endpoint(key);
-    this.release(e);
+    this.release(key, e);
     this.unshift(key, e, [row, ...more]);
   }
 
@@ -281,8 +326,8 @@ export class EndpointQueues<T> {
   /** The earliest time a paused endpoint with waiting rows may be taken from again, if any. */
   nextUnpauseMs(nowMs: number): number | undefined {
     let soonest: number | undefined;
-    for (const e of this.endpoints.values()) {
-      if (e.held || e.queue.length === 0 || e.active >= e.limit || e.pausedUntilMs <= nowMs) continue;
+    for (const [key, e] of this.endpoints) {
+      if (e.held || e.queue.length === 0 || this.full(key, e) || e.pausedUntilMs <= nowMs) continue;
       soonest = Math.min(soonest ?? e.pausedUntilMs, e.pausedUntilMs);
     }
     return soonest;
@@ -292,9 +337,9 @@ export class EndpointQueues<T> {
   takeable(nowMs: number): number {
     let n = 0;
     let struggling = 0;
-    for (const e of this.endpoints.values()) {
+    for (const [key, e] of this.endpoints) {
       if (e.held || e.pausedUntilMs > nowMs) continue;
-      const free = Math.min(e.queue.length, Math.max(0, e.limit - e.active));
+      const free = Math.min(e.queue.length, Math.max(0, e.limit - this.inFlight.of(key)));
       if (struggles(e)) struggling += free;
       else n += free;
     }

@@ -97,6 +97,9 @@ export class DeliveryPass {
         strugglingShare: Math.ceil(options.concurrency / 2),
         memory: delivery.deps.endpointMemory,
         groupOf: hostOf,
+        inFlight: delivery.deps.endpointMemory?.inFlight,
+        // Another pass's request ended, and a row of ours may take its slot (not from inside its attempt).
+        onFreed: () => queueMicrotask(() => this.fill()),
       },
       endpointOf,
     );
@@ -181,6 +184,7 @@ export class DeliveryPass {
     if (timeLeft && (waiting || !this.drained)) return; // a paused endpoint's wake, or a claim, will come
     this.ended = true;
     clearTimeout(this.reclaimTimer);
+    this.queues.close();
     void (this.givenBack ?? Promise.resolve()).then(() => this.giveBack()).finally(this.finish);
   }
 

@@ -235,6 +235,41 @@ describe("isolation between subscribers", () => {
     expect(summary.released).toBeGreaterThan(0);
   });
 
+  it("a run beside one finishing its last attempts counts those against each endpoint's window", async () => {
+    const h = await relayHarness({
+      sim: { workspaces: { [WS]: 10 } },
+      env: { RELAY_DELIVERY_TIMEOUT: "2s", RELAY_ENDPOINT_CONCURRENCY: "2", RELAY_CIRCUIT_FAILURES: "2" },
+    });
+    const arrivedAt: number[] = [];
+    const rx = await h.subscriber({
+      reply: () => {
+        arrivedAt.push(performance.now());
+        return { hang: "silent" };
+      },
+    });
+    await finishedTasks(h, 6);
+    // The first run's time is up (fake) while its two requests hang (real): it gives back the rest.
+    const first = h.tick(1_000);
+    await vi.waitFor(() => expect(rx.hangs.open).toBe(2), { timeout: 3_000 });
+    h.clock.advance(1_000);
+    await vi.waitFor(
+      async () => {
+        const rows = await deliveriesOf(h, rx.webhook.id);
+        expect(rows.filter((d) => d.leaseOwner === undefined)).toHaveLength(4);
+      },
+      { timeout: 2_000, interval: 50 },
+    );
+    // The next run takes them up while the first still waits on its two (as `npm start` does).
+    const second = h.tick();
+    await Promise.all([first, second]);
+    // It sent nothing until the first run's two timed out (2 s); each pass counting only its own, it
+    // sent two at once beside them. Then one, the window they halved, which opened the circuit.
+    const [, firstRunLast, ...secondRun] = arrivedAt.map((at) => at - (arrivedAt[0] ?? 0));
+    expect(firstRunLast).toBeLessThan(500);
+    expect(secondRun).toHaveLength(1);
+    expect(secondRun[0]).toBeGreaterThan(1_900);
+  });
+
   it("an open circuit costs one attempt per cool-down; an answered probe closes it and the rest follow", async () => {
     const h = await relayHarness({
       sim: { workspaces: { [WS]: 10 } },

@@ -104,6 +104,21 @@ function unsent(error: string): AttemptResult {
  */
 export const MAX_PINNED_HOSTS = 4096;
 
+/**
+ * A failed send as the delivery's record says it. undici asserts on a few answers HTTP/1.1 does not
+ * allow (a status below 100, a 101 nobody asked for), and its assertion's own text ("The expression
+ * evaluated to a falsy value") is for undici's developers, not for the endpoint's owner.
+ */
+function sendFailureText(cause: unknown): string {
+  const code = (cause as { code?: unknown }).code;
+  const { message } = coerceError(cause);
+  if (code === "ERR_ASSERTION") {
+    const check = /assert\((.*)\)/.exec(message)?.[1];
+    return `the receiver's answer is not valid HTTP/1.1 (a status below 100, or a 101 switching protocols)${check ? `: undici's check ${check} failed` : ""}`;
+  }
+  return `${typeof code === "string" ? `${code}: ` : ""}${message}`;
+}
+
 export class WebhookSender {
   private readonly pins = new Map<string, ResolvedAddress>();
   readonly dispatcher: Agent;
@@ -176,15 +191,11 @@ export class WebhookSender {
         response.body.destroy();
         return answered(response, excerptOf(chunks));
       }
-      const code = (cause as { code?: unknown }).code;
       const failure = failureClassOf(cause);
       return {
         statusCode: undefined,
         failure,
-        error:
-          failure === "timeout"
-            ? `timed out after ${this.options.timeoutMs} ms`
-            : `${typeof code === "string" ? `${code}: ` : ""}${coerceError(cause).message}`,
+        error: failure === "timeout" ? `timed out after ${this.options.timeoutMs} ms` : sendFailureText(cause),
         connectionError: failure === "connection",
         excerpt: undefined,
         retryAfterMs: undefined,

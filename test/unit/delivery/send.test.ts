@@ -1,5 +1,5 @@
 import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { type AddressInfo, createServer as createTcpServer } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { EXCERPT_BYTES, WebhookSender } from "../../../lib/delivery/send.js";
 
@@ -29,6 +29,29 @@ async function post(url: URL, timeoutMs = 5_000) {
 }
 
 describe("a webhook POST's answer", () => {
+  it("says in its own words that a status below 100 or an unasked-for 101 is not HTTP, not in undici's", async () => {
+    for (const [line, check] of [
+      ["HTTP/1.1 099 Low", "statusCode >= 100"],
+      ["HTTP/1.1 000 None", "statusCode >= 100"],
+      ["HTTP/1.1 101 Switching Protocols", "upgrade"],
+    ] as const) {
+      const raw = createTcpServer((socket) =>
+        socket.once("data", () => socket.end(`${line}\r\ncontent-length: 2\r\n\r\nok`)),
+      );
+      await new Promise<void>((resolve) => raw.listen(0, "127.0.0.1", resolve));
+      const port = (raw.address() as AddressInfo).port;
+      try {
+        const result = await post(new URL(`http://127.0.0.1:${port}/hook`));
+        expect(result).toMatchObject({ statusCode: undefined, failure: "other", connectionError: false });
+        expect(result.error).toBe(
+          `the receiver's answer is not valid HTTP/1.1 (a status below 100, or a 101 switching protocols): undici's check ${check} failed`,
+        );
+      } finally {
+        await new Promise((resolve) => raw.close(resolve));
+      }
+    }
+  });
+
   it("keeps an empty answer as empty and a short one whole", async () => {
     expect(await post(await answering(204, ""))).toMatchObject({ statusCode: 204, excerpt: "" });
     await new Promise((resolve) => server?.close(resolve));

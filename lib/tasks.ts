@@ -6,7 +6,7 @@ import { InputError, InvalidValueError, RefusedTargetError } from "./errors.js";
 import { checkJsonBounds, checkText, MAX_METADATA_BYTES } from "./input.js";
 import { DEFAULT_CONCURRENCY, firstPollAtMs } from "./poll.js";
 import type { JsonObject } from "./quanmiao/task.js";
-import { checkId } from "./quanmiao/validate.js";
+import { checkId, checkWorkspaceId } from "./quanmiao/validate.js";
 import type { RecentWorkspaces } from "./recent-workspaces.js";
 import type { Store, TaskRow, WorkspaceRow } from "./store/store.js";
 
@@ -65,17 +65,20 @@ export interface RegistrationDeps {
 }
 
 /** An id a caller gives (workspaceId, taskId, deduplicationId), refused with the field named. */
-export function checkIdField(field: string, value: unknown): string {
+export function checkIdField(field: string, value: unknown, check = checkId): string {
   // Control characters first: they are a value the relay cannot accept (422), not a typo (400).
   if (typeof value === "string") checkText(field, value);
   try {
-    return checkId(field, value);
+    return check(field, value);
   } catch (error) {
     const detail = (error as InputError).message.replace(`${field} `, "");
     if (error instanceof InvalidValueError) throw new InvalidValueError(detail, { field, cause: error });
     throw new InputError(detail, { field, cause: error });
   }
 }
+
+/** A workspace id a caller gives (no slash: it is a segment of the API's paths), refused with the field named. */
+export const checkWorkspaceField = (field: string, value: unknown) => checkIdField(field, value, checkWorkspaceId);
 
 const REGISTRATION_LOOKUP_TIMEOUT_MS = 5_000;
 
@@ -152,7 +155,7 @@ export function checkRegistrationFields(
   request: Omit<RegisterTaskRequest, "taskId">,
   nowMs: number,
 ): Omit<CheckedRegistration, "taskId"> {
-  const workspaceId = checkIdField("workspaceId", request.workspaceId);
+  const workspaceId = checkWorkspaceField("workspaceId", request.workspaceId);
   const urls = request.webhooks ?? [];
   if (!Array.isArray(urls) || urls.length > MAX_TASK_WEBHOOKS) {
     throw new InputError(`must be a list of at most ${MAX_TASK_WEBHOOKS} URLs`, { field: "webhooks" });

@@ -10,7 +10,7 @@ import { newWebhookId, type RandomBytes } from "./ids.js";
 import { checkText, shownValue } from "./input.js";
 import { newSecret, rotate } from "./secrets.js";
 import type { EventBridgeTarget, Store, WebhookRow } from "./store/store.js";
-import { checkIdField, type RegistrationDeps } from "./tasks.js";
+import { checkWorkspaceField, type RegistrationDeps } from "./tasks.js";
 import { type TargetFields, webhookTarget } from "./webhook-targets.js";
 
 export interface CreateWebhookRequest {
@@ -120,7 +120,7 @@ export async function createWebhook(
   const rateLimitPerSecond =
     request.rateLimitPerSecond === undefined ? undefined : checkRateLimit(request.rateLimitPerSecond);
   let workspaceId: string | undefined;
-  if (request.workspaceId !== undefined) workspaceId = checkIdField("workspaceId", request.workspaceId);
+  if (request.workspaceId !== undefined) workspaceId = checkWorkspaceField("workspaceId", request.workspaceId);
   const target = await webhookTarget(
     deps,
     { url: request.url, format: request.format, eventBridge: request.eventBridge },
@@ -230,7 +230,7 @@ export async function patchWebhook(deps: WebhookDeps, id: string, patch: PatchWe
         : checkRateLimit(patch.rateLimitPerSecond);
   let workspaceId = current.workspaceId;
   if (patch.workspaceId === null) workspaceId = undefined;
-  else if (patch.workspaceId !== undefined) workspaceId = checkIdField("workspaceId", patch.workspaceId);
+  else if (patch.workspaceId !== undefined) workspaceId = checkWorkspaceField("workspaceId", patch.workspaceId);
   const target = await webhookTarget(
     deps,
     { url: patch.url, format: patch.format, eventBridge: patch.eventBridge },

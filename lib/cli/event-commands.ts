@@ -8,7 +8,7 @@ import { TERMINAL_EVENT_TYPES } from "../events.js";
 import { randomHex } from "../ids.js";
 import { type Queued, queueEvent, resendEvent } from "../resend.js";
 import { checkEventType, sampleEvent } from "../sample-events.js";
-import { checkIdField } from "../tasks.js";
+import { checkWorkspaceField } from "../tasks.js";
 import type { CliIo } from "./io.js";
 import { withRelay } from "./relay-commands.js";
 import { shown, table } from "./table.js";
@@ -72,7 +72,8 @@ export async function triggerCommand(
   options: { workspace?: string; json?: boolean },
 ): Promise<void> {
   const eventType = checkEventType(type);
-  const workspaceId = options.workspace === undefined ? undefined : checkIdField("--workspace", options.workspace);
+  const workspaceId =
+    options.workspace === undefined ? undefined : checkWorkspaceField("--workspace", options.workspace);
   const queued = await withRelay(io, (relay) => {
     const nowMs = relay.clock.now();
     return queueEvent(relay.store, sampleEvent(eventType, nowMs, randomHex(8), workspaceId), nowMs);

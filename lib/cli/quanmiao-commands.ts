@@ -6,7 +6,7 @@ import { checkJsonBounds, escapeUnsafe } from "../input.js";
 import { createQuanmiaoClient, type QuanmiaoClient } from "../quanmiao/client.js";
 import { resolveCredentials } from "../quanmiao/credentials.js";
 import { checkVideoUrls, type SubmitTaskRequest } from "../quanmiao/submit.js";
-import { checkId } from "../quanmiao/validate.js";
+import { checkId, checkWorkspaceId } from "../quanmiao/validate.js";
 import type { CliIo } from "./io.js";
 
 async function withClient<T>(io: CliIo, run: (client: QuanmiaoClient) => Promise<T>): Promise<T> {
@@ -20,7 +20,7 @@ async function withClient<T>(io: CliIo, run: (client: QuanmiaoClient) => Promise
 }
 
 export async function getTaskCommand(io: CliIo, workspaceId: string, taskId: string): Promise<void> {
-  checkId("workspaceId", workspaceId);
+  checkWorkspaceId("workspaceId", workspaceId);
   checkId("taskId", taskId);
   const result = await withClient(io, (client) => client.getTask(workspaceId, taskId));
   io.out(`${JSON.stringify(result.raw, null, 2)}\n`);
@@ -67,7 +67,7 @@ export function submitRequest(options: Record<string, unknown>): SubmitTaskReque
 }
 
 export async function submitCommand(io: CliIo, workspaceId: string, options: Record<string, unknown>): Promise<void> {
-  checkId("workspaceId", workspaceId);
+  checkWorkspaceId("workspaceId", workspaceId);
   const request = submitRequest(options);
   const result = await withClient(io, (client) => client.submitTask(workspaceId, request));
   io.out(

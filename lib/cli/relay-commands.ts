@@ -147,12 +147,12 @@ function timingLines(t: Awaited<ReturnType<typeof taskTiming>>): string {
 }
 
 /**
- * A task named as every output prints it (`llm-sandbox/7f75…`), or as two arguments. API task ids
- * hold no slash, so the pair splits at its last.
+ * A task named as every output prints it (`llm-sandbox/7f75…`), or as two arguments. Workspace ids
+ * hold no slash (checkWorkspaceId), so the pair splits at its first, and a task id may hold one.
  */
 export function taskArguments(workspaceOrPair: string, taskId: string | undefined): [string, string] {
   if (taskId !== undefined) return [workspaceOrPair, taskId];
-  const slash = workspaceOrPair.lastIndexOf("/");
+  const slash = workspaceOrPair.indexOf("/");
   if (slash > 0 && slash < workspaceOrPair.length - 1)
     return [workspaceOrPair.slice(0, slash), workspaceOrPair.slice(slash + 1)];
   throw new InputError("missing: give the workspace and the task, as `llm-a 7f75…` or `llm-a/7f75…`", {

@@ -20,7 +20,7 @@ import { type Envelope, type HttpAnswer, interpretAnswer } from "./response.js";
 import { acsDate, authorization, canonicalQuery, EMPTY_BODY_SHA256, sha256Hex } from "./sign.js";
 import { encodeForm, type SubmitTaskRequest, toFormFields } from "./submit.js";
 import { type JsonObject, looseNumber, type ParsedTask, parseTaskData } from "./task.js";
-import { checkId } from "./validate.js";
+import { checkId, checkWorkspaceId } from "./validate.js";
 
 export interface QuanmiaoClientOptions {
   /** Origin of the API; https, or http for a loopback simulator. */
@@ -178,14 +178,14 @@ export function createQuanmiaoClient(options: QuanmiaoClientOptions): QuanmiaoCl
 
   return {
     async getTask(workspaceId, taskId) {
-      checkId("workspaceId", workspaceId);
+      checkWorkspaceId("workspaceId", workspaceId);
       checkId("taskId", taskId);
       const envelope = await call("GetVideoAnalysisTask", workspaceId, { taskId });
       return parseTaskData(envelope.data, envelope.requestId);
     },
 
     async getConfig(workspaceId) {
-      checkId("workspaceId", workspaceId);
+      checkWorkspaceId("workspaceId", workspaceId);
       const envelope = await call("GetVideoAnalysisConfig", workspaceId, {});
       return {
         asyncConcurrency: looseNumber(envelope.data.asyncConcurrency),
@@ -195,7 +195,7 @@ export function createQuanmiaoClient(options: QuanmiaoClientOptions): QuanmiaoCl
     },
 
     async submitTask(workspaceId, request) {
-      checkId("workspaceId", workspaceId);
+      checkWorkspaceId("workspaceId", workspaceId);
       if (request.deduplicationId !== undefined) checkId("deduplicationId", request.deduplicationId);
       const envelope = await call("SubmitVideoAnalysisTask", workspaceId, {}, toFormFields(request));
       const taskId = typeof envelope.data.taskId === "string" ? envelope.data.taskId : undefined;

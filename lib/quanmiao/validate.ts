@@ -20,3 +20,15 @@ export function checkId(name: string, value: unknown): string {
   if (LONE_SURROGATE.test(value)) throw new InputError(`${name} is not well-formed Unicode`);
   return value;
 }
+
+/**
+ * A workspace id: an id that is also one segment of every Quanmiao API path
+ * (`/{workspaceId}/quanmiao/…`), so it cannot hold a slash, and `workspace/task` (as the relay
+ * prints a task) splits at the first one.
+ */
+export function checkWorkspaceId(name: string, value: unknown): string {
+  const id = checkId(name, value);
+  if (id.includes("/"))
+    throw new InputError(`${name} must not contain "/": it is one segment of the Quanmiao API's paths`);
+  return id;
+}

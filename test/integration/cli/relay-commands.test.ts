@@ -161,6 +161,17 @@ describe("relay CLI commands", () => {
     expect(replayed?.verifyError === undefined || replayed?.headers["x-tenant"] === "acme").toBe(true);
   });
 
+  it("a task named workspace/task splits at the first slash, which no workspace id holds", async () => {
+    const { env } = await cliEnv();
+    expect((await runCli(["tasks", "add", "llm-cli", "a/b"], env)).code).toBe(EXIT.ok);
+    const shown = await runCli(["tasks", "show", "llm-cli/a/b", "--json"], env);
+    expect(shown.code).toBe(EXIT.ok);
+    expect(JSON.parse(shown.out).task).toMatchObject({ workspaceId: "llm-cli", taskId: "a/b" });
+    const refused = await runCli(["tasks", "add", "llm/cli", "b"], env);
+    expect(refused.code).toBe(EXIT.usage);
+    expect(refused.err).toMatch(/workspaceId: must not contain "\/": it is one segment of the Quanmiao API's paths/);
+  });
+
   it("tasks import: good lines imported, bad ones reported by number, exit 1", async () => {
     const { env, dir } = await cliEnv();
     const file = join(dir, "tasks.csv");

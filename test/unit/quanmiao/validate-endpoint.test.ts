@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { InputError } from "../../../lib/errors.js";
 import { parseEndpoint } from "../../../lib/quanmiao/endpoint.js";
-import { checkId } from "../../../lib/quanmiao/validate.js";
+import { checkId, checkWorkspaceId } from "../../../lib/quanmiao/validate.js";
 
 describe("checkId", () => {
   it("accepts ordinary ids, unicode included", () => {
@@ -23,6 +23,15 @@ describe("checkId", () => {
   ])("rejects %j (%s)", (id, word) => {
     expect(() => checkId("taskId", id)).toThrow(InputError);
     expect(() => checkId("taskId", id)).toThrow(new RegExp(`taskId.*${word}`, "i"));
+  });
+
+  it("a workspace id holds no slash (it is a segment of the API's paths); a task id may", () => {
+    expect(checkWorkspaceId("workspaceId", "llm-abc")).toBe("llm-abc");
+    expect(() => checkWorkspaceId("workspaceId", "llm/abc")).toThrow(
+      new InputError(`workspaceId must not contain "/": it is one segment of the Quanmiao API's paths`),
+    );
+    expect(() => checkWorkspaceId("workspaceId", " a")).toThrow(/whitespace/);
+    expect(checkId("taskId", "a/b")).toBe("a/b");
   });
 
   it("never accepts a string with a control character", () => {

@@ -12,6 +12,7 @@ import type { LookupAddress } from "node:dns";
 import { lookup as dnsLookup } from "node:dns/promises";
 import { BlockList, isIP } from "node:net";
 import { RefusedTargetError } from "../errors.js";
+import { type ResolvedAddress, SystemLookups } from "./system-lookups.js";
 
 const V4: ReadonlyArray<[string, number, string]> = [
   ["0.0.0.0", 8, "a reserved 'this network' address"],
@@ -160,18 +161,23 @@ export function forbiddenReason(address: string): string | undefined {
   return "not an IP address";
 }
 
-export interface ResolvedAddress {
-  readonly address: string;
-  readonly family: 4 | 6;
-}
+export type { ResolvedAddress };
 
 export type Resolver = (hostname: string) => Promise<ResolvedAddress[]>;
 
-export const systemResolver: Resolver = async (hostname) =>
-  (await dnsLookup(hostname, { all: true, verbatim: true })).map((a) => ({
-    address: a.address,
-    family: a.family as 4 | 6,
-  }));
+/**
+ * The system resolver, as many of its lookups at once as the process's other work can spare
+ * (system-lookups.ts): one per process, as libuv's thread pool is.
+ */
+export const systemResolver: Resolver = new SystemLookups({
+  lookup: async (hostname) =>
+    (await dnsLookup(hostname, { all: true, verbatim: true })).map((a) => ({
+      address: a.address,
+      family: a.family as 4 | 6,
+    })),
+  now: () => performance.now(),
+  maxInFlight: Math.max(1, Math.floor((Number(process.env.UV_THREADPOOL_SIZE) || 4) / 2)),
+}).resolve;
 
 /**
  * A socket `lookup` that answers only with the address the guard checked for a host (`pinned`),

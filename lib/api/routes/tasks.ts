@@ -1,4 +1,6 @@
 /** /v1/tasks: register (one or a batch), list, submit-and-register, and one task in full. */
+
+import { classifyError } from "../../error-policy.js";
 import { InputError, InvalidValueError } from "../../errors.js";
 import { ApiError } from "../../quanmiao/errors.js";
 import type { SubmitTaskRequest } from "../../quanmiao/submit.js";
@@ -83,7 +85,8 @@ async function registerBatch(deps: ApiDeps, items: readonly RegisterTaskRequest[
       workspaceId: item.workspaceId,
       taskId: item.taskId,
       error: {
-        code: "invalid_request",
+        // The code a single registration would answer with: `refused_target` for the SSRF guard's.
+        code: classifyError(error).code,
         message: error.message,
         // As a 422 names it: the item's place in the body, then the field within the item.
         ...(error.field ? { field: `body.tasks[${index}].${error.field}` } : {}),

@@ -103,7 +103,7 @@ describe("a refused webhook URL, as API callers see it", () => {
     expect(batch.status).toBe(200);
     expect(batch.json.results).toMatchObject([
       { index: 0, created: true },
-      { index: 1, error: { code: "invalid_request", field: "body.tasks[1].webhooks[1]" } },
+      { index: 1, error: { code: "refused_target", field: "body.tasks[1].webhooks[1]" } },
     ]);
     expect(batch.text).not.toContain("10.0.0.1");
     expect(await h.store.getTask("llm-a", "t3")).toBeUndefined();

@@ -8,8 +8,8 @@
  * taken back, so endpoints earn their slots (as TCP's slow start does): one starts with
  * `startLimit` in flight, gains a slot for each answer up to `limit`, and halves on each request
  * nobody answered. One known to be failing starts at a single slot, and the struggling ones (failing,
- * or answering slowly: `markSlow`) together hold at most `strugglingShare` of the workers, so a
- * handful of black holes or slow receivers cannot take them all. A slow or missing answer counts
+ * or answering slowly: `markSlow`) and newcomers are held to their shares of the workers
+ * (worker-shares.ts), so black holes, slow receivers and strangers cannot take them all. A slow or missing answer counts
  * SLOW_STRIKES against an endpoint and each prompt answer halves the count, so a receiver that hangs
  * on every other request stays with the struggling ones: cleared by one prompt answer, it took its
  * hanging requests out of their count, and the struggling share held nothing back.
@@ -17,6 +17,7 @@
 import { Fifo } from "../fifo.js";
 import type { EndpointStanding } from "./endpoint-memory.js";
 import { InFlight } from "./in-flight.js";
+import { struggles, WorkerShares } from "./worker-shares.js";
 
 interface Endpoint<T> {
   readonly queue: Fifo<T>;
@@ -34,6 +35,8 @@ interface Endpoint<T> {
   held: boolean;
   /** The group it is known by as well (its host), if any. */
   readonly group: string | undefined;
+  /** Whether its standing is its own (it was heard from, in this pass or one the memory kept), not a newcomer's. */
+  heard: boolean;
 }
 
 export interface EndpointLimits<T> {
@@ -50,6 +53,12 @@ export interface EndpointLimits<T> {
    * many URLs on a host known to struggle starts struggling, with one slot.
    */
   readonly groupOf?: (row: T) => string | undefined;
+  /**
+   * The most requests in flight to endpoints not yet heard from (newcomers) and struggling ones, all
+   * together (default: no bound): what is left is for endpoints known to answer promptly, so that a
+   * stream of newcomers (per-task URLs, each on a new host) cannot take every worker.
+   */
+  readonly unprovenShare?: number;
   /**
    * Requests in flight to each endpoint from every pass of the process, which an endpoint's window
    * bounds (default: this queue's alone). `onFreed` is told when another pass frees a slot that a
@@ -76,18 +85,15 @@ export interface HealthMemory {
  */
 export const SLOW_STRIKES = 4;
 
-const struggles = (e: { strikes: number }) => e.strikes > 0;
-
 export class EndpointQueues<T> {
   private readonly endpoints = new Map<string, Endpoint<T>>();
   private readonly health: HealthMemory;
   /** Endpoints that may have a row to take, in turn order. */
   private readonly line = new Fifo<string>();
   private queued = 0;
-  private strugglingActive = 0;
+  private readonly shares: WorkerShares;
   private readonly limit: number;
   private readonly startLimit: number;
-  private readonly strugglingShare: number;
   private readonly groupOf: ((row: T) => string | undefined) | undefined;
   private readonly inFlight: InFlight;
   private readonly onFreed: (() => void) | undefined;
@@ -100,7 +106,7 @@ export class EndpointQueues<T> {
     const l: EndpointLimits<T> = typeof limits === "number" ? { limit: limits } : limits;
     this.limit = l.limit;
     this.startLimit = Math.min(l.limit, l.startLimit ?? l.limit);
-    this.strugglingShare = l.strugglingShare ?? Number.POSITIVE_INFINITY;
+    this.shares = new WorkerShares(l.strugglingShare, l.unprovenShare);
     this.health = l.memory ?? new Map<string, EndpointStanding>();
     this.groupOf = l.groupOf;
     this.inFlight = l.inFlight ?? new InFlight();
@@ -118,7 +124,10 @@ export class EndpointQueues<T> {
     const known = this.health.get(key);
     if (known) {
       e.limit = known.limit;
-      this.setStrikes(e, known.strikes);
+      this.shares.restand(e, () => {
+        e.strikes = known.strikes;
+        e.heard = true;
+      });
     }
     this.enline(key, e);
     if (e.lined) this.onFreed?.();
@@ -138,16 +147,18 @@ export class EndpointQueues<T> {
     let e = this.endpoints.get(key);
     if (!e) {
       const group = row === undefined ? undefined : this.groupOf?.(row);
-      const known = this.health.get(key) ?? this.newcomerIn(group);
+      const own = this.health.get(key);
+      const standing = own ?? this.newcomerIn(group);
       e = {
         queue: new Fifo<T>(),
         active: 0,
-        limit: known?.limit ?? this.startLimit,
-        strikes: known?.strikes ?? 0,
+        limit: standing.limit,
+        strikes: standing.strikes,
         pausedUntilMs: 0,
         lined: false,
         held: false,
         group,
+        heard: own !== undefined,
       };
       this.endpoints.set(key, e);
     }
@@ -155,13 +166,14 @@ export class EndpointQueues<T> {
   }
 
   /**
-   * How an endpoint nothing is known of starts in a group known to struggle: struggling, with one
-   * slot, as one whose circuit counts failures does. Per-task URLs can each be new (one per task, by
-   * a query string), and on a host that hangs each newcomer took a newcomer's two workers.
+   * How an endpoint nothing is known of starts: with the start window; in a group known to
+   * struggle, struggling with one slot, as one whose circuit counts failures does. Per-task URLs can each be new (one per task, by a query string), and on a host
+   * that hangs each newcomer took a newcomer's two workers.
    */
-  private newcomerIn(group: string | undefined): EndpointStanding | undefined {
+  private newcomerIn(group: string | undefined): EndpointStanding {
     const standing = group === undefined ? undefined : this.health.get(group);
-    return standing && standing.strikes > 0 ? { limit: 1, strikes: 1 } : undefined;
+    if (standing && standing.strikes > 0) return { limit: 1, strikes: 1 };
+    return { limit: this.startLimit, strikes: 0 };
   }
 
   private enline(key: string, e: Endpoint<T>): void {
@@ -194,7 +206,7 @@ export class EndpointQueues<T> {
       const e = this.endpoint(key);
       e.lined = false;
       if (e.held || this.full(key, e) || e.queue.length === 0) continue;
-      if (e.pausedUntilMs > nowMs || (struggles(e) && this.strugglingActive >= this.strugglingShare)) {
+      if (e.pausedUntilMs > nowMs || this.shares.full(e)) {
         skipped.push(key);
         continue;
       }
@@ -202,7 +214,7 @@ export class EndpointQueues<T> {
       this.queued--;
       e.active++;
       this.inFlight.add(key);
-      if (struggles(e)) this.strugglingActive++;
+      this.shares.count(e, 1);
       this.enline(key, e);
       taken = { row, key };
       break;
@@ -225,15 +237,15 @@ export class EndpointQueues<T> {
   private release(key: string, e: Endpoint<T>): void {
     e.active--;
     this.inFlight.remove(key, this.freedElsewhere);
-    if (struggles(e)) this.strugglingActive--;
+    this.shares.count(e, -1);
   }
 
   /** The endpoint answered a request (of any status) promptly: one more slot, up to the limit, and half its strikes. */
   answered(key: string): void {
     const e = this.endpoint(key);
-    this.setStrikes(e, Math.floor(e.strikes / 2));
+    this.shares.restand(e, () => (e.strikes = Math.floor(e.strikes / 2)));
     e.limit = Math.min(this.limit, e.limit + 1);
-    this.remember(key, e);
+    this.heardFrom(key, e);
     this.enline(key, e);
   }
 
@@ -244,16 +256,16 @@ export class EndpointQueues<T> {
    */
   markSlow(key: string): void {
     const e = this.endpoint(key);
-    this.setStrikes(e, SLOW_STRIKES);
-    this.remember(key, e);
+    this.shares.restand(e, () => (e.strikes = SLOW_STRIKES));
+    this.heardFrom(key, e);
   }
 
   /** Nobody answered a request to it in time: half the slots, and it counts as struggling. */
   unanswered(key: string): void {
     const e = this.endpoint(key);
-    this.setStrikes(e, SLOW_STRIKES);
+    this.shares.restand(e, () => (e.strikes = SLOW_STRIKES));
     e.limit = Math.max(1, Math.floor(e.limit / 2));
-    this.remember(key, e);
+    this.heardFrom(key, e);
   }
 
   /**
@@ -262,8 +274,9 @@ export class EndpointQueues<T> {
    */
   knownFailing(key: string): void {
     const e = this.endpoint(key);
-    if (struggles(e)) return;
-    this.setStrikes(e, 1);
+    // One heard struggling keeps the window it has; a newcomer on probation struggles but was not heard.
+    if (struggles(e) && e.heard) return;
+    this.shares.restand(e, () => (e.strikes = Math.max(1, e.strikes)));
     e.limit = 1;
   }
 
@@ -272,17 +285,19 @@ export class EndpointQueues<T> {
    * run, while this one finishes its last attempts) meets the endpoint as this pass now knows it.
    */
   private remember(key: string, e: Endpoint<T>): void {
-    const standing = { limit: e.limit, strikes: e.strikes };
-    this.health.set(key, standing);
-    // The group stands as its last-heard endpoint does: only newcomers read it.
-    if (e.group !== undefined) this.health.set(e.group, standing);
+    // A newcomer never tried (rows given back untried) taught nothing: kept, it would pass for known.
+    if (e.heard) this.health.set(key, { limit: e.limit, strikes: e.strikes });
   }
 
-  /** Moves the endpoint's requests in flight in or out of the struggling ones' count, as its strikes come and go. */
-  private setStrikes(e: Endpoint<T>, strikes: number): void {
-    const was = struggles(e);
-    e.strikes = strikes;
-    if (was !== struggles(e)) this.strugglingActive += was ? -e.active : e.active;
+  /**
+   * It answered, slowly or not, or timed out: what that taught is its standing now, and its group's
+   * (which only newcomers read). Only then: an endpoint given back untried, written as its group,
+   * cleared a hanging host's standing at every run that had no time for all of its rows.
+   */
+  private heardFrom(key: string, e: Endpoint<T>): void {
+    this.shares.restand(e, () => (e.heard = true));
+    this.remember(key, e);
+    if (e.group !== undefined) this.health.set(e.group, { limit: e.limit, strikes: e.strikes });
   }
 
   /** A taken row (and rows taken with it) go back to the front of its endpoint's queue, not in flight after all. */
@@ -335,15 +350,15 @@ export class EndpointQueues<T> {
 
   /** Rows an idle worker could take now, counting each endpoint's free slots only. */
   takeable(nowMs: number): number {
-    let n = 0;
-    let struggling = 0;
+    const free = { proven: 0, newcomers: 0, struggling: 0 };
     for (const [key, e] of this.endpoints) {
       if (e.held || e.pausedUntilMs > nowMs) continue;
-      const free = Math.min(e.queue.length, Math.max(0, e.limit - this.inFlight.of(key)));
-      if (struggles(e)) struggling += free;
-      else n += free;
+      const n = Math.min(e.queue.length, Math.max(0, e.limit - this.inFlight.of(key)));
+      if (struggles(e)) free.struggling += n;
+      else if (!e.heard) free.newcomers += n;
+      else free.proven += n;
     }
-    return n + Math.min(struggling, Math.max(0, this.strugglingShare - this.strugglingActive));
+    return this.shares.takeable(free);
   }
 
   /** Up to `n` waiting rows of `key`, removed from the front (they join a request already taken). */

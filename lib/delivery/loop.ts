@@ -97,6 +97,8 @@ export class DeliveryPass {
         strugglingShare: Math.ceil(options.concurrency / 2),
         memory: delivery.deps.endpointMemory,
         groupOf: hostOf,
+        // A quarter of the workers stays for endpoints known to answer promptly, whatever newcomers come.
+        unprovenShare: Math.max(1, options.concurrency - Math.max(1, Math.floor(options.concurrency / 4))),
         inFlight: delivery.deps.endpointMemory?.inFlight,
         // Another pass's request ended, and a row of ours may take its slot (not from inside its attempt).
         onFreed: () => queueMicrotask(() => this.fill()),

@@ -28,6 +28,28 @@ describe("EndpointMemory", () => {
     ]);
   });
 
+  it("rows given back untried teach nothing: a hanging host stays struggling, and untried newcomers stay new", () => {
+    const memory = new EndpointMemory(new FakeClock(0));
+    type HostRow = { endpoint: string; host: string };
+    const limits = { limit: 4, startLimit: 2, memory, groupOf: (r: HostRow) => r.host };
+    const pass = new EndpointQueues<HostRow>(limits, (r) => r.endpoint);
+    pass.push({ endpoint: "hang/1", host: "hang" });
+    pass.take(0);
+    pass.markSlow("hang/1");
+    // A burst of new URLs on the host, more than the pass has time for: given back untried.
+    for (let i = 2; i < 6; i++) pass.push({ endpoint: `hang/${i}`, host: "hang" });
+    pass.push({ endpoint: "fresh", host: "other" });
+    pass.drain();
+    expect(memory.get("hang")).toEqual({ limit: 2, strikes: 4 });
+    expect([memory.get("hang/2"), memory.get("fresh"), memory.get("other")]).toEqual([undefined, undefined, undefined]);
+    // So the next pass still meets the host's new URLs as suspects: one slot each, struggling.
+    const next = new EndpointQueues<HostRow>({ ...limits, strugglingShare: 1 }, (r) => r.endpoint);
+    next.push({ endpoint: "hang/2", host: "hang" });
+    next.push({ endpoint: "hang/2", host: "hang" });
+    next.push({ endpoint: "hang/6", host: "hang" });
+    expect([next.take(0)?.key, next.take(0)]).toEqual(["hang/2", undefined]);
+  });
+
   it("lets the next pass's queues start an endpoint where the last pass left it", () => {
     const memory = new EndpointMemory(new FakeClock(0));
     const limits = { limit: 4, startLimit: 2, strugglingShare: 1, memory };

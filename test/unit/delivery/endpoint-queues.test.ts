@@ -208,7 +208,25 @@ describe("EndpointQueues", () => {
     expect([q.take(0)?.key, q.take(0)?.key]).toContain(suspect);
   });
 
-  it("whatever the answers, an endpoint never exceeds its window and failing ones never take past their share", () => {
+  it("newcomers and struggling endpoints together hold at most their share; one heard from promptly takes the rest", () => {
+    const q = new EndpointQueues<Row>({ limit: 4, startLimit: 2, unprovenShare: 3 }, (r) => r.endpoint);
+    q.push({ endpoint: "known", n: 0 });
+    q.take(0);
+    q.answered("known");
+    q.done("known");
+    let n = 1;
+    for (const endpoint of ["new1", "new2", "new3", "new4"]) q.push({ endpoint, n: n++ });
+    for (let i = 0; i < 3; i++) q.push({ endpoint: "known", n: n++ });
+    const taken = Array.from({ length: 8 }, () => q.take(0)?.key).filter((k) => k !== undefined);
+    expect(taken.filter((k) => k.startsWith("new"))).toHaveLength(3);
+    expect(taken.filter((k) => k === "known")).toHaveLength(3);
+    // A newcomer that answers promptly is proven: it leaves the share, and the fourth newcomer gets in.
+    const first = taken.find((k) => k.startsWith("new")) as string;
+    q.answered(first);
+    expect(q.take(0)?.key).toBe("new4");
+  });
+
+  it("whatever the answers, an endpoint never exceeds its window, nor struggling or unproven ones their shares", () => {
     const endpoint = fc.constantFrom("a", "b", "c");
     const op = fc.oneof(
       { arbitrary: fc.record({ push: endpoint }), weight: 3 },
@@ -223,47 +241,69 @@ describe("EndpointQueues", () => {
       fc.property(
         fc.integer({ min: 1, max: 4 }),
         fc.integer({ min: 1, max: 3 }),
+        fc.integer({ min: 1, max: 5 }),
         fc.array(op, { maxLength: 300, size: "large" }),
-        (limit, share, ops) => {
-          const q = new EndpointQueues<Row>({ limit, startLimit: 1, strugglingShare: share }, (r) => r.endpoint);
+        (limit, share, unprovenShare, ops) => {
+          const q = new EndpointQueues<Row>(
+            { limit, startLimit: 1, strugglingShare: share, unprovenShare },
+            (r) => r.endpoint,
+          );
+          // The model: what the queues must know of each endpoint.
           const inFlight = new Map<string, number>();
+          const queued = new Map<string, number>();
           const strikes = new Map<string, number>();
           const window = new Map<string, number>();
-          const failing = { has: (k: string) => (strikes.get(k) ?? 0) > 0 };
-          const failingInFlight = () => [...inFlight].reduce((sum, [k, n]) => sum + (failing.has(k) ? n : 0), 0);
+          const heard = new Set<string>();
+          const struggling = (k: string) => (strikes.get(k) ?? 0) > 0;
+          const unproven = (k: string) => struggling(k) || !heard.has(k);
+          const inFlightOf = (which: (k: string) => boolean) =>
+            [...inFlight].reduce((sum, [k, n]) => sum + (which(k) ? n : 0), 0);
+          const add = (m: Map<string, number>, k: string, n: number) => m.set(k, (m.get(k) ?? 0) + n);
           let pushed = 0;
           for (const o of ops) {
-            if ("push" in o) q.push({ endpoint: o.push, n: pushed++ });
-            else if ("take" in o) {
-              const before = failingInFlight();
+            if ("push" in o) {
+              q.push({ endpoint: o.push, n: pushed++ });
+              add(queued, o.push, 1);
+            } else if ("take" in o) {
+              const [strugglingBefore, unprovenBefore] = [inFlightOf(struggling), inFlightOf(unproven)];
               const t = q.take(0);
               if (!t) continue;
-              inFlight.set(t.key, (inFlight.get(t.key) ?? 0) + 1);
+              add(inFlight, t.key, 1);
+              add(queued, t.key, -1);
               expect(inFlight.get(t.key)).toBeLessThanOrEqual(window.get(t.key) ?? 1);
-              if (failing.has(t.key)) expect(before).toBeLessThan(share);
+              if (struggling(t.key)) expect(strugglingBefore).toBeLessThan(share);
+              if (unproven(t.key)) expect(unprovenBefore).toBeLessThan(unprovenShare);
             } else if ("knownFailing" in o) {
-              if ((inFlight.get(o.knownFailing) ?? 0) === 0) continue;
-              if (!failing.has(o.knownFailing)) {
-                window.set(o.knownFailing, 1);
-                strikes.set(o.knownFailing, 1);
+              const k = o.knownFailing;
+              if ((inFlight.get(k) ?? 0) === 0) continue;
+              if (!(struggling(k) && heard.has(k))) {
+                window.set(k, 1);
+                strikes.set(k, Math.max(1, strikes.get(k) ?? 0));
               }
-              q.knownFailing(o.knownFailing);
+              q.knownFailing(k);
             } else if ((inFlight.get(o.done) ?? 0) > 0) {
-              const w = window.get(o.done) ?? 1;
+              const k = o.done;
+              const w = window.get(k) ?? 1;
               if (o.answer === "answered") {
-                q.answered(o.done);
-                strikes.set(o.done, Math.floor((strikes.get(o.done) ?? 0) / 2));
-                window.set(o.done, Math.min(limit, w + 1));
+                q.answered(k);
+                strikes.set(k, Math.floor((strikes.get(k) ?? 0) / 2));
+                window.set(k, Math.min(limit, w + 1));
               } else if (o.answer === "slowly") {
-                q.markSlow(o.done);
-                strikes.set(o.done, SLOW_STRIKES);
+                q.markSlow(k);
+                strikes.set(k, SLOW_STRIKES);
               } else if (o.answer === "unanswered") {
-                q.unanswered(o.done);
-                strikes.set(o.done, SLOW_STRIKES);
-                window.set(o.done, Math.max(1, Math.floor(w / 2)));
+                q.unanswered(k);
+                strikes.set(k, SLOW_STRIKES);
+                window.set(k, Math.max(1, Math.floor(w / 2)));
               }
-              inFlight.set(o.done, (inFlight.get(o.done) ?? 0) - 1);
-              q.done(o.done);
+              if (o.answer !== "none") heard.add(k);
+              add(inFlight, k, -1);
+              q.done(k);
+              // Idle and never heard from: forgotten, a newcomer again when it next has rows.
+              if (inFlight.get(k) === 0 && (queued.get(k) ?? 0) === 0 && !heard.has(k)) {
+                strikes.delete(k);
+                window.delete(k);
+              }
             }
           }
         },

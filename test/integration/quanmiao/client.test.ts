@@ -92,11 +92,14 @@ describe("client against the simulator over loopback HTTP", () => {
     expect(again).toBeInstanceOf(ApiError);
   });
 
-  it("percent-encodes path segments: a workspace id with reserved characters round-trips", async () => {
+  it("percent-encodes path segments: a workspace id with reserved characters round-trips; a slash is refused unsent", async () => {
     const { sim, client } = await simulatorWithClient();
-    const odd = "llm a/b?c#d%中";
+    const odd = "llm a?c#d%中";
     const task = sim.addTask(odd, { runMs: 0 });
     expect((await client.getTask(odd, task.taskId)).raw.taskId).toBe(task.taskId);
+    const before = sim.stats().calls.GetVideoAnalysisTask;
+    await expect(client.getTask("llm a/b", task.taskId)).rejects.toThrow(/workspaceId must not contain "\/"/);
+    expect(sim.stats().calls.GetVideoAnalysisTask).toBe(before);
   });
 
   it("signs STS requests: token and key id headers are sent and signed (the gateway insists)", async () => {

@@ -7,12 +7,12 @@
  * A worker held by an endpoint that does not answer is held for a whole timeout, and cannot be
  * taken back, so endpoints earn their slots (as TCP's slow start does): one starts with
  * `startLimit` in flight, gains a slot for each answer up to `limit`, and halves on each request
- * nobody answered. One known to be failing starts at a single slot, and the struggling ones (failing,
- * or answering slowly: `markSlow`) and newcomers are held to their shares of the workers
- * (worker-shares.ts), so black holes, slow receivers and strangers cannot take them all. A slow or missing answer counts
- * SLOW_STRIKES against an endpoint and each prompt answer halves the count, so a receiver that hangs
- * on every other request stays with the struggling ones: cleared by one prompt answer, it took its
- * hanging requests out of their count, and the struggling share held nothing back.
+ * nobody answered. One known to be failing starts at a single slot. The struggling ones (failing,
+ * or answering slowly: `markSlow`) and the newcomers are held to their shares of the workers
+ * (worker-shares.ts), so black holes, slow receivers and strangers cannot take them all. A slow or
+ * missing answer counts SLOW_STRIKES against an endpoint and each prompt answer halves the count, so
+ * a receiver that hangs on every other request stays with the struggling ones: cleared by one
+ * prompt answer, it took its hanging requests out of their count.
  */
 import { Fifo } from "../fifo.js";
 import type { EndpointStanding } from "./endpoint-memory.js";
@@ -25,7 +25,7 @@ interface Endpoint<T> {
   active: number;
   /** Requests it may have in flight now (its window). */
   limit: number;
-  /** Above 0 it struggles: its requests went unanswered or were answered slowly lately (or its circuit says it fails). */
+  /** Above 0 it struggles: requests went unanswered or were answered slowly lately (or its circuit says it fails). */
   strikes: number;
   /** No take before then (a rate limit's next slot). */
   pausedUntilMs: number;
@@ -167,8 +167,9 @@ export class EndpointQueues<T> {
 
   /**
    * How an endpoint nothing is known of starts: with the start window; in a group known to
-   * struggle, struggling with one slot, as one whose circuit counts failures does. Per-task URLs can each be new (one per task, by a query string), and on a host
-   * that hangs each newcomer took a newcomer's two workers.
+   * struggle, struggling with one slot, as one whose circuit counts failures does. Per-task URLs can
+   * each be new (one per task, by a query string), and on a host that hangs each newcomer took a
+   * newcomer's two workers.
    */
   private newcomerIn(group: string | undefined): EndpointStanding {
     const standing = group === undefined ? undefined : this.health.get(group);
@@ -274,7 +275,7 @@ export class EndpointQueues<T> {
    */
   knownFailing(key: string): void {
     const e = this.endpoint(key);
-    // One heard struggling keeps the window it has; a newcomer on probation struggles but was not heard.
+    // One heard from and struggling keeps the window it learned; a newcomer on a struggling host was never heard.
     if (struggles(e) && e.heard) return;
     this.shares.restand(e, () => (e.strikes = Math.max(1, e.strikes)));
     e.limit = 1;

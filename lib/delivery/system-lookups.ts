@@ -36,8 +36,17 @@ export class SystemLookups {
   private readonly pending = new Map<string, Promise<ResolvedAddress[]>>();
   private readonly waiting: Array<() => void> = [];
   private running = 0;
+  private readonly maxInFlight: number;
+  private readonly maxWaiting: number;
+  private readonly ttlMs: number;
+  private readonly maxKept: number;
 
-  constructor(private readonly options: SystemLookupsOptions) {}
+  constructor(private readonly options: SystemLookupsOptions) {
+    this.maxInFlight = options.maxInFlight ?? 2;
+    this.maxWaiting = options.maxWaiting ?? 256;
+    this.ttlMs = options.ttlMs ?? 30_000;
+    this.maxKept = options.maxKept ?? 4_096;
+  }
 
   /** Lookups running now (each holding a pool thread). */
   get inFlight(): number {
@@ -46,10 +55,10 @@ export class SystemLookups {
 
   readonly resolve = (hostname: string): Promise<ResolvedAddress[]> => {
     const kept = this.kept.get(hostname);
-    if (kept && this.options.now() - kept.atMs < (this.options.ttlMs ?? 30_000)) return Promise.resolve(kept.addresses);
+    if (kept && this.options.now() - kept.atMs < this.ttlMs) return Promise.resolve(kept.addresses);
     const pending = this.pending.get(hostname);
     if (pending) return pending;
-    if (this.running >= (this.options.maxInFlight ?? 2) && this.waiting.length >= (this.options.maxWaiting ?? 256))
+    if (this.running >= this.maxInFlight && this.waiting.length >= this.maxWaiting)
       return Promise.reject(
         new RefusedTargetError(
           `could not resolve ${hostname}: ${this.waiting.length} host name lookups are already waiting for the resolver`,
@@ -62,7 +71,7 @@ export class SystemLookups {
   };
 
   private async run(hostname: string): Promise<ResolvedAddress[]> {
-    if (this.running >= (this.options.maxInFlight ?? 2)) await new Promise<void>((turn) => this.waiting.push(turn));
+    if (this.running >= this.maxInFlight) await new Promise<void>((turn) => this.waiting.push(turn));
     else this.running++;
     try {
       const addresses = await this.options.lookup(hostname);
@@ -79,6 +88,6 @@ export class SystemLookups {
   private keep(hostname: string, addresses: ResolvedAddress[]): void {
     this.kept.delete(hostname);
     this.kept.set(hostname, { addresses, atMs: this.options.now() });
-    if (this.kept.size > (this.options.maxKept ?? 4_096)) this.kept.delete(this.kept.keys().next().value as string);
+    if (this.kept.size > this.maxKept) this.kept.delete(this.kept.keys().next().value as string);
   }
 }
